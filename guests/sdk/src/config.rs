@@ -1,0 +1,94 @@
+//! Typed access to the builder section the host decoded.
+//!
+//! The host has already applied the template's weak typing (a field
+//! declared `integer` arrives as a JSON integer, a `duration` as whole
+//! milliseconds) and rejected unknown keys, so lookups here only have to
+//! deal with absent values and the builder's own rules.
+
+use crate::bindings::kiln::plugin::secrets::Secret;
+use crate::bindings::kiln::plugin::types::{self, CommunicatorSettings, FieldError};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+/// A builder's configuration for one build.
+pub struct Config {
+    /// The build's name (the builder's `name`, or its type).
+    pub build_name: String,
+    /// The builder type the template chose.
+    pub builder_type: String,
+    /// The template's communicator settings.
+    pub communicator: CommunicatorSettings,
+    /// `-on-error=abort`: do not undo a failed build.
+    pub keep_on_error: bool,
+    fields: Map<String, Value>,
+    secrets: Vec<(String, Secret)>,
+}
+
+impl Config {
+    /// Takes the host's record apart. Fails only if the host sent a JSON
+    /// text that is not an object, which would be a host bug.
+    pub fn from_host(config: types::Config) -> Result<Self, FieldError> {
+        let fields = match serde_json::from_str(&config.json) {
+            Ok(Value::Object(map)) => map,
+            _ => return Err(field_error("", "the host sent a configuration that is not a JSON object")),
+        };
+        Ok(Self {
+            build_name: config.build_name,
+            builder_type: config.builder_type,
+            communicator: config.communicator,
+            keep_on_error: config.keep_on_error,
+            fields,
+            secrets: config.secrets.into_iter().map(|s| (s.pointer, s.value)).collect(),
+        })
+    }
+
+    /// The raw JSON value of a top-level field, if set.
+    pub fn value(&self, name: &str) -> Option<&Value> {
+        self.fields.get(name).filter(|v| !v.is_null())
+    }
+
+    /// A string field, if set.
+    pub fn string(&self, name: &str) -> Option<&str> {
+        self.value(name).and_then(Value::as_str)
+    }
+
+    /// A boolean field; `default` when unset.
+    pub fn boolean(&self, name: &str, default: bool) -> bool {
+        self.value(name).and_then(Value::as_bool).unwrap_or(default)
+    }
+
+    /// An integer field, if set.
+    pub fn integer(&self, name: &str) -> Option<i64> {
+        self.value(name).and_then(Value::as_i64)
+    }
+
+    /// A duration field in milliseconds; `default_ms` when unset.
+    pub fn duration_ms(&self, name: &str, default_ms: u64) -> u64 {
+        self.value(name).and_then(Value::as_u64).unwrap_or(default_ms)
+    }
+
+    /// Any field decoded into `T`, with an error naming the field.
+    pub fn decode<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, FieldError> {
+        match self.value(name) {
+            None => Ok(None),
+            Some(v) => serde_json::from_value(v.clone())
+                .map(Some)
+                .map_err(|e| field_error(&format!("/{name}"), &format!("{name}: {e}"))),
+        }
+    }
+
+    /// The secret at `pointer` (`/secret_key`), if the template set it.
+    pub fn secret(&self, pointer: &str) -> Option<&Secret> {
+        self.secrets.iter().find(|(p, _)| p == pointer).map(|(_, s)| s)
+    }
+
+    /// Whether a field is set, as plain value or as secret.
+    pub fn is_set(&self, name: &str) -> bool {
+        self.value(name).is_some() || self.secret(&format!("/{name}")).is_some()
+    }
+}
+
+/// A field error for `prepare`, pointing at `pointer`.
+pub fn field_error(pointer: &str, message: &str) -> FieldError {
+    FieldError { pointer: pointer.to_string(), message: message.to_string() }
+}

@@ -1,0 +1,208 @@
+//! Typed JSON over the host's `http` capability.
+//!
+//! ```ignore
+//! let reply: Reply = http::Request::get(&url)
+//!     .secret_header("x-api-key", key)
+//!     .send()?
+//!     .json()?;
+//! ```
+
+use crate::bindings::kiln::plugin::http as host;
+use crate::bindings::kiln::plugin::secrets::Secret;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fmt;
+
+pub use host::Method;
+
+/// A request being built. Secrets are borrowed: the host puts their values
+/// in when the request leaves it.
+pub struct Request<'a> {
+    method: Method,
+    url: String,
+    headers: Vec<(String, Value<'a>)>,
+    body: Vec<u8>,
+    timeout_ms: Option<u64>,
+}
+
+enum Value<'a> {
+    Text(String),
+    Secret(&'a Secret),
+}
+
+impl<'a> Request<'a> {
+    /// A request with `method` to the absolute `url`.
+    pub fn new(method: Method, url: impl Into<String>) -> Self {
+        Request { method, url: url.into(), headers: Vec::new(), body: Vec::new(), timeout_ms: None }
+    }
+
+    /// A GET request.
+    pub fn get(url: impl Into<String>) -> Self {
+        Self::new(Method::Get, url)
+    }
+
+    /// A POST request.
+    pub fn post(url: impl Into<String>) -> Self {
+        Self::new(Method::Post, url)
+    }
+
+    /// A DELETE request.
+    pub fn delete(url: impl Into<String>) -> Self {
+        Self::new(Method::Delete, url)
+    }
+
+    /// Adds a plain header.
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_string(), Value::Text(value.into())));
+        self
+    }
+
+    /// Adds a header whose value is a secret.
+    pub fn secret_header(mut self, name: &str, value: &'a Secret) -> Self {
+        self.headers.push((name.to_string(), Value::Secret(value)));
+        self
+    }
+
+    /// Sets a JSON body and its content type.
+    pub fn json<T: Serialize>(mut self, body: &T) -> Self {
+        self.body = serde_json::to_vec(body).expect("a Serialize value always encodes to JSON");
+        self.header("content-type", "application/json")
+    }
+
+    /// Sets a raw body.
+    pub fn body(mut self, body: Vec<u8>) -> Self {
+        self.body = body;
+        self
+    }
+
+    /// Overrides the host's default timeout.
+    pub fn timeout_ms(mut self, ms: u64) -> Self {
+        self.timeout_ms = Some(ms);
+        self
+    }
+
+    /// Sends the request. Any status is a response; see
+    /// [`Response::success`].
+    pub fn send(self) -> Result<Response, Error> {
+        let headers = self
+            .headers
+            .iter()
+            .map(|(name, value)| host::Header {
+                name: name.clone(),
+                value: match value {
+                    Value::Text(t) => host::HeaderValue::Text(t.clone()),
+                    Value::Secret(s) => host::HeaderValue::Secret(s),
+                },
+            })
+            .collect();
+        let request = host::Request {
+            method: self.method,
+            url: self.url.clone(),
+            headers,
+            body: self.body,
+            timeout_ms: self.timeout_ms,
+        };
+        let response = host::send(&request).map_err(|e| Error::Host { url: self.url.clone(), error: e })?;
+        Ok(Response { url: self.url, status: response.status, headers: response.headers, body: response.body })
+    }
+}
+
+/// A response of any status.
+pub struct Response {
+    /// The URL requested, for messages.
+    pub url: String,
+    /// Status code.
+    pub status: u16,
+    /// Headers, names in lower case.
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The body as text (lossy).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// This response if its status is 2xx, else [`Error::Status`].
+    pub fn success(self) -> Result<Self, Error> {
+        if (200..300).contains(&self.status) {
+            Ok(self)
+        } else {
+            Err(Error::Status { url: self.url.clone(), status: self.status, body: self.text() })
+        }
+    }
+
+    /// Decodes a 2xx JSON body into `T`.
+    pub fn json<T: DeserializeOwned>(self) -> Result<T, Error> {
+        let ok = self.success()?;
+        serde_json::from_slice(&ok.body).map_err(|e| Error::Decode { url: ok.url, message: e.to_string() })
+    }
+}
+
+/// Why an HTTP exchange failed.
+#[derive(Debug)]
+pub enum Error {
+    /// The host sent no response.
+    Host {
+        /// The URL requested.
+        url: String,
+        /// The host's error.
+        error: host::Error,
+    },
+    /// The server answered with a non-2xx status.
+    Status {
+        /// The URL requested.
+        url: String,
+        /// Status code.
+        status: u16,
+        /// Body text.
+        body: String,
+    },
+    /// The body was not the JSON expected.
+    Decode {
+        /// The URL requested.
+        url: String,
+        /// What serde said.
+        message: String,
+    },
+}
+
+impl Error {
+    /// Whether the build was cancelled during the request.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, Error::Host { error: host::Error::Cancelled, .. })
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Host { url, error } => {
+                write!(f, "request to {url} failed: ")?;
+                match error {
+                    host::Error::Denied(message) => write!(f, "{message}"),
+                    host::Error::InvalidRequest(m) => write!(f, "invalid request: {m}"),
+                    host::Error::Timeout(ms) => write!(f, "no response within {ms} ms"),
+                    host::Error::Connection(m) => write!(f, "connection failed: {m}"),
+                    host::Error::TooLarge(cap) => write!(f, "response larger than {cap} bytes"),
+                    host::Error::Cancelled => write!(f, "the build was cancelled"),
+                    host::Error::Other(m) => write!(f, "{m}"),
+                }
+            }
+            Error::Status { url, status, body } => write!(f, "{url} answered {status}: {body}"),
+            Error::Decode { url, message } => write!(f, "{url} sent unexpected JSON: {message}"),
+        }
+    }
+}
+
+impl From<Error> for crate::steps::StepError {
+    fn from(e: Error) -> Self {
+        if e.is_cancelled() {
+            crate::steps::StepError::Cancelled
+        } else {
+            crate::steps::StepError::Failed(e.to_string())
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! Waiting for the cloud: call a check with exponential backoff until it
+//! reports success, the deadline passes, or the build is cancelled.
+//!
+//! Sleeping goes through the host's `timer`, so a cancelled build stops
+//! waiting at once.
+
+use crate::bindings::kiln::plugin::timer;
+use std::time::{Duration, Instant};
+
+/// How long to sleep between checks.
+#[derive(Clone, Copy, Debug)]
+pub struct Backoff {
+    /// The first sleep.
+    pub initial: Duration,
+    /// No sleep is longer than this.
+    pub max: Duration,
+    /// Each sleep is the previous one times this factor.
+    pub factor: u32,
+}
+
+impl Default for Backoff {
+    /// 1 s, doubling up to 10 s.
+    fn default() -> Self {
+        Backoff { initial: Duration::from_secs(1), max: Duration::from_secs(10), factor: 2 }
+    }
+}
+
+/// Why a wait ended without success.
+#[derive(Debug, PartialEq)]
+pub enum PollError<E> {
+    /// The check did not succeed before the deadline.
+    TimedOut(Duration),
+    /// The build was cancelled.
+    Cancelled,
+    /// The check itself failed.
+    Check(E),
+}
+
+/// Calls `check` until it returns `Ok(Some(value))`, sleeping per `backoff`
+/// in between, for at most `timeout`.
+pub fn until<T, E>(
+    timeout: Duration,
+    backoff: Backoff,
+    mut check: impl FnMut() -> Result<Option<T>, E>,
+) -> Result<T, PollError<E>> {
+    let started = Instant::now();
+    let mut sleep = backoff.initial;
+    loop {
+        if let Some(value) = check().map_err(PollError::Check)? {
+            return Ok(value);
+        }
+        let elapsed = started.elapsed();
+        if elapsed >= timeout {
+            return Err(PollError::TimedOut(timeout));
+        }
+        let nap = sleep.min(timeout - elapsed);
+        timer::sleep(nap.as_millis() as u64).map_err(|_| PollError::Cancelled)?;
+        sleep = (sleep * backoff.factor).min(backoff.max);
+    }
+}

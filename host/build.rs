@@ -1,0 +1,78 @@
+//! Builds the guest components (`guests/`) for `wasm32-wasip2` with a nested
+//! cargo, so that `cargo build` and `cargo test` need no manual step.
+//!
+//! The nested cargo gets its own target directory (sharing the outer one
+//! deadlocks on cargo's lock) and none of the outer build's RUSTFLAGS (they
+//! are meant for the host, e.g. coverage instrumentation). It writes
+//! `guests.rs` into OUT_DIR: one path constant per component, which the host
+//! embeds (`null`) or the tests load from disk (the `testing` guests).
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The components, by package name, and the constant that names each.
+const GUESTS: &[(&str, &str)] = &[
+    ("kiln-builder-null", "NULL_BUILDER"),
+    ("kiln-builder-scenarios", "TEST_SCENARIOS"),
+    ("kiln-builder-future-contract", "TEST_FUTURE_CONTRACT"),
+];
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
+    let root = manifest_dir.parent().unwrap().to_path_buf();
+    let guests = root.join("guests");
+    for watched in ["guests/Cargo.toml", "guests/Cargo.lock", "guests/sdk", "guests/null", "guests/testing", "wit"] {
+        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    }
+    let target_dir = wasm_target_dir(&root);
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(&cargo);
+    command
+        .current_dir(&guests)
+        .args(["build", "--release", "--target", "wasm32-wasip2", "--workspace", "--exclude", "kiln-guest"])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .stdout(Stdio::from(std::io::stderr()));
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_BUILD_TARGET",
+        "CARGO_MAKEFLAGS",
+        "CARGO_PROFILE_RELEASE_DEBUG",
+    ] {
+        command.env_remove(var);
+    }
+    let status = command.status().unwrap_or_else(|e| panic!("could not run {cargo}: {e}"));
+    if !status.success() {
+        panic!(
+            "building the guest components failed (see the output above).\n\
+             If the message says the target wasm32-wasip2 is not installed, run:\n    \
+             rustup target add wasm32-wasip2"
+        );
+    }
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap());
+    let mut generated = String::new();
+    for (package, constant) in GUESTS {
+        let file = target_dir.join("wasm32-wasip2/release").join(format!("{}.wasm", package.replace('-', "_")));
+        assert!(file.exists(), "guest {package} was built but {} is missing", file.display());
+        generated.push_str(&format!(
+            "/// Path of the `{package}` component.\npub const {constant}: &str = {:?};\n",
+            file.display().to_string()
+        ));
+    }
+    std::fs::write(out.join("guests.rs"), generated).unwrap();
+    // include_bytes! needs a path known when the host compiles.
+    let null = target_dir.join("wasm32-wasip2/release/kiln_builder_null.wasm");
+    std::fs::copy(&null, out.join("null.wasm")).unwrap();
+}
+
+/// `<target>/wasm-guests`, next to the host's own profiles, so that dev,
+/// release and check builds of the host share one guest build.
+fn wasm_target_dir(root: &Path) -> PathBuf {
+    let target = env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let target = if target.is_absolute() { target } else { root.join(target) };
+    target.join("wasm-guests")
+}

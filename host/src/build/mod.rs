@@ -1,0 +1,171 @@
+//! Running a template's builds: each in its own sandboxed instance, in
+//! parallel, cancellable; the `-on-error` policy is decided here and
+//! nowhere else.
+//!
+//! - `setup.rs`: from a builder section to a prepared instance (render,
+//!   communicator, weak typing, secrets, `prepare`, egress policy).
+//! - `report.rs`: the end-of-run summary, in Packer's words.
+
+mod report;
+mod setup;
+
+pub use report::{Outcome, Status, report};
+pub use setup::{Prepared, prepare};
+
+use crate::caps::cancel::RunCancel;
+use crate::caps::http::Transport;
+use crate::plugin::{Limits, Registry};
+use crate::postprocess::{self, BuildInfo};
+use crate::template::{BuilderDef, Problem, Template};
+use crate::ui::Ui;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Packer's `-on-error`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnError {
+    /// Undo everything the failed build created (the default).
+    #[default]
+    Cleanup,
+    /// Leave what the failed build created, for inspection.
+    Abort,
+    /// Ask what to do (not interactive in kiln yet: behaves as cleanup,
+    /// and says so).
+    Ask,
+    /// Run the error-cleanup provisioner, then clean up (kiln has no
+    /// error-cleanup provisioner yet: behaves as cleanup).
+    RunCleanupProvisioner,
+}
+
+/// How builds run, from the command line.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// `-only`.
+    pub only: Vec<String>,
+    /// `-except`.
+    pub except: Vec<String>,
+    /// `-on-error`.
+    pub on_error: OnError,
+    /// `-parallel-builds` (0: no limit).
+    pub parallel_builds: usize,
+    /// `--allow-host`: extra egress for every build.
+    pub allow_hosts: Vec<String>,
+    /// The sandbox's limits.
+    pub limits: Limits,
+}
+
+/// Everything a run shares.
+#[derive(Clone)]
+pub struct Run {
+    /// The template.
+    pub template: Arc<Template>,
+    /// Loaded components.
+    pub registry: Arc<Registry>,
+    /// The console.
+    pub ui: Ui,
+    /// The run's cancellation.
+    pub cancel: RunCancel,
+    /// The network exit, shared.
+    pub transport: Transport,
+    /// The options.
+    pub options: Arc<Options>,
+    /// `packer_run_uuid`.
+    pub run_uuid: String,
+}
+
+impl Run {
+    /// Checks every selected build without running it: structure, field
+    /// types, each builder's `prepare`, provisioners and post-processors.
+    /// Returns the problems, and the builders' warnings.
+    pub async fn validate(&self) -> (Vec<Problem>, Vec<Problem>) {
+        let builders = match self.template.select_builders(&self.options.only, &self.options.except) {
+            Ok(b) => b,
+            Err(p) => return (vec![p], Vec::new()),
+        };
+        let (mut problems, mut warnings) = (Vec::new(), Vec::new());
+        for (index, def) in builders.into_iter().enumerate() {
+            match prepare(self, def, index, false).await {
+                Ok(prepared) => warnings.extend(prepared.warnings.iter().map(|w| Problem::new(def.at(), w.clone()))),
+                Err(mut p) => problems.append(&mut p),
+            }
+        }
+        (problems, warnings)
+    }
+
+    /// Runs every selected build, at most `parallel_builds` at once.
+    pub async fn build(&self) -> Result<Vec<Outcome>, Vec<Problem>> {
+        let builders: Vec<BuilderDef> = self
+            .template
+            .select_builders(&self.options.only, &self.options.except)
+            .map_err(|p| vec![p])?
+            .into_iter()
+            .cloned()
+            .collect();
+        if matches!(self.options.on_error, OnError::Ask | OnError::RunCleanupProvisioner) {
+            self.ui.error(&format!(
+                "-on-error={}: not available in kiln yet; failed builds are cleaned up",
+                if self.options.on_error == OnError::Ask { "ask" } else { "run-cleanup-provisioner" }
+            ));
+        }
+        let limit =
+            if self.options.parallel_builds == 0 { builders.len().max(1) } else { self.options.parallel_builds };
+        let permits = Arc::new(tokio::sync::Semaphore::new(limit));
+        for (index, def) in builders.iter().enumerate() {
+            self.ui.for_build(index, &def.name).announce();
+        }
+        if !self.ui.machine_readable() {
+            println!();
+        }
+        let mut tasks = Vec::new();
+        for (index, def) in builders.into_iter().enumerate() {
+            let run = self.clone();
+            let permits = permits.clone();
+            tasks.push(tokio::spawn(async move {
+                let _permit = permits.acquire().await.expect("the semaphore is never closed");
+                run.one(&def, index).await
+            }));
+        }
+        let mut outcomes = Vec::new();
+        for task in tasks {
+            outcomes.push(task.await.unwrap_or_else(|e| Outcome::internal(format!("a build task failed: {e}"))));
+        }
+        Ok(outcomes)
+    }
+
+    async fn one(&self, def: &BuilderDef, index: usize) -> Outcome {
+        let started = Instant::now();
+        let ui = self.ui.for_build(index, &def.name);
+        let outcome = |status| Outcome {
+            name: def.name.clone(),
+            builder_type: def.builder_type.clone(),
+            status,
+            elapsed: started.elapsed(),
+        };
+        let mut prepared = match prepare(self, def, index, true).await {
+            Ok(p) => p,
+            Err(problems) => {
+                let text = problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+                return outcome(Status::Failed(text));
+            }
+        };
+        for warning in &prepared.warnings {
+            ui.error(&format!("Warning: {warning}"));
+        }
+        if self.cancel.is_cancelled() {
+            return outcome(Status::Cancelled);
+        }
+        let status = match prepared.instance.run(&prepared.config).await {
+            Err(failure) => Status::Failed(failure.to_string()),
+            Ok(Err(crate::plugin::bindings::types::BuildError::Cancelled)) => Status::Cancelled,
+            Ok(Err(crate::plugin::bindings::types::BuildError::Failed(message))) => Status::Failed(message),
+            Ok(Ok(artifact)) => {
+                let info = BuildInfo { name: &def.name, builder_type: &def.builder_type, run_uuid: &self.run_uuid };
+                match postprocess::run_all(&self.template, &info, &artifact, &ui) {
+                    Ok(()) => Status::Succeeded(artifact),
+                    Err(e) => Status::Failed(e),
+                }
+            }
+        };
+        outcome(status)
+    }
+}

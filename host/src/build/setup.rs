@@ -1,0 +1,104 @@
+//! From a builder section to an instance ready to `run`: interpolate the
+//! section for this build, take the communicator settings out, decode the
+//! rest against the builder's fields, turn secrets into handles, call
+//! `prepare`, and set the egress policy from its answer.
+
+use super::{OnError, Run};
+use crate::caps::Caps;
+use crate::caps::http::{self, Policy};
+use crate::plugin::Instance;
+use crate::plugin::instance::GuestConfig;
+use crate::postprocess::{self, BuildInfo};
+use crate::provision::Provisioning;
+use crate::template::render::{self, Scope};
+use crate::template::{BuilderDef, Problem, communicator, decode, did_you_mean};
+use std::sync::Arc;
+
+/// A build ready to run.
+pub struct Prepared {
+    /// The instance, its egress policy set.
+    pub instance: Instance,
+    /// The configuration to `run` with.
+    pub config: GuestConfig,
+    /// The builder's warnings.
+    pub warnings: Vec<String>,
+}
+
+/// Prepares build `def` (number `index` in this run). With `for_run`, the
+/// build's provisioners are attached to its hook.
+pub async fn prepare(run: &Run, def: &BuilderDef, index: usize, for_run: bool) -> Result<Prepared, Vec<Problem>> {
+    let at = def.at();
+    let Some(plugin) = run.registry.find(&def.builder_type) else {
+        let known = run.registry.builder_types();
+        let mut message = format!(
+            "unknown builder type {:?} (available: {}){}",
+            def.builder_type,
+            known.join(", "),
+            did_you_mean(&def.builder_type, known.iter().map(String::as_str))
+        );
+        for failure in &run.registry.failures {
+            message.push_str(&format!("\n    (a plugin failed to load: {failure})"));
+        }
+        return Err(vec![Problem::new(format!("{at}.type"), message)]);
+    };
+    let description = &plugin.description;
+    let scope =
+        Scope { template: &run.template, build_name: &def.name, build_type: &def.builder_type, build_data: None };
+    let rendered = render::render(&def.config, &scope, &at)?;
+    let mut section = rendered.map;
+    let comm = communicator::extract(&mut section, description.uses_communicator, &def.builder_type, &at)?;
+    let redactor = run.ui.redactor();
+    for key in communicator::SECRET_KEYS {
+        if let Some(value) = comm.values.get(*key).and_then(|v| v.as_str()) {
+            redactor.add(value);
+        }
+    }
+    let decoded = decode::decode(&section, &rendered.sensitive, &description.fields, &def.builder_type, &at)?;
+    for (_, value) in &decoded.secrets {
+        redactor.add(value);
+    }
+    let ui = run.ui.for_build(index, &def.name);
+    let provisioning = Provisioning::new(&run.template, &def.name, &def.builder_type, ui.clone());
+    let mut problems = provisioning.check();
+    let info = BuildInfo { name: &def.name, builder_type: &def.builder_type, run_uuid: &run.run_uuid };
+    problems.extend(postprocess::check(&run.template, &info));
+    let config = GuestConfig {
+        builder_type: def.builder_type.clone(),
+        build_name: def.name.clone(),
+        json: serde_json::Value::Object(decoded.json).to_string(),
+        secrets: decoded.secrets,
+        communicator: comm.settings,
+        keep_on_error: run.options.on_error == OnError::Abort,
+    };
+    let caps = Caps {
+        build_name: def.name.clone(),
+        ui,
+        redactor: redactor.clone(),
+        cancel: run.cancel.for_build(),
+        egress: Policy::default(),
+        http: http::Config::default(),
+        transport: run.transport.clone(),
+        limits: run.options.limits.clone(),
+        provisioning: for_run.then(|| Arc::new(provisioning)),
+    };
+    let mut instance = Instance::new(&plugin, caps).await.map_err(|e| vec![Problem::new(&at, e.to_string())])?;
+    let prepared = match instance.prepare(&config).await {
+        Err(failure) => return Err(vec![Problem::new(&at, failure.to_string())]),
+        Ok(Err(field_errors)) => {
+            problems.extend(field_errors.into_iter().map(|e| {
+                let path = e.pointer.trim_start_matches('/').replace('/', ".");
+                let place = if path.is_empty() { at.clone() } else { format!("{at}.{path}") };
+                Problem::new(place, e.message)
+            }));
+            return Err(problems);
+        }
+        Ok(Ok(prepared)) => prepared,
+    };
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let policy = Policy::new(&def.name, &prepared.egress, &description.egress, &run.options.allow_hosts)
+        .map_err(|e| vec![Problem::new(&at, format!("builder {}: {e}", plugin.source))])?;
+    instance.caps().egress = policy;
+    Ok(Prepared { instance, config, warnings: prepared.warnings })
+}

@@ -1,0 +1,35 @@
+//! `kiln:plugin/hook`: the builder hands the machine over, the host runs
+//! the template's provisioners for this build.
+
+use crate::caps::comm::HostSession;
+use crate::plugin::HostState;
+use crate::plugin::bindings::hook::{Error, Host};
+use wasmtime::component::Resource;
+
+impl Host for HostState {
+    async fn provision(
+        &mut self,
+        session: Option<Resource<HostSession>>,
+        data: Vec<(String, String)>,
+    ) -> wasmtime::Result<Result<(), Error>> {
+        let Some(provisioning) = self.caps.provisioning.clone() else {
+            return Ok(Err(Error::Failed("provisioners cannot run while the build is only being validated".into())));
+        };
+        let has_session = match &session {
+            Some(handle) => {
+                self.table.get(handle)?;
+                true
+            }
+            None => false,
+        };
+        let cancel = self.caps.cancel.clone();
+        let deadline = self.caps.limits.host_call_deadline;
+        let run = provisioning.run(has_session, data.into_iter().collect(), &cancel);
+        Ok(match tokio::time::timeout(deadline, run).await {
+            Ok(result) => result,
+            Err(_) => {
+                Err(Error::Failed(format!("provisioning took longer than the host-call deadline of {deadline:?}")))
+            }
+        })
+    }
+}

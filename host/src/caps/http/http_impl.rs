@@ -1,0 +1,53 @@
+//! `kiln:plugin/http` for a build's store: policy first, then secrets are
+//! put in, then the transport sends, racing cancellation.
+
+use super::transport::Outgoing;
+use crate::plugin::HostState;
+use crate::plugin::bindings::http::{Error, HeaderValue, Host, Request, Response};
+use url::Url;
+
+impl Host for HostState {
+    async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, Error>> {
+        let url = match Url::parse(&request.url) {
+            Ok(url) => url,
+            Err(e) => return Ok(Err(Error::InvalidRequest(format!("invalid URL {:?}: {e}", request.url)))),
+        };
+        if let Err(denial) = self.caps.egress.check(&url) {
+            tracing::warn!(build = %self.caps.build_name, host = %denial.target, "egress denied");
+            return Ok(Err(Error::Denied(denial.to_string())));
+        }
+        let mut headers = Vec::with_capacity(request.headers.len());
+        for header in request.headers {
+            let value = match header.value {
+                HeaderValue::Text(text) => text.into_bytes(),
+                HeaderValue::Secret(handle) => self.table.get(&handle)?.value.to_vec(),
+            };
+            headers.push((header.name, value));
+        }
+        let config = &self.caps.http;
+        let timeout = request
+            .timeout_ms
+            .map(std::time::Duration::from_millis)
+            .unwrap_or(config.default_timeout)
+            .min(self.caps.limits.host_call_deadline);
+        tracing::debug!(build = %self.caps.build_name, method = ?request.method, url = %self.caps.redactor.redact(url.as_str()), "http request");
+        let outgoing = Outgoing {
+            method: request.method,
+            url,
+            headers,
+            body: request.body,
+            timeout,
+            max_body: config.max_response_bytes,
+        };
+        let cancel = self.caps.cancel.clone();
+        let transport = self.caps.transport.clone();
+        let result = tokio::select! {
+            result = transport.send(outgoing) => result,
+            _ = cancel.interrupted() => Err(Error::Cancelled),
+        };
+        if let Ok(response) = &result {
+            tracing::debug!(build = %self.caps.build_name, status = response.status, bytes = response.body.len(), "http response");
+        }
+        Ok(result)
+    }
+}

@@ -1,0 +1,40 @@
+//! The host side of each capability in the contract, one module each, and
+//! [`Caps`]: what one build's capabilities share (its name, console,
+//! cancellation, egress policy, provisioners).
+
+pub mod cancel;
+pub mod comm;
+pub mod hook;
+pub mod http;
+pub mod ledger;
+pub mod log;
+pub mod secrets;
+pub mod timer;
+
+use crate::plugin::Limits;
+use crate::provision::Provisioning;
+use crate::ui::BuildUi;
+use std::sync::Arc;
+
+/// What the capabilities of one build need, owned by its store.
+pub struct Caps {
+    /// The build's name, for attribution.
+    pub build_name: String,
+    /// The build's console.
+    pub ui: BuildUi,
+    /// Every secret value seen, for redaction.
+    pub redactor: secrets::Redactor,
+    /// The build's view of the run's cancellation.
+    pub cancel: cancel::BuildCancel,
+    /// Where the build may send requests (nowhere until `prepare` says).
+    pub egress: http::Policy,
+    /// Limits of the http capability.
+    pub http: http::Config,
+    /// The network exit.
+    pub transport: http::Transport,
+    /// Deadlines of host calls.
+    pub limits: Limits,
+    /// The template's provisioners for this build (none while only
+    /// describing or validating).
+    pub provisioning: Option<Arc<Provisioning>>,
+}

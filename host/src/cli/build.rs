@@ -1,0 +1,143 @@
+//! `kiln build`: run every build of a template, in parallel.
+
+use super::Exit;
+use super::common::{self, TemplateArgs};
+use crate::build::{OnError, Options, Status, report};
+use crate::plugin::{DEFAULT_MEMORY_LIMIT, Limits, Runtime};
+use crate::template::{Problem, duration};
+use crate::ui::Ui;
+use std::time::{Duration, Instant};
+
+/// Arguments of `kiln build`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Run only these builds (by name; repeatable or comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Run every build except these.
+    #[arg(long, value_delimiter = ',')]
+    pub except: Vec<String>,
+    /// What to do with a failed build's resources.
+    #[arg(long, value_enum, default_value_t = OnError::Cleanup)]
+    pub on_error: OnError,
+    /// How many builds run at once (0: all).
+    #[arg(long, default_value_t = 0)]
+    pub parallel_builds: usize,
+    /// Accepted for Packer compatibility: kiln always replaces existing
+    /// artifacts' local files.
+    #[arg(long)]
+    pub force: bool,
+    /// Accepted for Packer compatibility; kiln does not pause between steps.
+    #[arg(long)]
+    pub debug: bool,
+    /// Allow builders to reach HOST (or HOST:PORT) besides what they asked
+    /// for (repeatable).
+    #[arg(long = "allow-host", value_name = "HOST")]
+    pub allow_hosts: Vec<String>,
+    /// Memory limit of each builder sandbox, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MEMORY_LIMIT >> 20)]
+    pub guest_memory_limit: usize,
+    /// CPU time each builder may spend in its own code (`90s`, `10m`).
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse, default_value = "10m")]
+    pub guest_cpu_limit: Duration,
+    /// Longest a single host call (request, sleep, provisioner) may take.
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse, default_value = "2h")]
+    pub host_call_timeout: Duration,
+    /// The template and its variables.
+    #[command(flatten)]
+    pub template: TemplateArgs,
+}
+
+impl Args {
+    /// The run options these arguments ask for.
+    pub fn options(&self) -> Options {
+        Options {
+            only: self.only.clone(),
+            except: self.except.clone(),
+            on_error: self.on_error,
+            parallel_builds: self.parallel_builds,
+            allow_hosts: self.allow_hosts.clone(),
+            limits: Limits {
+                memory: self.guest_memory_limit << 20,
+                cpu: self.guest_cpu_limit,
+                host_call_deadline: self.host_call_timeout,
+            },
+        }
+    }
+}
+
+/// Runs `kiln build`.
+pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> {
+    let started = Instant::now();
+    let template = match args.template.load() {
+        Ok(t) => t,
+        Err(e) => return Ok(common::invalid(&ui, &e)),
+    };
+    common::register_sensitive(&template, ui.redactor());
+    let run = common::new_run(&runtime, template, ui.clone(), args.options()).await;
+    let signals = tokio::spawn(watch_signals(run.cancel.clone(), ui.clone()));
+    let outcomes = run.build().await;
+    signals.abort();
+    let outcomes = match outcomes {
+        Ok(o) => o,
+        Err(problems) => {
+            print_problems(&ui, &run.template.path.display().to_string(), &problems);
+            return Ok(Exit::Invalid);
+        }
+    };
+    report(&ui, &outcomes, started.elapsed());
+    if outcomes.iter().any(|o| matches!(o.status, Status::Cancelled)) {
+        return Ok(Exit::Cancelled);
+    }
+    if outcomes.iter().all(|o| matches!(o.status, Status::Succeeded(_))) {
+        Ok(Exit::Success)
+    } else {
+        Ok(Exit::BuildFailed)
+    }
+}
+
+/// Prints problems found before any build ran.
+pub fn print_problems(ui: &Ui, path: &str, problems: &[Problem]) {
+    for p in problems {
+        ui.error(&format!("Error: {path}: {p}"));
+    }
+}
+
+/// First SIGINT/SIGTERM: cancel, let the builders undo. Second: stop now.
+async fn watch_signals(cancel: crate::caps::cancel::RunCancel, ui: Ui) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        return;
+    };
+    let next = async |int: &mut tokio::signal::unix::Signal, term: &mut tokio::signal::unix::Signal| {
+        tokio::select! {
+            _ = int.recv() => "interrupt",
+            _ = term.recv() => "termination",
+        }
+    };
+    let first = next(&mut int, &mut term).await;
+    ui.error(&format!(
+        "Received {first} signal: cancelling the builds; each builder now undoes what it created. \
+         Send another signal to stop at once."
+    ));
+    cancel.cancel();
+    let second = next(&mut int, &mut term).await;
+    ui.error(&format!(
+        "Received a second {second} signal: stopping now, without waiting for the builders to finish undoing. \
+         Cloud resources they created may be left behind: check your cloud console for resources named after this build."
+    ));
+    std::process::exit(130);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::plugin::{DEFAULT_CPU_LIMIT, DEFAULT_HOST_CALL_DEADLINE};
+    use crate::template::duration;
+
+    // The flags' default texts must say what the library's constants are.
+    #[test]
+    fn flag_defaults_match_the_limits() {
+        assert_eq!(duration::parse("10m"), Ok(DEFAULT_CPU_LIMIT));
+        assert_eq!(duration::parse("2h"), Ok(DEFAULT_HOST_CALL_DEADLINE));
+    }
+}

@@ -1,0 +1,90 @@
+//! What `build`, `validate` and `inspect` share: the template and its
+//! variables on the command line, and setting up a run.
+
+use crate::build::{Options, Run};
+use crate::caps::Caps;
+use crate::caps::cancel::RunCancel;
+use crate::caps::http::Transport;
+use crate::caps::secrets::Redactor;
+use crate::plugin::{Limits, Registry, Runtime, plugin_dirs};
+use crate::template::{self, Overrides, Template, TemplateError};
+use crate::ui::Ui;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The template and its variables.
+#[derive(Debug, clap::Args)]
+pub struct TemplateArgs {
+    /// Set a variable: `-var 'name=value'` (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Read variables from a JSON file (repeatable; later files win).
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+    /// The JSON template.
+    pub template: PathBuf,
+}
+
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => Ok((name.trim().to_string(), value.to_string())),
+        _ => Err(format!("{text:?} is not NAME=VALUE; write it like -var 'region=cn-beijing'")),
+    }
+}
+
+impl TemplateArgs {
+    /// Loads the template with these variables.
+    pub fn load(&self) -> Result<Template, TemplateError> {
+        template::load(&self.template, &Overrides { vars: self.vars.clone(), var_files: self.var_files.clone() })
+    }
+}
+
+/// Registers the template's sensitive variable values for redaction.
+pub fn register_sensitive(template: &Template, redactor: &Redactor) {
+    for name in &template.sensitive {
+        if let Some(value) = template.variables.get(name) {
+            redactor.add(value);
+        }
+    }
+}
+
+/// Capabilities for calling `describe` while loading plugins: no egress,
+/// no provisioners.
+pub fn describe_caps(ui: &Ui, cancel: &RunCancel, transport: &Transport) -> impl Fn() -> Caps {
+    let ui = ui.clone();
+    let cancel = cancel.clone();
+    let transport = transport.clone();
+    move || Caps {
+        build_name: "describe".into(),
+        ui: ui.for_build(0, "plugin"),
+        redactor: ui.redactor().clone(),
+        cancel: cancel.for_build(),
+        egress: Default::default(),
+        http: Default::default(),
+        transport: transport.clone(),
+        limits: Limits::default(),
+        provisioning: None,
+    }
+}
+
+/// A run over `template`: plugins discovered, options set.
+pub async fn new_run(runtime: &Runtime, template: Template, ui: Ui, options: Options) -> Run {
+    let cancel = RunCancel::default();
+    let transport = Transport::default();
+    let registry = Registry::discover(runtime, &plugin_dirs(), describe_caps(&ui, &cancel, &transport)).await;
+    Run {
+        template: Arc::new(template),
+        registry: Arc::new(registry),
+        ui,
+        cancel,
+        transport,
+        options: Arc::new(options),
+        run_uuid: uuid::Uuid::new_v4().to_string(),
+    }
+}
+
+/// Prints a template error and says the template was invalid.
+pub fn invalid(ui: &Ui, error: &TemplateError) -> super::Exit {
+    ui.error(&format!("Error: {error}"));
+    super::Exit::Invalid
+}

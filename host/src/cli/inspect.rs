@@ -1,0 +1,65 @@
+//! `kiln inspect`: what a template contains, without running anything.
+
+use super::Exit;
+use super::common::{self, TemplateArgs};
+use crate::caps::secrets::REDACTED;
+use crate::ui::Ui;
+
+/// Arguments of `kiln inspect`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The template and its variables.
+    #[command(flatten)]
+    pub template: TemplateArgs,
+}
+
+/// Runs `kiln inspect`.
+pub fn exec(args: Args, ui: Ui) -> anyhow::Result<Exit> {
+    let template = match args.template.load() {
+        Ok(t) => t,
+        Err(e) => return Ok(common::invalid(&ui, &e)),
+    };
+    let mut out = String::new();
+    if let Some(d) = &template.description {
+        out.push_str(&format!("Description:\n\n{d}\n\n"));
+    }
+    if template.variables.is_empty() {
+        out.push_str("Variables:\n\n  <No variables>\n\n");
+    } else {
+        out.push_str("Variables and their values:\n\n");
+        let width = template.variables.keys().map(String::len).max().unwrap_or(0);
+        for (name, value) in &template.variables {
+            let shown = if template.sensitive.contains(name) { REDACTED.to_string() } else { format!("{value:?}") };
+            out.push_str(&format!("  {name:width$} = {shown}\n"));
+        }
+        out.push('\n');
+    }
+    out.push_str("Builders:\n\n");
+    for b in &template.builders {
+        if b.name == b.builder_type {
+            out.push_str(&format!("  {}\n", b.name));
+        } else {
+            out.push_str(&format!("  {:<20} ({})\n", b.name, b.builder_type));
+        }
+    }
+    out.push_str("\nProvisioners:\n\n");
+    if template.provisioners.is_empty() {
+        out.push_str("  <No provisioners>\n");
+    }
+    for p in &template.provisioners {
+        out.push_str(&format!("  {}\n", p.provisioner_type));
+    }
+    out.push_str("\nPost-processors:\n\n");
+    if template.post_processors.is_empty() {
+        out.push_str("  <No post-processors>\n");
+    }
+    for chain in &template.post_processors {
+        let types: Vec<&str> = chain.iter().map(|p| p.pp_type.as_str()).collect();
+        out.push_str(&format!("  {}\n", types.join(" -> ")));
+    }
+    out.push_str(
+        "\nNote: build names and values that use template functions such as timestamp are shown before interpolation.",
+    );
+    ui.say(&out);
+    Ok(Exit::Success)
+}

@@ -1,0 +1,62 @@
+//! The debug log: `KILN_LOG` is a tracing filter; `--log-file` sends the
+//! log to a file (default filter `debug`) while the console stays clean;
+//! without it, `KILN_LOG` logs to stderr. Every line is redacted.
+
+use crate::caps::secrets::Redactor;
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+
+/// Keeps the log alive; nothing to do on drop but exists for symmetry with
+/// writers that need flushing.
+pub struct LogGuard;
+
+/// Sets up the log.
+pub fn init(file: Option<&Path>, redactor: Redactor) -> anyhow::Result<LogGuard> {
+    let filter = std::env::var("KILN_LOG").ok();
+    let sink: Box<dyn Write + Send> = match (file, &filter) {
+        (Some(path), _) => Box::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| anyhow::anyhow!("cannot open the log file {}: {e}", path.display()))?,
+        ),
+        (None, Some(_)) => Box::new(std::io::stderr()),
+        (None, None) => return Ok(LogGuard),
+    };
+    let filter = EnvFilter::try_new(filter.as_deref().unwrap_or("debug"))
+        .map_err(|e| anyhow::anyhow!("KILN_LOG is not a valid filter: {e}"))?;
+    let writer = RedactingWriter { sink: Arc::new(Mutex::new(sink)), redactor };
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(false).init();
+    Ok(LogGuard)
+}
+
+#[derive(Clone)]
+struct RedactingWriter {
+    sink: Arc<Mutex<Box<dyn Write + Send>>>,
+    redactor: Redactor,
+}
+
+impl Write for RedactingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = self.redactor.redact(&String::from_utf8_lossy(buf));
+        let mut sink = self.sink.lock().unwrap_or_else(|e| e.into_inner());
+        sink.write_all(text.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.sink.lock().unwrap_or_else(|e| e.into_inner()).flush()
+    }
+}
+
+impl<'a> MakeWriter<'a> for RedactingWriter {
+    type Writer = RedactingWriter;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}

@@ -1,0 +1,166 @@
+//! One instantiated builder component: its store, its calls, and what the
+//! user is told when the guest traps, panics, runs out of memory or CPU.
+//! An instance is never reused after a failure (wasmtime poisons it).
+
+use super::HostState;
+use super::bindings::Builder;
+use super::bindings::types::{
+    Artifact, BuildError, CommunicatorSettings, Config, Description, FieldError, Prepared, SecretField,
+};
+use super::limits::CpuLimitExceeded;
+use super::output::GuestOutput;
+use super::registry::Plugin;
+use crate::caps::Caps;
+use crate::caps::secrets::HostSecret;
+use std::time::Duration;
+use wasmtime::{Store, UpdateDeadline};
+
+/// Why a call into a guest did not return.
+#[derive(Debug, thiserror::Error)]
+pub enum GuestFailure {
+    /// The guest panicked; the message is its panic text.
+    #[error("the builder panicked: {0}")]
+    Panicked(String),
+    /// The memory limit was hit.
+    #[error("the builder ran out of memory: it tried to grow past its limit of {} MiB (--guest-memory-limit)", .0 >> 20)]
+    OutOfMemory(usize),
+    /// The CPU limit was spent.
+    #[error(
+        "the builder was stopped: it used more than its CPU limit of {0:?} in its own code (--guest-cpu-limit); it may be stuck in a loop"
+    )]
+    CpuLimit(Duration),
+    /// Any other trap.
+    #[error("the builder crashed: {trap}{}", if .stderr.is_empty() { String::new() } else { format!("\nits last output:\n{}", .stderr) })]
+    Trapped {
+        /// The trap and its cause.
+        trap: String,
+        /// The end of the guest's stderr.
+        stderr: String,
+    },
+    /// The component could not be instantiated.
+    #[error("the builder could not be started: {0}")]
+    Instantiate(String),
+}
+
+/// A builder's configuration, host side: secrets are still values here
+/// and become handles in the guest's store at each call.
+#[derive(Clone, Debug)]
+pub struct GuestConfig {
+    /// The builder type.
+    pub builder_type: String,
+    /// The build's name.
+    pub build_name: String,
+    /// The section without secrets, as JSON text.
+    pub json: String,
+    /// (JSON pointer, value) of each secret.
+    pub secrets: Vec<(String, String)>,
+    /// The communicator settings.
+    pub communicator: CommunicatorSettings,
+    /// `-on-error=abort`.
+    pub keep_on_error: bool,
+}
+
+/// An instantiated component with its store.
+pub struct Instance {
+    store: Store<HostState>,
+    builder: Builder,
+    stderr: GuestOutput,
+}
+
+impl Instance {
+    /// Instantiates `plugin` in a new store holding `caps`.
+    pub async fn new(plugin: &Plugin, caps: Caps) -> Result<Self, GuestFailure> {
+        let source = format!("{}:{}", plugin.source, caps.build_name);
+        let stdout = GuestOutput::new(&source, "stdout");
+        let stderr = GuestOutput::new(&source, "stderr");
+        let cpu_ticks = caps.limits.cpu_ticks();
+        let cpu = caps.limits.cpu;
+        let mut store = Store::new(plugin.pre.engine(), HostState::new(caps, stdout, stderr.clone()));
+        store.limiter(|state| &mut state.limiter);
+        // Each tick spent in guest code counts; the guest also yields to the
+        // runtime then, so cancellation and other builds are never starved.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |mut ctx| {
+            let state = ctx.data_mut();
+            state.cpu_ticks += 1;
+            if state.cpu_ticks > cpu_ticks {
+                return Err(wasmtime::Error::new(CpuLimitExceeded(cpu)));
+            }
+            Ok(UpdateDeadline::Yield(1))
+        });
+        let builder =
+            plugin.pre.instantiate_async(&mut store).await.map_err(|e| GuestFailure::Instantiate(format!("{e:#}")))?;
+        Ok(Instance { store, builder, stderr })
+    }
+
+    /// The capabilities, e.g. to set the egress policy after `prepare`.
+    pub fn caps(&mut self) -> &mut Caps {
+        &mut self.store.data_mut().caps
+    }
+
+    /// Calls `describe`.
+    pub async fn describe(&mut self) -> Result<Description, GuestFailure> {
+        let result = self.builder.call_describe(&mut self.store).await;
+        self.settle(result)
+    }
+
+    /// Calls `prepare`.
+    pub async fn prepare(&mut self, config: &GuestConfig) -> Result<Result<Prepared, Vec<FieldError>>, GuestFailure> {
+        let config = self.to_guest(config)?;
+        let result = self.builder.call_prepare(&mut self.store, &config).await;
+        self.settle(result)
+    }
+
+    /// Calls `run`.
+    pub async fn run(&mut self, config: &GuestConfig) -> Result<Result<Artifact, BuildError>, GuestFailure> {
+        let config = self.to_guest(config)?;
+        let result = self.builder.call_run(&mut self.store, &config).await;
+        self.settle(result)
+    }
+
+    fn to_guest(&mut self, config: &GuestConfig) -> Result<Config, GuestFailure> {
+        let state = self.store.data_mut();
+        let mut secrets = Vec::with_capacity(config.secrets.len());
+        for (pointer, value) in &config.secrets {
+            let label = pointer.trim_start_matches('/').to_string();
+            let handle = state
+                .table
+                .push(HostSecret::new(label, value, &state.caps.redactor))
+                .map_err(|e| GuestFailure::Instantiate(e.to_string()))?;
+            secrets.push(SecretField { pointer: pointer.clone(), value: handle });
+        }
+        Ok(Config {
+            builder_type: config.builder_type.clone(),
+            build_name: config.build_name.clone(),
+            json: config.json.clone(),
+            secrets,
+            communicator: config.communicator.clone(),
+            keep_on_error: config.keep_on_error,
+        })
+    }
+
+    fn settle<T>(&mut self, result: wasmtime::Result<T>) -> Result<T, GuestFailure> {
+        result.map_err(|e| self.classify(e))
+    }
+
+    fn classify(&mut self, error: wasmtime::Error) -> GuestFailure {
+        if let Some(CpuLimitExceeded(limit)) = error.downcast_ref::<CpuLimitExceeded>() {
+            return GuestFailure::CpuLimit(*limit);
+        }
+        let state = self.store.data();
+        if state.limiter.memory_exceeded {
+            return GuestFailure::OutOfMemory(state.caps.limits.memory);
+        }
+        let stderr = self.stderr.tail();
+        if let Some(start) = stderr.rfind("panicked at") {
+            return GuestFailure::Panicked(stderr[start..].trim().to_string());
+        }
+        let trap = error
+            .chain()
+            .map(|c| c.to_string())
+            .filter(|c| !c.starts_with("error while executing"))
+            .collect::<Vec<_>>();
+        let trap = if trap.is_empty() { error.to_string() } else { trap.join(": ") };
+        GuestFailure::Trapped { trap, stderr }
+    }
+}

@@ -1,0 +1,30 @@
+//! Builder components: where they come from, how they are compiled,
+//! cached, checked and instantiated, and what a build's store holds.
+//!
+//! - `bindings.rs`: the contract, generated.
+//! - `engine.rs`: the one wasmtime engine, with its epoch ticker.
+//! - `cache.rs`: compiled components on disk, by content and engine.
+//! - `contract.rs`: refusing a component of another contract major.
+//! - `registry.rs`: built-in components and plugin directories.
+//! - `limits.rs`: memory, CPU and host-call limits of one build.
+//! - `output.rs`: a guest's stdout/stderr, into the log.
+//! - `state.rs`: the store's data, [`HostState`].
+//! - `instance.rs`: one instantiated component, calls and their failures.
+
+pub mod bindings;
+mod cache;
+mod contract;
+mod engine;
+pub mod instance;
+mod limits;
+mod output;
+mod registry;
+mod state;
+
+pub use cache::{Cache, default_cache_dir};
+pub use contract::ContractError;
+pub use engine::Runtime;
+pub use instance::{GuestFailure, Instance};
+pub use limits::{DEFAULT_CPU_LIMIT, DEFAULT_HOST_CALL_DEADLINE, DEFAULT_MEMORY_LIMIT, Limits};
+pub use registry::{LoadError, Plugin, Registry, Source, load_file, plugin_dirs};
+pub use state::HostState;

@@ -1,0 +1,204 @@
+//! Where builder components come from: the ones built into kiln, and
+//! `.wasm` files in the plugin directories (`$KILN_PLUGIN_PATH`, then
+//! `~/.kiln/plugins`). A file is loaded exactly like a built-in one:
+//! compiled (or taken from the cache), checked against the contract,
+//! pre-instantiated, and asked to `describe` itself.
+
+use super::bindings::BuilderPre;
+use super::bindings::types::Description;
+use super::contract::{self, ContractError};
+use super::instance::{GuestFailure, Instance};
+use super::{HostState, Runtime};
+use crate::caps::Caps;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The components compiled into kiln.
+const BUILTIN: &[(&str, &[u8])] = &[("null", include_bytes!(concat!(env!("OUT_DIR"), "/null.wasm")))];
+
+/// Where a component came from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    /// Compiled into kiln.
+    Builtin(&'static str),
+    /// A file in a plugin directory, or given on the command line.
+    File(PathBuf),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Builtin(name) => write!(f, "built-in:{name}"),
+            Source::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// A loaded, checked, pre-instantiated builder component.
+pub struct Plugin {
+    /// Where it came from.
+    pub source: Source,
+    /// What it says about itself.
+    pub description: Description,
+    /// The contract version it was built for.
+    pub contract: String,
+    /// Ready to instantiate, once per build.
+    pub pre: BuilderPre<HostState>,
+}
+
+/// Why a component could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Not a valid component.
+    #[error("{plugin}: not a valid WebAssembly component: {message}")]
+    Compile {
+        /// Where.
+        plugin: Source,
+        /// wasmtime's reason.
+        message: String,
+    },
+    /// Built for another contract.
+    #[error("{plugin}: {error}")]
+    Contract {
+        /// Where.
+        plugin: Source,
+        /// The mismatch.
+        error: ContractError,
+    },
+    /// Imports something this host does not provide.
+    #[error("{plugin}: it needs imports this kiln does not provide: {message}")]
+    Link {
+        /// Where.
+        plugin: Source,
+        /// wasmtime's reason.
+        message: String,
+    },
+    /// `describe` failed.
+    #[error("{plugin}: describe failed: {error}")]
+    Describe {
+        /// Where.
+        plugin: Source,
+        /// The failure.
+        error: GuestFailure,
+    },
+    /// `describe` answered nonsense.
+    #[error("{plugin}: {message}")]
+    Invalid {
+        /// Where.
+        plugin: Source,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// `$KILN_PLUGIN_PATH` (colon-separated), then `~/.kiln/plugins`.
+pub fn plugin_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("KILN_PLUGIN_PATH")
+        .map(|p| std::env::split_paths(&p).filter(|d| !d.as_os_str().is_empty()).collect())
+        .unwrap_or_default();
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(PathBuf::from(home).join(".kiln/plugins"));
+    }
+    dirs
+}
+
+/// Every component kiln can use in this run.
+pub struct Registry {
+    /// Plugins in lookup order: plugin directories first, so a user's file
+    /// overrides a built-in of the same type.
+    pub plugins: Vec<Arc<Plugin>>,
+    /// Files that failed to load, reported when relevant.
+    pub failures: Vec<LoadError>,
+}
+
+impl Registry {
+    /// Loads the files of `dirs` and the built-ins.
+    pub async fn discover(runtime: &Runtime, dirs: &[PathBuf], caps: impl Fn() -> Caps) -> Registry {
+        let mut registry = Registry { plugins: Vec::new(), failures: Vec::new() };
+        for dir in dirs {
+            let Ok(entries) = std::fs::read_dir(dir) else { continue };
+            let mut files: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
+                .collect();
+            files.sort();
+            for file in files {
+                match load_file(runtime, &file, caps()).await {
+                    Ok(plugin) => registry.plugins.push(Arc::new(plugin)),
+                    Err(e) => registry.failures.push(e),
+                }
+            }
+        }
+        for (name, bytes) in BUILTIN {
+            match load(runtime, Source::Builtin(name), bytes, caps()).await {
+                Ok(plugin) => registry.plugins.push(Arc::new(plugin)),
+                Err(e) => registry.failures.push(e),
+            }
+        }
+        registry
+    }
+
+    /// The plugin providing `builder_type`, if any.
+    pub fn find(&self, builder_type: &str) -> Option<Arc<Plugin>> {
+        self.plugins.iter().find(|p| p.description.builder_types.iter().any(|t| t == builder_type)).cloned()
+    }
+
+    /// Every builder type available, sorted.
+    pub fn builder_types(&self) -> Vec<String> {
+        let mut types: Vec<String> =
+            self.plugins.iter().flat_map(|p| p.description.builder_types.iter().cloned()).collect();
+        types.sort();
+        types.dedup();
+        types
+    }
+}
+
+/// Loads one component file.
+pub async fn load_file(runtime: &Runtime, path: &Path, caps: Caps) -> Result<Plugin, LoadError> {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
+    load(runtime, Source::File(path.to_path_buf()), &bytes, caps).await
+}
+
+async fn load(runtime: &Runtime, source: Source, bytes: &[u8], caps: Caps) -> Result<Plugin, LoadError> {
+    let component = runtime
+        .cache
+        .load(&runtime.engine, bytes)
+        .map_err(|e| LoadError::Compile { plugin: source.clone(), message: format!("{e:#}") })?;
+    let contract = contract::check(&runtime.engine, &component, crate::CONTRACT_VERSION)
+        .map_err(|error| LoadError::Contract { plugin: source.clone(), error })?;
+    let pre = runtime
+        .linker
+        .instantiate_pre(&component)
+        .and_then(BuilderPre::new)
+        .map_err(|e| LoadError::Link { plugin: source.clone(), message: format!("{e:#}") })?;
+    let mut plugin = Plugin {
+        source: source.clone(),
+        description: Description {
+            builder_types: Vec::new(),
+            version: String::new(),
+            fields: Vec::new(),
+            egress: Vec::new(),
+            uses_communicator: false,
+        },
+        contract,
+        pre,
+    };
+    let mut instance =
+        Instance::new(&plugin, caps).await.map_err(|error| LoadError::Describe { plugin: source.clone(), error })?;
+    let description =
+        instance.describe().await.map_err(|error| LoadError::Describe { plugin: source.clone(), error })?;
+    if description.builder_types.is_empty() {
+        return Err(LoadError::Invalid { plugin: source, message: "describe lists no builder type".into() });
+    }
+    plugin.description = description;
+    Ok(plugin)
+}

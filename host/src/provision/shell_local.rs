@@ -1,0 +1,288 @@
+//! Packer's `shell-local` provisioner: runs commands or scripts on the
+//! machine running kiln, streaming their output under the build's name.
+//!
+//! `command` and `inline` are written to a temporary script (with
+//! `inline_shebang`); every script runs through `execute_command`, a
+//! template filled with `{{.Vars}}` (the environment as `K='v'` pairs) and
+//! `{{.Script}}`. The process runs in its own process group so that
+//! cancelling or timing out stops the whole tree.
+
+use crate::template::Problem;
+use crate::template::interpolate::{self, Context};
+use crate::ui::BuildUi;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+const KEYS: &[&str] = &[
+    "inline",
+    "command",
+    "script",
+    "scripts",
+    "environment_vars",
+    "execute_command",
+    "valid_exit_codes",
+    "inline_shebang",
+    "tempfile_extension",
+];
+/// Packer's default `execute_command`.
+const DEFAULT_EXECUTE_COMMAND: &[&str] = &["/bin/sh", "-c", "{{.Vars}} {{.Script}}"];
+/// Packer's default `inline_shebang`.
+const DEFAULT_SHEBANG: &str = "/bin/sh -e";
+
+/// A configured shell-local provisioner.
+#[derive(Clone, Debug)]
+pub struct ShellLocal {
+    inline: Option<Vec<String>>,
+    scripts: Vec<PathBuf>,
+    environment_vars: Vec<(String, String)>,
+    execute_command: Vec<String>,
+    valid_exit_codes: Vec<i32>,
+    inline_shebang: String,
+    tempfile_extension: String,
+}
+
+/// What the scripts learn about the build through their environment.
+pub struct BuildEnv<'a> {
+    /// `PACKER_BUILD_NAME`.
+    pub build_name: &'a str,
+    /// `PACKER_BUILDER_TYPE`.
+    pub build_type: &'a str,
+}
+
+fn strings(value: &Value, at: &str, problems: &mut Vec<Problem>) -> Vec<String> {
+    match value {
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => {
+                    problems.push(Problem::new(format!("{at}[{i}]"), "must be a string"));
+                    None
+                }
+            })
+            .collect(),
+        Value::String(s) => vec![s.clone()],
+        _ => {
+            problems.push(Problem::new(at, "must be a list of strings"));
+            Vec::new()
+        }
+    }
+}
+
+impl ShellLocal {
+    /// Checks and takes `config` (already interpolated, except
+    /// `execute_command`); relative script paths are taken from `dir`.
+    pub fn from_config(config: &Map<String, Value>, at: &str, dir: &Path) -> Result<Self, Vec<Problem>> {
+        let mut problems = Vec::new();
+        for key in config.keys() {
+            if !KEYS.contains(&key.as_str()) {
+                problems.push(Problem::new(
+                    format!("{at}.{key}"),
+                    format!(
+                        "unknown field for shell-local{}",
+                        crate::template::did_you_mean(key, KEYS.iter().copied())
+                    ),
+                ));
+            }
+        }
+        let list = |key: &str, problems: &mut Vec<Problem>| {
+            config.get(key).map(|v| strings(v, &format!("{at}.{key}"), problems))
+        };
+        let text = |key: &str, problems: &mut Vec<Problem>| match config.get(key) {
+            None => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => {
+                problems.push(Problem::new(format!("{at}.{key}"), "must be a string"));
+                None
+            }
+        };
+        let command = text("command", &mut problems);
+        let inline = list("inline", &mut problems);
+        let script = text("script", &mut problems);
+        let scripts = list("scripts", &mut problems);
+        let given =
+            [command.is_some(), inline.is_some(), script.is_some(), scripts.is_some()].iter().filter(|g| **g).count();
+        if given == 0 {
+            problems.push(Problem::new(at, "shell-local needs one of command, inline, script or scripts"));
+        } else if given > 1 {
+            problems.push(Problem::new(at, "shell-local takes only one of command, inline, script or scripts"));
+        }
+        let inline = command.map(|c| vec![c]).or(inline);
+        let scripts: Vec<PathBuf> =
+            script.into_iter().chain(scripts.unwrap_or_default()).map(|s| dir.join(s)).collect();
+        for (i, s) in scripts.iter().enumerate() {
+            if !s.is_file() {
+                problems.push(Problem::new(format!("{at}.scripts[{i}]"), format!("{} does not exist", s.display())));
+            }
+        }
+        let mut environment_vars = Vec::new();
+        for (i, pair) in list("environment_vars", &mut problems).unwrap_or_default().into_iter().enumerate() {
+            match pair.split_once('=') {
+                Some((k, v)) if !k.is_empty() => environment_vars.push((k.to_string(), v.to_string())),
+                _ => problems.push(Problem::new(
+                    format!("{at}.environment_vars[{i}]"),
+                    format!("{pair:?} must look like NAME=value"),
+                )),
+            }
+        }
+        let execute_command = list("execute_command", &mut problems)
+            .unwrap_or_else(|| DEFAULT_EXECUTE_COMMAND.iter().map(|s| s.to_string()).collect());
+        if execute_command.is_empty() {
+            problems.push(Problem::new(format!("{at}.execute_command"), "must not be empty"));
+        }
+        let valid_exit_codes = match config.get("valid_exit_codes") {
+            None => vec![0],
+            Some(Value::Array(codes)) => codes
+                .iter()
+                .filter_map(|c| match c.as_i64().or_else(|| c.as_str().and_then(|s| s.parse().ok())) {
+                    Some(n) => Some(n as i32),
+                    None => {
+                        problems
+                            .push(Problem::new(format!("{at}.valid_exit_codes"), "must be a list of whole numbers"));
+                        None
+                    }
+                })
+                .collect(),
+            Some(_) => {
+                problems.push(Problem::new(format!("{at}.valid_exit_codes"), "must be a list of whole numbers"));
+                vec![0]
+            }
+        };
+        let inline_shebang = text("inline_shebang", &mut problems).unwrap_or_else(|| DEFAULT_SHEBANG.into());
+        let tempfile_extension = text("tempfile_extension", &mut problems).unwrap_or_default();
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(ShellLocal {
+            inline,
+            scripts,
+            environment_vars,
+            execute_command,
+            valid_exit_codes,
+            inline_shebang,
+            tempfile_extension,
+        })
+    }
+
+    /// Runs every script; the first failure stops the rest.
+    pub async fn run(&self, ui: &BuildUi, build: &BuildEnv<'_>) -> Result<(), String> {
+        let mut env: Vec<(String, String)> = vec![
+            ("PACKER_BUILD_NAME".into(), build.build_name.into()),
+            ("PACKER_BUILDER_TYPE".into(), build.build_type.into()),
+        ];
+        env.extend(self.environment_vars.iter().cloned());
+        // Kept alive until the scripts have run; deleted on drop.
+        let mut temp = None;
+        let scripts = match &self.inline {
+            Some(lines) => {
+                let file = tempfile::Builder::new()
+                    .prefix("kiln-shell-local-")
+                    .suffix(&self.tempfile_extension)
+                    .tempfile()
+                    .map_err(|e| format!("cannot create a temporary script: {e}"))?;
+                let body = format!("#!{}\n{}\n", self.inline_shebang, lines.join("\n"));
+                std::fs::write(file.path(), body)
+                    .map_err(|e| format!("cannot write {}: {e}", file.path().display()))?;
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(file.path(), std::fs::Permissions::from_mode(0o700))
+                    .map_err(|e| format!("cannot make {} executable: {e}", file.path().display()))?;
+                // The open handle must be closed, or exec fails with ETXTBSY.
+                let file = file.into_temp_path();
+                let path = file.to_path_buf();
+                temp = Some(file);
+                vec![path]
+            }
+            None => self.scripts.clone(),
+        };
+        for script in &scripts {
+            ui.say(&format!("Running local shell script: {}", script.display()));
+            self.run_one(ui, script, &env).await?;
+        }
+        drop(temp);
+        Ok(())
+    }
+
+    async fn run_one(&self, ui: &BuildUi, script: &Path, env: &[(String, String)]) -> Result<(), String> {
+        let vars =
+            env.iter().map(|(k, v)| format!("{k}='{}'", v.replace('\'', "'\"'\"'"))).collect::<Vec<_>>().join(" ");
+        let fields: BTreeMap<String, String> =
+            [("Vars".to_string(), vars), ("Script".to_string(), script.display().to_string())].into();
+        let argv = self.execute_command.iter().map(|part| fill(part, &fields)).collect::<Result<Vec<_>, _>>()?;
+        let mut command = tokio::process::Command::new(&argv[0]);
+        command
+            .args(&argv[1..])
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = command.spawn().map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
+        // Dropped (cancel, timeout) before the child exits: stop the group.
+        let group = KillGroup(child.id());
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let stream = |reader: Box<dyn tokio::io::AsyncRead + Unpin + Send>| {
+            let ui = ui.clone();
+            async move {
+                let mut lines = BufReader::new(reader).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    ui.message(&line);
+                }
+            }
+        };
+        let (_, _, status) = tokio::join!(stream(Box::new(stdout)), stream(Box::new(stderr)), child.wait());
+        std::mem::forget(group);
+        let status = status.map_err(|e| format!("waiting for {}: {e}", argv[0]))?;
+        let code = status.code().unwrap_or(-1);
+        if self.valid_exit_codes.contains(&code) {
+            Ok(())
+        } else {
+            Err(format!(
+                "script {} exited with code {code}; valid exit codes are {:?} (valid_exit_codes)",
+                script.display(),
+                self.valid_exit_codes
+            ))
+        }
+    }
+}
+
+/// Fills `{{.Vars}}` and `{{.Script}}` in one part of `execute_command`.
+fn fill(part: &str, fields: &BTreeMap<String, String>) -> Result<String, String> {
+    let empty = BTreeMap::new();
+    let sensitive = Default::default();
+    let here = PathBuf::from(".");
+    let ctx = Context {
+        variables: &empty,
+        sensitive: &sensitive,
+        in_variables: false,
+        build_name: None,
+        build_type: None,
+        template_dir: &here,
+        pwd: &here,
+        started: chrono::Utc::now(),
+        fields,
+        build_data: None,
+    };
+    interpolate::render(part, &ctx).map(|r| r.text).map_err(|e| format!("execute_command: {e}"))
+}
+
+/// Kills a process group when dropped.
+struct KillGroup(Option<u32>);
+
+impl Drop for KillGroup {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            // SAFETY: killpg has no memory-safety preconditions; the group
+            // was created for this child by `process_group(0)`.
+            unsafe {
+                libc::killpg(pid as libc::pid_t, libc::SIGTERM);
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! Durations as Packer writes them: Go's `"1h30m"`, `"90s"`, `"500ms"`,
+//! or a bare number of seconds.
+
+use std::time::Duration;
+
+/// Parses a duration, or says what a valid one looks like.
+pub fn parse(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<f64>()
+        && seconds >= 0.0
+    {
+        return Ok(Duration::from_secs_f64(seconds));
+    }
+    let invalid = || format!("{text:?} is not a duration; write it like \"90s\", \"5m\" or \"1h30m\"");
+    if text.is_empty() {
+        return Err(invalid());
+    }
+    let mut total = 0f64;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(invalid)?;
+        if number_len == 0 {
+            return Err(invalid());
+        }
+        let value: f64 = rest[..number_len].parse().map_err(|_| invalid())?;
+        rest = &rest[number_len..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(invalid()),
+        };
+        total += value * scale;
+        rest = &rest[unit_len..];
+    }
+    Ok(Duration::from_secs_f64(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations_parse() {
+        assert_eq!(parse("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse("250ms"), Ok(Duration::from_millis(250)));
+    }
+
+    #[test]
+    fn bare_numbers_are_seconds() {
+        assert_eq!(parse("30"), Ok(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn garbage_is_refused_with_an_example() {
+        let e = parse("5 minutes").unwrap_err();
+        assert!(e.contains("\"90s\""), "{e}");
+        assert!(parse("m5").is_err());
+        assert!(parse("").is_err());
+    }
+}

@@ -1,0 +1,485 @@
+//! Reading a template file: JSON syntax (with line and column), the
+//! structure Packer accepts (unknown keys are errors; keys starting with
+//! `_` are comments), and the variables.
+
+use super::error::{Problem, TemplateError, did_you_mean};
+use super::interpolate::{self, Context};
+use super::{BuilderDef, PostProcessorDef, ProvisionerDef, Template, duration};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Values given on the command line.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// `-var name=value`, in order.
+    pub vars: Vec<(String, String)>,
+    /// `-var-file FILE`, in order; later files win.
+    pub var_files: Vec<PathBuf>,
+}
+
+/// The provisioner types this kiln runs.
+pub const PROVISIONER_TYPES: &[&str] = &["shell-local"];
+/// The post-processor types this kiln runs.
+pub const POST_PROCESSOR_TYPES: &[&str] = &["manifest"];
+
+const ROOT_KEYS: &[&str] = &[
+    "description",
+    "min_packer_version",
+    "variables",
+    "sensitive-variables",
+    "builders",
+    "provisioners",
+    "post-processors",
+];
+const PROVISIONER_COMMON: &[&str] = &["type", "only", "except", "override", "pause_before", "max_retries", "timeout"];
+const POST_PROCESSOR_COMMON: &[&str] = &["type", "only", "except", "keep_input_artifact", "name"];
+
+/// Reads the template at `path` and resolves its variables.
+pub fn load(path: &Path, overrides: &Overrides) -> Result<Template, TemplateError> {
+    let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Read { path: path.into(), source })?;
+    let root: Value = parse_json(path, &text)?;
+    let mut problems = Vec::new();
+    let Value::Object(root) = root else {
+        return Err(invalid(path, vec![Problem::new("", "a template is a JSON object with a \"builders\" list")]));
+    };
+    for key in root.keys() {
+        if !key.starts_with('_') && !ROOT_KEYS.contains(&key.as_str()) {
+            problems.push(Problem::new(key, format!("unknown key{}", did_you_mean(key, ROOT_KEYS.iter().copied()))));
+        }
+    }
+    let pwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let absolute = if path.is_absolute() { path.to_path_buf() } else { pwd.join(path) };
+    let dir = absolute.parent().map(Path::to_path_buf).unwrap_or_else(|| pwd.clone());
+    let started = chrono::Utc::now();
+    let description = match root.get("description") {
+        None => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            problems.push(Problem::new("description", "must be a string"));
+            None
+        }
+    };
+    let sensitive = string_list(root.get("sensitive-variables"), "sensitive-variables", &mut problems)
+        .into_iter()
+        .collect::<BTreeSet<_>>();
+    let variables = resolve_variables(&root, overrides, &sensitive, &dir, &pwd, started, &mut problems);
+    let builders = builders(root.get("builders"), &mut problems);
+    let names: Vec<&str> = builders.iter().map(|b| b.name.as_str()).collect();
+    let provisioners = provisioners(root.get("provisioners"), &names, &mut problems);
+    let post_processors = post_processors(root.get("post-processors"), &mut problems);
+    if !problems.is_empty() {
+        return Err(invalid(path, problems));
+    }
+    Ok(Template {
+        path: path.to_path_buf(),
+        dir,
+        pwd,
+        started,
+        description,
+        variables,
+        sensitive,
+        builders,
+        provisioners,
+        post_processors,
+    })
+}
+
+fn invalid(path: &Path, problems: Vec<Problem>) -> TemplateError {
+    TemplateError::Invalid { path: path.to_path_buf(), problems }
+}
+
+fn parse_json(path: &Path, text: &str) -> Result<Value, TemplateError> {
+    serde_json::from_str(text).map_err(|e| TemplateError::Syntax {
+        path: path.to_path_buf(),
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string().split(" at line ").next().unwrap_or_default().to_string(),
+    })
+}
+
+/// A value given where a string is expected, weakly typed as Packer does.
+fn weak_string(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn string_list(value: Option<&Value>, at: &str, problems: &mut Vec<Problem>) -> Vec<String> {
+    match value {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| match v {
+                Value::String(s) => Some(s.clone()),
+                _ => {
+                    problems.push(Problem::new(format!("{at}[{i}]"), "must be a string"));
+                    None
+                }
+            })
+            .collect(),
+        Some(_) => {
+            problems.push(Problem::new(at, "must be a list of strings"));
+            Vec::new()
+        }
+    }
+}
+
+fn resolve_variables(
+    root: &Map<String, Value>,
+    overrides: &Overrides,
+    sensitive: &BTreeSet<String>,
+    dir: &Path,
+    pwd: &Path,
+    started: chrono::DateTime<chrono::Utc>,
+    problems: &mut Vec<Problem>,
+) -> BTreeMap<String, String> {
+    let declared: Map<String, Value> = match root.get("variables") {
+        None => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => {
+            problems.push(Problem::new("variables", "must be an object of name: default value"));
+            Map::new()
+        }
+    };
+    let mut given: BTreeMap<String, (String, String)> = BTreeMap::new();
+    for file in &overrides.var_files {
+        let origin = format!("-var-file {}", file.display());
+        let values = match std::fs::read_to_string(file) {
+            Err(e) => {
+                problems.push(Problem::new("", format!("cannot read {origin}: {e}")));
+                continue;
+            }
+            Ok(text) => match serde_json::from_str::<Value>(&text) {
+                Ok(Value::Object(m)) => m,
+                Ok(_) => {
+                    problems.push(Problem::new("", format!("{origin}: must be a JSON object of name: value")));
+                    continue;
+                }
+                Err(e) => {
+                    problems.push(Problem::new("", format!("{origin}:{}:{}: invalid JSON: {e}", e.line(), e.column())));
+                    continue;
+                }
+            },
+        };
+        for (name, value) in values {
+            match weak_string(&value) {
+                Some(v) => {
+                    given.insert(name, (v, origin.clone()));
+                }
+                None => problems.push(Problem::new("", format!("{origin}: variable {name:?} must be a string"))),
+            }
+        }
+    }
+    for (name, value) in &overrides.vars {
+        given.insert(name.clone(), (value.clone(), "-var".into()));
+    }
+    for (name, (_, origin)) in &given {
+        if !declared.contains_key(name) {
+            problems.push(Problem::new(
+                "variables",
+                format!(
+                    "{origin} sets {name:?}, which the template does not declare{}",
+                    did_you_mean(name, declared.keys().map(String::as_str))
+                ),
+            ));
+        }
+    }
+    for name in sensitive {
+        if !declared.contains_key(name) {
+            problems.push(Problem::new("sensitive-variables", format!("{name:?} is not a declared variable")));
+        }
+    }
+    let mut values: BTreeMap<String, String> = BTreeMap::new();
+    let mut pending: Vec<(String, String)> = Vec::new();
+    for (name, default) in &declared {
+        if let Some((value, _)) = given.get(name) {
+            values.insert(name.clone(), value.clone());
+            continue;
+        }
+        match default {
+            Value::Null => problems.push(Problem::new(
+                format!("variables.{name}"),
+                format!("required variable {name:?} is not set; pass -var '{name}=VALUE' or put it in a -var-file"),
+            )),
+            other => match weak_string(other) {
+                Some(text) => pending.push((name.clone(), text)),
+                None => problems.push(Problem::new(format!("variables.{name}"), "a default value must be a string")),
+            },
+        }
+    }
+    // Defaults may use `env` and other variables: resolve in dependency order.
+    let fields = BTreeMap::new();
+    while !pending.is_empty() {
+        let ready = pending.iter().position(|(_, text)| {
+            interpolate::referenced_variables(text).iter().all(|r| values.contains_key(r) || !declared.contains_key(r))
+        });
+        let Some(i) = ready else {
+            let names: Vec<&str> = pending.iter().map(|(n, _)| n.as_str()).collect();
+            problems.push(Problem::new(
+                "variables",
+                format!("variables refer to each other in a cycle: {}", names.join(", ")),
+            ));
+            break;
+        };
+        let (name, text) = pending.remove(i);
+        let ctx = Context {
+            variables: &values,
+            sensitive,
+            in_variables: true,
+            build_name: None,
+            build_type: None,
+            template_dir: dir,
+            pwd,
+            started,
+            fields: &fields,
+            build_data: None,
+        };
+        match interpolate::render(&text, &ctx) {
+            Ok(rendered) => {
+                values.insert(name, rendered.text);
+            }
+            Err(e) => problems.push(Problem::new(format!("variables.{name}"), e.to_string())),
+        }
+    }
+    values
+}
+
+fn objects<'a>(
+    value: Option<&'a Value>,
+    at: &str,
+    problems: &mut Vec<Problem>,
+) -> Vec<(usize, &'a Map<String, Value>)> {
+    match value {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| match v {
+                Value::Object(m) => Some((i, m)),
+                _ => {
+                    problems.push(Problem::new(format!("{at}[{i}]"), "must be an object"));
+                    None
+                }
+            })
+            .collect(),
+        Some(_) => {
+            problems.push(Problem::new(at, "must be a list of objects"));
+            Vec::new()
+        }
+    }
+}
+
+fn without_comments(map: &Map<String, Value>) -> Map<String, Value> {
+    map.iter().filter(|(k, _)| !k.starts_with('_')).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+fn required_type(map: &Map<String, Value>, at: &str, problems: &mut Vec<Problem>) -> Option<String> {
+    match map.get("type") {
+        Some(Value::String(t)) if !t.is_empty() => Some(t.clone()),
+        Some(_) => {
+            problems.push(Problem::new(format!("{at}.type"), "must be a non-empty string"));
+            None
+        }
+        None => {
+            problems.push(Problem::new(at, "\"type\" is required"));
+            None
+        }
+    }
+}
+
+fn builders(value: Option<&Value>, problems: &mut Vec<Problem>) -> Vec<BuilderDef> {
+    if value.is_none() {
+        problems.push(Problem::new("builders", "a template needs at least one builder"));
+    }
+    let mut builders: Vec<BuilderDef> = Vec::new();
+    for (index, map) in objects(value, "builders", problems) {
+        let at = format!("builders[{index}]");
+        let Some(builder_type) = required_type(map, &at, problems) else { continue };
+        let name = match map.get("name") {
+            None => builder_type.clone(),
+            Some(Value::String(n)) if !n.is_empty() => n.clone(),
+            Some(_) => {
+                problems.push(Problem::new(format!("{at}.name"), "must be a non-empty string"));
+                continue;
+            }
+        };
+        if builders.iter().any(|b| b.name == name) {
+            problems.push(Problem::new(
+                &at,
+                format!("another builder is already named {name:?}; give each builder a unique \"name\""),
+            ));
+        }
+        let mut config = without_comments(map);
+        config.remove("type");
+        config.remove("name");
+        builders.push(BuilderDef { index, name, builder_type, config });
+    }
+    builders
+}
+
+fn duration_field(
+    map: &Map<String, Value>,
+    key: &str,
+    at: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<std::time::Duration> {
+    let value = map.get(key)?;
+    match weak_string(value).map(|s| duration::parse(&s)) {
+        Some(Ok(d)) => Some(d),
+        Some(Err(e)) => {
+            problems.push(Problem::new(format!("{at}.{key}"), e));
+            None
+        }
+        None => {
+            problems.push(Problem::new(format!("{at}.{key}"), "must be a duration such as \"30s\""));
+            None
+        }
+    }
+}
+
+fn provisioners(value: Option<&Value>, builds: &[&str], problems: &mut Vec<Problem>) -> Vec<ProvisionerDef> {
+    let mut out = Vec::new();
+    for (index, map) in objects(value, "provisioners", problems) {
+        let at = format!("provisioners[{index}]");
+        let Some(provisioner_type) = required_type(map, &at, problems) else { continue };
+        if !PROVISIONER_TYPES.contains(&provisioner_type.as_str()) {
+            let hint = if matches!(provisioner_type.as_str(), "shell" | "file" | "powershell" | "windows-shell") {
+                "; it runs over the SSH/WinRM communicator, which this kiln does not have yet".to_string()
+            } else {
+                did_you_mean(&provisioner_type, PROVISIONER_TYPES.iter().copied())
+            };
+            problems.push(Problem::new(
+                format!("{at}.type"),
+                format!(
+                    "unknown provisioner type {provisioner_type:?} (available: {}){hint}",
+                    PROVISIONER_TYPES.join(", ")
+                ),
+            ));
+        }
+        let only = string_list(map.get("only"), &format!("{at}.only"), problems);
+        let except = string_list(map.get("except"), &format!("{at}.except"), problems);
+        for name in only.iter().chain(&except) {
+            if !builds.contains(&name.as_str()) {
+                problems.push(Problem::new(
+                    &at,
+                    format!(
+                        "only/except names {name:?}, which is no build{}",
+                        did_you_mean(name, builds.iter().copied())
+                    ),
+                ));
+            }
+        }
+        let mut overrides = BTreeMap::new();
+        match map.get("override") {
+            None => {}
+            Some(Value::Object(o)) => {
+                for (name, v) in o {
+                    if !builds.contains(&name.as_str()) {
+                        problems.push(Problem::new(format!("{at}.override.{name}"), "names no build"));
+                    }
+                    match v {
+                        Value::Object(m) => {
+                            overrides.insert(name.clone(), m.clone());
+                        }
+                        _ => problems.push(Problem::new(format!("{at}.override.{name}"), "must be an object")),
+                    }
+                }
+            }
+            Some(_) => problems.push(Problem::new(format!("{at}.override"), "must be an object keyed by build name")),
+        }
+        let max_retries = match map.get("max_retries").map(|v| weak_string(v).and_then(|s| s.parse::<u32>().ok())) {
+            None => 0,
+            Some(Some(n)) => n,
+            Some(None) => {
+                problems.push(Problem::new(format!("{at}.max_retries"), "must be a whole number"));
+                0
+            }
+        };
+        let pause_before = duration_field(map, "pause_before", &at, problems);
+        let timeout = duration_field(map, "timeout", &at, problems);
+        let config: Map<String, Value> =
+            without_comments(map).into_iter().filter(|(k, _)| !PROVISIONER_COMMON.contains(&k.as_str())).collect();
+        out.push(ProvisionerDef {
+            index,
+            provisioner_type,
+            only,
+            except,
+            overrides,
+            pause_before,
+            max_retries,
+            timeout,
+            config,
+        });
+    }
+    out
+}
+
+fn post_processors(value: Option<&Value>, problems: &mut Vec<Problem>) -> Vec<Vec<PostProcessorDef>> {
+    let items = match value {
+        None | Some(Value::Null) => return Vec::new(),
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            problems.push(Problem::new("post-processors", "must be a list"));
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let at = format!("post-processors[{i}]");
+        let sequence: Vec<(String, &Value)> = match item {
+            Value::Array(seq) => seq.iter().enumerate().map(|(j, v)| (format!("{at}[{j}]"), v)).collect(),
+            other => vec![(at.clone(), other)],
+        };
+        let mut chain = Vec::new();
+        for (at, v) in sequence {
+            let map = match v {
+                Value::String(t) => {
+                    let mut m = Map::new();
+                    m.insert("type".into(), Value::String(t.clone()));
+                    m
+                }
+                Value::Object(m) => m.clone(),
+                _ => {
+                    problems.push(Problem::new(&at, "must be a type name, an object, or a list of those"));
+                    continue;
+                }
+            };
+            let Some(pp_type) = required_type(&map, &at, problems) else { continue };
+            if !POST_PROCESSOR_TYPES.contains(&pp_type.as_str()) {
+                problems.push(Problem::new(
+                    format!("{at}.type"),
+                    format!(
+                        "unknown post-processor type {pp_type:?} (available: {}){}",
+                        POST_PROCESSOR_TYPES.join(", "),
+                        did_you_mean(&pp_type, POST_PROCESSOR_TYPES.iter().copied())
+                    ),
+                ));
+            }
+            let only = string_list(map.get("only"), &format!("{at}.only"), problems);
+            let except = string_list(map.get("except"), &format!("{at}.except"), problems);
+            let keep_input_artifact = match map.get("keep_input_artifact") {
+                None => None,
+                Some(v) => match weak_string(v).as_deref() {
+                    Some("true" | "1") => Some(true),
+                    Some("false" | "0") => Some(false),
+                    _ => {
+                        problems.push(Problem::new(format!("{at}.keep_input_artifact"), "must be true or false"));
+                        None
+                    }
+                },
+            };
+            let config = without_comments(&map)
+                .into_iter()
+                .filter(|(k, _)| !POST_PROCESSOR_COMMON.contains(&k.as_str()))
+                .collect();
+            chain.push(PostProcessorDef { at, pp_type, only, except, keep_input_artifact, config });
+        }
+        out.push(chain);
+    }
+    out
+}

@@ -1,0 +1,170 @@
+//! Packer-style JSON templates.
+//!
+//! - `load.rs`: the file into a [`Template`]: structure, unknown keys,
+//!   variables (defaults, `-var`, `-var-file`, required, sensitive).
+//! - `interpolate.rs`: the `{{ ... }}` engine and its functions.
+//! - `gotime.rs`: Go time layouts for `isotime`.
+//! - `render.rs`: interpolating a JSON value for one build.
+//! - `decode.rs`: weak typing of a builder section against the builder's
+//!   declared fields.
+//! - `communicator.rs`: the communicator settings, which the host owns.
+//! - `duration.rs`, `error.rs`: small shared pieces.
+
+pub mod communicator;
+pub mod decode;
+pub mod duration;
+mod error;
+pub mod gotime;
+pub mod interpolate;
+mod load;
+pub mod render;
+
+pub use error::{Problem, TemplateError, did_you_mean, suggest};
+pub use load::{Overrides, load};
+
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A template, checked for structure, with its variables resolved.
+#[derive(Clone, Debug)]
+pub struct Template {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// Its directory (`template_dir`).
+    pub dir: PathBuf,
+    /// The working directory (`pwd`).
+    pub pwd: PathBuf,
+    /// When the run started (`timestamp`, `isotime`).
+    pub started: chrono::DateTime<chrono::Utc>,
+    /// `description`.
+    pub description: Option<String>,
+    /// Every variable's final value.
+    pub variables: BTreeMap<String, String>,
+    /// Names in `sensitive-variables`.
+    pub sensitive: BTreeSet<String>,
+    /// `builders`, in order.
+    pub builders: Vec<BuilderDef>,
+    /// `provisioners`, in order.
+    pub provisioners: Vec<ProvisionerDef>,
+    /// `post-processors`: each inner list is a sequence run on one
+    /// artifact.
+    pub post_processors: Vec<Vec<PostProcessorDef>>,
+}
+
+/// One entry of `builders`.
+#[derive(Clone, Debug)]
+pub struct BuilderDef {
+    /// Position in `builders`.
+    pub index: usize,
+    /// `name`, or the type.
+    pub name: String,
+    /// `type`.
+    pub builder_type: String,
+    /// Every other key, not yet interpolated.
+    pub config: Map<String, Value>,
+}
+
+impl BuilderDef {
+    /// The JSON path of this builder, for messages.
+    pub fn at(&self) -> String {
+        format!("builders[{}]", self.index)
+    }
+}
+
+/// One entry of `provisioners`.
+#[derive(Clone, Debug)]
+pub struct ProvisionerDef {
+    /// Position in `provisioners`.
+    pub index: usize,
+    /// `type`.
+    pub provisioner_type: String,
+    /// `only`: build names it runs for (all when empty).
+    pub only: Vec<String>,
+    /// `except`: build names it skips.
+    pub except: Vec<String>,
+    /// `override`: per build name, keys replacing the config's.
+    pub overrides: BTreeMap<String, Map<String, Value>>,
+    /// `pause_before`.
+    pub pause_before: Option<Duration>,
+    /// `max_retries`.
+    pub max_retries: u32,
+    /// `timeout`.
+    pub timeout: Option<Duration>,
+    /// The provisioner's own keys, not yet interpolated.
+    pub config: Map<String, Value>,
+}
+
+impl ProvisionerDef {
+    /// The JSON path of this provisioner, for messages.
+    pub fn at(&self) -> String {
+        format!("provisioners[{}]", self.index)
+    }
+
+    /// Whether it runs for build `name`.
+    pub fn applies_to(&self, name: &str) -> bool {
+        (self.only.is_empty() || self.only.iter().any(|n| n == name)) && !self.except.iter().any(|n| n == name)
+    }
+
+    /// Its config for build `name`, overrides applied.
+    pub fn config_for(&self, name: &str) -> Map<String, Value> {
+        let mut config = self.config.clone();
+        if let Some(over) = self.overrides.get(name) {
+            for (k, v) in over {
+                config.insert(k.clone(), v.clone());
+            }
+        }
+        config
+    }
+}
+
+/// One post-processor.
+#[derive(Clone, Debug)]
+pub struct PostProcessorDef {
+    /// JSON path, for messages.
+    pub at: String,
+    /// `type`.
+    pub pp_type: String,
+    /// `only`.
+    pub only: Vec<String>,
+    /// `except`.
+    pub except: Vec<String>,
+    /// `keep_input_artifact`.
+    pub keep_input_artifact: Option<bool>,
+    /// The post-processor's own keys, not yet interpolated.
+    pub config: Map<String, Value>,
+}
+
+impl PostProcessorDef {
+    /// Whether it runs for build `name`.
+    pub fn applies_to(&self, name: &str) -> bool {
+        (self.only.is_empty() || self.only.iter().any(|n| n == name)) && !self.except.iter().any(|n| n == name)
+    }
+}
+
+impl Template {
+    /// The builders selected by `-only` / `-except` (names; globs not
+    /// supported), with an error naming unknown names.
+    pub fn select_builders(&self, only: &[String], except: &[String]) -> Result<Vec<&BuilderDef>, Problem> {
+        let names: Vec<&str> = self.builders.iter().map(|b| b.name.as_str()).collect();
+        for name in only.iter().chain(except) {
+            if !names.contains(&name.as_str()) {
+                return Err(Problem::new(
+                    "",
+                    format!(
+                        "no build named {name:?} (builds: {}){}",
+                        names.join(", "),
+                        did_you_mean(name, names.iter().copied())
+                    ),
+                ));
+            }
+        }
+        Ok(self
+            .builders
+            .iter()
+            .filter(|b| only.is_empty() || only.contains(&b.name))
+            .filter(|b| !except.contains(&b.name))
+            .collect())
+    }
+}

@@ -1,0 +1,189 @@
+//! Everything the user sees, in one place: Packer's human output
+//! (`==> NAME: message`, a color per build on a terminal), its
+//! `-machine-readable` lines, and kiln's own summary. Every text is redacted
+//! here, on its way out, so no caller can leak a secret by forgetting to.
+
+mod machine;
+
+use crate::caps::secrets::Redactor;
+use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+
+pub use machine::escape as machine_escape;
+
+/// How output is shaped, chosen once from the command line.
+#[derive(Clone, Debug, Default)]
+pub struct UiOptions {
+    /// Packer's `-machine-readable`: comma-separated lines, no colors.
+    pub machine_readable: bool,
+    /// `-color=false` turns colors off even on a terminal.
+    pub no_color: bool,
+    /// `-timestamp-ui`: prefix each human line with the time.
+    pub timestamps: bool,
+}
+
+/// ANSI colors given to builds in order, as Packer does.
+const BUILD_COLORS: &[&str] = &["32", "36", "35", "33", "34"];
+
+/// The console. Cheap to clone; all clones write through one lock so lines
+/// of parallel builds never interleave mid-line.
+#[derive(Clone)]
+pub struct Ui {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    options: UiOptions,
+    color: bool,
+    redactor: Redactor,
+    lock: Mutex<()>,
+}
+
+/// The kinds of line a build prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `==> name: text`
+    Say,
+    /// `    name: text`
+    Message,
+    /// `==> name: text` in red, on stderr.
+    Error,
+}
+
+impl Ui {
+    /// A console writing to stdout/stderr with `options`.
+    pub fn new(options: UiOptions, redactor: Redactor) -> Self {
+        let color = !options.no_color && !options.machine_readable && std::io::stdout().is_terminal();
+        Ui { inner: Arc::new(Inner { options, color, redactor, lock: Mutex::new(()) }) }
+    }
+
+    /// The redactor this console applies.
+    pub fn redactor(&self) -> &Redactor {
+        &self.inner.redactor
+    }
+
+    /// Whether output is `-machine-readable`.
+    pub fn machine_readable(&self) -> bool {
+        self.inner.options.machine_readable
+    }
+
+    /// A handle that prints as build number `index` named `name`.
+    pub fn for_build(&self, index: usize, name: &str) -> BuildUi {
+        BuildUi { ui: self.clone(), name: name.to_string(), color: BUILD_COLORS[index % BUILD_COLORS.len()] }
+    }
+
+    /// A line of kiln's own (not a build's), e.g. `==> Builds finished.`
+    pub fn say(&self, text: &str) {
+        self.human(text, None, false);
+        self.machine("", "ui", &["say", text]);
+    }
+
+    /// An error of kiln's own, on stderr.
+    pub fn error(&self, text: &str) {
+        self.human(text, Some("31"), true);
+        self.machine("", "ui", &["error", text]);
+    }
+
+    /// A raw machine-readable record (`target`, `type`, data...); nothing in
+    /// human mode.
+    pub fn machine(&self, target: &str, kind: &str, data: &[&str]) {
+        if !self.inner.options.machine_readable {
+            return;
+        }
+        let line = machine::line(target, kind, data, &self.inner.redactor);
+        self.write(&line, false);
+    }
+
+    fn human(&self, text: &str, color: Option<&str>, stderr: bool) {
+        if self.inner.options.machine_readable {
+            return;
+        }
+        let text = self.inner.redactor.redact(text);
+        let mut out = String::new();
+        for line in text.split('\n') {
+            if self.inner.options.timestamps {
+                out.push_str(&chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ: ").to_string());
+            }
+            match color {
+                Some(c) if self.inner.color => out.push_str(&format!("\x1b[1;{c}m{line}\x1b[0m\n")),
+                _ => {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+        }
+        self.write(&out, stderr);
+    }
+
+    fn write(&self, text: &str, stderr: bool) {
+        let _guard = self.inner.lock.lock().unwrap_or_else(|e| e.into_inner());
+        // A closed stdout (`kiln build | head`) must not abort a build that
+        // is creating cloud resources: output errors are ignored.
+        if stderr {
+            let _ = std::io::stderr().write_all(text.as_bytes());
+        } else {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+        }
+    }
+}
+
+/// The console as seen by one build: every line carries its name and color.
+#[derive(Clone)]
+pub struct BuildUi {
+    ui: Ui,
+    name: String,
+    color: &'static str,
+}
+
+impl BuildUi {
+    /// The build's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The console behind this handle.
+    pub fn console(&self) -> &Ui {
+        &self.ui
+    }
+
+    /// Prints `text` as `kind`.
+    pub fn line(&self, kind: Kind, text: &str) {
+        let (prefix, color, stderr, mr) = match kind {
+            Kind::Say => ("==> ", Some(self.color), false, "say"),
+            Kind::Message => ("    ", None, false, "message"),
+            Kind::Error => ("==> ", Some("31"), true, "error"),
+        };
+        let human: String =
+            text.split('\n').map(|l| format!("{prefix}{}: {l}", self.name)).collect::<Vec<_>>().join("\n");
+        // Messages are plain in Packer but still take the build's color.
+        self.ui.human(&human, color.or(Some(self.color)), stderr);
+        self.ui.machine(&self.name, "ui", &[mr, &human]);
+    }
+
+    /// `==> name: text`
+    pub fn say(&self, text: &str) {
+        self.line(Kind::Say, text);
+    }
+
+    /// `    name: text`
+    pub fn message(&self, text: &str) {
+        self.line(Kind::Message, text);
+    }
+
+    /// `==> name: text` in red.
+    pub fn error(&self, text: &str) {
+        self.line(Kind::Error, text);
+    }
+
+    /// The first line Packer prints for a build.
+    pub fn announce(&self) {
+        self.ui.human(&format!("{}: output will be in this color.", self.name), Some(self.color), false);
+    }
+
+    /// A plain line in the build's color (e.g. `Build 'x' finished`).
+    pub fn plain(&self, text: &str) {
+        self.ui.human(text, Some(self.color), false);
+    }
+}
