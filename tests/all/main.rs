@@ -1,1 +1,9 @@
+//! End-to-end tests: each runs the real `kiln` binary on a template, like a
+//! user would, with fixtures from `support`.
 
+mod bad_template;
+mod cancel;
+mod cli_build;
+mod plugins;
+mod sandbox;
+mod support;

@@ -169,13 +169,6 @@ pub enum Error {
     },
 }
 
-impl Error {
-    /// Whether the build was cancelled during the request.
-    pub fn is_cancelled(&self) -> bool {
-        matches!(self, Error::Host { error: host::Error::Cancelled, .. })
-    }
-}
-
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -187,7 +180,6 @@ impl fmt::Display for Error {
                     host::Error::Timeout(ms) => write!(f, "no response within {ms} ms"),
                     host::Error::Connection(m) => write!(f, "connection failed: {m}"),
                     host::Error::TooLarge(cap) => write!(f, "response larger than {cap} bytes"),
-                    host::Error::Cancelled => write!(f, "the build was cancelled"),
                     host::Error::Other(m) => write!(f, "{m}"),
                 }
             }
@@ -199,10 +191,6 @@ impl fmt::Display for Error {
 
 impl From<Error> for crate::steps::StepError {
     fn from(e: Error) -> Self {
-        if e.is_cancelled() {
-            crate::steps::StepError::Cancelled
-        } else {
-            crate::steps::StepError::Failed(e.to_string())
-        }
+        crate::steps::StepError::Failed(e.to_string())
     }
 }

@@ -107,22 +107,35 @@ impl Run {
                 if self.options.on_error == OnError::Ask { "ask" } else { "run-cleanup-provisioner" }
             ));
         }
-        let limit =
-            if self.options.parallel_builds == 0 { builders.len().max(1) } else { self.options.parallel_builds };
-        let permits = Arc::new(tokio::sync::Semaphore::new(limit));
-        for (index, def) in builders.iter().enumerate() {
-            self.ui.for_build(index, &def.name).announce();
+        // Every build is prepared before any starts: a mistake in one builder
+        // section must not leave another build half-way through creating
+        // cloud resources.
+        let mut ready = Vec::new();
+        let mut problems = Vec::new();
+        for (index, def) in builders.into_iter().enumerate() {
+            match prepare(self, &def, index, true).await {
+                Ok(prepared) => ready.push((index, def, prepared)),
+                Err(mut p) => problems.append(&mut p),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        for (index, def, _) in &ready {
+            self.ui.for_build(*index, &def.name).announce();
         }
         if !self.ui.machine_readable() {
             println!();
         }
+        let limit = if self.options.parallel_builds == 0 { ready.len().max(1) } else { self.options.parallel_builds };
+        let permits = Arc::new(tokio::sync::Semaphore::new(limit));
         let mut tasks = Vec::new();
-        for (index, def) in builders.into_iter().enumerate() {
+        for (index, def, prepared) in ready {
             let run = self.clone();
             let permits = permits.clone();
             tasks.push(tokio::spawn(async move {
                 let _permit = permits.acquire().await.expect("the semaphore is never closed");
-                run.one(&def, index).await
+                run.one(&def, index, prepared).await
             }));
         }
         let mut outcomes = Vec::new();
@@ -132,7 +145,7 @@ impl Run {
         Ok(outcomes)
     }
 
-    async fn one(&self, def: &BuilderDef, index: usize) -> Outcome {
+    async fn one(&self, def: &BuilderDef, index: usize, mut prepared: Prepared) -> Outcome {
         let started = Instant::now();
         let ui = self.ui.for_build(index, &def.name);
         let outcome = |status| Outcome {
@@ -140,13 +153,6 @@ impl Run {
             builder_type: def.builder_type.clone(),
             status,
             elapsed: started.elapsed(),
-        };
-        let mut prepared = match prepare(self, def, index, true).await {
-            Ok(p) => p,
-            Err(problems) => {
-                let text = problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
-                return outcome(Status::Failed(text));
-            }
         };
         for warning in &prepared.warnings {
             ui.error(&format!("Warning: {warning}"));

@@ -106,19 +106,19 @@ impl Instance {
 
     /// Calls `prepare`.
     pub async fn prepare(&mut self, config: &GuestConfig) -> Result<Result<Prepared, Vec<FieldError>>, GuestFailure> {
-        let config = self.to_guest(config)?;
+        let config = self.guest_config(config)?;
         let result = self.builder.call_prepare(&mut self.store, &config).await;
         self.settle(result)
     }
 
     /// Calls `run`.
     pub async fn run(&mut self, config: &GuestConfig) -> Result<Result<Artifact, BuildError>, GuestFailure> {
-        let config = self.to_guest(config)?;
+        let config = self.guest_config(config)?;
         let result = self.builder.call_run(&mut self.store, &config).await;
         self.settle(result)
     }
 
-    fn to_guest(&mut self, config: &GuestConfig) -> Result<Config, GuestFailure> {
+    fn guest_config(&mut self, config: &GuestConfig) -> Result<Config, GuestFailure> {
         let state = self.store.data_mut();
         let mut secrets = Vec::with_capacity(config.secrets.len());
         for (pointer, value) in &config.secrets {

@@ -132,11 +132,15 @@ fn http_get(config: &Config) -> Result<(), BuildError> {
     }
     let response = request.send().map_err(|e| BuildError::Failed(e.to_string()))?;
     let text = response.text();
-    ui::say(format!("status {}: {text}", response.status));
-    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&text)
-        && let Some(password) = map.get("password").and_then(|p| p.as_str())
-    {
+    // Adopt first, as a builder should: from then on the value is redacted.
+    let password = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("password").and_then(|p| p.as_str()).map(str::to_string));
+    if let Some(password) = &password {
         let _adopted = secrets::adopt("generated password", password);
+    }
+    ui::say(format!("status {}: {text}", response.status));
+    if let Some(password) = password {
         ui::say(format!("the generated password is {password}"));
     }
     Ok(())

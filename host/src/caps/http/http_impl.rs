@@ -1,5 +1,5 @@
 //! `kiln:plugin/http` for a build's store: policy first, then secrets are
-//! put in, then the transport sends, racing cancellation.
+//! put in, then the transport sends.
 
 use super::transport::Outgoing;
 use crate::plugin::HostState;
@@ -39,12 +39,9 @@ impl Host for HostState {
             timeout,
             max_body: config.max_response_bytes,
         };
-        let cancel = self.caps.cancel.clone();
-        let transport = self.caps.transport.clone();
-        let result = tokio::select! {
-            result = transport.send(outgoing) => result,
-            _ = cancel.interrupted() => Err(Error::Cancelled),
-        };
+        // Not raced against cancellation: the request's effect may already
+        // have happened, and the builder needs the answer to undo it.
+        let result = self.caps.transport.send(outgoing).await;
         if let Ok(response) = &result {
             tracing::debug!(build = %self.caps.build_name, status = response.status, bytes = response.body.len(), "http response");
         }

@@ -1,0 +1,47 @@
+//! `kiln plugins` and plugin directories: a component file is loaded the
+//! same way as a built-in one.
+
+use crate::support::Project;
+use serde_json::json;
+
+#[test]
+fn plugins_list_shows_built_in_and_directory_components() {
+    let p = Project::new();
+    p.with_scenarios();
+    p.run(&["plugins", "list"]).code(0).contains("null").contains("built-in:null").contains("test-scenarios").contains("scenarios.wasm");
+}
+
+#[test]
+fn plugins_inspect_describes_fields_and_egress() {
+    let p = Project::new();
+    p.run(&["plugins", "inspect", kiln::guests::TEST_SCENARIOS])
+        .code(0)
+        .contains("Builder types:    test-scenarios")
+        .contains("Contract:         kiln:plugin@0.1.0")
+        .contains("Egress patterns:  {endpoint}")
+        .contains("token")
+        .contains("secret");
+}
+
+#[test]
+fn validate_runs_the_builders_prepare_and_weak_typing() {
+    let p = Project::new();
+    p.with_scenarios().template(json!({"builders": [{"type": "test-scenarios", "scenario": "nope"}]}));
+    p.run(&["validate", "template.json"]).code(2).contains("builders[0].scenario: unknown scenario \"nope\"");
+    p.template(json!({"builders": [{"type": "test-scenarios", "scenario": "sign", "count": "5", "enabled": "true"}]}));
+    p.run(&["validate", "template.json"]).code(0).contains("count is 5, enabled is true");
+    p.template(json!({"builders": [{"type": "test-scenarios", "scenario": "sign", "count": "five"}]}));
+    p.run(&["validate", "template.json"]).code(2).contains("builders[0].count: must be a whole number");
+}
+
+#[test]
+fn cache_clear_removes_compiled_components() {
+    let p = Project::new();
+    let mut command = p.kiln(&["plugins", "list"]);
+    command.env("KILN_CACHE_DIR", p.root().join("cache"));
+    assert!(command.status().unwrap().success());
+    let mut clear = p.kiln(&["plugins", "cache", "clear"]);
+    clear.env("KILN_CACHE_DIR", p.root().join("cache"));
+    let run = crate::support::Run::from(clear.output().unwrap());
+    run.code(0).contains("Removed 1 compiled component(s)");
+}

@@ -1,0 +1,123 @@
+//! The sandbox holds: a builder gets no files, environment, sockets or
+//! hosts it was not granted, and a builder that panics, loops or hoards
+//! memory fails its own build with a readable message.
+
+use crate::support::{Project, Server};
+use serde_json::json;
+
+fn scenario(p: &Project, scenario: &str, extra: serde_json::Value) {
+    let mut builder = json!({"type": "test-scenarios", "scenario": scenario});
+    builder.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    p.with_scenarios().template(json!({
+        "variables": {"token": "tok-7f3a9"},
+        "sensitive-variables": ["token"],
+        "builders": [builder]
+    }));
+}
+
+#[test]
+fn files_environment_sockets_and_lookups_are_denied() {
+    let p = Project::new();
+    scenario(&p, "sandbox", json!({}));
+    p.run(&["build", "template.json"])
+        .code(0)
+        .contains("read /etc/passwd: blocked")
+        .contains("connect 127.0.0.1:22: blocked")
+        .contains("sandbox held");
+}
+
+#[test]
+fn allowed_host_is_reached_with_secret_header_and_output_redacted() {
+    let server = Server::start();
+    let p = Project::new();
+    scenario(&p, "http-get", json!({"endpoint": server.addr, "token": "{{user `token`}}"}));
+    p.run(&["build", "template.json"])
+        .code(0)
+        .contains("status 200")
+        .contains("the generated password is <sensitive>")
+        .lacks("tok-7f3a9")
+        .lacks("generated-pw-8731");
+    let seen = server.seen.lock().unwrap();
+    assert!(seen[0].headers.iter().any(|(k, v)| k == "x-token" && v == "tok-7f3a9"), "{seen:?}");
+}
+
+#[test]
+fn request_to_ungranted_host_is_denied_naming_host_and_fix() {
+    let server = Server::start();
+    let p = Project::new();
+    scenario(&p, "http-denied", json!({"endpoint": server.addr, "url": "http://127.0.0.1:9/steal"}));
+    p.run(&["build", "template.json"])
+        .code(1)
+        .contains("kiln denied a request to 127.0.0.1:9")
+        .contains(&format!("may only reach {}", server.addr))
+        .contains("--allow-host 127.0.0.1:9");
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn signing_uses_the_secret_without_revealing_it() {
+    let p = Project::new();
+    scenario(&p, "sign", json!({"token": "Jefe"}));
+    // RFC 2202 test case 2 key, over the data "data".
+    let run = p.run(&["build", "template.json"]);
+    run.code(0).contains("hmac-sha1 ").contains("labels token derived from token").lacks("Jefe");
+}
+
+#[test]
+fn communicator_and_ledger_answer_unsupported() {
+    let p = Project::new();
+    scenario(&p, "unsupported", json!({}));
+    p.run(&["build", "template.json"])
+        .code(0)
+        .contains("communicator unsupported: this kiln cannot connect to 203.0.113.7 yet")
+        .contains("ledger unsupported: this kiln has no resource ledger yet");
+}
+
+#[test]
+fn panicking_builder_fails_its_build_with_the_panic_text() {
+    let p = Project::new();
+    p.with_scenarios().template(json!({
+        "builders": [
+            {"type": "test-scenarios", "name": "crashy", "scenario": "panic"},
+            {"type": "null", "name": "steady", "communicator": "none"}
+        ]
+    }));
+    p.run(&["build", "template.json"])
+        .code(1)
+        .contains("the builder panicked: panicked at")
+        .contains("scenario panic: the builder hit a bug")
+        .contains("Build 'steady' finished");
+}
+
+#[test]
+fn runaway_loop_is_stopped_by_the_cpu_limit() {
+    let p = Project::new();
+    scenario(&p, "loop", json!({}));
+    p.run(&["build", "--guest-cpu-limit", "300ms", "template.json"])
+        .code(1)
+        .contains("used more than its CPU limit of 300ms")
+        .contains("--guest-cpu-limit");
+}
+
+#[test]
+fn unbounded_allocation_is_stopped_by_the_memory_limit() {
+    let p = Project::new();
+    scenario(&p, "oom", json!({}));
+    p.run(&["build", "--guest-memory-limit", "64", "template.json"])
+        .code(1)
+        .contains("ran out of memory")
+        .contains("limit of 64 MiB");
+}
+
+#[test]
+fn builder_of_another_contract_major_is_refused_naming_both() {
+    let p = Project::new();
+    p.with_plugin(kiln::guests::TEST_FUTURE_CONTRACT, "future.wasm");
+    p.template(json!({"builders": [{"type": "null", "communicator": "none"}]}));
+    p.run(&["plugins", "list"])
+        .code(1)
+        .contains("future.wasm: it was built for the contract kiln:plugin@9.0.0, but this kiln speaks kiln:plugin@0.1.0")
+        .lacks("a host that loads me");
+    let file = p.root().join("plugins/future.wasm");
+    p.run(&["plugins", "inspect", &file.display().to_string()]).code(2).contains("kiln:plugin@9.0.0");
+}
