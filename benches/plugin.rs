@@ -1,1 +1,52 @@
-fn main() {}
+//! Start-up costs of a builder component: cold compile, warm (cached)
+//! load, and instantiate + `describe` from the pre-instantiated component.
+//! Run with `cargo bench --bench plugin`.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use kiln::caps::Caps;
+use kiln::caps::cancel::RunCancel;
+use kiln::caps::http::Transport;
+use kiln::caps::secrets::Redactor;
+use kiln::plugin::{Cache, Instance, Limits, Runtime, load_file};
+use kiln::ui::{Ui, UiOptions};
+use std::path::Path;
+
+fn caps(ui: &Ui) -> Caps {
+    Caps {
+        build_name: "bench".into(),
+        ui: ui.for_build(0, "bench"),
+        redactor: ui.redactor().clone(),
+        cancel: RunCancel::default().for_build(),
+        egress: Default::default(),
+        http: Default::default(),
+        transport: Transport::default(),
+        limits: Limits::default(),
+        provisioning: None,
+    }
+}
+
+fn plugin_startup(c: &mut Criterion) {
+    let bytes = std::fs::read(kiln::guests::NULL_BUILDER).expect("the null builder is built by build.rs");
+    let cold = Runtime::new(Cache::new(None)).unwrap();
+    c.bench_function("compile null builder (cold, no cache)", |b| {
+        b.iter(|| cold.cache.load(&cold.engine, &bytes).unwrap());
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let warm = Runtime::new(Cache::new(Some(dir.path().to_path_buf()))).unwrap();
+    warm.cache.load(&warm.engine, &bytes).unwrap();
+    c.bench_function("load null builder (warm cache)", |b| {
+        b.iter(|| warm.cache.load(&warm.engine, &bytes).unwrap());
+    });
+    let tokio = tokio::runtime::Runtime::new().unwrap();
+    let ui = Ui::new(UiOptions { machine_readable: true, ..Default::default() }, Redactor::default());
+    let plugin = tokio.block_on(load_file(&warm, Path::new(kiln::guests::NULL_BUILDER), caps(&ui))).unwrap();
+    c.bench_function("instantiate + describe (from InstancePre)", |b| {
+        b.to_async(&tokio).iter(|| async {
+            let mut instance = Instance::new(&plugin, caps(&ui)).await.unwrap();
+            instance.describe().await.unwrap()
+        });
+    });
+}
+
+criterion_group!(benches, plugin_startup);
+criterion_main!(benches);

@@ -38,7 +38,9 @@ fn unknown_root_key_is_an_error() {
 fn missing_required_variable_says_how_to_set_it() {
     let p = Project::new();
     p.template(json!({"variables": {"region": null}, "builders": [{"type": "null", "communicator": "none"}]}));
-    p.run(&["build", "template.json"]).code(2).contains("required variable \"region\" is not set; pass -var 'region=VALUE'");
+    p.run(&["build", "template.json"])
+        .code(2)
+        .contains("required variable \"region\" is not set; pass -var 'region=VALUE'");
 }
 
 #[test]
@@ -89,7 +91,10 @@ fn template_function_errors_name_the_field() {
         "builders": [{"type": "null", "communicator": "none"}],
         "provisioners": [{"type": "shell-local", "inline": ["echo {{usr `x`}}"]}]
     }));
-    p.run(&["validate", "template.json"]).code(2).contains("provisioners[0].inline[0]").contains("did you mean \"user\"?");
+    p.run(&["validate", "template.json"])
+        .code(2)
+        .contains("provisioners[0].inline[0]")
+        .contains("did you mean \"user\"?");
 }
 
 #[test]

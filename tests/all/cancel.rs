@@ -12,7 +12,12 @@ fn sigint_undoes_created_resources_in_reverse_order() {
     p.with_scenarios().template(json!({
         "builders": [{"type": "test-scenarios", "scenario": "steps", "endpoint": server.addr, "wait": "10m"}]
     }));
-    let child = p.kiln(&["build", "template.json"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let child = p
+        .kiln(&["build", "template.json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     // Wait until both resources exist: the build is now in its long wait.
     assert_eq!(server.next(Duration::from_secs(60)).path, "/resources/alpha");
     assert_eq!(server.next(Duration::from_secs(60)).path, "/resources/beta");

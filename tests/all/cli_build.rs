@@ -40,7 +40,10 @@ fn sensitive_variable_never_reaches_the_output() {
     p.template(null_template(json!([
         {"type": "shell-local", "inline": ["echo secret={{user `secret`}}", "echo quoted=\"{{user `secret`}}\" >&2"]}
     ])));
-    p.run(&["build", "-machine-readable", "template.json"]).code(0).contains("secret=<sensitive>").lacks("s3cr3t-value");
+    p.run(&["build", "-machine-readable", "template.json"])
+        .code(0)
+        .contains("secret=<sensitive>")
+        .lacks("s3cr3t-value");
 }
 
 #[test]
@@ -123,9 +126,7 @@ fn template_functions_render_per_build() {
     let mut command = p.kiln(&["build", "template.json"]);
     command.env("KILN_TEST_VALUE", "from-env");
     let run = crate::support::Run::from(command.output().unwrap());
-    run.code(0)
-        .contains("name=Fn-Test type=null lower=fn-test clean=20")
-        .contains("env=from-env split=b all=a+b");
+    run.code(0).contains("name=Fn-Test type=null lower=fn-test clean=20").contains("env=from-env split=b all=a+b");
 }
 
 #[test]

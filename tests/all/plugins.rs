@@ -8,7 +8,12 @@ use serde_json::json;
 fn plugins_list_shows_built_in_and_directory_components() {
     let p = Project::new();
     p.with_scenarios();
-    p.run(&["plugins", "list"]).code(0).contains("null").contains("built-in:null").contains("test-scenarios").contains("scenarios.wasm");
+    p.run(&["plugins", "list"])
+        .code(0)
+        .contains("null")
+        .contains("built-in:null")
+        .contains("test-scenarios")
+        .contains("scenarios.wasm");
 }
 
 #[test]

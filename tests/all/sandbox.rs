@@ -116,7 +116,9 @@ fn builder_of_another_contract_major_is_refused_naming_both() {
     p.template(json!({"builders": [{"type": "null", "communicator": "none"}]}));
     p.run(&["plugins", "list"])
         .code(1)
-        .contains("future.wasm: it was built for the contract kiln:plugin@9.0.0, but this kiln speaks kiln:plugin@0.1.0")
+        .contains(
+            "future.wasm: it was built for the contract kiln:plugin@9.0.0, but this kiln speaks kiln:plugin@0.1.0",
+        )
         .lacks("a host that loads me");
     let file = p.root().join("plugins/future.wasm");
     p.run(&["plugins", "inspect", &file.display().to_string()]).code(2).contains("kiln:plugin@9.0.0");

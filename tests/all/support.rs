@@ -160,7 +160,8 @@ impl Server {
                         .map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.as_str().to_string()))
                         .collect(),
                 };
-                let token = entry.headers.iter().find(|(k, _)| k == "x-token").map(|(_, v)| v.clone()).unwrap_or_default();
+                let token =
+                    entry.headers.iter().find(|(k, _)| k == "x-token").map(|(_, v)| v.clone()).unwrap_or_default();
                 let body = match (entry.method.as_str(), entry.path.as_str()) {
                     ("GET", "/hello") => {
                         serde_json::json!({"echo": token, "password": "generated-pw-8731"}).to_string()
