@@ -31,3 +31,55 @@ fn sigint_undoes_created_resources_in_reverse_order() {
     );
     run.contains("deleted resource beta (Cancelled)").contains("deleted resource alpha (Cancelled)");
 }
+
+#[test]
+fn on_error_abort_leaves_resources_and_default_cleans_up() {
+    let server = Server::start();
+    let p = Project::new();
+    p.with_scenarios().template(json!({
+        "builders": [{"type": "test-scenarios", "scenario": "steps", "endpoint": server.addr, "enabled": true}]
+    }));
+    p.run(&["build", "-on-error=abort", "template.json"])
+        .code(1)
+        .contains("the wait step was told to fail")
+        .contains("leaving what the build created in place");
+    assert_eq!(server.requests(), ["POST /resources/alpha", "POST /resources/beta"]);
+    p.run(&["build", "template.json"]).code(1).contains("deleted resource alpha (Failed)");
+    assert_eq!(server.requests()[4..], ["DELETE /resources/beta", "DELETE /resources/alpha"]);
+}
+
+#[test]
+fn sigterm_stops_a_running_provisioner_and_cancels_the_build() {
+    let p = Project::new();
+    p.template(json!({
+        "builders": [{"type": "null", "communicator": "none"}],
+        "provisioners": [{"type": "shell-local", "inline": ["echo started", "sleep 600", "echo never"]}]
+    }));
+    let mut child = p
+        .kiln(&["build", "template.json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The provisioner is running once its first line is out.
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let started = line.contains("null: started");
+        seen.push(line);
+        if started {
+            break;
+        }
+    }
+    // SAFETY: kill(2) on our own child's pid has no memory-safety concerns.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{seen:?} {rest:?} {stderr}");
+    assert!(stderr.contains("Received termination signal"), "{stderr}");
+    assert!(stderr.contains("Build 'null' was cancelled"), "{stderr}");
+    assert!(!rest.iter().any(|l| l.contains("never")), "{rest:?}");
+}

@@ -146,3 +146,32 @@ fn inspect_lists_template_parts_without_secrets() {
 fn version_names_the_contract() {
     Project::new().run(&["version"]).code(0).contains("kiln:plugin@0.1.0");
 }
+
+#[test]
+fn provisioner_timeout_stops_it() {
+    let p = Project::new();
+    p.template(null_template(json!([
+        {"type": "shell-local", "inline": ["sleep 600"], "timeout": "300ms", "pause_before": "10ms"}
+    ])));
+    p.run(&["build", "template.json"])
+        .code(1)
+        .contains("Pausing 10ms before the next provisioner")
+        .contains("timed out after 300ms");
+}
+
+#[test]
+fn scripts_and_execute_command_are_honoured() {
+    let p = Project::new();
+    p.file("scripts/one.sh", "echo one says $GREETING\n");
+    p.file("scripts/two.sh", "echo two\n");
+    p.template(null_template(json!([
+        {"type": "shell-local", "scripts": ["scripts/one.sh", "scripts/two.sh"],
+         "environment_vars": ["GREETING=hi there"],
+         "execute_command": ["/bin/sh", "-c", "echo vars: {{.Vars}}; sh {{.Script}}"]}
+    ])));
+    p.run(&["build", "template.json"])
+        .code(0)
+        .contains("vars: PACKER_BUILD_NAME=null PACKER_BUILDER_TYPE=null GREETING=hi there")
+        .contains("    null: one says hi there")
+        .contains("    null: two");
+}

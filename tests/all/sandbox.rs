@@ -123,3 +123,32 @@ fn builder_of_another_contract_major_is_refused_naming_both() {
     let file = p.root().join("plugins/future.wasm");
     p.run(&["plugins", "inspect", &file.display().to_string()]).code(2).contains("kiln:plugin@9.0.0");
 }
+
+#[test]
+fn polling_waits_with_backoff_until_ready() {
+    let server = Server::start();
+    let p = Project::new();
+    scenario(&p, "poll", json!({"endpoint": server.addr}));
+    p.run(&["build", "template.json"]).code(0).contains("ready after 3 checks");
+}
+
+#[test]
+fn polling_gives_up_at_its_deadline() {
+    let server = Server::start();
+    let p = Project::new();
+    scenario(&p, "poll", json!({"endpoint": server.addr, "url": "never", "wait": "200ms"}));
+    p.run(&["build", "template.json"]).code(1).contains("never did not become ready within 200 ms");
+}
+
+#[test]
+fn debug_log_goes_to_the_file_redacted_and_console_stays_clean() {
+    let server = Server::start();
+    let p = Project::new();
+    scenario(&p, "http-get", json!({"endpoint": server.addr, "token": "{{user `token`}}"}));
+    let run = p.run(&["build", "--log-file", "kiln.log", "template.json"]);
+    run.code(0).lacks("http request");
+    let log = std::fs::read_to_string(p.root().join("kiln.log")).unwrap();
+    assert!(log.contains("http request"), "{log}");
+    assert!(log.contains("build{name=test-scenarios builder=test-scenarios}"), "{log}");
+    assert!(!log.contains("tok-7f3a9") && !log.contains("generated-pw-8731"), "{log}");
+}

@@ -149,6 +149,7 @@ impl Server {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let (tx, events) = mpsc::channel();
         let log = seen.clone();
+        let mut ready_polls = 0;
         std::thread::spawn(move || {
             for request in server.incoming_requests() {
                 let entry = Seen {
@@ -166,6 +167,12 @@ impl Server {
                     ("GET", "/hello") => {
                         serde_json::json!({"echo": token, "password": "generated-pw-8731"}).to_string()
                     }
+                    // Ready on the third look, like a cloud resource.
+                    ("GET", "/ready") => {
+                        ready_polls += 1;
+                        serde_json::json!({"ready": ready_polls >= 3}).to_string()
+                    }
+                    ("GET", "/never") => serde_json::json!({"ready": false}).to_string(),
                     _ => "{}".to_string(),
                 };
                 log.lock().unwrap().push(entry.clone());

@@ -20,6 +20,7 @@ use crate::template::{BuilderDef, Problem, Template};
 use crate::ui::Ui;
 use std::sync::Arc;
 use std::time::Instant;
+use tracing::Instrument;
 
 /// Packer's `-on-error`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -135,7 +136,8 @@ impl Run {
             let permits = permits.clone();
             tasks.push(tokio::spawn(async move {
                 let _permit = permits.acquire().await.expect("the semaphore is never closed");
-                run.one(&def, index, prepared).await
+                let span = tracing::info_span!("build", name = %def.name, builder = %def.builder_type);
+                run.one(&def, index, prepared).instrument(span).await
             }));
         }
         let mut outcomes = Vec::new();

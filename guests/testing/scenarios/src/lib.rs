@@ -5,6 +5,7 @@
 use kiln_guest::Guest;
 use kiln_guest::config::field_error;
 use kiln_guest::http::Request;
+use kiln_guest::poll::{self, Backoff, PollError};
 use kiln_guest::secrets::{self, HashAlgorithm};
 use kiln_guest::steps::{self, Outcome, Step, StepError};
 use kiln_guest::types::{
@@ -64,6 +65,8 @@ impl Guest for Scenarios {
             "sign" => sign(&config),
             "unsupported" => unsupported()?,
             "steps" => resource_steps(&config)?,
+            "poll" => poll_ready(&config)?,
+            "calls" => host_calls(&config),
             "panic" => panic!("scenario panic: the builder hit a bug"),
             "loop" => spin_forever(),
             "oom" => exhaust_memory(),
@@ -83,7 +86,7 @@ impl Guest for Scenarios {
 }
 
 const SCENARIOS: &[&str] =
-    &["sandbox", "http-get", "http-denied", "sign", "unsupported", "steps", "panic", "loop", "oom"];
+    &["sandbox", "http-get", "http-denied", "sign", "unsupported", "steps", "poll", "calls", "panic", "loop", "oom"];
 
 /// Tries every way out of the sandbox; each must fail.
 fn sandbox() -> Result<(), BuildError> {
@@ -207,7 +210,7 @@ fn resource_steps(config: &Config) -> Result<(), BuildError> {
     let mut steps: Vec<Box<dyn Step<()>>> = vec![
         Box::new(CreateResource { endpoint: endpoint.into(), name: "alpha", created: false }),
         Box::new(CreateResource { endpoint: endpoint.into(), name: "beta", created: false }),
-        Box::new(Wait { ms: wait_ms }),
+        Box::new(Wait { ms: wait_ms, fail: config.boolean("enabled", false) }),
     ];
     steps::run(&mut steps, &mut (), config.keep_on_error)
 }
@@ -245,6 +248,8 @@ impl Step<()> for CreateResource {
 
 struct Wait {
     ms: u64,
+    /// Fail instead of waiting (to test `-on-error`).
+    fail: bool,
 }
 
 impl Step<()> for Wait {
@@ -253,9 +258,50 @@ impl Step<()> for Wait {
     }
 
     fn run(&mut self, _: &mut ()) -> Result<(), StepError> {
+        if self.fail {
+            return Err(StepError::failed("the wait step was told to fail"));
+        }
         ui::say(format!("waiting {} ms", self.ms));
         timer::sleep(self.ms).map_err(|_| StepError::Cancelled)
     }
+}
+
+/// Polls `{endpoint}/{url}` until it answers `{"ready": true}`, within
+/// `wait` (default 10 s).
+fn poll_ready(config: &Config) -> Result<(), BuildError> {
+    let endpoint = config.string("endpoint").ok_or_else(|| BuildError::Failed("endpoint must be set".into()))?;
+    let path = config.string("url").unwrap_or("ready");
+    let timeout = std::time::Duration::from_millis(config.duration_ms("wait", 10_000));
+    let backoff =
+        Backoff { initial: std::time::Duration::from_millis(5), max: std::time::Duration::from_millis(20), factor: 2 };
+    let mut checks = 0;
+    let result = poll::until(timeout, backoff, || {
+        checks += 1;
+        let reply: serde_json::Value = Request::get(format!("http://{endpoint}/{path}")).send()?.json()?;
+        Ok::<_, kiln_guest::http::Error>(reply.get("ready").and_then(|r| r.as_bool()).filter(|r| *r))
+    });
+    match result {
+        Ok(_) => {
+            ui::say(format!("ready after {checks} checks"));
+            Ok(())
+        }
+        Err(PollError::TimedOut(limit)) => Err(BuildError::Failed(format!(
+            "{path} did not become ready within {} ms ({checks} checks)",
+            limit.as_millis()
+        ))),
+        Err(PollError::Cancelled) => Err(BuildError::Cancelled),
+        Err(PollError::Check(e)) => Err(BuildError::Failed(e.to_string())),
+    }
+}
+
+/// Makes `count` trivial host calls: the round-trip benchmark.
+fn host_calls(config: &Config) {
+    let count = config.integer("count").unwrap_or(1);
+    let mut cancelled = 0;
+    for _ in 0..count {
+        cancelled += u64::from(timer::cancelled());
+    }
+    std::hint::black_box(cancelled);
 }
 
 fn spin_forever() -> ! {
