@@ -2,11 +2,13 @@
 //! load, and instantiate + `describe` from the pre-instantiated component.
 //! Run with `cargo bench --bench plugin`.
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kiln::caps::Caps;
 use kiln::caps::cancel::RunCancel;
 use kiln::caps::http::Transport;
 use kiln::caps::secrets::Redactor;
+use kiln::plugin::bindings::types::{CommunicatorKind, CommunicatorSettings};
+use kiln::plugin::instance::GuestConfig;
 use kiln::plugin::{Cache, Instance, Limits, Runtime, load_file};
 use kiln::ui::{Ui, UiOptions};
 use std::path::Path;
@@ -48,5 +50,40 @@ fn plugin_startup(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, plugin_startup);
+/// Calls a guest makes to a trivial import (`timer.cancelled`) in one run.
+const CALLS: u64 = 100_000;
+
+fn host_call_round_trip(c: &mut Criterion) {
+    let runtime = Runtime::new(Cache::new(None)).unwrap();
+    let tokio = tokio::runtime::Runtime::new().unwrap();
+    let ui = Ui::new(UiOptions { machine_readable: true, ..Default::default() }, Redactor::default());
+    let path = Path::new(kiln::guests::TEST_SCENARIOS);
+    let plugin = tokio.block_on(load_file(&runtime, path, caps(&ui))).unwrap();
+    let config = GuestConfig {
+        builder_type: "test-scenarios".into(),
+        build_name: "bench".into(),
+        json: format!(r#"{{"scenario":"calls","count":{CALLS}}}"#),
+        secrets: Vec::new(),
+        communicator: CommunicatorSettings {
+            kind: CommunicatorKind::None,
+            host: None,
+            port: 22,
+            username: None,
+            has_password: false,
+            has_private_key: false,
+        },
+        keep_on_error: false,
+    };
+    let mut group = c.benchmark_group("host call");
+    group.throughput(Throughput::Elements(CALLS));
+    group.bench_function("timer.cancelled round trip", |b| {
+        b.to_async(&tokio).iter(|| async {
+            let mut instance = Instance::new(&plugin, caps(&ui)).await.unwrap();
+            instance.run(&config).await.unwrap().unwrap()
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, plugin_startup, host_call_round_trip);
 criterion_main!(benches);

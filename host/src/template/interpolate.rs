@@ -596,30 +596,10 @@ fn resolve_ident(name: &str) -> Result<Word, String> {
     if UNSUPPORTED_FUNCS.contains(&name) {
         return Err(format!("function {name:?} is not supported by kiln"));
     }
-    let closest = FUNCS
-        .iter()
-        .map(|(known, _, _)| (edit_distance(name, known), *known))
-        .filter(|(distance, _)| *distance <= 2)
-        .min_by_key(|(distance, _)| *distance);
-    Err(match closest {
-        Some((_, known)) => format!("function {name:?} is not defined; did you mean {known:?}?"),
-        None => format!("function {name:?} is not defined"),
-    })
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (diagonal + usize::from(ca != *cb)).min(above + 1).min(row[j] + 1);
-            diagonal = above;
-        }
-    }
-    row[b.len()]
+    Err(format!(
+        "function {name:?} is not defined{}",
+        super::did_you_mean(name, FUNCS.iter().map(|(known, _, _)| *known))
+    ))
 }
 
 // -------------------------------------------------------------------------------------------------

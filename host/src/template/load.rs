@@ -109,21 +109,33 @@ fn weak_string(value: &Value) -> Option<String> {
 }
 
 fn string_list(value: Option<&Value>, at: &str, problems: &mut Vec<Problem>) -> Vec<String> {
+    list_of(value, at, "string", problems, |_, v| v.as_str().map(str::to_string))
+}
+
+/// The items of a JSON list that `item` accepts; a problem for each other
+/// item, and for a value that is not a list. Absent or null is empty.
+fn list_of<'a, T>(
+    value: Option<&'a Value>,
+    at: &str,
+    what: &str,
+    problems: &mut Vec<Problem>,
+    item: impl Fn(usize, &'a Value) -> Option<T>,
+) -> Vec<T> {
     match value {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items
             .iter()
             .enumerate()
-            .filter_map(|(i, v)| match v {
-                Value::String(s) => Some(s.clone()),
-                _ => {
-                    problems.push(Problem::new(format!("{at}[{i}]"), "must be a string"));
-                    None
+            .filter_map(|(i, v)| {
+                let accepted = item(i, v);
+                if accepted.is_none() {
+                    problems.push(Problem::new(format!("{at}[{i}]"), format!("must be a {what}")));
                 }
+                accepted
             })
             .collect(),
         Some(_) => {
-            problems.push(Problem::new(at, "must be a list of strings"));
+            problems.push(Problem::new(at, format!("must be a list of {what}s")));
             Vec::new()
         }
     }
@@ -254,24 +266,7 @@ fn objects<'a>(
     at: &str,
     problems: &mut Vec<Problem>,
 ) -> Vec<(usize, &'a Map<String, Value>)> {
-    match value {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| match v {
-                Value::Object(m) => Some((i, m)),
-                _ => {
-                    problems.push(Problem::new(format!("{at}[{i}]"), "must be an object"));
-                    None
-                }
-            })
-            .collect(),
-        Some(_) => {
-            problems.push(Problem::new(at, "must be a list of objects"));
-            Vec::new()
-        }
-    }
+    list_of(value, at, "object", problems, |i, v| v.as_object().map(|m| (i, m)))
 }
 
 fn without_comments(map: &Map<String, Value>) -> Map<String, Value> {

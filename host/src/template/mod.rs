@@ -104,7 +104,7 @@ impl ProvisionerDef {
 
     /// Whether it runs for build `name`.
     pub fn applies_to(&self, name: &str) -> bool {
-        (self.only.is_empty() || self.only.iter().any(|n| n == name)) && !self.except.iter().any(|n| n == name)
+        selects(&self.only, &self.except, name)
     }
 
     /// Its config for build `name`, overrides applied.
@@ -139,7 +139,7 @@ pub struct PostProcessorDef {
 impl PostProcessorDef {
     /// Whether it runs for build `name`.
     pub fn applies_to(&self, name: &str) -> bool {
-        (self.only.is_empty() || self.only.iter().any(|n| n == name)) && !self.except.iter().any(|n| n == name)
+        selects(&self.only, &self.except, name)
     }
 }
 
@@ -167,4 +167,10 @@ impl Template {
             .filter(|b| !except.contains(&b.name))
             .collect())
     }
+}
+
+/// Packer's `only`/`except`: `name` is selected when `only` is empty or
+/// names it, and `except` does not.
+fn selects(only: &[String], except: &[String], name: &str) -> bool {
+    (only.is_empty() || only.iter().any(|n| n == name)) && !except.iter().any(|n| n == name)
 }
