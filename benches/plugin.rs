@@ -73,6 +73,7 @@ fn host_call_round_trip(c: &mut Criterion) {
             has_private_key: false,
         },
         keep_on_error: false,
+        force: false,
     };
     let mut group = c.benchmark_group("host call");
     group.throughput(Throughput::Elements(CALLS));

@@ -50,3 +50,22 @@ fn cache_clear_removes_compiled_components() {
     let run = crate::support::Run::from(clear.output().unwrap());
     run.code(0).contains("Removed 1 compiled component(s)");
 }
+
+#[test]
+fn replacing_a_plugin_file_is_picked_up_without_clearing_the_cache() {
+    let p = Project::new();
+    p.with_plugin(kiln::guests::TEST_SCENARIOS, "mine.wasm");
+    p.run(&["plugins", "list"]).code(0).contains("test-scenarios");
+    p.with_plugin(kiln::guests::NULL_BUILDER, "mine.wasm");
+    p.run(&["plugins", "list"]).code(0).lacks("test-scenarios").contains("mine.wasm");
+}
+
+#[test]
+fn no_cache_leaves_no_compiled_files() {
+    let p = Project::new();
+    p.template(json!({"builders": [{"type": "null", "communicator": "none"}]}));
+    let mut command = p.kiln(&["build", "--no-cache", "template.json"]);
+    command.env("KILN_CACHE_DIR", p.root().join("cache"));
+    crate::support::Run::from(command.output().unwrap()).code(0);
+    assert!(!p.root().join("cache").exists());
+}

@@ -152,3 +152,14 @@ fn debug_log_goes_to_the_file_redacted_and_console_stays_clean() {
     assert!(log.contains("build{name=test-scenarios builder=test-scenarios}"), "{log}");
     assert!(!log.contains("tok-7f3a9") && !log.contains("generated-pw-8731"), "{log}");
 }
+
+#[test]
+fn allow_host_opens_one_more_host_for_the_run() {
+    let granted = Server::start();
+    let extra = Server::start();
+    let p = Project::new();
+    let url = format!("http://{}/extra", extra.addr);
+    scenario(&p, "http-denied", json!({"endpoint": granted.addr, "url": url}));
+    p.run(&["build", "--allow-host", &extra.addr, "template.json"]).code(1).contains("the host let a request to");
+    assert_eq!(extra.requests(), ["GET /extra"]);
+}

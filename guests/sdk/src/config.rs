@@ -20,6 +20,8 @@ pub struct Config {
     pub communicator: CommunicatorSettings,
     /// `-on-error=abort`: do not undo a failed build.
     pub keep_on_error: bool,
+    /// `-force`: replace an existing artifact of the same name.
+    pub force: bool,
     fields: Map<String, Value>,
     secrets: Vec<(String, Secret)>,
 }
@@ -37,6 +39,7 @@ impl Config {
             builder_type: config.builder_type,
             communicator: config.communicator,
             keep_on_error: config.keep_on_error,
+            force: config.force,
             fields,
             secrets: config.secrets.into_iter().map(|s| (s.pointer, s.value)).collect(),
         })

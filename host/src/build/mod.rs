@@ -49,6 +49,8 @@ pub struct Options {
     pub on_error: OnError,
     /// `-parallel-builds` (0: no limit).
     pub parallel_builds: usize,
+    /// `-force`: builders replace existing artifacts.
+    pub force: bool,
     /// `--allow-host`: extra egress for every build.
     pub allow_hosts: Vec<String>,
     /// The sandbox's limits.

@@ -69,6 +69,7 @@ pub async fn prepare(run: &Run, def: &BuilderDef, index: usize, for_run: bool) -
         secrets: decoded.secrets,
         communicator: comm.settings,
         keep_on_error: run.options.on_error == OnError::Abort,
+        force: run.options.force,
     };
     let caps = Caps {
         build_name: def.name.clone(),

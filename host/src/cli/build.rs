@@ -23,11 +23,11 @@ pub struct Args {
     /// How many builds run at once (0: all).
     #[arg(long, default_value_t = 0)]
     pub parallel_builds: usize,
-    /// Accepted for Packer compatibility: kiln always replaces existing
-    /// artifacts' local files.
+    /// Let builders replace an existing artifact of the same name.
     #[arg(long)]
     pub force: bool,
-    /// Accepted for Packer compatibility; kiln does not pause between steps.
+    /// Accepted for Packer compatibility: kiln does not pause between steps
+    /// (see --log-file and KILN_LOG for the details of a build).
     #[arg(long)]
     pub debug: bool,
     /// Allow builders to reach HOST (or HOST:PORT) besides what they asked
@@ -56,6 +56,7 @@ impl Args {
             except: self.except.clone(),
             on_error: self.on_error,
             parallel_builds: self.parallel_builds,
+            force: self.force,
             allow_hosts: self.allow_hosts.clone(),
             limits: Limits {
                 memory: self.guest_memory_limit << 20,
@@ -69,6 +70,9 @@ impl Args {
 /// Runs `kiln build`.
 pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> {
     let started = Instant::now();
+    if args.debug {
+        ui.error("Warning: -debug does not pause between steps in kiln; use --log-file FILE (or KILN_LOG=debug) to see each step");
+    }
     let template = match args.template.load() {
         Ok(t) => t,
         Err(e) => return Ok(common::invalid(&ui, &e)),

@@ -58,6 +58,8 @@ pub struct GuestConfig {
     pub communicator: CommunicatorSettings,
     /// `-on-error=abort`.
     pub keep_on_error: bool,
+    /// `-force`.
+    pub force: bool,
 }
 
 /// An instantiated component with its store.
@@ -136,6 +138,7 @@ impl Instance {
             secrets,
             communicator: config.communicator.clone(),
             keep_on_error: config.keep_on_error,
+            force: config.force,
         })
     }
 
