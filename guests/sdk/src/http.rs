@@ -180,6 +180,7 @@ impl fmt::Display for Error {
                     host::Error::Timeout(ms) => write!(f, "no response within {ms} ms"),
                     host::Error::Connection(m) => write!(f, "connection failed: {m}"),
                     host::Error::TooLarge(cap) => write!(f, "response larger than {cap} bytes"),
+                    host::Error::Cancelled => write!(f, "the build was cancelled"),
                     host::Error::Other(m) => write!(f, "{m}"),
                 }
             }
@@ -189,8 +190,19 @@ impl fmt::Display for Error {
     }
 }
 
+impl Error {
+    /// Whether the build was cancelled while the request was in flight.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, Error::Host { error: host::Error::Cancelled, .. })
+    }
+}
+
 impl From<Error> for crate::steps::StepError {
     fn from(e: Error) -> Self {
-        crate::steps::StepError::Failed(e.to_string())
+        if e.is_cancelled() {
+            crate::steps::StepError::Cancelled
+        } else {
+            crate::steps::StepError::Failed(e.to_string())
+        }
     }
 }

@@ -68,6 +68,14 @@ impl BuildCancel {
         *self.run.borrow()
     }
 
+    /// Resolves when the run is cancelled, observed or not.
+    pub async fn run_cancelled(&self) {
+        let mut run = self.run.clone();
+        if run.wait_for(|c| *c).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+
     /// Resolves when a cancellation should interrupt the current wait: at
     /// once if one is pending and unobserved, never if it was observed.
     /// Marks it observed when it resolves.

@@ -43,10 +43,15 @@ impl Cache {
             return Component::new(engine, bytes);
         };
         let path = dir.join(format!("{}.cwasm", key(engine, bytes)));
-        if path.exists() {
-            // SAFETY: the file is one this cache wrote with `precompile_component`
-            // for an engine with the same compatibility hash (part of its name);
-            // wasmtime still validates the header and rejects a mismatch.
+        if !private_to_us(&dir) {
+            tracing::warn!(dir = %dir.display(), "not using the component cache: it is not a directory only this user can write");
+            return Component::new(engine, bytes);
+        }
+        if path.exists() && private_to_us(&path) {
+            // SAFETY: the file is in a directory only this user can write, so it
+            // is one this cache wrote with `precompile_component` for an engine
+            // with the same compatibility hash (part of its name); wasmtime
+            // still validates the header and rejects a mismatch.
             match unsafe { Component::deserialize_file(engine, &path) } {
                 Ok(component) => return Ok(component),
                 Err(e) => tracing::warn!(path = %path.display(), "recompiling: cached component unusable: {e}"),
@@ -81,6 +86,18 @@ impl Cache {
     }
 }
 
+/// Whether `path` is owned by this user and writable by no one else, or
+/// does not exist yet (it will be created private). Loading a compiled
+/// component runs its native code, so nobody else may have written it.
+fn private_to_us(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata(path) {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        Ok(meta) => meta.uid() == unsafe { libc::geteuid() } && meta.mode() & 0o022 == 0,
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+    }
+}
+
 fn key(engine: &Engine, bytes: &[u8]) -> String {
     let content = Sha256::digest(bytes);
     let mut hasher = DefaultHasher::new();
@@ -90,7 +107,8 @@ fn key(engine: &Engine, bytes: &[u8]) -> String {
 }
 
 fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
     let mut file = tempfile::NamedTempFile::new_in(dir)?;
     std::io::Write::write_all(&mut file, bytes)?;
     file.persist(path).map_err(|e| e.error)?;

@@ -7,13 +7,13 @@ use super::bindings::Builder;
 use super::bindings::types::{
     Artifact, BuildError, CommunicatorSettings, Config, Description, FieldError, Prepared, SecretField,
 };
-use super::limits::CpuLimitExceeded;
+use super::limits::{CpuLimitExceeded, DEFAULT_PREPARE_CPU_LIMIT};
 use super::output::GuestOutput;
 use super::registry::Plugin;
 use crate::caps::Caps;
 use crate::caps::secrets::HostSecret;
 use std::time::Duration;
-use wasmtime::{Store, UpdateDeadline};
+use wasmtime::{CallHook, Store, UpdateDeadline};
 
 /// Why a call into a guest did not return.
 #[derive(Debug, thiserror::Error)]
@@ -75,18 +75,23 @@ impl Instance {
         let source = format!("{}:{}", plugin.source, caps.build_name);
         let stdout = GuestOutput::new(&source, "stdout");
         let stderr = GuestOutput::new(&source, "stderr");
-        let cpu_ticks = caps.limits.cpu_ticks();
-        let cpu = caps.limits.cpu;
         let mut store = Store::new(plugin.pre.engine(), HostState::new(caps, stdout, stderr.clone()));
         store.limiter(|state| &mut state.limiter);
-        // Each tick spent in guest code counts; the guest also yields to the
-        // runtime then, so cancellation and other builds are never starved.
+        store.call_hook(|mut ctx, hook| {
+            let cpu = &mut ctx.data_mut().cpu;
+            match hook {
+                CallHook::CallingWasm | CallHook::ReturningFromHost => cpu.resume(),
+                CallHook::CallingHost | CallHook::ReturningFromWasm => cpu.pause(),
+            }
+            Ok(())
+        });
+        // At every tick a running guest is checked against its CPU limit and
+        // yields to the runtime, so other builds and signals are never starved.
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |mut ctx| {
-            let state = ctx.data_mut();
-            state.cpu_ticks += 1;
-            if state.cpu_ticks > cpu_ticks {
-                return Err(wasmtime::Error::new(CpuLimitExceeded(cpu)));
+        store.epoch_deadline_callback(|ctx| {
+            let cpu = &ctx.data().cpu;
+            if cpu.exceeded() {
+                return Err(wasmtime::Error::new(CpuLimitExceeded(cpu.limit)));
             }
             Ok(UpdateDeadline::Yield(1))
         });
@@ -102,6 +107,7 @@ impl Instance {
 
     /// Calls `describe`.
     pub async fn describe(&mut self) -> Result<Description, GuestFailure> {
+        self.start_call(true);
         let result = self.builder.call_describe(&mut self.store).await;
         self.settle(result)
     }
@@ -109,6 +115,7 @@ impl Instance {
     /// Calls `prepare`.
     pub async fn prepare(&mut self, config: &GuestConfig) -> Result<Result<Prepared, Vec<FieldError>>, GuestFailure> {
         let config = self.guest_config(config)?;
+        self.start_call(true);
         let result = self.builder.call_prepare(&mut self.store, &config).await;
         self.settle(result)
     }
@@ -116,6 +123,7 @@ impl Instance {
     /// Calls `run`.
     pub async fn run(&mut self, config: &GuestConfig) -> Result<Result<Artifact, BuildError>, GuestFailure> {
         let config = self.guest_config(config)?;
+        self.start_call(false);
         let result = self.builder.call_run(&mut self.store, &config).await;
         self.settle(result)
     }
@@ -140,6 +148,18 @@ impl Instance {
             keep_on_error: config.keep_on_error,
             force: config.force,
         })
+    }
+
+    /// Each call gets its own CPU budget; `describe` and `prepare` only read
+    /// configuration, so a stuck one is stopped sooner.
+    fn start_call(&mut self, configuration_only: bool) {
+        let state = self.store.data_mut();
+        let limit = if configuration_only {
+            state.caps.limits.cpu.min(DEFAULT_PREPARE_CPU_LIMIT)
+        } else {
+            state.caps.limits.cpu
+        };
+        state.cpu.reset(limit);
     }
 
     fn settle<T>(&mut self, result: wasmtime::Result<T>) -> Result<T, GuestFailure> {

@@ -11,7 +11,11 @@ pub const DEFAULT_MEMORY_LIMIT: usize = 512 << 20;
 pub const DEFAULT_CPU_LIMIT: Duration = Duration::from_secs(600);
 /// Longest any single host call (a request, a sleep, a provisioner) may take.
 pub const DEFAULT_HOST_CALL_DEADLINE: Duration = Duration::from_secs(2 * 3600);
-/// How often the engine's epoch advances; the CPU limit is counted in these.
+/// CPU time a builder may spend in `describe` or `prepare`, which only look
+/// at configuration (capped by the build's CPU limit).
+pub const DEFAULT_PREPARE_CPU_LIMIT: Duration = Duration::from_secs(10);
+/// How often the engine's epoch advances: how soon a limit is noticed, and
+/// how often a running guest yields to the async runtime.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Most table elements a builder may have (wasm tables, not cloud tables).
 const MAX_TABLE_ELEMENTS: usize = 100_000;
@@ -33,10 +37,40 @@ impl Default for Limits {
     }
 }
 
-impl Limits {
-    /// The CPU limit in epoch ticks.
-    pub fn cpu_ticks(&self) -> u64 {
-        (self.cpu.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+/// Time spent running guest code during one call into the guest, measured
+/// at every crossing between guest and host (wasmtime's call hook), so
+/// that waiting in a host call never counts.
+#[derive(Clone, Debug, Default)]
+pub struct CpuMeter {
+    /// Guest time so far, excluding the current stretch.
+    pub spent: Duration,
+    /// When the guest last started or resumed running.
+    pub running_since: Option<std::time::Instant>,
+    /// The limit for this call.
+    pub limit: Duration,
+}
+
+impl CpuMeter {
+    /// Starts a call with `limit`.
+    pub fn reset(&mut self, limit: Duration) {
+        *self = CpuMeter { limit, ..CpuMeter::default() };
+    }
+
+    /// The guest starts or resumes running.
+    pub fn resume(&mut self) {
+        self.running_since = Some(std::time::Instant::now());
+    }
+
+    /// The guest stops running (calls the host, or returns).
+    pub fn pause(&mut self) {
+        if let Some(since) = self.running_since.take() {
+            self.spent += since.elapsed();
+        }
+    }
+
+    /// Whether the limit is spent.
+    pub fn exceeded(&self) -> bool {
+        self.spent + self.running_since.map(|s| s.elapsed()).unwrap_or_default() > self.limit
     }
 }
 

@@ -1,7 +1,7 @@
 //! The data of one build's store: WASI (granting nothing), the resource
 //! table, the limiter, the CPU meter and the capabilities.
 
-use super::limits::Limiter;
+use super::limits::{CpuMeter, Limiter};
 use super::output::GuestOutput;
 use crate::caps::Caps;
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxView, WasiView};
@@ -15,8 +15,10 @@ pub struct HostState {
     pub table: ResourceTable,
     /// Memory limit.
     pub limiter: Limiter,
-    /// Epoch ticks spent in guest code so far.
-    pub cpu_ticks: u64,
+    /// Guest code time of the current call, and the limit for it.
+    pub cpu: CpuMeter,
+    /// Secrets the guest has made (adopted, derived), against a cap.
+    pub secrets_made: usize,
     /// The capabilities.
     pub caps: Caps,
 }
@@ -33,7 +35,8 @@ impl HostState {
             .allow_ip_name_lookup(false)
             .socket_addr_check(|_, _| Box::pin(async { false }))
             .build();
-        HostState { wasi, table: ResourceTable::new(), limiter: Limiter::new(&caps.limits), cpu_ticks: 0, caps }
+        let cpu = CpuMeter { limit: caps.limits.cpu, ..CpuMeter::default() };
+        HostState { wasi, table: ResourceTable::new(), limiter: Limiter::new(&caps.limits), cpu, secrets_made: 0, caps }
     }
 }
 

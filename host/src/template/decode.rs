@@ -97,6 +97,27 @@ pub fn decode(
         if value.is_null() {
             continue;
         }
+        let pointer = format!("/{}", key.replace('~', "~0").replace('/', "~1"));
+        let mut sensitive = sensitive.clone();
+        if sensitive.contains(&pointer) {
+            match field.kind {
+                FieldKind::String | FieldKind::Any | FieldKind::StringMap => {}
+                // One string becomes a one-element list: the secret moves.
+                FieldKind::StringList => {
+                    sensitive.insert(format!("{pointer}/0"));
+                }
+                kind => {
+                    problems.push(Problem::new(
+                        format!("{at}.{key}"),
+                        format!(
+                            "uses a sensitive variable, but a {} field cannot hold a secret; only text fields can",
+                            format!("{kind:?}").to_lowercase()
+                        ),
+                    ));
+                    continue;
+                }
+            }
+        }
         let mut value = match coerce(value, field.kind) {
             Ok(v) => v,
             Err(e) => {
@@ -104,7 +125,6 @@ pub fn decode(
                 continue;
             }
         };
-        let pointer = format!("/{}", key.replace('~', "~0").replace('/', "~1"));
         if field.secret {
             match value {
                 Value::String(s) => decoded.secrets.push((pointer, s)),
@@ -112,7 +132,7 @@ pub fn decode(
             }
             continue;
         }
-        extract(&mut value, &pointer, sensitive, &mut decoded.secrets);
+        extract(&mut value, &pointer, &sensitive, &mut decoded.secrets);
         decoded.json.insert(key.clone(), value);
     }
     for field in fields.iter().filter(|f| f.required) {
@@ -187,6 +207,24 @@ mod tests {
         let d = decode(&section, &sensitive, &fields, "t", "b").unwrap();
         assert_eq!(d.secrets, vec![("/key".to_string(), "k".to_string()), ("/tags/a".to_string(), "s3".to_string())]);
         assert_eq!(Value::Object(d.json), json!({"tags": {"a": null}}));
+    }
+
+    #[test]
+    fn sensitive_string_in_a_list_field_stays_secret() {
+        let section = json!({"names": "s3"}).as_object().unwrap().clone();
+        let sensitive: BTreeSet<String> = ["/names".to_string()].into();
+        let d = decode(&section, &sensitive, &[field("names", FieldKind::StringList, false, false)], "t", "b").unwrap();
+        assert_eq!(d.secrets, vec![("/names/0".to_string(), "s3".to_string())]);
+        assert_eq!(Value::Object(d.json), json!({"names": [null]}));
+    }
+
+    #[test]
+    fn sensitive_value_in_a_number_field_is_refused() {
+        let section = json!({"count": "5"}).as_object().unwrap().clone();
+        let sensitive: BTreeSet<String> = ["/count".to_string()].into();
+        let problems =
+            decode(&section, &sensitive, &[field("count", FieldKind::Integer, false, false)], "t", "b").unwrap_err();
+        assert!(problems[0].message.contains("cannot hold a secret"), "{}", problems[0].message);
     }
 
     #[test]

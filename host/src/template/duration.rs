@@ -6,12 +6,13 @@ use std::time::Duration;
 /// Parses a duration, or says what a valid one looks like.
 pub fn parse(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    if let Ok(seconds) = text.parse::<f64>()
-        && seconds >= 0.0
-    {
-        return Ok(Duration::from_secs_f64(seconds));
-    }
     let invalid = || format!("{text:?} is not a duration; write it like \"90s\", \"5m\" or \"1h30m\"");
+    let seconds = |s: f64| Duration::try_from_secs_f64(s).map_err(|_| invalid());
+    if text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && let Ok(value) = text.parse::<f64>()
+    {
+        return seconds(value);
+    }
     if text.is_empty() {
         return Err(invalid());
     }
@@ -37,7 +38,7 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         total += value * scale;
         rest = &rest[unit_len..];
     }
-    Ok(Duration::from_secs_f64(total))
+    seconds(total)
 }
 
 #[cfg(test)]
@@ -55,6 +56,14 @@ mod tests {
     #[test]
     fn bare_numbers_are_seconds() {
         assert_eq!(parse("30"), Ok(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn huge_or_special_values_are_refused_not_panicked_on() {
+        assert!(parse("inf").is_err());
+        assert!(parse("NaN").is_err());
+        assert!(parse("1e20").is_err());
+        assert!(parse("9999999999999999999999h").is_err());
     }
 
     #[test]

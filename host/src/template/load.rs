@@ -60,10 +60,10 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Template, TemplateErro
             None
         }
     };
-    let sensitive = string_list(root.get("sensitive-variables"), "sensitive-variables", &mut problems)
+    let mut sensitive = string_list(root.get("sensitive-variables"), "sensitive-variables", &mut problems)
         .into_iter()
         .collect::<BTreeSet<_>>();
-    let variables = resolve_variables(&root, overrides, &sensitive, &dir, &pwd, started, &mut problems);
+    let variables = resolve_variables(&root, overrides, &mut sensitive, &dir, &pwd, started, &mut problems);
     let builders = builders(root.get("builders"), &mut problems);
     let names: Vec<&str> = builders.iter().map(|b| b.name.as_str()).collect();
     let provisioners = provisioners(root.get("provisioners"), &names, &mut problems);
@@ -144,7 +144,7 @@ fn list_of<'a, T>(
 fn resolve_variables(
     root: &Map<String, Value>,
     overrides: &Overrides,
-    sensitive: &BTreeSet<String>,
+    sensitive: &mut BTreeSet<String>,
     dir: &Path,
     pwd: &Path,
     started: chrono::DateTime<chrono::Utc>,
@@ -201,7 +201,7 @@ fn resolve_variables(
             ));
         }
     }
-    for name in sensitive {
+    for name in sensitive.iter() {
         if !declared.contains_key(name) {
             problems.push(Problem::new("sensitive-variables", format!("{name:?} is not a declared variable")));
         }
@@ -241,7 +241,7 @@ fn resolve_variables(
         let (name, text) = pending.remove(i);
         let ctx = Context {
             variables: &values,
-            sensitive,
+            sensitive: &*sensitive,
             in_variables: true,
             build_name: None,
             build_type: None,
@@ -253,6 +253,10 @@ fn resolve_variables(
         };
         match interpolate::render(&text, &ctx) {
             Ok(rendered) => {
+                // A value made from a sensitive one is sensitive too.
+                if rendered.sensitive {
+                    sensitive.insert(name.clone());
+                }
                 values.insert(name, rendered.text);
             }
             Err(e) => problems.push(Problem::new(format!("variables.{name}"), e.to_string())),

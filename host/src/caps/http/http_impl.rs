@@ -1,10 +1,13 @@
 //! `kiln:plugin/http` for a build's store: policy first, then secrets are
-//! put in, then the transport sends.
+//! put in, then the transport sends, with a grace period on cancellation.
 
 use super::transport::Outgoing;
 use crate::plugin::HostState;
 use crate::plugin::bindings::http::{Error, HeaderValue, Host, Request, Response};
 use url::Url;
+
+/// Headers only the host may set.
+const RESERVED_HEADERS: &[&str] = &["host", "content-length", "transfer-encoding", "connection"];
 
 impl Host for HostState {
     async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, Error>> {
@@ -18,6 +21,11 @@ impl Host for HostState {
         }
         let mut headers = Vec::with_capacity(request.headers.len());
         for header in request.headers {
+            // The host derives these from the URL and body; a guest-chosen
+            // Host could reach another virtual host behind an allowed address.
+            if RESERVED_HEADERS.iter().any(|r| header.name.eq_ignore_ascii_case(r)) {
+                return Ok(Err(Error::InvalidRequest(format!("the {} header is set by the host", header.name))));
+            }
             let value = match header.value {
                 HeaderValue::Text(text) => text.into_bytes(),
                 HeaderValue::Secret(handle) => self.table.get(&handle)?.value.to_vec(),
@@ -39,9 +47,17 @@ impl Host for HostState {
             timeout,
             max_body: config.max_response_bytes,
         };
-        // Not raced against cancellation: the request's effect may already
-        // have happened, and the builder needs the answer to undo it.
-        let result = self.caps.transport.send(outgoing).await;
+        // A cancellation gives the request a grace period: its effect may
+        // already have happened, and the builder needs the answer to undo it.
+        let cancel = self.caps.cancel.clone();
+        let transport = self.caps.transport.clone();
+        let result = tokio::select! {
+            result = transport.send(outgoing) => result,
+            _ = async {
+                cancel.run_cancelled().await;
+                tokio::time::sleep(super::CANCEL_GRACE).await;
+            } => Err(Error::Cancelled),
+        };
         if let Ok(response) = &result {
             tracing::debug!(build = %self.caps.build_name, status = response.status, bytes = response.body.len(), "http response");
         }

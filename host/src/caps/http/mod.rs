@@ -18,6 +18,8 @@ use std::time::Duration;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Largest response body accepted.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 32 << 20;
+/// How long a request in flight may still take once the build is cancelled.
+pub const CANCEL_GRACE: Duration = Duration::from_secs(10);
 
 /// Limits of the http capability.
 #[derive(Clone, Debug)]

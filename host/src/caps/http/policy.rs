@@ -143,8 +143,11 @@ pub fn pattern_matches(pattern: &str, host: &str) -> bool {
             None => pattern.eq_ignore_ascii_case(host),
             Some(start) => {
                 let (literal, rest) = pattern.split_at(start);
-                if host.len() < literal.len() || !host[..literal.len()].eq_ignore_ascii_case(literal) {
-                    return false;
+                // `get` rather than slicing: a host from a guest may cut a
+                // multi-byte character, which must deny, not panic.
+                match host.get(..literal.len()) {
+                    Some(head) if head.eq_ignore_ascii_case(literal) => {}
+                    _ => return false,
                 }
                 let host = &host[literal.len()..];
                 let Some(end) = rest.find('}') else { return false };
@@ -218,6 +221,12 @@ mod tests {
         assert!(!pattern_matches("ecs.{region}.aliyuncs.com", "ecs.x.aliyuncs.com.evil.net"));
         assert!(pattern_matches("{endpoint}", "127.0.0.1:4000"));
         assert!(!pattern_matches("{endpoint}", "a/b"));
+    }
+
+    #[test]
+    fn non_ascii_hosts_are_denied_without_panicking() {
+        assert!(!pattern_matches("ab{x}", "aé"));
+        assert!(!pattern_matches("é{x}", "ab"));
     }
 
     #[test]

@@ -16,6 +16,10 @@ pub use sign::hmac;
 
 use std::sync::Arc;
 
+/// Most secrets one build's builder may make (adopt, derive, affix): each
+/// costs host memory and redaction work outside the guest's memory limit.
+pub const DEFAULT_MAX_SECRETS: usize = 4096;
+
 /// The host side of a `secret` handle.
 #[derive(Clone)]
 pub struct HostSecret {

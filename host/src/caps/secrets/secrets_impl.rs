@@ -1,6 +1,6 @@
 //! `kiln:plugin/secrets` for a build's store.
 
-use super::{HostSecret, hmac};
+use super::{DEFAULT_MAX_SECRETS, HostSecret, hmac};
 use crate::plugin::HostState;
 use crate::plugin::bindings::secrets::{HashAlgorithm, Host, HostSecret as HostSecretTrait};
 use wasmtime::component::Resource;
@@ -9,12 +9,22 @@ impl HostState {
     fn secret(&self, handle: &Resource<HostSecret>) -> wasmtime::Result<HostSecret> {
         Ok(self.table.get(handle)?.clone())
     }
+
+    /// Stores a new secret made by the guest, within the cap. Going over it
+    /// is a broken or hostile builder: a trap, not an error value.
+    fn keep(&mut self, secret: HostSecret) -> wasmtime::Result<Resource<HostSecret>> {
+        self.secrets_made += 1;
+        if self.secrets_made > DEFAULT_MAX_SECRETS {
+            wasmtime::bail!("the builder made more than {DEFAULT_MAX_SECRETS} secrets");
+        }
+        Ok(self.table.push(secret)?)
+    }
 }
 
 impl Host for HostState {
     async fn adopt(&mut self, label: String, value: String) -> wasmtime::Result<Resource<HostSecret>> {
         let secret = HostSecret::new(label, &value, &self.caps.redactor);
-        Ok(self.table.push(secret)?)
+        self.keep(secret)
     }
 
     async fn with_affix(
@@ -27,7 +37,7 @@ impl Host for HostState {
         let mut value = prefix.into_bytes();
         value.extend_from_slice(&base.value);
         value.extend_from_slice(suffix.as_bytes());
-        Ok(self.table.push(HostSecret::from_bytes(base.label, value))?)
+        self.keep(HostSecret::from_bytes(base.label, value))
     }
 
     async fn hmac(
@@ -48,7 +58,7 @@ impl Host for HostState {
     ) -> wasmtime::Result<Resource<HostSecret>> {
         let key = self.secret(&key)?;
         let derived = hmac(algorithm, &key.value, &data);
-        Ok(self.table.push(HostSecret::from_bytes(format!("derived from {}", key.label), derived))?)
+        self.keep(HostSecret::from_bytes(format!("derived from {}", key.label), derived))
     }
 }
 
