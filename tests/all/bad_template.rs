@@ -111,5 +111,5 @@ fn shell_local_needs_exactly_one_source() {
 fn valid_template_validates() {
     let p = Project::new();
     p.template(json!({"builders": [{"type": "null", "communicator": "none"}]}));
-    p.run(&["validate", "template.json"]).code(0).contains("The configuration is valid.");
+    p.run(&["validate", "template.json"]).code(0).contains("Template validated successfully.");
 }

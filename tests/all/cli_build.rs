@@ -175,3 +175,60 @@ fn scripts_and_execute_command_are_honoured() {
         .contains("    null: one says hi there")
         .contains("    null: two");
 }
+
+#[test]
+fn values_made_from_sensitive_variables_are_sensitive_too() {
+    let p = Project::new();
+    p.template(json!({
+        "variables": {"secret": "abc-hidden", "loud": "{{user `secret` | upper}}"},
+        "sensitive-variables": ["secret"],
+        "builders": [{"type": "null", "communicator": "none"}],
+        "provisioners": [{"type": "shell-local", "inline": ["echo loud={{user `loud`}}"]}]
+    }));
+    p.run(&["build", "template.json"]).code(0).contains("loud=<sensitive>").lacks("ABC-HIDDEN");
+    p.run(&["inspect", "template.json"]).code(0).contains("loud   = <sensitive>").lacks("ABC-HIDDEN");
+}
+
+#[test]
+fn packer_flags_except_parallel_timestamps_and_no_color() {
+    let p = Project::new();
+    p.template(json!({
+        "builders": [
+            {"type": "null", "name": "web-east", "communicator": "none"},
+            {"type": "null", "name": "web-west", "communicator": "none"},
+            {"type": "null", "name": "db", "communicator": "none"}
+        ],
+        "provisioners": [{"type": "shell-local", "inline": ["echo hi"]}]
+    }));
+    let run = p.run(&["build", "-except=db", "-parallel-builds=1", "-timestamp-ui", "-color=false", "template.json"]);
+    run.code(0).contains("--> web-east:").contains("--> web-west:").lacks("--> db:").lacks("\x1b[");
+    assert!(
+        run.stdout.lines().any(|l| l.starts_with("20") && l.contains("Z: ==> web-east: Running")),
+        "{}",
+        run.stdout
+    );
+    p.run(&["build", "-only=web-*", "template.json"]).code(0).contains("--> web-west:").lacks("--> db:");
+}
+
+#[test]
+fn inspect_lists_required_variables_without_values() {
+    let p = Project::new();
+    p.template(json!({"variables": {"region": null}, "builders": [{"type": "null", "communicator": "none"}]}));
+    p.run(&["inspect", "template.json"]).code(0).contains("Required variables:\n\n  region");
+    p.run(&["validate", "-syntax-only", "template.json"]).code(0);
+}
+
+#[test]
+fn shell_local_only_on_and_env_var_format() {
+    let p = Project::new();
+    p.template(null_template(json!([
+        {"type": "shell-local", "inline": ["echo skipped"], "only_on": ["windows"]},
+        {"type": "shell-local", "inline": ["true"], "environment_vars": ["A=1"],
+         "env_var_format": "export %s=\"%s\"; ", "execute_command": ["/bin/sh", "-c", "echo '{{.Vars}}'"]}
+    ])));
+    p.run(&["build", "template.json"])
+        .code(0)
+        .contains("Skipping shell-local: only_on [\"windows\"]")
+        .lacks("    null: skipped")
+        .contains("export PACKER_BUILD_NAME=\"null\"; export PACKER_BUILDER_TYPE=\"null\"; export A=\"1\";");
+}

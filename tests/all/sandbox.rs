@@ -163,3 +163,27 @@ fn allow_host_opens_one_more_host_for_the_run() {
     p.run(&["build", "--allow-host", &extra.addr, "template.json"]).code(1).contains("the host let a request to");
     assert_eq!(extra.requests(), ["GET /extra"]);
 }
+
+#[test]
+fn slow_response_hits_the_request_timeout() {
+    let server = Server::start();
+    let p = Project::new();
+    scenario(&p, "http-fetch", json!({"endpoint": server.addr, "url": "slow", "wait": "200ms"}));
+    p.run(&["build", "template.json"]).code(1).contains("no response within 200 ms");
+}
+
+#[test]
+fn oversized_response_is_refused() {
+    let server = Server::start();
+    let p = Project::new();
+    scenario(&p, "http-fetch", json!({"endpoint": server.addr, "url": "big"}));
+    p.run(&["build", "template.json"]).code(1).contains("response larger than 33554432 bytes");
+}
+
+#[test]
+fn host_call_deadline_caps_a_request_timeout() {
+    let server = Server::start();
+    let p = Project::new();
+    scenario(&p, "http-fetch", json!({"endpoint": server.addr, "url": "slow", "wait": "10m"}));
+    p.run(&["build", "--host-call-timeout", "300ms", "template.json"]).code(1).contains("no response within 300 ms");
+}

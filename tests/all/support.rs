@@ -173,6 +173,12 @@ impl Server {
                         serde_json::json!({"ready": ready_polls >= 3}).to_string()
                     }
                     ("GET", "/never") => serde_json::json!({"ready": false}).to_string(),
+                    ("GET", "/slow") => {
+                        std::thread::sleep(Duration::from_secs(3));
+                        "{}".to_string()
+                    }
+                    // One byte over the host's 32 MiB cap.
+                    ("GET", "/big") => "x".repeat((32 << 20) + 1),
                     _ => "{}".to_string(),
                 };
                 log.lock().unwrap().push(entry.clone());

@@ -13,6 +13,7 @@ use crate::provision::Provisioning;
 use crate::template::render::{self, Scope};
 use crate::template::{BuilderDef, Problem, communicator, decode, did_you_mean};
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// A build ready to run.
 pub struct Prepared {
@@ -27,6 +28,11 @@ pub struct Prepared {
 /// Prepares build `def` (number `index` in this run). With `for_run`, the
 /// build's provisioners are attached to its hook.
 pub async fn prepare(run: &Run, def: &BuilderDef, index: usize, for_run: bool) -> Result<Prepared, Vec<Problem>> {
+    let span = tracing::info_span!("prepare", build = %def.name, builder = %def.builder_type);
+    prepare_in_span(run, def, index, for_run).instrument(span).await
+}
+
+async fn prepare_in_span(run: &Run, def: &BuilderDef, index: usize, for_run: bool) -> Result<Prepared, Vec<Problem>> {
     let at = def.at();
     let Some(plugin) = run.registry.find(&def.builder_type) else {
         let known = run.registry.builder_types();

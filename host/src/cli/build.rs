@@ -79,7 +79,12 @@ pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> 
     };
     common::register_sensitive(&template, ui.redactor());
     let run = common::new_run(&runtime, template, ui.clone(), args.options()).await;
-    let signals = tokio::spawn(watch_signals(run.cancel.clone(), ui.clone()));
+    let names: Vec<String> = run
+        .template
+        .select_builders(&run.options.only, &run.options.except)
+        .map(|b| b.into_iter().map(|d| d.name.clone()).collect())
+        .unwrap_or_default();
+    let signals = tokio::spawn(watch_signals(run.cancel.clone(), ui.clone(), names));
     let outcomes = run.build().await;
     signals.abort();
     let outcomes = match outcomes {
@@ -108,7 +113,7 @@ pub fn print_problems(ui: &Ui, path: &str, problems: &[Problem]) {
 }
 
 /// First SIGINT/SIGTERM: cancel, let the builders undo. Second: stop now.
-async fn watch_signals(cancel: crate::caps::cancel::RunCancel, ui: Ui) {
+async fn watch_signals(cancel: crate::caps::cancel::RunCancel, ui: Ui, builds: Vec<String>) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
         return;
@@ -128,7 +133,8 @@ async fn watch_signals(cancel: crate::caps::cancel::RunCancel, ui: Ui) {
     let second = next(&mut int, &mut term).await;
     ui.error(&format!(
         "Received a second {second} signal: stopping now, without waiting for the builders to finish undoing. \
-         Cloud resources they created may be left behind: check your cloud console for resources named after this build."
+         Resources created by build(s) {} may be left behind: check your cloud for resources named after them.",
+        builds.iter().map(|b| format!("'{b}'")).collect::<Vec<_>>().join(", ")
     ));
     std::process::exit(130);
 }

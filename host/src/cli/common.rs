@@ -35,7 +35,14 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
 impl TemplateArgs {
     /// Loads the template with these variables.
     pub fn load(&self) -> Result<Template, TemplateError> {
-        template::load(&self.template, &Overrides { vars: self.vars.clone(), var_files: self.var_files.clone() })
+        self.load_with(false)
+    }
+
+    /// Loads the template; with `allow_unset`, required variables may stay
+    /// unset (for commands that render nothing).
+    pub fn load_with(&self, allow_unset: bool) -> Result<Template, TemplateError> {
+        let overrides = Overrides { vars: self.vars.clone(), var_files: self.var_files.clone(), allow_unset };
+        template::load(&self.template, &overrides)
     }
 }
 

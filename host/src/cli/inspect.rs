@@ -15,13 +15,20 @@ pub struct Args {
 
 /// Runs `kiln inspect`.
 pub fn exec(args: Args, ui: Ui) -> anyhow::Result<Exit> {
-    let template = match args.template.load() {
+    let template = match args.template.load_with(true) {
         Ok(t) => t,
         Err(e) => return Ok(common::invalid(&ui, &e)),
     };
     let mut out = String::new();
     if let Some(d) = &template.description {
         out.push_str(&format!("Description:\n\n{d}\n\n"));
+    }
+    if !template.unset.is_empty() {
+        out.push_str("Required variables:\n\n");
+        for name in &template.unset {
+            out.push_str(&format!("  {name}\n"));
+        }
+        out.push('\n');
     }
     if template.variables.is_empty() {
         out.push_str("Variables:\n\n  <No variables>\n\n");

@@ -41,7 +41,8 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub machine_readable: bool,
     /// Colored output on a terminal (`-color=false` to turn off).
-    #[arg(long, global = true, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    #[arg(long, global = true, default_value_t = true, num_args = 0..=1, default_missing_value = "true",
+          action = clap::ArgAction::Set, value_name = "BOOL")]
     pub color: bool,
     /// Prefix each output line with the time.
     #[arg(long, global = true)]
@@ -78,7 +79,13 @@ pub enum Command {
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     let redactor = Redactor::default();
-    let _log = logging::init(cli.log_file.as_deref(), redactor.clone())?;
+    let _log = match logging::init(cli.log_file.as_deref(), redactor.clone()) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            return Ok(Exit::Invalid);
+        }
+    };
     let ui = Ui::new(
         UiOptions { machine_readable: cli.machine_readable, no_color: !cli.color, timestamps: cli.timestamp_ui },
         redactor,

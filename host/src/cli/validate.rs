@@ -27,7 +27,7 @@ pub struct Args {
 
 /// Runs `kiln validate`.
 pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> {
-    let template = match args.template.load() {
+    let template = match args.template.load_with(args.syntax_only) {
         Ok(t) => t,
         Err(e) => return Ok(common::invalid(&ui, &e)),
     };
@@ -44,7 +44,7 @@ pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> 
         ui.say(&format!("Warning: {path}: {w}"));
     }
     if problems.is_empty() {
-        ui.say("The configuration is valid.");
+        ui.say("Template validated successfully.");
         Ok(Exit::Success)
     } else {
         ui.error("Template validation failed.");

@@ -13,6 +13,7 @@ use crate::caps::Caps;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// The components compiled into kiln.
 const BUILTIN: &[(&str, &[u8])] = &[("null", include_bytes!(concat!(env!("OUT_DIR"), "/null.wasm")))];
@@ -169,6 +170,11 @@ pub async fn load_file(runtime: &Runtime, path: &Path, caps: Caps) -> Result<Plu
 }
 
 async fn load(runtime: &Runtime, source: Source, bytes: &[u8], caps: Caps) -> Result<Plugin, LoadError> {
+    let span = tracing::info_span!("plugin", source = %source);
+    load_in_span(runtime, source, bytes, caps).instrument(span).await
+}
+
+async fn load_in_span(runtime: &Runtime, source: Source, bytes: &[u8], caps: Caps) -> Result<Plugin, LoadError> {
     let component = runtime
         .cache
         .load(&runtime.engine, bytes)

@@ -7,6 +7,7 @@ pub mod shell_local;
 
 use crate::caps::cancel::BuildCancel;
 use crate::plugin::bindings::hook::Error as HookError;
+use crate::template::interpolate;
 use crate::template::render::{self, Scope};
 use crate::template::{Problem, ProvisionerDef, Template};
 use crate::ui::BuildUi;
@@ -68,7 +69,9 @@ impl Provisioning {
         };
         let mut rendered = render::render(&config, &scope, &def.at())?.map;
         rendered.extend(late);
-        shell_local::ShellLocal::from_config(&rendered, &def.at(), &self.template.dir)
+        // Relative script paths are taken from the working directory, as
+        // Packer does ({{template_dir}} is there for the other case).
+        shell_local::ShellLocal::from_config(&rendered, &def.at(), &self.template.pwd)
     }
 
     /// Runs the provisioners in order. `has_session` says whether the
@@ -90,9 +93,14 @@ impl Provisioning {
                     _ = cancel.interrupted() => return Err(HookError::Cancelled),
                 }
             }
+            let render = |text: &str, fields: &BTreeMap<String, String>| self.render(text, fields, &data);
             let mut attempt = 0;
             loop {
-                let env = shell_local::BuildEnv { build_name: &self.build_name, build_type: &self.build_type };
+                let env = shell_local::BuildEnv {
+                    build_name: &self.build_name,
+                    build_type: &self.build_type,
+                    render: &render,
+                };
                 let run = provisioner.run(&self.ui, &env);
                 let outcome = tokio::select! {
                     r = with_timeout(def.timeout, run) => r,
@@ -116,6 +124,31 @@ impl Provisioning {
             }
         }
         Ok(())
+    }
+}
+
+impl Provisioning {
+    /// Renders a late template (`execute_command`) with the build's context.
+    fn render(
+        &self,
+        text: &str,
+        fields: &BTreeMap<String, String>,
+        data: &BTreeMap<String, String>,
+    ) -> Result<String, String> {
+        let t = &self.template;
+        let ctx = interpolate::Context {
+            variables: &t.variables,
+            sensitive: &t.sensitive,
+            in_variables: false,
+            build_name: Some(&self.build_name),
+            build_type: Some(&self.build_type),
+            template_dir: &t.dir,
+            pwd: &t.pwd,
+            started: t.started,
+            fields,
+            build_data: Some(data),
+        };
+        interpolate::render(text, &ctx).map(|r| r.text).map_err(|e| e.to_string())
     }
 }
 

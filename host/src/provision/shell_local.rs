@@ -8,7 +8,6 @@
 //! cancelling or timing out stops the whole tree.
 
 use crate::template::Problem;
-use crate::template::interpolate::{self, Context};
 use crate::ui::BuildUi;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -26,7 +25,12 @@ const KEYS: &[&str] = &[
     "valid_exit_codes",
     "inline_shebang",
     "tempfile_extension",
+    "only_on",
+    "env_var_format",
+    "use_linux_pathing",
 ];
+/// Packer's default `env_var_format`: Go's `%s='%s' `.
+const DEFAULT_ENV_VAR_FORMAT: &str = "%s='%s' ";
 /// Packer's default `execute_command`.
 const DEFAULT_EXECUTE_COMMAND: &[&str] = &["/bin/sh", "-c", "{{.Vars}} {{.Script}}"];
 /// Packer's default `inline_shebang`.
@@ -42,14 +46,20 @@ pub struct ShellLocal {
     valid_exit_codes: Vec<i32>,
     inline_shebang: String,
     tempfile_extension: String,
+    only_on: Vec<String>,
+    env_var_format: String,
 }
 
-/// What the scripts learn about the build through their environment.
+/// What a run needs from its build: the names scripts see in their
+/// environment, and the template engine for `execute_command`.
 pub struct BuildEnv<'a> {
     /// `PACKER_BUILD_NAME`.
     pub build_name: &'a str,
     /// `PACKER_BUILDER_TYPE`.
     pub build_type: &'a str,
+    /// Renders a template string with the build's context plus `fields`
+    /// (`.Vars`, `.Script`).
+    pub render: &'a (dyn Fn(&str, &BTreeMap<String, String>) -> Result<String, String> + Sync),
 }
 
 fn strings(value: &Value, at: &str, problems: &mut Vec<Problem>) -> Vec<String> {
@@ -155,6 +165,19 @@ impl ShellLocal {
         };
         let inline_shebang = text("inline_shebang", &mut problems).unwrap_or_else(|| DEFAULT_SHEBANG.into());
         let tempfile_extension = text("tempfile_extension", &mut problems).unwrap_or_default();
+        let only_on = list("only_on", &mut problems).unwrap_or_default();
+        let env_var_format = text("env_var_format", &mut problems).unwrap_or_else(|| DEFAULT_ENV_VAR_FORMAT.into());
+        if env_var_format.matches("%s").count() != 2 {
+            problems
+                .push(Problem::new(format!("{at}.env_var_format"), "must contain %s twice: the name, then the value"));
+        }
+        // `use_linux_pathing` only changes paths on Windows hosts; checked
+        // for its type and otherwise a no-op here.
+        if let Some(v) = config.get("use_linux_pathing")
+            && crate::template::decode::coerce(v, crate::plugin::bindings::types::FieldKind::Boolean).is_err()
+        {
+            problems.push(Problem::new(format!("{at}.use_linux_pathing"), "must be true or false"));
+        }
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -166,11 +189,21 @@ impl ShellLocal {
             valid_exit_codes,
             inline_shebang,
             tempfile_extension,
+            only_on,
+            env_var_format,
         })
     }
 
     /// Runs every script; the first failure stops the rest.
     pub async fn run(&self, ui: &BuildUi, build: &BuildEnv<'_>) -> Result<(), String> {
+        if !self.only_on.is_empty() && !self.only_on.iter().any(|os| os == std::env::consts::OS) {
+            ui.say(&format!(
+                "Skipping shell-local: only_on {:?} does not include this system ({})",
+                self.only_on,
+                std::env::consts::OS
+            ));
+            return Ok(());
+        }
         let mut env: Vec<(String, String)> = vec![
             ("PACKER_BUILD_NAME".into(), build.build_name.into()),
             ("PACKER_BUILDER_TYPE".into(), build.build_type.into()),
@@ -201,18 +234,27 @@ impl ShellLocal {
         };
         for script in &scripts {
             ui.say(&format!("Running local shell script: {}", script.display()));
-            self.run_one(ui, script, &env).await?;
+            self.run_one(ui, script, &env, build).await?;
         }
         drop(temp);
         Ok(())
     }
 
-    async fn run_one(&self, ui: &BuildUi, script: &Path, env: &[(String, String)]) -> Result<(), String> {
-        let vars =
-            env.iter().map(|(k, v)| format!("{k}='{}'", v.replace('\'', "'\"'\"'"))).collect::<Vec<_>>().join(" ");
+    async fn run_one(
+        &self,
+        ui: &BuildUi,
+        script: &Path,
+        env: &[(String, String)],
+        build: &BuildEnv<'_>,
+    ) -> Result<(), String> {
+        let vars = env.iter().map(|(k, v)| self.format_var(k, v)).collect::<String>().trim_end().to_string();
         let fields: BTreeMap<String, String> =
             [("Vars".to_string(), vars), ("Script".to_string(), script.display().to_string())].into();
-        let argv = self.execute_command.iter().map(|part| fill(part, &fields)).collect::<Result<Vec<_>, _>>()?;
+        let argv = self
+            .execute_command
+            .iter()
+            .map(|part| (build.render)(part, &fields).map_err(|e| format!("execute_command: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut command = tokio::process::Command::new(&argv[0]);
         command
             .args(&argv[1..])
@@ -252,24 +294,13 @@ impl ShellLocal {
     }
 }
 
-/// Fills `{{.Vars}}` and `{{.Script}}` in one part of `execute_command`.
-fn fill(part: &str, fields: &BTreeMap<String, String>) -> Result<String, String> {
-    let empty = BTreeMap::new();
-    let sensitive = Default::default();
-    let here = PathBuf::from(".");
-    let ctx = Context {
-        variables: &empty,
-        sensitive: &sensitive,
-        in_variables: false,
-        build_name: None,
-        build_type: None,
-        template_dir: &here,
-        pwd: &here,
-        started: chrono::Utc::now(),
-        fields,
-        build_data: None,
-    };
-    interpolate::render(part, &ctx).map(|r| r.text).map_err(|e| format!("execute_command: {e}"))
+impl ShellLocal {
+    /// One variable in `env_var_format`, the value's single quotes escaped
+    /// for the shell as Packer does.
+    fn format_var(&self, name: &str, value: &str) -> String {
+        let value = value.replace('\'', "'\"'\"'");
+        self.env_var_format.replacen("%s", name, 1).replacen("%s", &value, 1)
+    }
 }
 
 /// Kills a process group when dropped.

@@ -41,6 +41,28 @@ const KEYS: &[(&str, FieldKind)] = &[
     ("winrm_use_ntlm", FieldKind::Boolean),
 ];
 
+/// Packer communicator options kiln does not implement: named as such
+/// rather than as unknown, so a Packer user knows what to remove.
+const UNSUPPORTED: &[&str] = &[
+    "ssh_keypair_name",
+    "ssh_clear_authorized_keys",
+    "ssh_proxy_host",
+    "ssh_proxy_port",
+    "ssh_proxy_username",
+    "ssh_proxy_password",
+    "ssh_ciphers",
+    "ssh_key_exchange_algorithms",
+    "ssh_certificate_file",
+    "ssh_local_tunnels",
+    "ssh_remote_tunnels",
+    "ssh_bastion_interactive",
+    "ssh_bastion_certificate_file",
+    "temporary_key_pair_type",
+    "temporary_key_pair_bits",
+    "winrm_no_proxy",
+    "winrm_transport_decorator",
+];
+
 /// Keys whose values are credentials.
 pub const SECRET_KEYS: &[&str] = &["ssh_password", "ssh_bastion_password", "winrm_password"];
 
@@ -67,6 +89,18 @@ pub fn extract(
 ) -> Result<CommunicatorConfig, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut values = Map::new();
+    // Packer's older name for ssh_timeout.
+    if let Some(v) = section.remove("ssh_wait_timeout") {
+        section.entry("ssh_timeout").or_insert(v);
+    }
+    for key in UNSUPPORTED {
+        if section.remove(*key).is_some() {
+            problems.push(Problem::new(
+                format!("{at}.{key}"),
+                "is a Packer communicator option that kiln does not support yet; remove it",
+            ));
+        }
+    }
     let keys: Vec<String> = section.keys().filter(|k| is_communicator_key(k)).cloned().collect();
     for key in keys {
         let value = section.remove(&key).unwrap_or(Value::Null);

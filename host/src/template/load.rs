@@ -16,6 +16,10 @@ pub struct Overrides {
     pub vars: Vec<(String, String)>,
     /// `-var-file FILE`, in order; later files win.
     pub var_files: Vec<PathBuf>,
+    /// Accept required variables left unset (for `inspect` and
+    /// `validate -syntax-only`, which render nothing); they are listed in
+    /// [`Template::unset`].
+    pub allow_unset: bool,
 }
 
 /// The provisioner types this kiln runs.
@@ -63,7 +67,8 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Template, TemplateErro
     let mut sensitive = string_list(root.get("sensitive-variables"), "sensitive-variables", &mut problems)
         .into_iter()
         .collect::<BTreeSet<_>>();
-    let variables = resolve_variables(&root, overrides, &mut sensitive, &dir, &pwd, started, &mut problems);
+    let mut unset = Vec::new();
+    let variables = resolve_variables(&root, overrides, &mut sensitive, &mut unset, &dir, &pwd, started, &mut problems);
     let builders = builders(root.get("builders"), &mut problems);
     let names: Vec<&str> = builders.iter().map(|b| b.name.as_str()).collect();
     let provisioners = provisioners(root.get("provisioners"), &names, &mut problems);
@@ -79,6 +84,7 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Template, TemplateErro
         description,
         variables,
         sensitive,
+        unset,
         builders,
         provisioners,
         post_processors,
@@ -141,10 +147,12 @@ fn list_of<'a, T>(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn resolve_variables(
     root: &Map<String, Value>,
     overrides: &Overrides,
     sensitive: &mut BTreeSet<String>,
+    unset: &mut Vec<String>,
     dir: &Path,
     pwd: &Path,
     started: chrono::DateTime<chrono::Utc>,
@@ -214,6 +222,7 @@ fn resolve_variables(
             continue;
         }
         match default {
+            Value::Null if overrides.allow_unset => unset.push(name.clone()),
             Value::Null => problems.push(Problem::new(
                 format!("variables.{name}"),
                 format!("required variable {name:?} is not set; pass -var '{name}=VALUE' or put it in a -var-file"),

@@ -42,8 +42,11 @@ pub struct Template {
     pub description: Option<String>,
     /// Every variable's final value.
     pub variables: BTreeMap<String, String>,
-    /// Names in `sensitive-variables`.
+    /// Names in `sensitive-variables`, and variables made from them.
     pub sensitive: BTreeSet<String>,
+    /// Required variables left unset (only when loaded with
+    /// `allow_unset`).
+    pub unset: Vec<String>,
     /// `builders`, in order.
     pub builders: Vec<BuilderDef>,
     /// `provisioners`, in order.
@@ -144,18 +147,19 @@ impl PostProcessorDef {
 }
 
 impl Template {
-    /// The builders selected by `-only` / `-except` (names; globs not
-    /// supported), with an error naming unknown names.
+    /// The builders selected by `-only` / `-except`: build names or glob
+    /// patterns (`*`, `?`), as in Packer. A name or pattern that matches no
+    /// build is an error, naming the builds there are.
     pub fn select_builders(&self, only: &[String], except: &[String]) -> Result<Vec<&BuilderDef>, Problem> {
         let names: Vec<&str> = self.builders.iter().map(|b| b.name.as_str()).collect();
-        for name in only.iter().chain(except) {
-            if !names.contains(&name.as_str()) {
+        for pattern in only.iter().chain(except) {
+            if !names.iter().any(|n| glob_matches(pattern, n)) {
                 return Err(Problem::new(
                     "",
                     format!(
-                        "no build named {name:?} (builds: {}){}",
+                        "no build named {pattern:?} (builds: {}){}",
                         names.join(", "),
-                        did_you_mean(name, names.iter().copied())
+                        did_you_mean(pattern, names.iter().copied())
                     ),
                 ));
             }
@@ -163,8 +167,8 @@ impl Template {
         Ok(self
             .builders
             .iter()
-            .filter(|b| only.is_empty() || only.contains(&b.name))
-            .filter(|b| !except.contains(&b.name))
+            .filter(|b| only.is_empty() || only.iter().any(|p| glob_matches(p, &b.name)))
+            .filter(|b| !except.iter().any(|p| glob_matches(p, &b.name)))
             .collect())
     }
 }
@@ -173,4 +177,44 @@ impl Template {
 /// names it, and `except` does not.
 fn selects(only: &[String], except: &[String], name: &str) -> bool {
     (only.is_empty() || only.iter().any(|n| n == name)) && !except.iter().any(|n| n == name)
+}
+
+/// Whether `name` matches `pattern`, where `*` is any run of characters and
+/// `?` any one character.
+fn glob_matches(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    // Classic two-pointer match with backtracking to the last `*`.
+    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
+    while j < n.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == n[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some(i);
+            mark = j;
+            i += 1;
+        } else if let Some(s) = star {
+            i = s + 1;
+            mark += 1;
+            j = mark;
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|c| *c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_matches;
+
+    #[test]
+    fn globs_match_like_packer_only() {
+        assert!(glob_matches("web-*", "web-east"));
+        assert!(glob_matches("*", "anything"));
+        assert!(glob_matches("a?c", "abc"));
+        assert!(!glob_matches("web-*", "db-east"));
+        assert!(glob_matches("exact", "exact"));
+        assert!(!glob_matches("exact", "exactly"));
+    }
 }

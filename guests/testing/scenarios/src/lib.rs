@@ -62,6 +62,7 @@ impl Guest for Scenarios {
             "sandbox" => sandbox()?,
             "http-get" => http_get(&config)?,
             "http-denied" => http_denied(&config)?,
+            "http-fetch" => http_fetch(&config)?,
             "sign" => sign(&config),
             "unsupported" => unsupported()?,
             "steps" => resource_steps(&config)?,
@@ -85,8 +86,20 @@ impl Guest for Scenarios {
     }
 }
 
-const SCENARIOS: &[&str] =
-    &["sandbox", "http-get", "http-denied", "sign", "unsupported", "steps", "poll", "calls", "panic", "loop", "oom"];
+const SCENARIOS: &[&str] = &[
+    "sandbox",
+    "http-get",
+    "http-fetch",
+    "http-denied",
+    "sign",
+    "unsupported",
+    "steps",
+    "poll",
+    "calls",
+    "panic",
+    "loop",
+    "oom",
+];
 
 /// Tries every way out of the sandbox; each must fail.
 fn sandbox() -> Result<(), BuildError> {
@@ -146,6 +159,19 @@ fn http_get(config: &Config) -> Result<(), BuildError> {
     if let Some(password) = password {
         ui::say(format!("the generated password is {password}"));
     }
+    Ok(())
+}
+
+/// GETs `{endpoint}/{url}`, with `wait` as the request's timeout when set,
+/// and reports the size of the answer.
+fn http_fetch(config: &Config) -> Result<(), BuildError> {
+    let endpoint = config.string("endpoint").ok_or_else(|| BuildError::Failed("endpoint must be set".into()))?;
+    let mut request = Request::get(format!("http://{endpoint}/{}", config.string("url").unwrap_or("")));
+    if config.value("wait").is_some() {
+        request = request.timeout_ms(config.duration_ms("wait", 0));
+    }
+    let response = request.send().map_err(|e| BuildError::Failed(e.to_string()))?;
+    ui::say(format!("status {} with {} bytes", response.status, response.body.len()));
     Ok(())
 }
 
