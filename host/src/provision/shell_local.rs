@@ -50,6 +50,9 @@ pub struct ShellLocal {
     env_var_format: String,
 }
 
+/// Renders a template string with a build's context plus `fields`.
+pub type Render<'r> = dyn Fn(&str, &BTreeMap<String, String>) -> Result<String, String> + Sync + 'r;
+
 /// What a run needs from its build: the names scripts see in their
 /// environment, and the template engine for `execute_command`.
 pub struct BuildEnv<'a> {
@@ -59,7 +62,7 @@ pub struct BuildEnv<'a> {
     pub build_type: &'a str,
     /// Renders a template string with the build's context plus `fields`
     /// (`.Vars`, `.Script`).
-    pub render: &'a (dyn Fn(&str, &BTreeMap<String, String>) -> Result<String, String> + Sync),
+    pub render: &'a Render<'a>,
 }
 
 fn strings(value: &Value, at: &str, problems: &mut Vec<Problem>) -> Vec<String> {
