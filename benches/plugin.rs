@@ -24,6 +24,7 @@ fn caps(ui: &Ui) -> Caps {
         transport: Transport::default(),
         limits: Limits::default(),
         provisioning: None,
+        communicator: None,
     }
 }
 

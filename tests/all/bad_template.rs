@@ -64,12 +64,14 @@ fn unknown_provisioner_and_post_processor_types_are_errors() {
     let p = Project::new();
     p.template(json!({
         "builders": [{"type": "null", "communicator": "none"}],
-        "provisioners": [{"type": "shell", "inline": ["true"]}],
+        "provisioners": [{"type": "shel", "inline": ["true"]}, {"type": "powershell", "inline": ["true"]}],
         "post-processors": ["manifets"]
     }));
     p.run(&["validate", "template.json"])
         .code(2)
-        .contains("unknown provisioner type \"shell\"")
+        .contains("unknown provisioner type \"shel\"")
+        .contains("did you mean \"shell\"?")
+        .contains("it runs over WinRM")
         .contains("unknown post-processor type \"manifets\"")
         .contains("did you mean \"manifest\"?");
 }
@@ -112,4 +114,24 @@ fn valid_template_validates() {
     let p = Project::new();
     p.template(json!({"builders": [{"type": "null", "communicator": "none"}]}));
     p.run(&["validate", "template.json"]).code(0).contains("Template validated successfully.");
+}
+
+#[test]
+fn remote_provisioner_without_a_communicator_is_a_clear_error() {
+    let p = Project::new();
+    p.template(json!({
+        "builders": [{"type": "null", "communicator": "none"}],
+        "provisioners": [{"type": "shell", "inline": ["true"]}]
+    }));
+    p.run(&["build", "template.json"]).code(1).contains("needs a connection to the machine, but the build has none");
+}
+
+#[test]
+fn unsupported_packer_communicator_options_are_named() {
+    let p = Project::new();
+    p.template(json!({"builders": [{"type": "null", "ssh_host": "h", "ssh_username": "u", "ssh_password": "p",
+                                     "ssh_proxy_host": "proxy"}]}));
+    p.run(&["validate", "template.json"])
+        .code(2)
+        .contains("ssh_proxy_host: is a Packer communicator option that kiln does not support yet");
 }

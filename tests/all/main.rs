@@ -6,4 +6,6 @@ mod cancel;
 mod cli_build;
 mod plugins;
 mod sandbox;
+mod ssh;
+mod sshd;
 mod support;

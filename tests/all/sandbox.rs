@@ -69,7 +69,7 @@ fn communicator_and_ledger_answer_unsupported() {
     scenario(&p, "unsupported", json!({}));
     p.run(&["build", "template.json"])
         .code(0)
-        .contains("communicator unsupported: this kiln cannot connect to 203.0.113.7 yet")
+        .contains("communicator unsupported: this builder declared that it connects to no machine")
         .contains("ledger unsupported: this kiln has no resource ledger yet");
 }
 

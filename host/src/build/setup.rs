@@ -73,7 +73,7 @@ async fn prepare_in_span(run: &Run, def: &BuilderDef, index: usize, for_run: boo
         build_name: def.name.clone(),
         json: serde_json::Value::Object(decoded.json).to_string(),
         secrets: decoded.secrets,
-        communicator: comm.settings,
+        communicator: comm.settings.clone(),
         keep_on_error: run.options.on_error == OnError::Abort,
         force: run.options.force,
     };
@@ -87,6 +87,8 @@ async fn prepare_in_span(run: &Run, def: &BuilderDef, index: usize, for_run: boo
         transport: run.transport.clone(),
         limits: run.options.limits.clone(),
         provisioning: for_run.then(|| Arc::new(provisioning)),
+        // A builder that declared no communicator gets none to connect with.
+        communicator: description.uses_communicator.then_some(comm),
     };
     let mut instance = Instance::new(&plugin, caps).await.map_err(|e| vec![Problem::new(&at, e.to_string())])?;
     let prepared = match instance.prepare(&config).await {

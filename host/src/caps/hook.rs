@@ -15,16 +15,13 @@ impl Host for HostState {
         let Some(provisioning) = self.caps.provisioning.clone() else {
             return Ok(Err(Error::Failed("provisioners cannot run while the build is only being validated".into())));
         };
-        let has_session = match &session {
-            Some(handle) => {
-                self.table.get(handle)?;
-                true
-            }
-            None => false,
+        let session = match &session {
+            Some(handle) => Some(self.table.get(handle)?.ssh.clone()),
+            None => None,
         };
         let cancel = self.caps.cancel.clone();
         let deadline = self.caps.limits.host_call_deadline;
-        let run = provisioning.run(has_session, data.into_iter().collect(), &cancel);
+        let run = provisioning.run(session, data.into_iter().collect(), &cancel);
         Ok(match tokio::time::timeout(deadline, run).await {
             Ok(result) => result,
             Err(_) => {

@@ -37,4 +37,7 @@ pub struct Caps {
     /// The template's provisioners for this build (none while only
     /// describing or validating).
     pub provisioning: Option<Arc<Provisioning>>,
+    /// The template's communicator settings for this build (none while
+    /// describing).
+    pub communicator: Option<crate::template::communicator::CommunicatorConfig>,
 }

@@ -71,6 +71,7 @@ pub fn describe_caps(ui: &Ui, cancel: &RunCancel, transport: &Transport) -> impl
         transport: transport.clone(),
         limits: Limits::default(),
         provisioning: None,
+        communicator: None,
     }
 }
 

@@ -1,17 +1,23 @@
 //! The provisioners the host runs for a build when its builder calls the
 //! `hook`, with Packer's common options: `only`/`except` and `override`
 //! (applied when the plan is made), `pause_before`, `max_retries`,
-//! `timeout`. Each provisioner type is one module.
+//! `timeout`; and the template's `error-cleanup-provisioner`, run when a
+//! provisioner fails. Each provisioner type is one module.
 
+pub mod file;
+mod keys;
+pub mod shell;
 pub mod shell_local;
 
 use crate::caps::cancel::BuildCancel;
+use crate::caps::comm::ssh::Connection;
 use crate::plugin::bindings::hook::Error as HookError;
 use crate::template::interpolate;
 use crate::template::render::{self, Scope};
 use crate::template::{Problem, ProvisionerDef, Template};
 use crate::ui::BuildUi;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Keys the template engine must leave alone: they are templates of their
@@ -24,7 +30,15 @@ pub struct Provisioning {
     build_name: String,
     build_type: String,
     provisioners: Vec<ProvisionerDef>,
+    error_cleanup: Option<ProvisionerDef>,
     ui: BuildUi,
+}
+
+/// A configured provisioner of any type.
+enum Provisioner {
+    ShellLocal(shell_local::ShellLocal),
+    Shell(shell::Shell),
+    File(file::File),
 }
 
 impl Provisioning {
@@ -35,6 +49,7 @@ impl Provisioning {
             build_name: build_name.into(),
             build_type: build_type.into(),
             provisioners: template.provisioners.iter().filter(|p| p.applies_to(build_name)).cloned().collect(),
+            error_cleanup: template.error_cleanup.clone(),
             ui,
         }
     }
@@ -44,7 +59,7 @@ impl Provisioning {
     pub fn check(&self) -> Vec<Problem> {
         let data = BTreeMap::new();
         let mut problems = Vec::new();
-        for p in &self.provisioners {
+        for p in self.provisioners.iter().chain(&self.error_cleanup) {
             match self.configure(p, &data) {
                 Ok(_) => {}
                 Err(mut e) => problems.append(&mut e),
@@ -53,11 +68,7 @@ impl Provisioning {
         problems
     }
 
-    fn configure(
-        &self,
-        def: &ProvisionerDef,
-        data: &BTreeMap<String, String>,
-    ) -> Result<shell_local::ShellLocal, Vec<Problem>> {
+    fn configure(&self, def: &ProvisionerDef, data: &BTreeMap<String, String>) -> Result<Provisioner, Vec<Problem>> {
         let mut config = def.config_for(&self.build_name);
         let late: Vec<(String, serde_json::Value)> =
             LATE_KEYS.iter().filter_map(|k| config.remove(*k).map(|v| (k.to_string(), v))).collect();
@@ -69,61 +80,106 @@ impl Provisioning {
         };
         let mut rendered = render::render(&config, &scope, &def.at())?.map;
         rendered.extend(late);
-        // Relative script paths are taken from the working directory, as
-        // Packer does ({{template_dir}} is there for the other case).
-        shell_local::ShellLocal::from_config(&rendered, &def.at(), &self.template.pwd)
+        // Relative paths are taken from the working directory, as Packer
+        // does ({{template_dir}} is there for the other case).
+        let (at, pwd) = (def.at(), &self.template.pwd);
+        Ok(match def.provisioner_type.as_str() {
+            "shell" => Provisioner::Shell(shell::Shell::from_config(&rendered, &at, pwd)?),
+            "file" => Provisioner::File(file::File::from_config(&rendered, &at, pwd)?),
+            _ => Provisioner::ShellLocal(shell_local::ShellLocal::from_config(&rendered, &at, pwd)?),
+        })
     }
 
-    /// Runs the provisioners in order. `has_session` says whether the
-    /// builder gave a connection (shell-local needs none).
+    /// Runs the provisioners in order over `session` (none when the
+    /// communicator is `none`: then only shell-local can run). When one
+    /// fails, the error-cleanup provisioner runs, then the failure is
+    /// returned.
     pub async fn run(
         &self,
-        _has_session: bool,
+        session: Option<Arc<Connection>>,
         data: BTreeMap<String, String>,
         cancel: &BuildCancel,
     ) -> Result<(), HookError> {
         for def in &self.provisioners {
-            let provisioner = self.configure(def, &data).map_err(|problems| {
-                HookError::Failed(problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
-            })?;
-            if let Some(pause) = def.pause_before {
-                self.ui.say(&format!("Pausing {} before the next provisioner...", human(pause)));
-                tokio::select! {
-                    _ = tokio::time::sleep(pause) => {}
-                    _ = cancel.interrupted() => return Err(HookError::Cancelled),
-                }
-            }
-            let render = |text: &str, fields: &BTreeMap<String, String>| self.render(text, fields, &data);
-            let mut attempt = 0;
-            loop {
-                let env = shell_local::BuildEnv {
-                    build_name: &self.build_name,
-                    build_type: &self.build_type,
-                    render: &render,
-                };
-                let run = provisioner.run(&self.ui, &env);
-                let outcome = tokio::select! {
-                    r = with_timeout(def.timeout, run) => r,
-                    _ = cancel.interrupted() => return Err(HookError::Cancelled),
-                };
-                match outcome {
-                    Ok(()) => break,
-                    Err(message) if attempt < def.max_retries => {
-                        attempt += 1;
-                        self.ui
-                            .error(&format!("Provisioner failed: {message}; retrying ({attempt}/{})", def.max_retries));
+            match self.run_one(def, session.as_ref(), &data, cancel).await {
+                Ok(()) => {}
+                Err(HookError::Cancelled) => return Err(HookError::Cancelled),
+                Err(failure) => {
+                    if let Some(cleanup) = &self.error_cleanup {
+                        self.ui.say("Provisioning failed: running the error-cleanup-provisioner");
+                        if let Err(HookError::Failed(e)) = self.run_one(cleanup, session.as_ref(), &data, cancel).await
+                        {
+                            self.ui.error(&format!("The error-cleanup-provisioner failed too: {e}"));
+                        }
                     }
-                    Err(message) => {
-                        return Err(HookError::Failed(format!(
-                            "{} ({}) failed: {message}",
-                            def.provisioner_type,
-                            def.at()
-                        )));
-                    }
+                    return Err(failure);
                 }
             }
         }
         Ok(())
+    }
+
+    async fn run_one(
+        &self,
+        def: &ProvisionerDef,
+        session: Option<&Arc<Connection>>,
+        data: &BTreeMap<String, String>,
+        cancel: &BuildCancel,
+    ) -> Result<(), HookError> {
+        let provisioner = self.configure(def, data).map_err(|problems| {
+            HookError::Failed(problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
+        })?;
+        let needs_session = !matches!(provisioner, Provisioner::ShellLocal(_));
+        let session = match (needs_session, session) {
+            (true, None) => {
+                return Err(HookError::Failed(format!(
+                    "{} ({}) needs a connection to the machine, but the build has none (\"communicator\": \"none\"?)",
+                    def.provisioner_type,
+                    def.at()
+                )));
+            }
+            (_, s) => s,
+        };
+        if let Some(pause) = def.pause_before {
+            self.ui.say(&format!("Pausing {} before the next provisioner...", human(pause)));
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = cancel.interrupted() => return Err(HookError::Cancelled),
+            }
+        }
+        let render = |text: &str, fields: &BTreeMap<String, String>| self.render(text, fields, data);
+        let mut attempt = 0;
+        loop {
+            let env =
+                shell_local::BuildEnv { build_name: &self.build_name, build_type: &self.build_type, render: &render };
+            let run = async {
+                match (&provisioner, session) {
+                    (Provisioner::ShellLocal(p), _) => p.run(&self.ui, &env).await,
+                    (Provisioner::Shell(p), Some(ssh)) => p.run(ssh, &self.ui, &env).await,
+                    (Provisioner::File(p), Some(ssh)) => p.run(ssh, &self.ui).await,
+                    (_, None) => unreachable!("checked above: remote provisioners have a session"),
+                }
+            };
+            let outcome = tokio::select! {
+                r = with_timeout(def.timeout, run) => r,
+                _ = cancel.interrupted() => return Err(HookError::Cancelled),
+            };
+            match outcome {
+                Ok(()) => return Ok(()),
+                Err(message) if message == "cancelled" => return Err(HookError::Cancelled),
+                Err(message) if attempt < def.max_retries => {
+                    attempt += 1;
+                    self.ui.error(&format!("Provisioner failed: {message}; retrying ({attempt}/{})", def.max_retries));
+                }
+                Err(message) => {
+                    return Err(HookError::Failed(format!(
+                        "{} ({}) failed: {message}",
+                        def.provisioner_type,
+                        def.at()
+                    )));
+                }
+            }
+        }
     }
 }
 

@@ -23,7 +23,7 @@ pub struct Overrides {
 }
 
 /// The provisioner types this kiln runs.
-pub const PROVISIONER_TYPES: &[&str] = &["shell-local"];
+pub const PROVISIONER_TYPES: &[&str] = &["shell-local", "shell", "file"];
 /// The post-processor types this kiln runs.
 pub const POST_PROCESSOR_TYPES: &[&str] = &["manifest"];
 
@@ -34,6 +34,7 @@ const ROOT_KEYS: &[&str] = &[
     "sensitive-variables",
     "builders",
     "provisioners",
+    "error-cleanup-provisioner",
     "post-processors",
 ];
 const PROVISIONER_COMMON: &[&str] = &["type", "only", "except", "override", "pause_before", "max_retries", "timeout"];
@@ -72,6 +73,14 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Template, TemplateErro
     let builders = builders(root.get("builders"), &mut problems);
     let names: Vec<&str> = builders.iter().map(|b| b.name.as_str()).collect();
     let provisioners = provisioners(root.get("provisioners"), &names, &mut problems);
+    let error_cleanup = match root.get("error-cleanup-provisioner") {
+        None => None,
+        Some(v) => {
+            let list = Value::Array(vec![v.clone()]);
+            let mut found = provisioners_at(Some(&list), "error-cleanup-provisioner", &names, &mut problems);
+            found.pop()
+        }
+    };
     let post_processors = post_processors(root.get("post-processors"), &mut problems);
     if !problems.is_empty() {
         return Err(invalid(path, problems));
@@ -87,6 +96,7 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Template, TemplateErro
         unset,
         builders,
         provisioners,
+        error_cleanup,
         post_processors,
     })
 }
@@ -351,13 +361,22 @@ fn duration_field(
 }
 
 fn provisioners(value: Option<&Value>, builds: &[&str], problems: &mut Vec<Problem>) -> Vec<ProvisionerDef> {
+    provisioners_at(value, "provisioners", builds, problems)
+}
+
+fn provisioners_at(
+    value: Option<&Value>,
+    key: &str,
+    builds: &[&str],
+    problems: &mut Vec<Problem>,
+) -> Vec<ProvisionerDef> {
     let mut out = Vec::new();
-    for (index, map) in objects(value, "provisioners", problems) {
-        let at = format!("provisioners[{index}]");
+    for (index, map) in objects(value, key, problems) {
+        let at = if key == "provisioners" { format!("{key}[{index}]") } else { key.to_string() };
         let Some(provisioner_type) = required_type(map, &at, problems) else { continue };
         if !PROVISIONER_TYPES.contains(&provisioner_type.as_str()) {
-            let hint = if matches!(provisioner_type.as_str(), "shell" | "file" | "powershell" | "windows-shell") {
-                "; it runs over the SSH/WinRM communicator, which this kiln does not have yet".to_string()
+            let hint = if matches!(provisioner_type.as_str(), "powershell" | "windows-shell" | "windows-restart") {
+                "; it runs over WinRM, which this kiln does not have yet".to_string()
             } else {
                 did_you_mean(&provisioner_type, PROVISIONER_TYPES.iter().copied())
             };
@@ -413,7 +432,7 @@ fn provisioners(value: Option<&Value>, builds: &[&str], problems: &mut Vec<Probl
         let config: Map<String, Value> =
             without_comments(map).into_iter().filter(|(k, _)| !PROVISIONER_COMMON.contains(&k.as_str())).collect();
         out.push(ProvisionerDef {
-            index,
+            path: at.clone(),
             provisioner_type,
             only,
             except,

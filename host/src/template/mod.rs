@@ -51,6 +51,8 @@ pub struct Template {
     pub builders: Vec<BuilderDef>,
     /// `provisioners`, in order.
     pub provisioners: Vec<ProvisionerDef>,
+    /// `error-cleanup-provisioner`: run when a provisioner fails.
+    pub error_cleanup: Option<ProvisionerDef>,
     /// `post-processors`: each inner list is a sequence run on one
     /// artifact.
     pub post_processors: Vec<Vec<PostProcessorDef>>,
@@ -76,11 +78,11 @@ impl BuilderDef {
     }
 }
 
-/// One entry of `provisioners`.
+/// One entry of `provisioners` (or the `error-cleanup-provisioner`).
 #[derive(Clone, Debug)]
 pub struct ProvisionerDef {
-    /// Position in `provisioners`.
-    pub index: usize,
+    /// Its JSON path, e.g. `provisioners[2]`.
+    pub path: String,
     /// `type`.
     pub provisioner_type: String,
     /// `only`: build names it runs for (all when empty).
@@ -102,7 +104,7 @@ pub struct ProvisionerDef {
 impl ProvisionerDef {
     /// The JSON path of this provisioner, for messages.
     pub fn at(&self) -> String {
-        format!("provisioners[{}]", self.index)
+        self.path.clone()
     }
 
     /// Whether it runs for build `name`.

@@ -205,11 +205,11 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The communicator and the ledger are not in this host yet: both must
-/// answer with their typed `unsupported` error.
+/// This builder declared no communicator, and the ledger is not in this
+/// host yet: both must answer with their typed `unsupported` error.
 fn unsupported() -> Result<(), BuildError> {
     let target = communicator::Target {
-        host: "203.0.113.7".into(),
+        host: "127.0.0.1".into(),
         port: None,
         username: None,
         password: None,

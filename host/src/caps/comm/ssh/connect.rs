@@ -1,0 +1,277 @@
+//! Logging in: TCP (directly, or through a bastion's forwarded channel),
+//! the SSH handshake, then each authentication method the settings allow.
+//! Retried with backoff until the deadline; the final error says which
+//! host, port and user were tried, with which methods, and why each failed.
+
+use super::SshError;
+use crate::caps::cancel::BuildCancel;
+use crate::caps::comm::config::{Login, SshConfig};
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::os::unix::net::UnixStream;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// First pause between login attempts; doubled up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+/// Longest pause between login attempts: no retry storm.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Longest a single TCP connect may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A logged-in libssh2 session, shared by the operations that lock it. The
+/// bastion session (if any) is kept alive with it.
+#[derive(Clone)]
+pub struct Live {
+    /// The session to the machine.
+    pub session: Arc<Mutex<ssh2::Session>>,
+    _bastion: Option<Arc<Bastion>>,
+}
+
+/// What one attempt ran into.
+enum Failure {
+    /// Could not reach or handshake.
+    Reach(String),
+    /// Reached, but every method was refused.
+    Auth(String),
+}
+
+/// Logs in, retrying for `within`.
+pub async fn login(config: &SshConfig, cancel: &BuildCancel, within: Duration) -> Result<Live, SshError> {
+    let started = Instant::now();
+    let mut backoff = FIRST_BACKOFF;
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let remaining = within.saturating_sub(started.elapsed());
+        let attempt_config = config.clone();
+        let attempt = tokio::task::spawn_blocking(move || establish(&attempt_config, remaining));
+        let failure = match attempt.await {
+            Ok(Ok(live)) => return Ok(live),
+            Ok(Err(failure)) => failure,
+            Err(e) => Failure::Reach(format!("internal error: {e}")),
+        };
+        let elapsed = started.elapsed();
+        if elapsed >= within {
+            let login = &config.login;
+            let via = config.bastion.as_ref().map(|b| format!(" via bastion {b:?}")).unwrap_or_default();
+            let prefix = format!(
+                "could not log in to {}@{}:{}{via} within {} ({attempts} attempt{})",
+                login.username,
+                login.host,
+                login.port,
+                crate::provision::human(within),
+                if attempts == 1 { "" } else { "s" }
+            );
+            return Err(match failure {
+                Failure::Reach(why) => SshError::Unreachable(format!("{prefix}: {why}")),
+                Failure::Auth(why) => SshError::Authentication(format!(
+                    "{prefix}: the server refused every method: {why}. Check ssh_username and the credentials"
+                )),
+            });
+        }
+        let pause = backoff.min(within - elapsed);
+        tracing::debug!(attempt = attempts, "ssh login failed, retrying in {pause:?}");
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = cancel.interrupted() => return Err(SshError::Cancelled),
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// One attempt, blocking.
+fn establish(config: &SshConfig, remaining: Duration) -> Result<Live, Failure> {
+    let connect_timeout = remaining.clamp(Duration::from_millis(100), CONNECT_TIMEOUT);
+    let (session, bastion) = match &config.bastion {
+        None => {
+            let tcp = tcp(&config.login, connect_timeout)?;
+            (handshake_and_auth(tcp, &config.login, config)?, None)
+        }
+        Some(hop) => {
+            let tcp = tcp(hop, connect_timeout)?;
+            let outer = handshake_and_auth(tcp, hop, config).map_err(|f| match f {
+                Failure::Reach(w) => Failure::Reach(format!("bastion {hop:?}: {w}")),
+                Failure::Auth(w) => Failure::Auth(format!("bastion {hop:?}: {w}")),
+            })?;
+            let (stream, bastion) = Bastion::forward(outer, &config.login)?;
+            (handshake_and_auth(stream, &config.login, config)?, Some(Arc::new(bastion)))
+        }
+    };
+    if !config.keep_alive.is_zero() {
+        session.set_keepalive(true, config.keep_alive.as_secs().max(1) as u32);
+    }
+    Ok(Live { session: Arc::new(Mutex::new(session)), _bastion: bastion })
+}
+
+fn tcp(login: &Login, timeout: Duration) -> Result<TcpStream, Failure> {
+    let addresses: Vec<_> = (login.host.as_str(), login.port)
+        .to_socket_addrs()
+        .map_err(|e| Failure::Reach(format!("cannot resolve {}: {e}", login.host)))?
+        .collect();
+    let mut last = format!("{} has no address", login.host);
+    for address in addresses {
+        match TcpStream::connect_timeout(&address, timeout) {
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                return Ok(stream);
+            }
+            Err(e) => last = format!("TCP connect to {address}: {e}"),
+        }
+    }
+    Err(Failure::Reach(last))
+}
+
+fn handshake_and_auth<S: 'static + std::os::unix::io::AsRawFd>(
+    stream: S,
+    login: &Login,
+    config: &SshConfig,
+) -> Result<ssh2::Session, Failure> {
+    let mut session = ssh2::Session::new().map_err(|e| Failure::Reach(format!("libssh2: {e}")))?;
+    session.set_tcp_stream(stream);
+    session.set_timeout(CONNECT_TIMEOUT.as_millis() as u32);
+    let mut handshake = Err(String::new());
+    for _ in 0..config.handshake_attempts.max(1) {
+        handshake = session.handshake().map_err(|e| e.to_string());
+        // A handshake that failed on a broken socket will not succeed later.
+        if handshake.is_ok() || session.banner().is_none() {
+            break;
+        }
+    }
+    handshake.map_err(|e| Failure::Reach(format!("SSH handshake with {}:{} failed: {e}", login.host, login.port)))?;
+    session.set_timeout(0);
+    authenticate(&session, login).map_err(Failure::Auth)?;
+    Ok(session)
+}
+
+/// Tries each method the login allows, in Packer's order.
+fn authenticate(session: &ssh2::Session, login: &Login) -> Result<(), String> {
+    let mut tried = Vec::new();
+    if let Some(key) = &login.private_key {
+        match session.userauth_pubkey_memory(&login.username, None, key, None) {
+            Ok(()) if session.authenticated() => return Ok(()),
+            Ok(()) => tried.push("publickey (generated key): not accepted".to_string()),
+            Err(e) => tried.push(format!("publickey (generated key): {}", e.message())),
+        }
+    }
+    if let Some(file) = &login.private_key_file {
+        match session.userauth_pubkey_file(&login.username, None, file, None) {
+            Ok(()) if session.authenticated() => return Ok(()),
+            Ok(()) => tried.push(format!("publickey ({}): not accepted", file.display())),
+            Err(e) => tried.push(format!("publickey ({}): {}", file.display(), e.message())),
+        }
+    }
+    if login.agent_auth {
+        match session.userauth_agent(&login.username) {
+            Ok(()) if session.authenticated() => return Ok(()),
+            Ok(()) => tried.push("agent: not accepted".to_string()),
+            Err(e) => tried.push(format!("agent: {}", e.message())),
+        }
+    }
+    if let Some(password) = &login.password {
+        match session.userauth_password(&login.username, password) {
+            Ok(()) if session.authenticated() => return Ok(()),
+            Ok(()) => tried.push("password: not accepted".to_string()),
+            Err(e) => tried.push(format!("password: {}", e.message())),
+        }
+    }
+    if tried.is_empty() {
+        return Err("no method to try: set ssh_password, ssh_private_key_file or ssh_agent_auth".into());
+    }
+    Err(format!("as {}: {}", login.username, tried.join("; ")))
+}
+
+/// A bastion hop: the session to the bastion and the thread that copies
+/// bytes between its forwarded channel and a local socket, which the inner
+/// session uses as its TCP stream.
+pub struct Bastion {
+    _session: Arc<Mutex<ssh2::Session>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for Bastion {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Bastion {
+    fn forward(outer: ssh2::Session, target: &Login) -> Result<(UnixStream, Bastion), Failure> {
+        let channel = outer.channel_direct_tcpip(&target.host, target.port, None).map_err(|e| {
+            Failure::Reach(format!("the bastion could not open {}:{}: {}", target.host, target.port, e.message()))
+        })?;
+        let (ours, theirs) = UnixStream::pair().map_err(|e| Failure::Reach(format!("socket pair: {e}")))?;
+        let outer = Arc::new(Mutex::new(outer));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (session, flag) = (outer.clone(), stop.clone());
+        std::thread::Builder::new()
+            .name("kiln-ssh-bastion".into())
+            .spawn(move || pump(session, channel, ours, flag))
+            .map_err(|e| Failure::Reach(format!("cannot start the bastion thread: {e}")))?;
+        Ok((theirs, Bastion { _session: outer, stop }))
+    }
+}
+
+/// Copies both ways between `channel` and `socket` until either closes.
+fn pump(
+    session: Arc<Mutex<ssh2::Session>>,
+    mut channel: ssh2::Channel,
+    mut socket: UnixStream,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) {
+    let _ = socket.set_nonblocking(true);
+    session.lock().unwrap_or_else(|e| e.into_inner()).set_blocking(false);
+    let mut buf = vec![0u8; 64 << 10];
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        let mut moved = false;
+        match channel.read(&mut buf) {
+            Ok(0) if channel.eof() => break,
+            Ok(0) => {}
+            Ok(n) => {
+                if write_all_nonblocking(&mut socket, &buf[..n]).is_err() {
+                    break;
+                }
+                moved = true;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => break,
+        }
+        match socket.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                if write_all_channel(&mut channel, &buf[..n]).is_err() {
+                    break;
+                }
+                moved = true;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => break,
+        }
+        if !moved {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    let _ = channel.close();
+}
+
+fn write_all_nonblocking(socket: &mut UnixStream, mut data: &[u8]) -> std::io::Result<()> {
+    while !data.is_empty() {
+        match socket.write(data) {
+            Ok(n) => data = &data[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_micros(200)),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+fn write_all_channel(channel: &mut ssh2::Channel, mut data: &[u8]) -> std::io::Result<()> {
+    while !data.is_empty() {
+        match channel.write(data) {
+            Ok(n) => data = &data[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_micros(200)),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,149 @@
+//! Running a remote command: output (stdout and stderr merged, as a
+//! terminal shows them) is handed over line by line as it arrives; the
+//! wait is cancellable, bounded by `ssh_read_write_timeout`, and keeps the
+//! connection alive.
+
+use super::connect::Live;
+use super::{Connection, SshError};
+use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// How often a running command's wait looks at cancellation and sends a
+/// keep-alive.
+const TICK: Duration = Duration::from_millis(250);
+
+/// How a command ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Exit {
+    /// It exited with this status.
+    Status(i32),
+    /// The connection was lost before it finished (a reboot, a dead
+    /// server); the text says what broke.
+    Disconnected(String),
+}
+
+/// Receives each line of output.
+pub type OnLine = Arc<dyn Fn(&str) + Send + Sync>;
+
+enum Outcome {
+    Exited(i32),
+    Lost(String),
+    TimedOut,
+    Cancelled,
+}
+
+impl Connection {
+    /// Runs `command`, logging in again first (for up to `login_within`) if
+    /// the connection was lost.
+    pub async fn exec(&self, command: &str, on_line: OnLine, login_within: Duration) -> Result<Exit, SshError> {
+        let live = self.live(login_within).await?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let deadline = self.config.read_write_timeout.map(|d| Instant::now() + d);
+        let pty = self.config.pty;
+        let (cmd, flag) = (command.to_string(), stop.clone());
+        let mut job = tokio::task::spawn_blocking(move || run(&live, &cmd, pty, &on_line, &flag, deadline));
+        let outcome = tokio::select! {
+            done = &mut job => done,
+            _ = self.cancel.interrupted() => {
+                stop.store(true, Ordering::SeqCst);
+                job.await
+            }
+        };
+        match outcome.map_err(|e| SshError::Io(format!("internal error: {e}")))? {
+            Outcome::Exited(status) => Ok(Exit::Status(status)),
+            Outcome::Lost(why) => {
+                self.lost();
+                Ok(Exit::Disconnected(format!(
+                    "the connection to {} was lost while running `{command}`: {why}",
+                    self.endpoint()
+                )))
+            }
+            Outcome::TimedOut => Err(SshError::Io(format!(
+                "`{command}` ran longer than ssh_read_write_timeout ({})",
+                crate::provision::human(self.config.read_write_timeout.unwrap_or_default())
+            ))),
+            Outcome::Cancelled => Err(SshError::Cancelled),
+        }
+    }
+}
+
+fn run(
+    live: &Live,
+    command: &str,
+    pty: bool,
+    on_line: &OnLine,
+    stop: &AtomicBool,
+    deadline: Option<Instant>,
+) -> Outcome {
+    let session = live.session.lock().unwrap_or_else(|e| e.into_inner());
+    session.set_timeout(0);
+    let start = || -> Result<ssh2::Channel, ssh2::Error> {
+        let mut channel = session.channel_session()?;
+        if pty {
+            channel.request_pty("xterm", None, None)?;
+        }
+        channel.handle_extended_data(ssh2::ExtendedData::Merge)?;
+        channel.exec(command)?;
+        Ok(channel)
+    };
+    let mut channel = match start() {
+        Ok(c) => c,
+        Err(e) => return Outcome::Lost(e.message().to_string()),
+    };
+    session.set_timeout(TICK.as_millis() as u32);
+    let mut buf = vec![0u8; 32 << 10];
+    let mut pending: Vec<u8> = Vec::new();
+    let outcome = loop {
+        match channel.read(&mut buf) {
+            Ok(0) => break None,
+            Ok(n) => {
+                pending.extend_from_slice(&buf[..n]);
+                while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+                    let line: Vec<u8> = pending.drain(..=end).collect();
+                    on_line(String::from_utf8_lossy(&line).trim_end_matches(['\r', '\n']));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                if stop.load(Ordering::SeqCst) {
+                    let _ = channel.close();
+                    break Some(Outcome::Cancelled);
+                }
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    let _ = channel.close();
+                    break Some(Outcome::TimedOut);
+                }
+                if let Err(e) = session.keepalive_send() {
+                    break Some(Outcome::Lost(e.message().to_string()));
+                }
+            }
+            Err(e) => break Some(Outcome::Lost(e.to_string())),
+        }
+    };
+    if !pending.is_empty() {
+        on_line(String::from_utf8_lossy(&pending).trim_end_matches(['\r', '\n']));
+    }
+    if let Some(outcome) = outcome {
+        session.set_timeout(0);
+        return outcome;
+    }
+    session.set_timeout(0);
+    if let Err(e) = channel.wait_close() {
+        return Outcome::Lost(e.message().to_string());
+    }
+    // A server that dies sends no exit status: tell that apart from 0.
+    match channel.exit_signal() {
+        Ok(signal) if signal.exit_signal.is_some() => {
+            return Outcome::Lost(format!(
+                "the command was killed by signal {}",
+                signal.exit_signal.unwrap_or_default()
+            ));
+        }
+        _ => {}
+    }
+    match channel.exit_status() {
+        Ok(status) => Outcome::Exited(status),
+        Err(e) => Outcome::Lost(e.message().to_string()),
+    }
+}

@@ -1,0 +1,162 @@
+//! Moving files: SCP or SFTP (`ssh_file_transfer_method`), streamed from
+//! and to local files so that size does not cost memory, and whole
+//! directories, permissions kept.
+
+use super::{Connection, SshError};
+use crate::caps::comm::config::TransferMethod;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Where bytes come from for an upload.
+pub enum Source {
+    /// In memory.
+    Bytes(Vec<u8>),
+    /// A local file.
+    File(PathBuf),
+}
+
+impl Connection {
+    /// Writes `source` to `remote` with permission `mode`.
+    pub async fn upload(
+        &self,
+        source: Source,
+        remote: &str,
+        mode: i32,
+        login_within: Duration,
+    ) -> Result<(), SshError> {
+        let live = self.live(login_within).await?;
+        let method = self.config.transfer;
+        let remote_path = remote.to_string();
+        let result = tokio::task::spawn_blocking(move || {
+            let session = live.session.lock().unwrap_or_else(|e| e.into_inner());
+            let (size, mut reader): (u64, Box<dyn Read>) = match source {
+                Source::Bytes(b) => (b.len() as u64, Box::new(std::io::Cursor::new(b))),
+                Source::File(p) => {
+                    let file = std::fs::File::open(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+                    let size = file.metadata().map_err(|e| e.to_string())?.len();
+                    (size, Box::new(file))
+                }
+            };
+            match method {
+                TransferMethod::Scp => {
+                    let mut channel = session
+                        .scp_send(Path::new(&remote_path), mode, size, None)
+                        .map_err(|e| format!("scp to {remote_path}: {}", e.message()))?;
+                    std::io::copy(&mut reader, &mut channel).map_err(|e| format!("scp to {remote_path}: {e}"))?;
+                    channel.send_eof().and_then(|_| channel.wait_eof()).map_err(|e| e.message().to_string())?;
+                    channel.close().and_then(|_| channel.wait_close()).map_err(|e| e.message().to_string())?;
+                }
+                TransferMethod::Sftp => {
+                    let sftp = session.sftp().map_err(|e| format!("sftp: {}", e.message()))?;
+                    let flags = ssh2::OpenFlags::WRITE | ssh2::OpenFlags::CREATE | ssh2::OpenFlags::TRUNCATE;
+                    let mut file = sftp
+                        .open_mode(Path::new(&remote_path), flags, mode, ssh2::OpenType::File)
+                        .map_err(|e| format!("sftp open {remote_path}: {}", e.message()))?;
+                    std::io::copy(&mut reader, &mut file).map_err(|e| format!("sftp to {remote_path}: {e}"))?;
+                    file.flush().map_err(|e| e.to_string())?;
+                    let stat = ssh2::FileStat {
+                        size: None,
+                        uid: None,
+                        gid: None,
+                        perm: Some(mode as u32),
+                        atime: None,
+                        mtime: None,
+                    };
+                    file.setstat(stat).map_err(|e| format!("sftp chmod {remote_path}: {}", e.message()))?;
+                }
+            }
+            Ok::<_, String>(())
+        })
+        .await
+        .map_err(|e| SshError::Io(format!("internal error: {e}")))?;
+        result.map_err(|e| SshError::Io(format!("upload to {}:{remote} failed: {e}", self.config.login.host)))
+    }
+
+    /// Copies the remote file `remote` to the local file `local`.
+    pub async fn download(&self, remote: &str, local: &Path, login_within: Duration) -> Result<(), SshError> {
+        let live = self.live(login_within).await?;
+        let method = self.config.transfer;
+        let (remote_path, local_path) = (remote.to_string(), local.to_path_buf());
+        let result = tokio::task::spawn_blocking(move || {
+            let session = live.session.lock().unwrap_or_else(|e| e.into_inner());
+            let mut out = std::fs::File::create(&local_path)
+                .map_err(|e| format!("cannot write {}: {e}", local_path.display()))?;
+            match method {
+                TransferMethod::Scp => {
+                    let (mut channel, _) = session
+                        .scp_recv(Path::new(&remote_path))
+                        .map_err(|e| format!("scp from {remote_path}: {}", e.message()))?;
+                    std::io::copy(&mut channel, &mut out).map_err(|e| format!("scp from {remote_path}: {e}"))?;
+                    let _ = channel.send_eof();
+                    let _ = channel.wait_eof();
+                    let _ = channel.close();
+                    let _ = channel.wait_close();
+                }
+                TransferMethod::Sftp => {
+                    let sftp = session.sftp().map_err(|e| format!("sftp: {}", e.message()))?;
+                    let mut file = sftp
+                        .open(Path::new(&remote_path))
+                        .map_err(|e| format!("sftp open {remote_path}: {}", e.message()))?;
+                    std::io::copy(&mut file, &mut out).map_err(|e| format!("sftp from {remote_path}: {e}"))?;
+                }
+            }
+            out.flush().map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| SshError::Io(format!("internal error: {e}")))?;
+        result.map_err(|e| SshError::Io(format!("download of {}:{remote} failed: {e}", self.config.login.host)))
+    }
+
+    /// Uploads the local directory `local` to `remote` (created), files and
+    /// subdirectories with their permissions.
+    pub async fn upload_dir(&self, local: &Path, remote: &str, login_within: Duration) -> Result<usize, SshError> {
+        let mut files = Vec::new();
+        let mut dirs = vec![String::new()];
+        walk(local, "", &mut dirs, &mut files)
+            .map_err(|e| SshError::Io(format!("cannot read {}: {e}", local.display())))?;
+        let quoted: Vec<String> = dirs.iter().map(|d| shell_quote(&join(remote, d))).collect();
+        let quiet: super::OnLine = std::sync::Arc::new(|_: &str| {});
+        match self.exec(&format!("mkdir -p {}", quoted.join(" ")), quiet, login_within).await? {
+            super::Exit::Status(0) => {}
+            super::Exit::Status(code) => return Err(SshError::Io(format!("mkdir -p {remote} exited with {code}"))),
+            super::Exit::Disconnected(why) => return Err(SshError::Io(why)),
+        }
+        for (relative, path, mode) in &files {
+            self.upload(Source::File(path.clone()), &join(remote, relative), *mode, login_within).await?;
+        }
+        Ok(files.len())
+    }
+}
+
+fn walk(
+    dir: &Path,
+    prefix: &str,
+    dirs: &mut Vec<String>,
+    files: &mut Vec<(String, PathBuf, i32)>,
+) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let relative = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+        let meta = std::fs::metadata(entry.path())?;
+        if meta.is_dir() {
+            dirs.push(relative.clone());
+            walk(&entry.path(), &relative, dirs, files)?;
+        } else {
+            files.push((relative, entry.path(), (meta.permissions().mode() & 0o7777) as i32));
+        }
+    }
+    Ok(())
+}
+
+fn join(base: &str, relative: &str) -> String {
+    if relative.is_empty() { base.to_string() } else { format!("{}/{relative}", base.trim_end_matches('/')) }
+}
+
+/// `text` as one single-quoted shell word.
+pub fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\"'\"'"))
+}

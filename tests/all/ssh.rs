@@ -1,0 +1,305 @@
+//! The `null` builder over SSH against a real OpenSSH server, with the
+//! `shell` and `file` provisioners: what a user pointing kiln at an
+//! existing machine sees.
+
+use crate::sshd::{self, Sshd};
+use crate::support::{Project, Run};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+/// A null builder logging in to `sshd` with its key, and `provisioners`.
+fn over_ssh(sshd: &Sshd, extra: Value, provisioners: Value) -> Value {
+    let mut builder = json!({
+        "type": "null",
+        "ssh_host": "127.0.0.1",
+        "ssh_port": sshd.port,
+        "ssh_username": sshd.user,
+        "ssh_private_key_file": sshd.key,
+        "ssh_timeout": "20s"
+    });
+    builder.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    json!({
+        "variables": {"secret": "sup3r-s3cret-value"},
+        "sensitive-variables": ["secret"],
+        "builders": [builder],
+        "provisioners": provisioners
+    })
+}
+
+#[test]
+fn key_login_runs_shell_and_file_provisioners() {
+    let sshd = Sshd::start();
+    let p = Project::new();
+    let remote = p.root().join("remote");
+    p.file("payload.txt", "from the file provisioner\n");
+    p.template(over_ssh(
+        &sshd,
+        json!({}),
+        json!([
+            {"type": "shell", "inline": ["echo hello from $(hostname) as $(id -un)", "echo to stderr >&2"]},
+            {"type": "file", "source": "payload.txt", "destination": remote.join("payload.txt")},
+            {"type": "file", "content": "inline content", "destination": remote.join("content.txt")},
+            {"type": "shell", "inline": [format!("cat {}", remote.join("payload.txt").display())]}
+        ]),
+    ));
+    std::fs::create_dir_all(&remote).unwrap();
+    p.run(&["build", "template.json"])
+        .code(0)
+        .contains("Connected to SSH!")
+        .contains("==> null: Provisioning with shell script: inline script")
+        .contains("    null: hello from")
+        .contains("    null: to stderr")
+        .contains("    null: from the file provisioner");
+    assert_eq!(std::fs::read_to_string(remote.join("content.txt")).unwrap(), "inline content");
+}
+
+#[test]
+fn password_login_works() {
+    assert!(sshd::ensure_password_user(), "the password test needs root to create the user {}", sshd::PASSWORD_USER);
+    let sshd = Sshd::start();
+    let p = Project::new();
+    p.template(json!({
+        "variables": {"pw": sshd::PASSWORD},
+        "sensitive-variables": ["pw"],
+        "builders": [{"type": "null", "ssh_host": "127.0.0.1", "ssh_port": sshd.port,
+                      "ssh_username": sshd::PASSWORD_USER, "ssh_password": "{{user `pw`}}", "ssh_timeout": "20s"}],
+        "provisioners": [{"type": "shell", "inline": ["echo I am $(id -un)"]}]
+    }));
+    p.run(&["build", "template.json"])
+        .code(0)
+        .contains(&format!("    null: I am {}", sshd::PASSWORD_USER))
+        .lacks(sshd::PASSWORD);
+}
+
+#[test]
+fn wrong_password_fails_clearly_within_the_timeout() {
+    assert!(sshd::ensure_password_user(), "the password test needs root to create the user {}", sshd::PASSWORD_USER);
+    let sshd = Sshd::start();
+    let p = Project::new();
+    p.template(json!({
+        "builders": [{"type": "null", "ssh_host": "127.0.0.1", "ssh_port": sshd.port,
+                      "ssh_username": sshd::PASSWORD_USER, "ssh_password": "wrong-password", "ssh_timeout": "3s"}],
+        "provisioners": [{"type": "shell", "inline": ["true"]}]
+    }));
+    let started = Instant::now();
+    let run = p.run(&["build", "template.json"]);
+    run.code(1)
+        .contains(&format!("could not log in to {}@127.0.0.1:{} within 3s", sshd::PASSWORD_USER, sshd.port))
+        .contains("password:")
+        .lacks("wrong-password");
+    // Backoff, not a storm: a handful of attempts in 3 s.
+    let attempts: usize = run
+        .all()
+        .split(" attempts)")
+        .next()
+        .and_then(|head| head.rsplit('(').next())
+        .and_then(|n| n.trim().parse().ok())
+        .expect("the error counts the attempts");
+    assert!(attempts <= 6, "{attempts} login attempts in 3 s:\n{}", run.all());
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn unreachable_host_fails_after_ssh_timeout_not_before() {
+    // A port nothing listens on: every connect is refused at once.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let p = Project::new();
+    p.template(json!({
+        "builders": [{"type": "null", "ssh_host": "127.0.0.1", "ssh_port": port, "ssh_username": "nobody",
+                      "ssh_password": "x", "ssh_timeout": "2s"}],
+        "provisioners": [{"type": "shell", "inline": ["true"]}]
+    }));
+    let started = Instant::now();
+    p.run(&["build", "template.json"])
+        .code(1)
+        .contains(&format!("could not log in to nobody@127.0.0.1:{port} within 2s"))
+        .contains("Connection refused");
+    assert!(started.elapsed() >= Duration::from_secs(2), "gave up after {:?}", started.elapsed());
+}
+
+#[test]
+fn failing_command_fails_the_build_and_valid_exit_codes_accept() {
+    let sshd = Sshd::start();
+    let p = Project::new();
+    p.template(over_ssh(
+        &sshd,
+        json!({}),
+        json!([
+            {"type": "shell", "inline": ["exit 4"], "valid_exit_codes": [0, 4]},
+            {"type": "shell", "inline": ["echo failing now", "exit 3"]}
+        ]),
+    ));
+    p.run(&["build", "template.json"]).code(1).contains("    null: failing now").contains("exited with code 3");
+}
+
+#[test]
+fn environment_with_quotes_and_secrets_stays_intact_and_hidden() {
+    let sshd = Sshd::start();
+    let p = Project::new();
+    p.template(over_ssh(
+        &sshd,
+        json!({}),
+        json!([
+            {"type": "shell",
+             "environment_vars": ["QUOTED=it's a \"test\" with  spaces", "SECRET={{user `secret`}}"],
+             "env": {"FROM_ENV": "map value"},
+             "inline": ["echo \"quoted=[$QUOTED]\"", "echo \"env=[$FROM_ENV]\"", "echo \"secret=$SECRET\"",
+                        "echo {{user `secret`}} | wc -c"]}
+        ]),
+    ));
+    p.run(&["build", "-machine-readable", "template.json"])
+        .code(0)
+        .contains("quoted=[it's a \"test\" with  spaces]")
+        .contains("env=[map value]")
+        .contains("secret=<sensitive>")
+        .lacks("sup3r-s3cret-value");
+}
+
+#[test]
+fn expect_disconnect_survives_a_reboot_like_drop() {
+    let sshd = Sshd::start();
+    let p = Project::new();
+    p.template(over_ssh(
+        &sshd,
+        json!({}),
+        json!([
+            {"type": "shell", "inline": ["echo rebooting", sshd.drop_sessions()], "expect_disconnect": true},
+            {"type": "shell", "inline": ["echo back again"]}
+        ]),
+    ));
+    p.run(&["build", "template.json"]).code(0).contains("Remote end disconnected").contains("    null: back again");
+}
+
+#[test]
+fn unexpected_disconnect_names_the_command() {
+    let sshd = Sshd::start();
+    let p = Project::new();
+    p.template(over_ssh(&sshd, json!({}), json!([{"type": "shell", "inline": [sshd.drop_sessions()]}])));
+    p.run(&["build", "template.json"]).code(1).contains("was lost while running").contains("set expect_disconnect");
+}
+
+#[test]
+fn sshd_killed_mid_command_fails_the_build_clearly() {
+    let mut sshd = Sshd::start();
+    let p = Project::new();
+    p.template(over_ssh(
+        &sshd,
+        json!({"ssh_timeout": "2s"}),
+        json!([
+            {"type": "shell", "inline": ["echo started", "sleep 600"], "start_retry_timeout": "2s"}
+        ]),
+    ));
+    let mut child = p
+        .kiln(&["build", "template.json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    for line in lines.by_ref() {
+        if line.unwrap().contains("null: started") {
+            break;
+        }
+    }
+    sshd.kill();
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let output = child.wait_with_output().unwrap();
+    let run = Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: rest.join("\n"),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    run.code(1).contains("was lost while running");
+}
+
+fn big_file(p: &Project, name: &str, mib: usize) -> Vec<u8> {
+    // Not all one byte: a transfer that drops or repeats a block shows.
+    let data: Vec<u8> = (0..mib << 20).map(|i| (i % 251) as u8 ^ (i >> 20) as u8).collect();
+    p.file(name, "");
+    std::fs::write(p.root().join(name), &data).unwrap();
+    data
+}
+
+fn round_trip(method: &str) {
+    let sshd = Sshd::start();
+    let p = Project::new();
+    let data = big_file(&p, "big.bin", 100);
+    let remote = p.root().join("remote");
+    std::fs::create_dir_all(&remote).unwrap();
+    p.template(over_ssh(
+        &sshd,
+        json!({"ssh_file_transfer_method": method}),
+        json!([
+            {"type": "file", "source": "big.bin", "destination": remote.join("big.bin")},
+            {"type": "file", "direction": "download", "source": remote.join("big.bin"), "destination": "back/"}
+        ]),
+    ));
+    p.run(&["build", "template.json"]).code(0);
+    assert!(std::fs::read(remote.join("big.bin")).unwrap() == data, "uploaded bytes differ");
+    assert!(std::fs::read(p.root().join("back/big.bin")).unwrap() == data, "downloaded bytes differ");
+}
+
+#[test]
+fn hundred_mib_upload_and_download_by_scp_are_exact() {
+    round_trip("scp");
+}
+
+#[test]
+fn hundred_mib_upload_and_download_by_sftp_are_exact() {
+    round_trip("sftp");
+}
+
+#[test]
+fn directory_upload_keeps_tree_and_modes() {
+    let sshd = Sshd::start();
+    let p = Project::new();
+    p.file("tree/a.txt", "a");
+    p.file("tree/sub/b.sh", "echo b");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p.root().join("tree/sub/b.sh"), std::fs::Permissions::from_mode(0o750)).unwrap();
+    let remote = p.root().join("remote");
+    std::fs::create_dir_all(&remote).unwrap();
+    p.template(over_ssh(
+        &sshd,
+        json!({}),
+        json!([
+            {"type": "file", "source": "tree", "destination": remote},
+            {"type": "file", "source": "tree/", "destination": remote.join("contents")}
+        ]),
+    ));
+    p.run(&["build", "template.json"]).code(0);
+    assert_eq!(std::fs::read_to_string(remote.join("tree/a.txt")).unwrap(), "a");
+    assert_eq!(std::fs::read_to_string(remote.join("contents/sub/b.sh")).unwrap(), "echo b");
+    let mode = std::fs::metadata(remote.join("tree/sub/b.sh")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o750);
+}
+
+#[test]
+fn bastion_hop_reaches_the_machine() {
+    let bastion = Sshd::start();
+    let target = Sshd::start();
+    let p = Project::new();
+    p.template(json!({
+        "builders": [{"type": "null", "ssh_host": "127.0.0.1", "ssh_port": target.port, "ssh_username": target.user,
+                      "ssh_private_key_file": target.key, "ssh_timeout": "20s",
+                      "ssh_bastion_host": "127.0.0.1", "ssh_bastion_port": bastion.port,
+                      "ssh_bastion_username": bastion.user, "ssh_bastion_private_key_file": bastion.key}],
+        "provisioners": [{"type": "shell", "inline": ["echo through the bastion"]}]
+    }));
+    p.run(&["build", "template.json"]).code(0).contains("    null: through the bastion");
+}
+
+#[test]
+fn error_cleanup_provisioner_runs_when_provisioning_fails() {
+    let sshd = Sshd::start();
+    let p = Project::new();
+    let mut template = over_ssh(&sshd, json!({}), json!([{"type": "shell", "inline": ["exit 9"]}]));
+    template["error-cleanup-provisioner"] =
+        json!({"type": "shell-local", "inline": ["echo cleaning up after failure"]});
+    p.template(template);
+    p.run(&["build", "template.json"])
+        .code(1)
+        .contains("running the error-cleanup-provisioner")
+        .contains("cleaning up after failure");
+}

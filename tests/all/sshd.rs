@@ -1,0 +1,122 @@
+//! A real OpenSSH server for the SSH tests: `/usr/sbin/sshd` on a free
+//! loopback port, with a temporary host key, config and authorized key,
+//! logging in as the current user (key) or as a throwaway local user
+//! (password). Stopped when dropped.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The throwaway user for password logins, and its password.
+pub const PASSWORD_USER: &str = "kilntest";
+/// Its password.
+pub const PASSWORD: &str = "K1ln-test pass";
+
+/// A running sshd.
+pub struct Sshd {
+    /// The port it listens on (127.0.0.1).
+    pub port: u16,
+    /// The client's private key, authorized for the current user.
+    pub key: PathBuf,
+    /// The current user's name.
+    pub user: String,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+fn run(program: &str, args: &[&str]) {
+    let status =
+        Command::new(program).args(args).stdout(Stdio::null()).status().unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(status.success(), "{program} {args:?} failed");
+}
+
+impl Sshd {
+    /// Starts a server and waits until it listens.
+    pub fn start() -> Sshd {
+        let sshd = Path::new("/usr/sbin/sshd");
+        assert!(sshd.exists(), "/usr/sbin/sshd is missing: run ./setup.sh (it installs openssh-server)");
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dir.path().join(name);
+        for key in ["host_key", "client_key"] {
+            run("ssh-keygen", &["-q", "-t", "ed25519", "-N", "", "-f", path(key).to_str().unwrap()]);
+        }
+        std::fs::copy(path("client_key.pub"), path("authorized_keys")).unwrap();
+        std::fs::create_dir_all("/run/sshd").ok();
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let config = format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nAuthorizedKeysFile {}\nPasswordAuthentication yes\n\
+             KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nUsePAM no\nStrictModes no\nPidFile none\n\
+             PermitRootLogin yes\nLogLevel INFO\nMaxStartups 100\nSubsystem sftp internal-sftp\n",
+            path("host_key").display(),
+            path("authorized_keys").display()
+        );
+        std::fs::write(path("sshd_config"), config).unwrap();
+        let mut child = Command::new(sshd)
+            .args(["-D", "-e", "-f"])
+            .arg(path("sshd_config"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start sshd");
+        // sshd says when it listens; its log then goes on to our stderr.
+        let (ready, listening) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("Server listening") {
+                    let _ = ready.send(());
+                } else {
+                    eprintln!("sshd: {line}");
+                }
+            }
+        });
+        listening.recv_timeout(Duration::from_secs(20)).expect("sshd did not start listening");
+        let user =
+            String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap().trim().to_string();
+        Sshd { port, key: path("client_key"), user, child, _dir: dir }
+    }
+
+    /// The sshd process id (the listener; sessions are its children).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills every session of this server, leaving the listener: what a
+    /// reboot looks like from the client.
+    pub fn drop_sessions(&self) -> String {
+        format!("pkill -9 -P {}", self.pid())
+    }
+
+    /// Kills the server and its sessions.
+    pub fn kill(&mut self) {
+        let _ = Command::new("pkill").args(["-9", "-P", &self.pid().to_string()]).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Makes sure the throwaway password user exists (needs root); false when
+/// it cannot be made.
+pub fn ensure_password_user() -> bool {
+    let exists = Command::new("id").arg(PASSWORD_USER).stdout(Stdio::null()).stderr(Stdio::null()).status();
+    if !exists.is_ok_and(|s| s.success()) {
+        let made = Command::new("useradd").args(["-m", "-s", "/bin/sh", PASSWORD_USER]).status();
+        if !made.is_ok_and(|s| s.success()) {
+            return false;
+        }
+    }
+    let mut chpasswd = Command::new("chpasswd").stdin(Stdio::piped()).spawn().expect("chpasswd");
+    use std::io::Write;
+    chpasswd.stdin.take().unwrap().write_all(format!("{PASSWORD_USER}:{PASSWORD}\n").as_bytes()).unwrap();
+    chpasswd.wait().unwrap().success()
+}
