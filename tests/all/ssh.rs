@@ -303,3 +303,25 @@ fn error_cleanup_provisioner_runs_when_provisioning_fails() {
         .contains("running the error-cleanup-provisioner")
         .contains("cleaning up after failure");
 }
+
+#[test]
+fn ssh_pty_gives_commands_a_terminal() {
+    let sshd = Sshd::start();
+    let p = Project::new();
+    p.template(over_ssh(
+        &sshd,
+        json!({"ssh_pty": true}),
+        json!([
+            {"type": "shell", "inline": ["if [ -t 1 ]; then echo on a terminal; else echo no terminal; fi"]}
+        ]),
+    ));
+    p.run(&["build", "template.json"]).code(0).contains("    null: on a terminal");
+    p.template(over_ssh(
+        &sshd,
+        json!({}),
+        json!([
+            {"type": "shell", "inline": ["if [ -t 1 ]; then echo on a terminal; else echo no terminal; fi"]}
+        ]),
+    ));
+    p.run(&["build", "template.json"]).code(0).contains("    null: no terminal");
+}

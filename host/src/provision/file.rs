@@ -135,6 +135,7 @@ impl File {
         } else {
             self.destination.clone()
         };
-        ssh.upload(Source::File(local), &remote, mode, LOGIN_WITHIN).await.map_err(|e| e.to_string())
+        let bar = ui.progress(source, 0);
+        ssh.upload_with_progress(Source::File(local), &remote, mode, LOGIN_WITHIN, bar).await.map_err(|e| e.to_string())
     }
 }

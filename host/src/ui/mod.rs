@@ -182,6 +182,23 @@ impl BuildUi {
         self.ui.human(&format!("{}: output will be in this color.", self.name), Some(self.color), false);
     }
 
+    /// A progress bar for a transfer of `total` bytes, on a terminal only:
+    /// in CI logs and `-machine-readable` output a bar is noise.
+    pub fn progress(&self, label: &str, total: u64) -> Option<indicatif::ProgressBar> {
+        if !self.ui.inner.color || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let bar = indicatif::ProgressBar::new(total);
+        let style = indicatif::ProgressStyle::with_template(&format!(
+            "    {}: {{msg}} [{{bar:30}}] {{bytes}}/{{total_bytes}} {{bytes_per_sec}}",
+            self.name
+        ))
+        .ok()?;
+        bar.set_style(style.progress_chars("=> "));
+        bar.set_message(label.to_string());
+        Some(bar)
+    }
+
     /// A plain line in the build's color (e.g. `Build 'x' finished`).
     pub fn plain(&self, text: &str) {
         self.ui.human(text, Some(self.color), false);

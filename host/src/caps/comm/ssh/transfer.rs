@@ -25,12 +25,24 @@ impl Connection {
         mode: i32,
         login_within: Duration,
     ) -> Result<(), SshError> {
+        self.upload_with_progress(source, remote, mode, login_within, None).await
+    }
+
+    /// [`Connection::upload`], advancing `progress` (sized here) as bytes go.
+    pub async fn upload_with_progress(
+        &self,
+        source: Source,
+        remote: &str,
+        mode: i32,
+        login_within: Duration,
+        progress: Option<indicatif::ProgressBar>,
+    ) -> Result<(), SshError> {
         let live = self.live(login_within).await?;
         let method = self.config.transfer;
         let remote_path = remote.to_string();
         let result = tokio::task::spawn_blocking(move || {
             let session = live.session.lock().unwrap_or_else(|e| e.into_inner());
-            let (size, mut reader): (u64, Box<dyn Read>) = match source {
+            let (size, reader): (u64, Box<dyn Read>) = match source {
                 Source::Bytes(b) => (b.len() as u64, Box::new(std::io::Cursor::new(b))),
                 Source::File(p) => {
                     let file = std::fs::File::open(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
@@ -38,12 +50,19 @@ impl Connection {
                     (size, Box::new(file))
                 }
             };
+            if let Some(bar) = &progress {
+                bar.set_length(size);
+            }
+            let mut reader: Box<dyn Read> = match progress.clone() {
+                Some(bar) => Box::new(bar.wrap_read(reader)),
+                None => reader,
+            };
             match method {
                 TransferMethod::Scp => {
                     let mut channel = session
                         .scp_send(Path::new(&remote_path), mode, size, None)
                         .map_err(|e| format!("scp to {remote_path}: {}", e.message()))?;
-                    std::io::copy(&mut reader, &mut channel).map_err(|e| format!("scp to {remote_path}: {e}"))?;
+                    copy(&mut reader, &mut channel).map_err(|e| format!("scp to {remote_path}: {e}"))?;
                     channel.send_eof().and_then(|_| channel.wait_eof()).map_err(|e| e.message().to_string())?;
                     channel.close().and_then(|_| channel.wait_close()).map_err(|e| e.message().to_string())?;
                 }
@@ -53,7 +72,7 @@ impl Connection {
                     let mut file = sftp
                         .open_mode(Path::new(&remote_path), flags, mode, ssh2::OpenType::File)
                         .map_err(|e| format!("sftp open {remote_path}: {}", e.message()))?;
-                    std::io::copy(&mut reader, &mut file).map_err(|e| format!("sftp to {remote_path}: {e}"))?;
+                    copy(&mut reader, &mut file).map_err(|e| format!("sftp to {remote_path}: {e}"))?;
                     file.flush().map_err(|e| e.to_string())?;
                     let stat = ssh2::FileStat {
                         size: None,
@@ -65,6 +84,9 @@ impl Connection {
                     };
                     file.setstat(stat).map_err(|e| format!("sftp chmod {remote_path}: {}", e.message()))?;
                 }
+            }
+            if let Some(bar) = &progress {
+                bar.finish_and_clear();
             }
             Ok::<_, String>(())
         })
@@ -87,7 +109,7 @@ impl Connection {
                     let (mut channel, _) = session
                         .scp_recv(Path::new(&remote_path))
                         .map_err(|e| format!("scp from {remote_path}: {}", e.message()))?;
-                    std::io::copy(&mut channel, &mut out).map_err(|e| format!("scp from {remote_path}: {e}"))?;
+                    copy(&mut channel, &mut out).map_err(|e| format!("scp from {remote_path}: {e}"))?;
                     let _ = channel.send_eof();
                     let _ = channel.wait_eof();
                     let _ = channel.close();
@@ -98,7 +120,7 @@ impl Connection {
                     let mut file = sftp
                         .open(Path::new(&remote_path))
                         .map_err(|e| format!("sftp open {remote_path}: {}", e.message()))?;
-                    std::io::copy(&mut file, &mut out).map_err(|e| format!("sftp from {remote_path}: {e}"))?;
+                    copy(&mut file, &mut out).map_err(|e| format!("sftp from {remote_path}: {e}"))?;
                 }
             }
             out.flush().map_err(|e| e.to_string())
@@ -126,6 +148,31 @@ impl Connection {
             self.upload(Source::File(path.clone()), &join(remote, relative), *mode, login_within).await?;
         }
         Ok(files.len())
+    }
+}
+
+/// Bytes handed to libssh2 per call. Large writes let its SFTP layer keep
+/// many packets in flight; `io::copy`'s 8 KiB waits for each one.
+const CHUNK: usize = 4 << 20;
+
+/// Copies `from` to `to` in [`CHUNK`]s.
+fn copy(from: &mut dyn Read, to: &mut dyn Write) -> std::io::Result<u64> {
+    let mut buf = vec![0u8; CHUNK];
+    let mut total = 0;
+    loop {
+        // Fill the chunk: a short read would make a short (slow) write.
+        let mut filled = 0;
+        while filled < buf.len() {
+            match from.read(&mut buf[filled..])? {
+                0 => break,
+                n => filled += n,
+            }
+        }
+        if filled == 0 {
+            return Ok(total);
+        }
+        to.write_all(&buf[..filled])?;
+        total += filled as u64;
     }
 }
 
