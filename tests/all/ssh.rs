@@ -325,3 +325,55 @@ fn ssh_pty_gives_commands_a_terminal() {
     ));
     p.run(&["build", "template.json"]).code(0).contains("    null: no terminal");
 }
+
+#[test]
+fn rsa_key_logs_in_with_sha2_signatures() {
+    // OpenSSH >= 8.8 refuses ssh-rsa (SHA-1) signatures: this only passes
+    // with rsa-sha2-256/512.
+    let sshd = Sshd::start();
+    let p = Project::new();
+    let key = p.root().join("rsa_key");
+    let status = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "rsa", "-b", "3072", "-N", "", "-m", "PEM", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    sshd.authorize(&p.root().join("rsa_key.pub"));
+    p.template(over_ssh(
+        &sshd,
+        json!({"ssh_private_key_file": key}),
+        json!([{"type": "shell", "inline": ["echo rsa works"]}]),
+    ));
+    p.run(&["build", "template.json"]).code(0).contains("    null: rsa works");
+}
+
+#[test]
+fn directory_download_copies_the_tree() {
+    let sshd = Sshd::start();
+    let p = Project::new();
+    p.file("remote/logs/a.log", "alpha");
+    p.file("remote/logs/nested/b.log", "beta");
+    let remote = p.root().join("remote/logs");
+    p.template(over_ssh(
+        &sshd,
+        json!({}),
+        json!([
+            {"type": "file", "direction": "download", "source": remote, "destination": "fetched/"}
+        ]),
+    ));
+    p.run(&["build", "template.json"]).code(0).contains("downloaded 2 file(s)");
+    assert_eq!(std::fs::read_to_string(p.root().join("fetched/logs/nested/b.log")).unwrap(), "beta");
+}
+
+#[test]
+fn read_write_timeout_stops_a_hung_command() {
+    let sshd = Sshd::start();
+    let p = Project::new();
+    p.template(over_ssh(
+        &sshd,
+        json!({"ssh_read_write_timeout": "1s"}),
+        json!([{"type": "shell", "inline": ["sleep 600"]}]),
+    ));
+    p.run(&["build", "template.json"]).code(1).contains("ran longer than ssh_read_write_timeout (1s)");
+}

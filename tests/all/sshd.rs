@@ -80,6 +80,13 @@ impl Sshd {
         Sshd { port, key: path("client_key"), user, child, _dir: dir }
     }
 
+    /// Authorizes another public key (`*.pub` file) for the current user.
+    pub fn authorize(&self, public_key: &Path) {
+        let mut keys = std::fs::read_to_string(self._dir.path().join("authorized_keys")).unwrap();
+        keys.push_str(&std::fs::read_to_string(public_key).unwrap());
+        std::fs::write(self._dir.path().join("authorized_keys"), keys).unwrap();
+    }
+
     /// The sshd process id (the listener; sessions are its children).
     pub fn pid(&self) -> u32 {
         self.child.id()

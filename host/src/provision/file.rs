@@ -93,6 +93,18 @@ impl File {
                 Direction::Upload => self.upload(ssh, ui, source).await?,
                 Direction::Download => {
                     ui.say(&format!("Downloading {source} => {}", self.destination));
+                    if ssh.is_remote_dir(source, LOGIN_WITHIN).await.map_err(|e| e.to_string())? {
+                        // `dir/` copies the contents; `dir` the directory itself.
+                        let mut local = self.dir.join(&self.destination);
+                        if !source.ends_with('/') {
+                            let name =
+                                Path::new(source).file_name().ok_or_else(|| format!("{source} names no directory"))?;
+                            local = local.join(name);
+                        }
+                        let count = ssh.download_dir(source, &local, LOGIN_WITHIN).await.map_err(|e| e.to_string())?;
+                        ui.message(&format!("downloaded {count} file(s) to {}", local.display()));
+                        continue;
+                    }
                     let mut local = self.dir.join(&self.destination);
                     if self.destination.ends_with('/') || local.is_dir() {
                         let name = Path::new(source).file_name().ok_or_else(|| format!("{source} names no file"))?;

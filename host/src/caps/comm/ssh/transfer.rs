@@ -176,6 +176,61 @@ fn copy(from: &mut dyn Read, to: &mut dyn Write) -> std::io::Result<u64> {
     }
 }
 
+impl Connection {
+    /// Whether `remote` is a directory on the machine.
+    pub async fn is_remote_dir(&self, remote: &str, login_within: Duration) -> Result<bool, SshError> {
+        let quiet: super::OnLine = std::sync::Arc::new(|_: &str| {});
+        match self.exec(&format!("test -d {}", shell_quote(remote)), quiet, login_within).await? {
+            super::Exit::Status(code) => Ok(code == 0),
+            super::Exit::Disconnected(why) => Err(SshError::Io(why)),
+        }
+    }
+
+    /// Copies the remote directory `remote` into the local `local`
+    /// (created), files and subdirectories, file modes kept.
+    pub async fn download_dir(&self, remote: &str, local: &Path, login_within: Duration) -> Result<usize, SshError> {
+        let listing = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let collect = listing.clone();
+        let on_line: super::OnLine =
+            std::sync::Arc::new(move |line: &str| collect.lock().unwrap().push(line.to_string()));
+        // `%m %P`: octal mode and path relative to the directory (GNU find).
+        let list = format!("cd {} && find . -mindepth 1 -printf '%y %m %P\\n'", shell_quote(remote));
+        match self.exec(&list, on_line, login_within).await? {
+            super::Exit::Status(0) => {}
+            super::Exit::Status(code) => {
+                return Err(SshError::Io(format!("cannot list {remote} on the machine (find exited with {code})")));
+            }
+            super::Exit::Disconnected(why) => return Err(SshError::Io(why)),
+        }
+        let entries = listing.lock().unwrap().clone();
+        std::fs::create_dir_all(local).map_err(|e| SshError::Io(format!("cannot create {}: {e}", local.display())))?;
+        let mut count = 0;
+        for entry in entries {
+            let mut parts = entry.splitn(3, ' ');
+            let (Some(kind), Some(mode), Some(relative)) = (parts.next(), parts.next(), parts.next()) else { continue };
+            let target = local.join(relative);
+            match kind {
+                "d" => std::fs::create_dir_all(&target)
+                    .map_err(|e| SshError::Io(format!("cannot create {}: {e}", target.display())))?,
+                "f" => {
+                    if let Some(parent) = target.parent() {
+                        std::fs::create_dir_all(parent)
+                            .map_err(|e| SshError::Io(format!("cannot create {}: {e}", parent.display())))?;
+                    }
+                    self.download(&join(remote, relative), &target, login_within).await?;
+                    use std::os::unix::fs::PermissionsExt;
+                    if let Ok(mode) = u32::from_str_radix(mode, 8) {
+                        let _ = std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode));
+                    }
+                    count += 1;
+                }
+                _ => {}
+            }
+        }
+        Ok(count)
+    }
+}
+
 fn walk(
     dir: &Path,
     prefix: &str,
