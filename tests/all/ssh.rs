@@ -377,3 +377,33 @@ fn read_write_timeout_stops_a_hung_command() {
     ));
     p.run(&["build", "template.json"]).code(1).contains("ran longer than ssh_read_write_timeout (1s)");
 }
+
+#[test]
+fn sigint_during_a_remote_command_cancels_promptly() {
+    let sshd = Sshd::start();
+    let p = Project::new();
+    p.template(over_ssh(&sshd, json!({}), json!([{"type": "shell", "inline": ["echo started", "sleep 600"]}])));
+    let mut child = p
+        .kiln(&["build", "template.json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    for line in lines.by_ref() {
+        if line.unwrap().contains("null: started") {
+            break;
+        }
+    }
+    // SAFETY: kill(2) on our own child's pid has no memory-safety concerns.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let output = child.wait_with_output().unwrap();
+    let run = Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: rest.join("\n"),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    run.code(130).contains("Build 'null' was cancelled");
+}

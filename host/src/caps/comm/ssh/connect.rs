@@ -18,6 +18,9 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Longest a single TCP connect may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest any one libssh2 call may block once logged in: a dead peer must
+/// never hang kiln (a call moves one packet, so this is generous).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A logged-in libssh2 session, shared by the operations that lock it. The
 /// bastion session (if any) is kept alive with it.
@@ -139,7 +142,7 @@ fn handshake_and_auth<S: 'static + std::os::unix::io::AsRawFd>(
         }
     }
     handshake.map_err(|e| Failure::Reach(format!("SSH handshake with {}:{} failed: {e}", login.host, login.port)))?;
-    session.set_timeout(0);
+    session.set_timeout(CALL_TIMEOUT.as_millis() as u32);
     authenticate(&session, login).map_err(Failure::Auth)?;
     Ok(session)
 }

@@ -3,7 +3,7 @@
 //! wait is cancellable, bounded by `ssh_read_write_timeout`, and keeps the
 //! connection alive.
 
-use super::connect::Live;
+use super::connect::{CALL_TIMEOUT, Live};
 use super::{Connection, SshError};
 use std::io::Read;
 use std::sync::Arc;
@@ -60,11 +60,17 @@ impl Connection {
                     self.endpoint()
                 )))
             }
-            Outcome::TimedOut => Err(SshError::Io(format!(
-                "`{command}` ran longer than ssh_read_write_timeout ({})",
-                crate::provision::human(self.config.read_write_timeout.unwrap_or_default())
-            ))),
-            Outcome::Cancelled => Err(SshError::Cancelled),
+            Outcome::TimedOut => {
+                self.lost();
+                Err(SshError::Io(format!(
+                    "`{command}` ran longer than ssh_read_write_timeout ({})",
+                    crate::provision::human(self.config.read_write_timeout.unwrap_or_default())
+                )))
+            }
+            Outcome::Cancelled => {
+                self.lost();
+                Err(SshError::Cancelled)
+            }
         }
     }
 }
@@ -78,7 +84,7 @@ fn run(
     deadline: Option<Instant>,
 ) -> Outcome {
     let session = live.session.lock().unwrap_or_else(|e| e.into_inner());
-    session.set_timeout(0);
+    session.set_timeout(CALL_TIMEOUT.as_millis() as u32);
     let start = || -> Result<ssh2::Channel, ssh2::Error> {
         let mut channel = session.channel_session()?;
         if pty {
@@ -106,12 +112,14 @@ fn run(
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                // Giving up on a command that still runs: drop the whole
+                // connection, or freeing it would wait for the command.
                 if stop.load(Ordering::SeqCst) {
-                    let _ = channel.close();
+                    let _ = session.disconnect(None, "kiln cancelled the build", None);
                     break Some(Outcome::Cancelled);
                 }
                 if deadline.is_some_and(|d| Instant::now() >= d) {
-                    let _ = channel.close();
+                    let _ = session.disconnect(None, "the command ran past ssh_read_write_timeout", None);
                     break Some(Outcome::TimedOut);
                 }
                 if let Err(e) = session.keepalive_send() {
@@ -124,11 +132,10 @@ fn run(
     if !pending.is_empty() {
         on_line(String::from_utf8_lossy(&pending).trim_end_matches(['\r', '\n']));
     }
+    session.set_timeout(CALL_TIMEOUT.as_millis() as u32);
     if let Some(outcome) = outcome {
-        session.set_timeout(0);
         return outcome;
     }
-    session.set_timeout(0);
     if let Err(e) = channel.wait_close() {
         return Outcome::Lost(e.message().to_string());
     }
