@@ -1,7 +1,7 @@
 //! Cancelling a build: the builder's undo steps run in reverse, over the
 //! same host capabilities, and kiln says the build was cancelled.
 
-use crate::support::{Project, Run, Server};
+use crate::support::{Project, Run, Server, signal};
 use serde_json::json;
 use std::time::Duration;
 
@@ -55,31 +55,9 @@ fn sigterm_stops_a_running_provisioner_and_cancels_the_build() {
         "builders": [{"type": "null", "communicator": "none"}],
         "provisioners": [{"type": "shell-local", "inline": ["echo started", "sleep 600", "echo never"]}]
     }));
-    let mut child = p
-        .kiln(&["build", "template.json"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The provisioner is running once its first line is out.
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
-    let mut seen = Vec::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        let started = line.contains("null: started");
-        seen.push(line);
-        if started {
-            break;
-        }
-    }
-    // SAFETY: kill(2) on our own child's pid has no memory-safety concerns.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(130), "{seen:?} {rest:?} {stderr}");
-    assert!(stderr.contains("Received termination signal"), "{stderr}");
-    assert!(stderr.contains("Build 'null' was cancelled"), "{stderr}");
-    assert!(!rest.iter().any(|l| l.contains("never")), "{rest:?}");
+    p.run_until(&["build", "template.json"], "null: started", |pid| signal(pid, libc::SIGTERM))
+        .code(130)
+        .contains("Received termination signal")
+        .contains("Build 'null' was cancelled")
+        .lacks("never");
 }

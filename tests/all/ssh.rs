@@ -3,7 +3,7 @@
 //! existing machine sees.
 
 use crate::sshd::{self, Sshd};
-use crate::support::{Project, Run};
+use crate::support::{Project, signal};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -189,28 +189,9 @@ fn sshd_killed_mid_command_fails_the_build_clearly() {
             {"type": "shell", "inline": ["echo started", "sleep 600"], "start_retry_timeout": "2s"}
         ]),
     ));
-    let mut child = p
-        .kiln(&["build", "template.json"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
-    for line in lines.by_ref() {
-        if line.unwrap().contains("null: started") {
-            break;
-        }
-    }
-    sshd.kill();
-    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
-    let output = child.wait_with_output().unwrap();
-    let run = Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: rest.join("\n"),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
-    run.code(1).contains("was lost while running");
+    p.run_until(&["build", "template.json"], "null: started", |_| sshd.kill())
+        .code(1)
+        .contains("was lost while running");
 }
 
 fn big_file(p: &Project, name: &str, mib: usize) -> Vec<u8> {
@@ -383,27 +364,7 @@ fn sigint_during_a_remote_command_cancels_promptly() {
     let sshd = Sshd::start();
     let p = Project::new();
     p.template(over_ssh(&sshd, json!({}), json!([{"type": "shell", "inline": ["echo started", "sleep 600"]}])));
-    let mut child = p
-        .kiln(&["build", "template.json"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
-    for line in lines.by_ref() {
-        if line.unwrap().contains("null: started") {
-            break;
-        }
-    }
-    // SAFETY: kill(2) on our own child's pid has no memory-safety concerns.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
-    let output = child.wait_with_output().unwrap();
-    let run = Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: rest.join("\n"),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
-    run.code(130).contains("Build 'null' was cancelled");
+    p.run_until(&["build", "template.json"], "null: started", |pid| signal(pid, libc::SIGINT))
+        .code(130)
+        .contains("Build 'null' was cancelled");
 }

@@ -68,6 +68,32 @@ impl Project {
         command
     }
 
+    /// Runs `kiln ARGS...`; once a line of its output contains `marker`,
+    /// calls `then` with its pid (to signal it, or break something), and
+    /// collects the rest of the run.
+    pub fn run_until(&self, args: &[&str], marker: &str, then: impl FnOnce(u32)) -> Run {
+        let mut child = self.kiln(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run kiln");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+        let mut seen = Vec::new();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            let found = line.contains(marker);
+            seen.push(line);
+            if found {
+                break;
+            }
+        }
+        then(child.id());
+        seen.extend(lines.map(|l| l.unwrap()));
+        let output = child.wait_with_output().unwrap();
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: seen.join("\n"),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
     /// Runs `kiln ARGS...` to completion.
     pub fn run(&self, args: &[&str]) -> Run {
         let output = self.kiln(args).output().expect("run kiln");
@@ -204,4 +230,10 @@ impl Server {
 pub fn manifest(project: &Project, name: &str) -> serde_json::Value {
     let path: PathBuf = project.root().join(name);
     serde_json::from_str(&std::fs::read_to_string(&path).expect("manifest written")).expect("manifest is JSON")
+}
+
+/// Sends `signal` to process `pid`.
+pub fn signal(pid: u32, signal: i32) {
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    unsafe { libc::kill(pid as i32, signal) };
 }

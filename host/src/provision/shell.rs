@@ -131,15 +131,7 @@ impl Shell {
             ("PACKER_BUILDER_TYPE".to_string(), build.build_type.to_string()),
         ];
         env.extend(self.env.iter().cloned());
-        let vars: String = env
-            .iter()
-            .map(|(k, v)| {
-                let v = v.replace('\'', "'\"'\"'");
-                self.env_var_format.replacen("%s", k, 1).replacen("%s", &v, 1)
-            })
-            .collect::<String>()
-            .trim_end()
-            .to_string();
+        let vars = super::shell_local::flatten_env(&self.env_var_format, &env);
         let bodies: Vec<(String, Source)> = match &self.inline {
             Some(lines) => {
                 let body = format!("#!{}\n{}\n", self.inline_shebang, lines.join("\n"));

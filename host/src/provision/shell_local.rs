@@ -7,6 +7,7 @@
 //! `{{.Script}}`. The process runs in its own process group so that
 //! cancelling or timing out stops the whole tree.
 
+use super::keys::Keys;
 use crate::template::Problem;
 use crate::ui::BuildUi;
 use serde_json::{Map, Value};
@@ -65,128 +66,59 @@ pub struct BuildEnv<'a> {
     pub render: &'a Render<'a>,
 }
 
-fn strings(value: &Value, at: &str, problems: &mut Vec<Problem>) -> Vec<String> {
-    match value {
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| match v {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => {
-                    problems.push(Problem::new(format!("{at}[{i}]"), "must be a string"));
-                    None
-                }
-            })
-            .collect(),
-        Value::String(s) => vec![s.clone()],
-        _ => {
-            problems.push(Problem::new(at, "must be a list of strings"));
-            Vec::new()
-        }
-    }
-}
-
 impl ShellLocal {
     /// Checks and takes `config` (already interpolated, except
     /// `execute_command`); relative script paths are taken from `dir`.
     pub fn from_config(config: &Map<String, Value>, at: &str, dir: &Path) -> Result<Self, Vec<Problem>> {
-        let mut problems = Vec::new();
-        for key in config.keys() {
-            if !KEYS.contains(&key.as_str()) {
-                problems.push(Problem::new(
-                    format!("{at}.{key}"),
-                    format!(
-                        "unknown field for shell-local{}",
-                        crate::template::did_you_mean(key, KEYS.iter().copied())
-                    ),
-                ));
-            }
-        }
-        let list = |key: &str, problems: &mut Vec<Problem>| {
-            config.get(key).map(|v| strings(v, &format!("{at}.{key}"), problems))
-        };
-        let text = |key: &str, problems: &mut Vec<Problem>| match config.get(key) {
-            None => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => {
-                problems.push(Problem::new(format!("{at}.{key}"), "must be a string"));
-                None
-            }
-        };
-        let command = text("command", &mut problems);
-        let inline = list("inline", &mut problems);
-        let script = text("script", &mut problems);
-        let scripts = list("scripts", &mut problems);
+        let mut k = Keys::new(config, at, "shell-local", KEYS);
+        let command = k.text("command");
+        let inline = k.list("inline");
+        let script = k.text("script");
+        let scripts = k.list("scripts");
         let given =
             [command.is_some(), inline.is_some(), script.is_some(), scripts.is_some()].iter().filter(|g| **g).count();
         if given == 0 {
-            problems.push(Problem::new(at, "shell-local needs one of command, inline, script or scripts"));
+            k.problems.push(Problem::new(at, "shell-local needs one of command, inline, script or scripts"));
         } else if given > 1 {
-            problems.push(Problem::new(at, "shell-local takes only one of command, inline, script or scripts"));
+            k.problems.push(Problem::new(at, "shell-local takes only one of command, inline, script or scripts"));
         }
         let inline = command.map(|c| vec![c]).or(inline);
-        let scripts: Vec<PathBuf> =
-            script.into_iter().chain(scripts.unwrap_or_default()).map(|s| dir.join(s)).collect();
-        for (i, s) in scripts.iter().enumerate() {
-            if !s.is_file() {
-                problems.push(Problem::new(format!("{at}.scripts[{i}]"), format!("{} does not exist", s.display())));
+        let mut sources: Vec<(String, PathBuf)> =
+            script.into_iter().map(|s| (format!("{at}.script"), dir.join(s))).collect();
+        sources.extend(
+            scripts
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+                .map(|(i, s)| (format!("{at}.scripts[{i}]"), dir.join(s))),
+        );
+        for (place, path) in &sources {
+            if !path.is_file() {
+                k.problems.push(Problem::new(place, format!("{} does not exist or is not a file", path.display())));
             }
         }
-        let mut environment_vars = Vec::new();
-        for (i, pair) in list("environment_vars", &mut problems).unwrap_or_default().into_iter().enumerate() {
-            match pair.split_once('=') {
-                Some((k, v)) if !k.is_empty() => environment_vars.push((k.to_string(), v.to_string())),
-                _ => problems.push(Problem::new(
-                    format!("{at}.environment_vars[{i}]"),
-                    format!("{pair:?} must look like NAME=value"),
-                )),
-            }
-        }
-        let execute_command = list("execute_command", &mut problems)
+        let environment_vars = k.environment();
+        let execute_command = k
+            .list("execute_command")
             .unwrap_or_else(|| DEFAULT_EXECUTE_COMMAND.iter().map(|s| s.to_string()).collect());
         if execute_command.is_empty() {
-            problems.push(Problem::new(format!("{at}.execute_command"), "must not be empty"));
+            k.problems.push(Problem::new(format!("{at}.execute_command"), "must not be empty"));
         }
-        let valid_exit_codes = match config.get("valid_exit_codes") {
-            None => vec![0],
-            Some(Value::Array(codes)) => codes
-                .iter()
-                .filter_map(|c| match c.as_i64().or_else(|| c.as_str().and_then(|s| s.parse().ok())) {
-                    Some(n) => Some(n as i32),
-                    None => {
-                        problems
-                            .push(Problem::new(format!("{at}.valid_exit_codes"), "must be a list of whole numbers"));
-                        None
-                    }
-                })
-                .collect(),
-            Some(_) => {
-                problems.push(Problem::new(format!("{at}.valid_exit_codes"), "must be a list of whole numbers"));
-                vec![0]
-            }
-        };
-        let inline_shebang = text("inline_shebang", &mut problems).unwrap_or_else(|| DEFAULT_SHEBANG.into());
-        let tempfile_extension = text("tempfile_extension", &mut problems).unwrap_or_default();
-        let only_on = list("only_on", &mut problems).unwrap_or_default();
-        let env_var_format = text("env_var_format", &mut problems).unwrap_or_else(|| DEFAULT_ENV_VAR_FORMAT.into());
+        let valid_exit_codes = k.exit_codes();
+        let inline_shebang = k.text("inline_shebang").unwrap_or_else(|| DEFAULT_SHEBANG.into());
+        let tempfile_extension = k.text("tempfile_extension").unwrap_or_default();
+        let only_on = k.list("only_on").unwrap_or_default();
+        let env_var_format = k.text("env_var_format").unwrap_or_else(|| DEFAULT_ENV_VAR_FORMAT.into());
         if env_var_format.matches("%s").count() != 2 {
-            problems
+            k.problems
                 .push(Problem::new(format!("{at}.env_var_format"), "must contain %s twice: the name, then the value"));
         }
-        // `use_linux_pathing` only changes paths on Windows hosts; checked
-        // for its type and otherwise a no-op here.
-        if let Some(v) = config.get("use_linux_pathing")
-            && crate::template::decode::coerce(v, crate::plugin::bindings::types::FieldKind::Boolean).is_err()
-        {
-            problems.push(Problem::new(format!("{at}.use_linux_pathing"), "must be true or false"));
-        }
-        if !problems.is_empty() {
-            return Err(problems);
-        }
-        Ok(ShellLocal {
+        // `use_linux_pathing` only changes paths on Windows hosts: checked
+        // for its type, otherwise a no-op here.
+        k.flag("use_linux_pathing", false);
+        k.finish(ShellLocal {
             inline,
-            scripts,
+            scripts: sources.into_iter().map(|(_, path)| path).collect(),
             environment_vars,
             execute_command,
             valid_exit_codes,
@@ -250,7 +182,7 @@ impl ShellLocal {
         env: &[(String, String)],
         build: &BuildEnv<'_>,
     ) -> Result<(), String> {
-        let vars = env.iter().map(|(k, v)| self.format_var(k, v)).collect::<String>().trim_end().to_string();
+        let vars = flatten_env(&self.env_var_format, env);
         let fields: BTreeMap<String, String> =
             [("Vars".to_string(), vars), ("Script".to_string(), script.display().to_string())].into();
         let argv = self
@@ -297,13 +229,17 @@ impl ShellLocal {
     }
 }
 
-impl ShellLocal {
-    /// One variable in `env_var_format`, the value's single quotes escaped
-    /// for the shell as Packer does.
-    fn format_var(&self, name: &str, value: &str) -> String {
-        let value = value.replace('\'', "'\"'\"'");
-        self.env_var_format.replacen("%s", name, 1).replacen("%s", &value, 1)
-    }
+/// The environment as `{{.Vars}}`: each pair in `format` (Go's `%s`
+/// twice), single quotes in values escaped for the shell as Packer does.
+pub fn flatten_env(format: &str, env: &[(String, String)]) -> String {
+    env.iter()
+        .map(|(name, value)| {
+            let value = value.replace('\'', "'\"'\"'");
+            format.replacen("%s", name, 1).replacen("%s", &value, 1)
+        })
+        .collect::<String>()
+        .trim_end()
+        .to_string()
 }
 
 /// Kills a process group when dropped.
