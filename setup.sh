@@ -12,13 +12,22 @@ fi
 if ! rustup +"$toolchain" target list --installed | grep -qx wasm32-wasip2; then
   rustup target add --toolchain "$toolchain" wasm32-wasip2
 fi
-# The SSH tests start their own OpenSSH server (Debian's openssh-server).
-if [ ! -x /usr/sbin/sshd ]; then
+# Debian packages: a C toolchain and OpenSSL headers for libssh2 (built by
+# the ssh2 crate), OpenSSH's server and client for the demo and the SSH
+# tests, procps (pkill) for the tests.
+missing=()
+command -v cc >/dev/null || missing+=(gcc libc6-dev)
+command -v pkg-config >/dev/null || missing+=(pkg-config)
+pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev)
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+command -v ssh-keygen >/dev/null || missing+=(openssh-client)
+command -v pkill >/dev/null || missing+=(procps)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssh-server openssh-client >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
-    echo "setup.sh: /usr/sbin/sshd is missing; install openssh-server to run the SSH tests" >&2
+    echo "setup.sh: missing Debian packages: ${missing[*]}; install them (as root: apt-get install ${missing[*]})" >&2
     exit 1
   fi
 fi

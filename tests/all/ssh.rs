@@ -368,3 +368,18 @@ fn sigint_during_a_remote_command_cancels_promptly() {
         .code(130)
         .contains("Build 'null' was cancelled");
 }
+
+#[test]
+fn handshake_attempts_cap_a_refused_login_before_the_timeout() {
+    assert!(sshd::ensure_password_user(), "the password test needs root to create the user {}", sshd::PASSWORD_USER);
+    let sshd = Sshd::start();
+    let p = Project::new();
+    p.template(json!({
+        "builders": [{"type": "null", "ssh_host": "127.0.0.1", "ssh_port": sshd.port, "ssh_username": sshd::PASSWORD_USER,
+                      "ssh_password": "wrong-password", "ssh_timeout": "5m", "ssh_handshake_attempts": 2}],
+        "provisioners": [{"type": "shell", "inline": ["true"]}]
+    }));
+    let started = Instant::now();
+    p.run(&["build", "template.json"]).code(1).contains("(2 attempts), the limit of ssh_handshake_attempts");
+    assert!(started.elapsed() < Duration::from_secs(60), "took {:?}", started.elapsed());
+}

@@ -26,6 +26,8 @@ impl Redactor {
         forms.push(json[1..json.len() - 1].to_string());
         forms.push(url::form_urlencoded::byte_serialize(value.as_bytes()).collect());
         forms.push(base64::engine::general_purpose::STANDARD.encode(value));
+        // As a shell single-quoted word writes it ('"'"' for a quote).
+        forms.push(value.replace('\'', "'\"'\"'"));
         let mut needles = self.needles.write().unwrap_or_else(|e| e.into_inner());
         for form in forms {
             if !form.is_empty() && !needles.contains(&form) {
@@ -72,6 +74,13 @@ mod tests {
         assert_eq!(r.redact(r#"{"pw":"p\"a ss,w&rd"}"#), r#"{"pw":"<sensitive>"}"#);
         assert_eq!(r.redact("pw=p%22a+ss%2Cw%26rd"), "pw=<sensitive>");
         assert_eq!(r.redact("cCJhIHNzLHcmcmQ="), "<sensitive>");
+    }
+
+    #[test]
+    fn shell_quoted_form_is_replaced() {
+        let r = Redactor::default();
+        r.add("it's");
+        assert_eq!(r.redact("X='it'\"'\"'s'"), "X='<sensitive>'");
     }
 
     #[test]

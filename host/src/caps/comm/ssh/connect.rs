@@ -33,8 +33,10 @@ pub struct Live {
 
 /// What one attempt ran into.
 enum Failure {
-    /// Could not reach or handshake.
+    /// Could not reach the server.
     Reach(String),
+    /// Reached it, but the SSH handshake failed.
+    Handshake(String),
     /// Reached, but every method was refused.
     Auth(String),
 }
@@ -44,6 +46,10 @@ pub async fn login(config: &SshConfig, cancel: &BuildCancel, within: Duration) -
     let started = Instant::now();
     let mut backoff = FIRST_BACKOFF;
     let mut attempts = 0;
+    // Packer's ssh_handshake_attempts: once the server answers, this many
+    // handshakes (login included) at most, so a wrong password does not
+    // hammer the server until ssh_timeout.
+    let mut handshakes = 0;
     loop {
         attempts += 1;
         let remaining = within.saturating_sub(started.elapsed());
@@ -55,7 +61,11 @@ pub async fn login(config: &SshConfig, cancel: &BuildCancel, within: Duration) -
             Err(e) => Failure::Reach(format!("internal error: {e}")),
         };
         let elapsed = started.elapsed();
-        if elapsed >= within {
+        if !matches!(failure, Failure::Reach(_)) {
+            handshakes += 1;
+        }
+        let out_of_handshakes = handshakes >= config.handshake_attempts;
+        if elapsed >= within || out_of_handshakes {
             let login = &config.login;
             let via = config.bastion.as_ref().map(|b| format!(" via bastion {b:?}")).unwrap_or_default();
             let prefix = format!(
@@ -66,8 +76,13 @@ pub async fn login(config: &SshConfig, cancel: &BuildCancel, within: Duration) -
                 crate::provision::human(within),
                 if attempts == 1 { "" } else { "s" }
             );
+            let prefix = if out_of_handshakes && elapsed < within {
+                format!("{prefix}, the limit of ssh_handshake_attempts")
+            } else {
+                prefix
+            };
             return Err(match failure {
-                Failure::Reach(why) => SshError::Unreachable(format!("{prefix}: {why}")),
+                Failure::Reach(why) | Failure::Handshake(why) => SshError::Unreachable(format!("{prefix}: {why}")),
                 Failure::Auth(why) => SshError::Authentication(format!(
                     "{prefix}: the server refused every method: {why}. Check ssh_username and the credentials"
                 )),
@@ -89,16 +104,17 @@ fn establish(config: &SshConfig, remaining: Duration) -> Result<Live, Failure> {
     let (session, bastion) = match &config.bastion {
         None => {
             let tcp = tcp(&config.login, connect_timeout)?;
-            (handshake_and_auth(tcp, &config.login, config)?, None)
+            (handshake_and_auth(tcp, &config.login, remaining)?, None)
         }
         Some(hop) => {
             let tcp = tcp(hop, connect_timeout)?;
-            let outer = handshake_and_auth(tcp, hop, config).map_err(|f| match f {
+            let outer = handshake_and_auth(tcp, hop, remaining).map_err(|f| match f {
                 Failure::Reach(w) => Failure::Reach(format!("bastion {hop:?}: {w}")),
+                Failure::Handshake(w) => Failure::Handshake(format!("bastion {hop:?}: {w}")),
                 Failure::Auth(w) => Failure::Auth(format!("bastion {hop:?}: {w}")),
             })?;
             let (stream, bastion) = Bastion::forward(outer, &config.login)?;
-            (handshake_and_auth(stream, &config.login, config)?, Some(Arc::new(bastion)))
+            (handshake_and_auth(stream, &config.login, remaining)?, Some(Arc::new(bastion)))
         }
     };
     if !config.keep_alive.is_zero() {
@@ -125,25 +141,22 @@ fn tcp(login: &Login, timeout: Duration) -> Result<TcpStream, Failure> {
     Err(Failure::Reach(last))
 }
 
+/// Handshake and login on `stream`, each libssh2 call bounded by what is
+/// left of `ssh_timeout` (but at least a moment, so a slow server can answer).
 fn handshake_and_auth<S: 'static + std::os::unix::io::AsRawFd>(
     stream: S,
     login: &Login,
-    config: &SshConfig,
+    remaining: Duration,
 ) -> Result<ssh2::Session, Failure> {
     let mut session = ssh2::Session::new().map_err(|e| Failure::Reach(format!("libssh2: {e}")))?;
     session.set_tcp_stream(stream);
-    session.set_timeout(CONNECT_TIMEOUT.as_millis() as u32);
-    let mut handshake = Err(String::new());
-    for _ in 0..config.handshake_attempts.max(1) {
-        handshake = session.handshake().map_err(|e| e.to_string());
-        // A handshake that failed on a broken socket will not succeed later.
-        if handshake.is_ok() || session.banner().is_none() {
-            break;
-        }
-    }
-    handshake.map_err(|e| Failure::Reach(format!("SSH handshake with {}:{} failed: {e}", login.host, login.port)))?;
-    session.set_timeout(CALL_TIMEOUT.as_millis() as u32);
+    let bound = remaining.clamp(Duration::from_secs(1), CONNECT_TIMEOUT);
+    session.set_timeout(bound.as_millis() as u32);
+    session.handshake().map_err(|e| {
+        Failure::Handshake(format!("SSH handshake with {}:{} failed: {}", login.host, login.port, e.message()))
+    })?;
     authenticate(&session, login).map_err(Failure::Auth)?;
+    session.set_timeout(CALL_TIMEOUT.as_millis() as u32);
     Ok(session)
 }
 

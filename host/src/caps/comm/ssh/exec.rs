@@ -40,6 +40,9 @@ impl Connection {
     pub async fn exec(&self, command: &str, on_line: OnLine, login_within: Duration) -> Result<Exit, SshError> {
         let live = self.live(login_within).await?;
         let stop = Arc::new(AtomicBool::new(false));
+        // Whoever drops this call (a provisioner timeout, a cancellation
+        // racing it) also stops the worker and its remote command.
+        let _stop_on_drop = StopOnDrop(stop.clone());
         let deadline = self.config.read_write_timeout.map(|d| Instant::now() + d);
         let pty = self.config.pty;
         let (cmd, flag) = (command.to_string(), stop.clone());
@@ -72,6 +75,15 @@ impl Connection {
                 Err(SshError::Cancelled)
             }
         }
+    }
+}
+
+/// Sets the flag when dropped.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
     }
 }
 

@@ -92,7 +92,11 @@ impl Connection {
         })
         .await
         .map_err(|e| SshError::Io(format!("internal error: {e}")))?;
-        result.map_err(|e| SshError::Io(format!("upload to {}:{remote} failed: {e}", self.config.login.host)))
+        result.map_err(|e| {
+            // The session may be dead (a reboot): log in again next time.
+            self.lost();
+            SshError::Io(format!("upload to {}:{remote} failed: {e}", self.config.login.host))
+        })
     }
 
     /// Copies the remote file `remote` to the local file `local`.
@@ -127,7 +131,10 @@ impl Connection {
         })
         .await
         .map_err(|e| SshError::Io(format!("internal error: {e}")))?;
-        result.map_err(|e| SshError::Io(format!("download of {}:{remote} failed: {e}", self.config.login.host)))
+        result.map_err(|e| {
+            self.lost();
+            SshError::Io(format!("download of {}:{remote} failed: {e}", self.config.login.host))
+        })
     }
 
     /// Uploads the local directory `local` to `remote` (created), files and
@@ -208,6 +215,12 @@ impl Connection {
         for entry in entries {
             let mut parts = entry.splitn(3, ' ');
             let (Some(kind), Some(mode), Some(relative)) = (parts.next(), parts.next(), parts.next()) else { continue };
+            // The listing comes from the machine: never let it name a path
+            // outside the destination.
+            let safe = Path::new(relative).components().all(|c| matches!(c, std::path::Component::Normal(_)));
+            if !safe {
+                return Err(SshError::Io(format!("refusing to download {relative:?}: not a plain relative path")));
+            }
             let target = local.join(relative);
             match kind {
                 "d" => std::fs::create_dir_all(&target)
@@ -243,6 +256,11 @@ fn walk(
     for entry in entries {
         let name = entry.file_name().to_string_lossy().into_owned();
         let relative = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+        // A symbolic link to a directory could loop: links are followed to
+        // files only.
+        if entry.file_type()?.is_symlink() && entry.path().is_dir() {
+            continue;
+        }
         let meta = std::fs::metadata(entry.path())?;
         if meta.is_dir() {
             dirs.push(relative.clone());
