@@ -44,7 +44,7 @@ pub enum GuestFailure {
 
 /// A builder's configuration, host side: secrets are still values here
 /// and become handles in the guest's store at each call.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct GuestConfig {
     /// The builder type.
     pub builder_type: String,
@@ -60,6 +60,19 @@ pub struct GuestConfig {
     pub keep_on_error: bool,
     /// `-force`.
     pub force: bool,
+}
+
+// By hand: the derived form would print the secret values.
+impl std::fmt::Debug for GuestConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secrets: Vec<&str> = self.secrets.iter().map(|(pointer, _)| pointer.as_str()).collect();
+        f.debug_struct("GuestConfig")
+            .field("builder_type", &self.builder_type)
+            .field("build_name", &self.build_name)
+            .field("json", &self.json)
+            .field("secrets", &secrets)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An instantiated component with its store.

@@ -67,12 +67,20 @@ const UNSUPPORTED: &[&str] = &[
 pub const SECRET_KEYS: &[&str] = &["ssh_password", "ssh_bastion_password", "winrm_password"];
 
 /// The communicator settings of one build, decoded.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct CommunicatorConfig {
     /// Every key given, in canonical types (durations in milliseconds).
     pub values: Map<String, Value>,
     /// What the builder is told.
     pub settings: CommunicatorSettings,
+}
+
+// By hand: the derived form would print the passwords.
+impl std::fmt::Debug for CommunicatorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys: Vec<&str> = self.values.keys().map(String::as_str).collect();
+        f.debug_struct("CommunicatorConfig").field("keys", &keys).field("settings", &self.settings).finish()
+    }
 }
 
 /// Whether `key` is a communicator setting.
