@@ -128,6 +128,32 @@ impl<'a> Keys<'a> {
         out
     }
 
+    /// The local files of `script` and `scripts`, taken from `dir`; each
+    /// must exist.
+    pub fn script_files(
+        &mut self,
+        script: Option<String>,
+        scripts: Option<Vec<String>>,
+        dir: &std::path::Path,
+    ) -> Vec<std::path::PathBuf> {
+        let at = self.at;
+        let mut named: Vec<(String, std::path::PathBuf)> =
+            script.into_iter().map(|s| (format!("{at}.script"), dir.join(s))).collect();
+        named.extend(
+            scripts
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+                .map(|(i, s)| (format!("{at}.scripts[{i}]"), dir.join(s))),
+        );
+        for (place, path) in &named {
+            if !path.is_file() {
+                self.problems.push(Problem::new(place, format!("{} does not exist or is not a file", path.display())));
+            }
+        }
+        named.into_iter().map(|(_, path)| path).collect()
+    }
+
     /// Ends reading: the problems, if any.
     pub fn finish<T>(self, value: T) -> Result<T, Vec<Problem>> {
         if self.problems.is_empty() { Ok(value) } else { Err(self.problems) }

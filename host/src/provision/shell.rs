@@ -68,20 +68,7 @@ impl Shell {
         if given != 1 {
             k.problems.push(Problem::new(at, "shell needs exactly one of inline, script or scripts"));
         }
-        let mut sources: Vec<(String, PathBuf)> =
-            script.into_iter().map(|s| (format!("{at}.script"), dir.join(s))).collect();
-        sources.extend(
-            scripts
-                .unwrap_or_default()
-                .into_iter()
-                .enumerate()
-                .map(|(i, s)| (format!("{at}.scripts[{i}]"), dir.join(s))),
-        );
-        for (place, path) in &sources {
-            if !path.is_file() {
-                k.problems.push(Problem::new(place, format!("{} does not exist or is not a file", path.display())));
-            }
-        }
+        let scripts = k.script_files(script, scripts, dir);
         let mut env = k.environment();
         match config.get("env") {
             None => {}
@@ -110,7 +97,7 @@ impl Shell {
         let env_var_format = k.text("env_var_format").unwrap_or_else(|| "%s='%s' ".into());
         k.finish(Shell {
             inline,
-            scripts: sources.into_iter().map(|(_, p)| p).collect(),
+            scripts,
             env,
             execute_command,
             inline_shebang,

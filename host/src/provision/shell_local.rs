@@ -83,20 +83,7 @@ impl ShellLocal {
             k.problems.push(Problem::new(at, "shell-local takes only one of command, inline, script or scripts"));
         }
         let inline = command.map(|c| vec![c]).or(inline);
-        let mut sources: Vec<(String, PathBuf)> =
-            script.into_iter().map(|s| (format!("{at}.script"), dir.join(s))).collect();
-        sources.extend(
-            scripts
-                .unwrap_or_default()
-                .into_iter()
-                .enumerate()
-                .map(|(i, s)| (format!("{at}.scripts[{i}]"), dir.join(s))),
-        );
-        for (place, path) in &sources {
-            if !path.is_file() {
-                k.problems.push(Problem::new(place, format!("{} does not exist or is not a file", path.display())));
-            }
-        }
+        let scripts = k.script_files(script, scripts, dir);
         let environment_vars = k.environment();
         let execute_command = k
             .list("execute_command")
@@ -118,7 +105,7 @@ impl ShellLocal {
         k.flag("use_linux_pathing", false);
         k.finish(ShellLocal {
             inline,
-            scripts: sources.into_iter().map(|(_, path)| path).collect(),
+            scripts,
             environment_vars,
             execute_command,
             valid_exit_codes,
