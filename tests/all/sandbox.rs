@@ -58,9 +58,17 @@ fn request_to_ungranted_host_is_denied_naming_host_and_fix() {
 fn signing_uses_the_secret_without_revealing_it() {
     let p = Project::new();
     scenario(&p, "sign", json!({"token": "Jefe"}));
-    // RFC 2202 test case 2 key, over the data "data".
+    // What the guest printed must be the HMACs of the secret it never saw.
+    use kiln::caps::secrets::hmac;
+    use kiln::plugin::bindings::secrets::HashAlgorithm::{Sha1, Sha256};
+    let derived = hmac(Sha256, b"Jefe", b"20261121");
     let run = p.run(&["build", "template.json"]);
-    run.code(0).contains("hmac-sha1 ").contains("labels token derived from token").lacks("Jefe");
+    run.code(0)
+        .contains(&format!("hmac-sha1 {}", hex::encode(hmac(Sha1, b"Jefe", b"data"))))
+        .contains(&format!("hmac-sha1 with & {}", hex::encode(hmac(Sha1, b"Jefe&", b"data"))))
+        .contains(&format!("derived hmac-sha256 {}", hex::encode(hmac(Sha256, &derived, b"data"))))
+        .contains("labels token derived from token")
+        .lacks("Jefe");
 }
 
 #[test]

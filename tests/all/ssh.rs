@@ -26,6 +26,16 @@ fn over_ssh(sshd: &Sshd, extra: Value, provisioners: Value) -> Value {
     })
 }
 
+/// A null builder logging in to `sshd` as the throwaway password user with
+/// `password`, plus `extra` settings.
+fn password_builder(sshd: &Sshd, password: &str, extra: Value) -> Value {
+    assert!(sshd::ensure_password_user(), "password tests need root to create the user {}", sshd::PASSWORD_USER);
+    let mut builder = json!({"type": "null", "ssh_host": "127.0.0.1", "ssh_port": sshd.port,
+                             "ssh_username": sshd::PASSWORD_USER, "ssh_password": password});
+    builder.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    builder
+}
+
 #[test]
 fn key_login_runs_shell_and_file_provisioners() {
     let sshd = Sshd::start();
@@ -55,14 +65,12 @@ fn key_login_runs_shell_and_file_provisioners() {
 
 #[test]
 fn password_login_works() {
-    assert!(sshd::ensure_password_user(), "the password test needs root to create the user {}", sshd::PASSWORD_USER);
     let sshd = Sshd::start();
     let p = Project::new();
     p.template(json!({
         "variables": {"pw": sshd::PASSWORD},
         "sensitive-variables": ["pw"],
-        "builders": [{"type": "null", "ssh_host": "127.0.0.1", "ssh_port": sshd.port,
-                      "ssh_username": sshd::PASSWORD_USER, "ssh_password": "{{user `pw`}}", "ssh_timeout": "20s"}],
+        "builders": [password_builder(&sshd, "{{user `pw`}}", json!({"ssh_timeout": "20s"}))],
         "provisioners": [{"type": "shell", "inline": ["echo I am $(id -un)"]}]
     }));
     p.run(&["build", "template.json"])
@@ -73,12 +81,10 @@ fn password_login_works() {
 
 #[test]
 fn wrong_password_fails_clearly_within_the_timeout() {
-    assert!(sshd::ensure_password_user(), "the password test needs root to create the user {}", sshd::PASSWORD_USER);
     let sshd = Sshd::start();
     let p = Project::new();
     p.template(json!({
-        "builders": [{"type": "null", "ssh_host": "127.0.0.1", "ssh_port": sshd.port,
-                      "ssh_username": sshd::PASSWORD_USER, "ssh_password": "wrong-password", "ssh_timeout": "3s"}],
+        "builders": [password_builder(&sshd, "wrong-password", json!({"ssh_timeout": "3s"}))],
         "provisioners": [{"type": "shell", "inline": ["true"]}]
     }));
     let started = Instant::now();
@@ -371,12 +377,10 @@ fn sigint_during_a_remote_command_cancels_promptly() {
 
 #[test]
 fn handshake_attempts_cap_a_refused_login_before_the_timeout() {
-    assert!(sshd::ensure_password_user(), "the password test needs root to create the user {}", sshd::PASSWORD_USER);
     let sshd = Sshd::start();
     let p = Project::new();
     p.template(json!({
-        "builders": [{"type": "null", "ssh_host": "127.0.0.1", "ssh_port": sshd.port, "ssh_username": sshd::PASSWORD_USER,
-                      "ssh_password": "wrong-password", "ssh_timeout": "5m", "ssh_handshake_attempts": 2}],
+        "builders": [password_builder(&sshd, "wrong-password", json!({"ssh_timeout": "5m", "ssh_handshake_attempts": 2}))],
         "provisioners": [{"type": "shell", "inline": ["true"]}]
     }));
     let started = Instant::now();

@@ -9,12 +9,8 @@ use std::sync::{Arc, Mutex};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
-/// Keeps the log alive; nothing to do on drop but exists for symmetry with
-/// writers that need flushing.
-pub struct LogGuard;
-
 /// Sets up the log.
-pub fn init(file: Option<&Path>, redactor: Redactor) -> anyhow::Result<LogGuard> {
+pub fn init(file: Option<&Path>, redactor: Redactor) -> anyhow::Result<()> {
     let filter = std::env::var("KILN_LOG").ok();
     let sink: Box<dyn Write + Send> = match (file, &filter) {
         (Some(path), _) => Box::new(
@@ -25,13 +21,13 @@ pub fn init(file: Option<&Path>, redactor: Redactor) -> anyhow::Result<LogGuard>
                 .map_err(|e| anyhow::anyhow!("cannot open the log file {}: {e}", path.display()))?,
         ),
         (None, Some(_)) => Box::new(std::io::stderr()),
-        (None, None) => return Ok(LogGuard),
+        (None, None) => return Ok(()),
     };
     let filter = EnvFilter::try_new(filter.as_deref().unwrap_or("debug"))
         .map_err(|e| anyhow::anyhow!("KILN_LOG is not a valid filter: {e}"))?;
     let writer = RedactingWriter { sink: Arc::new(Mutex::new(sink)), redactor };
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(false).init();
-    Ok(LogGuard)
+    Ok(())
 }
 
 #[derive(Clone)]

@@ -79,13 +79,10 @@ pub enum Command {
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     let redactor = Redactor::default();
-    let _log = match logging::init(cli.log_file.as_deref(), redactor.clone()) {
-        Ok(guard) => guard,
-        Err(e) => {
-            eprintln!("Error: {e:#}");
-            return Ok(Exit::Invalid);
-        }
-    };
+    if let Err(e) = logging::init(cli.log_file.as_deref(), redactor.clone()) {
+        eprintln!("Error: {e:#}");
+        return Ok(Exit::Invalid);
+    }
     let ui = Ui::new(
         UiOptions { machine_readable: cli.machine_readable, no_color: !cli.color, timestamps: cli.timestamp_ui },
         redactor,

@@ -9,8 +9,6 @@ use crate::caps::secrets::Redactor;
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 
-pub use machine::escape as machine_escape;
-
 /// How output is shaped, chosen once from the command line.
 #[derive(Clone, Debug, Default)]
 pub struct UiOptions {
@@ -138,16 +136,6 @@ pub struct BuildUi {
 }
 
 impl BuildUi {
-    /// The build's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The console behind this handle.
-    pub fn console(&self) -> &Ui {
-        &self.ui
-    }
-
     /// Prints `text` as `kind`.
     pub fn line(&self, kind: Kind, text: &str) {
         let (prefix, color, stderr, mr) = match kind {

@@ -244,7 +244,7 @@ fn pump(
             Ok(0) if channel.eof() => break,
             Ok(0) => {}
             Ok(n) => {
-                if write_all_nonblocking(&mut socket, &buf[..n]).is_err() {
+                if write_all_retrying(&mut socket, &buf[..n]).is_err() {
                     break;
                 }
                 moved = true;
@@ -255,7 +255,7 @@ fn pump(
         match socket.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
-                if write_all_channel(&mut channel, &buf[..n]).is_err() {
+                if write_all_retrying(&mut channel, &buf[..n]).is_err() {
                     break;
                 }
                 moved = true;
@@ -270,20 +270,10 @@ fn pump(
     let _ = channel.close();
 }
 
-fn write_all_nonblocking(socket: &mut UnixStream, mut data: &[u8]) -> std::io::Result<()> {
+/// Writes all of `data` to a non-blocking `writer`, waiting out `WouldBlock`.
+fn write_all_retrying(writer: &mut impl Write, mut data: &[u8]) -> std::io::Result<()> {
     while !data.is_empty() {
-        match socket.write(data) {
-            Ok(n) => data = &data[n..],
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_micros(200)),
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
-fn write_all_channel(channel: &mut ssh2::Channel, mut data: &[u8]) -> std::io::Result<()> {
-    while !data.is_empty() {
-        match channel.write(data) {
+        match writer.write(data) {
             Ok(n) => data = &data[n..],
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_micros(200)),
             Err(e) => return Err(e),
