@@ -23,7 +23,7 @@ pub mod template;
 pub mod ui;
 
 /// The contract version this host speaks (`wit/world.wit`).
-pub const CONTRACT_VERSION: &str = "0.1.0";
+pub const CONTRACT_VERSION: &str = "0.2.0";
 
 /// Paths of the guest components built by `build.rs`.
 pub mod guests {

@@ -144,7 +144,7 @@ fn inspect_lists_template_parts_without_secrets() {
 
 #[test]
 fn version_names_the_contract() {
-    Project::new().run(&["version"]).code(0).contains("kiln:plugin@0.1.0");
+    Project::new().run(&["version"]).code(0).contains("kiln:plugin@0.2.0");
 }
 
 #[test]

@@ -22,7 +22,7 @@ fn plugins_inspect_describes_fields_and_egress() {
     p.run(&["plugins", "inspect", kiln::guests::TEST_SCENARIOS])
         .code(0)
         .contains("Builder types:    test-scenarios")
-        .contains("Contract:         kiln:plugin@0.1.0")
+        .contains("Contract:         kiln:plugin@0.2.0")
         .contains("Egress patterns:  {endpoint}")
         .contains("token")
         .contains("secret");

@@ -125,7 +125,7 @@ fn builder_of_another_contract_major_is_refused_naming_both() {
     p.run(&["plugins", "list"])
         .code(1)
         .contains(
-            "future.wasm: it was built for the contract kiln:plugin@9.0.0, but this kiln speaks kiln:plugin@0.1.0",
+            "future.wasm: it was built for the contract kiln:plugin@9.0.0, but this kiln speaks kiln:plugin@0.2.0",
         )
         .lacks("a host that loads me");
     let file = p.root().join("plugins/future.wasm");

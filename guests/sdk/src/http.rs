@@ -8,7 +8,7 @@
 //! ```
 
 use crate::bindings::kiln::plugin::http as host;
-use crate::bindings::kiln::plugin::secrets::Secret;
+use crate::bindings::kiln::plugin::secrets::{Piece, Secret};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fmt;
@@ -22,6 +22,7 @@ pub struct Request<'a> {
     url: String,
     headers: Vec<(String, Value<'a>)>,
     body: Vec<u8>,
+    pieces: Option<Vec<Piece<'a>>>,
     timeout_ms: Option<u64>,
 }
 
@@ -33,7 +34,7 @@ enum Value<'a> {
 impl<'a> Request<'a> {
     /// A request with `method` to the absolute `url`.
     pub fn new(method: Method, url: impl Into<String>) -> Self {
-        Request { method, url: url.into(), headers: Vec::new(), body: Vec::new(), timeout_ms: None }
+        Request { method, url: url.into(), headers: Vec::new(), body: Vec::new(), pieces: None, timeout_ms: None }
     }
 
     /// A GET request.
@@ -75,6 +76,15 @@ impl<'a> Request<'a> {
         self
     }
 
+    /// Sets a body the host assembles from `pieces`, so that it can carry
+    /// secrets (an access key id, a token, a password) the builder cannot
+    /// read. Replaces any raw body.
+    pub fn body_pieces(mut self, pieces: Vec<Piece<'a>>) -> Self {
+        self.body = Vec::new();
+        self.pieces = Some(pieces);
+        self
+    }
+
     /// Overrides the host's default timeout.
     pub fn timeout_ms(mut self, ms: u64) -> Self {
         self.timeout_ms = Some(ms);
@@ -102,7 +112,11 @@ impl<'a> Request<'a> {
             body: self.body,
             timeout_ms: self.timeout_ms,
         };
-        let response = host::send(&request).map_err(|e| Error::Host { url: self.url.clone(), error: e })?;
+        let response = match &self.pieces {
+            Some(pieces) => host::send_assembled(&request, pieces),
+            None => host::send(&request),
+        }
+        .map_err(|e| Error::Host { url: self.url.clone(), error: e })?;
         Ok(Response { url: self.url, status: response.status, headers: response.headers, body: response.body })
     }
 }

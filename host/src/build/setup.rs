@@ -52,7 +52,10 @@ async fn prepare_in_span(run: &Run, def: &BuilderDef, index: usize, for_run: boo
         Scope { template: &run.template, build_name: &def.name, build_type: &def.builder_type, build_data: None };
     let rendered = render::render(&def.config, &scope, &at)?;
     let mut section = rendered.map;
-    let comm = communicator::extract(&mut section, description.uses_communicator, &def.builder_type, &at)?;
+    let field_names: Vec<&str> = description.fields.iter().map(|f| f.name.as_str()).collect();
+    let comm =
+        communicator::extract(&mut section, description.uses_communicator, &field_names, &def.builder_type, &at)?;
+    decode::apply_env_fallbacks(&mut section, &description.fields);
     let redactor = run.ui.redactor();
     for key in communicator::SECRET_KEYS {
         if let Some(value) = comm.values.get(*key).and_then(|v| v.as_str()) {

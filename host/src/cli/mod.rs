@@ -9,6 +9,7 @@ mod common;
 mod inspect;
 mod logging;
 mod plugins;
+mod sim;
 mod validate;
 
 pub use args::normalize_packer_flags;
@@ -72,6 +73,9 @@ pub enum Command {
     /// List, inspect and manage builder plugins.
     #[command(subcommand)]
     Plugins(plugins::Command),
+    /// The built-in cloud simulator.
+    #[command(subcommand)]
+    Sim(sim::Command),
     /// Print kiln's version and the contract it speaks.
     Version,
 }
@@ -97,6 +101,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Validate(args) => validate::exec(args, runtime(cache)?, ui).await,
         Command::Inspect(args) => inspect::exec(args, ui),
         Command::Plugins(command) => plugins::exec(command, cache, ui).await,
+        Command::Sim(command) => sim::exec(command).await,
     }
 }
 

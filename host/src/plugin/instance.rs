@@ -55,7 +55,7 @@ pub struct GuestConfig {
     /// (JSON pointer, value) of each secret.
     pub secrets: Vec<(String, String)>,
     /// The communicator settings.
-    pub communicator: CommunicatorSettings,
+    pub communicator: crate::template::communicator::Summary,
     /// `-on-error=abort`.
     pub keep_on_error: bool,
     /// `-force`.
@@ -152,12 +152,31 @@ impl Instance {
                 .map_err(|e| GuestFailure::Instantiate(e.to_string()))?;
             secrets.push(SecretField { pointer: pointer.clone(), value: handle });
         }
+        let summary = &config.communicator;
+        let password = match &summary.password {
+            Some(password) => Some(
+                state
+                    .table
+                    .push(HostSecret::new("communicator password", &password.0, &state.caps.redactor))
+                    .map_err(|e| GuestFailure::Instantiate(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let communicator = CommunicatorSettings {
+            kind: summary.kind,
+            host: summary.host.clone(),
+            port: summary.port,
+            username: summary.username.clone(),
+            has_password: summary.has_password,
+            has_private_key: summary.has_private_key,
+            password,
+        };
         Ok(Config {
             builder_type: config.builder_type.clone(),
             build_name: config.build_name.clone(),
             json: config.json.clone(),
             secrets,
-            communicator: config.communicator.clone(),
+            communicator,
             keep_on_error: config.keep_on_error,
             force: config.force,
         })

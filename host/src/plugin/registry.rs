@@ -205,6 +205,20 @@ async fn load_in_span(runtime: &Runtime, source: Source, bytes: &[u8], caps: Cap
     if description.builder_types.is_empty() {
         return Err(LoadError::Invalid { plugin: source, message: "describe lists no builder type".into() });
     }
+    // An untrusted builder must not read a credential from the environment
+    // through a field whose value it sees in clear.
+    for field in &description.fields {
+        if let Some(name) = field.env.iter().find(|n| !field.secret && crate::template::decode::is_credential_name(n)) {
+            return Err(LoadError::Invalid {
+                plugin: source,
+                message: format!(
+                    "field {:?} falls back to the environment variable {name}, which looks like a credential, \
+                     but the field is not secret; kiln refuses to hand it over in clear",
+                    field.name
+                ),
+            });
+        }
+    }
     plugin.description = description;
     Ok(plugin)
 }

@@ -5,7 +5,7 @@
 
 use super::decode::coerce;
 use super::error::Problem;
-use crate::plugin::bindings::types::{CommunicatorKind, CommunicatorSettings, FieldKind};
+use crate::plugin::bindings::types::{CommunicatorKind, FieldKind};
 use serde_json::{Map, Value};
 
 /// Every communicator key and its type.
@@ -66,13 +66,44 @@ const UNSUPPORTED: &[&str] = &[
 /// Keys whose values are credentials.
 pub const SECRET_KEYS: &[&str] = &["ssh_password", "ssh_bastion_password", "winrm_password"];
 
+/// What the builder is told of the communicator settings (the contract's
+/// `communicator-settings`; the password becomes a secret handle when the
+/// builder is called).
+#[derive(Clone, Debug)]
+pub struct Summary {
+    /// Which communicator.
+    pub kind: CommunicatorKind,
+    /// `ssh_host` / `winrm_host`.
+    pub host: Option<String>,
+    /// The port, defaulted.
+    pub port: u16,
+    /// `ssh_username` / `winrm_username`.
+    pub username: Option<String>,
+    /// A password is set.
+    pub has_password: bool,
+    /// A key file or the agent is set.
+    pub has_private_key: bool,
+    /// `ssh_password` / `winrm_password`.
+    pub password: Option<Password>,
+}
+
+/// A password that prints as `<redacted>`.
+#[derive(Clone)]
+pub struct Password(pub String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
 /// The communicator settings of one build, decoded.
 #[derive(Clone)]
 pub struct CommunicatorConfig {
     /// Every key given, in canonical types (durations in milliseconds).
     pub values: Map<String, Value>,
     /// What the builder is told.
-    pub settings: CommunicatorSettings,
+    pub settings: Summary,
 }
 
 // By hand: the derived form would print the passwords.
@@ -88,10 +119,14 @@ pub fn is_communicator_key(key: &str) -> bool {
     KEYS.iter().any(|(k, _)| *k == key)
 }
 
-/// Takes the communicator keys out of `section` and checks them.
+/// Takes the communicator keys out of `section` and checks them. Keys in
+/// `builder_fields` belong to the builder even when Packer's shared
+/// communicator config has them too (`ssh_keypair_name` means something to
+/// a cloud builder).
 pub fn extract(
     section: &mut Map<String, Value>,
     uses_communicator: bool,
+    builder_fields: &[&str],
     builder_type: &str,
     at: &str,
 ) -> Result<CommunicatorConfig, Vec<Problem>> {
@@ -101,7 +136,7 @@ pub fn extract(
     if let Some(v) = section.remove("ssh_wait_timeout") {
         section.entry("ssh_timeout").or_insert(v);
     }
-    for key in UNSUPPORTED {
+    for key in UNSUPPORTED.iter().filter(|k| !builder_fields.contains(k)) {
         if section.remove(*key).is_some() {
             problems.push(Problem::new(
                 format!("{at}.{key}"),
@@ -109,7 +144,8 @@ pub fn extract(
             ));
         }
     }
-    let keys: Vec<String> = section.keys().filter(|k| is_communicator_key(k)).cloned().collect();
+    let keys: Vec<String> =
+        section.keys().filter(|k| is_communicator_key(k) && !builder_fields.contains(&k.as_str())).cloned().collect();
     for key in keys {
         let value = section.remove(&key).unwrap_or(Value::Null);
         if !uses_communicator {
@@ -168,21 +204,23 @@ pub fn extract(
     }
     let port = |k: &str, default: u16| values.get(k).and_then(Value::as_i64).map(|p| p as u16).unwrap_or(default);
     let settings = match kind {
-        CommunicatorKind::Winrm => CommunicatorSettings {
+        CommunicatorKind::Winrm => Summary {
             kind,
             host: text("winrm_host"),
             port: port("winrm_port", if flag("winrm_use_ssl") { 5986 } else { 5985 }),
             username: text("winrm_username"),
             has_password: text("winrm_password").is_some(),
             has_private_key: false,
+            password: text("winrm_password").map(Password),
         },
-        _ => CommunicatorSettings {
+        _ => Summary {
             kind,
             host: text("ssh_host"),
             port: port("ssh_port", 22),
             username: text("ssh_username"),
             has_password: text("ssh_password").is_some(),
             has_private_key: text("ssh_private_key_file").is_some() || flag("ssh_agent_auth"),
+            password: text("ssh_password").map(Password),
         },
     };
     Ok(CommunicatorConfig { values, settings })

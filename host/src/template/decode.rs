@@ -28,6 +28,15 @@ pub fn coerce(value: &Value, kind: FieldKind) -> Result<Value, String> {
     };
     match kind {
         FieldKind::Any => Ok(value.clone()),
+        FieldKind::FileText => {
+            let path = match value {
+                Value::String(s) if !s.trim().is_empty() => s.trim(),
+                _ => return Err("must be the path of a local file".to_string()),
+            };
+            std::fs::read_to_string(path).map(Value::String).map_err(|e| {
+                format!("cannot read the file {path:?}: {e} (a relative path starts from the working directory)")
+            })
+        }
         FieldKind::String => match value {
             Value::String(_) => Ok(value.clone()),
             _ => text.map(Value::String).ok_or_else(|| "must be a string".to_string()),
@@ -71,6 +80,35 @@ pub fn coerce(value: &Value, kind: FieldKind) -> Result<Value, String> {
             _ => Err("must be an object whose values are strings".to_string()),
         },
     }
+}
+
+/// Fills each field the template left unset or empty from the first of
+/// its declared environment variables that is set and not empty, as
+/// Packer's builders fall back to `ALICLOUD_REGION` and the like. Reads the
+/// process environment.
+pub fn apply_env_fallbacks(section: &mut Map<String, Value>, fields: &[Field]) {
+    for field in fields.iter().filter(|f| !f.env.is_empty()) {
+        let unset = match section.get(&field.name) {
+            None | Some(Value::Null) => true,
+            Some(Value::String(s)) => s.is_empty(),
+            Some(_) => false,
+        };
+        if !unset {
+            continue;
+        }
+        let from_env = field.env.iter().find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()));
+        if let Some(value) = from_env {
+            section.insert(field.name.clone(), Value::String(value));
+        }
+    }
+}
+
+/// Whether `name` looks like it holds a credential, so that only a secret
+/// field may fall back to it (a builder must not read a key through a
+/// plain field).
+pub fn is_credential_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ["KEY", "SECRET", "TOKEN", "PASSWORD", "CREDENTIAL"].iter().any(|word| upper.contains(word))
 }
 
 /// Decodes `section` (rendered, communicator keys already taken out)
@@ -136,7 +174,8 @@ pub fn decode(
         decoded.json.insert(key.clone(), value);
     }
     for field in fields.iter().filter(|f| f.required) {
-        if section.get(&field.name).is_none_or(Value::is_null) {
+        // `{{env `X`}}` of an unset variable renders "", which is no value.
+        if section.get(&field.name).is_none_or(|v| v.is_null() || v.as_str() == Some("")) {
             problems.push(Problem::new(
                 at,
                 format!("required field {:?} is not set ({})", field.name, field.doc.trim_end_matches('.')),
@@ -176,7 +215,7 @@ mod tests {
     use serde_json::json;
 
     fn field(name: &str, kind: FieldKind, required: bool, secret: bool) -> Field {
-        Field { name: name.into(), kind, required, secret, doc: "doc".into() }
+        Field { name: name.into(), kind, required, secret, doc: "doc".into(), env: Vec::new() }
     }
 
     #[test]

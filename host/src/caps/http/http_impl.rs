@@ -2,8 +2,10 @@
 //! put in, then the transport sends, with a grace period on cancellation.
 
 use super::transport::Outgoing;
+use crate::caps::secrets::assemble;
 use crate::plugin::HostState;
 use crate::plugin::bindings::http::{Error, HeaderValue, Host, Request, Response};
+use crate::plugin::bindings::secrets::Piece;
 use url::Url;
 
 /// Headers only the host may set.
@@ -11,6 +13,26 @@ const RESERVED_HEADERS: &[&str] = &["host", "content-length", "transfer-encoding
 
 impl Host for HostState {
     async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, Error>> {
+        self.send_request(request).await
+    }
+
+    async fn send_assembled(
+        &mut self,
+        mut request: Request,
+        body: Vec<Piece>,
+    ) -> wasmtime::Result<Result<Response, Error>> {
+        if !request.body.is_empty() {
+            return Ok(Err(Error::InvalidRequest(
+                "send-assembled takes its body from the pieces; request.body must be empty".into(),
+            )));
+        }
+        request.body = assemble(&self.table, &body)?;
+        self.send_request(request).await
+    }
+}
+
+impl HostState {
+    async fn send_request(&mut self, request: Request) -> wasmtime::Result<Result<Response, Error>> {
         let url = match Url::parse(&request.url) {
             Ok(url) => url,
             Err(e) => return Ok(Err(Error::InvalidRequest(format!("invalid URL {:?}: {e}", request.url)))),

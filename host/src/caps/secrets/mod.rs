@@ -6,11 +6,14 @@
 //! - [`HostSecret`]: what a `secret` handle stands for in a store's table.
 //! - `secrets_impl`: the `kiln:plugin/secrets` interface.
 //! - `sign`: HMAC over guest data.
+//! - `pieces`: texts assembled from plain pieces and secret values.
 
+mod pieces;
 mod redact;
 mod secrets_impl;
 mod sign;
 
+pub use pieces::assemble;
 pub use redact::{REDACTED, Redactor};
 pub use sign::hmac;
 

@@ -1,8 +1,8 @@
 //! `kiln:plugin/secrets` for a build's store.
 
-use super::{DEFAULT_MAX_SECRETS, HostSecret, hmac};
+use super::{DEFAULT_MAX_SECRETS, HostSecret, assemble, hmac};
 use crate::plugin::HostState;
-use crate::plugin::bindings::secrets::{HashAlgorithm, Host, HostSecret as HostSecretTrait};
+use crate::plugin::bindings::secrets::{HashAlgorithm, Host, HostSecret as HostSecretTrait, Piece};
 use wasmtime::component::Resource;
 
 impl HostState {
@@ -59,6 +59,17 @@ impl Host for HostState {
         let key = self.secret(&key)?;
         let derived = hmac(algorithm, &key.value, &data);
         self.keep(HostSecret::from_bytes(format!("derived from {}", key.label), derived))
+    }
+
+    async fn hmac_pieces(
+        &mut self,
+        key: Resource<HostSecret>,
+        algorithm: HashAlgorithm,
+        data: Vec<Piece>,
+    ) -> wasmtime::Result<Vec<u8>> {
+        let key = self.secret(&key)?;
+        let data = assemble(&self.table, &data)?;
+        Ok(hmac(algorithm, &key.value, &data))
     }
 }
 

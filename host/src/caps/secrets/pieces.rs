@@ -1,0 +1,55 @@
+//! Texts the host assembles for a builder from plain pieces and secret
+//! values (`secrets.piece`): a string to sign or a request body that must
+//! contain a credential the builder may not read.
+
+use super::HostSecret;
+use crate::plugin::bindings::secrets::{Encoding, Piece};
+use wasmtime::component::ResourceTable;
+
+/// The concatenation of `pieces`, each secret written with its encodings
+/// applied in order.
+pub fn assemble(table: &ResourceTable, pieces: &[Piece]) -> wasmtime::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for piece in pieces {
+        match piece {
+            Piece::Text(text) => out.extend_from_slice(text.as_bytes()),
+            Piece::Secret(secret) => {
+                let mut value = table.get::<HostSecret>(&secret.value)?.value.to_vec();
+                for encoding in &secret.encodings {
+                    value = encode(*encoding, &value);
+                }
+                out.extend_from_slice(&value);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `bytes` written in `encoding`.
+pub fn encode(encoding: Encoding, bytes: &[u8]) -> Vec<u8> {
+    match encoding {
+        Encoding::Percent => {
+            let mut out = Vec::with_capacity(bytes.len() * 3);
+            for &byte in bytes {
+                if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+                    out.push(byte);
+                } else {
+                    out.extend_from_slice(format!("%{byte:02X}").as_bytes());
+                }
+            }
+            out
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_keeps_only_unreserved_characters() {
+        assert_eq!(encode(Encoding::Percent, "a b*~/+=é".as_bytes()), b"a%20b%2A~%2F%2B%3D%C3%A9");
+        let twice = encode(Encoding::Percent, &encode(Encoding::Percent, b"12:46"));
+        assert_eq!(twice, b"12%253A46");
+    }
+}

@@ -1,0 +1,124 @@
+//! Snapshots of disks, and tags on images and snapshots.
+
+use super::{Ctx, tags_value};
+use crate::alicloud::error::ApiError;
+use crate::alicloud::world::{Snapshot, Timed};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+pub fn create_snapshot(ctx: &mut Ctx) -> Result<Value, ApiError> {
+    ctx.idempotent("CreateSnapshot", |ctx| {
+        let disk_id = ctx.args.req("DiskId")?.to_string();
+        let disk = ctx.world.disks.get(&disk_id).ok_or_else(|| ApiError::no_such("DiskId", &disk_id))?.clone();
+        let id = ctx.world.new_id("s-");
+        ctx.world.snapshots.insert(
+            id.clone(),
+            Snapshot {
+                id: id.clone(),
+                region: disk.region,
+                disk_id,
+                size: disk.size,
+                state: Timed::moving("progressing", "accomplished", ctx.latencies.snapshot, ctx.now),
+                tags: BTreeMap::new(),
+                image_id: None,
+            },
+        );
+        Ok(json!({"SnapshotId": id}))
+    })
+}
+
+pub fn describe_snapshots(ctx: &mut Ctx) -> Result<Value, ApiError> {
+    let region = ctx.region()?;
+    let ids = ctx.args.json_list("SnapshotIds")?;
+    let disk = ctx.args.opt("DiskId");
+    let items: Vec<Value> = ctx
+        .world
+        .snapshots
+        .values()
+        .filter(|s| s.region == region)
+        .filter(|s| ids.as_ref().is_none_or(|ids| ids.contains(&s.id)))
+        .filter(|s| disk.is_none_or(|d| d == s.disk_id))
+        .map(|s| {
+            json!({
+                "SnapshotId": s.id, "SourceDiskId": s.disk_id, "SourceDiskSize": s.size.to_string(),
+                "Status": s.state.status, "Progress": format!("{}%", s.state.progress(ctx.now)),
+                "Tags": tags_value(&s.tags), "Usage": if s.image_id.is_some() { "image" } else { "none" },
+            })
+        })
+        .collect();
+    super::page(ctx, "Snapshots", "Snapshot", items)
+}
+
+pub fn delete_snapshot(ctx: &mut Ctx) -> Result<Value, ApiError> {
+    let id = ctx.args.req("SnapshotId")?.to_string();
+    let snapshot = ctx.world.snapshots.get(&id).ok_or_else(|| ApiError::no_such("SnapshotId", &id))?;
+    // The snapshot must be deleted where it lives: a request to another
+    // region's endpoint does not find it.
+    if let Some(region) = ctx.args.opt("RegionId").map(str::to_string).or(ctx.host_region.clone())
+        && region != snapshot.region
+    {
+        return Err(ApiError::no_such("SnapshotId", &id));
+    }
+    if let Some(image) = &snapshot.image_id
+        && ctx.world.images.contains_key(image)
+    {
+        return Err(ApiError::forbidden(
+            "IncorrectSnapshotStatus.Used",
+            format!("The snapshot is used by image {image}; delete the image first."),
+        ));
+    }
+    ctx.world.snapshots.remove(&id);
+    Ok(json!({}))
+}
+
+pub fn add_tags(ctx: &mut Ctx) -> Result<Value, ApiError> {
+    let region = ctx.region()?;
+    let kind = ctx.args.req("ResourceType")?.to_string();
+    let id = ctx.args.req("ResourceId")?.to_string();
+    let keys = ctx.args.indexed("Tag", "Key");
+    let values = ctx.args.indexed("Tag", "Value");
+    if keys.is_empty() {
+        return Err(ApiError::missing("Tag.1.Key"));
+    }
+    if keys.len() > 20 {
+        return Err(ApiError::invalid("Tag", "at most 20 tags per call"));
+    }
+    let pairs: Vec<(String, String)> = keys
+        .iter()
+        .map(|(n, k)| {
+            let v = values.iter().find(|(m, _)| m == n).map(|(_, v)| v.to_string()).unwrap_or_default();
+            (k.to_string(), v)
+        })
+        .collect();
+    let tags = match kind.as_str() {
+        "image" => match ctx.world.images.get_mut(&id) {
+            Some(i) if i.region == region => &mut i.tags,
+            _ => return Err(ApiError::no_such("ResourceId", &id)),
+        },
+        "snapshot" => match ctx.world.snapshots.get_mut(&id) {
+            Some(s) if s.region == region => &mut s.tags,
+            _ => return Err(ApiError::no_such("ResourceId", &id)),
+        },
+        other => return Err(ApiError::invalid("ResourceType", &format!("{other:?} is not supported here"))),
+    };
+    for (k, v) in pairs {
+        tags.insert(k, v);
+    }
+    if tags.len() > 20 {
+        return Err(ApiError::forbidden("QuotaExceed.TagNum", "A resource can have at most 20 tags."));
+    }
+    Ok(json!({}))
+}
+
+pub fn describe_tags(ctx: &mut Ctx) -> Result<Value, ApiError> {
+    let region = ctx.region()?;
+    let kind = ctx.args.req("ResourceType")?;
+    let id = ctx.args.req("ResourceId")?;
+    let tags = match kind {
+        "image" => ctx.world.images.get(id).filter(|i| i.region == region).map(|i| i.tags.clone()),
+        "snapshot" => ctx.world.snapshots.get(id).filter(|s| s.region == region).map(|s| s.tags.clone()),
+        _ => None,
+    }
+    .ok_or_else(|| ApiError::no_such("ResourceId", id))?;
+    Ok(json!({"Tags": tags_value(&tags)}))
+}

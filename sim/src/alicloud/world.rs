@@ -1,0 +1,346 @@
+//! The simulated cloud's resources and their state machines.
+//!
+//! A resource in transition records when the transition ends; every request
+//! first calls [`World::advance`], which applies the transitions that are
+//! due. Nothing runs in the background, so the state only depends on the
+//! requests and the clock.
+
+use crate::latency::Latencies;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+/// A status with an optional pending change.
+#[derive(Clone, Debug)]
+pub struct Timed {
+    /// The status now.
+    pub status: String,
+    /// The transition under way: (started, due, next status). An empty next
+    /// status means the resource disappears.
+    pub pending: Option<(Instant, Instant, String)>,
+}
+
+impl Timed {
+    /// Settled in `status`.
+    pub fn new(status: &str) -> Self {
+        Timed { status: status.into(), pending: None }
+    }
+
+    /// In `now_status` until `after` has passed, then `next`.
+    pub fn moving(now_status: &str, next: &str, after: Duration, now: Instant) -> Self {
+        Timed { status: now_status.into(), pending: Some((now, now + after, next.into())) }
+    }
+
+    /// Starts a transition.
+    pub fn set(&mut self, now_status: &str, next: &str, after: Duration, now: Instant) {
+        *self = Self::moving(now_status, next, after, now);
+    }
+
+    /// Applies the pending change if due; true if the resource is gone.
+    fn advance(&mut self, now: Instant) -> bool {
+        if let Some((_, due, next)) = &self.pending
+            && *due <= now
+        {
+            if next.is_empty() {
+                return true;
+            }
+            self.status = next.clone();
+            self.pending = None;
+        }
+        false
+    }
+
+    /// Percent done of the pending change (100 when settled).
+    pub fn progress(&self, now: Instant) -> u32 {
+        match &self.pending {
+            None => 100,
+            Some((start, due, _)) => {
+                let total = due.saturating_duration_since(*start).as_secs_f64();
+                if total <= 0.0 {
+                    return 100;
+                }
+                ((now.saturating_duration_since(*start).as_secs_f64() / total) * 100.0).min(99.0) as u32
+            }
+        }
+    }
+
+    /// Whether a change is under way.
+    pub fn busy(&self) -> bool {
+        self.pending.is_some()
+    }
+}
+
+/// A VM.
+#[derive(Clone, Debug)]
+pub struct Instance {
+    pub id: String,
+    pub region: String,
+    pub zone: String,
+    pub name: String,
+    pub instance_type: String,
+    pub image_id: String,
+    pub security_groups: Vec<String>,
+    pub vpc_id: String,
+    pub vswitch_id: String,
+    pub key_pair: Option<String>,
+    pub password: Option<String>,
+    pub user_data: Option<String>,
+    pub private_ip: Ipv4Addr,
+    pub public_ip: Option<Ipv4Addr>,
+    pub eip: Option<String>,
+    pub io_optimized: bool,
+    pub internet_charge_type: String,
+    pub internet_max_bandwidth_out: i64,
+    pub state: Timed,
+    /// DeleteInstance was called: gone when the transition ends.
+    pub deleting: bool,
+    pub created: String,
+}
+
+/// A disk attached to an instance.
+#[derive(Clone, Debug)]
+pub struct Disk {
+    pub id: String,
+    pub region: String,
+    pub zone: String,
+    pub instance_id: Option<String>,
+    pub system: bool,
+    pub category: String,
+    pub size: i64,
+    pub name: String,
+    pub device: String,
+    pub delete_with_instance: bool,
+    pub snapshot_id: Option<String>,
+}
+
+/// An image (public ones live in the catalog).
+#[derive(Clone, Debug)]
+pub struct Image {
+    pub id: String,
+    pub region: String,
+    pub name: String,
+    pub description: String,
+    pub version: String,
+    pub state: Timed,
+    /// Fails instead of becoming Available (a fault rule asked for it).
+    pub fail: bool,
+    pub is_copied: bool,
+    pub source: String,
+    /// (snapshot id, device, size) per disk.
+    pub disks: Vec<(String, String, i64)>,
+    pub shared_with: BTreeSet<String>,
+    pub tags: BTreeMap<String, String>,
+    pub size: i64,
+    pub created: String,
+}
+
+/// A snapshot.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub id: String,
+    pub region: String,
+    pub disk_id: String,
+    pub size: i64,
+    pub state: Timed,
+    pub tags: BTreeMap<String, String>,
+    /// The image this snapshot belongs to, if it was made for one.
+    pub image_id: Option<String>,
+}
+
+/// A VPC.
+#[derive(Clone, Debug)]
+pub struct Vpc {
+    pub id: String,
+    pub region: String,
+    pub name: String,
+    pub cidr: String,
+    pub vrouter: String,
+    pub route_table: String,
+    pub state: Timed,
+}
+
+/// A VSwitch.
+#[derive(Clone, Debug)]
+pub struct VSwitch {
+    pub id: String,
+    pub region: String,
+    pub vpc_id: String,
+    pub zone: String,
+    pub cidr: String,
+    pub name: String,
+    pub state: Timed,
+}
+
+/// A security group rule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rule {
+    pub direction: &'static str,
+    pub protocol: String,
+    pub ports: String,
+    pub cidr: String,
+    pub nic_type: String,
+    pub policy: String,
+}
+
+/// A security group.
+#[derive(Clone, Debug)]
+pub struct SecurityGroup {
+    pub id: String,
+    pub region: String,
+    pub vpc_id: String,
+    pub name: String,
+    pub description: String,
+    pub rules: Vec<Rule>,
+}
+
+/// A key pair.
+#[derive(Clone, Debug)]
+pub struct KeyPair {
+    pub name: String,
+    pub region: String,
+    pub fingerprint: String,
+    /// OpenSSH form, `ssh-rsa AAAA…`.
+    pub public_key: String,
+}
+
+/// An elastic IP.
+#[derive(Clone, Debug)]
+pub struct Eip {
+    pub id: String,
+    pub region: String,
+    pub ip: Ipv4Addr,
+    pub bandwidth: i64,
+    pub charge_type: String,
+    pub instance_id: Option<String>,
+    pub state: Timed,
+}
+
+/// Everything the simulated cloud holds.
+#[derive(Default)]
+pub struct World {
+    pub instances: BTreeMap<String, Instance>,
+    pub disks: BTreeMap<String, Disk>,
+    pub images: BTreeMap<String, Image>,
+    pub snapshots: BTreeMap<String, Snapshot>,
+    pub vpcs: BTreeMap<String, Vpc>,
+    pub vswitches: BTreeMap<String, VSwitch>,
+    pub security_groups: BTreeMap<String, SecurityGroup>,
+    /// By (region, name).
+    pub key_pairs: BTreeMap<(String, String), KeyPair>,
+    pub eips: BTreeMap<String, Eip>,
+    /// Answers already given to a create with a ClientToken, by
+    /// (action, token): the same token gets the same answer.
+    pub client_tokens: HashMap<(String, String), serde_json::Value>,
+    next_id: u64,
+    next_ip: u32,
+    /// Addresses freed by deleted resources, reused first so that a long
+    /// session does not walk through 127.0.0.0/8.
+    free_ips: Vec<Ipv4Addr>,
+}
+
+impl World {
+    /// A fresh id with the API's prefix (`i-`, `vpc-`…). Ids look like the
+    /// real ones: a prefix and 20 lowercase alphanumerics.
+    pub fn new_id(&mut self, prefix: &str) -> String {
+        self.next_id += 1;
+        let mut n = self.next_id.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ self.next_id;
+        let alphabet = b"0123456789abcdefghijklmnopqrstuvwxyz";
+        let mut tail = String::new();
+        for _ in 0..12 {
+            tail.push(alphabet[(n % 36) as usize] as char);
+            n /= 36;
+        }
+        format!("{prefix}{tail}{:08}", self.next_id)
+    }
+
+    /// A loopback address of its own for a machine or an EIP:
+    /// 127.1.0.1 upwards, never .0 or .255.
+    pub fn new_ip(&mut self) -> Ipv4Addr {
+        if let Some(ip) = self.free_ips.pop() {
+            return ip;
+        }
+        loop {
+            self.next_ip += 1;
+            let ip = Ipv4Addr::from(u32::from(Ipv4Addr::new(127, 1, 0, 0)) + self.next_ip);
+            let last = ip.octets()[3];
+            if last != 0 && last != 255 {
+                return ip;
+            }
+        }
+    }
+
+    /// Applies every transition that is due at `now`.
+    pub fn advance(&mut self, now: Instant) {
+        let gone: Vec<String> =
+            self.instances.iter_mut().filter_map(|(id, i)| i.state.advance(now).then(|| id.clone())).collect();
+        for id in gone {
+            self.remove_instance(&id);
+        }
+        let gone: Vec<String> =
+            self.images.iter_mut().filter_map(|(id, i)| i.state.advance(now).then(|| id.clone())).collect();
+        for id in gone {
+            self.images.remove(&id);
+        }
+        for image in self.images.values_mut() {
+            if image.fail && image.state.status == "Available" {
+                image.state.status = "CreateFailed".into();
+            }
+        }
+        for s in self.snapshots.values_mut() {
+            s.state.advance(now);
+        }
+        for v in self.vpcs.values_mut() {
+            v.state.advance(now);
+        }
+        for v in self.vswitches.values_mut() {
+            v.state.advance(now);
+        }
+        for e in self.eips.values_mut() {
+            e.state.advance(now);
+        }
+    }
+
+    fn remove_instance(&mut self, id: &str) {
+        let Some(instance) = self.instances.remove(id) else { return };
+        self.free_ips.push(instance.private_ip);
+        if let Some(ip) = instance.public_ip {
+            self.free_ips.push(ip);
+        }
+        for eip in self.eips.values_mut() {
+            if eip.instance_id.as_deref() == Some(id) {
+                eip.instance_id = None;
+                eip.state = Timed::new("Available");
+            }
+        }
+        let disks: Vec<String> =
+            self.disks.values().filter(|d| d.instance_id.as_deref() == Some(id)).map(|d| d.id.clone()).collect();
+        for disk in disks {
+            let d = self.disks.get_mut(&disk).expect("listed above");
+            if d.delete_with_instance || d.system {
+                self.disks.remove(&disk);
+            } else {
+                d.instance_id = None;
+            }
+        }
+    }
+
+    /// Frees an EIP's address.
+    pub fn release_ip(&mut self, ip: Ipv4Addr) {
+        self.free_ips.push(ip);
+    }
+
+    /// The latencies to use (set per request from the config).
+    pub fn latencies(l: &Latencies) -> Latencies {
+        *l
+    }
+
+    /// Instances that are not being deleted and use `pred`.
+    pub fn instances_where(&self, pred: impl Fn(&Instance) -> bool) -> Vec<&Instance> {
+        self.instances.values().filter(|i| pred(i)).collect()
+    }
+
+    /// Forgets everything.
+    pub fn reset(&mut self) {
+        *self = World::default();
+    }
+}

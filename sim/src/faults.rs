@@ -1,0 +1,189 @@
+//! Fault injection: rules that make chosen calls fail the way a real
+//! cloud sometimes does (5xx, throttling, a reset connection, a hang, a
+//! slow answer, an image that fails to build).
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// What goes wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    /// HTTP 500 `InternalError`.
+    ServerError,
+    /// HTTP 503 `ServiceUnavailable`.
+    Unavailable,
+    /// HTTP 400 `Throttling.User`.
+    Throttling,
+    /// The connection is closed without an answer.
+    Reset,
+    /// No answer for `delay_ms` (default 120 s), then a reset.
+    Timeout,
+    /// The answer comes after `delay_ms`.
+    Slow,
+    /// The call succeeds, but the image it creates ends `CreateFailed`
+    /// (for CreateImage and CopyImage).
+    ImageFails,
+}
+
+impl std::str::FromStr for FaultKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| {
+            format!("unknown fault kind {s:?}; use server-error, unavailable, throttling, reset, timeout, slow or image-fails")
+        })
+    }
+}
+
+/// One rule. A call matches when its action matches; then `nth` (only the
+/// nth matching call, 1-based) or `probability` (each call with this
+/// chance, from the seeded generator) decide, and `times` caps how often
+/// the rule fires in all.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FaultRule {
+    /// An action name, or `*` for every action.
+    pub action: String,
+    /// What goes wrong.
+    pub kind: FaultKind,
+    /// Fire on the nth matching call only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nth: Option<u64>,
+    /// Fire with this probability (0 to 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f64>,
+    /// Fire at most this many times.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u64>,
+    /// The delay of `slow` and `timeout`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u64>,
+    /// Calls that matched the action so far.
+    #[serde(default)]
+    pub seen: u64,
+    /// Times the rule fired so far.
+    #[serde(default)]
+    pub fired: u64,
+}
+
+impl std::str::FromStr for FaultRule {
+    type Err = String;
+    /// `ACTION:KIND[:nth=N][:p=P][:times=N][:delay=MS]`, e.g.
+    /// `CreateVpc:server-error:nth=1` or `*:throttling:p=0.3`.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let mut parts = text.split(':');
+        let action = parts.next().filter(|a| !a.is_empty()).ok_or("a fault rule starts with an action or *")?;
+        let kind: FaultKind = parts.next().ok_or("a fault rule needs a kind after the action")?.parse()?;
+        let mut rule = FaultRule {
+            action: action.into(),
+            kind,
+            nth: None,
+            probability: None,
+            times: None,
+            delay_ms: None,
+            seen: 0,
+            fired: 0,
+        };
+        for part in parts {
+            let (k, v) = part.split_once('=').ok_or_else(|| format!("{part:?} is not key=value"))?;
+            let bad = |_: std::num::ParseIntError| format!("{k}={v}: not a whole number");
+            match k {
+                "nth" => rule.nth = Some(v.parse().map_err(bad)?),
+                "p" | "probability" => {
+                    rule.probability = Some(v.parse().map_err(|_| format!("{k}={v}: not a number between 0 and 1"))?)
+                }
+                "times" => rule.times = Some(v.parse().map_err(bad)?),
+                "delay" | "delay_ms" => rule.delay_ms = Some(v.parse().map_err(bad)?),
+                other => return Err(format!("unknown fault option {other:?}; use nth, p, times or delay")),
+            }
+        }
+        Ok(rule)
+    }
+}
+
+/// The rules in force, with the seeded generator behind `probability`.
+#[derive(Debug)]
+pub struct Faults {
+    /// The rules.
+    pub rules: Vec<FaultRule>,
+    rng: u64,
+}
+
+impl Faults {
+    /// `rules`, with the generator seeded by `seed`.
+    pub fn new(rules: Vec<FaultRule>, seed: u64) -> Self {
+        Faults { rules, rng: seed ^ 0x5DEE_CE66_D1CE_4E5B }
+    }
+
+    /// The fault to apply to a call of `action`, if any. Every rule that
+    /// matches the action counts the call.
+    pub fn check(&mut self, action: &str) -> Option<(FaultKind, Duration)> {
+        let mut chosen = None;
+        for i in 0..self.rules.len() {
+            let rule = &self.rules[i];
+            if rule.action != "*" && rule.action != action {
+                continue;
+            }
+            let roll = self.next_f64();
+            let rule = &mut self.rules[i];
+            rule.seen += 1;
+            if rule.times.is_some_and(|t| rule.fired >= t) {
+                continue;
+            }
+            let fires = match (rule.nth, rule.probability) {
+                (Some(n), _) => rule.seen == n,
+                (None, Some(p)) => roll < p,
+                (None, None) => true,
+            };
+            if fires && chosen.is_none() {
+                rule.fired += 1;
+                let delay = Duration::from_millis(rule.delay_ms.unwrap_or(match rule.kind {
+                    FaultKind::Timeout => 120_000,
+                    _ => 2_000,
+                }));
+                chosen = Some((rule.kind, delay));
+            }
+        }
+        chosen
+    }
+
+    // splitmix64: deterministic for a seed, which is all a test needs.
+    fn next_f64(&mut self) -> f64 {
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nth_fires_once_on_that_call() {
+        let mut f = Faults::new(vec!["CreateVpc:server-error:nth=2".parse().unwrap()], 1);
+        assert_eq!(f.check("CreateVpc"), None);
+        assert_eq!(f.check("DescribeVpcs"), None);
+        assert_eq!(f.check("CreateVpc").map(|x| x.0), Some(FaultKind::ServerError));
+        assert_eq!(f.check("CreateVpc"), None);
+    }
+
+    #[test]
+    fn probability_is_seeded_and_times_caps() {
+        let rule: FaultRule = "*:throttling:p=0.5:times=3".parse().unwrap();
+        let run = |seed| {
+            let mut f = Faults::new(vec![rule.clone()], seed);
+            (0..50).map(|_| f.check("X").is_some()).collect::<Vec<_>>()
+        };
+        assert_eq!(run(7), run(7));
+        assert_eq!(run(7).iter().filter(|x| **x).count(), 3);
+    }
+
+    #[test]
+    fn bad_rules_say_why() {
+        assert!("CreateVpc:explode".parse::<FaultRule>().unwrap_err().contains("unknown fault kind"));
+        assert!("CreateVpc:slow:x=1".parse::<FaultRule>().unwrap_err().contains("unknown fault option"));
+    }
+}

@@ -1,0 +1,129 @@
+//! The HTTP side: one listener that serves the RPC APIs, the admin API,
+//! and proxy-style requests. A request in absolute form
+//! (`POST http://ecs-cn-hangzhou.aliyuncs.com/?…`, as a client sends
+//! through `HTTP_PROXY`) is served as if it had reached that host.
+//! `CONNECT` is refused, so that the Alibaba SDKs give up on the location
+//! service and fall back to their endpoint tables.
+
+use crate::admin;
+use crate::alicloud::service::{self, Answer, ApiRequest};
+use crate::alicloud::signature;
+use crate::state::{LoggedRequest, Shared};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::sync::Arc;
+
+/// Largest request body read.
+const MAX_BODY: usize = 1 << 20;
+
+/// The error that makes hyper drop the connection without an answer.
+#[derive(Debug)]
+struct Reset;
+
+impl std::fmt::Display for Reset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection reset by a fault rule")
+    }
+}
+
+impl std::error::Error for Reset {}
+
+/// Serves connections from `listener` until the task is dropped.
+pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else { continue };
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| handle(Arc::clone(&shared), request));
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+        });
+    }
+}
+
+fn reply(status: u16, content_type: &str, body: Vec<u8>) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header("content-type", content_type)
+        .body(Full::new(Bytes::from(body)))
+        .expect("a response from valid parts")
+}
+
+async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Reset> {
+    if request.method() == Method::CONNECT {
+        let target = request.uri().to_string();
+        let mut inner = shared.lock();
+        let seq = inner.log.len() as u64 + 1;
+        inner.log.push(LoggedRequest {
+            seq,
+            at_ms: shared.started.elapsed().as_millis() as u64,
+            method: "CONNECT".into(),
+            host: target.clone(),
+            action: "CONNECT".into(),
+            version: String::new(),
+            status: 403,
+            code: String::new(),
+            params: Default::default(),
+            injected: false,
+        });
+        let text = format!("kiln-sim does not tunnel CONNECT {target}; send plain HTTP requests through the proxy\n");
+        return Ok(reply(403, "text/plain", text.into_bytes()));
+    }
+    let method = request.method().as_str().to_string();
+    let host = request
+        .uri()
+        .host()
+        .map(str::to_string)
+        .or_else(|| request.headers().get("host").and_then(|h| h.to_str().ok()).map(str::to_string))
+        .unwrap_or_default();
+    let host = strip_port(&host).to_string();
+    let path = request.uri().path().to_string();
+    let query = request.uri().query().map(str::to_string);
+    let form = request
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let body = match request.into_body().collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return Err(Reset),
+    };
+    if body.len() > MAX_BODY {
+        return Ok(reply(413, "text/plain", b"request body too large\n".to_vec()));
+    }
+    if path.starts_with(admin::PREFIX) {
+        let (status, value) = admin::handle(&shared, &method, &path, query.as_deref(), &body);
+        return Ok(reply(status, "application/json", serde_json::to_vec_pretty(&value).expect("a Value encodes")));
+    }
+    let mut params = signature::parse_query(query.as_deref().unwrap_or(""));
+    if form {
+        params.extend(signature::parse_query(&String::from_utf8_lossy(&body)));
+    }
+    let mut answer = service::handle(&shared, ApiRequest { method, host, params });
+    loop {
+        match answer {
+            Answer::Reply { status, content_type, body } => return Ok(reply(status, content_type, body)),
+            Answer::Reset => return Err(Reset),
+            Answer::Hang(delay) => {
+                tokio::time::sleep(delay).await;
+                return Err(Reset);
+            }
+            Answer::Delay(delay, next) => {
+                tokio::time::sleep(delay).await;
+                answer = *next;
+            }
+        }
+    }
+}
+
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host;
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+        _ => host,
+    }
+}

@@ -1,0 +1,183 @@
+//! SSH endpoints of the simulated machines. Each machine address (private
+//! IP, public IP, EIP: all distinct loopback addresses) gets a listener;
+//! a connection is served only while the machine is Running, by the
+//! built-in server (`builtin.rs`) or by forwarding to a real one.
+
+mod builtin;
+mod scp;
+
+use crate::alicloud::world::World;
+use crate::config::SshMode;
+use crate::state::Shared;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Instant;
+
+/// What the built-in server saw on one machine.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SshRecord {
+    /// `user (method)` of each successful login.
+    pub logins: Vec<String>,
+    /// Every command executed, in order.
+    pub commands: Vec<String>,
+    /// Files uploaded, by path (lossy UTF-8 for the admin view).
+    #[serde(serialize_with = "as_text")]
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+fn as_text<S: serde::Serializer>(files: &BTreeMap<String, Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+    let text: BTreeMap<&String, String> =
+        files.iter().map(|(k, v)| (k, String::from_utf8_lossy(v).into_owned())).collect();
+    text.serialize(s)
+}
+
+/// The machines' SSH endpoints.
+pub struct SshHub {
+    mode: SshMode,
+    port: u16,
+    runtime: tokio::runtime::Handle,
+    shared: OnceLock<Weak<Shared>>,
+    /// Bound endpoints by machine address, with the instance behind each.
+    endpoints: Mutex<HashMap<Ipv4Addr, (SocketAddr, String)>>,
+    /// Keys already put into the forward target's authorized_keys.
+    installed: Mutex<BTreeSet<String>>,
+    /// What the built-in server recorded, by instance id.
+    pub records: Mutex<BTreeMap<String, SshRecord>>,
+    host_key: russh::keys::PrivateKey,
+}
+
+impl SshHub {
+    /// A hub serving `mode` on `port` of each machine address.
+    pub fn new(mode: SshMode, port: u16) -> std::io::Result<Self> {
+        let key = openssl::pkey::PKey::generate_ed25519().map_err(std::io::Error::other)?;
+        let pem = key.private_key_to_pem_pkcs8().map_err(std::io::Error::other)?;
+        let host_key =
+            russh::keys::decode_secret_key(&String::from_utf8_lossy(&pem), None).map_err(std::io::Error::other)?;
+        Ok(SshHub {
+            mode,
+            port,
+            runtime: tokio::runtime::Handle::current(),
+            shared: OnceLock::new(),
+            endpoints: Mutex::new(HashMap::new()),
+            installed: Mutex::new(BTreeSet::new()),
+            records: Mutex::new(BTreeMap::new()),
+            host_key,
+        })
+    }
+
+    /// Connects the hub to the simulator it serves.
+    pub fn attach(&self, shared: &Arc<Shared>) {
+        let _ = self.shared.set(Arc::downgrade(shared));
+    }
+
+    /// Where the SSH endpoint of machine address `ip` listens.
+    pub fn endpoint(&self, ip: Ipv4Addr) -> Option<SocketAddr> {
+        self.endpoints.lock().unwrap_or_else(|e| e.into_inner()).get(&ip).map(|(a, _)| *a)
+    }
+
+    /// Brings the endpoints in line with `world`: every address of every
+    /// machine is bound; in forward mode, running machines' keys are
+    /// installed. Called after each API request.
+    pub fn sync(self: &Arc<Self>, world: &World) {
+        let mut wanted = Vec::new();
+        for i in world.instances.values().filter(|i| !i.deleting) {
+            wanted.push((i.private_ip, i.id.clone()));
+            if let Some(ip) = i.public_ip {
+                wanted.push((ip, i.id.clone()));
+            }
+            if let Some(eip) = i.eip.as_ref().and_then(|e| world.eips.get(e)) {
+                wanted.push((eip.ip, i.id.clone()));
+            }
+        }
+        let mut endpoints = self.endpoints.lock().unwrap_or_else(|e| e.into_inner());
+        for (ip, instance) in wanted {
+            if let Some(entry) = endpoints.get_mut(&ip) {
+                entry.1 = instance;
+                continue;
+            }
+            match std::net::TcpListener::bind((ip, self.port)) {
+                Ok(listener) => {
+                    let addr = listener.local_addr().expect("a bound listener has an address");
+                    endpoints.insert(ip, (addr, instance));
+                    let hub = Arc::clone(self);
+                    self.runtime.spawn(async move { hub.accept(listener).await });
+                }
+                Err(e) => tracing::warn!("cannot listen for SSH on {ip}:{}: {e}", self.port),
+            }
+        }
+        drop(endpoints);
+        if let SshMode::Forward { authorized_keys: Some(file), .. } = &self.mode {
+            let mut installed = self.installed.lock().unwrap_or_else(|e| e.into_inner());
+            for i in world.instances.values().filter(|i| i.state.status == "Running") {
+                let Some(key) = i.key_pair.as_ref().and_then(|k| world.key_pairs.get(&(i.region.clone(), k.clone())))
+                else {
+                    continue;
+                };
+                if installed.insert(key.public_key.clone()) {
+                    use std::io::Write;
+                    let appended = std::fs::OpenOptions::new()
+                        .append(true)
+                        .create(true)
+                        .open(file)
+                        .and_then(|mut f| writeln!(f, "{} kiln-sim:{}", key.public_key, i.id));
+                    if let Err(e) = appended {
+                        tracing::warn!("cannot install key pair {} in {}: {e}", key.name, file.display());
+                    }
+                }
+            }
+        }
+    }
+
+    async fn accept(self: Arc<Self>, listener: std::net::TcpListener) {
+        let _ = listener.set_nonblocking(true);
+        let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
+        let Ok(local) = listener.local_addr() else { return };
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { return };
+            let hub = Arc::clone(&self);
+            tokio::spawn(async move { hub.serve(local, stream).await });
+        }
+    }
+
+    /// The credentials of the machine behind `ip` if it is running.
+    fn machine(&self, ip: Ipv4Addr) -> Option<builtin::Machine> {
+        let shared = self.shared.get()?.upgrade()?;
+        let instance = self.endpoints.lock().unwrap_or_else(|e| e.into_inner()).get(&ip)?.1.clone();
+        let mut inner = shared.lock();
+        inner.world.advance(Instant::now());
+        let i = inner.world.instances.get(&instance).filter(|i| !i.deleting && i.state.status == "Running")?;
+        let public_key = i
+            .key_pair
+            .as_ref()
+            .and_then(|k| inner.world.key_pairs.get(&(i.region.clone(), k.clone())))
+            .map(|k| k.public_key.clone());
+        Some(builtin::Machine { instance_id: i.id.clone(), public_key, password: i.password.clone() })
+    }
+
+    async fn serve(self: Arc<Self>, local: SocketAddr, mut stream: tokio::net::TcpStream) {
+        let SocketAddr::V4(v4) = local else { return };
+        // A machine that is not running refuses, as a booting one would.
+        let Some(machine) = self.machine(*v4.ip()) else { return };
+        match &self.mode {
+            SshMode::Builtin => builtin::serve(Arc::clone(&self), self.host_key.clone(), machine, stream).await,
+            SshMode::Forward { to, .. } => {
+                if let Ok(mut upstream) = tokio::net::TcpStream::connect(to).await {
+                    let _ = tokio::io::copy_bidirectional(&mut stream, &mut upstream).await;
+                }
+            }
+        }
+    }
+
+    /// Records something the built-in server saw.
+    fn record(&self, instance: &str, change: impl FnOnce(&mut SshRecord)) {
+        let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        change(records.entry(instance.to_string()).or_default());
+    }
+
+    /// A recorded file, for `scp -f`.
+    fn file(&self, instance: &str, path: &str) -> Option<Vec<u8>> {
+        self.records.lock().unwrap_or_else(|e| e.into_inner()).get(instance)?.files.get(path).cloned()
+    }
+}
