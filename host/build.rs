@@ -14,6 +14,7 @@ use std::process::{Command, Stdio};
 /// The components, by package name, and the constant that names each.
 const GUESTS: &[(&str, &str)] = &[
     ("kiln-builder-null", "NULL_BUILDER"),
+    ("kiln-builder-alicloud-ecs", "ALICLOUD_ECS_BUILDER"),
     ("kiln-builder-scenarios", "TEST_SCENARIOS"),
     ("kiln-builder-future-contract", "TEST_FUTURE_CONTRACT"),
 ];
@@ -22,7 +23,15 @@ fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest_dir.parent().unwrap().to_path_buf();
     let guests = root.join("guests");
-    for watched in ["guests/Cargo.toml", "guests/Cargo.lock", "guests/sdk", "guests/null", "guests/testing", "wit"] {
+    for watched in [
+        "guests/Cargo.toml",
+        "guests/Cargo.lock",
+        "guests/sdk",
+        "guests/null",
+        "guests/alicloud-ecs",
+        "guests/testing",
+        "wit",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     let target_dir = wasm_target_dir(&root);
@@ -65,8 +74,10 @@ fn main() {
     }
     std::fs::write(out.join("guests.rs"), generated).unwrap();
     // include_bytes! needs a path known when the host compiles.
-    let null = target_dir.join("wasm32-wasip2/release/kiln_builder_null.wasm");
-    std::fs::copy(&null, out.join("null.wasm")).unwrap();
+    for (component, file) in [("kiln_builder_null", "null.wasm"), ("kiln_builder_alicloud_ecs", "alicloud-ecs.wasm")] {
+        let built = target_dir.join(format!("wasm32-wasip2/release/{component}.wasm"));
+        std::fs::copy(&built, out.join(file)).unwrap();
+    }
 }
 
 /// `<target>/wasm-guests`, next to the host's own profiles, so that dev,

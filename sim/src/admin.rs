@@ -75,6 +75,22 @@ fn parse_rule(body: &[u8]) -> Result<FaultRule, String> {
     }
 }
 
+/// The temporary resources in a `resources` view: every kind but images,
+/// and snapshots that belong to no image.
+pub fn leftovers(resources: &Value) -> Vec<String> {
+    let mut left = Vec::new();
+    for kind in ["instances", "disks", "vpcs", "vswitches", "security_groups", "key_pairs", "eips", "snapshots"] {
+        for item in resources[kind].as_array().into_iter().flatten() {
+            if kind == "snapshots" && !item["image"].is_null() {
+                continue;
+            }
+            let id = item.get("id").or_else(|| item.get("name")).and_then(Value::as_str).unwrap_or("?");
+            left.push(format!("{} {id}", kind.trim_end_matches('s')));
+        }
+    }
+    left
+}
+
 /// Every live resource, by kind.
 pub fn resources(shared: &Shared) -> Value {
     let mut inner = shared.lock();

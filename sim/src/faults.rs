@@ -24,13 +24,16 @@ pub enum FaultKind {
     /// The call succeeds, but the image it creates ends `CreateFailed`
     /// (for CreateImage and CopyImage).
     ImageFails,
+    /// HTTP 403 `Forbidden.RAM`: the key may not do this. Not worth a
+    /// retry, so a client must fail and clean up.
+    Denied,
 }
 
 impl std::str::FromStr for FaultKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| {
-            format!("unknown fault kind {s:?}; use server-error, unavailable, throttling, reset, timeout, slow or image-fails")
+            format!("unknown fault kind {s:?}; use server-error, unavailable, throttling, reset, timeout, slow, image-fails or denied")
         })
     }
 }

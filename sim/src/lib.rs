@@ -73,6 +73,25 @@ impl Simulator {
     pub fn resources(&self) -> serde_json::Value {
         admin::resources(&self.shared)
     }
+
+    /// Everything the admin API shows: requests, counts per action, live
+    /// resources and SSH records.
+    pub fn report(&self) -> serde_json::Value {
+        let get = |route: &str| admin::handle(&self.shared, "GET", &format!("{}{route}", admin::PREFIX), None, b"").1;
+        serde_json::json!({
+            "requests": get("requests"),
+            "counts": get("counts"),
+            "resources": get("resources"),
+            "ssh": get("ssh"),
+        })
+    }
+
+    /// Temporary resources still alive (everything but images and the
+    /// snapshots behind them), as `kind id` texts; empty when a build
+    /// cleaned up after itself.
+    pub fn leftovers(&self) -> Vec<String> {
+        admin::leftovers(&self.resources())
+    }
 }
 
 impl Drop for Simulator {

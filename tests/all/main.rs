@@ -1,6 +1,8 @@
 //! End-to-end tests: each runs the real `kiln` binary on a template, like a
 //! user would, with fixtures from `support`.
 
+mod alicloud;
+mod alicloud_sdk;
 mod bad_template;
 mod cancel;
 mod cli_build;

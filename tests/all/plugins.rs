@@ -48,7 +48,8 @@ fn cache_clear_removes_compiled_components() {
     let mut clear = p.kiln(&["plugins", "cache", "clear"]);
     clear.env("KILN_CACHE_DIR", p.root().join("cache"));
     let run = crate::support::Run::from(clear.output().unwrap());
-    run.code(0).contains("Removed 1 compiled component(s)");
+    // One per built-in builder: null and alicloud-ecs.
+    run.code(0).contains("Removed 2 compiled component(s)");
 }
 
 #[test]

@@ -87,6 +87,11 @@ impl Sshd {
         std::fs::write(self._dir.path().join("authorized_keys"), keys).unwrap();
     }
 
+    /// The authorized_keys file of the current user's logins.
+    pub fn authorized_keys(&self) -> PathBuf {
+        self._dir.path().join("authorized_keys")
+    }
+
     /// The sshd process id (the listener; sessions are its children).
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -74,6 +74,8 @@ pub struct Run {
     pub options: Arc<Options>,
     /// `packer_run_uuid`.
     pub run_uuid: String,
+    /// Where machines are really reached (under `--simulate`).
+    pub redirect: Option<crate::caps::Redirect>,
 }
 
 impl Run {

@@ -92,6 +92,7 @@ async fn prepare_in_span(run: &Run, def: &BuilderDef, index: usize, for_run: boo
         provisioning: for_run.then(|| Arc::new(provisioning)),
         // A builder that declared no communicator gets none to connect with.
         communicator: description.uses_communicator.then_some(comm),
+        redirect: run.redirect.clone(),
     };
     let mut instance = Instance::new(&plugin, caps).await.map_err(|e| vec![Problem::new(&at, e.to_string())])?;
     let prepared = match instance.prepare(&config).await {

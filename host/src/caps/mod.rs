@@ -40,4 +40,12 @@ pub struct Caps {
     /// The template's communicator settings for this build (none while
     /// describing).
     pub communicator: Option<crate::template::communicator::CommunicatorConfig>,
+    /// Where to really connect for a machine's `host:port` (under
+    /// `--simulate`, the simulated machine's endpoint); none: connect as
+    /// asked.
+    pub redirect: Option<Redirect>,
 }
+
+/// Maps a machine's `host:port` to the address to connect to, when it
+/// differs.
+pub type Redirect = std::sync::Arc<dyn Fn(&str, u16) -> Option<std::net::SocketAddr> + Send + Sync>;

@@ -72,13 +72,21 @@ pub fn describe_caps(ui: &Ui, cancel: &RunCancel, transport: &Transport) -> impl
         limits: Limits::default(),
         provisioning: None,
         communicator: None,
+        redirect: None,
     }
 }
 
-/// A run over `template`: plugins discovered, options set.
-pub async fn new_run(runtime: &Runtime, template: Template, ui: Ui, options: Options) -> Run {
+/// A run over `template`: plugins discovered, options set. `transport`
+/// and `redirect` route the builds' traffic (to a simulator, or as asked).
+pub async fn new_run(
+    runtime: &Runtime,
+    template: Template,
+    ui: Ui,
+    options: Options,
+    transport: Transport,
+    redirect: Option<crate::caps::Redirect>,
+) -> Run {
     let cancel = RunCancel::default();
-    let transport = Transport::default();
     let registry = Registry::discover(runtime, &plugin_dirs(), describe_caps(&ui, &cancel, &transport)).await;
     Run {
         template: Arc::new(template),
@@ -88,6 +96,7 @@ pub async fn new_run(runtime: &Runtime, template: Template, ui: Ui, options: Opt
         transport,
         options: Arc::new(options),
         run_uuid: uuid::Uuid::new_v4().to_string(),
+        redirect,
     }
 }
 

@@ -37,7 +37,7 @@ pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> 
     }
     common::register_sensitive(&template, ui.redactor());
     let options = Options { only: args.only, except: args.except, ..Options::default() };
-    let run = common::new_run(&runtime, template, ui.clone(), options).await;
+    let run = common::new_run(&runtime, template, ui.clone(), options, Default::default(), None).await;
     let (problems, warnings) = run.validate().await;
     let path = run.template.path.display().to_string();
     for w in &warnings {

@@ -16,7 +16,10 @@ use std::sync::Arc;
 use tracing::Instrument;
 
 /// The components compiled into kiln.
-const BUILTIN: &[(&str, &[u8])] = &[("null", include_bytes!(concat!(env!("OUT_DIR"), "/null.wasm")))];
+const BUILTIN: &[(&str, &[u8])] = &[
+    ("null", include_bytes!(concat!(env!("OUT_DIR"), "/null.wasm"))),
+    ("alicloud-ecs", include_bytes!(concat!(env!("OUT_DIR"), "/alicloud-ecs.wasm"))),
+];
 
 /// Where a component came from.
 #[derive(Clone, Debug, PartialEq)]

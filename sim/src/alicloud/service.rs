@@ -80,6 +80,15 @@ pub fn handle(shared: &Shared, request: ApiRequest) -> Answer {
         Some((FaultKind::Throttling, _)) => {
             Some(error_answer(ApiError::throttling(), &request_id, &request.host, format))
         }
+        Some((FaultKind::Denied, _)) => Some(error_answer(
+            ApiError::forbidden(
+                "Forbidden.RAM",
+                "User not authorized to operate on the specified resource, or this API doesn't support RAM.",
+            ),
+            &request_id,
+            &request.host,
+            format,
+        )),
         Some((FaultKind::Slow, d)) => {
             delay = Some(d);
             None

@@ -231,8 +231,13 @@ impl Handler for Connection {
     }
 
     async fn channel_eof(&mut self, channel: ChannelId, session: &mut Session) -> Result<(), Self::Error> {
-        if let Some(Channel_::Sink(_)) = self.channels.get(&channel) {
-            self.channels.insert(channel, Channel_::Idle);
+        if let Some(Channel_::Sink(mut sink)) = self.channels.insert(channel, Channel_::Idle) {
+            sink.finish();
+            let files: Vec<_> = sink.files.drain(..).collect();
+            let id = self.machine.instance_id.clone();
+            if !files.is_empty() {
+                self.hub.record(&id, |r| r.files.extend(files));
+            }
             return Self::finish(session, channel, 0);
         }
         Ok(())

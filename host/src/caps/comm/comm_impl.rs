@@ -67,6 +67,7 @@ impl Host for HostState {
             config.login.password = Some(password);
         }
         config.login.private_key = self.secret_text(&target.private_key)?;
+        config.login.dial = self.caps.redirect.as_ref().and_then(|r| r(&config.login.host, config.login.port));
         if config.login.username.is_empty() {
             return Ok(Err(Error::Other("no user name: set ssh_username".into())));
         }

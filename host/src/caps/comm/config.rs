@@ -41,6 +41,9 @@ pub struct Login {
     pub private_key: Option<String>,
     /// Try the SSH agent (`SSH_AUTH_SOCK`).
     pub agent_auth: bool,
+    /// Connect here instead of `host:port` (a simulated machine's
+    /// endpoint); messages still name `host:port`.
+    pub dial: Option<std::net::SocketAddr>,
 }
 
 impl std::fmt::Debug for Login {
@@ -84,6 +87,7 @@ impl SshConfig {
             password: text("ssh_bastion_password"),
             private_key_file: text("ssh_bastion_private_key_file").map(PathBuf::from),
             private_key: None,
+            dial: None,
             agent_auth: flag("ssh_bastion_agent_auth"),
         });
         SshConfig {
@@ -94,6 +98,7 @@ impl SshConfig {
                 password: text("ssh_password"),
                 private_key_file: text("ssh_private_key_file").map(PathBuf::from),
                 private_key: None,
+                dial: None,
                 agent_auth: flag("ssh_agent_auth"),
             },
             bastion,

@@ -10,6 +10,9 @@ use url::Url;
 #[derive(Clone)]
 pub struct Transport {
     client: reqwest::Client,
+    /// Send every request here over plain HTTP, with the original URL's
+    /// authority as Host (the in-process simulator of `--simulate`).
+    reroute: Option<std::net::SocketAddr>,
 }
 
 impl Default for Transport {
@@ -19,7 +22,15 @@ impl Default for Transport {
             .user_agent(concat!("kiln/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("the TLS backend is compiled in");
-        Transport { client }
+        Transport { client, reroute: None }
+    }
+}
+
+impl Transport {
+    /// A transport that delivers every request to `simulator` instead,
+    /// once the egress policy has allowed it for its real host.
+    pub fn via_simulator(simulator: std::net::SocketAddr) -> Self {
+        Transport { reroute: Some(simulator), ..Transport::default() }
     }
 }
 
@@ -53,7 +64,24 @@ impl Transport {
                 Method::Patch => reqwest::Method::PATCH,
                 Method::Delete => reqwest::Method::DELETE,
             };
-            let mut builder = self.client.request(method, request.url.clone());
+            let (url, host) = match self.reroute {
+                None => (request.url.clone(), None),
+                Some(simulator) => {
+                    let mut url = request.url.clone();
+                    let authority = match url.port() {
+                        Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+                        None => url.host_str().unwrap_or_default().to_string(),
+                    };
+                    let _ = url.set_scheme("http");
+                    let _ = url.set_ip_host(simulator.ip());
+                    let _ = url.set_port(Some(simulator.port()));
+                    (url, Some(authority))
+                }
+            };
+            let mut builder = self.client.request(method, url);
+            if let Some(host) = host {
+                builder = builder.header(reqwest::header::HOST, host);
+            }
             for (name, value) in &request.headers {
                 let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
                     .map_err(|_| Error::InvalidRequest(format!("invalid header name {name:?}")))?;

@@ -124,10 +124,13 @@ fn establish(config: &SshConfig, remaining: Duration) -> Result<Live, Failure> {
 }
 
 fn tcp(login: &Login, timeout: Duration) -> Result<TcpStream, Failure> {
-    let addresses: Vec<_> = (login.host.as_str(), login.port)
-        .to_socket_addrs()
-        .map_err(|e| Failure::Reach(format!("cannot resolve {}: {e}", login.host)))?
-        .collect();
+    let addresses: Vec<_> = match login.dial {
+        Some(address) => vec![address],
+        None => (login.host.as_str(), login.port)
+            .to_socket_addrs()
+            .map_err(|e| Failure::Reach(format!("cannot resolve {}: {e}", login.host)))?
+            .collect(),
+    };
     let mut last = format!("{} has no address", login.host);
     for address in addresses {
         match TcpStream::connect_timeout(&address, timeout) {

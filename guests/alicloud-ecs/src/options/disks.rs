@@ -1,0 +1,276 @@
+//! `system_disk_mapping` and `image_disk_mappings`: objects the host hands
+//! over untouched (`any`), checked here key by key with Packer's weak
+//! typing (`"40"` is a size, `"true"` a boolean).
+
+use super::rules;
+use kiln_guest::config::field_error;
+use kiln_guest::types::FieldError;
+use serde_json::{Map, Value};
+
+/// The instance's system disk.
+#[derive(Clone, Debug, Default)]
+pub struct SystemDisk {
+    /// `SystemDisk.Category`.
+    pub category: Option<String>,
+    /// `SystemDisk.Size`, GiB.
+    pub size: Option<i64>,
+    /// `SystemDisk.DiskName`.
+    pub name: Option<String>,
+    /// `SystemDisk.Description`.
+    pub description: Option<String>,
+}
+
+/// One data disk of the instance.
+#[derive(Clone, Debug)]
+pub struct DataDisk {
+    /// `DataDisk.N.Category`.
+    pub category: Option<String>,
+    /// `DataDisk.N.Size`, GiB.
+    pub size: Option<i64>,
+    /// `DataDisk.N.DiskName`.
+    pub name: Option<String>,
+    /// `DataDisk.N.Description`.
+    pub description: Option<String>,
+    /// `DataDisk.N.SnapshotId`.
+    pub snapshot_id: Option<String>,
+    /// `DataDisk.N.Device`.
+    pub device: Option<String>,
+    /// `DataDisk.N.DeleteWithInstance`: true unless the user says otherwise
+    /// (Packer's false leaves the disks behind after the build).
+    pub delete_with_instance: bool,
+    /// `DataDisk.N.Encrypted`, when set.
+    pub encrypted: Option<bool>,
+}
+
+const CATEGORIES: &[&str] = &["cloud", "cloud_efficiency", "cloud_ssd", "cloud_essd"];
+const DATA_KEYS: &[&str] = &[
+    "disk_category",
+    "disk_size",
+    "disk_name",
+    "disk_description",
+    "disk_snapshot_id",
+    "disk_device",
+    "disk_delete_with_instance",
+    "disk_encrypted",
+];
+const SYSTEM_KEYS: &[&str] = &["disk_category", "disk_size", "disk_name", "disk_description"];
+
+/// Reads one mapping object, collecting errors at `/field/...`.
+struct Reader<'a> {
+    object: &'a Map<String, Value>,
+    pointer: String,
+    errors: &'a mut Vec<FieldError>,
+}
+
+impl Reader<'_> {
+    fn fail(&mut self, key: &str, message: String) {
+        self.errors.push(field_error(&format!("{}/{key}", self.pointer), &message));
+    }
+
+    fn text(&mut self, key: &str) -> Option<String> {
+        match self.object.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.trim().is_empty() => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(other) => {
+                self.fail(key, format!("{key} must be a string, not {other}"));
+                None
+            }
+        }
+    }
+
+    fn integer(&mut self, key: &str) -> Option<i64> {
+        let value = self.object.get(key)?;
+        let parsed = match value {
+            Value::Null => return None,
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) if s.trim().is_empty() => return None,
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        };
+        if parsed.is_none() {
+            self.fail(key, format!("{key} must be a whole number of GiB, not {value}"));
+        }
+        parsed
+    }
+
+    fn boolean(&mut self, key: &str) -> Option<bool> {
+        let value = self.object.get(key)?;
+        let parsed = match value {
+            Value::Null => return None,
+            Value::Bool(b) => Some(*b),
+            Value::String(s) => match s.trim() {
+                "true" | "1" | "True" | "TRUE" => Some(true),
+                "false" | "0" | "False" | "FALSE" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        };
+        if parsed.is_none() {
+            self.fail(key, format!("{key} must be true or false, not {value}"));
+        }
+        parsed
+    }
+
+    /// Unknown keys are errors: a typo must not silently drop a setting.
+    fn unknown_keys(&mut self, known: &[&str], what: &str) {
+        let unknown: Vec<String> = self.object.keys().filter(|k| !known.contains(&k.as_str())).cloned().collect();
+        for key in unknown {
+            let message = if DATA_KEYS.contains(&key.as_str()) {
+                format!("{key} applies to data disks (image_disk_mappings), not to {what}")
+            } else {
+                format!("{key} is not a key of {what}; known keys: {}", known.join(", "))
+            };
+            self.fail(&key, message);
+        }
+    }
+
+    fn category(&mut self) -> Option<String> {
+        let category = self.text("disk_category")?;
+        if !CATEGORIES.contains(&category.as_str()) {
+            self.fail(
+                "disk_category",
+                format!("disk_category must be one of {}, not {category:?}", CATEGORIES.join(", ")),
+            );
+        }
+        Some(category)
+    }
+
+    fn name_and_description(&mut self) -> (Option<String>, Option<String>) {
+        let name = self.text("disk_name");
+        if let Some(Err(rule)) = name.as_deref().map(rules::name) {
+            self.fail("disk_name", format!("disk_name {rule}"));
+        }
+        let description = self.text("disk_description");
+        if let Some(Err(rule)) = description.as_deref().map(|d| rules::description(d, 2, 256)) {
+            self.fail("disk_description", format!("disk_description {rule}"));
+        }
+        (name, description)
+    }
+}
+
+/// The size range of a data disk of `category`, in GiB.
+fn data_size_range(category: &str) -> (i64, i64) {
+    match category {
+        "cloud" => (5, 2000),
+        "cloud_essd" => (20, 32768),
+        _ => (20, 2048),
+    }
+}
+
+/// Parses `system_disk_mapping`.
+pub fn system_disk(value: Option<&Value>, errors: &mut Vec<FieldError>) -> Option<SystemDisk> {
+    let value = value?;
+    let Value::Object(object) = value else {
+        errors.push(field_error(
+            "/system_disk_mapping",
+            "system_disk_mapping must be an object with disk_category, disk_size, disk_name and disk_description",
+        ));
+        return None;
+    };
+    let mut r = Reader { object, pointer: "/system_disk_mapping".to_string(), errors };
+    r.unknown_keys(SYSTEM_KEYS, "system_disk_mapping");
+    let category = r.category();
+    let size = r.integer("disk_size");
+    if let Some(size) = size
+        && !(20..=2048).contains(&size)
+    {
+        r.fail("disk_size", format!("disk_size of the system disk must be 20 to 2048 GiB, not {size}"));
+    }
+    let (name, description) = r.name_and_description();
+    Some(SystemDisk { category, size, name, description })
+}
+
+/// Parses `image_disk_mappings`.
+pub fn data_disks(value: Option<&Value>, errors: &mut Vec<FieldError>) -> Vec<DataDisk> {
+    let Some(value) = value else { return Vec::new() };
+    let items: Vec<&Value> = match value {
+        Value::Array(items) => items.iter().collect(),
+        Value::Object(_) => vec![value],
+        _ => {
+            errors.push(field_error("/image_disk_mappings", "image_disk_mappings must be a list of objects"));
+            return Vec::new();
+        }
+    };
+    if items.len() > 16 {
+        errors.push(field_error(
+            "/image_disk_mappings",
+            &format!("image_disk_mappings lists {} disks; an instance takes at most 16 data disks", items.len()),
+        ));
+    }
+    let mut disks = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let pointer = format!("/image_disk_mappings/{i}");
+        let Value::Object(object) = item else {
+            errors.push(field_error(&pointer, &format!("image_disk_mappings[{i}] must be an object")));
+            continue;
+        };
+        let mut r = Reader { object, pointer, errors: &mut *errors };
+        r.unknown_keys(DATA_KEYS, "image_disk_mappings");
+        let category = r.category();
+        let size = r.integer("disk_size");
+        let snapshot_id = r.text("disk_snapshot_id");
+        let effective = category.as_deref().unwrap_or("cloud");
+        let (min, max) = data_size_range(effective);
+        match size {
+            Some(size) if !(min..=max).contains(&size) => {
+                r.fail("disk_size", format!("disk_size of a {effective} disk must be {min} to {max} GiB, not {size}"))
+            }
+            None if snapshot_id.is_none() => r.fail(
+                "disk_size",
+                format!("disk_size must be set ({min} to {max} GiB for {effective}) unless disk_snapshot_id is"),
+            ),
+            _ => {}
+        }
+        let (name, description) = r.name_and_description();
+        let device = r.text("disk_device");
+        let delete_with_instance = r.boolean("disk_delete_with_instance").unwrap_or(true);
+        let encrypted = r.boolean("disk_encrypted");
+        disks.push(DataDisk {
+            category,
+            size,
+            name,
+            description,
+            snapshot_id,
+            device,
+            delete_with_instance,
+            encrypted,
+        });
+    }
+    disks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn data_disks_check_size_per_category_and_default_to_deletion() {
+        let mut errors = Vec::new();
+        let value = json!([
+            {"disk_category": "cloud", "disk_size": "40"},
+            {"disk_category": "cloud_ssd", "disk_size": 10},
+            {"disk_snapshot_id": "s-1", "disk_delete_with_instance": "false"},
+            {"disk_size": 30, "disk_sise": 1}
+        ]);
+        let disks = data_disks(Some(&value), &mut errors);
+        assert_eq!(disks.len(), 4);
+        assert!(disks[0].delete_with_instance);
+        assert_eq!(disks[0].size, Some(40));
+        assert!(!disks[2].delete_with_instance);
+        let pointers: Vec<&str> = errors.iter().map(|e| e.pointer.as_str()).collect();
+        assert_eq!(pointers, ["/image_disk_mappings/1/disk_size", "/image_disk_mappings/3/disk_sise"]);
+    }
+
+    #[test]
+    fn system_disk_refuses_data_disk_keys() {
+        let mut errors = Vec::new();
+        let value = json!({"disk_category": "cloud_efficiency", "disk_size": 40, "disk_snapshot_id": "s-1"});
+        let disk = system_disk(Some(&value), &mut errors).unwrap();
+        assert_eq!(disk.size, Some(40));
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].message.contains("applies to data disks"));
+    }
+}

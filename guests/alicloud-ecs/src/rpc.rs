@@ -1,0 +1,516 @@
+//! The Alibaba Cloud RPC client: endpoints, signed calls, and the one
+//! retry policy (throttling, 5xx, lost connections and eventual
+//! consistency are retried with backoff until a deadline; everything else
+//! fails at once with the action, code, message and request id).
+//!
+//! The client holds handles, never values: the access key id, the signing
+//! key (`secret_key + "&"`) and the STS token are host secrets, written
+//! into the signature and the body by the host.
+
+use crate::sign::{self, Params, Value as Param};
+use crate::{json, random};
+use kiln_guest::bindings::kiln::plugin::http::Error as HostError;
+use kiln_guest::http::{self, Request};
+use kiln_guest::poll::{self, Backoff, PollError};
+use kiln_guest::secrets::{self, Secret};
+use kiln_guest::steps::StepError;
+use kiln_guest::ui;
+use serde_json::Value;
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+/// Timeout of one HTTP exchange unless `TLSHandshakeTimeout` asks for more.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one call keeps retrying transient failures.
+pub const DEFAULT_CALL_DEADLINE: Duration = Duration::from_secs(300);
+/// How long a delete keeps retrying while dependents are going away.
+pub const DEPENDENCY_DEADLINE: Duration = Duration::from_secs(300);
+
+/// Codes whose prefix says "try again later", for every call.
+const TRANSIENT_PREFIXES: &[&str] = &["Throttling", "ServiceUnavailable", "InternalError", "UnknownError"];
+
+/// Codes that mean "an earlier request (or the same one, by ClientToken)
+/// is still being processed": retried by every call.
+const EVENTUALLY_CONSISTENT: &[&str] = &[
+    "IdempotentProcessing",
+    "TOKEN_PROCESSING",
+    "LastTokenProcessing",
+    "TaskConflict",
+    "IncorrectInstanceStatus.Initializing",
+    "OperationConflict",
+];
+
+/// `Invalid*.NotFound` codes that are not about a resource.
+const NOT_RESOURCES: &[&str] = &["InvalidRegionId.", "InvalidAction.", "InvalidAccessKeyId.", "InvalidApi."];
+
+/// Which of Alibaba Cloud's APIs an action belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Api {
+    /// ECS, version 2014-05-26: instances, images, key pairs, security groups.
+    Ecs,
+    /// VPC, version 2016-04-28: VPCs, VSwitches, EIPs.
+    Vpc,
+}
+
+impl Api {
+    fn version(self) -> &'static str {
+        match self {
+            Api::Ecs => "2014-05-26",
+            Api::Vpc => "2016-04-28",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Api::Ecs => "ecs",
+            Api::Vpc => "vpc",
+        }
+    }
+}
+
+/// Where each API is reached: the regional public endpoints, or the
+/// user's `custom_endpoint_ecs` / `custom_endpoint_vpc` for every region.
+#[derive(Clone, Debug, Default)]
+pub struct Endpoints {
+    /// Base URL replacing `https://ecs.{region}.aliyuncs.com`.
+    pub ecs: Option<String>,
+    /// Base URL replacing `https://vpc.{region}.aliyuncs.com`.
+    pub vpc: Option<String>,
+}
+
+impl Endpoints {
+    /// The base URL (no trailing `/`) of `api` in `region`.
+    pub fn url(&self, api: Api, region: &str) -> String {
+        let custom = match api {
+            Api::Ecs => &self.ecs,
+            Api::Vpc => &self.vpc,
+        };
+        match custom {
+            Some(url) => url.clone(),
+            None => format!("https://{}.{region}.aliyuncs.com", api.name()),
+        }
+    }
+}
+
+/// `host` or `host:port` of a URL, as the egress list names it.
+pub fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map(|(_, rest)| rest).unwrap_or(url);
+    rest.split(['/', '?', '#']).next().unwrap_or_default().to_string()
+}
+
+/// A signed-call client for one build.
+pub struct Client {
+    access_key: Secret,
+    signing_key: Secret,
+    token: Option<Secret>,
+    region: String,
+    endpoints: Endpoints,
+    request_timeout: Duration,
+}
+
+impl Client {
+    /// A client for `region`. The secrets are copied into handles the
+    /// client owns (the host copies values; the guest never sees them), and
+    /// the signing key `secret_key + "&"` is made once.
+    pub fn new(
+        access_key: &Secret,
+        secret_key: &Secret,
+        token: Option<&Secret>,
+        region: &str,
+        endpoints: Endpoints,
+        request_timeout: Duration,
+    ) -> Self {
+        Client {
+            access_key: secrets::with_affix(access_key, "", ""),
+            signing_key: secrets::with_affix(secret_key, "", "&"),
+            token: token.map(|t| secrets::with_affix(t, "", "")),
+            region: region.to_string(),
+            endpoints,
+            request_timeout,
+        }
+    }
+
+    /// The build's (source) region.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// An ECS call in the build's region.
+    pub fn ecs(&self, action: &'static str) -> Call<'_> {
+        Call::new(self, Api::Ecs, action)
+    }
+
+    /// A VPC API call in the build's region.
+    pub fn vpc(&self, action: &'static str) -> Call<'_> {
+        Call::new(self, Api::Vpc, action)
+    }
+}
+
+/// One API call being built; [`Call::send`] signs and sends it, retrying
+/// per the policy above.
+pub struct Call<'c> {
+    client: &'c Client,
+    api: Api,
+    action: &'static str,
+    region: String,
+    params: Vec<(String, Param<'c>)>,
+    retry_on: &'static [&'static str],
+    deadline: Duration,
+    idempotent: bool,
+}
+
+impl<'c> Call<'c> {
+    fn new(client: &'c Client, api: Api, action: &'static str) -> Self {
+        Call {
+            client,
+            api,
+            action,
+            region: client.region.clone(),
+            params: Vec::new(),
+            retry_on: &[],
+            deadline: DEFAULT_CALL_DEADLINE,
+            idempotent: true,
+        }
+    }
+
+    /// Sends the call to `region`'s endpoint with `RegionId=region`
+    /// (default: the build's region).
+    pub fn region(mut self, region: &str) -> Self {
+        self.region = region.to_string();
+        self
+    }
+
+    /// Adds a parameter.
+    pub fn param(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.params.push((name.to_string(), Param::Text(value.into())));
+        self
+    }
+
+    /// Adds a parameter when it has a non-empty value (the API reads an
+    /// empty value as a value, not as "unset").
+    pub fn opt(self, name: &str, value: Option<&str>) -> Self {
+        match value {
+            Some(v) if !v.is_empty() => self.param(name, v),
+            _ => self,
+        }
+    }
+
+    /// Adds a parameter whose value is a secret (the host writes it).
+    pub fn secret(mut self, name: &str, value: &'c Secret) -> Self {
+        self.params.push((name.to_string(), Param::Secret(value)));
+        self
+    }
+
+    /// Adds a fresh `ClientToken`: every retry of this call then carries the
+    /// same token, so the cloud creates the resource at most once.
+    pub fn client_token(self) -> Self {
+        self.param("ClientToken", random::uuid())
+    }
+
+    /// Also retries these codes (or their `.`-suffixed variants): a
+    /// delete's dependency codes, say.
+    pub fn retry_on(mut self, codes: &'static [&'static str]) -> Self {
+        self.retry_on = codes;
+        self
+    }
+
+    /// Keeps retrying for `deadline` instead of the default.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The call creates something and takes no `ClientToken`: a request
+    /// whose answer was lost may have worked, so it is not sent again
+    /// (only explicit "not done, try later" answers are retried).
+    pub fn not_idempotent(mut self) -> Self {
+        self.idempotent = false;
+        self
+    }
+
+    /// Signs and sends the call, retrying per the policy, and returns the
+    /// JSON of the successful answer.
+    pub fn send(self) -> Result<Value, RpcError> {
+        let mut last: Option<RpcError> = None;
+        let outcome = poll::until(self.deadline, Backoff::default(), || match self.attempt() {
+            Ok(value) => Ok(Some(value)),
+            Err(e) if e.is_retryable(self.retry_on, self.idempotent) => {
+                ui::debug(format!("{e}; retrying"));
+                last = Some(e);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        });
+        match outcome {
+            Ok(value) => Ok(value),
+            Err(PollError::Check(e)) => Err(e),
+            Err(PollError::Cancelled) => Err(RpcError::Cancelled),
+            Err(PollError::TimedOut(after)) => Err(RpcError::GaveUp {
+                after,
+                last: Box::new(last.unwrap_or_else(|| self.transport_error("no attempt finished".into(), false))),
+            }),
+        }
+    }
+
+    /// One signed exchange: fresh nonce and timestamp, same parameters.
+    fn attempt(&self) -> Result<Value, RpcError> {
+        let client = self.client;
+        let mut params: Params<'c> = Params::new();
+        for (name, value) in &self.params {
+            params.insert(name.clone(), value.clone());
+        }
+        let text = |s: &str| Param::Text(s.to_string());
+        params.insert("Format".into(), text("JSON"));
+        params.insert("Version".into(), text(self.api.version()));
+        params.insert("Action".into(), text(self.action));
+        params.insert("AccessKeyId".into(), Param::Secret(&client.access_key));
+        params.insert("SignatureMethod".into(), text("HMAC-SHA1"));
+        params.insert("SignatureVersion".into(), text("1.0"));
+        params.insert("SignatureNonce".into(), Param::Text(random::hex32()));
+        params.insert("Timestamp".into(), Param::Text(sign::timestamp(SystemTime::now())));
+        params.entry("RegionId".into()).or_insert_with(|| Param::Text(self.region.clone()));
+        if let Some(token) = &client.token {
+            params.insert("SecurityToken".into(), Param::Secret(token));
+        }
+        let signature = sign::signature(&client.signing_key, "POST", &params);
+        let body = sign::form_body(&params, &signature);
+        let url = format!("{}/", client.endpoints.url(self.api, &self.region));
+        ui::debug(format!("{} {} in {}", self.api.name(), self.action, self.region));
+        let response = Request::post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body_pieces(body)
+            .timeout_ms(client.request_timeout.as_millis() as u64)
+            .send();
+        match response {
+            Ok(response) => self.decode(response.status, &response.body),
+            Err(e) => Err(self.host_error(e)),
+        }
+    }
+
+    /// The answer as JSON, or the cloud's error.
+    fn decode(&self, status: u16, body: &[u8]) -> Result<Value, RpcError> {
+        let parsed: Option<Value> = serde_json::from_slice(body).ok();
+        if (200..300).contains(&status) {
+            return parsed.ok_or_else(|| RpcError::Decode {
+                action: self.action,
+                region: self.region.clone(),
+                message: snippet(body),
+            });
+        }
+        let reply = parsed.unwrap_or(Value::Null);
+        Err(RpcError::Api(ApiError {
+            action: self.action,
+            region: self.region.clone(),
+            status,
+            code: json::text(&reply, &["Code"]).unwrap_or_else(|| format!("HTTP{status}")),
+            message: json::text(&reply, &["Message"]).unwrap_or_else(|| snippet(body)),
+            request_id: json::text(&reply, &["RequestId"]),
+        }))
+    }
+
+    /// A request that got no answer: lost connections and timeouts may be
+    /// retried, a denial or a bad request may not.
+    fn host_error(&self, error: http::Error) -> RpcError {
+        match &error {
+            http::Error::Host { error: HostError::Cancelled, .. } => RpcError::Cancelled,
+            http::Error::Host { error: HostError::Timeout(_) | HostError::Connection(_), .. } => {
+                self.transport_error(error.to_string(), true)
+            }
+            _ => self.transport_error(error.to_string(), false),
+        }
+    }
+
+    fn transport_error(&self, message: String, retryable: bool) -> RpcError {
+        RpcError::Transport { action: self.action, region: self.region.clone(), message, retryable }
+    }
+}
+
+/// At most 300 characters of a body, for messages.
+fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut cut: String = text.chars().take(300).collect();
+    if cut.len() < text.len() {
+        cut.push('…');
+    }
+    cut
+}
+
+/// Whether `code` is one of `codes` or a `.`-suffixed variant of one
+/// (`DependencyViolation` covers `DependencyViolation.Instance`).
+fn code_in(code: &str, codes: &[&str]) -> bool {
+    codes.iter().any(|c| code == *c || (code.starts_with(c) && code[c.len()..].starts_with('.')))
+}
+
+/// An error answer from the cloud.
+#[derive(Debug)]
+pub struct ApiError {
+    /// The action called.
+    pub action: &'static str,
+    /// The region called.
+    pub region: String,
+    /// HTTP status.
+    pub status: u16,
+    /// The cloud's error code (`HTTP<status>` when the body had none).
+    pub code: String,
+    /// The cloud's message.
+    pub message: String,
+    /// The request id, for Alibaba Cloud's support.
+    pub request_id: Option<String>,
+}
+
+/// Why a call failed.
+#[derive(Debug)]
+pub enum RpcError {
+    /// The cloud said no.
+    Api(ApiError),
+    /// No answer came (connection, timeout, egress denied).
+    Transport {
+        /// The action called.
+        action: &'static str,
+        /// The region called.
+        region: String,
+        /// The host's explanation.
+        message: String,
+        /// Whether another attempt may work.
+        retryable: bool,
+    },
+    /// A success answer that is not JSON.
+    Decode {
+        /// The action called.
+        action: &'static str,
+        /// The region called.
+        region: String,
+        /// The start of the body.
+        message: String,
+    },
+    /// Retryable failures went on past the call's deadline.
+    GaveUp {
+        /// How long the call was retried.
+        after: Duration,
+        /// The last failure.
+        last: Box<RpcError>,
+    },
+    /// The build was cancelled.
+    Cancelled,
+}
+
+impl RpcError {
+    /// The cloud's error code, if the cloud answered.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            RpcError::Api(e) => Some(e.code.as_str()),
+            RpcError::GaveUp { last, .. } => last.code(),
+            _ => None,
+        }
+    }
+
+    /// Whether the code says the resource does not exist
+    /// (`InvalidInstanceId.NotFound`...): a delete of something already
+    /// gone succeeded. A wrong region, action or access key is not that.
+    pub fn is_not_found(&self) -> bool {
+        self.code().is_some_and(|c| {
+            c.starts_with("Invalid") && c.ends_with(".NotFound") && !NOT_RESOURCES.iter().any(|p| c.starts_with(p))
+        })
+    }
+
+    /// Whether the code is `code` or one of its `.` variants.
+    pub fn has_code(&self, code: &str) -> bool {
+        self.code().is_some_and(|c| code_in(c, &[code]))
+    }
+
+    fn is_retryable(&self, extra: &[&str], idempotent: bool) -> bool {
+        match self {
+            RpcError::Api(e) => {
+                TRANSIENT_PREFIXES.iter().any(|p| e.code.starts_with(p))
+                    || e.status >= 500
+                    || code_in(&e.code, EVENTUALLY_CONSISTENT)
+                    || code_in(&e.code, extra)
+            }
+            RpcError::Transport { retryable, .. } => *retryable && idempotent,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for RpcError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RpcError::Api(e) => {
+                write!(f, "{} in {} failed: {}: {}", e.action, e.region, e.code, e.message)?;
+                match &e.request_id {
+                    Some(id) => write!(f, " (RequestId {id}, HTTP {})", e.status),
+                    None => write!(f, " (HTTP {})", e.status),
+                }
+            }
+            RpcError::Transport { action, region, message, .. } => write!(f, "{action} in {region} failed: {message}"),
+            RpcError::Decode { action, region, message } => {
+                write!(f, "{action} in {region} answered with something that is not JSON: {message}")
+            }
+            RpcError::GaveUp { after, last } => {
+                write!(f, "{last} (still failing after {} s of retries)", after.as_secs())
+            }
+            RpcError::Cancelled => write!(f, "the build was cancelled"),
+        }
+    }
+}
+
+impl From<RpcError> for StepError {
+    fn from(e: RpcError) -> Self {
+        match e {
+            RpcError::Cancelled => StepError::Cancelled,
+            other => StepError::Failed(other.to_string()),
+        }
+    }
+}
+
+/// A delete's result, where "it does not exist" counts as done.
+pub fn gone(result: Result<Value, RpcError>) -> Result<(), RpcError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_match_exactly_or_by_dotted_variant() {
+        assert!(code_in("DependencyViolation.Instance", &["DependencyViolation"]));
+        assert!(code_in("TaskConflict", &["TaskConflict"]));
+        assert!(!code_in("TaskConflicts", &["TaskConflict"]));
+        assert!(!code_in("IncorrectInstanceStatus", &["IncorrectInstanceStatus.Initializing"]));
+    }
+
+    #[test]
+    fn only_resource_not_found_codes_mean_gone() {
+        let error = |code: &str| {
+            RpcError::Api(ApiError {
+                action: "DeleteVpc",
+                region: "cn-beijing".into(),
+                status: 404,
+                code: code.into(),
+                message: String::new(),
+                request_id: None,
+            })
+        };
+        assert!(error("InvalidVpcId.NotFound").is_not_found());
+        assert!(!error("InvalidRegionId.NotFound").is_not_found());
+        assert!(!error("InvalidAction.NotFound").is_not_found());
+        assert!(!error("InvalidAccessKeyId.NotFound").is_not_found());
+        assert!(error("DependencyViolation.Instance").has_code("DependencyViolation"));
+    }
+
+    #[test]
+    fn endpoints_default_per_region_or_custom_for_all() {
+        let e = Endpoints::default();
+        assert_eq!(e.url(Api::Ecs, "cn-beijing"), "https://ecs.cn-beijing.aliyuncs.com");
+        assert_eq!(e.url(Api::Vpc, "cn-beijing"), "https://vpc.cn-beijing.aliyuncs.com");
+        let e = Endpoints { ecs: Some("http://127.0.0.1:8080".into()), vpc: None };
+        assert_eq!(e.url(Api::Ecs, "us-west-1"), "http://127.0.0.1:8080");
+        assert_eq!(host_of("http://127.0.0.1:8080/x?y"), "127.0.0.1:8080");
+        assert_eq!(host_of("https://ecs.cn-beijing.aliyuncs.com"), "ecs.cn-beijing.aliyuncs.com");
+    }
+}

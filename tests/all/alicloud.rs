@@ -1,0 +1,333 @@
+//! The `alicloud-ecs` builder against kiln's simulator (`--simulate`):
+//! the seed's Basic Example unchanged, options reaching the API, faults
+//! leaving nothing behind, SSH forwarded to a real sshd.
+
+use crate::sshd::Sshd;
+use crate::support::Project;
+use serde_json::{Value, json};
+
+/// The seed document's Basic Example, as shipped in `examples/`.
+const BASIC: &str = include_str!("../../examples/alicloud.json");
+
+/// What the simulator saw, from `--sim-report`.
+struct Report(Value);
+
+impl Report {
+    fn read(p: &Project) -> Report {
+        let text = std::fs::read_to_string(p.root().join("report.json")).expect("simulator report written");
+        Report(serde_json::from_str(&text).unwrap())
+    }
+
+    /// The requests for `action`.
+    fn calls(&self, action: &str) -> Vec<&Value> {
+        self.0["requests"].as_array().unwrap().iter().filter(|r| r["action"] == action).collect()
+    }
+
+    /// The parameters of the only successful call of `action`.
+    fn params(&self, action: &str) -> &Value {
+        let ok: Vec<_> = self.calls(action).into_iter().filter(|r| r["status"] == 200).collect();
+        assert_eq!(ok.len(), 1, "expected one successful {action}, saw {ok:?}");
+        &ok[0]["params"]
+    }
+
+    /// Temporary resources still alive.
+    fn leftovers(&self) -> Vec<String> {
+        kiln_sim::admin::leftovers(&self.0["resources"])
+    }
+
+    fn images(&self) -> &Vec<Value> {
+        self.0["resources"]["images"].as_array().unwrap()
+    }
+}
+
+fn basic(extra: Value) -> Value {
+    let mut template: Value = serde_json::from_str(BASIC).unwrap();
+    let builder = template["builders"][0].as_object_mut().unwrap();
+    for (k, v) in extra.as_object().unwrap() {
+        builder.insert(k.clone(), v.clone());
+    }
+    template
+}
+
+fn simulate(p: &Project, extra: &[&str]) -> crate::support::Run {
+    let mut args = vec!["build", "--simulate", "--sim-report", "report.json"];
+    args.extend_from_slice(extra);
+    args.push("template.json");
+    p.run(&args)
+}
+
+#[test]
+fn basic_example_builds_unchanged_and_its_commands_are_recorded() {
+    let p = Project::new();
+    p.file("template.json", BASIC);
+    simulate(&p, &[])
+        .code(0)
+        .contains("Alicloud images were created")
+        .contains("cn-beijing: m-")
+        .contains("no temporary resource left behind");
+    let report = Report::read(&p);
+    assert!(report.leftovers().is_empty(), "{:?}", report.leftovers());
+    let images = report.images();
+    assert_eq!(images.len(), 1);
+    assert_eq!(images[0]["name"], "packer_test2");
+    assert_eq!(images[0]["status"], "Available");
+    // The key pair goes in at creation (first boot): no attach/detach.
+    assert!(report.params("CreateInstance")["KeyPairName"].as_str().unwrap().starts_with("kiln_"));
+    assert_eq!(report.params("CreateInstance")["IoOptimized"], "optimized");
+    assert!(report.calls("AttachKeyPair").is_empty() && report.calls("DetachKeyPair").is_empty());
+    // No empty share call (Packer makes one).
+    assert!(report.calls("ModifyImageSharePermission").is_empty());
+    // The provisioner's script reached the machine and was run, not executed for real.
+    let machine = report.0["ssh"].as_object().unwrap().values().next().expect("one machine was logged into").clone();
+    assert_eq!(machine["logins"], json!(["root (publickey)"]));
+    let script = machine["files"].as_object().unwrap().values().next().unwrap().as_str().unwrap().to_string();
+    assert!(script.contains("sleep 30\nyum install redis.x86_64 -y"), "{script}");
+    let commands: Vec<&str> = machine["commands"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    assert!(commands.iter().any(|c| c.contains("/tmp/script_") && c.contains("chmod +x")), "{commands:?}");
+}
+
+#[test]
+fn forwarded_ssh_runs_the_provisioner_on_a_real_server() {
+    let sshd = Sshd::start();
+    let p = Project::new();
+    let proof = p.root().join("proof.txt");
+    let mut template = basic(json!({"ssh_username": sshd.user}));
+    template["provisioners"] =
+        json!([{"type": "shell", "inline": [format!("echo built-by-kiln > {}", proof.display())]}]);
+    p.template(template);
+    let forward = format!("127.0.0.1:{}", sshd.port);
+    let keys = sshd.authorized_keys();
+    simulate(&p, &["--sim-ssh-forward", &forward, "--sim-authorized-keys", keys.to_str().unwrap()]).code(0);
+    assert_eq!(std::fs::read_to_string(&proof).unwrap(), "built-by-kiln\n");
+    // The machine's key pair was installed as cloud-init would.
+    assert!(std::fs::read_to_string(&keys).unwrap().contains("kiln-sim:i-"));
+}
+
+#[test]
+fn options_reach_the_api() {
+    let p = Project::new();
+    p.file("user-data.sh", "#!/bin/sh\necho hello\n");
+    p.template(basic(json!({
+        "image_name": "kiln-options",
+        "image_version": "1.2.3",
+        "image_description": "built by the options test",
+        "instance_name": "kiln-builder",
+        "security_group_name": "kiln-sg",
+        "vpc_name": "kiln-vpc",
+        "vpc_cidr_block": "192.168.0.0/16",
+        "user_data_file": "user-data.sh",
+        "internet_charge_type": "PayByTraffic",
+        "internet_max_bandwidth_out": "10",
+        "force_stop_instance": true,
+        "zone_id": "cn-beijing-g",
+        "image_disk_mappings": [{"disk_category": "cloud_ssd", "disk_size": 40, "disk_name": "data-disk"}],
+        "tags": {"team": "images", "built-by": "kiln"},
+        "image_copy_regions": ["cn-hangzhou", "cn-shanghai"],
+        "image_copy_names": ["kiln-options-hz"],
+        "image_share_account": ["1234567890"],
+    })));
+    simulate(&p, &["--sim-profile", "instant"]).code(0).contains("cn-hangzhou: m-").contains("cn-shanghai: m-");
+    let r = Report::read(&p);
+    assert!(r.leftovers().is_empty(), "{:?}", r.leftovers());
+    assert_eq!(r.params("CreateVpc")["CidrBlock"], "192.168.0.0/16");
+    assert_eq!(r.params("CreateVpc")["VpcName"], "kiln-vpc");
+    assert_eq!(r.params("CreateVSwitch")["CidrBlock"], "192.168.0.0/24");
+    assert_eq!(r.params("CreateVSwitch")["ZoneId"], "cn-beijing-g");
+    assert_eq!(r.params("CreateSecurityGroup")["SecurityGroupName"], "kiln-sg");
+    let rule = r.params("AuthorizeSecurityGroup");
+    assert_eq!((rule["IpProtocol"].as_str(), rule["PortRange"].as_str()), (Some("tcp"), Some("22/22")));
+    let create = r.params("CreateInstance");
+    assert_eq!(create["InstanceName"], "kiln-builder");
+    assert_eq!(create["UserData"], "IyEvYmluL3NoCmVjaG8gaGVsbG8K");
+    assert_eq!(create["DataDisk.1.Category"], "cloud_ssd");
+    assert_eq!(create["DataDisk.1.Size"], "40");
+    assert_eq!(create["DataDisk.1.DeleteWithInstance"], "true");
+    assert!(create.get("ClientToken").is_some());
+    assert_eq!(r.params("AllocateEipAddress")["Bandwidth"], "10");
+    assert_eq!(r.params("AllocateEipAddress")["InternetChargeType"], "PayByTraffic");
+    assert_eq!(r.params("StopInstance")["ForceStop"], "true");
+    let image = r.params("CreateImage");
+    assert_eq!(
+        (image["ImageVersion"].as_str(), image["Description"].as_str()),
+        (Some("1.2.3"), Some("built by the options test"))
+    );
+    let copies: Vec<(&str, &str)> = r
+        .calls("CopyImage")
+        .iter()
+        .map(|c| {
+            (
+                c["params"]["DestinationRegionId"].as_str().unwrap(),
+                c["params"]["DestinationImageName"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(copies, vec![("cn-hangzhou", "kiln-options-hz"), ("cn-shanghai", "kiln-options")]);
+    // Every image (copies too) is Available, tagged and shared; their
+    // snapshots are tagged as well.
+    let images = r.images();
+    assert_eq!(images.len(), 3);
+    for image in images {
+        assert_eq!(image["status"], "Available", "{image}");
+        assert_eq!(image["tags"], json!({"built-by": "kiln", "team": "images"}), "{image}");
+        assert_eq!(image["shared_with"], json!(["1234567890"]), "{image}");
+    }
+    for snapshot in r.0["resources"]["snapshots"].as_array().unwrap() {
+        assert_eq!(snapshot["tags"]["team"], "images", "{snapshot}");
+    }
+}
+
+#[test]
+fn private_ip_builds_need_no_eip_and_open_ssh_to_the_vpc_only() {
+    let p = Project::new();
+    p.template(basic(json!({"ssh_private_ip": true})));
+    simulate(&p, &["--sim-profile", "instant"]).code(0);
+    let r = Report::read(&p);
+    assert!(r.calls("AllocateEipAddress").is_empty());
+    assert_eq!(r.params("AuthorizeSecurityGroup")["SourceCidrIp"], "172.16.0.0/16");
+}
+
+#[test]
+fn an_existing_image_name_stops_the_build_unless_force_deleted() {
+    let p = Project::new();
+    let build = |name: &str, force: bool| {
+        let mut b = basic(json!({"name": name, "image_name": "kiln-dup"}))["builders"][0].clone();
+        b["image_force_delete"] = json!(force);
+        b["image_force_delete_snapshots"] = json!(force);
+        b
+    };
+    let provisioners = json!([{"type": "shell", "inline": ["true"]}]);
+    let variables = basic(json!({}))["variables"].clone();
+    p.template(json!({"variables": variables, "builders": [build("first", false), build("second", false)], "provisioners": provisioners}));
+    simulate(&p, &["--sim-profile", "instant", "-parallel-builds", "1"])
+        .code(1)
+        .contains("kiln-dup")
+        .contains("the image name is already used by");
+    assert_eq!(Report::read(&p).images().len(), 1);
+    assert!(Report::read(&p).leftovers().is_empty());
+
+    p.template(json!({"variables": variables, "builders": [build("first", false), build("second", true)], "provisioners": provisioners}));
+    simulate(&p, &["--sim-profile", "instant", "-parallel-builds", "1"]).code(0);
+    let r = Report::read(&p);
+    let images = r.images();
+    assert_eq!(images.len(), 1, "the first image was replaced: {images:?}");
+    assert_eq!(r.calls("DeleteImage").len(), 1);
+    // Its snapshots went too, deleted in their own region.
+    assert!(r.calls("DeleteSnapshot").iter().all(|c| c["status"] == 200 && c["params"]["RegionId"] == "cn-beijing"));
+    assert!(r.leftovers().is_empty(), "{:?}", r.leftovers());
+}
+
+#[test]
+fn a_failure_at_any_mutating_step_leaves_nothing_behind() {
+    let p = Project::new();
+    p.template(basic(
+        json!({"tags": {"a": "b"}, "image_copy_regions": ["cn-hangzhou"], "image_share_account": ["42"]}),
+    ));
+    for action in [
+        "CreateKeyPair",
+        "CreateVpc",
+        "CreateVSwitch",
+        "CreateSecurityGroup",
+        "AuthorizeSecurityGroup",
+        "CreateInstance",
+        "AllocateEipAddress",
+        "AssociateEipAddress",
+        "StartInstance",
+        "StopInstance",
+        "CreateImage",
+        "AddTags",
+        "CopyImage",
+        "ModifyImageSharePermission",
+    ] {
+        let fault = format!("{action}:denied");
+        simulate(&p, &["--sim-profile", "instant", "--sim-fault", &fault])
+            .code(1)
+            .contains(action)
+            .contains("Forbidden.RAM");
+        let r = Report::read(&p);
+        assert!(r.leftovers().is_empty(), "after a failed {action}: {:?}", r.leftovers());
+        assert!(r.images().is_empty(), "after a failed {action}, images remain: {:?}", r.images());
+    }
+}
+
+#[test]
+fn an_image_that_fails_to_build_stops_the_wait_at_once() {
+    let p = Project::new();
+    p.file("template.json", BASIC);
+    simulate(&p, &["--sim-profile", "instant", "--sim-fault", "CreateImage:image-fails"])
+        .code(1)
+        .contains("CreateFailed");
+    let r = Report::read(&p);
+    assert!(r.leftovers().is_empty(), "{:?}", r.leftovers());
+    assert!(r.images().is_empty());
+}
+
+#[test]
+fn throttling_and_server_errors_are_retried() {
+    let p = Project::new();
+    p.file("template.json", BASIC);
+    simulate(
+        &p,
+        &["--sim-profile", "instant", "--sim-fault", "*:throttling:p=0.4", "--sim-fault", "*:server-error:p=0.1"],
+    )
+    .code(0);
+    let r = Report::read(&p);
+    let injected = r.0["requests"].as_array().unwrap().iter().filter(|q| q["injected"] == true).count();
+    assert!(injected >= 5, "only {injected} faults were injected");
+    assert!(r.leftovers().is_empty(), "{:?}", r.leftovers());
+}
+
+#[test]
+fn bad_options_are_named_with_their_rule() {
+    let p = Project::new();
+    p.file("a.sh", "x");
+    p.template(basic(json!({
+        "image_name": "1 bad",
+        "internet_charge_type": "PayByTraffic",
+        "internet_max_bandwidth_out": 0,
+        "image_share_account": ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"],
+        "user_data": "x",
+        "user_data_file": "a.sh",
+        "vpc_cidr_block": "10.1.0.0/8",
+        "image_disk_mappings": [{"disk_category": "cloud", "disk_size": 4000}],
+    })));
+    let output = p
+        .kiln(&["validate", "template.json"])
+        .env("ALICLOUD_ACCESS_KEY", "AKID")
+        .env("ALICLOUD_SECRET_KEY", "secret")
+        .output()
+        .unwrap();
+    let run = crate::support::Run::from(output);
+    run.code(2);
+    for field in [
+        "image_name",
+        "internet_max_bandwidth_out",
+        "image_share_account",
+        "user_data",
+        "vpc_cidr_block",
+        "image_disk_mappings",
+    ] {
+        run.contains(&format!("builders[0].{field}"));
+    }
+}
+
+#[test]
+fn credentials_and_region_come_from_the_environment() {
+    let p = Project::new();
+    let mut template = basic(json!({}));
+    template["variables"] = json!({});
+    let builder = template["builders"][0].as_object_mut().unwrap();
+    for key in ["region", "access_key", "secret_key"] {
+        builder.remove(key);
+    }
+    p.template(template);
+    p.run(&["validate", "template.json"]).code(2).contains("access_key").contains("region");
+    let out = p
+        .kiln(&["validate", "template.json"])
+        .env("ALICLOUD_ACCESS_KEY", "AKID")
+        .env("ALICLOUD_SECRET_KEY", "very-secret-value")
+        .env("ALICLOUD_REGION", "cn-beijing")
+        .output()
+        .unwrap();
+    let run = crate::support::Run::from(out);
+    run.code(0).lacks("very-secret-value");
+}
