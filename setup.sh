@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what kiln's build needs on a fresh machine that has rustup:
 # the pinned toolchain (rust-toolchain.toml), the wasm32-wasip2 target the
-# builder components compile to, and OpenSSH's server for the SSH tests.
+# builder components compile to, OpenSSH's server for the SSH tests, Python
+# for the SDK test and Packer 1.6.6 for the peer test.
 # Does nothing when all are there.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -22,6 +23,15 @@ pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev)
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 command -v ssh-keygen >/dev/null || missing+=(openssh-client)
 command -v pkill >/dev/null || missing+=(procps)
+# Python with venv for the official Alibaba SDK test (it pip-installs the
+# SDK into a venv of its own), and Packer 1.6.6, the peer the simulator
+# must satisfy.
+if ! command -v python3 >/dev/null; then
+  missing+=(python3 python3-venv)
+elif ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+  missing+=(python3-venv)
+fi
+[ -x /usr/bin/packer ] || missing+=(packer)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq

@@ -7,9 +7,10 @@ use kiln::caps::Caps;
 use kiln::caps::cancel::RunCancel;
 use kiln::caps::http::Transport;
 use kiln::caps::secrets::Redactor;
-use kiln::plugin::bindings::types::{CommunicatorKind, CommunicatorSettings};
+use kiln::plugin::bindings::types::CommunicatorKind;
 use kiln::plugin::instance::GuestConfig;
 use kiln::plugin::{Cache, Instance, Limits, Runtime, load_file};
+use kiln::template::communicator::Summary;
 use kiln::ui::{Ui, UiOptions};
 use std::path::Path;
 
@@ -25,6 +26,7 @@ fn caps(ui: &Ui) -> Caps {
         limits: Limits::default(),
         provisioning: None,
         communicator: None,
+        redirect: None,
     }
 }
 
@@ -65,13 +67,14 @@ fn host_call_round_trip(c: &mut Criterion) {
         build_name: "bench".into(),
         json: format!(r#"{{"scenario":"calls","count":{CALLS}}}"#),
         secrets: Vec::new(),
-        communicator: CommunicatorSettings {
+        communicator: Summary {
             kind: CommunicatorKind::None,
             host: None,
             port: 22,
             username: None,
             has_password: false,
             has_private_key: false,
+            password: None,
         },
         keep_on_error: false,
         force: false,

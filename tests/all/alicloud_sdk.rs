@@ -30,15 +30,23 @@ fn sdk_python() -> PathBuf {
 }
 
 /// `kiln sim serve` on a free port; stopped when dropped.
-struct SimServer {
+pub struct SimServer {
     child: Child,
-    address: String,
+    /// `127.0.0.1:PORT`.
+    pub address: String,
 }
 
 impl SimServer {
+    /// Machines' SSH on a random port each.
     fn start() -> SimServer {
+        Self::start_with(&["--ssh-port", "0"])
+    }
+
+    /// With extra arguments.
+    pub fn start_with(extra: &[&str]) -> SimServer {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
-            .args(["sim", "serve", "--listen", "127.0.0.1:0", "--ssh-port", "0", "--profile", "fast"])
+            .args(["sim", "serve", "--listen", "127.0.0.1:0", "--profile", "fast"])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -2,6 +2,7 @@
 //! user would, with fixtures from `support`.
 
 mod alicloud;
+mod alicloud_packer;
 mod alicloud_sdk;
 mod bad_template;
 mod cancel;

@@ -100,7 +100,7 @@ pub fn check_region(region: &str) -> Result<(), ApiError> {
 
 /// Runs `action` of `product`.
 pub fn dispatch(product: Product, action: &str, ctx: &mut Ctx) -> Result<Value, ApiError> {
-    let shared = match action {
+    match action {
         "DescribeRegions" => region::describe_regions(ctx),
         "DescribeZones" => region::describe_zones(ctx),
         "CreateVpc" => network::create_vpc(ctx),
@@ -114,9 +114,8 @@ pub fn dispatch(product: Product, action: &str, ctx: &mut Ctx) -> Result<Value, 
         "AssociateEipAddress" => network::associate_eip(ctx),
         "UnassociateEipAddress" => network::unassociate_eip(ctx),
         "ReleaseEipAddress" => network::release_eip(ctx),
-        _ => return ecs_only(product, action, ctx),
-    };
-    shared
+        _ => ecs_only(product, action, ctx),
+    }
 }
 
 fn ecs_only(product: Product, action: &str, ctx: &mut Ctx) -> Result<Value, ApiError> {

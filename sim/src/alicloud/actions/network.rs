@@ -217,7 +217,7 @@ pub fn create_security_group(ctx: &mut Ctx) -> Result<Value, ApiError> {
     ctx.idempotent("CreateSecurityGroup", |ctx| {
         let region = ctx.region()?;
         let vpc_id = ctx.args.opt("VpcId").unwrap_or("").to_string();
-        if !vpc_id.is_empty() && !ctx.world.vpcs.get(&vpc_id).is_some_and(|v| v.region == region) {
+        if !vpc_id.is_empty() && ctx.world.vpcs.get(&vpc_id).is_none_or(|v| v.region != region) {
             return Err(ApiError::no_such("VpcId", &vpc_id));
         }
         let name = ctx.args.opt("SecurityGroupName").unwrap_or("").to_string();
