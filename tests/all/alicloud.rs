@@ -120,10 +120,14 @@ fn options_reach_the_api() {
         "internet_max_bandwidth_out": "10",
         "force_stop_instance": true,
         "zone_id": "cn-beijing-g",
-        "image_disk_mappings": [{"disk_category": "cloud_ssd", "disk_size": 40, "disk_name": "data-disk"}],
+        "image_disk_mappings": [
+            {"disk_category": "cloud_ssd", "disk_size": 40, "disk_name": "data-disk"},
+            {"disk_size": 10}
+        ],
         "tags": {"team": "images", "built-by": "kiln"},
         "image_copy_regions": ["cn-hangzhou", "cn-shanghai"],
-        "image_copy_names": ["kiln-options-hz"],
+        // An empty name keeps its place: the first copy takes image_name.
+        "image_copy_names": ["", "kiln-options-sh"],
         "image_share_account": ["1234567890"],
     })));
     simulate(&p, &["--sim-profile", "instant"]).code(0).contains("cn-hangzhou: m-").contains("cn-shanghai: m-");
@@ -142,6 +146,12 @@ fn options_reach_the_api() {
     assert_eq!(create["DataDisk.1.Category"], "cloud_ssd");
     assert_eq!(create["DataDisk.1.Size"], "40");
     assert_eq!(create["DataDisk.1.DeleteWithInstance"], "true");
+    // The category a size was checked against is the one sent (the
+    // documented default, cloud, allows 10 GiB).
+    assert_eq!(
+        (create["DataDisk.2.Category"].as_str(), create["DataDisk.2.Size"].as_str()),
+        (Some("cloud"), Some("10"))
+    );
     assert!(create.get("ClientToken").is_some());
     assert_eq!(r.params("AllocateEipAddress")["Bandwidth"], "10");
     assert_eq!(r.params("AllocateEipAddress")["InternetChargeType"], "PayByTraffic");
@@ -161,7 +171,7 @@ fn options_reach_the_api() {
             )
         })
         .collect();
-    assert_eq!(copies, vec![("cn-hangzhou", "kiln-options-hz"), ("cn-shanghai", "kiln-options")]);
+    assert_eq!(copies, vec![("cn-hangzhou", "kiln-options"), ("cn-shanghai", "kiln-options-sh")]);
     // Every image (copies too) is Available, tagged and shared; their
     // snapshots are tagged as well.
     let images = r.images();

@@ -8,7 +8,7 @@ mod disks;
 pub mod fields;
 mod rules;
 
-pub use disks::{DataDisk, SystemDisk};
+pub use disks::{DEFAULT_DISK_CATEGORY, DataDisk, SystemDisk};
 pub use rules::free_slash24;
 
 use crate::rpc::{self, Api, Endpoints};
@@ -237,6 +237,17 @@ impl Reader<'_> {
             Ok(list) => {
                 list.unwrap_or_default().into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
             }
+            Err(e) => {
+                self.errors.push(e);
+                Vec::new()
+            }
+        }
+    }
+
+    /// A list whose entries keep their positions (trimmed, empty ones kept).
+    fn positional_list(&mut self, name: &str) -> Vec<String> {
+        match self.config.decode::<Vec<String>>(name) {
+            Ok(list) => list.unwrap_or_default().into_iter().map(|s| s.trim().to_string()).collect(),
             Err(e) => {
                 self.errors.push(e);
                 Vec::new()

@@ -420,9 +420,12 @@ impl RpcError {
 
     fn is_retryable(&self, extra: &[&str], idempotent: bool) -> bool {
         match self {
+            // Throttling and "still processing" answers say the call had
+            // no effect; a 5xx may come after the effect, so only calls that
+            // can be replayed safely (ClientToken, reads, deletes) retry it.
             RpcError::Api(e) => {
-                TRANSIENT_PREFIXES.iter().any(|p| e.code.starts_with(p))
-                    || e.status >= 500
+                code_in(&e.code, &["Throttling"])
+                    || (idempotent && (TRANSIENT_PREFIXES.iter().any(|p| e.code.starts_with(p)) || e.status >= 500))
                     || code_in(&e.code, EVENTUALLY_CONSISTENT)
                     || code_in(&e.code, extra)
             }

@@ -112,24 +112,13 @@ impl Step<State> for Connect {
                 Ok(())
             }
             Err(communicator::Error::Cancelled) => Err(StepError::Cancelled),
-            Err(e) => Err(StepError::failed(describe_comm_error(&e))),
+            Err(e) => Err(StepError::failed(kiln_guest::comm::message(&e))),
         }
     }
 
     fn undo(&mut self, state: &mut State, _: steps::Outcome) -> Result<(), String> {
         state.session = None;
         Ok(())
-    }
-}
-
-fn describe_comm_error(e: &communicator::Error) -> String {
-    match e {
-        communicator::Error::Unsupported(m)
-        | communicator::Error::Authentication(m)
-        | communicator::Error::Unreachable(m)
-        | communicator::Error::Io(m)
-        | communicator::Error::Other(m) => m.clone(),
-        communicator::Error::Cancelled => "cancelled".to_string(),
     }
 }
 

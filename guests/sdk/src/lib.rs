@@ -8,11 +8,13 @@
 //! - [`poll`]: waiting for the cloud, with backoff and a deadline.
 //! - [`http`]: typed JSON over the host's `http` capability.
 //! - [`ui`]: short names for the host's `log` capability.
+//! - [`comm`]: communicator errors as text.
 //!
 //! A builder never does its own networking, files, crypto or clock: it asks
 //! the host, which enforces the sandbox.
 
 pub mod bindings;
+pub mod comm;
 pub mod config;
 pub mod http;
 pub mod poll;

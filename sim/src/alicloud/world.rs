@@ -5,7 +5,6 @@
 //! due. Nothing runs in the background, so the state only depends on the
 //! requests and the clock.
 
-use crate::latency::Latencies;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
@@ -327,16 +326,6 @@ impl World {
     /// Frees an EIP's address.
     pub fn release_ip(&mut self, ip: Ipv4Addr) {
         self.free_ips.push(ip);
-    }
-
-    /// The latencies to use (set per request from the config).
-    pub fn latencies(l: &Latencies) -> Latencies {
-        *l
-    }
-
-    /// Instances that are not being deleted and use `pred`.
-    pub fn instances_where(&self, pred: impl Fn(&Instance) -> bool) -> Vec<&Instance> {
-        self.instances.values().filter(|i| pred(i)).collect()
     }
 
     /// Forgets everything.

@@ -9,8 +9,10 @@ impl Reader<'_> {
     /// Copy regions paired with their names; duplicates and the source
     /// region are dropped with a warning (Packer drops them silently).
     pub(super) fn copies(&mut self, source: &str) -> Vec<CopyTarget> {
-        let regions = self.list("image_copy_regions");
-        let names = self.list("image_copy_names");
+        // Positions matter: the nth name goes with the nth region, and an
+        // empty name means "the image's own name".
+        let regions = self.positional_list("image_copy_regions");
+        let names = self.positional_list("image_copy_names");
         if names.len() > regions.len() {
             self.fail(
                 "image_copy_names",
@@ -21,7 +23,7 @@ impl Reader<'_> {
                 ),
             );
         }
-        for (i, name) in names.iter().enumerate() {
+        for (i, name) in names.iter().enumerate().filter(|(_, n)| !n.is_empty()) {
             if let Err(problem) = rules::name(name) {
                 self.fail(&format!("image_copy_names/{i}"), format!("image_copy_names[{i}] {problem}"));
             }
@@ -41,7 +43,7 @@ impl Reader<'_> {
                 self.warnings.push(format!("image_copy_regions lists {region} more than once; one copy is made"));
                 continue;
             }
-            let name = names.get(i).cloned().unwrap_or_else(|| image_name.clone());
+            let name = names.get(i).filter(|n| !n.is_empty()).cloned().unwrap_or_else(|| image_name.clone());
             copies.push(CopyTarget { region, name });
         }
         copies

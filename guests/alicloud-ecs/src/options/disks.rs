@@ -43,6 +43,11 @@ pub struct DataDisk {
 }
 
 const CATEGORIES: &[&str] = &["cloud", "cloud_efficiency", "cloud_ssd", "cloud_essd"];
+
+/// A data disk's category when `disk_category` is unset: `cloud`, as the
+/// documentation says. kiln always sends it, so the size is checked
+/// against the category the disk really gets.
+pub const DEFAULT_DISK_CATEGORY: &str = "cloud";
 const DATA_KEYS: &[&str] = &[
     "disk_category",
     "disk_size",
@@ -211,7 +216,7 @@ pub fn data_disks(value: Option<&Value>, errors: &mut Vec<FieldError>) -> Vec<Da
         let category = r.category();
         let size = r.integer("disk_size");
         let snapshot_id = r.text("disk_snapshot_id");
-        let effective = category.as_deref().unwrap_or("cloud");
+        let effective = category.as_deref().unwrap_or(DEFAULT_DISK_CATEGORY);
         let (min, max) = data_size_range(effective);
         match size {
             Some(size) if !(min..=max).contains(&size) => {

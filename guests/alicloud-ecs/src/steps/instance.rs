@@ -70,7 +70,7 @@ impl Step<State> for CreateInstance {
         for (i, disk) in opts.data_disks.iter().enumerate() {
             let key = |field: &str| format!("DataDisk.{}.{field}", i + 1);
             call = call
-                .opt(&key("Category"), disk.category.as_deref())
+                .param(&key("Category"), disk.category.as_deref().unwrap_or(crate::options::DEFAULT_DISK_CATEGORY))
                 .opt(&key("Size"), disk.size.map(|s| s.to_string()).as_deref())
                 .opt(&key("SnapshotId"), disk.snapshot_id.as_deref())
                 .opt(&key("DiskName"), disk.name.as_deref())

@@ -36,11 +36,13 @@ impl Step<State> for CreateKeyPair {
         ui::say(format!("Creating temporary key pair {name}..."));
         // A lost answer cannot be replayed: a second CreateKeyPair with the
         // name fails, and the private key is only ever in the first answer.
+        // Remembered before sending: if the answer is lost the key pair may
+        // exist anyway, and deleting an unknown name is harmless.
+        self.created = Some(name.clone());
         let reply = state.client.ecs("CreateKeyPair").param("KeyPairName", name.as_str()).not_idempotent().send()?;
         // Adopt the key before anything else can print the answer.
         let private_key =
             crate::json::text(&reply, &["PrivateKeyBody"]).map(|body| secrets::adopt("temporary key pair", &body));
-        self.created = Some(name.clone());
         state.key_pair_name = Some(name.clone());
         self.entry = record::created(kind::KEY_PAIR, &name, state.client.region())?;
         let private_key = private_key

@@ -24,8 +24,9 @@ impl Step<State> for CreateVpc {
         let existing = state.existing_vswitch.as_ref().map(|v| v.vpc_id.clone()).or_else(|| state.opts.vpc_id.clone());
         if let Some(id) = existing {
             ui::say(format!("Using VPC {id}"));
-            let vpc = describe::vpc(&state.client, &id)?
-                .ok_or_else(|| StepError::failed(format!("VPC {id} does not exist in region {}", state.opts.region)))?;
+            let vpc = describe::vpc(&state.client, &id)?.ok_or_else(|| {
+                StepError::failed(format!("vpc_id: VPC {id} does not exist in region {}", state.opts.region))
+            })?;
             state.vpc_cidr = json::text(&vpc, &["CidrBlock"]);
             state.vpc_id = Some(id);
             return Ok(());

@@ -40,7 +40,8 @@ fn regions(state: &State) -> Result<(), StepError> {
     for region in wanted {
         if !known.iter().any(|k| k == region) {
             return Err(StepError::failed(format!(
-                "region {region} is not offered by Alibaba Cloud; known regions: {} (or set skip_region_validation)",
+                "{} {region} is not offered by Alibaba Cloud; known regions: {} (or set skip_region_validation)",
+                if region == &state.opts.region { "region" } else { "image_copy_regions: region" },
                 known.join(", ")
             )));
         }
@@ -72,7 +73,7 @@ fn source_image(state: &State) -> Result<(), StepError> {
         Some(image) => image,
         None => lookup(true)?.ok_or_else(|| {
             StepError::failed(format!(
-                "source image {id} was not found in region {}; check the id with DescribeImages in that region",
+                "source_image: image {id} was not found in region {}; check the id with DescribeImages in that region",
                 opts.region
             ))
         })?,
@@ -131,8 +132,9 @@ fn existing_vswitch(state: &mut State) -> Result<(), StepError> {
     let opts = &state.opts;
     let Some(id) = &opts.vswitch_id else { return Ok(()) };
     ui::say(format!("Checking VSwitch {id}..."));
-    let vswitch = describe::vswitch(&state.client, id)?
-        .ok_or_else(|| StepError::failed(format!("VSwitch {id} does not exist in region {}", opts.region)))?;
+    let vswitch = describe::vswitch(&state.client, id)?.ok_or_else(|| {
+        StepError::failed(format!("vswitch_id: VSwitch {id} does not exist in region {}", opts.region))
+    })?;
     let vpc_id = json::text(&vswitch, &["VpcId"])
         .ok_or_else(|| StepError::failed(format!("DescribeVSwitches gave no VpcId for VSwitch {id}")))?;
     let zone_id = json::text(&vswitch, &["ZoneId"])

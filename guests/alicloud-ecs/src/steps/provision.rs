@@ -42,7 +42,12 @@ impl Step<State> for Provision {
         let session = match communicator::connect(&target) {
             Ok(session) => session,
             Err(communicator::Error::Cancelled) => return Err(StepError::Cancelled),
-            Err(e) => return Err(StepError::failed(format!("could not connect to {host}: {}", describe(&e)))),
+            Err(e) => {
+                return Err(StepError::failed(format!(
+                    "could not connect to {host}: {}",
+                    kiln_guest::comm::message(&e)
+                )));
+            }
         };
         ui::say("Provisioning...");
         let result = provision(Some(&session));
@@ -57,16 +62,5 @@ fn provision(session: Option<&communicator::Session>) -> Result<(), StepError> {
         Ok(()) => Ok(()),
         Err(hook::Error::Cancelled) => Err(StepError::Cancelled),
         Err(hook::Error::Failed(message)) => Err(StepError::Failed(message)),
-    }
-}
-
-fn describe(error: &communicator::Error) -> String {
-    match error {
-        communicator::Error::Unsupported(m)
-        | communicator::Error::Authentication(m)
-        | communicator::Error::Unreachable(m)
-        | communicator::Error::Io(m)
-        | communicator::Error::Other(m) => m.clone(),
-        communicator::Error::Cancelled => "cancelled".to_string(),
     }
 }

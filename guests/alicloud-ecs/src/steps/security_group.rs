@@ -27,7 +27,10 @@ impl Step<State> for CreateSecurityGroup {
         if let Some(id) = &state.opts.security_group_id {
             ui::say(format!("Using security group {id}"));
             let group = describe::security_group(&state.client, id)?.ok_or_else(|| {
-                StepError::failed(format!("security group {id} does not exist in region {}", state.opts.region))
+                StepError::failed(format!(
+                    "security_group_id: security group {id} does not exist in region {}",
+                    state.opts.region
+                ))
             })?;
             if let Some(group_vpc) = json::text(&group, &["VpcId"])
                 && group_vpc != vpc_id

@@ -349,7 +349,6 @@ pub fn delete_instance(ctx: &mut Ctx) -> Result<Value, ApiError> {
 
 pub fn allocate_public_ip(ctx: &mut Ctx) -> Result<Value, ApiError> {
     let id = ctx.args.req("InstanceId")?.to_string();
-    let ip = ctx.world.new_ip();
     let instance = find(ctx, &id)?;
     if !instance.vpc_id.is_empty() && instance.eip.is_some() {
         return Err(ApiError::forbidden("IncorrectInstanceStatus", "The instance already has an EIP."));
@@ -357,7 +356,8 @@ pub fn allocate_public_ip(ctx: &mut Ctx) -> Result<Value, ApiError> {
     if let Some(existing) = instance.public_ip {
         return Ok(json!({"IpAddress": existing.to_string()}));
     }
-    instance.public_ip = Some(ip);
+    let ip = ctx.world.new_ip();
+    find(ctx, &id)?.public_ip = Some(ip);
     Ok(json!({"IpAddress": ip.to_string()}))
 }
 

@@ -171,7 +171,7 @@ pub fn page(ctx: &Ctx, outer: &str, inner: &str, items: Vec<Value>) -> Result<Va
     let size = ctx.args.int("PageSize")?.unwrap_or(10).clamp(1, 100) as usize;
     let number = ctx.args.int("PageNumber")?.unwrap_or(1).max(1) as usize;
     let total = items.len();
-    let items: Vec<Value> = items.into_iter().skip((number - 1) * size).take(size).collect();
+    let items: Vec<Value> = items.into_iter().skip((number - 1).saturating_mul(size)).take(size).collect();
     Ok(json!({"TotalCount": total, "PageNumber": number, "PageSize": size, outer: {inner: items}}))
 }
 

@@ -221,7 +221,11 @@ pub fn create_security_group(ctx: &mut Ctx) -> Result<Value, ApiError> {
             return Err(ApiError::no_such("VpcId", &vpc_id));
         }
         let name = ctx.args.opt("SecurityGroupName").unwrap_or("").to_string();
-        if !name.is_empty() && (!(2..=128).contains(&name.chars().count()) || name.starts_with("http")) {
+        if !name.is_empty()
+            && (!(2..=128).contains(&name.chars().count())
+                || name.starts_with("http://")
+                || name.starts_with("https://"))
+        {
             return Err(ApiError::invalid(
                 "SecurityGroupName",
                 "2-128 characters, not starting with http:// or https://",

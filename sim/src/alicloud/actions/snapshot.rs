@@ -101,12 +101,11 @@ pub fn add_tags(ctx: &mut Ctx) -> Result<Value, ApiError> {
         },
         other => return Err(ApiError::invalid("ResourceType", &format!("{other:?} is not supported here"))),
     };
-    for (k, v) in pairs {
-        tags.insert(k, v);
-    }
-    if tags.len() > 20 {
+    let added = pairs.iter().filter(|(k, _)| !tags.contains_key(k)).count();
+    if tags.len() + added > 20 {
         return Err(ApiError::forbidden("QuotaExceed.TagNum", "A resource can have at most 20 tags."));
     }
+    tags.extend(pairs);
     Ok(json!({}))
 }
 
