@@ -27,13 +27,16 @@ pub enum FaultKind {
     /// HTTP 403 `Forbidden.RAM`: the key may not do this. Not worth a
     /// retry, so a client must fail and clean up.
     Denied,
+    /// The call takes effect, then the connection drops before the answer:
+    /// the client must find out what it created (ClientToken, or a lookup).
+    Lost,
 }
 
 impl std::str::FromStr for FaultKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| {
-            format!("unknown fault kind {s:?}; use server-error, unavailable, throttling, reset, timeout, slow, image-fails or denied")
+            format!("unknown fault kind {s:?}; use server-error, unavailable, throttling, reset, timeout, slow, image-fails, denied or lost")
         })
     }
 }

@@ -75,6 +75,10 @@ fn basic_example_builds_unchanged_and_its_commands_are_recorded() {
     assert!(report.params("CreateInstance")["KeyPairName"].as_str().unwrap().starts_with("kiln_"));
     assert_eq!(report.params("CreateInstance")["IoOptimized"], "optimized");
     assert!(report.calls("AttachKeyPair").is_empty() && report.calls("DetachKeyPair").is_empty());
+    // The first zone that offers the type (cn-beijing-a does not), where
+    // Packer takes the last; the VPC gets the documented CIDR.
+    assert_eq!(report.params("CreateVSwitch")["ZoneId"], "cn-beijing-c");
+    assert_eq!(report.params("CreateVpc")["CidrBlock"], "172.16.0.0/16");
     // No empty share call (Packer makes one).
     assert!(report.calls("ModifyImageSharePermission").is_empty());
     // The provisioner's script reached the machine and was run, not executed for real.
@@ -130,6 +134,10 @@ fn options_reach_the_api() {
         "image_copy_names": ["", "kiln-options-sh"],
         "image_share_account": ["1234567890"],
     })));
+    let mut template: Value =
+        serde_json::from_str(&std::fs::read_to_string(p.root().join("template.json")).unwrap()).unwrap();
+    template["post-processors"] = json!([{"type": "manifest", "output": "manifest.json"}]);
+    p.template(template);
     simulate(&p, &["--sim-profile", "instant"]).code(0).contains("cn-hangzhou: m-").contains("cn-shanghai: m-");
     let r = Report::read(&p);
     assert!(r.leftovers().is_empty(), "{:?}", r.leftovers());
@@ -184,6 +192,33 @@ fn options_reach_the_api() {
     for snapshot in r.0["resources"]["snapshots"].as_array().unwrap() {
         assert_eq!(snapshot["tags"]["team"], "images", "{snapshot}");
     }
+    // The manifest records every region's image, sorted.
+    let manifest = crate::support::manifest(&p, "manifest.json");
+    let id = manifest["builds"][0]["artifact_id"].as_str().unwrap();
+    let regions: Vec<&str> = id.split(',').map(|part| part.split(':').next().unwrap()).collect();
+    assert_eq!(regions, ["cn-beijing", "cn-hangzhou", "cn-shanghai"], "{id}");
+    assert!(id.split(',').all(|part| part.split(':').nth(1).is_some_and(|i| i.starts_with("m-"))), "{id}");
+}
+
+#[test]
+fn an_sts_token_is_signed_and_sent_without_the_builder_seeing_it() {
+    let p = Project::new();
+    p.file("template.json", BASIC);
+    let sts = |token: &str| {
+        let output = p
+            .kiln(&["build", "--simulate", "--sim-profile", "instant", "--sim-report", "report.json", "template.json"])
+            .env("ALICLOUD_ACCESS_KEY", "STS.kiln-test-key")
+            .env("ALICLOUD_SECRET_KEY", "sts secret/with+odd=chars")
+            .env("SecurityToken", token)
+            .output()
+            .unwrap();
+        crate::support::Run::from(output)
+    };
+    // The simulator takes the token from the environment as this key's; the
+    // builder gets it through its security_token fallback, as a secret.
+    sts("CAIS token/+= with spaces").code(0).lacks("CAIS token").lacks("sts secret");
+    let r = Report::read(&p);
+    assert!(r.calls("CreateInstance").iter().all(|c| c["params"]["SecurityToken"] == "***"));
 }
 
 #[test]
@@ -256,6 +291,38 @@ fn a_failure_at_any_mutating_step_leaves_nothing_behind() {
         let r = Report::read(&p);
         assert!(r.leftovers().is_empty(), "after a failed {action}: {:?}", r.leftovers());
         assert!(r.images().is_empty(), "after a failed {action}, images remain: {:?}", r.images());
+    }
+}
+
+#[test]
+fn a_lost_answer_neither_duplicates_nor_leaks() {
+    let p = Project::new();
+    p.template(basic(json!({"image_copy_regions": ["cn-hangzhou"]})));
+    // Creates with a ClientToken are replayed and get the first answer.
+    simulate(
+        &p,
+        &[
+            "--sim-profile",
+            "instant",
+            "--sim-fault",
+            "CreateVpc:lost:nth=1",
+            "--sim-fault",
+            "CreateInstance:lost:nth=1",
+        ],
+    )
+    .code(0);
+    let r = Report::read(&p);
+    assert_eq!(r.calls("CreateVpc").len(), 2);
+    let tokens: Vec<&Value> = r.calls("CreateInstance").iter().map(|c| &c["params"]["ClientToken"]).collect();
+    assert!(tokens.len() == 2 && tokens[0] == tokens[1], "{tokens:?}");
+    assert!(r.leftovers().is_empty(), "{:?}", r.leftovers());
+    // Creates without one fail, and the undo finds what they made.
+    for action in ["CreateKeyPair", "CopyImage"] {
+        let fault = format!("{action}:lost:nth=1");
+        simulate(&p, &["--sim-profile", "instant", "--sim-fault", &fault]).code(1).contains(action);
+        let r = Report::read(&p);
+        assert!(r.leftovers().is_empty(), "after a lost {action} answer: {:?}", r.leftovers());
+        assert!(r.images().is_empty(), "after a lost {action} answer: {:?}", r.images());
     }
 }
 

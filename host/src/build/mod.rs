@@ -137,9 +137,11 @@ impl Run {
         let mut tasks = Vec::new();
         for (index, def, prepared) in ready {
             let run = self.clone();
-            let permits = permits.clone();
+            // Taken here, in template order, so that with -parallel-builds
+            // the builds start in the order the template lists them.
+            let permit = permits.clone().acquire_owned().await.expect("the semaphore is never closed");
             tasks.push(tokio::spawn(async move {
-                let _permit = permits.acquire().await.expect("the semaphore is never closed");
+                let _permit = permit;
                 let span = tracing::info_span!("build", name = %def.name, builder = %def.builder_type);
                 run.one(&def, index, prepared).instrument(span).await
             }));

@@ -68,6 +68,7 @@ pub fn handle(shared: &Shared, request: ApiRequest) -> Answer {
     };
     let mut fail_images = false;
     let mut delay = None;
+    let mut lose_answer = false;
     let injected = match fault {
         Some((FaultKind::Reset, _)) => Some(Answer::Reset),
         Some((FaultKind::Timeout, d)) => Some(Answer::Hang(d)),
@@ -95,6 +96,10 @@ pub fn handle(shared: &Shared, request: ApiRequest) -> Answer {
         }
         Some((FaultKind::ImageFails, _)) => {
             fail_images = true;
+            None
+        }
+        Some((FaultKind::Lost, _)) => {
+            lose_answer = true;
             None
         }
         None => None,
@@ -149,6 +154,12 @@ pub fn handle(shared: &Shared, request: ApiRequest) -> Answer {
         }
     };
     shared.ssh.sync(&inner.world);
+    if lose_answer {
+        entry.status = 0;
+        entry.code = "answer lost".into();
+        inner.log.push(entry);
+        return Answer::Reset;
+    }
     inner.log.push(entry);
     match delay {
         Some(d) => Answer::Delay(d, Box::new(answer)),

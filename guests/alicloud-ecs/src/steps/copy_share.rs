@@ -26,7 +26,7 @@ impl Step<State> for CopyImages {
         for copy in &copies {
             // CopyImage takes no ClientToken: a lost answer is not replayed,
             // which could make a second copy.
-            let reply = state
+            let sent = state
                 .client
                 .ecs("CopyImage")
                 .param("ImageId", source.id.as_str())
@@ -34,7 +34,24 @@ impl Step<State> for CopyImages {
                 .param("DestinationImageName", copy.name.as_str())
                 .opt("DestinationDescription", state.opts.image_description.as_deref())
                 .not_idempotent()
-                .send()?;
+                .send();
+            let reply = match sent {
+                Ok(reply) => reply,
+                Err(error) => {
+                    // The copy may have started before the answer was lost
+                    // (a 5xx, a timeout): find it by name so that the undo
+                    // cancels it instead of leaving it behind.
+                    if let Ok(found) = describe::images_named(&state.client, &copy.region, &copy.name) {
+                        for image in found {
+                            if let Some(id) = json::text(&image, &["ImageId"]) {
+                                let snapshots = describe::snapshots_of(&image);
+                                state.images.push(Image { region: copy.region.clone(), id, snapshots, entry: None });
+                            }
+                        }
+                    }
+                    return Err(error.into());
+                }
+            };
             let id = json::text(&reply, &["ImageId"])
                 .ok_or_else(|| StepError::failed(format!("CopyImage to {} gave no ImageId", copy.region)))?;
             ui::message(format!("Copying to {}: image {id}", copy.region));
