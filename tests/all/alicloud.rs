@@ -103,8 +103,11 @@ fn forwarded_ssh_runs_the_provisioner_on_a_real_server() {
     let keys = sshd.authorized_keys();
     simulate(&p, &["--sim-ssh-forward", &forward, "--sim-authorized-keys", keys.to_str().unwrap()]).code(0);
     assert_eq!(std::fs::read_to_string(&proof).unwrap(), "built-by-kiln\n");
-    // The machine's key pair was installed as cloud-init would.
-    assert!(std::fs::read_to_string(&keys).unwrap().contains("kiln-sim:i-"));
+    // The machine's key pair was installed as cloud-init would (the login
+    // above needed it) and went away with the machine; the file's own key
+    // stays.
+    let left = std::fs::read_to_string(&keys).unwrap();
+    assert!(!left.contains("kiln-sim:") && left.lines().count() == 1, "{left}");
 }
 
 #[test]
@@ -219,6 +222,34 @@ fn an_sts_token_is_signed_and_sent_without_the_builder_seeing_it() {
     sts("CAIS token/+= with spaces").code(0).lacks("CAIS token").lacks("sts secret");
     let r = Report::read(&p);
     assert!(r.calls("CreateInstance").iter().all(|c| c["params"]["SecurityToken"] == "***"));
+}
+
+#[test]
+fn a_password_machine_and_a_system_disk_only_image() {
+    let p = Project::new();
+    p.template(basic(json!({
+        "ssh_password": "Kiln-Passw0rd!",
+        "system_disk_mapping": {"disk_category": "cloud_ssd", "disk_size": 60, "disk_name": "root-disk"},
+        "image_disk_mappings": [{"disk_size": 30}],
+        "image_ignore_data_disks": true,
+    })));
+    simulate(&p, &["--sim-profile", "instant"]).code(0).lacks("Kiln-Passw0rd!");
+    let r = Report::read(&p);
+    let create = r.params("CreateInstance");
+    // The password reached the cloud (the log hides it) and no key pair was made.
+    assert_eq!(create["Password"], "***");
+    assert!(create.get("KeyPairName").is_none() && r.calls("CreateKeyPair").is_empty());
+    assert_eq!(
+        (create["SystemDisk.Category"].as_str(), create["SystemDisk.Size"].as_str()),
+        (Some("cloud_ssd"), Some("60"))
+    );
+    let machine = r.0["ssh"].as_object().unwrap().values().next().unwrap().clone();
+    assert_eq!(machine["logins"], json!(["root (password)"]));
+    // The image comes from a snapshot of the system disk alone.
+    let disk = r.params("CreateSnapshot")["DiskId"].as_str().unwrap().to_string();
+    assert!(r.params("DescribeDisks")["DiskType"] == "system", "{disk}");
+    assert!(r.params("CreateImage").get("SnapshotId").is_some() && r.params("CreateImage").get("InstanceId").is_none());
+    assert!(r.leftovers().is_empty(), "{:?}", r.leftovers());
 }
 
 #[test]

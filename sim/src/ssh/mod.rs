@@ -41,7 +41,7 @@ pub struct SshHub {
     shared: OnceLock<Weak<Shared>>,
     /// Bound endpoints by machine address, with the instance behind each.
     endpoints: Mutex<HashMap<Ipv4Addr, (SocketAddr, String)>>,
-    /// Keys already put into the forward target's authorized_keys.
+    /// Machines whose key is in the forward target's authorized_keys.
     installed: Mutex<BTreeSet<String>>,
     /// What the built-in server recorded, by instance id.
     pub records: Mutex<BTreeMap<String, SshRecord>>,
@@ -109,22 +109,45 @@ impl SshHub {
         }
         drop(endpoints);
         if let SshMode::Forward { authorized_keys: Some(file), .. } = &self.mode {
-            let mut installed = self.installed.lock().unwrap_or_else(|e| e.into_inner());
-            for i in world.instances.values().filter(|i| i.state.status == "Running") {
-                let Some(key) = i.key_pair.as_ref().and_then(|k| world.key_pairs.get(&(i.region.clone(), k.clone())))
-                else {
-                    continue;
-                };
-                if installed.insert(key.public_key.clone()) {
-                    use std::io::Write;
-                    let appended = std::fs::OpenOptions::new()
-                        .append(true)
-                        .create(true)
-                        .open(file)
-                        .and_then(|mut f| writeln!(f, "{} kiln-sim:{}", key.public_key, i.id));
-                    if let Err(e) = appended {
-                        tracing::warn!("cannot install key pair {} in {}: {e}", key.name, file.display());
-                    }
+            self.sync_authorized_keys(world, file);
+        }
+    }
+
+    /// Installs the key pair of each running machine in `file`, once, and
+    /// takes out the keys of machines that are gone, as the machine's own
+    /// authorized_keys would go with it.
+    fn sync_authorized_keys(&self, world: &World, file: &std::path::Path) {
+        let mut installed = self.installed.lock().unwrap_or_else(|e| e.into_inner());
+        let gone: Vec<String> =
+            installed.iter().filter(|id| world.instances.get(*id).is_none_or(|i| i.deleting)).cloned().collect();
+        if !gone.is_empty() {
+            let kept: String = std::fs::read_to_string(file)
+                .unwrap_or_default()
+                .lines()
+                .filter(|line| !gone.iter().any(|id| line.ends_with(&format!(" kiln-sim:{id}"))))
+                .map(|line| format!("{line}\n"))
+                .collect();
+            if let Err(e) = std::fs::write(file, kept) {
+                tracing::warn!("cannot remove keys from {}: {e}", file.display());
+            }
+            for id in gone {
+                installed.remove(&id);
+            }
+        }
+        for i in world.instances.values().filter(|i| i.state.status == "Running" && !i.deleting) {
+            let Some(key) = i.key_pair.as_ref().and_then(|k| world.key_pairs.get(&(i.region.clone(), k.clone())))
+            else {
+                continue;
+            };
+            if installed.insert(i.id.clone()) {
+                use std::io::Write;
+                let appended = std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(file)
+                    .and_then(|mut f| writeln!(f, "{} kiln-sim:{}", key.public_key, i.id));
+                if let Err(e) = appended {
+                    tracing::warn!("cannot install key pair {} in {}: {e}", key.name, file.display());
                 }
             }
         }

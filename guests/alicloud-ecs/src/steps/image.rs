@@ -1,6 +1,10 @@
-//! The image in the build's region: replacing old images of the same name
-//! (late, so that a failed build never loses them), the optional system-disk
-//! snapshot, `CreateImage`, and tags.
+//! The image in the build's region: replacing old images of the same name,
+//! the optional system-disk snapshot, `CreateImage`, and tags.
+//!
+//! Old images are deleted as late as possible, after provisioning and the
+//! stop, so that a build that fails before then keeps them. The API cannot
+//! rename an image, so a failure after the delete (the new image failing,
+//! a copy failing) does lose the old ones: the user asked to replace them.
 
 use crate::record::{self, kind};
 use crate::rpc::Client;

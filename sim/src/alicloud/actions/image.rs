@@ -147,6 +147,10 @@ fn create(ctx: &mut Ctx) -> Result<Value, ApiError> {
     let mut mappings = Vec::new();
     if let Some(snapshot) = ctx.args.opt("SnapshotId") {
         mappings.push((snapshot.to_string(), "/dev/xvda".to_string(), size));
+        // The snapshot now backs the image: it cannot be deleted before it.
+        if let Some(s) = ctx.world.snapshots.get_mut(snapshot) {
+            s.image_id = Some(id.clone());
+        }
     }
     for (disk, disk_size, device) in disks {
         let snap = ctx.world.new_id("s-");
