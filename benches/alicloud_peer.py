@@ -12,6 +12,7 @@ running 1 and 20 builds in parallel (--simulate, fast profile).
 Needs root (the machines' SSH is on port 22 of their 127.x address, where
 Packer connects) and /usr/bin/packer (./setup.sh installs it).
 Usage: benches/alicloud_peer.py [SCALE] [path/to/kiln]   (default 0.2, target/release/kiln)
+With KILN_BENCH_LOGS=DIR, each tool's request log is written there.
 """
 
 import json
@@ -29,7 +30,7 @@ TEMPLATE = os.path.join(ROOT, "examples", "alicloud.json")
 # The transitions a default build waits through, in seconds of the
 # realistic profile (sim/src/latency.rs): VPC, VSwitch, instance created,
 # EIP associated, started, stopped, image, EIP unassociated, instance deleted.
-WAITED = 5 + 5 + 15 + 3 + 30 + 20 + 180 + 3 + 25
+WAITED = 4.3 + 3.8 + 13.6 + 2.7 + 27.4 + 17.7 + 176.3 + 2.7 + 22.9
 KEY = ("LTAI5tKilnSimulatorKey01", "kiln-simulator-secret-not-for-real-use")
 
 
@@ -76,6 +77,9 @@ def build(tool, work):
             json.dump(template, f)
         wall, rss = timed(args, work, env)
         counts = admin(address, "counts")
+        if os.environ.get("KILN_BENCH_LOGS"):
+            with open(os.path.join(os.environ["KILN_BENCH_LOGS"], f"{tool}-requests.json"), "w") as f:
+                json.dump(admin(address, "requests"), f, indent=1)
         leftovers = [k for k, v in admin(address, "resources").items() if v and k not in ("images", "snapshots")]
         return wall, rss, counts, leftovers
     finally:

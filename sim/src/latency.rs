@@ -12,7 +12,7 @@ pub enum Profile {
     /// A fraction of a second each (the default for `kiln build --simulate`):
     /// clients have to wait, but a whole build takes seconds.
     Fast,
-    /// Close to the real cloud: an instance starts in ~30 s, an image takes
+    /// Close to the real cloud: an instance starts in ~27 s, an image takes
     /// ~3 min. Scaled by `--latency-scale`.
     Realistic,
 }
@@ -83,17 +83,19 @@ impl Latencies {
                 vswitch: ms(200),
                 eip: ms(200),
             },
+            // Measured-looking, not round: a client polling every 5 s must
+            // not line up with the cloud by accident (real latencies vary).
             Profile::Realistic => Latencies {
-                instance_create: ms(15_000),
-                instance_start: ms(30_000),
-                instance_stop: ms(20_000),
-                instance_delete: ms(25_000),
-                image_create: ms(180_000),
-                image_copy: ms(300_000),
-                snapshot: ms(60_000),
-                vpc: ms(5_000),
-                vswitch: ms(5_000),
-                eip: ms(3_000),
+                instance_create: ms(13_600),
+                instance_start: ms(27_400),
+                instance_stop: ms(17_700),
+                instance_delete: ms(22_900),
+                image_create: ms(176_300),
+                image_copy: ms(291_400),
+                snapshot: ms(58_200),
+                vpc: ms(4_300),
+                vswitch: ms(3_800),
+                eip: ms(2_700),
             },
         }
     }

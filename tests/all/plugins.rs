@@ -29,6 +29,17 @@ fn plugins_inspect_describes_fields_and_egress() {
 }
 
 #[test]
+fn plugins_inspect_shows_environment_fallbacks() {
+    let p = Project::new();
+    p.run(&["plugins", "inspect", kiln::guests::ALICLOUD_ECS_BUILDER])
+        .code(0)
+        .contains("Builder types:    alicloud-ecs")
+        .contains("ecs.{region}.aliyuncs.com")
+        .contains("required, secret, env ALICLOUD_SECRET_KEY]")
+        .contains("env SecurityToken or SECURITY_TOKEN]");
+}
+
+#[test]
 fn validate_runs_the_builders_prepare_and_weak_typing() {
     let p = Project::new();
     p.with_scenarios().template(json!({"builders": [{"type": "test-scenarios", "scenario": "nope"}]}));

@@ -1,7 +1,7 @@
-//! Waiting for the cloud: poll a resource with backoff (0.25 s doubling
-//! to 5 s, so that a short transition costs little waiting and a long one
-//! few calls; through the host's cancellable timer) until it reaches a status,
-//! fails, or the deadline passes. A resource the API does not list yet
+//! Waiting for the cloud: poll a resource with backoff (first after 0.5 s,
+//! then doubling to 2 s, so that a short transition costs little waiting
+//! and a long one a call every 2 s; through the host's cancellable timer)
+//! until it reaches a status, fails, or the deadline passes. A resource the API does not list yet
 //! counts as "not yet" (eventual consistency), not as an error.
 
 use crate::describe;
@@ -13,10 +13,13 @@ use kiln_guest::ui;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-/// The shortest sleep between two polls.
+/// The shortest sleep between two polls of an image.
 const MIN_NAP: Duration = Duration::from_millis(250);
-/// The longest sleep of the doubling backoff.
-const MAX_NAP: Duration = Duration::from_secs(5);
+/// The sleep before the first poll of a change just asked for.
+const FIRST_NAP: Duration = Duration::from_millis(500);
+/// The longest sleep of the doubling backoff: transitions without a
+/// progress figure are noticed within 2 s, at one call per 2 s at most.
+const MAX_NAP: Duration = Duration::from_secs(2);
 /// The longest sleep when progress tells how long is left.
 const MAX_PACED_NAP: Duration = Duration::from_secs(30);
 
@@ -32,8 +35,8 @@ pub fn until<T>(
     timeout: Duration,
     check: impl FnMut() -> Result<Option<T>, StepError>,
 ) -> Result<T, StepError> {
-    let backoff = Backoff { initial: MIN_NAP, max: MAX_NAP, factor: 2 };
-    match poll::until(timeout, backoff, check) {
+    let backoff = Backoff { initial: FIRST_NAP, max: MAX_NAP, factor: 2 };
+    match poll::after(timeout, backoff, check) {
         Ok(value) => Ok(value),
         Err(PollError::TimedOut(limit)) => {
             Err(StepError::Failed(format!("{what} within {} s; giving up", limit.as_secs())))

@@ -41,10 +41,34 @@ pub enum PollError<E> {
 pub fn until<T, E>(
     timeout: Duration,
     backoff: Backoff,
+    check: impl FnMut() -> Result<Option<T>, E>,
+) -> Result<T, PollError<E>> {
+    poll(timeout, backoff, false, check)
+}
+
+/// Like [`until`], but sleeps `backoff.initial` before the first check:
+/// for waiting on a change just asked for (a start, a create), which is
+/// never done at once, so that a first check would only cost a call.
+pub fn after<T, E>(
+    timeout: Duration,
+    backoff: Backoff,
+    check: impl FnMut() -> Result<Option<T>, E>,
+) -> Result<T, PollError<E>> {
+    poll(timeout, backoff, true, check)
+}
+
+fn poll<T, E>(
+    timeout: Duration,
+    backoff: Backoff,
+    sleep_first: bool,
     mut check: impl FnMut() -> Result<Option<T>, E>,
 ) -> Result<T, PollError<E>> {
     let started = Instant::now();
     let mut sleep = backoff.initial;
+    if sleep_first {
+        timer::sleep(sleep.min(timeout).as_millis() as u64).map_err(|_| PollError::Cancelled)?;
+        sleep = (sleep * backoff.factor).min(backoff.max);
+    }
     loop {
         if let Some(value) = check().map_err(PollError::Check)? {
             return Ok(value);

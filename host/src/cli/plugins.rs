@@ -102,6 +102,9 @@ fn describe(plugin: &Plugin) -> String {
         if f.secret {
             flags.push("secret".into());
         }
+        if !f.env.is_empty() {
+            flags.push(format!("env {}", f.env.join(" or ")));
+        }
         out.push_str(&format!("  {:<28} [{}] {}\n", f.name, flags.join(", "), f.doc));
     }
     out

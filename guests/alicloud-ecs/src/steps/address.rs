@@ -50,9 +50,12 @@ impl Step<State> for AllocateAddress {
             .ok_or_else(|| StepError::failed("AllocateEipAddress gave no AllocationId"))?;
         self.allocated = Some(allocation_id.clone());
         self.entry = record::created(kind::EIP, &allocation_id, state.client.region())?;
-        let eip = waits::eip(&state.client, &allocation_id, "Available")?;
-        let address = json::text(&reply, &["EipAddress"]).or_else(|| json::text(&eip, &["IpAddress"]));
-        let address = address.ok_or_else(|| StepError::failed(format!("EIP {allocation_id} has no address")))?;
+        let address = match json::text(&reply, &["EipAddress"]) {
+            Some(address) => address,
+            None => waits::eip(&state.client, &allocation_id, "Available")
+                .map(|eip| json::text(&eip, &["IpAddress"]))?
+                .ok_or_else(|| StepError::failed(format!("EIP {allocation_id} has no address")))?,
+        };
         ui::message(format!("Allocated EIP {address} ({allocation_id})"));
         // The undo asks the cloud what the EIP is bound to, so an
         // association whose answer is lost is still undone.
@@ -62,6 +65,8 @@ impl Step<State> for AllocateAddress {
             .param("AllocationId", allocation_id.as_str())
             .param("InstanceId", instance_id.as_str())
             .param("InstanceType", "EcsInstance")
+            // A new EIP may not be Available for a moment.
+            .retry_on(&["IncorrectEipStatus"])
             .send();
         if let Err(e) = associated {
             // A retried association that had worked is refused (the EIP is
@@ -71,7 +76,8 @@ impl Step<State> for AllocateAddress {
                 return Err(e.into());
             }
         }
-        waits::eip(&state.client, &allocation_id, "InUse")?;
+        // No wait for InUse: the instance is not started yet, and by the
+        // time it runs the binding is long done (SSH retries meanwhile).
         state.ip = Some(address);
         Ok(())
     }
