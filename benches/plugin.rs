@@ -72,7 +72,6 @@ fn host_call_round_trip(c: &mut Criterion) {
             host: None,
             port: 22,
             username: None,
-            has_password: false,
             has_private_key: false,
             password: None,
         },

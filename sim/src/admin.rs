@@ -97,7 +97,7 @@ pub fn resources(shared: &Shared) -> Value {
     inner.world.advance(Instant::now());
     let w = &inner.world;
     json!({
-        "instances": w.instances.values().map(|i| json!({"id": i.id, "region": i.region, "status": i.state.status, "name": i.name, "deleting": i.deleting})).collect::<Vec<_>>(),
+        "instances": w.instances.values().map(|i| json!({"id": i.id, "region": i.region, "status": i.state.status, "name": i.name, "deleting": i.deleting()})).collect::<Vec<_>>(),
         "disks": w.disks.values().map(|d| json!({"id": d.id, "region": d.region, "instance": d.instance_id})).collect::<Vec<_>>(),
         "images": w.images.values().map(|i| json!({"id": i.id, "region": i.region, "name": i.name, "source": i.source, "status": i.state.status, "tags": i.tags, "shared_with": i.shared_with, "copied": i.is_copied})).collect::<Vec<_>>(),
         "snapshots": w.snapshots.values().map(|s| json!({"id": s.id, "region": s.region, "image": s.image_id, "tags": s.tags})).collect::<Vec<_>>(),

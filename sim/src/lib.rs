@@ -69,11 +69,6 @@ impl Simulator {
         self.shared.ssh.endpoint(v4)
     }
 
-    /// Live resources by kind, as the admin API shows them.
-    pub fn resources(&self) -> serde_json::Value {
-        admin::resources(&self.shared)
-    }
-
     /// Everything the admin API shows: requests, counts per action, live
     /// resources and SSH records.
     pub fn report(&self) -> serde_json::Value {
@@ -84,13 +79,6 @@ impl Simulator {
             "resources": get("resources"),
             "ssh": get("ssh"),
         })
-    }
-
-    /// Temporary resources still alive (everything but images and the
-    /// snapshots behind them), as `kind id` texts; empty when a build
-    /// cleaned up after itself.
-    pub fn leftovers(&self) -> Vec<String> {
-        admin::leftovers(&self.resources())
     }
 }
 

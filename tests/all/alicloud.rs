@@ -207,19 +207,19 @@ fn options_reach_the_api() {
 fn an_sts_token_is_signed_and_sent_without_the_builder_seeing_it() {
     let p = Project::new();
     p.file("template.json", BASIC);
-    let sts = |token: &str| {
-        let output = p
-            .kiln(&["build", "--simulate", "--sim-profile", "instant", "--sim-report", "report.json", "template.json"])
-            .env("ALICLOUD_ACCESS_KEY", "STS.kiln-test-key")
-            .env("ALICLOUD_SECRET_KEY", "sts secret/with+odd=chars")
-            .env("SecurityToken", token)
-            .output()
-            .unwrap();
-        crate::support::Run::from(output)
-    };
     // The simulator takes the token from the environment as this key's; the
     // builder gets it through its security_token fallback, as a secret.
-    sts("CAIS token/+= with spaces").code(0).lacks("CAIS token").lacks("sts secret");
+    p.run_with_env(
+        &["build", "--simulate", "--sim-profile", "instant", "--sim-report", "report.json", "template.json"],
+        &[
+            ("ALICLOUD_ACCESS_KEY", "STS.kiln-test-key"),
+            ("ALICLOUD_SECRET_KEY", "sts secret/with+odd=chars"),
+            ("SecurityToken", "CAIS token/+= with spaces"),
+        ],
+    )
+    .code(0)
+    .lacks("CAIS token")
+    .lacks("sts secret");
     let r = Report::read(&p);
     assert!(r.calls("CreateInstance").iter().all(|c| c["params"]["SecurityToken"] == "***"));
 }
@@ -398,13 +398,10 @@ fn bad_options_are_named_with_their_rule() {
         "vpc_cidr_block": "10.1.0.0/8",
         "image_disk_mappings": [{"disk_category": "cloud", "disk_size": 4000}],
     })));
-    let output = p
-        .kiln(&["validate", "template.json"])
-        .env("ALICLOUD_ACCESS_KEY", "AKID")
-        .env("ALICLOUD_SECRET_KEY", "secret")
-        .output()
-        .unwrap();
-    let run = crate::support::Run::from(output);
+    let run = p.run_with_env(
+        &["validate", "template.json"],
+        &[("ALICLOUD_ACCESS_KEY", "AKID"), ("ALICLOUD_SECRET_KEY", "secret")],
+    );
     run.code(2);
     for field in [
         "image_name",
@@ -429,13 +426,14 @@ fn credentials_and_region_come_from_the_environment() {
     }
     p.template(template);
     p.run(&["validate", "template.json"]).code(2).contains("access_key").contains("region");
-    let out = p
-        .kiln(&["validate", "template.json"])
-        .env("ALICLOUD_ACCESS_KEY", "AKID")
-        .env("ALICLOUD_SECRET_KEY", "very-secret-value")
-        .env("ALICLOUD_REGION", "cn-beijing")
-        .output()
-        .unwrap();
-    let run = crate::support::Run::from(out);
-    run.code(0).lacks("very-secret-value");
+    p.run_with_env(
+        &["validate", "template.json"],
+        &[
+            ("ALICLOUD_ACCESS_KEY", "AKID"),
+            ("ALICLOUD_SECRET_KEY", "very-secret-value"),
+            ("ALICLOUD_REGION", "cn-beijing"),
+        ],
+    )
+    .code(0)
+    .lacks("very-secret-value");
 }

@@ -123,10 +123,10 @@ fn template_functions_render_per_build() {
             "echo env={{user `home`}} split={{split \"a-b-c\" \"-\" 1}} all={{replace_all \"-\" \"+\" \"a-b\"}}"
         ]}]
     }));
-    let mut command = p.kiln(&["build", "template.json"]);
-    command.env("KILN_TEST_VALUE", "from-env");
-    let run = crate::support::Run::from(command.output().unwrap());
-    run.code(0).contains("name=Fn-Test type=null lower=fn-test clean=20").contains("env=from-env split=b all=a+b");
+    p.run_with_env(&["build", "template.json"], &[("KILN_TEST_VALUE", "from-env")])
+        .code(0)
+        .contains("name=Fn-Test type=null lower=fn-test clean=20")
+        .contains("env=from-env split=b all=a+b");
 }
 
 #[test]

@@ -53,12 +53,10 @@ fn validate_runs_the_builders_prepare_and_weak_typing() {
 #[test]
 fn cache_clear_removes_compiled_components() {
     let p = Project::new();
-    let mut command = p.kiln(&["plugins", "list"]);
-    command.env("KILN_CACHE_DIR", p.root().join("cache"));
-    assert!(command.status().unwrap().success());
-    let mut clear = p.kiln(&["plugins", "cache", "clear"]);
-    clear.env("KILN_CACHE_DIR", p.root().join("cache"));
-    let run = crate::support::Run::from(clear.output().unwrap());
+    let cache = p.root().join("cache");
+    let env = [("KILN_CACHE_DIR", cache.to_str().unwrap())];
+    p.run_with_env(&["plugins", "list"], &env).code(0);
+    let run = p.run_with_env(&["plugins", "cache", "clear"], &env);
     // One per built-in builder: null and alicloud-ecs.
     run.code(0).contains("Removed 2 compiled component(s)");
 }
@@ -76,8 +74,7 @@ fn replacing_a_plugin_file_is_picked_up_without_clearing_the_cache() {
 fn no_cache_leaves_no_compiled_files() {
     let p = Project::new();
     p.template(json!({"builders": [{"type": "null", "communicator": "none"}]}));
-    let mut command = p.kiln(&["build", "--no-cache", "template.json"]);
-    command.env("KILN_CACHE_DIR", p.root().join("cache"));
-    crate::support::Run::from(command.output().unwrap()).code(0);
+    let cache = p.root().join("cache");
+    p.run_with_env(&["build", "--no-cache", "template.json"], &[("KILN_CACHE_DIR", cache.to_str().unwrap())]).code(0);
     assert!(!p.root().join("cache").exists());
 }

@@ -96,7 +96,13 @@ impl Project {
 
     /// Runs `kiln ARGS...` to completion.
     pub fn run(&self, args: &[&str]) -> Run {
-        let output = self.kiln(args).output().expect("run kiln");
+        self.run_with_env(args, &[])
+    }
+
+    /// Runs `kiln ARGS...` to completion with these environment variables
+    /// added to the project's own.
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let output = self.kiln(args).envs(env.iter().copied()).output().expect("run kiln");
         Run::from(output)
     }
 }

@@ -1,14 +1,14 @@
 //! Waiting for the cloud: poll a resource with backoff (first after 0.5 s,
 //! then doubling to 2 s, so that a short transition costs little waiting
 //! and a long one a call every 2 s; through the host's cancellable timer)
-//! until it reaches a status, fails, or the deadline passes. A resource the API does not list yet
-//! counts as "not yet" (eventual consistency), not as an error.
+//! until it reaches a status, fails, or the deadline passes. A resource
+//! the API does not list yet counts as "not yet" (eventual consistency),
+//! not as an error.
 
 use crate::describe;
 use crate::rpc::Client;
-use kiln_guest::poll::{self, Backoff, PollError};
+use kiln_guest::poll::{self, Backoff, Check, PollError};
 use kiln_guest::steps::StepError;
-use kiln_guest::timer;
 use kiln_guest::ui;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -20,8 +20,6 @@ const FIRST_NAP: Duration = Duration::from_millis(500);
 /// The longest sleep of the doubling backoff: transitions without a
 /// progress figure are noticed within 2 s, at one call per 2 s at most.
 const MAX_NAP: Duration = Duration::from_secs(2);
-/// The longest sleep when progress tells how long is left.
-const MAX_PACED_NAP: Duration = Duration::from_secs(30);
 
 /// Deadline for VPCs, VSwitches, EIPs and deletions.
 pub const RESOURCE_TIMEOUT: Duration = Duration::from_secs(300);
@@ -36,7 +34,12 @@ pub fn until<T>(
     check: impl FnMut() -> Result<Option<T>, StepError>,
 ) -> Result<T, StepError> {
     let backoff = Backoff { initial: FIRST_NAP, max: MAX_NAP, factor: 2 };
-    match poll::after(timeout, backoff, check) {
+    settle(what, poll::after(timeout, backoff, check))
+}
+
+/// A wait's outcome as a step's: `what` completes "... within N s".
+fn settle<T>(what: &str, waited: Result<T, PollError<StepError>>) -> Result<T, StepError> {
+    match waited {
         Ok(value) => Ok(value),
         Err(PollError::TimedOut(limit)) => {
             Err(StepError::Failed(format!("{what} within {} s; giving up", limit.as_secs())))
@@ -96,54 +99,40 @@ pub fn eip(client: &Client, allocation_id: &str, status: &str) -> Result<Value, 
 /// fixed 5 s interval (Packer's) asks dozens of times and is 2.5 s late on
 /// average.
 pub fn image_available(client: &Client, region: &str, id: &str, timeout: Duration) -> Result<Value, StepError> {
-    let started = Instant::now();
     let mut shown = String::new();
     let mut first: Option<(Instant, f64)> = None;
-    let mut backoff = MIN_NAP;
-    loop {
-        let image = describe::image(client, region, id)?;
+    let backoff = Backoff { initial: MIN_NAP, max: MAX_NAP, factor: 2 };
+    let waited = poll::paced(timeout, backoff, || {
+        let Some(image) = describe::image(client, region, id)? else { return Ok(Check::NotYet) };
+        let status = describe::status(&image);
+        if status == "Available" {
+            return Ok(Check::Done(image));
+        }
+        if status == "CreateFailed" || status == "UnAvailable" {
+            return Err(StepError::Failed(format!("image {id} in {region} failed: its status is {status}")));
+        }
+        let progress = crate::json::text(&image, &["Progress"]).unwrap_or_default();
+        let text = format!("{status} {progress}");
+        if text != shown {
+            ui::message(format!("image {id} in {region}: {}", text.trim()));
+            shown = text;
+        }
+        let Ok(percent) = progress.trim_end_matches('%').trim().parse::<f64>() else { return Ok(Check::NotYet) };
         let now = Instant::now();
-        let mut nap = backoff;
-        if let Some(image) = image {
-            match describe::status(&image).as_str() {
-                "Available" => return Ok(image),
-                status @ ("CreateFailed" | "UnAvailable") => {
-                    return Err(StepError::Failed(format!("image {id} in {region} failed: its status is {status}")));
-                }
-                status => {
-                    let progress = crate::json::text(&image, &["Progress"]).unwrap_or_default();
-                    let text = format!("{status} {progress}");
-                    if text != shown {
-                        ui::message(format!("image {id} in {region}: {}", text.trim()));
-                        shown = text;
-                    }
-                    if let Ok(percent) = progress.trim_end_matches('%').trim().parse::<f64>() {
-                        match first {
-                            None => first = Some((now, percent)),
-                            Some((then, before)) if percent > before => {
-                                let rate = (percent - before) / now.duration_since(then).as_secs_f64();
-                                // Odd numbers (over 100 %, a rate near 0) fall back to the backoff.
-                                if let Ok(half) = Duration::try_from_secs_f64((100.0 - percent) / rate / 2.0) {
-                                    nap = half;
-                                }
-                            }
-                            Some(_) => {}
-                        }
-                    }
-                }
+        match first {
+            Some((then, before)) if percent > before => {
+                let rate = (percent - before) / now.duration_since(then).as_secs_f64();
+                // Odd numbers (over 100 %, a rate near 0) fall back to the backoff.
+                Ok(Duration::try_from_secs_f64((100.0 - percent) / rate).map_or(Check::NotYet, Check::Remaining))
+            }
+            Some(_) => Ok(Check::NotYet),
+            None => {
+                first = Some((now, percent));
+                Ok(Check::NotYet)
             }
         }
-        backoff = (backoff * 2).min(MAX_NAP);
-        let elapsed = started.elapsed();
-        if elapsed >= timeout {
-            return Err(StepError::Failed(format!(
-                "image {id} in {region} did not become Available within {} s; giving up",
-                timeout.as_secs()
-            )));
-        }
-        let nap = nap.clamp(MIN_NAP, MAX_PACED_NAP).min(timeout - elapsed);
-        timer::sleep(nap.as_millis() as u64).map_err(|_| StepError::Cancelled)?;
-    }
+    });
+    settle(&format!("image {id} in {region} did not become Available"), waited)
 }
 
 /// Waits for a snapshot to be `accomplished`; `failed` fails at once.

@@ -36,14 +36,30 @@ pub enum PollError<E> {
     Check(E),
 }
 
+/// What one check of a wait found.
+#[derive(Debug, PartialEq)]
+pub enum Check<T> {
+    /// The wait is over.
+    Done(T),
+    /// Not yet, and nothing tells how long it will take: back off.
+    NotYet,
+    /// Not yet, and about this long is left (from a progress figure): the
+    /// next check comes after half of it, so that the end is noticed soon
+    /// with few checks.
+    Remaining(Duration),
+}
+
+/// The longest sleep when a check says how long is left.
+pub const MAX_PACED_SLEEP: Duration = Duration::from_secs(30);
+
 /// Calls `check` until it returns `Ok(Some(value))`, sleeping per `backoff`
 /// in between, for at most `timeout`.
 pub fn until<T, E>(
     timeout: Duration,
     backoff: Backoff,
-    check: impl FnMut() -> Result<Option<T>, E>,
+    mut check: impl FnMut() -> Result<Option<T>, E>,
 ) -> Result<T, PollError<E>> {
-    poll(timeout, backoff, false, check)
+    poll(timeout, backoff, false, || check().map(Check::from))
 }
 
 /// Like [`until`], but sleeps `backoff.initial` before the first check:
@@ -52,16 +68,33 @@ pub fn until<T, E>(
 pub fn after<T, E>(
     timeout: Duration,
     backoff: Backoff,
-    check: impl FnMut() -> Result<Option<T>, E>,
+    mut check: impl FnMut() -> Result<Option<T>, E>,
 ) -> Result<T, PollError<E>> {
-    poll(timeout, backoff, true, check)
+    poll(timeout, backoff, true, || check().map(Check::from))
+}
+
+/// Like [`until`], for checks that may say how long is left
+/// ([`Check::Remaining`]): those sleep half of it (at least
+/// `backoff.initial`, at most [`MAX_PACED_SLEEP`]) instead of backing off.
+pub fn paced<T, E>(
+    timeout: Duration,
+    backoff: Backoff,
+    check: impl FnMut() -> Result<Check<T>, E>,
+) -> Result<T, PollError<E>> {
+    poll(timeout, backoff, false, check)
+}
+
+impl<T> From<Option<T>> for Check<T> {
+    fn from(value: Option<T>) -> Self {
+        value.map_or(Check::NotYet, Check::Done)
+    }
 }
 
 fn poll<T, E>(
     timeout: Duration,
     backoff: Backoff,
     sleep_first: bool,
-    mut check: impl FnMut() -> Result<Option<T>, E>,
+    mut check: impl FnMut() -> Result<Check<T>, E>,
 ) -> Result<T, PollError<E>> {
     let started = Instant::now();
     let mut sleep = backoff.initial;
@@ -70,15 +103,16 @@ fn poll<T, E>(
         sleep = (sleep * backoff.factor).min(backoff.max);
     }
     loop {
-        if let Some(value) = check().map_err(PollError::Check)? {
-            return Ok(value);
-        }
+        let nap = match check().map_err(PollError::Check)? {
+            Check::Done(value) => return Ok(value),
+            Check::NotYet => sleep,
+            Check::Remaining(left) => (left / 2).clamp(backoff.initial, MAX_PACED_SLEEP),
+        };
         let elapsed = started.elapsed();
         if elapsed >= timeout {
             return Err(PollError::TimedOut(timeout));
         }
-        let nap = sleep.min(timeout - elapsed);
-        timer::sleep(nap.as_millis() as u64).map_err(|_| PollError::Cancelled)?;
+        timer::sleep(nap.min(timeout - elapsed).as_millis() as u64).map_err(|_| PollError::Cancelled)?;
         sleep = (sleep * backoff.factor).min(backoff.max);
     }
 }

@@ -218,7 +218,7 @@ pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> 
 fn report_simulation(ui: &Ui, sim: &Simulator, file: Option<&std::path::Path>) -> anyhow::Result<()> {
     let report = sim.report();
     let calls = report["requests"].as_array().map_or(0, Vec::len);
-    let left = sim.leftovers();
+    let left = kiln_sim::admin::leftovers(&report["resources"]);
     if left.is_empty() {
         ui.say(&format!("Simulator: {calls} API calls; no temporary resource left behind"));
     } else {

@@ -167,7 +167,7 @@ impl Instance {
             host: summary.host.clone(),
             port: summary.port,
             username: summary.username.clone(),
-            has_password: summary.has_password,
+            has_password: summary.password.is_some(),
             has_private_key: summary.has_private_key,
             password,
         };

@@ -79,8 +79,6 @@ pub struct Summary {
     pub port: u16,
     /// `ssh_username` / `winrm_username`.
     pub username: Option<String>,
-    /// A password is set.
-    pub has_password: bool,
     /// A key file or the agent is set.
     pub has_private_key: bool,
     /// `ssh_password` / `winrm_password`.
@@ -209,7 +207,6 @@ pub fn extract(
             host: text("winrm_host"),
             port: port("winrm_port", if flag("winrm_use_ssl") { 5986 } else { 5985 }),
             username: text("winrm_username"),
-            has_password: text("winrm_password").is_some(),
             has_private_key: false,
             password: text("winrm_password").map(Password),
         },
@@ -218,7 +215,6 @@ pub fn extract(
             host: text("ssh_host"),
             port: port("ssh_port", 22),
             username: text("ssh_username"),
-            has_password: text("ssh_password").is_some(),
             has_private_key: text("ssh_private_key_file").is_some() || flag("ssh_agent_auth"),
             password: text("ssh_password").map(Password),
         },

@@ -69,26 +69,16 @@ pub fn handle(shared: &Shared, request: ApiRequest) -> Answer {
     let mut fail_images = false;
     let mut delay = None;
     let mut lose_answer = false;
+    let injected_error = |error: ApiError| Some(error_answer(error, &request_id, &request.host, format));
     let injected = match fault {
         Some((FaultKind::Reset, _)) => Some(Answer::Reset),
         Some((FaultKind::Timeout, d)) => Some(Answer::Hang(d)),
-        Some((FaultKind::ServerError, _)) => {
-            Some(error_answer(ApiError::internal(), &request_id, &request.host, format))
-        }
-        Some((FaultKind::Unavailable, _)) => {
-            Some(error_answer(ApiError::unavailable(), &request_id, &request.host, format))
-        }
-        Some((FaultKind::Throttling, _)) => {
-            Some(error_answer(ApiError::throttling(), &request_id, &request.host, format))
-        }
-        Some((FaultKind::Denied, _)) => Some(error_answer(
-            ApiError::forbidden(
-                "Forbidden.RAM",
-                "User not authorized to operate on the specified resource, or this API doesn't support RAM.",
-            ),
-            &request_id,
-            &request.host,
-            format,
+        Some((FaultKind::ServerError, _)) => injected_error(ApiError::internal()),
+        Some((FaultKind::Unavailable, _)) => injected_error(ApiError::unavailable()),
+        Some((FaultKind::Throttling, _)) => injected_error(ApiError::throttling()),
+        Some((FaultKind::Denied, _)) => injected_error(ApiError::forbidden(
+            "Forbidden.RAM",
+            "User not authorized to operate on the specified resource, or this API doesn't support RAM.",
         )),
         Some((FaultKind::Slow, d)) => {
             delay = Some(d);

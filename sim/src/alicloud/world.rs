@@ -91,9 +91,15 @@ pub struct Instance {
     pub internet_charge_type: String,
     pub internet_max_bandwidth_out: i64,
     pub state: Timed,
-    /// DeleteInstance was called: gone when the transition ends.
-    pub deleting: bool,
     pub created: String,
+}
+
+impl Instance {
+    /// DeleteInstance was called: the instance goes when its transition
+    /// ends (and blocks its dependents until then).
+    pub fn deleting(&self) -> bool {
+        self.state.pending.as_ref().is_some_and(|(_, _, next)| next.is_empty())
+    }
 }
 
 /// A disk attached to an instance.
@@ -321,6 +327,31 @@ impl World {
                 d.instance_id = None;
             }
         }
+    }
+
+    /// A new snapshot of `size` GiB in `region`, `progressing` until
+    /// `after` has passed; `disk_id` is empty for a copy's snapshot.
+    pub fn new_snapshot(
+        &mut self,
+        region: &str,
+        disk_id: &str,
+        size: i64,
+        image_id: Option<&str>,
+        after: Duration,
+        now: Instant,
+    ) -> String {
+        let id = self.new_id("s-");
+        let snapshot = Snapshot {
+            id: id.clone(),
+            region: region.to_string(),
+            disk_id: disk_id.to_string(),
+            size,
+            state: Timed::moving("progressing", "accomplished", after, now),
+            tags: BTreeMap::new(),
+            image_id: image_id.map(str::to_string),
+        };
+        self.snapshots.insert(id.clone(), snapshot);
+        id
     }
 
     /// Frees an EIP's address.

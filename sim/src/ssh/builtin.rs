@@ -35,7 +35,7 @@ pub async fn serve(
         inactivity_timeout: Some(std::time::Duration::from_secs(600)),
         ..Default::default()
     });
-    let handler = Connection { hub, machine, user: String::new(), channels: HashMap::new() };
+    let handler = Connection { hub, machine, channels: HashMap::new() };
     if let Ok(session) = russh::server::run_stream(config, stream, handler).await {
         let _ = session.await;
     }
@@ -50,7 +50,6 @@ enum Channel_ {
 struct Connection {
     hub: Arc<SshHub>,
     machine: Machine,
-    user: String,
     channels: HashMap<ChannelId, Channel_>,
 }
 
@@ -59,6 +58,17 @@ impl Connection {
         session.exit_status_request(channel, status)?;
         session.eof(channel)?;
         session.close(channel)
+    }
+}
+
+impl Connection {
+    /// Accepts or refuses a login, recording the accepted ones.
+    fn login(&self, ok: bool, user: &str, method: &str) -> Auth {
+        if !ok {
+            return Auth::reject();
+        }
+        self.hub.record(&self.machine.instance_id, |r| r.logins.push(format!("{user} ({method})")));
+        Auth::Accept
     }
 }
 
@@ -81,25 +91,12 @@ impl Handler for Connection {
             .as_deref()
             .and_then(key_blob)
             .is_some_and(|expected| key_blob(&offered) == Some(expected));
-        if ok {
-            self.user = user.to_string();
-            let (id, user) = (self.machine.instance_id.clone(), user.to_string());
-            self.hub.record(&id, |r| r.logins.push(format!("{user} (publickey)")));
-            Ok(Auth::Accept)
-        } else {
-            Ok(Auth::reject())
-        }
+        Ok(self.login(ok, user, "publickey"))
     }
 
     async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
-        if self.machine.password.as_deref() == Some(password) {
-            self.user = user.to_string();
-            let (id, user) = (self.machine.instance_id.clone(), user.to_string());
-            self.hub.record(&id, |r| r.logins.push(format!("{user} (password)")));
-            Ok(Auth::Accept)
-        } else {
-            Ok(Auth::reject())
-        }
+        let ok = self.machine.password.as_deref() == Some(password);
+        Ok(self.login(ok, user, "password"))
     }
 
     async fn channel_open_session(

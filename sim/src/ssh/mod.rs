@@ -82,7 +82,7 @@ impl SshHub {
     /// installed. Called after each API request.
     pub fn sync(self: &Arc<Self>, world: &World) {
         let mut wanted = Vec::new();
-        for i in world.instances.values().filter(|i| !i.deleting) {
+        for i in world.instances.values().filter(|i| !i.deleting()) {
             wanted.push((i.private_ip, i.id.clone()));
             if let Some(ip) = i.public_ip {
                 wanted.push((ip, i.id.clone()));
@@ -119,7 +119,7 @@ impl SshHub {
     fn sync_authorized_keys(&self, world: &World, file: &std::path::Path) {
         let mut installed = self.installed.lock().unwrap_or_else(|e| e.into_inner());
         let gone: Vec<String> =
-            installed.iter().filter(|id| world.instances.get(*id).is_none_or(|i| i.deleting)).cloned().collect();
+            installed.iter().filter(|id| world.instances.get(*id).is_none_or(|i| i.deleting())).cloned().collect();
         if !gone.is_empty() {
             let kept: String = std::fs::read_to_string(file)
                 .unwrap_or_default()
@@ -134,7 +134,7 @@ impl SshHub {
                 installed.remove(&id);
             }
         }
-        for i in world.instances.values().filter(|i| i.state.status == "Running" && !i.deleting) {
+        for i in world.instances.values().filter(|i| i.state.status == "Running" && !i.deleting()) {
             let Some(key) = i.key_pair.as_ref().and_then(|k| world.key_pairs.get(&(i.region.clone(), k.clone())))
             else {
                 continue;
@@ -170,7 +170,7 @@ impl SshHub {
         let instance = self.endpoints.lock().unwrap_or_else(|e| e.into_inner()).get(&ip)?.1.clone();
         let mut inner = shared.lock();
         inner.world.advance(Instant::now());
-        let i = inner.world.instances.get(&instance).filter(|i| !i.deleting && i.state.status == "Running")?;
+        let i = inner.world.instances.get(&instance).filter(|i| !i.deleting() && i.state.status == "Running")?;
         let public_key = i
             .key_pair
             .as_ref()

@@ -4,21 +4,14 @@
 use super::{Ctx, check_region, now_text, tags_value};
 use crate::alicloud::catalog;
 use crate::alicloud::error::ApiError;
-use crate::alicloud::world::{Image, Snapshot, Timed};
+use crate::alicloud::world::{Image, Timed};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
 const ALL_STATUSES: &[&str] = &["Creating", "Waiting", "Available", "UnAvailable", "CreateFailed", "Deprecated"];
 
-/// Image names follow the console's rule: 2-128 characters, starting with
-/// a letter, made of letters, digits, `.`, `_`, `-` and `:`.
 fn check_name(name: &str, param: &str) -> Result<(), ApiError> {
-    let ok = (2..=128).contains(&name.chars().count())
-        && name.chars().next().is_some_and(char::is_alphabetic)
-        && !name.starts_with("http://")
-        && !name.starts_with("https://")
-        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'));
-    if ok {
+    if super::is_console_name(name) {
         Ok(())
     } else {
         Err(ApiError::bad("InvalidImageName.Malformed", format!("The specified parameter {param} is not valid.")))
@@ -124,7 +117,7 @@ fn create(ctx: &mut Ctx) -> Result<Value, ApiError> {
     let mut size = 20;
     if let Some(instance) = ctx.args.opt("InstanceId") {
         let i = ctx.world.instances.get(instance).ok_or_else(|| ApiError::no_such("InstanceId", instance))?;
-        if i.deleting || !matches!(i.state.status.as_str(), "Stopped" | "Running") || i.state.busy() {
+        if i.deleting() || !matches!(i.state.status.as_str(), "Stopped" | "Running") || i.state.busy() {
             return Err(ApiError::status("IncorrectInstanceStatus", format!("The instance is {}.", i.state.status)));
         }
         for d in ctx.world.disks.values().filter(|d| d.instance_id.as_deref() == Some(instance)) {
@@ -153,19 +146,7 @@ fn create(ctx: &mut Ctx) -> Result<Value, ApiError> {
         }
     }
     for (disk, disk_size, device) in disks {
-        let snap = ctx.world.new_id("s-");
-        ctx.world.snapshots.insert(
-            snap.clone(),
-            Snapshot {
-                id: snap.clone(),
-                region: region.clone(),
-                disk_id: disk,
-                size: disk_size,
-                state: Timed::moving("progressing", "accomplished", ctx.latencies.image_create, ctx.now),
-                tags: BTreeMap::new(),
-                image_id: Some(id.clone()),
-            },
-        );
+        let snap = ctx.world.new_snapshot(&region, &disk, disk_size, Some(&id), ctx.latencies.image_create, ctx.now);
         mappings.push((snap, device, disk_size));
     }
     let image = Image {
@@ -205,7 +186,7 @@ pub fn delete_image(ctx: &mut Ctx) -> Result<Value, ApiError> {
     let region = ctx.region()?;
     let id = ctx.args.req("ImageId")?.to_string();
     let force = ctx.args.flag("Force", false)?;
-    let in_use = ctx.world.instances.values().any(|i| i.image_id == id && !i.deleting);
+    let in_use = ctx.world.instances.values().any(|i| i.image_id == id && !i.deleting());
     let image = own_image(ctx, &region, &id)?;
     if !image.shared_with.is_empty() {
         return Err(ApiError::forbidden("InvalidImageId.IsShared", "The image is shared; unshare it first."));
@@ -244,19 +225,7 @@ pub fn copy_image(ctx: &mut Ctx) -> Result<Value, ApiError> {
     let copy_id = ctx.world.new_id("m-");
     let mut disks = Vec::new();
     for (_, device, size) in &source.disks {
-        let snap = ctx.world.new_id("s-");
-        ctx.world.snapshots.insert(
-            snap.clone(),
-            Snapshot {
-                id: snap.clone(),
-                region: destination.clone(),
-                disk_id: String::new(),
-                size: *size,
-                state: Timed::moving("progressing", "accomplished", after, now),
-                tags: BTreeMap::new(),
-                image_id: Some(copy_id.clone()),
-            },
-        );
+        let snap = ctx.world.new_snapshot(&destination, "", *size, Some(&copy_id), after, now);
         disks.push((snap, device.clone(), *size));
     }
     let copy = Image {

@@ -225,7 +225,6 @@ fn create(ctx: &mut Ctx) -> Result<Value, ApiError> {
         internet_charge_type: charge,
         internet_max_bandwidth_out: bandwidth,
         state: Timed::moving("Pending", "Stopped", ctx.latencies.instance_create, ctx.now),
-        deleting: false,
         created: now_text(),
     };
     ctx.world.instances.insert(id.clone(), instance);
@@ -289,7 +288,7 @@ pub fn start_instance(ctx: &mut Ctx) -> Result<Value, ApiError> {
     let id = ctx.args.req("InstanceId")?.to_string();
     let (now, after) = (ctx.now, ctx.latencies.instance_start);
     let instance = find(ctx, &id)?;
-    if instance.deleting || instance.state.status != "Stopped" || instance.state.busy() {
+    if instance.deleting() || instance.state.status != "Stopped" || instance.state.busy() {
         return Err(ApiError::status(
             "IncorrectInstanceStatus",
             format!(
@@ -309,7 +308,7 @@ pub fn stop_instance(ctx: &mut Ctx) -> Result<Value, ApiError> {
     let instance = find(ctx, &id)?;
     match instance.state.status.as_str() {
         "Stopped" if !instance.state.busy() => Ok(json!({})),
-        "Running" if !instance.state.busy() && !instance.deleting => {
+        "Running" if !instance.state.busy() && !instance.deleting() => {
             instance.state.set("Stopping", "Stopped", after, now);
             Ok(json!({}))
         }
@@ -325,7 +324,7 @@ pub fn delete_instance(ctx: &mut Ctx) -> Result<Value, ApiError> {
     let force = ctx.args.flag("Force", false)?;
     let (now, after) = (ctx.now, ctx.latencies.instance_delete);
     let instance = find(ctx, &id)?;
-    if instance.deleting {
+    if instance.deleting() {
         return Ok(json!({}));
     }
     match instance.state.status.as_str() {
@@ -342,7 +341,6 @@ pub fn delete_instance(ctx: &mut Ctx) -> Result<Value, ApiError> {
         }
     }
     let status = if instance.state.status == "Stopped" { "Stopped" } else { "Stopping" };
-    instance.deleting = true;
     instance.state.set(status, "", after, now);
     Ok(json!({}))
 }

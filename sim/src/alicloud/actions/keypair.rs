@@ -8,12 +8,7 @@ use crate::keys;
 use serde_json::{Value, json};
 
 fn check_name(name: &str) -> Result<(), ApiError> {
-    let ok = (2..=128).contains(&name.chars().count())
-        && name.chars().next().is_some_and(|c| c.is_alphabetic())
-        && !name.starts_with("http://")
-        && !name.starts_with("https://")
-        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'));
-    if ok {
+    if super::is_console_name(name) {
         Ok(())
     } else {
         Err(ApiError::bad("InvalidKeyPairName.Malformed", "The specified parameter KeyPairName is not valid."))

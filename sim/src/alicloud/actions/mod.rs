@@ -87,6 +87,17 @@ impl Ctx<'_> {
     }
 }
 
+/// The console's rule for names of images and key pairs: 2-128
+/// characters, starting with a letter, made of letters, digits, `.`, `_`,
+/// `-` and `:`, not starting with `http://` or `https://`.
+pub fn is_console_name(name: &str) -> bool {
+    (2..=128).contains(&name.chars().count())
+        && name.chars().next().is_some_and(char::is_alphabetic)
+        && !name.starts_with("http://")
+        && !name.starts_with("https://")
+        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'))
+}
+
 /// Fails with `InvalidRegionId.NotFound` for a region the cloud lacks.
 pub fn check_region(region: &str) -> Result<(), ApiError> {
     match catalog::region(region) {

@@ -394,7 +394,7 @@ pub fn associate_eip(ctx: &mut Ctx) -> Result<Value, ApiError> {
     let (now, after) = (ctx.now, ctx.latencies.eip);
     let instance =
         ctx.world.instances.get(&instance_id).ok_or_else(|| ApiError::no_such("InstanceId", &instance_id))?;
-    if instance.deleting || !matches!(instance.state.status.as_str(), "Stopped" | "Running") {
+    if instance.deleting() || !matches!(instance.state.status.as_str(), "Stopped" | "Running") {
         return Err(ApiError::status("IncorrectInstanceStatus", "The instance must be Stopped or Running."));
     }
     if instance.eip.is_some() {

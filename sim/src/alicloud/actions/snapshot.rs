@@ -2,27 +2,13 @@
 
 use super::{Ctx, tags_value};
 use crate::alicloud::error::ApiError;
-use crate::alicloud::world::{Snapshot, Timed};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 
 pub fn create_snapshot(ctx: &mut Ctx) -> Result<Value, ApiError> {
     ctx.idempotent("CreateSnapshot", |ctx| {
         let disk_id = ctx.args.req("DiskId")?.to_string();
         let disk = ctx.world.disks.get(&disk_id).ok_or_else(|| ApiError::no_such("DiskId", &disk_id))?.clone();
-        let id = ctx.world.new_id("s-");
-        ctx.world.snapshots.insert(
-            id.clone(),
-            Snapshot {
-                id: id.clone(),
-                region: disk.region,
-                disk_id,
-                size: disk.size,
-                state: Timed::moving("progressing", "accomplished", ctx.latencies.snapshot, ctx.now),
-                tags: BTreeMap::new(),
-                image_id: None,
-            },
-        );
+        let id = ctx.world.new_snapshot(&disk.region, &disk_id, disk.size, None, ctx.latencies.snapshot, ctx.now);
         Ok(json!({"SnapshotId": id}))
     })
 }
