@@ -7,10 +7,9 @@ use kiln::caps::Caps;
 use kiln::caps::cancel::RunCancel;
 use kiln::caps::http::Transport;
 use kiln::caps::secrets::Redactor;
-use kiln::plugin::bindings::types::CommunicatorKind;
+use kiln::caps::comm;
 use kiln::plugin::instance::GuestConfig;
 use kiln::plugin::{Cache, Instance, Limits, Runtime, load_file};
-use kiln::template::communicator::Summary;
 use kiln::ui::{Ui, UiOptions};
 use std::path::Path;
 
@@ -67,14 +66,7 @@ fn host_call_round_trip(c: &mut Criterion) {
         build_name: "bench".into(),
         json: format!(r#"{{"scenario":"calls","count":{CALLS}}}"#),
         secrets: Vec::new(),
-        communicator: Summary {
-            kind: CommunicatorKind::None,
-            host: None,
-            port: 22,
-            username: None,
-            has_private_key: false,
-            password: None,
-        },
+        communicator: comm::Config::None(comm::SshConfig::default()),
         keep_on_error: false,
         force: false,
     };

@@ -9,9 +9,8 @@
 mod sshd;
 
 use kiln::caps::cancel::RunCancel;
-use kiln::caps::comm::config::{Login, SshConfig, TransferMethod};
-use kiln::caps::comm::ssh::transfer::Source;
-use kiln::caps::comm::ssh::{Connection, OnLine};
+use kiln::caps::comm::ssh::Connection;
+use kiln::caps::comm::{Login, OnLine, Session, Source, SshConfig, TransferMethod, Upload};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -85,7 +84,7 @@ fn main() {
         for _ in 0..TRANSFER_RUNS {
             let started = Instant::now();
             let target = remote.display().to_string();
-            tokio.block_on(ssh.upload(Source::File(file.clone()), &target, 0o644, Duration::from_secs(20))).unwrap();
+            tokio.block_on(ssh.upload(Upload::new(Source::File(file.clone()), &target, 0o644), Duration::from_secs(20))).unwrap();
             samples.push(started.elapsed());
         }
         let kiln = median(samples);

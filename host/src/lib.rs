@@ -12,10 +12,12 @@
 //! - [`postprocess`]: what happens to artifacts (the `manifest` writer).
 //! - [`ui`]: everything the user sees, in Packer's shape, redacted.
 //! - [`cli`]: the `kiln` command line.
+//! - [`duration`]: reading and writing durations, shared by all of them.
 
 pub mod build;
 pub mod caps;
 pub mod cli;
+pub mod duration;
 pub mod plugin;
 pub mod postprocess;
 pub mod provision;

@@ -29,11 +29,17 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(cli::run(cli)) {
+    let exit = runtime.block_on(cli::run(cli));
+    if let Ok(Exit::Abandoned) = exit {
+        // Builders may still be blocked in the middle of a call: do not
+        // wait for them.
+        runtime.shutdown_background();
+    }
+    match exit {
         Ok(Exit::Success) => ExitCode::SUCCESS,
         Ok(Exit::BuildFailed) => ExitCode::from(1),
         Ok(Exit::Invalid) => ExitCode::from(2),
-        Ok(Exit::Cancelled) => ExitCode::from(130),
+        Ok(Exit::Cancelled | Exit::Abandoned) => ExitCode::from(130),
         Err(e) => {
             eprintln!("Error: {e:#}");
             ExitCode::from(1)

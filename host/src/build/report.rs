@@ -2,7 +2,7 @@
 //! errors, the artifacts; and the same in `-machine-readable` records.
 
 use crate::plugin::bindings::types::Artifact;
-use crate::provision::human;
+use crate::duration::human;
 use crate::ui::Ui;
 use std::time::Duration;
 

@@ -6,7 +6,7 @@
 use super::{OnError, Run};
 use crate::caps::Caps;
 use crate::caps::http::{self, Policy};
-use crate::plugin::Instance;
+use crate::plugin::{self, Instance};
 use crate::plugin::instance::GuestConfig;
 use crate::postprocess::{self, BuildInfo};
 use crate::provision::Provisioning;
@@ -55,14 +55,13 @@ async fn prepare_in_span(run: &Run, def: &BuilderDef, index: usize, for_run: boo
     let field_names: Vec<&str> = description.fields.iter().map(|f| f.name.as_str()).collect();
     let comm =
         communicator::extract(&mut section, description.uses_communicator, &field_names, &def.builder_type, &at)?;
-    decode::apply_env_fallbacks(&mut section, &description.fields);
+    let fields = plugin::fields(description);
+    decode::apply_env_fallbacks(&mut section, &fields);
     let redactor = run.ui.redactor();
-    for key in communicator::SECRET_KEYS {
-        if let Some(value) = comm.values.get(*key).and_then(|v| v.as_str()) {
-            redactor.add(value);
-        }
+    for value in &comm.credentials {
+        redactor.add(value);
     }
-    let decoded = decode::decode(&section, &rendered.sensitive, &description.fields, &def.builder_type, &at)?;
+    let decoded = decode::decode(&section, &rendered.sensitive, &fields, &def.builder_type, &at)?;
     for (_, value) in &decoded.secrets {
         redactor.add(value);
     }
@@ -76,7 +75,7 @@ async fn prepare_in_span(run: &Run, def: &BuilderDef, index: usize, for_run: boo
         build_name: def.name.clone(),
         json: serde_json::Value::Object(decoded.json).to_string(),
         secrets: decoded.secrets,
-        communicator: comm.settings.clone(),
+        communicator: comm.config.clone(),
         keep_on_error: run.options.on_error == OnError::Abort,
         force: run.options.force,
     };
@@ -91,7 +90,7 @@ async fn prepare_in_span(run: &Run, def: &BuilderDef, index: usize, for_run: boo
         limits: run.options.limits.clone(),
         provisioning: for_run.then(|| Arc::new(provisioning)),
         // A builder that declared no communicator gets none to connect with.
-        communicator: description.uses_communicator.then_some(comm),
+        communicator: description.uses_communicator.then_some(comm.config),
         redirect: run.redirect.clone(),
     };
     let mut instance = Instance::new(&plugin, caps).await.map_err(|e| vec![Problem::new(&at, e.to_string())])?;

@@ -39,7 +39,7 @@ pub struct Caps {
     pub provisioning: Option<Arc<Provisioning>>,
     /// The template's communicator settings for this build (none while
     /// describing).
-    pub communicator: Option<crate::template::communicator::CommunicatorConfig>,
+    pub communicator: Option<comm::Config>,
     /// Where to really connect for a machine's `host:port` (under
     /// `--simulate`, the simulated machine's endpoint); none: connect as
     /// asked.

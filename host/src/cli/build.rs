@@ -6,7 +6,8 @@ use crate::build::{OnError, Options, Status, report};
 use crate::caps::Redirect;
 use crate::caps::http::Transport;
 use crate::plugin::{DEFAULT_MEMORY_LIMIT, Limits, Runtime};
-use crate::template::{Problem, duration};
+use crate::duration;
+use crate::template::Problem;
 use crate::ui::Ui;
 use kiln_sim::Simulator;
 use kiln_sim::faults::FaultRule;
@@ -190,9 +191,15 @@ pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> 
         .select_builders(&run.options.only, &run.options.except)
         .map(|b| b.into_iter().map(|d| d.name.clone()).collect())
         .unwrap_or_default();
-    let signals = tokio::spawn(watch_signals(run.cancel.clone(), ui.clone(), names));
-    let outcomes = run.build().await;
-    signals.abort();
+    let mut build = Box::pin(run.build());
+    let outcomes = tokio::select! {
+        outcomes = &mut build => outcomes,
+        () = watch_signals(run.cancel.clone(), ui.clone(), names) => {
+            // Stopping now: no builder's cleanup may run, nor wait.
+            std::mem::forget(build);
+            return Ok(Exit::Abandoned);
+        }
+    };
     let outcomes = match outcomes {
         Ok(o) => o,
         Err(problems) => {
@@ -239,11 +246,12 @@ pub fn print_problems(ui: &Ui, path: &str, problems: &[Problem]) {
     }
 }
 
-/// First SIGINT/SIGTERM: cancel, let the builders undo. Second: stop now.
+/// First SIGINT/SIGTERM: cancel, let the builders undo. Second: stop now,
+/// which is when this returns (never, if signals cannot be watched).
 async fn watch_signals(cancel: crate::caps::cancel::RunCancel, ui: Ui, builds: Vec<String>) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
-        return;
+        return std::future::pending().await;
     };
     let next = async |int: &mut tokio::signal::unix::Signal, term: &mut tokio::signal::unix::Signal| {
         tokio::select! {
@@ -263,13 +271,12 @@ async fn watch_signals(cancel: crate::caps::cancel::RunCancel, ui: Ui, builds: V
          Resources created by build(s) {} may be left behind: check your cloud for resources named after them.",
         builds.iter().map(|b| format!("'{b}'")).collect::<Vec<_>>().join(", ")
     ));
-    std::process::exit(130);
 }
 
 #[cfg(test)]
 mod tests {
     use crate::plugin::{DEFAULT_CPU_LIMIT, DEFAULT_HOST_CALL_DEADLINE};
-    use crate::template::duration;
+    use crate::duration;
 
     // The flags' default texts must say what the library's constants are.
     #[test]

@@ -29,8 +29,12 @@ pub enum Exit {
     BuildFailed,
     /// Bad usage or an invalid template.
     Invalid,
-    /// The user cancelled.
+    /// The user cancelled, and the builders undid what they made.
     Cancelled,
+    /// A second signal stopped the run at once, without waiting for the
+    /// builders to undo their work: the caller must exit without waiting
+    /// for the tasks still running.
+    Abandoned,
 }
 
 /// kiln builds machine images from Packer-style JSON templates, with each

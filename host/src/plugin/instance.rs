@@ -4,13 +4,13 @@
 
 use super::HostState;
 use super::bindings::Builder;
-use super::bindings::types::{
-    Artifact, BuildError, CommunicatorSettings, Config, Description, FieldError, Prepared, SecretField,
-};
+use super::bindings::types::{Artifact, BuildError, Config, Description, FieldError, Prepared, SecretField};
+use super::component::Plugin;
+use super::convert::{communicator_password, communicator_settings};
 use super::limits::{CpuLimitExceeded, DEFAULT_PREPARE_CPU_LIMIT};
 use super::output::GuestOutput;
-use super::registry::Plugin;
 use crate::caps::Caps;
+use crate::caps::comm;
 use crate::caps::secrets::HostSecret;
 use std::time::Duration;
 use wasmtime::{CallHook, Store, UpdateDeadline};
@@ -54,8 +54,8 @@ pub struct GuestConfig {
     pub json: String,
     /// (JSON pointer, value) of each secret.
     pub secrets: Vec<(String, String)>,
-    /// The communicator settings.
-    pub communicator: crate::template::communicator::Summary,
+    /// The communicator settings, told to the builder at each call.
+    pub communicator: comm::Config,
     /// `-on-error=abort`.
     pub keep_on_error: bool,
     /// `-force`.
@@ -152,25 +152,16 @@ impl Instance {
                 .map_err(|e| GuestFailure::Instantiate(e.to_string()))?;
             secrets.push(SecretField { pointer: pointer.clone(), value: handle });
         }
-        let summary = &config.communicator;
-        let password = match &summary.password {
+        let password = match communicator_password(&config.communicator) {
             Some(password) => Some(
                 state
                     .table
-                    .push(HostSecret::new("communicator password", &password.0, &state.caps.redactor))
+                    .push(HostSecret::new("communicator password", password, &state.caps.redactor))
                     .map_err(|e| GuestFailure::Instantiate(e.to_string()))?,
             ),
             None => None,
         };
-        let communicator = CommunicatorSettings {
-            kind: summary.kind,
-            host: summary.host.clone(),
-            port: summary.port,
-            username: summary.username.clone(),
-            has_password: summary.password.is_some(),
-            has_private_key: summary.has_private_key,
-            password,
-        };
+        let communicator = communicator_settings(&config.communicator, password);
         Ok(Config {
             builder_type: config.builder_type.clone(),
             build_name: config.build_name.clone(),

@@ -5,7 +5,10 @@
 //! - `engine.rs`: the one wasmtime engine, with its epoch ticker.
 //! - `cache.rs`: compiled components on disk, by content and engine.
 //! - `contract.rs`: refusing a component of another contract major.
-//! - `registry.rs`: built-in components and plugin directories.
+//! - `component.rs`: a loaded component, [`Plugin`], and its [`Source`].
+//! - `registry.rs`: built-in components and plugin directories, loaded.
+//! - `convert.rs`: the contract's types to the host's (fields, communicator
+//!   settings) and back.
 //! - `limits.rs`: memory, CPU and host-call limits of one build.
 //! - `output.rs`: a guest's stdout/stderr, into the log.
 //! - `state.rs`: the store's data, [`HostState`].
@@ -13,7 +16,9 @@
 
 pub mod bindings;
 mod cache;
+mod component;
 mod contract;
+mod convert;
 mod engine;
 pub mod instance;
 mod limits;
@@ -22,9 +27,11 @@ mod registry;
 mod state;
 
 pub use cache::{Cache, default_cache_dir};
+pub use component::{Plugin, Source};
 pub use contract::ContractError;
+pub use convert::fields;
 pub use engine::Runtime;
 pub use instance::{GuestFailure, Instance};
 pub use limits::{DEFAULT_CPU_LIMIT, DEFAULT_HOST_CALL_DEADLINE, DEFAULT_MEMORY_LIMIT, Limits};
-pub use registry::{LoadError, Plugin, Registry, Source, load_file, plugin_dirs};
+pub use registry::{LoadError, Registry, load_file, plugin_dirs};
 pub use state::HostState;

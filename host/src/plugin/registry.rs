@@ -6,11 +6,11 @@
 
 use super::bindings::BuilderPre;
 use super::bindings::types::Description;
+use super::component::{Plugin, Source};
 use super::contract::{self, ContractError};
 use super::instance::{GuestFailure, Instance};
-use super::{HostState, Runtime};
+use super::Runtime;
 use crate::caps::Caps;
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tracing::Instrument;
@@ -20,36 +20,6 @@ const BUILTIN: &[(&str, &[u8])] = &[
     ("null", include_bytes!(concat!(env!("OUT_DIR"), "/null.wasm"))),
     ("alicloud-ecs", include_bytes!(concat!(env!("OUT_DIR"), "/alicloud-ecs.wasm"))),
 ];
-
-/// Where a component came from.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Source {
-    /// Compiled into kiln.
-    Builtin(&'static str),
-    /// A file in a plugin directory, or given on the command line.
-    File(PathBuf),
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Source::Builtin(name) => write!(f, "built-in:{name}"),
-            Source::File(path) => write!(f, "{}", path.display()),
-        }
-    }
-}
-
-/// A loaded, checked, pre-instantiated builder component.
-pub struct Plugin {
-    /// Where it came from.
-    pub source: Source,
-    /// What it says about itself.
-    pub description: Description,
-    /// The contract version it was built for.
-    pub contract: String,
-    /// Ready to instantiate, once per build.
-    pub pre: BuilderPre<HostState>,
-}
 
 /// Why a component could not be loaded.
 #[derive(Debug, thiserror::Error)]

@@ -68,7 +68,7 @@ impl Manifest {
         };
         let flag = |key: &str, problems: &mut Vec<Problem>| match config.get(key) {
             None => false,
-            Some(v) => match crate::template::decode::coerce(v, crate::plugin::bindings::types::FieldKind::Boolean) {
+            Some(v) => match crate::template::decode::coerce(v, crate::template::FieldKind::Boolean) {
                 Ok(Value::Bool(b)) => b,
                 _ => {
                     problems.push(Problem::new(format!("{at}.{key}"), "must be true or false"));

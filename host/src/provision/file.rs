@@ -3,14 +3,13 @@
 //! directory ending in `/` has its contents copied into `destination`;
 //! without the slash, the directory itself is copied there.
 
+use super::StepError;
 use super::keys::Keys;
-use crate::caps::comm::ssh::Connection;
-use crate::caps::comm::ssh::transfer::Source;
+use crate::caps::comm::{Session, Source, Upload};
 use crate::template::Problem;
 use crate::ui::BuildUi;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 const KEYS: &[&str] = &["source", "sources", "content", "destination", "direction", "generated"];
@@ -79,21 +78,20 @@ impl File {
         k.finish(File { sources, content, destination, direction, dir: dir.to_path_buf() })
     }
 
-    /// Moves the files over `ssh`.
-    pub async fn run(&self, ssh: &Arc<Connection>, ui: &BuildUi) -> Result<(), String> {
+    /// Moves the files over `session`. Fails when a local file cannot be
+    /// read or written, or a transfer fails.
+    pub async fn run(&self, session: &dyn Session, ui: &BuildUi) -> Result<(), StepError> {
         if let Some(content) = &self.content {
             ui.say(&format!("Uploading content => {}", self.destination));
-            return ssh
-                .upload(Source::Bytes(content.clone().into_bytes()), &self.destination, 0o644, LOGIN_WITHIN)
-                .await
-                .map_err(|e| e.to_string());
+            let upload = Upload::new(Source::Bytes(content.clone().into_bytes()), &self.destination, 0o644);
+            return Ok(session.upload(upload, LOGIN_WITHIN).await?);
         }
         for source in &self.sources {
             match self.direction {
-                Direction::Upload => self.upload(ssh, ui, source).await?,
+                Direction::Upload => self.upload(session, ui, source).await?,
                 Direction::Download => {
                     ui.say(&format!("Downloading {source} => {}", self.destination));
-                    if ssh.is_remote_dir(source, LOGIN_WITHIN).await.map_err(|e| e.to_string())? {
+                    if session.is_remote_dir(source, LOGIN_WITHIN).await? {
                         // `dir/` copies the contents; `dir` the directory itself.
                         let mut local = self.dir.join(&self.destination);
                         if !source.ends_with('/') {
@@ -101,7 +99,7 @@ impl File {
                                 Path::new(source).file_name().ok_or_else(|| format!("{source} names no directory"))?;
                             local = local.join(name);
                         }
-                        let count = ssh.download_dir(source, &local, LOGIN_WITHIN).await.map_err(|e| e.to_string())?;
+                        let count = session.download_dir(source, &local, LOGIN_WITHIN).await?;
                         ui.message(&format!("downloaded {count} file(s) to {}", local.display()));
                         continue;
                     }
@@ -114,14 +112,14 @@ impl File {
                         std::fs::create_dir_all(parent)
                             .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
                     }
-                    ssh.download(source, &local, LOGIN_WITHIN).await.map_err(|e| e.to_string())?;
+                    session.download(source, &local, LOGIN_WITHIN).await?;
                 }
             }
         }
         Ok(())
     }
 
-    async fn upload(&self, ssh: &Arc<Connection>, ui: &BuildUi, source: &str) -> Result<(), String> {
+    async fn upload(&self, session: &dyn Session, ui: &BuildUi, source: &str) -> Result<(), StepError> {
         let local = self.dir.join(source);
         ui.say(&format!("Uploading {source} => {}", self.destination));
         if local.is_dir() {
@@ -132,12 +130,12 @@ impl File {
                 let name = local.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 format!("{}/{name}", self.destination.trim_end_matches('/'))
             };
-            let count = ssh.upload_dir(&local, &remote, LOGIN_WITHIN).await.map_err(|e| e.to_string())?;
+            let count = session.upload_dir(&local, &remote, LOGIN_WITHIN).await?;
             ui.message(&format!("uploaded {count} file(s) to {remote}"));
             return Ok(());
         }
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&local).map(|m| (m.permissions().mode() & 0o7777) as i32).unwrap_or(0o644);
+        let mode = std::fs::metadata(&local).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644);
         let remote = if self.destination.ends_with('/') {
             format!(
                 "{}{}",
@@ -147,7 +145,7 @@ impl File {
         } else {
             self.destination.clone()
         };
-        let bar = ui.progress(source, 0);
-        ssh.upload_with_progress(Source::File(local), &remote, mode, LOGIN_WITHIN, bar).await.map_err(|e| e.to_string())
+        let upload = Upload { progress: ui.progress(source, 0), ..Upload::new(Source::File(local), &remote, mode) };
+        Ok(session.upload(upload, LOGIN_WITHIN).await?)
     }
 }

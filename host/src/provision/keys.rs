@@ -71,7 +71,7 @@ impl<'a> Keys<'a> {
     pub fn flag(&mut self, key: &str, default: bool) -> bool {
         match self.config.get(key) {
             None => default,
-            Some(v) => match crate::template::decode::coerce(v, crate::plugin::bindings::types::FieldKind::Boolean) {
+            Some(v) => match crate::template::decode::coerce(v, crate::template::FieldKind::Boolean) {
                 Ok(Value::Bool(b)) => b,
                 _ => {
                     self.problem(key, "must be true or false");
@@ -85,7 +85,7 @@ impl<'a> Keys<'a> {
     pub fn duration(&mut self, key: &str, default: std::time::Duration) -> std::time::Duration {
         match self.text(key) {
             None => default,
-            Some(t) => crate::template::duration::parse(&t).unwrap_or_else(|e| {
+            Some(t) => crate::duration::parse(&t).unwrap_or_else(|e| {
                 self.problem(key, e);
                 default
             }),

@@ -2,16 +2,20 @@
 //! `hook`, with Packer's common options: `only`/`except` and `override`
 //! (applied when the plan is made), `pause_before`, `max_retries`,
 //! `timeout`; and the template's `error-cleanup-provisioner`, run when a
-//! provisioner fails. Each provisioner type is one module.
+//! provisioner fails. Each provisioner type is one module; the remote ones
+//! work over a communicator [`Session`], whichever communicator it is.
 
+mod error;
 pub mod file;
 mod keys;
 pub mod shell;
 pub mod shell_local;
 
+pub use error::{Error, StepError};
+
 use crate::caps::cancel::BuildCancel;
-use crate::caps::comm::ssh::Connection;
-use crate::plugin::bindings::hook::Error as HookError;
+use crate::caps::comm::Session;
+use crate::duration::human;
 use crate::template::interpolate;
 use crate::template::render::{self, Scope};
 use crate::template::{Problem, ProvisionerDef, Template};
@@ -94,22 +98,28 @@ impl Provisioning {
     /// communicator is `none`: then only shell-local can run). When one
     /// fails, the error-cleanup provisioner runs, then the failure is
     /// returned.
+    ///
+    /// Fails with [`Error::Cancelled`] when the build is cancelled (no
+    /// cleanup runs then), and otherwise with the first provisioner's
+    /// failure: its configuration ([`Error::Invalid`]), a missing session
+    /// ([`Error::NoSession`]), or its run ([`Error::Failed`]).
     pub async fn run(
         &self,
-        session: Option<Arc<Connection>>,
+        session: Option<Arc<dyn Session>>,
         data: BTreeMap<String, String>,
         cancel: &BuildCancel,
-    ) -> Result<(), HookError> {
+    ) -> Result<(), Error> {
+        let session = session.as_deref();
         for def in &self.provisioners {
-            match self.run_one(def, session.as_ref(), &data, cancel).await {
+            match self.run_one(def, session, &data, cancel).await {
                 Ok(()) => {}
-                Err(HookError::Cancelled) => return Err(HookError::Cancelled),
+                Err(Error::Cancelled) => return Err(Error::Cancelled),
                 Err(failure) => {
                     if let Some(cleanup) = &self.error_cleanup {
                         self.ui.say("Provisioning failed: running the error-cleanup-provisioner");
-                        if let Err(HookError::Failed(e)) = self.run_one(cleanup, session.as_ref(), &data, cancel).await
-                        {
-                            self.ui.error(&format!("The error-cleanup-provisioner failed too: {e}"));
+                        match self.run_one(cleanup, session, &data, cancel).await {
+                            Ok(()) | Err(Error::Cancelled) => {}
+                            Err(e) => self.ui.error(&format!("The error-cleanup-provisioner failed too: {e}")),
                         }
                     }
                     return Err(failure);
@@ -122,29 +132,20 @@ impl Provisioning {
     async fn run_one(
         &self,
         def: &ProvisionerDef,
-        session: Option<&Arc<Connection>>,
+        session: Option<&dyn Session>,
         data: &BTreeMap<String, String>,
         cancel: &BuildCancel,
-    ) -> Result<(), HookError> {
-        let provisioner = self.configure(def, data).map_err(|problems| {
-            HookError::Failed(problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
-        })?;
+    ) -> Result<(), Error> {
+        let provisioner = self.configure(def, data).map_err(Error::Invalid)?;
         let needs_session = !matches!(provisioner, Provisioner::ShellLocal(_));
-        let session = match (needs_session, session) {
-            (true, None) => {
-                return Err(HookError::Failed(format!(
-                    "{} ({}) needs a connection to the machine, but the build has none (\"communicator\": \"none\"?)",
-                    def.provisioner_type,
-                    def.at()
-                )));
-            }
-            (_, s) => s,
-        };
+        if needs_session && session.is_none() {
+            return Err(Error::NoSession { provisioner: def.provisioner_type.clone(), at: def.at() });
+        }
         if let Some(pause) = def.pause_before {
             self.ui.say(&format!("Pausing {} before the next provisioner...", human(pause)));
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
-                _ = cancel.interrupted() => return Err(HookError::Cancelled),
+                _ = cancel.interrupted() => return Err(Error::Cancelled),
             }
         }
         let render = |text: &str, fields: &BTreeMap<String, String>| self.render(text, fields, data);
@@ -155,28 +156,24 @@ impl Provisioning {
             let run = async {
                 match (&provisioner, session) {
                     (Provisioner::ShellLocal(p), _) => p.run(&self.ui, &env).await,
-                    (Provisioner::Shell(p), Some(ssh)) => p.run(ssh, &self.ui, &env).await,
-                    (Provisioner::File(p), Some(ssh)) => p.run(ssh, &self.ui).await,
+                    (Provisioner::Shell(p), Some(session)) => p.run(session, &self.ui, &env).await,
+                    (Provisioner::File(p), Some(session)) => p.run(session, &self.ui).await,
                     (_, None) => unreachable!("checked above: remote provisioners have a session"),
                 }
             };
             let outcome = tokio::select! {
                 r = with_timeout(def.timeout, run) => r,
-                _ = cancel.interrupted() => return Err(HookError::Cancelled),
+                _ = cancel.interrupted() => return Err(Error::Cancelled),
             };
             match outcome {
                 Ok(()) => return Ok(()),
-                Err(message) if message == "cancelled" => return Err(HookError::Cancelled),
-                Err(message) if attempt < def.max_retries => {
+                Err(StepError::Cancelled) => return Err(Error::Cancelled),
+                Err(StepError::Failed(message)) if attempt < def.max_retries => {
                     attempt += 1;
                     self.ui.error(&format!("Provisioner failed: {message}; retrying ({attempt}/{})", def.max_retries));
                 }
-                Err(message) => {
-                    return Err(HookError::Failed(format!(
-                        "{} ({}) failed: {message}",
-                        def.provisioner_type,
-                        def.at()
-                    )));
+                Err(StepError::Failed(message)) => {
+                    return Err(Error::Failed { provisioner: def.provisioner_type.clone(), at: def.at(), message });
                 }
             }
         }
@@ -208,32 +205,14 @@ impl Provisioning {
     }
 }
 
-async fn with_timeout(timeout: Option<Duration>, run: impl Future<Output = Result<(), String>>) -> Result<(), String> {
+async fn with_timeout(
+    timeout: Option<Duration>,
+    run: impl Future<Output = Result<(), StepError>>,
+) -> Result<(), StepError> {
     match timeout {
         None => run.await,
-        Some(limit) => {
-            tokio::time::timeout(limit, run).await.unwrap_or_else(|_| Err(format!("timed out after {}", human(limit))))
-        }
+        Some(limit) => tokio::time::timeout(limit, run)
+            .await
+            .unwrap_or_else(|_| Err(StepError::Failed(format!("timed out after {}", human(limit))))),
     }
-}
-
-/// A duration as people write it: `1m30s`, `250ms`.
-pub fn human(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        return format!("{ms}ms");
-    }
-    let s = d.as_secs();
-    let (h, m, s) = (s / 3600, (s / 60) % 60, s % 60);
-    let mut out = String::new();
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    if s > 0 || out.is_empty() {
-        out.push_str(&format!("{s}s"));
-    }
-    out
 }

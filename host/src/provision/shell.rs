@@ -4,10 +4,10 @@
 //! connection that drops (a reboot); `start_retry_timeout` bounds logging
 //! in again to start a script.
 
+use super::StepError;
 use super::keys::Keys;
 use super::shell_local::BuildEnv;
-use crate::caps::comm::ssh::transfer::{Source, shell_quote};
-use crate::caps::comm::ssh::{Connection, Exit};
+use crate::caps::comm::{Exit, Session, Source, Upload, quiet};
 use crate::template::Problem;
 use crate::ui::BuildUi;
 use serde_json::{Map, Value};
@@ -111,8 +111,11 @@ impl Shell {
         })
     }
 
-    /// Runs every script over `ssh`; the first failure stops the rest.
-    pub async fn run(&self, ssh: &Arc<Connection>, ui: &BuildUi, build: &BuildEnv<'_>) -> Result<(), String> {
+    /// Runs every script over `session`; the first failure stops the rest.
+    /// Fails when a script cannot be read, uploaded or started, exits with
+    /// a code not in `valid_exit_codes`, or loses the connection without
+    /// `expect_disconnect`.
+    pub async fn run(&self, session: &dyn Session, ui: &BuildUi, build: &BuildEnv<'_>) -> Result<(), StepError> {
         let mut env = vec![
             ("PACKER_BUILD_NAME".to_string(), build.build_name.to_string()),
             ("PACKER_BUILDER_TYPE".to_string(), build.build_type.to_string()),
@@ -140,35 +143,34 @@ impl Shell {
         };
         for (name, body) in bodies {
             ui.say(&format!("Provisioning with shell script: {name}"));
-            ssh.upload(body, &self.remote_path, 0o755, self.start_retry_timeout).await.map_err(|e| e.to_string())?;
+            session.upload(Upload::new(body, &self.remote_path, 0o755), self.start_retry_timeout).await?;
             let fields: BTreeMap<String, String> =
                 [("Path".to_string(), self.remote_path.clone()), ("Vars".to_string(), vars.clone())].into();
             let command =
                 (build.render)(&self.execute_command, &fields).map_err(|e| format!("execute_command: {e}"))?;
             let out = ui.clone();
-            let exit = ssh
-                .exec(&command, Arc::new(move |line: &str| out.message(line)), self.start_retry_timeout)
-                .await
-                .map_err(|e| e.to_string())?;
+            let exit =
+                session.exec(&command, Arc::new(move |line: &str| out.message(line)), self.start_retry_timeout).await?;
             match exit {
                 Exit::Status(code) if self.valid_exit_codes.contains(&code) => {}
                 Exit::Status(code) => {
-                    return Err(format!(
+                    return Err(StepError::Failed(format!(
                         "script {name} exited with code {code}; valid exit codes are {:?} (valid_exit_codes)",
                         self.valid_exit_codes
-                    ));
+                    )));
                 }
                 Exit::Disconnected(why) if self.expect_disconnect => {
                     ui.say(&format!("Remote end disconnected, as expect_disconnect allows ({why})"));
                 }
                 Exit::Disconnected(why) => {
-                    return Err(format!("{why}; set expect_disconnect if the script reboots the machine"));
+                    return Err(StepError::Failed(format!(
+                        "{why}; set expect_disconnect if the script reboots the machine"
+                    )));
                 }
             }
             if !self.skip_clean {
-                let quiet: crate::caps::comm::ssh::OnLine = Arc::new(|_: &str| {});
-                let cleanup = format!("rm -f {}", shell_quote(&self.remote_path));
-                if let Err(e) = ssh.exec(&cleanup, quiet, self.start_retry_timeout).await {
+                let cleanup = format!("rm -f {}", session.quote(&self.remote_path));
+                if let Err(e) = session.exec(&cleanup, quiet(), self.start_retry_timeout).await {
                     ui.error(&format!("could not remove {}: {e}", self.remote_path));
                 }
             }

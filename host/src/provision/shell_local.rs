@@ -7,6 +7,7 @@
 //! `{{.Script}}`. The process runs in its own process group so that
 //! cancelling or timing out stops the whole tree.
 
+use super::StepError;
 use super::keys::Keys;
 use crate::template::Problem;
 use crate::ui::BuildUi;
@@ -117,7 +118,7 @@ impl ShellLocal {
     }
 
     /// Runs every script; the first failure stops the rest.
-    pub async fn run(&self, ui: &BuildUi, build: &BuildEnv<'_>) -> Result<(), String> {
+    pub async fn run(&self, ui: &BuildUi, build: &BuildEnv<'_>) -> Result<(), StepError> {
         if !self.only_on.is_empty() && !self.only_on.iter().any(|os| os == std::env::consts::OS) {
             ui.say(&format!(
                 "Skipping shell-local: only_on {:?} does not include this system ({})",

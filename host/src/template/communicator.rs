@@ -1,12 +1,16 @@
 //! The communicator settings of a builder section (`communicator`,
 //! `ssh_*`, `winrm_*`, `pause_before_connecting`). The host owns them, as
 //! Packer's shared communicator config is owned by its core: every builder
-//! gets the same validation, and credentials never reach the builder.
+//! gets the same validation, and credentials never reach the builder. They
+//! are checked and read here, once, into a typed [`comm::Config`].
 
 use super::decode::coerce;
 use super::error::Problem;
-use crate::plugin::bindings::types::{CommunicatorKind, FieldKind};
+use super::field::FieldKind;
+use crate::caps::comm::config::{self as comm, Login, SshConfig, TransferMethod, WinrmConfig};
 use serde_json::{Map, Value};
+use std::path::PathBuf;
+use std::time::Duration;
 
 /// Every communicator key and its type.
 const KEYS: &[(&str, FieldKind)] = &[
@@ -64,52 +68,16 @@ const UNSUPPORTED: &[&str] = &[
 ];
 
 /// Keys whose values are credentials.
-pub const SECRET_KEYS: &[&str] = &["ssh_password", "ssh_bastion_password", "winrm_password"];
+const SECRET_KEYS: &[&str] = &["ssh_password", "ssh_bastion_password", "winrm_password"];
 
-/// What the builder is told of the communicator settings (the contract's
-/// `communicator-settings`; the password becomes a secret handle when the
-/// builder is called).
+/// The communicator settings of one build, read from its section.
 #[derive(Clone, Debug)]
-pub struct Summary {
-    /// Which communicator.
-    pub kind: CommunicatorKind,
-    /// `ssh_host` / `winrm_host`.
-    pub host: Option<String>,
-    /// The port, defaulted.
-    pub port: u16,
-    /// `ssh_username` / `winrm_username`.
-    pub username: Option<String>,
-    /// A key file or the agent is set.
-    pub has_private_key: bool,
-    /// `ssh_password` / `winrm_password`.
-    pub password: Option<Password>,
-}
-
-/// A password that prints as `<redacted>`.
-#[derive(Clone)]
-pub struct Password(pub String);
-
-impl std::fmt::Debug for Password {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-/// The communicator settings of one build, decoded.
-#[derive(Clone)]
-pub struct CommunicatorConfig {
-    /// Every key given, in canonical types (durations in milliseconds).
-    pub values: Map<String, Value>,
-    /// What the builder is told.
-    pub settings: Summary,
-}
-
-// By hand: the derived form would print the passwords.
-impl std::fmt::Debug for CommunicatorConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let keys: Vec<&str> = self.values.keys().map(String::as_str).collect();
-        f.debug_struct("CommunicatorConfig").field("keys", &keys).field("settings", &self.settings).finish()
-    }
+pub struct Communicator {
+    /// Which communicator, with its settings.
+    pub config: comm::Config,
+    /// Every credential the section gives (whichever communicator uses
+    /// it), for redaction.
+    pub credentials: Vec<String>,
 }
 
 /// Whether `key` is a communicator setting.
@@ -127,7 +95,7 @@ pub fn extract(
     builder_fields: &[&str],
     builder_type: &str,
     at: &str,
-) -> Result<CommunicatorConfig, Vec<Problem>> {
+) -> Result<Communicator, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut values = Map::new();
     // Packer's older name for ssh_timeout.
@@ -163,20 +131,14 @@ pub fn extract(
             Err(e) => problems.push(Problem::new(format!("{at}.{key}"), e)),
         }
     }
-    let text = |k: &str| values.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
-    let flag = |k: &str| values.get(k).and_then(Value::as_bool).unwrap_or(false);
-    let kind = match text("communicator").as_deref() {
-        None | Some("ssh") => CommunicatorKind::Ssh,
-        Some("winrm") => CommunicatorKind::Winrm,
-        Some("none") => CommunicatorKind::None,
-        Some(other) => {
-            problems.push(Problem::new(
-                format!("{at}.communicator"),
-                format!("unknown communicator {other:?}; use \"ssh\", \"winrm\" or \"none\""),
-            ));
-            CommunicatorKind::None
-        }
-    };
+    let text = |k: &str| text(&values, k);
+    let kind = text("communicator");
+    if let Some(other) = kind.as_deref().filter(|k| !["ssh", "winrm", "none"].contains(k)) {
+        problems.push(Problem::new(
+            format!("{at}.communicator"),
+            format!("unknown communicator {other:?}; use \"ssh\", \"winrm\" or \"none\""),
+        ));
+    }
     if let Some(method) = text("ssh_file_transfer_method")
         && method != "scp"
         && method != "sftp"
@@ -200,24 +162,90 @@ pub fn extract(
     if !problems.is_empty() {
         return Err(problems);
     }
-    let port = |k: &str, default: u16| values.get(k).and_then(Value::as_i64).map(|p| p as u16).unwrap_or(default);
-    let settings = match kind {
-        CommunicatorKind::Winrm => Summary {
-            kind,
-            host: text("winrm_host"),
-            port: port("winrm_port", if flag("winrm_use_ssl") { 5986 } else { 5985 }),
-            username: text("winrm_username"),
-            has_private_key: false,
-            password: text("winrm_password").map(Password),
-        },
-        _ => Summary {
-            kind,
-            host: text("ssh_host"),
-            port: port("ssh_port", 22),
-            username: text("ssh_username"),
-            has_private_key: text("ssh_private_key_file").is_some() || flag("ssh_agent_auth"),
-            password: text("ssh_password").map(Password),
-        },
+    let credentials = SECRET_KEYS.iter().filter_map(|k| values.get(*k)?.as_str().map(str::to_string)).collect();
+    let config = match kind.as_deref() {
+        Some("winrm") => comm::Config::Winrm(winrm(&values)),
+        Some("none") => comm::Config::None(ssh(&values)),
+        _ => comm::Config::Ssh(ssh(&values)),
     };
-    Ok(CommunicatorConfig { values, settings })
+    Ok(Communicator { config, credentials })
+}
+
+/// A non-empty string setting.
+fn text(values: &Map<String, Value>, key: &str) -> Option<String> {
+    values.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// A boolean setting, false when unset.
+fn flag(values: &Map<String, Value>, key: &str) -> bool {
+    values.get(key).and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// A port setting (already checked to be 1-65535).
+fn port(values: &Map<String, Value>, key: &str) -> Option<u16> {
+    values.get(key).and_then(Value::as_i64).map(|p| p as u16)
+}
+
+/// A duration setting (coerced to milliseconds).
+fn millis(values: &Map<String, Value>, key: &str) -> Option<Duration> {
+    values.get(key).and_then(Value::as_u64).map(Duration::from_millis)
+}
+
+/// The `ssh_*` settings with Packer's defaults.
+fn ssh(values: &Map<String, Value>) -> SshConfig {
+    let text = |k: &str| text(values, k);
+    let flag = |k: &str| flag(values, k);
+    let bastion = text("ssh_bastion_host").map(|host| Login {
+        host,
+        port: port(values, "ssh_bastion_port").unwrap_or(comm::DEFAULT_PORT),
+        username: text("ssh_bastion_username").or_else(|| text("ssh_username")).unwrap_or_default(),
+        password: text("ssh_bastion_password"),
+        private_key_file: text("ssh_bastion_private_key_file").map(PathBuf::from),
+        private_key: None,
+        dial: None,
+        agent_auth: flag("ssh_bastion_agent_auth"),
+    });
+    SshConfig {
+        login: Login {
+            host: text("ssh_host").unwrap_or_default(),
+            port: port(values, "ssh_port").unwrap_or(comm::DEFAULT_PORT),
+            username: text("ssh_username").unwrap_or_default(),
+            password: text("ssh_password"),
+            private_key_file: text("ssh_private_key_file").map(PathBuf::from),
+            private_key: None,
+            dial: None,
+            agent_auth: flag("ssh_agent_auth"),
+        },
+        bastion,
+        timeout: millis(values, "ssh_timeout").unwrap_or(comm::DEFAULT_TIMEOUT),
+        handshake_attempts: values
+            .get("ssh_handshake_attempts")
+            .and_then(Value::as_u64)
+            .map(|n| n.max(1) as u32)
+            .unwrap_or(comm::DEFAULT_HANDSHAKE_ATTEMPTS),
+        keep_alive: millis(values, "ssh_keep_alive_interval").unwrap_or(comm::DEFAULT_KEEP_ALIVE),
+        read_write_timeout: millis(values, "ssh_read_write_timeout").filter(|d| !d.is_zero()),
+        pty: flag("ssh_pty"),
+        transfer: if text("ssh_file_transfer_method").as_deref() == Some("sftp") {
+            TransferMethod::Sftp
+        } else {
+            TransferMethod::Scp
+        },
+    }
+}
+
+/// The `winrm_*` settings with Packer's defaults.
+fn winrm(values: &Map<String, Value>) -> WinrmConfig {
+    let use_ssl = flag(values, "winrm_use_ssl");
+    let default_port = if use_ssl { comm::DEFAULT_WINRM_SSL_PORT } else { comm::DEFAULT_WINRM_PORT };
+    WinrmConfig {
+        host: text(values, "winrm_host").unwrap_or_default(),
+        port: port(values, "winrm_port").unwrap_or(default_port),
+        username: text(values, "winrm_username").unwrap_or_default(),
+        password: text(values, "winrm_password"),
+        timeout: millis(values, "winrm_timeout").unwrap_or(comm::DEFAULT_WINRM_TIMEOUT),
+        use_ssl,
+        insecure: flag(values, "winrm_insecure"),
+        use_ntlm: flag(values, "winrm_use_ntlm"),
+    }
 }

@@ -3,9 +3,9 @@
 //! boolean, `"42"` an integer, `"5m"` a duration. Unknown keys are
 //! errors; secret values are taken out of the JSON and handed over apart.
 
-use super::duration;
 use super::error::{Problem, did_you_mean};
-use crate::plugin::bindings::types::{Field, FieldKind};
+use super::field::{Field, FieldKind};
+use crate::duration;
 use serde_json::{Map, Number, Value};
 use std::collections::BTreeSet;
 
@@ -148,8 +148,8 @@ pub fn decode(
                     problems.push(Problem::new(
                         format!("{at}.{key}"),
                         format!(
-                            "uses a sensitive variable, but a {} field cannot hold a secret; only text fields can",
-                            format!("{kind:?}").to_lowercase()
+                            "uses a sensitive variable, but a field of kind {} cannot hold a secret; only text fields can",
+                            kind.name()
                         ),
                     ));
                     continue;

@@ -4,7 +4,8 @@
 
 use super::error::{Problem, TemplateError, did_you_mean};
 use super::interpolate::{self, Context};
-use super::{BuilderDef, PostProcessorDef, ProvisionerDef, Template, duration};
+use super::{BuilderDef, PostProcessorDef, ProvisionerDef, Template};
+use crate::duration;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -7,19 +7,22 @@
 //! - `render.rs`: interpolating a JSON value for one build.
 //! - `decode.rs`: weak typing of a builder section against the builder's
 //!   declared fields.
-//! - `communicator.rs`: the communicator settings, which the host owns.
-//! - `duration.rs`, `error.rs`: small shared pieces.
+//! - `field.rs`: the builder fields a section is decoded against.
+//! - `communicator.rs`: the communicator settings, which the host owns,
+//!   read once into a typed `caps::comm::Config`.
+//! - `error.rs`: problems, with their JSON path.
 
 pub mod communicator;
 pub mod decode;
-pub mod duration;
 mod error;
+mod field;
 pub mod gotime;
 pub mod interpolate;
 mod load;
 pub mod render;
 
 pub use error::{Problem, TemplateError, did_you_mean, suggest};
+pub use field::{Field, FieldKind};
 pub use load::{Overrides, load};
 
 use serde_json::{Map, Value};

@@ -2,22 +2,22 @@
 //! machine (and may add credentials it generated); the host merges that
 //! with the template's settings, logs in, and serves the session.
 
-use super::HostSession;
-use super::ssh::{Connection, Exit, SshError, transfer::Source};
+use super::config::{Config, SshConfig};
+use super::session::{self, Exit, Session, Source, Upload};
+use super::{HostSession, ssh};
 use crate::caps::secrets::HostSecret;
 use crate::plugin::HostState;
 use crate::plugin::bindings::communicator::{Error, Host, HostSession as HostSessionTrait, Target};
-use crate::plugin::bindings::types::CommunicatorKind;
 use std::sync::Arc;
 use wasmtime::component::Resource;
 
-impl From<SshError> for Error {
-    fn from(e: SshError) -> Self {
+impl From<session::Error> for Error {
+    fn from(e: session::Error) -> Self {
         match e {
-            SshError::Authentication(m) => Error::Authentication(m),
-            SshError::Unreachable(m) => Error::Unreachable(m),
-            SshError::Io(m) => Error::Io(m),
-            SshError::Cancelled => Error::Cancelled,
+            session::Error::Authentication(m) => Error::Authentication(m),
+            session::Error::Unreachable(m) => Error::Unreachable(m),
+            session::Error::Io(m) => Error::Io(m),
+            session::Error::Cancelled => Error::Cancelled,
         }
     }
 }
@@ -30,32 +30,31 @@ impl HostState {
         })
     }
 
-    fn connection(&self, session: &Resource<HostSession>) -> wasmtime::Result<Arc<Connection>> {
-        Ok(self.table.get(session)?.ssh.clone())
+    fn session(&self, handle: &Resource<HostSession>) -> wasmtime::Result<Arc<dyn Session>> {
+        Ok(self.table.get(handle)?.session.clone())
     }
-}
 
-impl Host for HostState {
-    async fn connect(&mut self, target: Target) -> wasmtime::Result<Result<Resource<HostSession>, Error>> {
-        let Some(communicator) = self.caps.communicator.clone() else {
+    /// The template's SSH settings with what the builder says of the
+    /// machine; an error value when there is nothing to connect with.
+    fn ssh_config(&self, target: &Target) -> wasmtime::Result<Result<SshConfig, Error>> {
+        let Some(communicator) = &self.caps.communicator else {
             return Ok(Err(Error::Unsupported(
                 "this builder declared that it connects to no machine (uses-communicator is false)".into(),
             )));
         };
-        match communicator.settings.kind {
-            CommunicatorKind::None => {
+        let mut config = match communicator {
+            Config::None(_) => {
                 return Ok(Err(Error::Unsupported(
                     "the template sets \"communicator\": \"none\", so there is nothing to connect with".into(),
                 )));
             }
-            CommunicatorKind::Winrm => {
+            Config::Winrm(_) => {
                 return Ok(Err(Error::Unsupported(
                     "this kiln has no WinRM communicator yet; use \"communicator\": \"ssh\"".into(),
                 )));
             }
-            CommunicatorKind::Ssh => {}
-        }
-        let mut config = super::SshConfig::from_values(&communicator.values);
+            Config::Ssh(config) => config.clone(),
+        };
         config.login.host = target.host.clone();
         if let Some(port) = target.port {
             config.login.port = port;
@@ -71,13 +70,23 @@ impl Host for HostState {
         if config.login.username.is_empty() {
             return Ok(Err(Error::Other("no user name: set ssh_username".into())));
         }
+        Ok(Ok(config))
+    }
+}
+
+impl Host for HostState {
+    async fn connect(&mut self, target: Target) -> wasmtime::Result<Result<Resource<HostSession>, Error>> {
+        let config = match self.ssh_config(&target)? {
+            Ok(config) => config,
+            Err(e) => return Ok(Err(e)),
+        };
         self.caps
             .ui
             .say(&format!("Waiting for SSH to become available on {}:{}...", config.login.host, config.login.port));
-        match Connection::open(config, self.caps.cancel.clone()).await {
-            Ok(ssh) => {
+        match ssh::Connection::open(config, self.caps.cancel.clone()).await {
+            Ok(connection) => {
                 self.caps.ui.say("Connected to SSH!");
-                Ok(Ok(self.table.push(HostSession { ssh })?))
+                Ok(Ok(self.table.push(HostSession { session: connection })?))
             }
             Err(e) => Ok(Err(e.into())),
         }
@@ -86,11 +95,11 @@ impl Host for HostState {
 
 impl HostSessionTrait for HostState {
     async fn exec(&mut self, session: Resource<HostSession>, command: String) -> wasmtime::Result<Result<i32, Error>> {
-        let ssh = self.connection(&session)?;
+        let session = self.session(&session)?;
         let ui = self.caps.ui.clone();
         let on_line = Arc::new(move |line: &str| ui.message(line));
-        let timeout = ssh.config().timeout;
-        Ok(match ssh.exec(&command, on_line, timeout).await {
+        let timeout = session.login_timeout();
+        Ok(match session.exec(&command, on_line, timeout).await {
             Ok(Exit::Status(code)) => Ok(code),
             Ok(Exit::Disconnected(why)) => Err(Error::Io(why)),
             Err(e) => Err(e.into()),
@@ -104,9 +113,10 @@ impl HostSessionTrait for HostState {
         contents: Vec<u8>,
         mode: u32,
     ) -> wasmtime::Result<Result<(), Error>> {
-        let ssh = self.connection(&session)?;
-        let timeout = ssh.config().timeout;
-        Ok(ssh.upload(Source::Bytes(contents), &path, mode as i32, timeout).await.map_err(Error::from))
+        let session = self.session(&session)?;
+        let timeout = session.login_timeout();
+        let upload = Upload::new(Source::Bytes(contents), &path, mode);
+        Ok(session.upload(upload, timeout).await.map_err(Error::from))
     }
 
     async fn download(
@@ -114,13 +124,13 @@ impl HostSessionTrait for HostState {
         session: Resource<HostSession>,
         path: String,
     ) -> wasmtime::Result<Result<Vec<u8>, Error>> {
-        let ssh = self.connection(&session)?;
-        let timeout = ssh.config().timeout;
+        let session = self.session(&session)?;
+        let timeout = session.login_timeout();
         let local = match tempfile::NamedTempFile::new() {
             Ok(f) => f.into_temp_path(),
             Err(e) => return Ok(Err(Error::Other(format!("cannot create a temporary file: {e}")))),
         };
-        if let Err(e) = ssh.download(&path, &local, timeout).await {
+        if let Err(e) = session.download(&path, &local, timeout).await {
             return Ok(Err(e.into()));
         }
         Ok(std::fs::read(&local).map_err(|e| Error::Io(format!("cannot read the downloaded file: {e}"))))

@@ -1,8 +1,9 @@
-//! The SSH settings of a build: the template's `ssh_*` values (already
-//! type-checked by `template::communicator`) with Packer's defaults, merged
-//! with what the builder says (host, generated credentials).
+//! The communicator settings of one build, typed: read once from the
+//! template (`template::communicator` checks and decodes the `ssh_*` and
+//! `winrm_*` keys into a [`Config`]), then used both to tell the builder
+//! what it may rely on (`plugin/`) and to log in (`comm_impl.rs`). Each
+//! default Packer applies is a `DEFAULT_*` constant here.
 
-use serde_json::{Map, Value};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -12,8 +13,29 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 pub const DEFAULT_HANDSHAKE_ATTEMPTS: u32 = 10;
 /// Keep-alive interval (`ssh_keep_alive_interval`).
 pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(5);
-/// Port when the template gives none.
+/// SSH port when the template gives none (`ssh_port`, `ssh_bastion_port`).
 pub const DEFAULT_PORT: u16 = 22;
+/// WinRM port over HTTP (`winrm_port` without `winrm_use_ssl`).
+pub const DEFAULT_WINRM_PORT: u16 = 5985;
+/// WinRM port over HTTPS (`winrm_port` with `winrm_use_ssl`).
+pub const DEFAULT_WINRM_SSL_PORT: u16 = 5986;
+/// How long to keep trying to reach WinRM (`winrm_timeout`), Packer's 30 minutes.
+pub const DEFAULT_WINRM_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// Which communicator a build uses, with its settings.
+#[derive(Clone, Debug)]
+pub enum Config {
+    /// `"communicator": "none"`: nothing to connect with. The `ssh_*`
+    /// settings are still decoded and told to the builder, as Packer's
+    /// builders see them (a cloud builder may set the machine's password
+    /// from `ssh_password` even when nothing logs in).
+    None(SshConfig),
+    /// `"communicator": "ssh"` (the default).
+    Ssh(SshConfig),
+    /// `"communicator": "winrm"`: refused when a builder connects, since
+    /// kiln has no WinRM communicator yet.
+    Winrm(WinrmConfig),
+}
 
 /// `ssh_file_transfer_method`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,11 +49,11 @@ pub enum TransferMethod {
 /// How to log in to one SSH server.
 #[derive(Clone, Default)]
 pub struct Login {
-    /// Host name or address.
+    /// Host name or address; empty until the builder names the machine.
     pub host: String,
     /// Port.
     pub port: u16,
-    /// User name.
+    /// User name; empty when the template gives none.
     pub username: String,
     /// Password, if any.
     pub password: Option<String>,
@@ -46,6 +68,7 @@ pub struct Login {
     pub dial: Option<std::net::SocketAddr>,
 }
 
+// By hand: the derived form would print the password and the key.
 impl std::fmt::Debug for Login {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}@{}:{}", self.username, self.host, self.port)
@@ -61,7 +84,7 @@ pub struct SshConfig {
     pub bastion: Option<Login>,
     /// `ssh_timeout`.
     pub timeout: Duration,
-    /// `ssh_handshake_attempts`.
+    /// `ssh_handshake_attempts` (at least 1).
     pub handshake_attempts: u32,
     /// `ssh_keep_alive_interval` (zero: off).
     pub keep_alive: Duration,
@@ -73,49 +96,47 @@ pub struct SshConfig {
     pub transfer: TransferMethod,
 }
 
-impl SshConfig {
-    /// The settings from the template's decoded communicator `values`.
-    pub fn from_values(values: &Map<String, Value>) -> Self {
-        let text = |k: &str| values.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
-        let flag = |k: &str| values.get(k).and_then(Value::as_bool).unwrap_or(false);
-        let port = |k: &str| values.get(k).and_then(Value::as_i64).map(|p| p as u16);
-        let millis = |k: &str| values.get(k).and_then(Value::as_u64).map(Duration::from_millis);
-        let bastion = text("ssh_bastion_host").map(|host| Login {
-            host,
-            port: port("ssh_bastion_port").unwrap_or(DEFAULT_PORT),
-            username: text("ssh_bastion_username").or_else(|| text("ssh_username")).unwrap_or_default(),
-            password: text("ssh_bastion_password"),
-            private_key_file: text("ssh_bastion_private_key_file").map(PathBuf::from),
-            private_key: None,
-            dial: None,
-            agent_auth: flag("ssh_bastion_agent_auth"),
-        });
+impl Default for SshConfig {
+    /// Packer's defaults, with no machine or user yet.
+    fn default() -> Self {
         SshConfig {
-            login: Login {
-                host: text("ssh_host").unwrap_or_default(),
-                port: port("ssh_port").unwrap_or(DEFAULT_PORT),
-                username: text("ssh_username").unwrap_or_default(),
-                password: text("ssh_password"),
-                private_key_file: text("ssh_private_key_file").map(PathBuf::from),
-                private_key: None,
-                dial: None,
-                agent_auth: flag("ssh_agent_auth"),
-            },
-            bastion,
-            timeout: millis("ssh_timeout").unwrap_or(DEFAULT_TIMEOUT),
-            handshake_attempts: values
-                .get("ssh_handshake_attempts")
-                .and_then(Value::as_u64)
-                .map(|n| n.max(1) as u32)
-                .unwrap_or(DEFAULT_HANDSHAKE_ATTEMPTS),
-            keep_alive: millis("ssh_keep_alive_interval").unwrap_or(DEFAULT_KEEP_ALIVE),
-            read_write_timeout: millis("ssh_read_write_timeout").filter(|d| !d.is_zero()),
-            pty: flag("ssh_pty"),
-            transfer: if text("ssh_file_transfer_method").as_deref() == Some("sftp") {
-                TransferMethod::Sftp
-            } else {
-                TransferMethod::Scp
-            },
+            login: Login { port: DEFAULT_PORT, ..Login::default() },
+            bastion: None,
+            timeout: DEFAULT_TIMEOUT,
+            handshake_attempts: DEFAULT_HANDSHAKE_ATTEMPTS,
+            keep_alive: DEFAULT_KEEP_ALIVE,
+            read_write_timeout: None,
+            pty: false,
+            transfer: TransferMethod::Scp,
         }
+    }
+}
+
+/// The WinRM settings the template gives (`winrm_*`); kiln cannot connect
+/// with them yet, but checks them and tells the builder.
+#[derive(Clone)]
+pub struct WinrmConfig {
+    /// `winrm_host`; empty until the builder names the machine.
+    pub host: String,
+    /// `winrm_port`, defaulted by `winrm_use_ssl`.
+    pub port: u16,
+    /// `winrm_username`; empty when the template gives none.
+    pub username: String,
+    /// `winrm_password`.
+    pub password: Option<String>,
+    /// `winrm_timeout`.
+    pub timeout: Duration,
+    /// `winrm_use_ssl`.
+    pub use_ssl: bool,
+    /// `winrm_insecure`: skip the certificate check.
+    pub insecure: bool,
+    /// `winrm_use_ntlm`.
+    pub use_ntlm: bool,
+}
+
+// By hand: the derived form would print the password.
+impl std::fmt::Debug for WinrmConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}@{}:{} (winrm)", self.username, self.host, self.port)
     }
 }

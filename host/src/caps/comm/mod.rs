@@ -1,7 +1,10 @@
 //! Connections to the machine being built, as the `communicator`
-//! capability offers them.
+//! capability and the provisioners use them.
 //!
-//! - `config.rs`: the template's `ssh_*` settings, typed, with defaults.
+//! - `session.rs`: [`Session`], what every communicator offers once logged
+//!   in (commands, files, quoting), and its [`Error`].
+//! - `config.rs`: [`Config`], the template's communicator settings, typed,
+//!   with Packer's defaults.
 //! - `ssh/`: the SSH communicator over libssh2 (`ssh2`): connecting with
 //!   retries and a bastion hop, running commands, moving files.
 //! - `comm_impl.rs`: the `kiln:plugin/communicator` interface.
@@ -11,22 +14,24 @@
 
 mod comm_impl;
 pub mod config;
+mod session;
 pub mod ssh;
 
-pub use config::{SshConfig, TransferMethod};
+pub use config::{Config, Login, SshConfig, TransferMethod, WinrmConfig};
+pub use session::{Error, Exit, OnLine, Session, Source, Upload, quiet};
 
 use std::sync::Arc;
 
-/// The host side of a `session` handle: an SSH connection that reconnects
-/// on demand (after a reboot, for instance).
+/// The host side of a `session` handle: a logged-in communicator session
+/// (which logs in again on demand, after a reboot for instance).
 #[derive(Clone)]
 pub struct HostSession {
-    /// The connection.
-    pub ssh: Arc<ssh::Connection>,
+    /// The session.
+    pub session: Arc<dyn Session>,
 }
 
 impl std::fmt::Debug for HostSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "HostSession({})", self.ssh.endpoint())
+        write!(f, "HostSession({})", self.session.endpoint())
     }
 }

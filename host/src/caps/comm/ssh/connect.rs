@@ -3,9 +3,9 @@
 //! Retried with backoff until the deadline; the final error says which
 //! host, port and user were tried, with which methods, and why each failed.
 
-use super::SshError;
 use crate::caps::cancel::BuildCancel;
 use crate::caps::comm::config::{Login, SshConfig};
+use crate::caps::comm::session::Error;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
@@ -42,7 +42,7 @@ enum Failure {
 }
 
 /// Logs in, retrying for `within`.
-pub async fn login(config: &SshConfig, cancel: &BuildCancel, within: Duration) -> Result<Live, SshError> {
+pub async fn login(config: &SshConfig, cancel: &BuildCancel, within: Duration) -> Result<Live, Error> {
     let started = Instant::now();
     let mut backoff = FIRST_BACKOFF;
     let mut attempts = 0;
@@ -73,7 +73,7 @@ pub async fn login(config: &SshConfig, cancel: &BuildCancel, within: Duration) -
                 login.username,
                 login.host,
                 login.port,
-                crate::provision::human(within),
+                crate::duration::human(within),
                 if attempts == 1 { "" } else { "s" }
             );
             let prefix = if out_of_handshakes && elapsed < within {
@@ -82,8 +82,8 @@ pub async fn login(config: &SshConfig, cancel: &BuildCancel, within: Duration) -
                 prefix
             };
             return Err(match failure {
-                Failure::Reach(why) | Failure::Handshake(why) => SshError::Unreachable(format!("{prefix}: {why}")),
-                Failure::Auth(why) => SshError::Authentication(format!(
+                Failure::Reach(why) | Failure::Handshake(why) => Error::Unreachable(format!("{prefix}: {why}")),
+                Failure::Auth(why) => Error::Authentication(format!(
                     "{prefix}: the server refused every method: {why}. Check ssh_username and the credentials"
                 )),
             });
@@ -92,7 +92,7 @@ pub async fn login(config: &SshConfig, cancel: &BuildCancel, within: Duration) -
         tracing::debug!(attempt = attempts, "ssh login failed, retrying in {pause:?}");
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
-            _ = cancel.interrupted() => return Err(SshError::Cancelled),
+            _ = cancel.interrupted() => return Err(Error::Cancelled),
         }
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }

@@ -3,8 +3,9 @@
 //! wait is cancellable, bounded by `ssh_read_write_timeout`, and keeps the
 //! connection alive.
 
+use super::Connection;
 use super::connect::{CALL_TIMEOUT, Live};
-use super::{Connection, SshError};
+use crate::caps::comm::session::{Error, Exit, OnLine, Session};
 use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,19 +14,6 @@ use std::time::{Duration, Instant};
 /// How often a running command's wait looks at cancellation and sends a
 /// keep-alive.
 const TICK: Duration = Duration::from_millis(250);
-
-/// How a command ended.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Exit {
-    /// It exited with this status.
-    Status(i32),
-    /// The connection was lost before it finished (a reboot, a dead
-    /// server); the text says what broke.
-    Disconnected(String),
-}
-
-/// Receives each line of output.
-pub type OnLine = Arc<dyn Fn(&str) + Send + Sync>;
 
 enum Outcome {
     Exited(i32),
@@ -36,8 +24,13 @@ enum Outcome {
 
 impl Connection {
     /// Runs `command`, logging in again first (for up to `login_within`) if
-    /// the connection was lost.
-    pub async fn exec(&self, command: &str, on_line: OnLine, login_within: Duration) -> Result<Exit, SshError> {
+    /// the connection was lost ([`Session::exec`]).
+    pub(super) async fn run_command(
+        &self,
+        command: &str,
+        on_line: OnLine,
+        login_within: Duration,
+    ) -> Result<Exit, Error> {
         let live = self.live(login_within).await?;
         let stop = Arc::new(AtomicBool::new(false));
         // Whoever drops this call (a provisioner timeout, a cancellation
@@ -54,7 +47,7 @@ impl Connection {
                 job.await
             }
         };
-        match outcome.map_err(|e| SshError::Io(format!("internal error: {e}")))? {
+        match outcome.map_err(|e| Error::Io(format!("internal error: {e}")))? {
             Outcome::Exited(status) => Ok(Exit::Status(status)),
             Outcome::Lost(why) => {
                 self.lost();
@@ -65,14 +58,14 @@ impl Connection {
             }
             Outcome::TimedOut => {
                 self.lost();
-                Err(SshError::Io(format!(
+                Err(Error::Io(format!(
                     "`{command}` ran longer than ssh_read_write_timeout ({})",
-                    crate::provision::human(self.config.read_write_timeout.unwrap_or_default())
+                    crate::duration::human(self.config.read_write_timeout.unwrap_or_default())
                 )))
             }
             Outcome::Cancelled => {
                 self.lost();
-                Err(SshError::Cancelled)
+                Err(Error::Cancelled)
             }
         }
     }

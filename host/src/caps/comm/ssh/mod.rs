@@ -3,33 +3,23 @@
 //! output streamed line by line, and moves files by SCP or SFTP. A lost
 //! connection is reported naming what was running, and the next operation
 //! logs in again (a provisioner may have rebooted the machine).
+//!
+//! - `connect.rs`: logging in, with retries and the bastion hop.
+//! - `exec.rs`: running one command.
+//! - `transfer.rs`: one file up or down.
+//! - `tree.rs`: directories, and the remote-directory test.
 
 mod connect;
 mod exec;
-pub mod transfer;
-
-pub use exec::{Exit, OnLine};
+mod transfer;
+mod tree;
 
 use super::config::SshConfig;
+use super::session::{Error, Exit, OnLine, Session, Upload};
 use crate::caps::cancel::BuildCancel;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
-
-/// Why an SSH operation failed.
-#[derive(Clone, Debug, thiserror::Error, PartialEq)]
-pub enum SshError {
-    /// Every authentication method was refused until the timeout.
-    #[error("{0}")]
-    Authentication(String),
-    /// The machine could not be reached until the timeout.
-    #[error("{0}")]
-    Unreachable(String),
-    /// The connection broke, or a file operation failed.
-    #[error("{0}")]
-    Io(String),
-    /// The build was cancelled.
-    #[error("cancelled")]
-    Cancelled,
-}
+use std::time::Duration;
 
 /// A logged-in SSH connection that logs in again when it was lost.
 pub struct Connection {
@@ -39,26 +29,19 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Logs in, retrying until `ssh_timeout`.
-    pub async fn open(config: SshConfig, cancel: BuildCancel) -> Result<Arc<Self>, SshError> {
+    /// Logs in, retrying until `ssh_timeout`. Fails with
+    /// [`Error::Unreachable`] or [`Error::Authentication`] (naming the
+    /// endpoint, the methods tried and why) when the timeout or
+    /// `ssh_handshake_attempts` runs out, and with [`Error::Cancelled`]
+    /// when the build is cancelled meanwhile.
+    pub async fn open(config: SshConfig, cancel: BuildCancel) -> Result<Arc<Self>, Error> {
         let live = connect::login(&config, &cancel, config.timeout).await?;
         Ok(Arc::new(Connection { config, cancel, session: Mutex::new(Some(live)) }))
     }
 
-    /// `user@host:port`, for messages.
-    pub fn endpoint(&self) -> String {
-        let l = &self.config.login;
-        format!("{}@{}:{}", l.username, l.host, l.port)
-    }
-
-    /// The settings this connection was made with.
-    pub fn config(&self) -> &SshConfig {
-        &self.config
-    }
-
     /// The live session, logging in again (for up to `within`) if the last
     /// one was lost.
-    async fn live(&self, within: std::time::Duration) -> Result<connect::Live, SshError> {
+    async fn live(&self, within: Duration) -> Result<connect::Live, Error> {
         if let Some(live) = self.session.lock().unwrap_or_else(|e| e.into_inner()).clone() {
             return Ok(live);
         }
@@ -71,5 +54,61 @@ impl Connection {
     /// Forgets a session that broke, so the next operation logs in again.
     fn lost(&self) {
         *self.session.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+#[async_trait::async_trait]
+impl Session for Connection {
+    fn endpoint(&self) -> String {
+        let l = &self.config.login;
+        format!("{}@{}:{}", l.username, l.host, l.port)
+    }
+
+    fn login_timeout(&self) -> Duration {
+        self.config.timeout
+    }
+
+    fn quote(&self, text: &str) -> String {
+        posix_quote(text)
+    }
+
+    async fn exec(&self, command: &str, on_line: OnLine, login_within: Duration) -> Result<Exit, Error> {
+        self.run_command(command, on_line, login_within).await
+    }
+
+    async fn upload(&self, upload: Upload, login_within: Duration) -> Result<(), Error> {
+        self.send_file(upload, login_within).await
+    }
+
+    async fn download(&self, remote: &str, local: &Path, login_within: Duration) -> Result<(), Error> {
+        self.receive_file(remote, local, login_within).await
+    }
+
+    async fn upload_dir(&self, local: &Path, remote: &str, login_within: Duration) -> Result<usize, Error> {
+        self.send_tree(local, remote, login_within).await
+    }
+
+    async fn download_dir(&self, remote: &str, local: &Path, login_within: Duration) -> Result<usize, Error> {
+        self.receive_tree(remote, local, login_within).await
+    }
+
+    async fn is_remote_dir(&self, remote: &str, login_within: Duration) -> Result<bool, Error> {
+        self.is_dir(remote, login_within).await
+    }
+}
+
+/// `text` as one single-quoted POSIX shell word.
+pub fn posix_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\"'\"'"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::posix_quote;
+
+    #[test]
+    fn quoting_keeps_one_word() {
+        assert_eq!(posix_quote("a b"), "'a b'");
+        assert_eq!(posix_quote("it's"), "'it'\"'\"'s'");
     }
 }

@@ -1,9 +1,14 @@
-//! Durations as Packer writes them: Go's `"1h30m"`, `"90s"`, `"500ms"`,
-//! or a bare number of seconds.
+//! Durations as people write them: [`parse`] reads Packer's (Go's
+//! `"1h30m"`, `"90s"`, `"500ms"`, or a bare number of seconds) and
+//! [`human`] writes one for a message. Templates, provisioners and
+//! communicators all use these, so they depend on nothing else in kiln.
 
 use std::time::Duration;
 
-/// Parses a duration, or says what a valid one looks like.
+/// Parses a duration.
+///
+/// Fails, saying what a valid one looks like, on an empty text, an unknown
+/// unit, or a value too large for a [`Duration`] (`"inf"`, `"1e20"`).
 pub fn parse(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let invalid = || format!("{text:?} is not a duration; write it like \"90s\", \"5m\" or \"1h30m\"");
@@ -41,9 +46,40 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     seconds(total)
 }
 
+/// A duration as people write it, for messages: `1m30s`, `250ms`, `2h`
+/// (whole seconds above one second; never fails).
+pub fn human(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    let s = d.as_secs();
+    let (h, m, s) = (s / 3600, (s / 60) % 60, s % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 || out.is_empty() {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn human_durations_read_as_written() {
+        assert_eq!(human(Duration::from_millis(250)), "250ms");
+        assert_eq!(human(Duration::from_secs(90)), "1m30s");
+        assert_eq!(human(Duration::from_secs(7200)), "2h");
+        assert_eq!(human(Duration::from_millis(1500)), "1s");
+        assert_eq!(parse(&human(Duration::from_secs(5400))), Ok(Duration::from_secs(5400)));
+    }
 
     #[test]
     fn go_durations_parse() {
