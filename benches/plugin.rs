@@ -5,9 +5,9 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kiln::caps::Caps;
 use kiln::caps::cancel::RunCancel;
+use kiln::caps::comm;
 use kiln::caps::http::Transport;
 use kiln::caps::secrets::Redactor;
-use kiln::caps::comm;
 use kiln::plugin::instance::GuestConfig;
 use kiln::plugin::{Cache, Instance, Limits, Runtime, load_file};
 use kiln::ui::{Ui, UiOptions};

@@ -84,7 +84,9 @@ fn main() {
         for _ in 0..TRANSFER_RUNS {
             let started = Instant::now();
             let target = remote.display().to_string();
-            tokio.block_on(ssh.upload(Upload::new(Source::File(file.clone()), &target, 0o644), Duration::from_secs(20))).unwrap();
+            tokio
+                .block_on(ssh.upload(Upload::new(Source::File(file.clone()), &target, 0o644), Duration::from_secs(20)))
+                .unwrap();
             samples.push(started.elapsed());
         }
         let kiln = median(samples);

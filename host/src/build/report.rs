@@ -1,8 +1,8 @@
 //! The end of a run, as Packer words it: each build's finish line, the
 //! errors, the artifacts; and the same in `-machine-readable` records.
 
-use crate::plugin::bindings::types::Artifact;
 use crate::duration::human;
+use crate::plugin::bindings::types::Artifact;
 use crate::ui::Ui;
 use std::time::Duration;
 

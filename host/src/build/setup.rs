@@ -6,8 +6,8 @@
 use super::{OnError, Run};
 use crate::caps::Caps;
 use crate::caps::http::{self, Policy};
-use crate::plugin::{self, Instance};
 use crate::plugin::instance::GuestConfig;
+use crate::plugin::{self, Instance};
 use crate::postprocess::{self, BuildInfo};
 use crate::provision::Provisioning;
 use crate::template::render::{self, Scope};

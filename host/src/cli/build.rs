@@ -5,8 +5,8 @@ use super::common::{self, TemplateArgs};
 use crate::build::{OnError, Options, Status, report};
 use crate::caps::Redirect;
 use crate::caps::http::Transport;
-use crate::plugin::{DEFAULT_MEMORY_LIMIT, Limits, Runtime};
 use crate::duration;
+use crate::plugin::{DEFAULT_MEMORY_LIMIT, Limits, Runtime};
 use crate::template::Problem;
 use crate::ui::Ui;
 use kiln_sim::Simulator;
@@ -275,8 +275,8 @@ async fn watch_signals(cancel: crate::caps::cancel::RunCancel, ui: Ui, builds: V
 
 #[cfg(test)]
 mod tests {
-    use crate::plugin::{DEFAULT_CPU_LIMIT, DEFAULT_HOST_CALL_DEADLINE};
     use crate::duration;
+    use crate::plugin::{DEFAULT_CPU_LIMIT, DEFAULT_HOST_CALL_DEADLINE};
 
     // The flags' default texts must say what the library's constants are.
     #[test]

@@ -38,4 +38,3 @@ pub struct Plugin {
     /// Ready to instantiate, once per build.
     pub pre: BuilderPre<HostState>,
 }
-

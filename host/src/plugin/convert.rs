@@ -62,23 +62,22 @@ pub(super) fn communicator_settings(
     let given = |text: &str| Some(text.to_string()).filter(|t| !t.is_empty());
     let (kind, host, port, username, has_private_key) = match config {
         comm::Config::None(ssh) | comm::Config::Ssh(ssh) => {
-            let kind = if matches!(config, comm::Config::None(_)) { CommunicatorKind::None } else { CommunicatorKind::Ssh };
+            let kind =
+                if matches!(config, comm::Config::None(_)) { CommunicatorKind::None } else { CommunicatorKind::Ssh };
             let login = &ssh.login;
-            (kind, given(&login.host), login.port, given(&login.username), login.private_key_file.is_some() || login.agent_auth)
+            (
+                kind,
+                given(&login.host),
+                login.port,
+                given(&login.username),
+                login.private_key_file.is_some() || login.agent_auth,
+            )
         }
         comm::Config::Winrm(winrm) => {
             (CommunicatorKind::Winrm, given(&winrm.host), winrm.port, given(&winrm.username), false)
         }
     };
-    CommunicatorSettings {
-        kind,
-        host,
-        port,
-        username,
-        has_password: password.is_some(),
-        has_private_key,
-        password,
-    }
+    CommunicatorSettings { kind, host, port, username, has_password: password.is_some(), has_private_key, password }
 }
 
 #[cfg(test)]

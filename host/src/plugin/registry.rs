@@ -4,12 +4,12 @@
 //! compiled (or taken from the cache), checked against the contract,
 //! pre-instantiated, and asked to `describe` itself.
 
+use super::Runtime;
 use super::bindings::BuilderPre;
 use super::bindings::types::Description;
 use super::component::{Plugin, Source};
 use super::contract::{self, ContractError};
 use super::instance::{GuestFailure, Instance};
-use super::Runtime;
 use crate::caps::Caps;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
