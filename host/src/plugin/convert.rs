@@ -102,4 +102,17 @@ mod tests {
             assert_eq!(FieldKind::from(kind).name(), name);
         }
     }
+
+    #[test]
+    fn the_builder_is_told_what_the_template_gives() {
+        let mut ssh = comm::SshConfig::default();
+        ssh.login.username = "root".into();
+        ssh.login.agent_auth = true;
+        let told = communicator_settings(&comm::Config::Ssh(ssh.clone()), None);
+        assert_eq!(told.kind, CommunicatorKind::Ssh);
+        assert_eq!((told.host, told.port, told.username.as_deref()), (None, 22, Some("root")));
+        assert!(told.has_private_key && !told.has_password);
+        let told = communicator_settings(&comm::Config::None(ssh), None);
+        assert_eq!(told.kind, CommunicatorKind::None);
+    }
 }

@@ -3,7 +3,7 @@
 //! directory ending in `/` has its contents copied into `destination`;
 //! without the slash, the directory itself is copied there.
 
-use super::StepError;
+use super::error::StepError;
 use super::keys::Keys;
 use crate::caps::comm::{Session, Source, Upload};
 use crate::template::Problem;

@@ -4,7 +4,7 @@
 //! connection that drops (a reboot); `start_retry_timeout` bounds logging
 //! in again to start a script.
 
-use super::StepError;
+use super::error::StepError;
 use super::keys::Keys;
 use super::shell_local::BuildEnv;
 use crate::caps::comm::{Exit, Session, Source, Upload, quiet};

@@ -7,7 +7,7 @@
 //! `{{.Script}}`. The process runs in its own process group so that
 //! cancelling or timing out stops the whole tree.
 
-use super::StepError;
+use super::error::StepError;
 use super::keys::Keys;
 use crate::template::Problem;
 use crate::ui::BuildUi;

@@ -249,3 +249,58 @@ fn winrm(values: &Map<String, Value>) -> WinrmConfig {
         use_ntlm: flag(values, "winrm_use_ntlm"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn read(section: Value) -> Result<Communicator, Vec<Problem>> {
+        let mut section = section.as_object().unwrap().clone();
+        extract(&mut section, true, &[], "null", "builders[0]")
+    }
+
+    #[test]
+    fn ssh_settings_are_typed_with_packer_defaults() {
+        let c = read(json!({"ssh_username": "root", "ssh_timeout": "2m", "ssh_file_transfer_method": "sftp"})).unwrap();
+        let comm::Config::Ssh(ssh) = c.config else { panic!("{:?}", c.config) };
+        assert_eq!(ssh.login.username, "root");
+        assert_eq!(ssh.login.port, comm::DEFAULT_PORT);
+        assert_eq!(ssh.timeout, Duration::from_secs(120));
+        assert_eq!(ssh.handshake_attempts, comm::DEFAULT_HANDSHAKE_ATTEMPTS);
+        assert_eq!(ssh.transfer, TransferMethod::Sftp);
+        assert!(ssh.bastion.is_none());
+    }
+
+    #[test]
+    fn bastion_user_defaults_to_the_machine_user() {
+        let c = read(json!({"ssh_username": "ec2", "ssh_bastion_host": "jump"})).unwrap();
+        let comm::Config::Ssh(ssh) = c.config else { panic!("{:?}", c.config) };
+        let bastion = ssh.bastion.unwrap();
+        assert_eq!((bastion.host.as_str(), bastion.port, bastion.username.as_str()), ("jump", 22, "ec2"));
+    }
+
+    #[test]
+    fn winrm_port_follows_use_ssl_and_none_keeps_the_ssh_settings() {
+        let c = read(json!({"communicator": "winrm", "winrm_use_ssl": "true", "winrm_password": "pw"})).unwrap();
+        let comm::Config::Winrm(winrm) = c.config else { panic!("{:?}", c.config) };
+        assert_eq!(winrm.port, comm::DEFAULT_WINRM_SSL_PORT);
+        assert_eq!(c.credentials, ["pw"]);
+        let c = read(json!({"communicator": "none", "ssh_port": 2222})).unwrap();
+        let comm::Config::None(ssh) = c.config else { panic!("{:?}", c.config) };
+        assert_eq!(ssh.login.port, 2222);
+    }
+
+    #[test]
+    fn every_credential_is_collected_for_redaction() {
+        let c = read(json!({"ssh_password": "a", "ssh_bastion_password": "b", "winrm_password": "c"})).unwrap();
+        assert_eq!(c.credentials, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn bad_values_are_problems_at_their_path() {
+        let problems = read(json!({"communicator": "telnet", "ssh_port": 70000})).unwrap_err();
+        let at: Vec<&str> = problems.iter().map(|p| p.at.as_str()).collect();
+        assert_eq!(at, ["builders[0].communicator", "builders[0].ssh_port"]);
+    }
+}
