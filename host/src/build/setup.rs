@@ -55,7 +55,7 @@ async fn prepare_in_span(run: &Run, def: &BuilderDef, index: usize, for_run: boo
     let field_names: Vec<&str> = description.fields.iter().map(|f| f.name.as_str()).collect();
     let comm =
         communicator::extract(&mut section, description.uses_communicator, &field_names, &def.builder_type, &at)?;
-    decode::apply_env_fallbacks(&mut section, &description.fields);
+    decode::apply_env_fallbacks(&mut section, &description.fields, &run.options.environment);
     let redactor = run.ui.redactor();
     for key in communicator::SECRET_KEYS {
         if let Some(value) = comm.values.get(*key).and_then(|v| v.as_str()) {

@@ -6,20 +6,11 @@
 
 use super::SshHub;
 use super::scp::{self, Command, Sink};
+use crate::cloud::Machine;
 use russh::server::{Auth, ChannelOpenHandle, Handler, Msg, Session};
 use russh::{Channel, ChannelId};
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// What a connection needs to know of its machine.
-pub struct Machine {
-    /// The instance.
-    pub instance_id: String,
-    /// Its key pair's public key (`ssh-rsa AAAA…`), if it has one.
-    pub public_key: Option<String>,
-    /// Its password, if it has one.
-    pub password: Option<String>,
-}
 
 /// Serves one connection until it closes.
 pub async fn serve(
@@ -67,7 +58,7 @@ impl Connection {
         if !ok {
             return Auth::reject();
         }
-        self.hub.record(&self.machine.instance_id, |r| r.logins.push(format!("{user} ({method})")));
+        self.hub.record(&self.machine.id, |r| r.logins.push(format!("{user} ({method})")));
         Auth::Accept
     }
 }
@@ -151,7 +142,7 @@ impl Handler for Connection {
         session: &mut Session,
     ) -> Result<(), Self::Error> {
         let command = String::from_utf8_lossy(data).into_owned();
-        let id = self.machine.instance_id.clone();
+        let id = self.machine.id.clone();
         self.hub.record(&id, |r| r.commands.push(command.clone()));
         session.channel_success(channel)?;
         match scp::parse_command(&command) {
@@ -190,7 +181,7 @@ impl Handler for Connection {
     }
 
     async fn data(&mut self, channel: ChannelId, data: &[u8], session: &mut Session) -> Result<(), Self::Error> {
-        let id = self.machine.instance_id.clone();
+        let id = self.machine.id.clone();
         match self.channels.get_mut(&channel) {
             Some(Channel_::Sink(sink)) => match sink.feed(data) {
                 Ok(reply) => {
@@ -231,7 +222,7 @@ impl Handler for Connection {
         if let Some(Channel_::Sink(mut sink)) = self.channels.insert(channel, Channel_::Idle) {
             sink.finish();
             let files: Vec<_> = sink.files.drain(..).collect();
-            let id = self.machine.instance_id.clone();
+            let id = self.machine.id.clone();
             if !files.is_empty() {
                 self.hub.record(&id, |r| r.files.extend(files));
             }

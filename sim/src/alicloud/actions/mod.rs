@@ -2,12 +2,16 @@
 //! parameters through [`Ctx`], changes the [`World`] and returns the
 //! response body (without `RequestId`, which the server adds).
 
+mod cidr;
+mod eip;
 mod image;
 mod instance;
 mod keypair;
-mod network;
 mod region;
+mod security_group;
 mod snapshot;
+mod vpc;
+mod vswitch;
 
 use super::catalog;
 use super::error::ApiError;
@@ -114,17 +118,17 @@ pub fn dispatch(product: Product, action: &str, ctx: &mut Ctx) -> Result<Value, 
     match action {
         "DescribeRegions" => region::describe_regions(ctx),
         "DescribeZones" => region::describe_zones(ctx),
-        "CreateVpc" => network::create_vpc(ctx),
-        "DescribeVpcs" => network::describe_vpcs(ctx),
-        "DeleteVpc" => network::delete_vpc(ctx),
-        "CreateVSwitch" => network::create_vswitch(ctx),
-        "DescribeVSwitches" => network::describe_vswitches(ctx),
-        "DeleteVSwitch" => network::delete_vswitch(ctx),
-        "AllocateEipAddress" => network::allocate_eip(ctx),
-        "DescribeEipAddresses" => network::describe_eips(ctx),
-        "AssociateEipAddress" => network::associate_eip(ctx),
-        "UnassociateEipAddress" => network::unassociate_eip(ctx),
-        "ReleaseEipAddress" => network::release_eip(ctx),
+        "CreateVpc" => vpc::create_vpc(ctx),
+        "DescribeVpcs" => vpc::describe_vpcs(ctx),
+        "DeleteVpc" => vpc::delete_vpc(ctx),
+        "CreateVSwitch" => vswitch::create_vswitch(ctx),
+        "DescribeVSwitches" => vswitch::describe_vswitches(ctx),
+        "DeleteVSwitch" => vswitch::delete_vswitch(ctx),
+        "AllocateEipAddress" => eip::allocate_eip(ctx),
+        "DescribeEipAddresses" => eip::describe_eips(ctx),
+        "AssociateEipAddress" => eip::associate_eip(ctx),
+        "UnassociateEipAddress" => eip::unassociate_eip(ctx),
+        "ReleaseEipAddress" => eip::release_eip(ctx),
         _ => ecs_only(product, action, ctx),
     }
 }
@@ -154,12 +158,12 @@ fn ecs_only(product: Product, action: &str, ctx: &mut Ctx) -> Result<Value, ApiE
         "ImportKeyPair" => keypair::import_key_pair(ctx),
         "DescribeKeyPairs" => keypair::describe_key_pairs(ctx),
         "DeleteKeyPairs" => keypair::delete_key_pairs(ctx),
-        "CreateSecurityGroup" => network::create_security_group(ctx),
-        "DescribeSecurityGroups" => network::describe_security_groups(ctx),
-        "DescribeSecurityGroupAttribute" => network::describe_security_group_attribute(ctx),
-        "AuthorizeSecurityGroup" => network::authorize(ctx, "ingress"),
-        "AuthorizeSecurityGroupEgress" => network::authorize(ctx, "egress"),
-        "DeleteSecurityGroup" => network::delete_security_group(ctx),
+        "CreateSecurityGroup" => security_group::create_security_group(ctx),
+        "DescribeSecurityGroups" => security_group::describe_security_groups(ctx),
+        "DescribeSecurityGroupAttribute" => security_group::describe_security_group_attribute(ctx),
+        "AuthorizeSecurityGroup" => security_group::authorize(ctx, "ingress"),
+        "AuthorizeSecurityGroupEgress" => security_group::authorize(ctx, "egress"),
+        "DeleteSecurityGroup" => security_group::delete_security_group(ctx),
         "CreateSnapshot" => snapshot::create_snapshot(ctx),
         "DescribeSnapshots" => snapshot::describe_snapshots(ctx),
         "DeleteSnapshot" => snapshot::delete_snapshot(ctx),
