@@ -87,3 +87,99 @@ fn unrecognised(request: &HttpRequest) -> Reply {
     );
     Reply { status: 404, code: String::new(), content_type: "text/plain", body: (text + "\n").into_bytes() }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::{Call, Cloud, Clouds, Machine, OsFamily};
+    use crate::config::Config;
+    use crate::ssh::SshHub;
+    use serde_json::{Value, json};
+    use std::net::{Ipv4Addr, SocketAddr};
+    use std::sync::Arc;
+
+    /// A cloud of its own kind: REST-style, its action the path's last
+    /// segment, one machine on 127.0.0.1.
+    struct Widgets;
+
+    impl Cloud for Widgets {
+        fn name(&self) -> &'static str {
+            "Widgets"
+        }
+        fn recognise(&self, request: &HttpRequest) -> Option<Call> {
+            (request.host == "widgets.test").then(|| Call {
+                action: request.path.rsplit('/').next().unwrap_or("").to_string(),
+                version: "v2".into(),
+                params: Default::default(),
+            })
+        }
+        fn refuse(&self, _: &HttpRequest, kind: FaultKind) -> Reply {
+            Reply { status: 429, code: format!("{kind:?}"), content_type: "text/plain", body: b"slow down".to_vec() }
+        }
+        fn serve(&self, _: &HttpRequest, call: &Call, _: CallContext) -> Reply {
+            Reply { status: 200, code: String::new(), content_type: "text/plain", body: call.action.clone().into_bytes() }
+        }
+        fn resources(&self) -> Value {
+            json!({"widgets": [{"id": "w-1"}]})
+        }
+        fn leftovers(resources: &Value) -> Vec<String> {
+            resources["widgets"].as_array().into_iter().flatten().map(|w| format!("widget {}", w["id"])).collect()
+        }
+        fn machines(&self) -> Vec<Machine> {
+            vec![Machine {
+                id: "w-1".into(),
+                addresses: vec![Ipv4Addr::LOCALHOST],
+                public_key: None,
+                password: Some("pw".into()),
+                os: OsFamily::Linux,
+                running: true,
+            }]
+        }
+        fn reset(&self) {}
+        fn accept_environment(_: &mut Config, _: &dyn Fn(&str) -> Option<String>) {}
+        fn credentials_env(&self) -> Vec<(&'static str, String)> {
+            Vec::new()
+        }
+        fn banner(&self, _: SocketAddr) -> Vec<String> {
+            Vec::new()
+        }
+    }
+
+    fn request(host: &str, path: &str) -> HttpRequest {
+        HttpRequest {
+            method: "POST".into(),
+            host: host.into(),
+            path: path.into(),
+            query: String::new(),
+            content_type: None,
+            body: Default::default(),
+        }
+    }
+
+    fn status(answer: Answer) -> u16 {
+        match answer {
+            Answer::Reply(reply) => reply.status,
+            other => panic!("expected a reply, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_core_serves_any_cloud_behind_the_seam() {
+        let config = Config { faults: vec!["createWidget:throttling:nth=2".parse().unwrap()], ..Config::default() };
+        let clouds = Arc::new(Clouds(vec![Box::new(Widgets)]));
+        let hub = Arc::new(SshHub::new(config.ssh.clone(), 0, Arc::clone(&clouds) as _).unwrap());
+        let shared = Shared::new(config, clouds, hub);
+
+        assert_eq!(status(handle(&shared, &request("widgets.test", "/v2/createWidget"))), 200);
+        assert_eq!(status(handle(&shared, &request("widgets.test", "/v2/createWidget"))), 429);
+        assert_eq!(status(handle(&shared, &request("elsewhere.test", "/"))), 404);
+
+        let inner = shared.lock();
+        let seen: Vec<_> = inner.log.iter().map(|e| (e.seq, e.action.as_str(), e.status, e.code.as_str())).collect();
+        assert_eq!(seen, [(1, "createWidget", 200, ""), (2, "createWidget", 429, "injected")]);
+        assert!(inner.log[1].injected);
+        drop(inner);
+        assert!(shared.ssh.endpoint(Ipv4Addr::LOCALHOST).is_some(), "the machine's address has an SSH endpoint");
+        assert_eq!(Widgets::leftovers(&shared.clouds.resources()), ["widget \"w-1\""]);
+    }
+}

@@ -110,7 +110,7 @@ impl Environment {
 
 /// Fills each field the template left unset or empty from the first of
 /// its declared environment variables that is set and not empty in `env`,
-/// as Packer's builders fall back to `ALICLOUD_REGION` and the like.
+/// as Packer's builders fall back to a region or key variable.
 pub fn apply_env_fallbacks(section: &mut Map<String, Value>, fields: &[Field], env: &Environment) {
     for field in fields.iter().filter(|f| !f.env.is_empty()) {
         let unset = match section.get(&field.name) {
