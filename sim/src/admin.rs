@@ -51,13 +51,13 @@ pub fn handle(shared: &Shared, method: &str, path: &str, query: Option<&str>, bo
             shared.lock().faults.rules.clear();
             (200, json!({"ok": true}))
         }
-        ("GET", "ssh") => (200, json!(*shared.ssh.records.lock().unwrap_or_else(|e| e.into_inner()))),
+        ("GET", "ssh") => (200, json!(*shared.ssh.records.lock())),
         ("POST", "reset") => {
             let mut inner = shared.lock();
             shared.clouds.reset();
             inner.log.clear();
             inner.faults.rules.clear();
-            shared.ssh.records.lock().unwrap_or_else(|e| e.into_inner()).clear();
+            shared.ssh.records.lock().clear();
             (200, json!({"ok": true}))
         }
         _ => (

@@ -117,7 +117,12 @@ mod tests {
             Reply { status: 429, code: format!("{kind:?}"), content_type: "text/plain", body: b"slow down".to_vec() }
         }
         fn serve(&self, _: &HttpRequest, call: &Call, _: CallContext) -> Reply {
-            Reply { status: 200, code: String::new(), content_type: "text/plain", body: call.action.clone().into_bytes() }
+            Reply {
+                status: 200,
+                code: String::new(),
+                content_type: "text/plain",
+                body: call.action.clone().into_bytes(),
+            }
         }
         fn resources(&self) -> Value {
             json!({"widgets": [{"id": "w-1"}]})

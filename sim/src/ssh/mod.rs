@@ -7,32 +7,16 @@
 //! a [`MachineLookup`] for the machine's state when a client connects.
 
 mod builtin;
+mod records;
 mod scp;
+
+pub use records::{Records, SshRecord};
 
 use crate::cloud::{Machine, MachineLookup};
 use crate::config::SshMode;
-use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
-
-/// What the built-in server saw on one machine.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct SshRecord {
-    /// `user (method)` of each successful login.
-    pub logins: Vec<String>,
-    /// Every command executed, in order.
-    pub commands: Vec<String>,
-    /// Files uploaded, by path (lossy UTF-8 for the admin view).
-    #[serde(serialize_with = "as_text")]
-    pub files: BTreeMap<String, Vec<u8>>,
-}
-
-fn as_text<S: serde::Serializer>(files: &BTreeMap<String, Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
-    let text: BTreeMap<&String, String> =
-        files.iter().map(|(k, v)| (k, String::from_utf8_lossy(v).into_owned())).collect();
-    text.serialize(s)
-}
 
 /// The machines' SSH endpoints.
 pub struct SshHub {
@@ -45,7 +29,7 @@ pub struct SshHub {
     /// Machines whose key is in the forward target's authorized_keys.
     installed: Mutex<BTreeSet<String>>,
     /// What the built-in server recorded, by machine id.
-    pub records: Mutex<BTreeMap<String, SshRecord>>,
+    pub records: Arc<Records>,
     host_key: russh::keys::PrivateKey,
 }
 
@@ -64,7 +48,7 @@ impl SshHub {
             machines,
             endpoints: Mutex::new(HashMap::new()),
             installed: Mutex::new(BTreeSet::new()),
-            records: Mutex::new(BTreeMap::new()),
+            records: Arc::default(),
             host_key,
         })
     }
@@ -161,23 +145,12 @@ impl SshHub {
         // A machine that is not running refuses, as a booting one would.
         let Some(machine) = self.machine(*v4.ip()) else { return };
         match &self.mode {
-            SshMode::Builtin => builtin::serve(Arc::clone(&self), self.host_key.clone(), machine, stream).await,
+            SshMode::Builtin => builtin::serve(Arc::clone(&self.records), self.host_key.clone(), machine, stream).await,
             SshMode::Forward { to, .. } => {
                 if let Ok(mut upstream) = tokio::net::TcpStream::connect(to).await {
                     let _ = tokio::io::copy_bidirectional(&mut stream, &mut upstream).await;
                 }
             }
         }
-    }
-
-    /// Records something the built-in server saw on machine `instance`.
-    fn record(&self, instance: &str, change: impl FnOnce(&mut SshRecord)) {
-        let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
-        change(records.entry(instance.to_string()).or_default());
-    }
-
-    /// A recorded file, for `scp -f`.
-    fn file(&self, instance: &str, path: &str) -> Option<Vec<u8>> {
-        self.records.lock().unwrap_or_else(|e| e.into_inner()).get(instance)?.files.get(path).cloned()
     }
 }

@@ -2,7 +2,7 @@
 //! (Associating, then InUse), unassociated, released. Each has a loopback
 //! address of its own, where the machine's SSH endpoint also listens.
 
-use super::Ctx;
+use super::context::{self, Ctx};
 use crate::alicloud::error::ApiError;
 use crate::alicloud::world::{Eip, Timed};
 use serde_json::{Value, json};
@@ -60,7 +60,7 @@ pub fn describe_eips(ctx: &mut Ctx) -> Result<Value, ApiError> {
         .filter(|e| status.is_none_or(|s| s == e.state.status))
         .map(|e| eip_value(e, ctx))
         .collect();
-    super::page(ctx, "EipAddresses", "EipAddress", items)
+    context::page(ctx, "EipAddresses", "EipAddress", items)
 }
 
 pub fn associate_eip(ctx: &mut Ctx) -> Result<Value, ApiError> {

@@ -1,8 +1,8 @@
 //! Security groups and their rules (ingress, egress). Deleting one that
 //! instances still use fails.
 
-use super::Ctx;
 use super::cidr::Cidr;
+use super::context::{self, Ctx};
 use crate::alicloud::error::ApiError;
 use crate::alicloud::world::{Rule, SecurityGroup};
 use serde_json::{Value, json};
@@ -54,7 +54,7 @@ pub fn describe_security_groups(ctx: &mut Ctx) -> Result<Value, ApiError> {
         .filter(|g| ids.as_ref().is_none_or(|ids| ids.contains(&g.id)))
         .map(|g| json!({"SecurityGroupId": g.id, "SecurityGroupName": g.name, "VpcId": g.vpc_id, "Description": g.description}))
         .collect();
-    super::page(ctx, "SecurityGroups", "SecurityGroup", items)
+    context::page(ctx, "SecurityGroups", "SecurityGroup", items)
 }
 
 pub fn describe_security_group_attribute(ctx: &mut Ctx) -> Result<Value, ApiError> {

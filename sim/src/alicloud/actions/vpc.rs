@@ -3,8 +3,8 @@
 //! instances fails with the real API's codes, so that clients must undo
 //! in the right order (or retry).
 
-use super::Ctx;
 use super::cidr::Cidr;
+use super::context::{self, Ctx};
 use crate::alicloud::error::ApiError;
 use crate::alicloud::world::{Timed, Vpc};
 use serde_json::{Value, json};
@@ -67,7 +67,7 @@ pub fn describe_vpcs(ctx: &mut Ctx) -> Result<Value, ApiError> {
         })
         .map(|v| vpc_value(v, ctx))
         .collect();
-    super::page(ctx, "Vpcs", "Vpc", items)
+    context::page(ctx, "Vpcs", "Vpc", items)
 }
 
 pub fn delete_vpc(ctx: &mut Ctx) -> Result<Value, ApiError> {

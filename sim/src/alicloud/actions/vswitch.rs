@@ -2,7 +2,8 @@
 //! Deleting one that still has instances fails.
 
 use super::cidr::Cidr;
-use super::{Ctx, region};
+use super::context::{self, Ctx};
+use super::region;
 use crate::alicloud::error::ApiError;
 use crate::alicloud::world::{Timed, VSwitch};
 use serde_json::{Value, json};
@@ -73,7 +74,7 @@ pub fn describe_vswitches(ctx: &mut Ctx) -> Result<Value, ApiError> {
                    "Status": s.state.status, "AvailableIpAddressCount": 252})
         })
         .collect();
-    super::page(ctx, "VSwitches", "VSwitch", items)
+    context::page(ctx, "VSwitches", "VSwitch", items)
 }
 
 pub fn delete_vswitch(ctx: &mut Ctx) -> Result<Value, ApiError> {
