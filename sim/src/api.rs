@@ -10,23 +10,30 @@ use std::time::Instant;
 /// Answers one API request (not an admin one).
 pub fn handle(shared: &Shared, request: &HttpRequest) -> Answer {
     let now = Instant::now();
-    let Some((cloud, call)) = shared.clouds.recognise(request) else {
-        return Answer::Reply(unrecognised(request));
-    };
-    let mut inner = shared.lock();
-    let fault = inner.faults.check(&call.action);
     let mut entry = LoggedRequest {
         seq: 0,
         at_ms: shared.elapsed_ms(now),
         method: request.method.clone(),
         host: request.host.clone(),
-        action: call.action.clone(),
-        version: call.version.clone(),
+        action: String::new(),
+        version: String::new(),
         status: 0,
         code: String::new(),
-        params: call.params.clone(),
-        injected: fault.is_some(),
+        params: Default::default(),
+        injected: false,
     };
+    let Some((cloud, call)) = shared.clouds.recognise(request) else {
+        // Logged under its path, so that a client's stray request shows.
+        let reply = unrecognised(request);
+        shared.lock().record(LoggedRequest { action: request.path.clone(), status: reply.status, ..entry });
+        return Answer::Reply(reply);
+    };
+    let mut inner = shared.lock();
+    let fault = inner.faults.check(&call.action);
+    entry.action = call.action.clone();
+    entry.version = call.version.clone();
+    entry.params = call.params.clone();
+    entry.injected = fault.is_some();
     let mut context = CallContext { now, fail_images: false };
     let mut delay = None;
     let mut lose_answer = false;
@@ -103,9 +110,6 @@ mod tests {
     struct Widgets;
 
     impl Cloud for Widgets {
-        fn name(&self) -> &'static str {
-            "Widgets"
-        }
         fn recognise(&self, request: &HttpRequest) -> Option<Call> {
             (request.host == "widgets.test").then(|| Call {
                 action: request.path.rsplit('/').next().unwrap_or("").to_string(),
@@ -181,7 +185,7 @@ mod tests {
 
         let inner = shared.lock();
         let seen: Vec<_> = inner.log.iter().map(|e| (e.seq, e.action.as_str(), e.status, e.code.as_str())).collect();
-        assert_eq!(seen, [(1, "createWidget", 200, ""), (2, "createWidget", 429, "injected")]);
+        assert_eq!(seen, [(1, "createWidget", 200, ""), (2, "createWidget", 429, "injected"), (3, "/", 404, "")]);
         assert!(inner.log[1].injected);
         drop(inner);
         assert!(shared.ssh.endpoint(Ipv4Addr::LOCALHOST).is_some(), "the machine's address has an SSH endpoint");

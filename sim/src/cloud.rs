@@ -123,9 +123,6 @@ pub trait MachineLookup: Send + Sync {
 /// [`Cloud::serve`] while holding its own lock (faults, request log), so a
 /// cloud's lock is always taken second and calls apply in log order.
 pub trait Cloud: Send + Sync {
-    /// Its name in messages (`Alibaba Cloud`).
-    fn name(&self) -> &'static str;
-
     /// The call `request` makes if it is one of this cloud's API requests;
     /// `None` leaves it to another cloud.
     fn recognise(&self, request: &HttpRequest) -> Option<Call>;

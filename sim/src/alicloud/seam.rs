@@ -41,10 +41,6 @@ impl Alicloud {
 }
 
 impl Cloud for Alicloud {
-    fn name(&self) -> &'static str {
-        "Alibaba Cloud"
-    }
-
     fn recognise(&self, request: &HttpRequest) -> Option<Call> {
         let rpc = ApiRequest::of(request);
         rpc.is_rpc(&request.path).then(|| rpc.call())
