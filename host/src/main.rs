@@ -16,12 +16,6 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    if let cli::Command::Build(args) = &cli.command {
-        for (name, value) in args.simulation.environment() {
-            // SAFETY: no other thread exists yet (the runtime starts below).
-            unsafe { std::env::set_var(name, value) };
-        }
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {

@@ -1,35 +1,16 @@
-//! How a simulator is set up: where it listens, how fast its cloud is,
-//! whose keys it accepts, what goes wrong, and what answers on the
+//! How a simulator is set up: where it listens, how fast its clouds are,
+//! whose keys they accept, what goes wrong, and what answers on the
 //! simulated machines' SSH port.
 
+use crate::alicloud::credentials::Credential;
 use crate::faults::FaultRule;
 use crate::latency::Profile;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// The access key id the simulator accepts when none is configured.
-pub const DEFAULT_ACCESS_KEY_ID: &str = "LTAI5tKilnSimulatorKey01";
-/// Its secret.
-pub const DEFAULT_ACCESS_KEY_SECRET: &str = "kiln-simulator-secret-not-for-real-use";
-
-/// One access key the simulated cloud knows.
-#[derive(Clone, Serialize, Deserialize)]
-pub struct Credential {
-    /// `AccessKeyId`.
-    pub access_key_id: String,
-    /// The secret it signs with.
-    pub access_key_secret: String,
-    /// For an STS key: the `SecurityToken` requests must carry.
-    #[serde(default)]
-    pub security_token: Option<String>,
-}
-
-impl std::fmt::Debug for Credential {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credential").field("access_key_id", &self.access_key_id).finish_non_exhaustive()
-    }
-}
+/// Alibaba Cloud's default key, where the tests have always found it.
+pub use crate::alicloud::credentials::{DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET};
 
 /// What answers on a simulated machine's SSH port.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -63,7 +44,7 @@ pub struct Config {
     pub profile: Profile,
     /// Multiplies every latency of the profile.
     pub latency_scale: f64,
-    /// Access keys accepted; the default key when empty.
+    /// Alibaba Cloud access keys accepted; its default key when empty.
     pub credentials: Vec<Credential>,
     /// Fault rules in force from the start.
     pub faults: Vec<FaultRule>,
@@ -75,8 +56,8 @@ pub struct Config {
     /// own loopback address; 0 picks a free port per address (only kiln's
     /// in-process use can follow that).
     pub ssh_port: u16,
-    /// Refuse requests whose Timestamp is more than 15 minutes off, and
-    /// nonces seen in the last 15 minutes, as the real API does.
+    /// Refuse requests whose timestamp is more than 15 minutes off, and
+    /// nonces seen in the last 15 minutes, as the real APIs do.
     pub check_replay: bool,
 }
 
@@ -92,21 +73,6 @@ impl Default for Config {
             ssh: SshMode::Builtin,
             ssh_port: 0,
             check_replay: true,
-        }
-    }
-}
-
-impl Config {
-    /// The access keys in force.
-    pub fn credentials(&self) -> Vec<Credential> {
-        if self.credentials.is_empty() {
-            vec![Credential {
-                access_key_id: DEFAULT_ACCESS_KEY_ID.into(),
-                access_key_secret: DEFAULT_ACCESS_KEY_SECRET.into(),
-                security_token: None,
-            }]
-        } else {
-            self.credentials.clone()
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Fault injection: rules that make chosen calls fail the way a real
 //! cloud sometimes does (5xx, throttling, a reset connection, a hang, a
-//! slow answer, an image that fails to build).
+//! slow answer, an image that fails to build). The core applies them; a
+//! refusal is worded by the call's cloud, in its own error format.
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -9,11 +10,11 @@ use std::time::Duration;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FaultKind {
-    /// HTTP 500 `InternalError`.
+    /// HTTP 500, the cloud's internal error (Alibaba: `InternalError`).
     ServerError,
-    /// HTTP 503 `ServiceUnavailable`.
+    /// HTTP 503, service unavailable (Alibaba: `ServiceUnavailable`).
     Unavailable,
-    /// HTTP 400 `Throttling.User`.
+    /// The cloud's flow control (Alibaba: HTTP 400 `Throttling.User`).
     Throttling,
     /// The connection is closed without an answer.
     Reset,
@@ -21,11 +22,11 @@ pub enum FaultKind {
     Timeout,
     /// The answer comes after `delay_ms`.
     Slow,
-    /// The call succeeds, but the image it creates ends `CreateFailed`
-    /// (for CreateImage and CopyImage).
+    /// The call succeeds, but the image it creates fails to build
+    /// (Alibaba: ends `CreateFailed`, for CreateImage and CopyImage).
     ImageFails,
-    /// HTTP 403 `Forbidden.RAM`: the key may not do this. Not worth a
-    /// retry, so a client must fail and clean up.
+    /// HTTP 403, the key may not do this (Alibaba: `Forbidden.RAM`). Not
+    /// worth a retry, so a client must fail and clean up.
     Denied,
     /// The call takes effect, then the connection drops before the answer:
     /// the client must find out what it created (ClientToken, or a lookup).

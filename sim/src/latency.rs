@@ -1,4 +1,5 @@
-//! How long the simulated cloud takes to move resources between states.
+//! How long the simulated clouds take to move resources between states:
+//! one table of transition kinds, which each cloud maps its resources to.
 
 use std::time::Duration;
 
@@ -32,26 +33,27 @@ impl std::str::FromStr for Profile {
 /// The latency of each kind of transition.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Latencies {
-    /// CreateInstance until Stopped.
+    /// A new machine until it can be started (Alibaba: Pending to Stopped).
     pub instance_create: Duration,
-    /// StartInstance until Running.
+    /// Starting a machine until it runs.
     pub instance_start: Duration,
-    /// StopInstance until Stopped.
+    /// Stopping a machine until it is stopped.
     pub instance_stop: Duration,
-    /// DeleteInstance until gone (dependents stay blocked meanwhile).
+    /// Deleting a machine until it is gone (dependents stay blocked
+    /// meanwhile).
     pub instance_delete: Duration,
-    /// CreateImage until Available.
+    /// Creating an image until it is available.
     pub image_create: Duration,
-    /// CopyImage until the copy is Available.
+    /// Copying an image to another region until the copy is available.
     pub image_copy: Duration,
-    /// CreateSnapshot until accomplished.
+    /// Taking a disk snapshot until it is complete.
     pub snapshot: Duration,
-    /// CreateVpc until Available.
-    pub vpc: Duration,
-    /// CreateVSwitch until Available.
-    pub vswitch: Duration,
-    /// Associating/Unassociating an EIP.
-    pub eip: Duration,
+    /// Creating a private network (a VPC) until it is available.
+    pub network: Duration,
+    /// Creating a subnet (Alibaba: a VSwitch) until it is available.
+    pub subnet: Duration,
+    /// Attaching or detaching a public address (an EIP).
+    pub address: Duration,
 }
 
 impl Latencies {
@@ -67,9 +69,9 @@ impl Latencies {
                 image_create: Duration::ZERO,
                 image_copy: Duration::ZERO,
                 snapshot: Duration::ZERO,
-                vpc: Duration::ZERO,
-                vswitch: Duration::ZERO,
-                eip: Duration::ZERO,
+                network: Duration::ZERO,
+                subnet: Duration::ZERO,
+                address: Duration::ZERO,
             },
             Profile::Fast => Latencies {
                 instance_create: ms(300),
@@ -79,9 +81,9 @@ impl Latencies {
                 image_create: ms(1000),
                 image_copy: ms(1000),
                 snapshot: ms(500),
-                vpc: ms(200),
-                vswitch: ms(200),
-                eip: ms(200),
+                network: ms(200),
+                subnet: ms(200),
+                address: ms(200),
             },
             // Measured-looking, not round: a client polling every 5 s must
             // not line up with the cloud by accident (real latencies vary).
@@ -93,9 +95,9 @@ impl Latencies {
                 image_create: ms(176_300),
                 image_copy: ms(291_400),
                 snapshot: ms(58_200),
-                vpc: ms(4_300),
-                vswitch: ms(3_800),
-                eip: ms(2_700),
+                network: ms(4_300),
+                subnet: ms(3_800),
+                address: ms(2_700),
             },
         }
     }

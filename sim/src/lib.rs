@@ -4,15 +4,21 @@
 //!
 //! - [`Simulator`]: start one (in-process or from `kiln sim serve`).
 //! - [`config`]: its configuration, also the format of `--config` files.
+//! - [`cloud`]: the seam each simulated cloud sits behind, and the neutral
+//!   view of a machine; [`clouds`] registers them.
 //! - [`alicloud`]: Alibaba Cloud's RPC APIs (ECS 2014-05-26, VPC
 //!   2016-04-28): signature checks, actions, resources with state machines.
 //! - [`faults`]: fault injection rules.
 //! - [`latency`]: latency profiles.
-//! - `server.rs` (HTTP, proxy form), `admin.rs` (the `/__kiln/` API),
-//!   `ssh/` (the simulated machines' SSH endpoints), `keys.rs`.
+//! - The core, which knows no cloud: `server.rs` (HTTP, proxy form),
+//!   `api.rs` (one API call: faults, log), [`state`], [`admin`] (the
+//!   `/__kiln/` API), [`ssh`] (the machines' SSH endpoints), [`keys`].
 
 pub mod admin;
 pub mod alicloud;
+mod api;
+pub mod cloud;
+pub mod clouds;
 pub mod config;
 pub mod faults;
 pub mod keys;
@@ -21,7 +27,9 @@ mod server;
 pub mod ssh;
 pub mod state;
 
-pub use config::{Config, Credential, SshMode};
+pub use alicloud::Credential;
+pub use clouds::accept_environment;
+pub use config::{Config, SshMode};
 
 use state::Shared;
 use std::net::{IpAddr, SocketAddr};
@@ -36,13 +44,14 @@ pub struct Simulator {
 }
 
 impl Simulator {
-    /// Starts a simulator on the current tokio runtime.
+    /// Starts a simulator on the current tokio runtime. Fails when the
+    /// listen address cannot be bound or no SSH host key can be made.
     pub async fn start(config: Config) -> std::io::Result<Simulator> {
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let address = listener.local_addr()?;
-        let hub = Arc::new(ssh::SshHub::new(config.ssh.clone(), config.ssh_port)?);
-        let shared = Arc::new(Shared::new(config, Arc::clone(&hub)));
-        hub.attach(&shared);
+        let clouds = Arc::new(clouds::start(&config));
+        let hub = Arc::new(ssh::SshHub::new(config.ssh.clone(), config.ssh_port, Arc::clone(&clouds) as _)?);
+        let shared = Arc::new(Shared::new(config, clouds, hub));
         let task = tokio::spawn(server::serve(listener, Arc::clone(&shared)));
         Ok(Simulator { shared, address, task })
     }
@@ -52,9 +61,26 @@ impl Simulator {
         self.address
     }
 
-    /// The access keys the simulator accepts.
-    pub fn credentials(&self) -> &[Credential] {
-        &self.shared.credentials
+    /// What each cloud says about itself in `kiln sim serve`'s banner: the
+    /// keys it accepts, how to point a client at it.
+    pub fn banner(&self) -> Vec<String> {
+        self.shared.clouds.0.iter().flat_map(|cloud| cloud.banner(self.address)).collect()
+    }
+
+    /// The environment a kiln run against this simulator reads its
+    /// credentials from, besides the user's (`env` answers set, non-empty
+    /// variables only): each cloud's variables with the simulator's default
+    /// key, unless the user set every one of that cloud's (then theirs is
+    /// the key the simulator accepts, see [`accept_environment`]).
+    pub fn credentials_env(&self, env: &dyn Fn(&str) -> Option<String>) -> Vec<(String, String)> {
+        let mut overlay = Vec::new();
+        for cloud in &self.shared.clouds.0 {
+            let vars = cloud.credentials_env();
+            if !vars.iter().all(|(name, _)| env(name).is_some()) {
+                overlay.extend(vars.into_iter().map(|(name, value)| (name.to_string(), value)));
+            }
+        }
+        overlay
     }
 
     /// Where a client should connect to reach port `port` of machine

@@ -1,14 +1,14 @@
-//! The HTTP side: one listener that serves the RPC APIs, the admin API,
-//! and proxy-style requests. A request in absolute form
+//! The HTTP side: one listener that serves the clouds' APIs, the admin
+//! API, and proxy-style requests. A request in absolute form
 //! (`POST http://ecs-cn-hangzhou.aliyuncs.com/?…`, as a client sends
 //! through `HTTP_PROXY`) is served as if it had reached that host.
-//! `CONNECT` is refused, so that the Alibaba SDKs give up on the location
-//! service and fall back to their endpoint tables.
+//! `CONNECT` is refused (and logged), so that a client cannot tunnel past
+//! the simulator: SDKs that try a discovery service first (Alibaba's
+//! location service) give up on it and fall back to their endpoint tables.
 
-use crate::admin;
-use crate::alicloud::service::{self, Answer, ApiRequest};
-use crate::alicloud::signature;
+use crate::cloud::{Answer, HttpRequest};
 use crate::state::{LoggedRequest, Shared};
+use crate::{admin, api};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -54,11 +54,9 @@ fn reply(status: u16, content_type: &str, body: Vec<u8>) -> Response<Full<Bytes>
 async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Reset> {
     if request.method() == Method::CONNECT {
         let target = request.uri().to_string();
-        let mut inner = shared.lock();
-        let seq = inner.log.len() as u64 + 1;
-        inner.log.push(LoggedRequest {
-            seq,
-            at_ms: shared.started.elapsed().as_millis() as u64,
+        shared.lock().record(LoggedRequest {
+            seq: 0,
+            at_ms: shared.elapsed_ms(std::time::Instant::now()),
             method: "CONNECT".into(),
             host: target.clone(),
             action: "CONNECT".into(),
@@ -80,12 +78,8 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
         .unwrap_or_default();
     let host = strip_port(&host).to_string();
     let path = request.uri().path().to_string();
-    let query = request.uri().query().map(str::to_string);
-    let form = request
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let query = request.uri().query().unwrap_or("").to_string();
+    let content_type = request.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
     let body = match request.into_body().collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => return Err(Reset),
@@ -94,17 +88,14 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
         return Ok(reply(413, "text/plain", b"request body too large\n".to_vec()));
     }
     if path.starts_with(admin::PREFIX) {
-        let (status, value) = admin::handle(&shared, &method, &path, query.as_deref(), &body);
+        let query = (!query.is_empty()).then_some(query.as_str());
+        let (status, value) = admin::handle(&shared, &method, &path, query, &body);
         return Ok(reply(status, "application/json", serde_json::to_vec_pretty(&value).expect("a Value encodes")));
     }
-    let mut params = signature::parse_query(query.as_deref().unwrap_or(""));
-    if form {
-        params.extend(signature::parse_query(&String::from_utf8_lossy(&body)));
-    }
-    let mut answer = service::handle(&shared, ApiRequest { method, host, params });
+    let mut answer = api::handle(&shared, &HttpRequest { method, host, path, query, content_type, body });
     loop {
         match answer {
-            Answer::Reply { status, content_type, body } => return Ok(reply(status, content_type, body)),
+            Answer::Reply(r) => return Ok(reply(r.status, r.content_type, r.body)),
             Answer::Reset => return Err(Reset),
             Answer::Hang(delay) => {
                 tokio::time::sleep(delay).await;

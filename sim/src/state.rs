@@ -1,18 +1,18 @@
-//! What one simulator holds: its configuration, the cloud's resources,
-//! the fault rules, the request log and the SSH records. One lock guards
-//! the cloud; requests are short and never wait while holding it.
+//! What one simulator's core holds: its configuration, its clouds, the
+//! fault rules, the request log and the machines' endpoints. One lock
+//! guards the fault rules and the log, and is held for the whole of an
+//! API call; requests are short and never wait while holding it.
 
-use crate::alicloud::world::World;
-use crate::config::{Config, Credential};
+use crate::cloud::Clouds;
+use crate::config::Config;
 use crate::faults::Faults;
-use crate::latency::Latencies;
 use crate::ssh::SshHub;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-/// One API call, as the admin API lists it.
+/// One request, as the admin API lists it.
 #[derive(Clone, Debug, Serialize)]
 pub struct LoggedRequest {
     /// 1, 2, 3… in arrival order.
@@ -23,64 +23,73 @@ pub struct LoggedRequest {
     pub method: String,
     /// The Host the client addressed (the endpoint).
     pub host: String,
-    /// `Action`, or the admin/proxy path.
+    /// The call's operation as its cloud names it, or the proxy method
+    /// (`CONNECT`).
     pub action: String,
-    /// `Version`.
+    /// The API version, where the cloud has one.
     pub version: String,
     /// The HTTP status answered (0 when the connection was reset).
     pub status: u16,
-    /// The error code, for a failure.
+    /// The error code, for a failure (`injected` when a fault rule made
+    /// it, `answer lost` when the effect happened but the answer was not
+    /// sent).
     pub code: String,
-    /// The parameters, without `Signature`; credentials shown as `***`.
+    /// The parameters, without the signature; credentials shown as `***`.
     pub params: BTreeMap<String, String>,
     /// Whether a fault rule caused the answer.
     pub injected: bool,
 }
 
-/// The mutable part.
+/// The mutable part of the core.
 pub struct Inner {
-    /// The cloud.
-    pub world: World,
     /// Fault rules.
     pub faults: Faults,
     /// Every request so far.
     pub log: Vec<LoggedRequest>,
-    /// Nonces seen, with when.
-    pub nonces: HashMap<String, Instant>,
+}
+
+impl Inner {
+    /// Appends `entry` to the log, numbered in arrival order.
+    pub fn record(&mut self, mut entry: LoggedRequest) {
+        entry.seq = self.log.len() as u64 + 1;
+        self.log.push(entry);
+    }
 }
 
 /// A simulator's state, shared by its tasks.
 pub struct Shared {
     /// The configuration.
     pub config: Config,
-    /// Access keys accepted.
-    pub credentials: Vec<Credential>,
-    /// Transition latencies.
-    pub latencies: Latencies,
     /// When it started.
     pub started: Instant,
+    /// The simulated clouds.
+    pub clouds: Arc<Clouds>,
     /// The SSH endpoints of the machines.
     pub ssh: Arc<SshHub>,
     inner: Mutex<Inner>,
 }
 
 impl Shared {
-    /// A fresh simulator state for `config`.
-    pub fn new(config: Config, ssh: Arc<SshHub>) -> Self {
+    /// A simulator's state for `config`, serving `clouds`, whose machines
+    /// `ssh` serves.
+    pub fn new(config: Config, clouds: Arc<Clouds>, ssh: Arc<SshHub>) -> Self {
         let faults = Faults::new(config.faults.clone(), config.seed);
-        Shared {
-            credentials: config.credentials(),
-            latencies: Latencies::of(config.profile, config.latency_scale),
-            started: Instant::now(),
-            ssh,
-            inner: Mutex::new(Inner { world: World::default(), faults, log: Vec::new(), nonces: HashMap::new() }),
-            config,
-        }
+        Shared { started: Instant::now(), clouds, ssh, inner: Mutex::new(Inner { faults, log: Vec::new() }), config }
     }
 
     /// The lock on the mutable part. A panic while holding it (a bug) must
     /// not take the whole simulator down with poisoning.
     pub fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Milliseconds from the start to `at`.
+    pub fn elapsed_ms(&self, at: Instant) -> u64 {
+        at.duration_since(self.started).as_millis() as u64
+    }
+
+    /// Brings the machines' endpoints in line with the clouds' machines.
+    pub fn sync_machines(&self) {
+        self.ssh.sync(&self.clouds.machines());
     }
 }

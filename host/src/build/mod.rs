@@ -16,6 +16,7 @@ use crate::caps::cancel::RunCancel;
 use crate::caps::http::Transport;
 use crate::plugin::{Limits, Registry};
 use crate::postprocess::{self, BuildInfo};
+use crate::template::decode::Environment;
 use crate::template::{BuilderDef, Problem, Template};
 use crate::ui::Ui;
 use std::sync::Arc;
@@ -55,6 +56,8 @@ pub struct Options {
     pub allow_hosts: Vec<String>,
     /// The sandbox's limits.
     pub limits: Limits,
+    /// Where fields' environment fallbacks are read.
+    pub environment: Environment,
 }
 
 /// Everything a run shares.

@@ -56,7 +56,7 @@ async fn prepare_in_span(run: &Run, def: &BuilderDef, index: usize, for_run: boo
     let comm =
         communicator::extract(&mut section, description.uses_communicator, &field_names, &def.builder_type, &at)?;
     let fields = plugin::fields(description);
-    decode::apply_env_fallbacks(&mut section, &fields);
+    decode::apply_env_fallbacks(&mut section, &fields, &run.options.environment);
     let redactor = run.ui.redactor();
     for value in &comm.credentials {
         redactor.add(value);

@@ -2,19 +2,12 @@
 
 use super::Exit;
 use super::common::{self, TemplateArgs};
+use super::simulate::{Routing, SimulationArgs};
 use crate::build::{OnError, Options, Status, report};
-use crate::caps::Redirect;
-use crate::caps::http::Transport;
 use crate::duration;
 use crate::plugin::{DEFAULT_MEMORY_LIMIT, Limits, Runtime};
 use crate::template::Problem;
 use crate::ui::Ui;
-use kiln_sim::Simulator;
-use kiln_sim::faults::FaultRule;
-use kiln_sim::latency::Profile;
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Arguments of `kiln build`.
@@ -61,77 +54,6 @@ pub struct Args {
     pub template: TemplateArgs,
 }
 
-/// `--simulate` and its settings.
-#[derive(Debug, clap::Args)]
-pub struct SimulationArgs {
-    /// Run the builds against the built-in simulator (started in this
-    /// process): API calls and SSH go to it, nothing to the real cloud.
-    /// Credentials come from ALICLOUD_ACCESS_KEY/ALICLOUD_SECRET_KEY when
-    /// set, else the simulator's own.
-    #[arg(long)]
-    pub simulate: bool,
-    /// The simulator's latency profile: instant, fast or realistic.
-    #[arg(long, value_name = "PROFILE", default_value = "fast", requires = "simulate")]
-    pub sim_profile: Profile,
-    /// Multiply the simulator's latencies by this factor.
-    #[arg(long, value_name = "FACTOR", default_value_t = 1.0, requires = "simulate")]
-    pub sim_latency_scale: f64,
-    /// A fault rule for the simulator (repeatable), see `kiln sim serve --help`.
-    #[arg(long = "sim-fault", value_name = "RULE", requires = "simulate")]
-    pub sim_faults: Vec<FaultRule>,
-    /// Forward the simulated machines' SSH to this real server instead of
-    /// the built-in recorder.
-    #[arg(long, value_name = "ADDR", requires = "simulate")]
-    pub sim_ssh_forward: Option<SocketAddr>,
-    /// With --sim-ssh-forward: the real server's authorized_keys, where each
-    /// machine's key pair is installed when it starts.
-    #[arg(long, value_name = "FILE", requires = "sim_ssh_forward")]
-    pub sim_authorized_keys: Option<PathBuf>,
-    /// Write what the simulator saw (requests, counts, live resources, SSH
-    /// records) to FILE as JSON when the run ends.
-    #[arg(long, value_name = "FILE", requires = "simulate")]
-    pub sim_report: Option<PathBuf>,
-}
-
-impl SimulationArgs {
-    /// Environment variables a simulated run needs and the user did not
-    /// set: the simulator's access key, so that templates reading
-    /// `ALICLOUD_*` work unchanged.
-    pub fn environment(&self) -> Vec<(&'static str, String)> {
-        let set = |k: &str| std::env::var(k).is_ok_and(|v| !v.is_empty());
-        if !self.simulate || (set("ALICLOUD_ACCESS_KEY") && set("ALICLOUD_SECRET_KEY")) {
-            return Vec::new();
-        }
-        vec![
-            ("ALICLOUD_ACCESS_KEY", kiln_sim::config::DEFAULT_ACCESS_KEY_ID.to_string()),
-            ("ALICLOUD_SECRET_KEY", kiln_sim::config::DEFAULT_ACCESS_KEY_SECRET.to_string()),
-        ]
-    }
-
-    fn config(&self) -> kiln_sim::Config {
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let credentials = match (env("ALICLOUD_ACCESS_KEY"), env("ALICLOUD_SECRET_KEY")) {
-            (Some(id), Some(secret)) => vec![kiln_sim::Credential {
-                access_key_id: id,
-                access_key_secret: secret,
-                security_token: env("SecurityToken").or_else(|| env("SECURITY_TOKEN")),
-            }],
-            _ => Vec::new(),
-        };
-        kiln_sim::Config {
-            profile: self.sim_profile,
-            latency_scale: self.sim_latency_scale,
-            faults: self.sim_faults.clone(),
-            credentials,
-            ssh: match self.sim_ssh_forward {
-                Some(to) => kiln_sim::SshMode::Forward { to, authorized_keys: self.sim_authorized_keys.clone() },
-                None => kiln_sim::SshMode::Builtin,
-            },
-            ..kiln_sim::Config::default()
-        }
-    }
-}
-
 impl Args {
     /// The run options these arguments ask for.
     pub fn options(&self) -> Options {
@@ -147,6 +69,7 @@ impl Args {
                 cpu: self.guest_cpu_limit,
                 host_call_deadline: self.host_call_timeout,
             },
+            environment: Default::default(),
         }
     }
 }
@@ -162,30 +85,10 @@ pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> 
         Err(e) => return Ok(common::invalid(&ui, &e)),
     };
     common::register_sensitive(&template, ui.redactor());
-    let simulator = match args.simulation.simulate {
-        false => None,
-        true => match Simulator::start(args.simulation.config()).await {
-            Ok(sim) => {
-                ui.say(&format!(
-                    "Simulating the clouds: API calls and SSH go to kiln's simulator at http://{}",
-                    sim.address()
-                ));
-                Some(Arc::new(sim))
-            }
-            Err(e) => anyhow::bail!("cannot start the simulator: {e}"),
-        },
-    };
-    let (transport, redirect) = match &simulator {
-        None => (Transport::default(), None),
-        Some(sim) => {
-            let sim_for_ssh = Arc::clone(sim);
-            let redirect: Redirect = Arc::new(move |host: &str, port: u16| {
-                host.parse().ok().and_then(|ip| sim_for_ssh.ssh_endpoint(ip, port))
-            });
-            (Transport::via_simulator(sim.address()), Some(redirect))
-        }
-    };
-    let run = common::new_run(&runtime, template, ui.clone(), args.options(), transport, redirect).await;
+    let simulation = args.simulation.start(&ui).await?;
+    let routing = Routing::of(simulation.as_ref());
+    let options = Options { environment: routing.environment, ..args.options() };
+    let run = common::new_run(&runtime, template, ui.clone(), options, routing.transport, routing.redirect).await;
     let names: Vec<String> = run
         .template
         .select_builders(&run.options.only, &run.options.except)
@@ -208,8 +111,8 @@ pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> 
         }
     };
     report(&ui, &outcomes, started.elapsed());
-    if let Some(sim) = &simulator {
-        report_simulation(&ui, sim, args.simulation.sim_report.as_deref())?;
+    if let Some(simulation) = &simulation {
+        simulation.finish(&ui)?;
     }
     if outcomes.iter().any(|o| matches!(o.status, Status::Cancelled)) {
         return Ok(Exit::Cancelled);
@@ -219,24 +122,6 @@ pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> 
     } else {
         Ok(Exit::BuildFailed)
     }
-}
-
-/// Says what the simulator saw, and writes its report if asked.
-fn report_simulation(ui: &Ui, sim: &Simulator, file: Option<&std::path::Path>) -> anyhow::Result<()> {
-    let report = sim.report();
-    let calls = report["requests"].as_array().map_or(0, Vec::len);
-    let left = kiln_sim::admin::leftovers(&report["resources"]);
-    if left.is_empty() {
-        ui.say(&format!("Simulator: {calls} API calls; no temporary resource left behind"));
-    } else {
-        ui.error(&format!("Simulator: {calls} API calls; left behind: {}", left.join(", ")));
-    }
-    if let Some(file) = file {
-        let text = serde_json::to_string_pretty(&report).expect("a Value encodes");
-        std::fs::write(file, text)
-            .map_err(|e| anyhow::anyhow!("cannot write the simulator report {}: {e}", file.display()))?;
-    }
-    Ok(())
 }
 
 /// Prints problems found before any build ran.

@@ -10,6 +10,7 @@ mod inspect;
 mod logging;
 mod plugins;
 mod sim;
+mod simulate;
 mod validate;
 
 pub use args::normalize_packer_flags;

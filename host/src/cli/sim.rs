@@ -1,125 +1,161 @@
 //! `kiln sim serve`: the built-in cloud simulator on its own, for other
-//! tools (the Alibaba SDKs, Packer through `HTTP_PROXY`) or for a kiln
-//! run with `custom_endpoint_ecs`.
+//! tools (the clouds' SDKs, Packer through `HTTP_PROXY`) or for a kiln
+//! run pointed at it with a builder's custom endpoint. Without the
+//! `simulator` cargo feature, `kiln sim` says how to get a kiln that has
+//! it.
 
 use super::Exit;
-use anyhow::Context;
-use kiln_sim::faults::FaultRule;
-use kiln_sim::latency::Profile;
-use kiln_sim::{Config, Credential, Simulator, SshMode};
-use std::net::SocketAddr;
-use std::path::PathBuf;
+#[cfg(not(feature = "simulator"))]
+pub use off::{Command, exec};
+#[cfg(feature = "simulator")]
+pub use on::{Command, exec};
 
-/// `kiln sim` subcommands.
-#[derive(Debug, clap::Subcommand)]
-pub enum Command {
-    /// Serve the simulated clouds until interrupted.
-    Serve(ServeArgs),
-}
+#[cfg(feature = "simulator")]
+mod on {
+    use super::Exit;
+    use anyhow::Context;
+    use kiln_sim::faults::FaultRule;
+    use kiln_sim::latency::Profile;
+    use kiln_sim::{Config, Credential, Simulator, SshMode};
+    use std::net::SocketAddr;
+    use std::path::PathBuf;
 
-/// Arguments of `kiln sim serve`.
-#[derive(Debug, clap::Args)]
-pub struct ServeArgs {
-    /// A JSON configuration file (the flags below override it).
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Address to listen on for the APIs and as an HTTP proxy.
-    #[arg(long, value_name = "ADDR")]
-    pub listen: Option<SocketAddr>,
-    /// Latency profile: instant, fast or realistic.
-    #[arg(long)]
-    pub profile: Option<Profile>,
-    /// Multiply every latency by this factor.
-    #[arg(long, value_name = "FACTOR")]
-    pub latency_scale: Option<f64>,
-    /// A fault rule, `ACTION:KIND[:nth=N][:p=P][:times=N][:delay=MS]` (repeatable).
-    #[arg(long = "fault", value_name = "RULE")]
-    pub faults: Vec<FaultRule>,
-    /// Seed for probabilistic faults.
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Access key id to accept (with --secret-key) instead of the default one.
-    #[arg(long, requires = "secret_key")]
-    pub access_key: Option<String>,
-    /// The secret of --access-key.
-    #[arg(long, requires = "access_key")]
-    pub secret_key: Option<String>,
-    /// Make --access-key an STS key that needs this SecurityToken.
-    #[arg(long, requires = "access_key")]
-    pub security_token: Option<String>,
-    /// Port of the machines' SSH endpoints on their own loopback
-    /// addresses (22 needs root; 0 picks one per machine).
-    #[arg(long, value_name = "PORT")]
-    pub ssh_port: Option<u16>,
-    /// Forward the machines' SSH to this real server instead of the
-    /// built-in recorder.
-    #[arg(long, value_name = "ADDR")]
-    pub ssh_forward: Option<SocketAddr>,
-    /// With --ssh-forward: the real server's authorized_keys, where each
-    /// started machine's key pair is installed.
-    #[arg(long, value_name = "FILE", requires = "ssh_forward")]
-    pub authorized_keys: Option<PathBuf>,
-}
+    /// `kiln sim` subcommands.
+    #[derive(Debug, clap::Subcommand)]
+    pub enum Command {
+        /// Serve the simulated clouds until interrupted.
+        Serve(ServeArgs),
+    }
 
-impl ServeArgs {
-    /// The simulator configuration these arguments describe.
-    pub fn config(&self) -> anyhow::Result<Config> {
-        let mut config = match &self.config {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-                serde_json::from_str(&text)
-                    .with_context(|| format!("{} is not a valid simulator configuration", path.display()))?
+    /// Arguments of `kiln sim serve`.
+    #[derive(Debug, clap::Args)]
+    pub struct ServeArgs {
+        /// A JSON configuration file (the flags below override it).
+        #[arg(long, value_name = "FILE")]
+        pub config: Option<PathBuf>,
+        /// Address to listen on for the APIs and as an HTTP proxy.
+        #[arg(long, value_name = "ADDR")]
+        pub listen: Option<SocketAddr>,
+        /// Latency profile: instant, fast or realistic.
+        #[arg(long)]
+        pub profile: Option<Profile>,
+        /// Multiply every latency by this factor.
+        #[arg(long, value_name = "FACTOR")]
+        pub latency_scale: Option<f64>,
+        /// A fault rule, `ACTION:KIND[:nth=N][:p=P][:times=N][:delay=MS]` (repeatable).
+        #[arg(long = "fault", value_name = "RULE")]
+        pub faults: Vec<FaultRule>,
+        /// Seed for probabilistic faults.
+        #[arg(long)]
+        pub seed: Option<u64>,
+        /// Access key id to accept (with --secret-key) instead of the default one.
+        #[arg(long, requires = "secret_key")]
+        pub access_key: Option<String>,
+        /// The secret of --access-key.
+        #[arg(long, requires = "access_key")]
+        pub secret_key: Option<String>,
+        /// Make --access-key an STS key that needs this SecurityToken.
+        #[arg(long, requires = "access_key")]
+        pub security_token: Option<String>,
+        /// Port of the machines' SSH endpoints on their own loopback
+        /// addresses (22 needs root; 0 picks one per machine).
+        #[arg(long, value_name = "PORT")]
+        pub ssh_port: Option<u16>,
+        /// Forward the machines' SSH to this real server instead of the
+        /// built-in recorder.
+        #[arg(long, value_name = "ADDR")]
+        pub ssh_forward: Option<SocketAddr>,
+        /// With --ssh-forward: the real server's authorized_keys, where each
+        /// started machine's key pair is installed.
+        #[arg(long, value_name = "FILE", requires = "ssh_forward")]
+        pub authorized_keys: Option<PathBuf>,
+    }
+
+    impl ServeArgs {
+        /// The simulator configuration these arguments describe.
+        pub fn config(&self) -> anyhow::Result<Config> {
+            let mut config = match &self.config {
+                Some(path) => {
+                    let text =
+                        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+                    serde_json::from_str(&text)
+                        .with_context(|| format!("{} is not a valid simulator configuration", path.display()))?
+                }
+                None => Config { listen: SocketAddr::from(([127, 0, 0, 1], 8700)), ssh_port: 22, ..Config::default() },
+            };
+            if let Some(listen) = self.listen {
+                config.listen = listen;
             }
-            None => Config { listen: SocketAddr::from(([127, 0, 0, 1], 8700)), ssh_port: 22, ..Config::default() },
-        };
-        if let Some(listen) = self.listen {
-            config.listen = listen;
+            if let Some(profile) = self.profile {
+                config.profile = profile;
+            }
+            if let Some(scale) = self.latency_scale {
+                config.latency_scale = scale;
+            }
+            config.faults.extend(self.faults.iter().cloned());
+            if let Some(seed) = self.seed {
+                config.seed = seed;
+            }
+            if let (Some(id), Some(secret)) = (&self.access_key, &self.secret_key) {
+                config.credentials.push(Credential {
+                    access_key_id: id.clone(),
+                    access_key_secret: secret.clone(),
+                    security_token: self.security_token.clone(),
+                });
+            }
+            if let Some(port) = self.ssh_port {
+                config.ssh_port = port;
+            }
+            if let Some(to) = self.ssh_forward {
+                config.ssh = SshMode::Forward { to, authorized_keys: self.authorized_keys.clone() };
+            }
+            Ok(config)
         }
-        if let Some(profile) = self.profile {
-            config.profile = profile;
+    }
+
+    /// Runs `kiln sim`.
+    pub async fn exec(command: Command) -> anyhow::Result<Exit> {
+        let Command::Serve(args) = command;
+        let config = args.config()?;
+        let ssh_port = config.ssh_port;
+        let sim = Simulator::start(config).await.context("cannot start the simulator")?;
+        let address = sim.address();
+        println!("kiln-sim listening on http://{address} (APIs, HTTP proxy, admin under /__kiln/)");
+        for line in sim.banner() {
+            println!("  {line}");
         }
-        if let Some(scale) = self.latency_scale {
-            config.latency_scale = scale;
+        match ssh_port {
+            0 => println!("  machines:   SSH on a random port of each machine's 127.x address"),
+            p => println!("  machines:   SSH on port {p} of each machine's 127.x address"),
         }
-        config.faults.extend(self.faults.iter().cloned());
-        if let Some(seed) = self.seed {
-            config.seed = seed;
-        }
-        if let (Some(id), Some(secret)) = (&self.access_key, &self.secret_key) {
-            config.credentials.push(Credential {
-                access_key_id: id.clone(),
-                access_key_secret: secret.clone(),
-                security_token: self.security_token.clone(),
-            });
-        }
-        if let Some(port) = self.ssh_port {
-            config.ssh_port = port;
-        }
-        if let Some(to) = self.ssh_forward {
-            config.ssh = SshMode::Forward { to, authorized_keys: self.authorized_keys.clone() };
-        }
-        Ok(config)
+        tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+        Ok(Exit::Success)
     }
 }
 
-/// Runs `kiln sim`.
-pub async fn exec(command: Command) -> anyhow::Result<Exit> {
-    let Command::Serve(args) = command;
-    let config = args.config()?;
-    let ssh_port = config.ssh_port;
-    let sim = Simulator::start(config).await.context("cannot start the simulator")?;
-    let address = sim.address();
-    println!("kiln-sim listening on http://{address} (APIs, HTTP proxy, admin under /__kiln/)");
-    for c in sim.credentials() {
-        println!("  access key: ALICLOUD_ACCESS_KEY={} ALICLOUD_SECRET_KEY=<the configured secret>", c.access_key_id);
+#[cfg(not(feature = "simulator"))]
+mod off {
+    use super::Exit;
+    use crate::cli::simulate::WITHOUT_SIMULATOR;
+
+    /// `kiln sim` subcommands.
+    #[derive(Debug, clap::Subcommand)]
+    pub enum Command {
+        /// Serve the simulated clouds until interrupted (not in this kiln:
+        /// it was built without the simulator).
+        Serve(ServeArgs),
     }
-    println!(
-        "  use it:     custom_endpoint_ecs/custom_endpoint_vpc = http://{address}, or HTTP_PROXY=http://{address}"
-    );
-    match ssh_port {
-        0 => println!("  machines:   SSH on a random port of each machine's 127.x address"),
-        p => println!("  machines:   SSH on port {p} of each machine's 127.x address"),
+
+    /// Arguments of `kiln sim serve`, unread in this kiln.
+    #[derive(Debug, clap::Args)]
+    pub struct ServeArgs {
+        /// The flags of a kiln built with the simulator.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        pub args: Vec<String>,
     }
-    tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
-    Ok(Exit::Success)
+
+    /// Fails: this kiln has no simulator to serve.
+    pub async fn exec(_: Command) -> anyhow::Result<Exit> {
+        anyhow::bail!("kiln sim: {WITHOUT_SIMULATOR}")
+    }
 }

@@ -7,7 +7,7 @@ use super::error::{Problem, did_you_mean};
 use super::field::{Field, FieldKind};
 use crate::duration;
 use serde_json::{Map, Number, Value};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A decoded section.
 #[derive(Debug, Default)]
@@ -82,11 +82,36 @@ pub fn coerce(value: &Value, kind: FieldKind) -> Result<Value, String> {
     }
 }
 
+/// Where fields' environment fallbacks are read: the process environment,
+/// under an overlay whose values win (under `--simulate`, the simulated
+/// clouds' default credentials, present only when the user did not set
+/// their own).
+#[derive(Clone, Debug, Default)]
+pub struct Environment {
+    overlay: BTreeMap<String, String>,
+}
+
+impl Environment {
+    /// The process environment under `overlay`.
+    pub fn with_overlay(overlay: impl IntoIterator<Item = (String, String)>) -> Self {
+        Environment { overlay: overlay.into_iter().collect() }
+    }
+
+    /// The value of `name`, if set and not empty: the overlay's, else the
+    /// process environment's.
+    pub fn get(&self, name: &str) -> Option<String> {
+        match self.overlay.get(name) {
+            Some(value) => Some(value.clone()),
+            None => std::env::var(name).ok(),
+        }
+        .filter(|v| !v.is_empty())
+    }
+}
+
 /// Fills each field the template left unset or empty from the first of
-/// its declared environment variables that is set and not empty, as
-/// Packer's builders fall back to `ALICLOUD_REGION` and the like. Reads the
-/// process environment.
-pub fn apply_env_fallbacks(section: &mut Map<String, Value>, fields: &[Field]) {
+/// its declared environment variables that is set and not empty in `env`,
+/// as Packer's builders fall back to a region or key variable.
+pub fn apply_env_fallbacks(section: &mut Map<String, Value>, fields: &[Field], env: &Environment) {
     for field in fields.iter().filter(|f| !f.env.is_empty()) {
         let unset = match section.get(&field.name) {
             None | Some(Value::Null) => true,
@@ -96,8 +121,7 @@ pub fn apply_env_fallbacks(section: &mut Map<String, Value>, fields: &[Field]) {
         if !unset {
             continue;
         }
-        let from_env = field.env.iter().find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()));
-        if let Some(value) = from_env {
+        if let Some(value) = field.env.iter().find_map(|name| env.get(name)) {
             section.insert(field.name.clone(), Value::String(value));
         }
     }
@@ -272,5 +296,23 @@ mod tests {
             decode(&Map::new(), &BTreeSet::new(), &[field("region", FieldKind::String, true, false)], "t", "b")
                 .unwrap_err();
         assert!(problems[0].message.contains("\"region\""));
+    }
+
+    #[test]
+    fn env_fallbacks_read_the_overlay_before_the_process() {
+        let mut key = field("key", FieldKind::String, false, true);
+        key.env = vec!["KILN_TEST_UNSET_FALLBACK".into(), "PATH".into()];
+        let mut region = field("region", FieldKind::String, false, false);
+        region.env = vec!["KILN_TEST_UNSET_FALLBACK".into()];
+        let fields = [key, region];
+        let mut section = json!({"key": ""}).as_object().unwrap().clone();
+        apply_env_fallbacks(&mut section, &fields, &Environment::default());
+        assert_eq!(section["key"], json!(std::env::var("PATH").unwrap()));
+        assert!(!section.contains_key("region"));
+        let overlay = Environment::with_overlay([("PATH".to_string(), "from the overlay".to_string())]);
+        let mut section = Map::new();
+        apply_env_fallbacks(&mut section, &fields, &overlay);
+        assert_eq!(section["key"], json!("from the overlay"));
+        assert!(!section.contains_key("region"));
     }
 }

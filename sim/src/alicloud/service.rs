@@ -1,21 +1,45 @@
-//! One RPC request, from its parameters to its answer: fault rules,
-//! credentials, signature, replay checks, dispatch, rendering, logging.
+//! One RPC request, from its parameters to its answer: credentials,
+//! signature, replay checks, dispatch, rendering, and the answer to a call
+//! a fault rule refuses.
 
 use super::actions::{self, Ctx, Product};
+use super::credentials::Credential;
 use super::error::ApiError;
 use super::params::Args;
 use super::render::{self, Format};
 use super::signature::{self, Params, SignatureError};
+use super::world::World;
+use crate::cloud::{Call, CallContext, HttpRequest, Reply};
 use crate::faults::FaultKind;
-use crate::state::{Inner, LoggedRequest, Shared};
+use crate::latency::Latencies;
 use serde_json::{Map, Value, json};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// How far a request's Timestamp may be from the simulator's clock, and how
 /// long a nonce is remembered: the real API's 15 minutes.
 pub const REPLAY_WINDOW: Duration = Duration::from_secs(15 * 60);
 
-/// A request as the HTTP layer hands it over.
+/// How the simulated cloud was set up.
+pub struct Settings {
+    /// The access keys in force.
+    pub credentials: Vec<Credential>,
+    /// Whether timestamps and nonces are checked.
+    pub check_replay: bool,
+    /// Transition latencies.
+    pub latencies: Latencies,
+}
+
+/// What the simulated cloud remembers between requests.
+#[derive(Default)]
+pub struct State {
+    /// The resources.
+    pub world: World,
+    /// Nonces seen, with when.
+    pub nonces: HashMap<String, Instant>,
+}
+
+/// A request as the RPC APIs read it.
 pub struct ApiRequest {
     /// `GET` or `POST`.
     pub method: String,
@@ -25,140 +49,111 @@ pub struct ApiRequest {
     pub params: Params,
 }
 
-/// What to do with the connection.
-pub enum Answer {
-    /// Send this response.
-    Reply {
-        /// HTTP status.
-        status: u16,
-        /// Content-Type.
-        content_type: &'static str,
-        /// Body.
-        body: Vec<u8>,
-    },
-    /// Close the connection without an answer.
-    Reset,
-    /// Say nothing for this long, then close.
-    Hang(Duration),
-    /// Wait this long, then send the answer.
-    Delay(Duration, Box<Answer>),
+impl ApiRequest {
+    /// The RPC reading of `request`: its query parameters, and its form
+    /// ones when the body is a form.
+    pub fn of(request: &HttpRequest) -> Self {
+        let mut params = signature::parse_query(&request.query);
+        let form = request.content_type.as_deref().is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if form {
+            params.extend(signature::parse_query(&String::from_utf8_lossy(&request.body)));
+        }
+        ApiRequest { method: request.method.clone(), host: request.host.clone(), params }
+    }
+
+    /// Whether this is an RPC request of Alibaba Cloud: addressed to one of
+    /// its endpoints, to the root path every RPC API lives at, or carrying
+    /// an `Action` or `Version`.
+    pub fn is_rpc(&self, path: &str) -> bool {
+        self.host.ends_with(".aliyuncs.com")
+            || path.is_empty()
+            || path == "/"
+            || self.params.contains_key("Action")
+            || self.params.contains_key("Version")
+    }
+
+    /// The call, as the request log shows it and fault rules match it.
+    pub fn call(&self) -> Call {
+        let args = Args(&self.params);
+        Call {
+            action: args.opt("Action").unwrap_or("").to_string(),
+            version: args.opt("Version").unwrap_or("").to_string(),
+            params: logged_params(&self.params),
+        }
+    }
+
+    fn format(&self) -> Format {
+        Format::from_param(Args(&self.params).opt("Format"))
+    }
 }
 
-/// Handles one RPC request.
-pub fn handle(shared: &Shared, request: ApiRequest) -> Answer {
-    let now = Instant::now();
-    let request_id = uuid::Uuid::new_v4().to_string().to_uppercase();
+/// Serves one RPC call.
+pub fn serve(settings: &Settings, state: &mut State, request: &ApiRequest, context: CallContext) -> Reply {
+    let now = context.now;
+    let request_id = new_request_id();
     let args = Args(&request.params);
-    let action = args.opt("Action").unwrap_or("").to_string();
-    let version = args.opt("Version").unwrap_or("").to_string();
-    let format = Format::from_param(args.opt("Format"));
-    let mut inner = shared.lock();
-    let fault = inner.faults.check(&action);
-    let mut entry = LoggedRequest {
-        seq: inner.log.len() as u64 + 1,
-        at_ms: now.duration_since(shared.started).as_millis() as u64,
-        method: request.method.clone(),
-        host: request.host.clone(),
-        action: action.clone(),
-        version: version.clone(),
-        status: 0,
-        code: String::new(),
-        params: logged_params(&request.params),
-        injected: fault.is_some(),
-    };
-    let mut fail_images = false;
-    let mut delay = None;
-    let mut lose_answer = false;
-    let injected_error = |error: ApiError| Some(error_answer(error, &request_id, &request.host, format));
-    let injected = match fault {
-        Some((FaultKind::Reset, _)) => Some(Answer::Reset),
-        Some((FaultKind::Timeout, d)) => Some(Answer::Hang(d)),
-        Some((FaultKind::ServerError, _)) => injected_error(ApiError::internal()),
-        Some((FaultKind::Unavailable, _)) => injected_error(ApiError::unavailable()),
-        Some((FaultKind::Throttling, _)) => injected_error(ApiError::throttling()),
-        Some((FaultKind::Denied, _)) => injected_error(ApiError::forbidden(
-            "Forbidden.RAM",
-            "User not authorized to operate on the specified resource, or this API doesn't support RAM.",
-        )),
-        Some((FaultKind::Slow, d)) => {
-            delay = Some(d);
-            None
-        }
-        Some((FaultKind::ImageFails, _)) => {
-            fail_images = true;
-            None
-        }
-        Some((FaultKind::Lost, _)) => {
-            lose_answer = true;
-            None
-        }
-        None => None,
-    };
-    if let Some(answer) = injected {
-        if let Answer::Reply { status, .. } = &answer {
-            entry.status = *status;
-            entry.code = "injected".into();
-        }
-        inner.log.push(entry);
-        return answer;
-    }
-    let result = authenticate(shared, &mut inner, &request, now).and_then(|()| {
-        let product = match version.as_str() {
-            "" => return Err(ApiError::missing("Version")),
-            v => Product::from_version(v).ok_or_else(|| {
+    let action = args.opt("Action").unwrap_or("");
+    let format = request.format();
+    let result = authenticate(settings, state, request, now).and_then(|()| {
+        let product = match args.opt("Version") {
+            None => return Err(ApiError::missing("Version")),
+            Some(v) => Product::from_version(v).ok_or_else(|| {
                 ApiError::bad("InvalidVersion", format!("Specified parameter Version \"{v}\" is not valid."))
             })?,
         };
         if action.is_empty() {
             return Err(ApiError::missing("Action"));
         }
-        inner.world.advance(now);
+        state.world.advance(now);
         let mut ctx = Ctx {
-            world: &mut inner.world,
+            world: &mut state.world,
             args: Args(&request.params),
             host_region: host_region(&request.host),
             now,
-            latencies: shared.latencies,
-            fail_images,
+            latencies: settings.latencies,
+            fail_images: context.fail_images,
         };
-        actions::dispatch(product, &action, &mut ctx)
+        actions::dispatch(product, action, &mut ctx)
     });
-    let answer = match result {
+    match result {
         Ok(body) => {
             let mut object = Map::new();
             object.insert("RequestId".into(), json!(request_id));
             if let Value::Object(rest) = body {
                 object.extend(rest);
             }
-            entry.status = 200;
-            Answer::Reply {
+            Reply {
                 status: 200,
+                code: String::new(),
                 content_type: format.content_type(),
                 body: render::render(format, &format!("{action}Response"), &Value::Object(object)),
             }
         }
-        Err(error) => {
-            entry.status = error.status;
-            entry.code = error.code.clone();
-            error_answer(error, &request_id, &request.host, format)
-        }
-    };
-    shared.ssh.sync(&inner.world);
-    if lose_answer {
-        entry.status = 0;
-        entry.code = "answer lost".into();
-        inner.log.push(entry);
-        return Answer::Reset;
-    }
-    inner.log.push(entry);
-    match delay {
-        Some(d) => Answer::Delay(d, Box::new(answer)),
-        None => answer,
+        Err(error) => error_reply(error, &request_id, &request.host, format),
     }
 }
 
-/// The body of an error, as the API sends it.
-pub fn error_answer(error: ApiError, request_id: &str, host: &str, format: Format) -> Answer {
+/// The answer to a call that fault rule `kind` refuses, as the API words
+/// each of these failures.
+pub fn refusal(request: &ApiRequest, kind: FaultKind) -> Reply {
+    let error = match kind {
+        FaultKind::Unavailable => ApiError::unavailable(),
+        FaultKind::Throttling => ApiError::throttling(),
+        FaultKind::Denied => ApiError::forbidden(
+            "Forbidden.RAM",
+            "User not authorized to operate on the specified resource, or this API doesn't support RAM.",
+        ),
+        _ => ApiError::internal(),
+    };
+    error_reply(error, &new_request_id(), &request.host, request.format())
+}
+
+fn new_request_id() -> String {
+    uuid::Uuid::new_v4().to_string().to_uppercase()
+}
+
+/// The answer carrying an error, as the API sends it.
+pub fn error_reply(error: ApiError, request_id: &str, host: &str, format: Format) -> Reply {
     let product = if host.starts_with("vpc") { "Vpc" } else { "Ecs" };
     let body = json!({
         "RequestId": request_id,
@@ -167,17 +162,18 @@ pub fn error_answer(error: ApiError, request_id: &str, host: &str, format: Forma
         "Message": error.message,
         "Recommend": format!("https://api.aliyun.com/troubleshoot?q={}&product={product}", error.code),
     });
-    Answer::Reply {
+    Reply {
         status: error.status,
+        code: error.code,
         content_type: format.content_type(),
         body: render::render(format, "Error", &body),
     }
 }
 
-fn authenticate(shared: &Shared, inner: &mut Inner, request: &ApiRequest, now: Instant) -> Result<(), ApiError> {
+fn authenticate(settings: &Settings, state: &mut State, request: &ApiRequest, now: Instant) -> Result<(), ApiError> {
     let args = Args(&request.params);
     let key_id = args.req("AccessKeyId")?;
-    let credential = shared
+    let credential = settings
         .credentials
         .iter()
         .find(|c| c.access_key_id == key_id)
@@ -229,7 +225,7 @@ fn authenticate(shared: &Shared, inner: &mut Inner, request: &ApiRequest, now: I
         }
         (None, None) => {}
     }
-    if shared.config.check_replay {
+    if settings.check_replay {
         let stamp = args.opt("Timestamp").ok_or_else(|| ApiError::missing("Timestamp"))?;
         let parsed = chrono::NaiveDateTime::parse_from_str(stamp, "%Y-%m-%dT%H:%M:%SZ").map_err(|_| {
             ApiError::bad("InvalidTimeStamp.Format", "Specified time stamp or date header is not valid.")
@@ -239,8 +235,8 @@ fn authenticate(shared: &Shared, inner: &mut Inner, request: &ApiRequest, now: I
             return Err(ApiError::bad("InvalidTimeStamp.Expired", "Specified time stamp or date header is expired."));
         }
         let nonce = args.req("SignatureNonce")?;
-        inner.nonces.retain(|_, seen| now.duration_since(*seen) < REPLAY_WINDOW);
-        if inner.nonces.insert(nonce.to_string(), now).is_some() {
+        state.nonces.retain(|_, seen| now.duration_since(*seen) < REPLAY_WINDOW);
+        if state.nonces.insert(nonce.to_string(), now).is_some() {
             return Err(ApiError::bad("SignatureNonceUsed", "Specified signature nonce was used already."));
         }
     }

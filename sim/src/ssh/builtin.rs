@@ -4,26 +4,17 @@
 //! that provisioners can upload and download; `test -d` tells the truth
 //! about uploaded directories.
 
-use super::SshHub;
+use super::records::Records;
 use super::scp::{self, Command, Sink};
+use crate::cloud::Machine;
 use russh::server::{Auth, ChannelOpenHandle, Handler, Msg, Session};
 use russh::{Channel, ChannelId};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// What a connection needs to know of its machine.
-pub struct Machine {
-    /// The instance.
-    pub instance_id: String,
-    /// Its key pair's public key (`ssh-rsa AAAA…`), if it has one.
-    pub public_key: Option<String>,
-    /// Its password, if it has one.
-    pub password: Option<String>,
-}
-
 /// Serves one connection until it closes.
 pub async fn serve(
-    hub: Arc<SshHub>,
+    records: Arc<Records>,
     host_key: russh::keys::PrivateKey,
     machine: Machine,
     stream: tokio::net::TcpStream,
@@ -35,7 +26,7 @@ pub async fn serve(
         inactivity_timeout: Some(std::time::Duration::from_secs(600)),
         ..Default::default()
     });
-    let handler = Connection { hub, machine, channels: HashMap::new() };
+    let handler = Connection { records, machine, channels: HashMap::new() };
     if let Ok(session) = russh::server::run_stream(config, stream, handler).await {
         let _ = session.await;
     }
@@ -48,7 +39,7 @@ enum Channel_ {
 }
 
 struct Connection {
-    hub: Arc<SshHub>,
+    records: Arc<Records>,
     machine: Machine,
     channels: HashMap<ChannelId, Channel_>,
 }
@@ -67,7 +58,7 @@ impl Connection {
         if !ok {
             return Auth::reject();
         }
-        self.hub.record(&self.machine.instance_id, |r| r.logins.push(format!("{user} ({method})")));
+        self.records.record(&self.machine.id, |r| r.logins.push(format!("{user} ({method})")));
         Auth::Accept
     }
 }
@@ -151,15 +142,15 @@ impl Handler for Connection {
         session: &mut Session,
     ) -> Result<(), Self::Error> {
         let command = String::from_utf8_lossy(data).into_owned();
-        let id = self.machine.instance_id.clone();
-        self.hub.record(&id, |r| r.commands.push(command.clone()));
+        let id = self.machine.id.clone();
+        self.records.record(&id, |r| r.commands.push(command.clone()));
         session.channel_success(channel)?;
         match scp::parse_command(&command) {
             Some(Command::To { path, recursive }) => {
                 self.channels.insert(channel, Channel_::Sink(Sink::new(&path, recursive)));
                 session.data(channel, Sink::READY.to_vec())
             }
-            Some(Command::From { path }) => match self.hub.file(&id, &path) {
+            Some(Command::From { path }) => match self.records.file(&id, &path) {
                 Some(data) => {
                     let name = path.rsplit('/').next().unwrap_or(&path).to_string();
                     self.channels.insert(channel, Channel_::Source { data, name, stage: 0 });
@@ -175,11 +166,9 @@ impl Handler for Connection {
                 let status = match words.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
                     // Directories exist when something was uploaded into them.
                     ["test", "-d", dir] => {
-                        let prefix = format!("{}/", dir.trim_end_matches('/'));
-                        let records = self.hub.records.lock().unwrap_or_else(|e| e.into_inner());
                         let known = dir.ends_with('/')
                             || matches!(*dir, "/" | "/tmp" | "/root" | "/home")
-                            || records.get(&id).is_some_and(|r| r.files.keys().any(|f| f.starts_with(&prefix)));
+                            || self.records.has_files_under(&id, dir);
                         if known { 0 } else { 1 }
                     }
                     _ => 0,
@@ -190,13 +179,13 @@ impl Handler for Connection {
     }
 
     async fn data(&mut self, channel: ChannelId, data: &[u8], session: &mut Session) -> Result<(), Self::Error> {
-        let id = self.machine.instance_id.clone();
+        let id = self.machine.id.clone();
         match self.channels.get_mut(&channel) {
             Some(Channel_::Sink(sink)) => match sink.feed(data) {
                 Ok(reply) => {
                     let files: Vec<_> = sink.files.drain(..).collect();
                     if !files.is_empty() {
-                        self.hub.record(&id, |r| r.files.extend(files));
+                        self.records.record(&id, |r| r.files.extend(files));
                     }
                     if !reply.is_empty() {
                         session.data(channel, reply)?;
@@ -231,9 +220,9 @@ impl Handler for Connection {
         if let Some(Channel_::Sink(mut sink)) = self.channels.insert(channel, Channel_::Idle) {
             sink.finish();
             let files: Vec<_> = sink.files.drain(..).collect();
-            let id = self.machine.instance_id.clone();
+            let id = self.machine.id.clone();
             if !files.is_empty() {
-                self.hub.record(&id, |r| r.files.extend(files));
+                self.records.record(&id, |r| r.files.extend(files));
             }
             return Self::finish(session, channel, 0);
         }

@@ -1,56 +1,42 @@
-//! SSH endpoints of the simulated machines. Each machine address (private
-//! IP, public IP, EIP: all distinct loopback addresses) gets a listener;
-//! a connection is served only while the machine is Running, by the
-//! built-in server (`builtin.rs`) or by forwarding to a real one.
+//! SSH endpoints of the simulated machines, whatever their cloud. Each
+//! machine address (private, public, elastic: all distinct loopback
+//! addresses) gets a listener; a connection is served only while the
+//! machine is running, by the built-in server (`builtin.rs`) or by
+//! forwarding to a real one. The hub sees machines only as
+//! [`Machine`] views: the list it is synced with after each API call, and
+//! a [`MachineLookup`] for the machine's state when a client connects.
 
 mod builtin;
+mod records;
 mod scp;
 
-use crate::alicloud::world::World;
+pub use records::{Records, SshRecord};
+
+use crate::cloud::{Machine, MachineLookup};
 use crate::config::SshMode;
-use crate::state::Shared;
-use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::time::Instant;
-
-/// What the built-in server saw on one machine.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct SshRecord {
-    /// `user (method)` of each successful login.
-    pub logins: Vec<String>,
-    /// Every command executed, in order.
-    pub commands: Vec<String>,
-    /// Files uploaded, by path (lossy UTF-8 for the admin view).
-    #[serde(serialize_with = "as_text")]
-    pub files: BTreeMap<String, Vec<u8>>,
-}
-
-fn as_text<S: serde::Serializer>(files: &BTreeMap<String, Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
-    let text: BTreeMap<&String, String> =
-        files.iter().map(|(k, v)| (k, String::from_utf8_lossy(v).into_owned())).collect();
-    text.serialize(s)
-}
+use std::sync::{Arc, Mutex};
 
 /// The machines' SSH endpoints.
 pub struct SshHub {
     mode: SshMode,
     port: u16,
     runtime: tokio::runtime::Handle,
-    shared: OnceLock<Weak<Shared>>,
-    /// Bound endpoints by machine address, with the instance behind each.
+    machines: Arc<dyn MachineLookup>,
+    /// Bound endpoints by machine address, with the machine behind each.
     endpoints: Mutex<HashMap<Ipv4Addr, (SocketAddr, String)>>,
     /// Machines whose key is in the forward target's authorized_keys.
     installed: Mutex<BTreeSet<String>>,
-    /// What the built-in server recorded, by instance id.
-    pub records: Mutex<BTreeMap<String, SshRecord>>,
+    /// What the built-in server recorded, by machine id.
+    pub records: Arc<Records>,
     host_key: russh::keys::PrivateKey,
 }
 
 impl SshHub {
-    /// A hub serving `mode` on `port` of each machine address.
-    pub fn new(mode: SshMode, port: u16) -> std::io::Result<Self> {
+    /// A hub serving `mode` on `port` of each machine address, that looks
+    /// machines up in `machines`. Fails when no host key can be made.
+    pub fn new(mode: SshMode, port: u16, machines: Arc<dyn MachineLookup>) -> std::io::Result<Self> {
         let key = openssl::pkey::PKey::generate_ed25519().map_err(std::io::Error::other)?;
         let pem = key.private_key_to_pem_pkcs8().map_err(std::io::Error::other)?;
         let host_key =
@@ -59,17 +45,12 @@ impl SshHub {
             mode,
             port,
             runtime: tokio::runtime::Handle::current(),
-            shared: OnceLock::new(),
+            machines,
             endpoints: Mutex::new(HashMap::new()),
             installed: Mutex::new(BTreeSet::new()),
-            records: Mutex::new(BTreeMap::new()),
+            records: Arc::default(),
             host_key,
         })
-    }
-
-    /// Connects the hub to the simulator it serves.
-    pub fn attach(&self, shared: &Arc<Shared>) {
-        let _ = self.shared.set(Arc::downgrade(shared));
     }
 
     /// Where the SSH endpoint of machine address `ip` listens.
@@ -77,49 +58,41 @@ impl SshHub {
         self.endpoints.lock().unwrap_or_else(|e| e.into_inner()).get(&ip).map(|(a, _)| *a)
     }
 
-    /// Brings the endpoints in line with `world`: every address of every
-    /// machine is bound; in forward mode, running machines' keys are
-    /// installed. Called after each API request.
-    pub fn sync(self: &Arc<Self>, world: &World) {
-        let mut wanted = Vec::new();
-        for i in world.instances.values().filter(|i| !i.deleting()) {
-            wanted.push((i.private_ip, i.id.clone()));
-            if let Some(ip) = i.public_ip {
-                wanted.push((ip, i.id.clone()));
-            }
-            if let Some(eip) = i.eip.as_ref().and_then(|e| world.eips.get(e)) {
-                wanted.push((eip.ip, i.id.clone()));
-            }
-        }
+    /// Brings the endpoints in line with `machines` (every machine but
+    /// those being deleted): every address of every machine is bound; in
+    /// forward mode, running machines' keys are installed. Called after
+    /// each API request.
+    pub fn sync(self: &Arc<Self>, machines: &[Machine]) {
         let mut endpoints = self.endpoints.lock().unwrap_or_else(|e| e.into_inner());
-        for (ip, instance) in wanted {
-            if let Some(entry) = endpoints.get_mut(&ip) {
-                entry.1 = instance;
-                continue;
-            }
-            match std::net::TcpListener::bind((ip, self.port)) {
-                Ok(listener) => {
-                    let addr = listener.local_addr().expect("a bound listener has an address");
-                    endpoints.insert(ip, (addr, instance));
-                    let hub = Arc::clone(self);
-                    self.runtime.spawn(async move { hub.accept(listener).await });
+        for machine in machines {
+            for ip in &machine.addresses {
+                if let Some(entry) = endpoints.get_mut(ip) {
+                    entry.1 = machine.id.clone();
+                    continue;
                 }
-                Err(e) => tracing::warn!("cannot listen for SSH on {ip}:{}: {e}", self.port),
+                match std::net::TcpListener::bind((*ip, self.port)) {
+                    Ok(listener) => {
+                        let addr = listener.local_addr().expect("a bound listener has an address");
+                        endpoints.insert(*ip, (addr, machine.id.clone()));
+                        let hub = Arc::clone(self);
+                        self.runtime.spawn(async move { hub.accept(listener).await });
+                    }
+                    Err(e) => tracing::warn!("cannot listen for SSH on {ip}:{}: {e}", self.port),
+                }
             }
         }
         drop(endpoints);
         if let SshMode::Forward { authorized_keys: Some(file), .. } = &self.mode {
-            self.sync_authorized_keys(world, file);
+            self.sync_authorized_keys(machines, file);
         }
     }
 
     /// Installs the key pair of each running machine in `file`, once, and
     /// takes out the keys of machines that are gone, as the machine's own
     /// authorized_keys would go with it.
-    fn sync_authorized_keys(&self, world: &World, file: &std::path::Path) {
+    fn sync_authorized_keys(&self, machines: &[Machine], file: &std::path::Path) {
         let mut installed = self.installed.lock().unwrap_or_else(|e| e.into_inner());
-        let gone: Vec<String> =
-            installed.iter().filter(|id| world.instances.get(*id).is_none_or(|i| i.deleting())).cloned().collect();
+        let gone: Vec<String> = installed.iter().filter(|id| !machines.iter().any(|m| &m.id == *id)).cloned().collect();
         if !gone.is_empty() {
             let kept: String = std::fs::read_to_string(file)
                 .unwrap_or_default()
@@ -134,20 +107,17 @@ impl SshHub {
                 installed.remove(&id);
             }
         }
-        for i in world.instances.values().filter(|i| i.state.status == "Running" && !i.deleting()) {
-            let Some(key) = i.key_pair.as_ref().and_then(|k| world.key_pairs.get(&(i.region.clone(), k.clone())))
-            else {
-                continue;
-            };
-            if installed.insert(i.id.clone()) {
+        for machine in machines.iter().filter(|m| m.running) {
+            let Some(key) = &machine.public_key else { continue };
+            if installed.insert(machine.id.clone()) {
                 use std::io::Write;
                 let appended = std::fs::OpenOptions::new()
                     .append(true)
                     .create(true)
                     .open(file)
-                    .and_then(|mut f| writeln!(f, "{} kiln-sim:{}", key.public_key, i.id));
+                    .and_then(|mut f| writeln!(f, "{key} kiln-sim:{}", machine.id));
                 if let Err(e) = appended {
-                    tracing::warn!("cannot install key pair {} in {}: {e}", key.name, file.display());
+                    tracing::warn!("cannot install the key of machine {} in {}: {e}", machine.id, file.display());
                 }
             }
         }
@@ -164,19 +134,10 @@ impl SshHub {
         }
     }
 
-    /// The credentials of the machine behind `ip` if it is running.
-    fn machine(&self, ip: Ipv4Addr) -> Option<builtin::Machine> {
-        let shared = self.shared.get()?.upgrade()?;
-        let instance = self.endpoints.lock().unwrap_or_else(|e| e.into_inner()).get(&ip)?.1.clone();
-        let mut inner = shared.lock();
-        inner.world.advance(Instant::now());
-        let i = inner.world.instances.get(&instance).filter(|i| !i.deleting() && i.state.status == "Running")?;
-        let public_key = i
-            .key_pair
-            .as_ref()
-            .and_then(|k| inner.world.key_pairs.get(&(i.region.clone(), k.clone())))
-            .map(|k| k.public_key.clone());
-        Some(builtin::Machine { instance_id: i.id.clone(), public_key, password: i.password.clone() })
+    /// The machine behind `ip`, if it is running.
+    fn machine(&self, ip: Ipv4Addr) -> Option<Machine> {
+        let id = self.endpoints.lock().unwrap_or_else(|e| e.into_inner()).get(&ip)?.1.clone();
+        self.machines.machine(&id).filter(|m| m.running)
     }
 
     async fn serve(self: Arc<Self>, local: SocketAddr, mut stream: tokio::net::TcpStream) {
@@ -184,23 +145,12 @@ impl SshHub {
         // A machine that is not running refuses, as a booting one would.
         let Some(machine) = self.machine(*v4.ip()) else { return };
         match &self.mode {
-            SshMode::Builtin => builtin::serve(Arc::clone(&self), self.host_key.clone(), machine, stream).await,
+            SshMode::Builtin => builtin::serve(Arc::clone(&self.records), self.host_key.clone(), machine, stream).await,
             SshMode::Forward { to, .. } => {
                 if let Ok(mut upstream) = tokio::net::TcpStream::connect(to).await {
                     let _ = tokio::io::copy_bidirectional(&mut stream, &mut upstream).await;
                 }
             }
         }
-    }
-
-    /// Records something the built-in server saw.
-    fn record(&self, instance: &str, change: impl FnOnce(&mut SshRecord)) {
-        let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
-        change(records.entry(instance.to_string()).or_default());
-    }
-
-    /// A recorded file, for `scp -f`.
-    fn file(&self, instance: &str, path: &str) -> Option<Vec<u8>> {
-        self.records.lock().unwrap_or_else(|e| e.into_inner()).get(instance)?.files.get(path).cloned()
     }
 }

@@ -1,7 +1,7 @@
 //! Images: public ones from the catalog, custom ones made from an
 //! instance or a snapshot, copies in other regions, sharing.
 
-use super::{Ctx, check_region, now_text, tags_value};
+use super::context::{self, Ctx, check_region, now_text, tags_value};
 use crate::alicloud::catalog;
 use crate::alicloud::error::ApiError;
 use crate::alicloud::world::{Image, Timed};
@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 const ALL_STATUSES: &[&str] = &["Creating", "Waiting", "Available", "UnAvailable", "CreateFailed", "Deprecated"];
 
 fn check_name(name: &str, param: &str) -> Result<(), ApiError> {
-    if super::is_console_name(name) {
+    if context::is_console_name(name) {
         Ok(())
     } else {
         Err(ApiError::bad("InvalidImageName.Malformed", format!("The specified parameter {param} is not valid.")))
@@ -84,7 +84,7 @@ pub fn describe_images(ctx: &mut Ctx) -> Result<Value, ApiError> {
             }
         }
     }
-    super::page(ctx, "Images", "Image", items).map(|mut v| {
+    context::page(ctx, "Images", "Image", items).map(|mut v| {
         v["RegionId"] = json!(region);
         v
     })

@@ -1,7 +1,8 @@
 //! Instances: created Stopped (after Pending), started, stopped, deleted;
 //! their disks; key pairs bound at creation or attached later.
 
-use super::{Ctx, now_text, region};
+use super::context::{self, Ctx, now_text};
+use super::region;
 use crate::alicloud::error::ApiError;
 use crate::alicloud::world::{Disk, Instance, Timed};
 use serde_json::{Value, json};
@@ -281,7 +282,7 @@ pub fn describe_instances(ctx: &mut Ctx) -> Result<Value, ApiError> {
         .filter(|i| vpc.is_none_or(|v| v == i.vpc_id))
         .map(|i| instance_value(i, ctx))
         .collect();
-    super::page(ctx, "Instances", "Instance", items)
+    context::page(ctx, "Instances", "Instance", items)
 }
 
 pub fn start_instance(ctx: &mut Ctx) -> Result<Value, ApiError> {
@@ -404,5 +405,5 @@ pub fn describe_disks(ctx: &mut Ctx) -> Result<Value, ApiError> {
             })
         })
         .collect();
-    super::page(ctx, "Disks", "Disk", items)
+    context::page(ctx, "Disks", "Disk", items)
 }

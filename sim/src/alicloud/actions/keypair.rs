@@ -1,14 +1,14 @@
 //! Key pairs: CreateKeyPair returns a new RSA private key, as the cloud
 //! does; ImportKeyPair takes an OpenSSH public key.
 
-use super::Ctx;
+use super::context::{self, Ctx};
 use crate::alicloud::error::ApiError;
 use crate::alicloud::world::KeyPair;
 use crate::keys;
 use serde_json::{Value, json};
 
 fn check_name(name: &str) -> Result<(), ApiError> {
-    if super::is_console_name(name) {
+    if context::is_console_name(name) {
         Ok(())
     } else {
         Err(ApiError::bad("InvalidKeyPairName.Malformed", "The specified parameter KeyPairName is not valid."))
@@ -65,7 +65,7 @@ pub fn describe_key_pairs(ctx: &mut Ctx) -> Result<Value, ApiError> {
         .filter(|k| k.region == region && wanted.is_none_or(|w| w == k.name))
         .map(|k| json!({"KeyPairName": k.name, "KeyPairFingerPrint": k.fingerprint}))
         .collect();
-    super::page(ctx, "KeyPairs", "KeyPair", items)
+    context::page(ctx, "KeyPairs", "KeyPair", items)
 }
 
 pub fn delete_key_pairs(ctx: &mut Ctx) -> Result<Value, ApiError> {

@@ -1,6 +1,7 @@
 //! DescribeRegions and DescribeZones.
 
-use super::{Ctx, catalog};
+use super::context::Ctx;
+use crate::alicloud::catalog;
 use crate::alicloud::error::ApiError;
 use serde_json::{Value, json};
 

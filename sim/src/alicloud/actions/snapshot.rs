@@ -1,6 +1,6 @@
 //! Snapshots of disks, and tags on images and snapshots.
 
-use super::{Ctx, tags_value};
+use super::context::{self, Ctx, tags_value};
 use crate::alicloud::error::ApiError;
 use serde_json::{Value, json};
 
@@ -32,7 +32,7 @@ pub fn describe_snapshots(ctx: &mut Ctx) -> Result<Value, ApiError> {
             })
         })
         .collect();
-    super::page(ctx, "Snapshots", "Snapshot", items)
+    context::page(ctx, "Snapshots", "Snapshot", items)
 }
 
 pub fn delete_snapshot(ctx: &mut Ctx) -> Result<Value, ApiError> {

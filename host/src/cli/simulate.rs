@@ -1,0 +1,212 @@
+//! `kiln build --simulate`: the builds' clouds and machines are kiln's
+//! built-in simulator, started in this process. The simulator is the
+//! `simulator` cargo feature (on by default); a kiln built without it keeps
+//! the flags and says how to get one that has it.
+
+use crate::caps::Redirect;
+use crate::caps::http::Transport;
+use crate::template::decode::Environment;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// What a kiln built without the simulator answers to `--simulate` and
+/// `kiln sim`.
+#[cfg(not(feature = "simulator"))]
+pub const WITHOUT_SIMULATOR: &str = "this kiln was built without its cloud simulator (cargo feature `simulator`); \
+     build kiln with its default features (`cargo build --release -p kiln`), or add `--features simulator`";
+
+/// A latency profile, as the flag reads it.
+#[cfg(feature = "simulator")]
+pub type ProfileArg = kiln_sim::latency::Profile;
+/// A latency profile, as the flag reads it (unchecked without the simulator).
+#[cfg(not(feature = "simulator"))]
+pub type ProfileArg = String;
+
+/// A fault rule, as the flag reads it.
+#[cfg(feature = "simulator")]
+pub type FaultArg = kiln_sim::faults::FaultRule;
+/// A fault rule, as the flag reads it (unchecked without the simulator).
+#[cfg(not(feature = "simulator"))]
+pub type FaultArg = String;
+
+/// `--simulate` and its settings.
+#[derive(Debug, clap::Args)]
+pub struct SimulationArgs {
+    /// Run the builds against the built-in simulator (started in this
+    /// process): API calls and SSH go to it, nothing to the real cloud.
+    /// Each simulated cloud accepts the credentials your environment holds
+    /// for it (the variables its builder falls back to) when they are all
+    /// set, else its own default key, which the builds then use.
+    #[arg(long)]
+    pub simulate: bool,
+    /// The simulator's latency profile: instant, fast or realistic.
+    #[arg(long, value_name = "PROFILE", default_value = "fast", requires = "simulate")]
+    pub sim_profile: ProfileArg,
+    /// Multiply the simulator's latencies by this factor.
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0, requires = "simulate")]
+    pub sim_latency_scale: f64,
+    /// A fault rule for the simulator (repeatable), see `kiln sim serve --help`.
+    #[arg(long = "sim-fault", value_name = "RULE", requires = "simulate")]
+    pub sim_faults: Vec<FaultArg>,
+    /// Forward the simulated machines' SSH to this real server instead of
+    /// the built-in recorder.
+    #[arg(long, value_name = "ADDR", requires = "simulate")]
+    pub sim_ssh_forward: Option<SocketAddr>,
+    /// With --sim-ssh-forward: the real server's authorized_keys, where each
+    /// machine's key pair is installed when it starts.
+    #[arg(long, value_name = "FILE", requires = "sim_ssh_forward")]
+    pub sim_authorized_keys: Option<PathBuf>,
+    /// Write what the simulator saw (requests, counts, live resources, SSH
+    /// records) to FILE as JSON when the run ends.
+    #[arg(long, value_name = "FILE", requires = "simulate")]
+    pub sim_report: Option<PathBuf>,
+}
+
+/// Where a run's traffic goes and what its builders' environment
+/// fallbacks read: the real clouds by default, the simulator under
+/// `--simulate`.
+#[derive(Default)]
+pub struct Routing {
+    /// The network exit of the builders' requests.
+    pub transport: Transport,
+    /// Where machines are really reached.
+    pub redirect: Option<Redirect>,
+    /// Where fields' environment fallbacks are read.
+    pub environment: Environment,
+}
+
+#[cfg(feature = "simulator")]
+mod on {
+    use super::{Routing, SimulationArgs};
+    use crate::caps::Redirect;
+    use crate::caps::http::Transport;
+    use crate::template::decode::Environment;
+    use crate::ui::Ui;
+    use kiln_sim::Simulator;
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    /// A simulator started for one run.
+    pub struct Simulation {
+        sim: Arc<Simulator>,
+        report: Option<PathBuf>,
+    }
+
+    /// The user's environment, as the simulator asks about it: set,
+    /// non-empty variables only.
+    fn user_env(name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+
+    impl SimulationArgs {
+        /// Starts the simulator if `--simulate` asks for it, and says where
+        /// it listens. Fails when it cannot start.
+        pub async fn start(&self, ui: &Ui) -> anyhow::Result<Option<Simulation>> {
+            if !self.simulate {
+                return Ok(None);
+            }
+            let sim = Simulator::start(self.config())
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot start the simulator: {e}"))?;
+            ui.say(&format!(
+                "Simulating the clouds: API calls and SSH go to kiln's simulator at http://{}",
+                sim.address()
+            ));
+            Ok(Some(Simulation { sim: Arc::new(sim), report: self.sim_report.clone() }))
+        }
+
+        fn config(&self) -> kiln_sim::Config {
+            let mut config = kiln_sim::Config {
+                profile: self.sim_profile,
+                latency_scale: self.sim_latency_scale,
+                faults: self.sim_faults.clone(),
+                ssh: match self.sim_ssh_forward {
+                    Some(to) => kiln_sim::SshMode::Forward { to, authorized_keys: self.sim_authorized_keys.clone() },
+                    None => kiln_sim::SshMode::Builtin,
+                },
+                ..kiln_sim::Config::default()
+            };
+            kiln_sim::accept_environment(&mut config, &user_env);
+            config
+        }
+    }
+
+    impl Simulation {
+        /// The run's traffic to the simulator: API requests through its
+        /// proxy, machines' addresses to their endpoints, and the clouds'
+        /// default credentials where the user set none.
+        pub fn routing(&self) -> Routing {
+            let sim = Arc::clone(&self.sim);
+            let redirect: Redirect =
+                Arc::new(move |host: &str, port: u16| host.parse().ok().and_then(|ip| sim.ssh_endpoint(ip, port)));
+            Routing {
+                transport: Transport::via_simulator(self.sim.address()),
+                redirect: Some(redirect),
+                environment: Environment::with_overlay(self.sim.credentials_env(&user_env)),
+            }
+        }
+
+        /// Says what the simulator saw, and writes its report if asked.
+        /// Fails when the report cannot be written.
+        pub fn finish(&self, ui: &Ui) -> anyhow::Result<()> {
+            let report = self.sim.report();
+            let calls = report["requests"].as_array().map_or(0, Vec::len);
+            let left = kiln_sim::admin::leftovers(&report["resources"]);
+            if left.is_empty() {
+                ui.say(&format!("Simulator: {calls} API calls; no temporary resource left behind"));
+            } else {
+                ui.error(&format!("Simulator: {calls} API calls; left behind: {}", left.join(", ")));
+            }
+            if let Some(file) = &self.report {
+                let text = serde_json::to_string_pretty(&report).expect("a Value encodes");
+                std::fs::write(file, text)
+                    .map_err(|e| anyhow::anyhow!("cannot write the simulator report {}: {e}", file.display()))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(not(feature = "simulator"))]
+mod off {
+    use super::{Routing, SimulationArgs, WITHOUT_SIMULATOR};
+    use crate::ui::Ui;
+
+    /// A simulator started for one run: none can be, in this kiln.
+    pub enum Simulation {}
+
+    impl SimulationArgs {
+        /// Fails if `--simulate` asks for the simulator this kiln lacks.
+        pub async fn start(&self, _: &Ui) -> anyhow::Result<Option<Simulation>> {
+            match self.simulate {
+                true => anyhow::bail!("--simulate: {WITHOUT_SIMULATOR}"),
+                false => Ok(None),
+            }
+        }
+    }
+
+    impl Simulation {
+        /// Never called: there is no simulation.
+        pub fn routing(&self) -> Routing {
+            match *self {}
+        }
+
+        /// Never called: there is no simulation.
+        pub fn finish(&self, _: &Ui) -> anyhow::Result<()> {
+            match *self {}
+        }
+    }
+}
+
+#[cfg(not(feature = "simulator"))]
+pub use off::Simulation;
+#[cfg(feature = "simulator")]
+pub use on::Simulation;
+
+impl Routing {
+    /// The routing of a run: to `simulation` if there is one, else to the
+    /// real clouds.
+    pub fn of(simulation: Option<&Simulation>) -> Routing {
+        simulation.map(Simulation::routing).unwrap_or_default()
+    }
+}

@@ -1,0 +1,83 @@
+//! The access keys the simulated Alibaba Cloud accepts, and the
+//! environment variables a kiln run reads them from.
+
+use serde::{Deserialize, Serialize};
+
+/// The access key id the simulator accepts when none is configured.
+pub const DEFAULT_ACCESS_KEY_ID: &str = "LTAI5tKilnSimulatorKey01";
+/// Its secret.
+pub const DEFAULT_ACCESS_KEY_SECRET: &str = "kiln-simulator-secret-not-for-real-use";
+
+/// Where the `alicloud-ecs` builder (and Packer's) falls back to for its
+/// access key id.
+pub const ACCESS_KEY_ENV: &str = "ALICLOUD_ACCESS_KEY";
+/// Where it falls back to for the secret.
+pub const SECRET_KEY_ENV: &str = "ALICLOUD_SECRET_KEY";
+/// Where an STS key's token is read from, in order (the SDKs' names).
+pub const SECURITY_TOKEN_ENV: &[&str] = &["SecurityToken", "SECURITY_TOKEN"];
+
+/// One access key the simulated cloud knows.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Credential {
+    /// `AccessKeyId`.
+    pub access_key_id: String,
+    /// The secret it signs with.
+    pub access_key_secret: String,
+    /// For an STS key: the `SecurityToken` requests must carry.
+    #[serde(default)]
+    pub security_token: Option<String>,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential").field("access_key_id", &self.access_key_id).finish_non_exhaustive()
+    }
+}
+
+/// The keys in force: `configured`, else the default key.
+pub fn in_force(configured: &[Credential]) -> Vec<Credential> {
+    if configured.is_empty() {
+        vec![Credential {
+            access_key_id: DEFAULT_ACCESS_KEY_ID.into(),
+            access_key_secret: DEFAULT_ACCESS_KEY_SECRET.into(),
+            security_token: None,
+        }]
+    } else {
+        configured.to_vec()
+    }
+}
+
+/// The key the environment holds (`env` answers set, non-empty variables
+/// only): both `ALICLOUD_ACCESS_KEY` and `ALICLOUD_SECRET_KEY`, with the
+/// STS token when one is set; nothing when either is missing.
+pub fn from_environment(env: &dyn Fn(&str) -> Option<String>) -> Option<Credential> {
+    Some(Credential {
+        access_key_id: env(ACCESS_KEY_ENV)?,
+        access_key_secret: env(SECRET_KEY_ENV)?,
+        security_token: SECURITY_TOKEN_ENV.iter().find_map(|name| env(name)),
+    })
+}
+
+/// The variables a run needs to use the default key.
+pub fn default_environment() -> Vec<(&'static str, String)> {
+    vec![(ACCESS_KEY_ENV, DEFAULT_ACCESS_KEY_ID.to_string()), (SECRET_KEY_ENV, DEFAULT_ACCESS_KEY_SECRET.to_string())]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_environment_gives_a_key_only_with_both_halves() {
+        let only_id = |name: &str| (name == ACCESS_KEY_ENV).then(|| "AKID".to_string());
+        assert!(from_environment(&only_id).is_none());
+        let sts = |name: &str| match name {
+            ACCESS_KEY_ENV => Some("STS.id".to_string()),
+            SECRET_KEY_ENV => Some("secret".to_string()),
+            "SECURITY_TOKEN" => Some("token".to_string()),
+            _ => None,
+        };
+        let key = from_environment(&sts).unwrap();
+        assert_eq!((key.access_key_id.as_str(), key.security_token.as_deref()), ("STS.id", Some("token")));
+    }
+}

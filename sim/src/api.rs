@@ -1,0 +1,194 @@
+//! One API call through the core, whatever the cloud: the cloud that
+//! recognises it, the fault rules, the request log, and the machines'
+//! endpoints brought up to date after it.
+
+use crate::cloud::{Answer, CallContext, HttpRequest, Reply};
+use crate::faults::FaultKind;
+use crate::state::{LoggedRequest, Shared};
+use std::time::Instant;
+
+/// Answers one API request (not an admin one).
+pub fn handle(shared: &Shared, request: &HttpRequest) -> Answer {
+    let now = Instant::now();
+    let mut entry = LoggedRequest {
+        seq: 0,
+        at_ms: shared.elapsed_ms(now),
+        method: request.method.clone(),
+        host: request.host.clone(),
+        action: String::new(),
+        version: String::new(),
+        status: 0,
+        code: String::new(),
+        params: Default::default(),
+        injected: false,
+    };
+    let Some((cloud, call)) = shared.clouds.recognise(request) else {
+        // Logged under its path, so that a client's stray request shows.
+        let reply = unrecognised(request);
+        shared.lock().record(LoggedRequest { action: request.path.clone(), status: reply.status, ..entry });
+        return Answer::Reply(reply);
+    };
+    let mut inner = shared.lock();
+    let fault = inner.faults.check(&call.action);
+    entry.action = call.action.clone();
+    entry.version = call.version.clone();
+    entry.params = call.params.clone();
+    entry.injected = fault.is_some();
+    let mut context = CallContext { now, fail_images: false };
+    let mut delay = None;
+    let mut lose_answer = false;
+    let injected = match fault {
+        Some((FaultKind::Reset, _)) => Some(Answer::Reset),
+        Some((FaultKind::Timeout, d)) => Some(Answer::Hang(d)),
+        Some((
+            kind @ (FaultKind::ServerError | FaultKind::Unavailable | FaultKind::Throttling | FaultKind::Denied),
+            _,
+        )) => Some(Answer::Reply(cloud.refuse(request, kind))),
+        Some((FaultKind::Slow, d)) => {
+            delay = Some(d);
+            None
+        }
+        Some((FaultKind::ImageFails, _)) => {
+            context.fail_images = true;
+            None
+        }
+        Some((FaultKind::Lost, _)) => {
+            lose_answer = true;
+            None
+        }
+        None => None,
+    };
+    if let Some(answer) = injected {
+        if let Answer::Reply(reply) = &answer {
+            entry.status = reply.status;
+            entry.code = "injected".into();
+        }
+        inner.record(entry);
+        return answer;
+    }
+    let reply = cloud.serve(request, &call, context);
+    entry.status = reply.status;
+    entry.code = reply.code.clone();
+    shared.sync_machines();
+    if lose_answer {
+        entry.status = 0;
+        entry.code = "answer lost".into();
+        inner.record(entry);
+        return Answer::Reset;
+    }
+    inner.record(entry);
+    match delay {
+        Some(d) => Answer::Delay(d, Box::new(Answer::Reply(reply))),
+        None => Answer::Reply(reply),
+    }
+}
+
+/// The answer to a request no simulated cloud recognises.
+fn unrecognised(request: &HttpRequest) -> Reply {
+    let text = format!(
+        "kiln-sim: no simulated cloud serves {} {}{}; point the client at a cloud's API endpoint, or see {}",
+        request.method,
+        request.host,
+        request.path,
+        crate::admin::PREFIX,
+    );
+    Reply { status: 404, code: String::new(), content_type: "text/plain", body: (text + "\n").into_bytes() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::{Call, Cloud, Clouds, Machine, OsFamily};
+    use crate::config::Config;
+    use crate::ssh::SshHub;
+    use serde_json::{Value, json};
+    use std::net::{Ipv4Addr, SocketAddr};
+    use std::sync::Arc;
+
+    /// A cloud of its own kind: REST-style, its action the path's last
+    /// segment, one machine on 127.0.0.1.
+    struct Widgets;
+
+    impl Cloud for Widgets {
+        fn recognise(&self, request: &HttpRequest) -> Option<Call> {
+            (request.host == "widgets.test").then(|| Call {
+                action: request.path.rsplit('/').next().unwrap_or("").to_string(),
+                version: "v2".into(),
+                params: Default::default(),
+            })
+        }
+        fn refuse(&self, _: &HttpRequest, kind: FaultKind) -> Reply {
+            Reply { status: 429, code: format!("{kind:?}"), content_type: "text/plain", body: b"slow down".to_vec() }
+        }
+        fn serve(&self, _: &HttpRequest, call: &Call, _: CallContext) -> Reply {
+            Reply {
+                status: 200,
+                code: String::new(),
+                content_type: "text/plain",
+                body: call.action.clone().into_bytes(),
+            }
+        }
+        fn resources(&self) -> Value {
+            json!({"widgets": [{"id": "w-1"}]})
+        }
+        fn leftovers(resources: &Value) -> Vec<String> {
+            resources["widgets"].as_array().into_iter().flatten().map(|w| format!("widget {}", w["id"])).collect()
+        }
+        fn machines(&self) -> Vec<Machine> {
+            vec![Machine {
+                id: "w-1".into(),
+                addresses: vec![Ipv4Addr::LOCALHOST],
+                public_key: None,
+                password: Some("pw".into()),
+                os: OsFamily::Linux,
+                running: true,
+            }]
+        }
+        fn reset(&self) {}
+        fn accept_environment(_: &mut Config, _: &dyn Fn(&str) -> Option<String>) {}
+        fn credentials_env(&self) -> Vec<(&'static str, String)> {
+            Vec::new()
+        }
+        fn banner(&self, _: SocketAddr) -> Vec<String> {
+            Vec::new()
+        }
+    }
+
+    fn request(host: &str, path: &str) -> HttpRequest {
+        HttpRequest {
+            method: "POST".into(),
+            host: host.into(),
+            path: path.into(),
+            query: String::new(),
+            content_type: None,
+            body: Default::default(),
+        }
+    }
+
+    fn status(answer: Answer) -> u16 {
+        match answer {
+            Answer::Reply(reply) => reply.status,
+            other => panic!("expected a reply, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_core_serves_any_cloud_behind_the_seam() {
+        let config = Config { faults: vec!["createWidget:throttling:nth=2".parse().unwrap()], ..Config::default() };
+        let clouds = Arc::new(Clouds(vec![Box::new(Widgets)]));
+        let hub = Arc::new(SshHub::new(config.ssh.clone(), 0, Arc::clone(&clouds) as _).unwrap());
+        let shared = Shared::new(config, clouds, hub);
+
+        assert_eq!(status(handle(&shared, &request("widgets.test", "/v2/createWidget"))), 200);
+        assert_eq!(status(handle(&shared, &request("widgets.test", "/v2/createWidget"))), 429);
+        assert_eq!(status(handle(&shared, &request("elsewhere.test", "/"))), 404);
+
+        let inner = shared.lock();
+        let seen: Vec<_> = inner.log.iter().map(|e| (e.seq, e.action.as_str(), e.status, e.code.as_str())).collect();
+        assert_eq!(seen, [(1, "createWidget", 200, ""), (2, "createWidget", 429, "injected"), (3, "/", 404, "")]);
+        assert!(inner.log[1].injected);
+        drop(inner);
+        assert!(shared.ssh.endpoint(Ipv4Addr::LOCALHOST).is_some(), "the machine's address has an SSH endpoint");
+        assert_eq!(Widgets::leftovers(&shared.clouds.resources()), ["widget \"w-1\""]);
+    }
+}
