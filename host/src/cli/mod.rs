@@ -68,8 +68,9 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the builds of a template.
-    Build(build::Args),
+    /// Run the builds of a template. (Boxed: it dwarfs the other
+    /// variants, most of all when the simulator's flags are not built in.)
+    Build(Box<build::Args>),
     /// Check a template, including each builder's own checks, without
     /// building anything.
     Validate(validate::Args),
@@ -102,7 +103,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             println!("kiln {} (contract kiln:plugin@{})", env!("CARGO_PKG_VERSION"), crate::CONTRACT_VERSION);
             Ok(Exit::Success)
         }
-        Command::Build(args) => build::exec(args, runtime(cache)?, ui).await,
+        Command::Build(args) => build::exec(*args, runtime(cache)?, ui).await,
         Command::Validate(args) => validate::exec(args, runtime(cache)?, ui).await,
         Command::Inspect(args) => inspect::exec(args, ui),
         Command::Plugins(command) => plugins::exec(command, cache, ui).await,
