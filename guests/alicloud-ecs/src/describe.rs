@@ -2,7 +2,7 @@
 //! waits and `destroy`. Each answers `None` when the cloud lists nothing
 //! with that id, and matches the id itself rather than trusting the filter.
 
-use crate::json;
+use kiln_guest::json;
 use crate::rpc::{Client, RpcError};
 use serde_json::Value;
 

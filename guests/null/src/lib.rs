@@ -1,11 +1,13 @@
 //! Packer's `null` builder as a kiln component: it creates nothing, connects
 //! to an existing machine (or to none, with `"communicator": "none"`) and
-//! runs the template's provisioners there.
+//! runs the template's provisioners there, through the SDK's
+//! [`kiln_guest::provision`]. Its two steps keep Packer's null wording
+//! and step names.
 
 use kiln_guest::Guest;
-use kiln_guest::communicator::{self, Session};
+use kiln_guest::communicator::Session;
 use kiln_guest::config::field_error;
-use kiln_guest::hook;
+use kiln_guest::provision::{self, Endpoint};
 use kiln_guest::steps::{self, Step, StepError};
 use kiln_guest::types::{
     Artifact, BuildError, CloudResource, CommunicatorKind, Config as HostConfig, Description, FieldError, Prepared,
@@ -88,6 +90,7 @@ struct State {
     session: Option<Session>,
 }
 
+/// Connects to the machine and keeps the session for the provisioners.
 struct Connect {
     host: String,
 }
@@ -99,21 +102,8 @@ impl Step<State> for Connect {
 
     fn run(&mut self, state: &mut State) -> Result<(), StepError> {
         ui::say(format!("Using communicator to connect to {}", self.host));
-        let target = communicator::Target {
-            host: self.host.clone(),
-            port: None,
-            username: None,
-            password: None,
-            private_key: None,
-        };
-        match communicator::connect(&target) {
-            Ok(session) => {
-                state.session = Some(session);
-                Ok(())
-            }
-            Err(communicator::Error::Cancelled) => Err(StepError::Cancelled),
-            Err(e) => Err(StepError::failed(kiln_guest::comm::message(&e))),
-        }
+        state.session = Some(provision::connect(Endpoint { host: &self.host, private_key: None })?);
+        Ok(())
     }
 
     fn undo(&mut self, state: &mut State, _: steps::Outcome) -> Result<(), String> {
@@ -122,6 +112,7 @@ impl Step<State> for Connect {
     }
 }
 
+/// Runs the template's provisioners over the session, if any.
 struct Provision;
 
 impl Step<State> for Provision {
@@ -130,11 +121,7 @@ impl Step<State> for Provision {
     }
 
     fn run(&mut self, state: &mut State) -> Result<(), StepError> {
-        match hook::provision(state.session.as_ref(), &[]) {
-            Ok(()) => Ok(()),
-            Err(hook::Error::Cancelled) => Err(StepError::Cancelled),
-            Err(hook::Error::Failed(m)) => Err(StepError::Failed(m)),
-        }
+        provision::provisioners(state.session.as_ref())
     }
 }
 
