@@ -13,10 +13,10 @@ use kiln_guest::bindings::kiln::plugin::http::Error as HostError;
 use kiln_guest::http::{self, Request};
 use kiln_guest::pieces::Value as Param;
 use kiln_guest::retry::{Classifier, Failure, Policy, RetryError, code_in};
-use kiln_guest::{json, random};
 use kiln_guest::secrets::{self, Secret};
 use kiln_guest::steps::StepError;
 use kiln_guest::ui;
+use kiln_guest::{json, random};
 use serde_json::Value;
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -495,7 +495,12 @@ mod tests {
 
     #[test]
     fn server_errors_and_lost_answers_are_retried_only_by_replayable_calls() {
-        for error in [api_error("InternalError", 500), api_error("ServiceUnavailable", 503), api_error("HTTP502", 502), transport(true)] {
+        for error in [
+            api_error("InternalError", 500),
+            api_error("ServiceUnavailable", 503),
+            api_error("HTTP502", 502),
+            transport(true),
+        ] {
             assert!(retried(&error, true), "{error}");
             assert!(!retried(&error, false), "{error}");
         }

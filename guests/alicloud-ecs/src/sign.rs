@@ -161,7 +161,9 @@ mod tests {
         let body = canonical(&p);
         assert_eq!(body.plain_text().as_deref(), Some("Action=DescribeRegions&RegionId=cn-beijing"));
         let form = form_body(&p, "a+b/c=");
-        assert!(matches!(&form[..], [Piece::Text(t)] if t == "Action=DescribeRegions&RegionId=cn-beijing&Signature=a%2Bb%2Fc%3D"));
+        assert!(
+            matches!(&form[..], [Piece::Text(t)] if t == "Action=DescribeRegions&RegionId=cn-beijing&Signature=a%2Bb%2Fc%3D")
+        );
         assert!(matches!(&form_body(&Params::new(), "s")[..], [Piece::Text(t)] if t == "Signature=s"));
     }
 

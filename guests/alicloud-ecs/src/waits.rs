@@ -16,8 +16,7 @@ use std::time::Duration;
 
 /// An image's polls: at least a quarter second apart, and backing off to
 /// 2 s when its progress figure tells nothing.
-const IMAGE_BACKOFF: Backoff =
-    Backoff { initial: Duration::from_millis(250), max: Duration::from_secs(2), factor: 2 };
+const IMAGE_BACKOFF: Backoff = Backoff { initial: Duration::from_millis(250), max: Duration::from_secs(2), factor: 2 };
 
 /// Deadline for VPCs, VSwitches, EIPs and deletions.
 pub const RESOURCE_TIMEOUT: Duration = Duration::from_secs(300);

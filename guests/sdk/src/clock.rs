@@ -83,7 +83,12 @@ pub struct FakeClock {
 impl FakeClock {
     /// A clock at an arbitrary instant that never cancels.
     pub fn new() -> Self {
-        FakeClock { start: Instant::now(), elapsed: Cell::new(Duration::ZERO), sleeps: RefCell::new(Vec::new()), cancel_at: None }
+        FakeClock {
+            start: Instant::now(),
+            elapsed: Cell::new(Duration::ZERO),
+            sleeps: RefCell::new(Vec::new()),
+            cancel_at: None,
+        }
     }
 
     /// The `n`th sleep (counting from 1) fails with [`Cancelled`] without

@@ -246,7 +246,8 @@ mod tests {
     #[test]
     fn remaining_time_sleeps_half_of_it_within_bounds() {
         let clock = FakeClock::new();
-        let mut answers = vec![Check::Done(()), Check::Remaining(secs(600)), Check::Remaining(secs(1)), Check::Remaining(secs(10))];
+        let mut answers =
+            vec![Check::Done(()), Check::Remaining(secs(600)), Check::Remaining(secs(1)), Check::Remaining(secs(10))];
         let got = Poll::new(secs(1000), BACKOFF).clock(&clock).paced(|| Ok::<_, ()>(answers.pop().unwrap()));
         assert_eq!(got, Ok(()));
         // Half of 10 s; at least the initial 1 s; at most 30 s.

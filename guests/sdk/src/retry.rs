@@ -210,7 +210,13 @@ mod tests {
 
     #[test]
     fn codes_that_may_follow_the_effect_are_retried_only_by_replay_safe_calls() {
-        for failure in [answer("InternalError", 500), answer("ServiceUnavailable.Busy", 503), answer("HTTP502", 502), answer("ThrottlingX", 400), Failure::Lost] {
+        for failure in [
+            answer("InternalError", 500),
+            answer("ServiceUnavailable.Busy", 503),
+            answer("HTTP502", 502),
+            answer("ThrottlingX", 400),
+            Failure::Lost,
+        ] {
             assert!(CODES.retries(failure, true, &[]), "{failure:?}");
             assert!(!CODES.retries(failure, false, &[]), "{failure:?}");
         }
@@ -244,7 +250,10 @@ mod tests {
     #[test]
     fn retries_back_off_up_to_the_cap_then_give_up_at_the_deadline_with_the_last_failure() {
         let clock = FakeClock::new();
-        let policy = Policy { backoff: Backoff { initial: Duration::from_secs(1), max: Duration::from_secs(4), factor: 2 }, deadline: Duration::from_secs(15) };
+        let policy = Policy {
+            backoff: Backoff { initial: Duration::from_secs(1), max: Duration::from_secs(4), factor: 2 },
+            deadline: Duration::from_secs(15),
+        };
         let mut n = 0;
         let mut shown = Vec::new();
         let got: Result<(), _> = policy.run_on(
@@ -264,7 +273,8 @@ mod tests {
     #[test]
     fn a_final_failure_is_not_retried() {
         let clock = FakeClock::new();
-        let got: Result<(), _> = Policy::default().run_on(&clock, || Err("denied"), |_| false, |_| panic!("not retried"));
+        let got: Result<(), _> =
+            Policy::default().run_on(&clock, || Err("denied"), |_| false, |_| panic!("not retried"));
         assert_eq!(got, Err(RetryError::Failed("denied")));
         assert!(clock.sleeps().is_empty());
     }

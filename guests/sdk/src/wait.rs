@@ -122,8 +122,7 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::FakeClock;
-    use crate::poll::Poll;
+    use crate::clock::{Clock, FakeClock};
 
     fn secs(s: u64) -> Duration {
         Duration::from_secs(s)
@@ -132,7 +131,9 @@ mod tests {
     #[test]
     fn settle_words_a_timeout_and_keeps_the_rest() {
         let timed_out: Result<(), _> = Err(PollError::TimedOut(secs(5)));
-        assert!(matches!(settle("x did not happen", timed_out), Err(StepError::Failed(m)) if m == "x did not happen within 5 s; giving up"));
+        assert!(
+            matches!(settle("x did not happen", timed_out), Err(StepError::Failed(m)) if m == "x did not happen within 5 s; giving up")
+        );
         assert!(matches!(settle::<()>("x", Err(PollError::Cancelled)), Err(StepError::Cancelled)));
         let failed: Result<(), _> = Err(PollError::Check(StepError::failed("image failed")));
         assert!(matches!(settle("x", failed), Err(StepError::Failed(m)) if m == "image failed"));

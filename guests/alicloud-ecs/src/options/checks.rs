@@ -153,8 +153,7 @@ impl Parser<'_> {
             self.r.warn("vswitch_name is not used: the build uses an existing VSwitch".to_string());
         }
         if options.security_group_id.is_some() && options.security_group_name.is_some() {
-            self.r
-                .warn("security_group_name is not used: the build uses an existing security group".to_string());
+            self.r.warn("security_group_name is not used: the build uses an existing security group".to_string());
         }
         if options.force_delete_snapshots && !options.force_delete {
             self.r.warn("image_force_delete_snapshots has no effect without image_force_delete".to_string());

@@ -7,8 +7,8 @@ use crate::rpc::RpcError;
 use crate::state::State;
 use crate::waits::{self, INSTANCE_TIMEOUT};
 use crate::{cleanup, describe};
-use kiln_guest::json;
 use base64::Engine;
+use kiln_guest::json;
 use kiln_guest::steps::{Outcome, Step, StepError};
 use kiln_guest::ui;
 

@@ -3,9 +3,9 @@
 //! before start and no DetachKeyPair afterwards, whose failure used to fail
 //! a good Packer build.
 
+use crate::cleanup;
 use crate::record::{self, kind};
 use crate::state::State;
-use crate::cleanup;
 use kiln_guest::random;
 use kiln_guest::secrets;
 use kiln_guest::steps::{Outcome, Step, StepError};
