@@ -444,31 +444,17 @@ impl Parser<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kiln_guest::types::{self, CommunicatorSettings};
     use serde_json::json;
 
-    /// A configuration with `json` and an SSH communicator with a password;
-    /// no secrets (natively there is no host to hold them).
-    fn config(json: serde_json::Value) -> Config {
-        let communicator = CommunicatorSettings {
-            kind: CommunicatorKind::Ssh,
-            host: None,
-            port: 22,
-            username: Some("root".into()),
-            has_password: true,
-            has_private_key: false,
-            password: None,
-        };
-        Config::from_host(types::Config {
-            builder_type: "alicloud-ecs".into(),
-            build_name: "test".into(),
-            json: json.to_string(),
-            secrets: Vec::new(),
-            communicator,
-            keep_on_error: false,
-            force: false,
-        })
-        .unwrap()
+    /// A configuration with `fields` and an SSH communicator with a
+    /// password; no secrets (natively there is no host to hold them).
+    fn config(fields: serde_json::Value) -> Config {
+        let mut config = Config::from_fields(fields).unwrap();
+        config.communicator.kind = CommunicatorKind::Ssh;
+        config.communicator.port = 22;
+        config.communicator.username = Some("root".into());
+        config.communicator.has_password = true;
+        config
     }
 
     fn pointers(errors: &[FieldError]) -> Vec<&str> {

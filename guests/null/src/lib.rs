@@ -126,3 +126,33 @@ impl Step<State> for Provision {
 }
 
 kiln_guest::export_builder!(NullBuilder);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(kind: CommunicatorKind) -> Config {
+        let mut config = Config::from_fields(serde_json::json!({})).unwrap();
+        config.communicator.kind = kind;
+        config
+    }
+
+    #[test]
+    fn ssh_needs_a_host_a_user_and_credentials_all_reported_at_once() {
+        let errors = check_communicator(&config(CommunicatorKind::Ssh));
+        let pointers: Vec<&str> = errors.iter().map(|e| e.pointer.as_str()).collect();
+        assert_eq!(pointers, ["/ssh_host", "/ssh_username", "/ssh_password"]);
+        assert_eq!(errors[2].message, "one of ssh_password, ssh_private_key_file or ssh_agent_auth must be set");
+    }
+
+    #[test]
+    fn winrm_is_checked_under_its_own_names_and_none_needs_nothing() {
+        let mut winrm = config(CommunicatorKind::Winrm);
+        winrm.communicator.host = Some("192.0.2.1".into());
+        winrm.communicator.username = Some("Administrator".into());
+        let errors = check_communicator(&winrm);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].pointer, "/winrm_password");
+        assert!(check_communicator(&config(CommunicatorKind::None)).is_empty());
+    }
+}

@@ -72,6 +72,40 @@ impl Config {
         })
     }
 
+    /// A configuration of `fields` with the communicator `none`, no
+    /// secrets and no flags: what a builder's unit tests read, natively,
+    /// where no host hands one over (change [`Config::communicator`] to
+    /// test other settings). Fails, like [`Config::from_host`], when
+    /// `fields` is not a JSON object.
+    ///
+    /// ```rust
+    /// use kiln_guest::Config;
+    ///
+    /// let mut config = Config::from_fields(serde_json::json!({"region": "cn-beijing"})).unwrap();
+    /// config.communicator.username = Some("root".into());
+    /// assert_eq!(config.string("region"), Some("cn-beijing"));
+    /// ```
+    pub fn from_fields(fields: Value) -> Result<Self, FieldError> {
+        let communicator = CommunicatorSettings {
+            kind: types::CommunicatorKind::None,
+            host: None,
+            port: 0,
+            username: None,
+            has_password: false,
+            has_private_key: false,
+            password: None,
+        };
+        Self::from_host(types::Config {
+            builder_type: String::new(),
+            build_name: String::new(),
+            json: fields.to_string(),
+            secrets: Vec::new(),
+            communicator,
+            keep_on_error: false,
+            force: false,
+        })
+    }
+
     /// The raw JSON value of a top-level field, if set (null counts as
     /// unset).
     ///

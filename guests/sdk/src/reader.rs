@@ -236,29 +236,10 @@ impl<'a> ObjectReader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{self, CommunicatorKind, CommunicatorSettings};
     use serde_json::json;
 
-    fn config(json: serde_json::Value) -> Config {
-        let communicator = CommunicatorSettings {
-            kind: CommunicatorKind::None,
-            host: None,
-            port: 22,
-            username: None,
-            has_password: false,
-            has_private_key: false,
-            password: None,
-        };
-        Config::from_host(types::Config {
-            builder_type: "test".into(),
-            build_name: "test".into(),
-            json: json.to_string(),
-            secrets: Vec::new(),
-            communicator,
-            keep_on_error: false,
-            force: false,
-        })
-        .unwrap()
+    fn config(fields: serde_json::Value) -> Config {
+        Config::from_fields(fields).unwrap()
     }
 
     fn rule(value: &str) -> Result<(), String> {
