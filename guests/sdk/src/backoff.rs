@@ -29,6 +29,11 @@ pub struct Backoff {
 impl Backoff {
     /// The sleep that follows one of `previous`: `factor` times longer,
     /// at most `max`.
+    ///
+    /// ```rust
+    /// let b = kiln_guest::backoff::Backoff::default();
+    /// assert_eq!(b.after(std::time::Duration::from_secs(8)), std::time::Duration::from_secs(10));
+    /// ```
     pub fn after(&self, previous: Duration) -> Duration {
         previous.saturating_mul(self.factor).min(self.max)
     }
@@ -42,6 +47,16 @@ impl Default for Backoff {
 }
 
 /// Why a [`Pacer`] will not let another try happen.
+///
+/// ```rust
+/// use kiln_guest::backoff::{Backoff, Pacer, Stop};
+/// use kiln_guest::clock::FakeClock;
+/// use std::time::Duration;
+///
+/// let clock = FakeClock::new().cancel_at_sleep(1);
+/// let mut pacer = Pacer::start(&clock, Duration::from_secs(5), Backoff::default());
+/// assert_eq!(pacer.pause(Duration::from_secs(1)), Err(Stop::Cancelled));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stop {
     /// The deadline (this long after the start) has passed.
@@ -79,17 +94,41 @@ pub struct Pacer<'c> {
 
 impl<'c> Pacer<'c> {
     /// Starts the deadline `timeout` from now on `clock`.
+    ///
+    /// ```rust
+    /// use kiln_guest::backoff::{Backoff, Pacer};
+    /// use kiln_guest::clock::HostClock;
+    /// use std::time::Duration;
+    ///
+    /// let pacer = Pacer::start(&HostClock, Duration::from_secs(300), Backoff::default());
+    /// ```
     pub fn start(clock: &'c dyn Clock, timeout: Duration, backoff: Backoff) -> Self {
         Pacer { clock, started: clock.now(), timeout, backoff, next: backoff.initial }
     }
 
     /// The nap the backoff has reached: `initial`, then growing by
     /// `factor` with every pause, up to `max`.
+    ///
+    /// ```rust
+    /// # use kiln_guest::backoff::{Backoff, Pacer};
+    /// # let clock = kiln_guest::clock::FakeClock::new();
+    /// let mut pacer = Pacer::start(&clock, std::time::Duration::from_secs(60), Backoff::default());
+    /// assert_eq!(pacer.backoff_nap(), std::time::Duration::from_secs(1));
+    /// pacer.pause(pacer.backoff_nap()).unwrap();
+    /// assert_eq!(pacer.backoff_nap(), std::time::Duration::from_secs(2));
+    /// ```
     pub fn backoff_nap(&self) -> Duration {
         self.next
     }
 
     /// The shortest nap of the backoff, its `initial`.
+    ///
+    /// ```rust
+    /// # use kiln_guest::backoff::{Backoff, Pacer};
+    /// # let clock = kiln_guest::clock::FakeClock::new();
+    /// let pacer = Pacer::start(&clock, std::time::Duration::from_secs(60), Backoff::default());
+    /// assert_eq!(pacer.initial_nap(), Backoff::default().initial);
+    /// ```
     pub fn initial_nap(&self) -> Duration {
         self.backoff.initial
     }
@@ -97,6 +136,14 @@ impl<'c> Pacer<'c> {
     /// Sleeps the first nap before the first try (at most the whole
     /// timeout) and moves the backoff on. Fails with [`Cancelled`] when the
     /// build is cancelled meanwhile.
+    ///
+    /// ```rust
+    /// # use kiln_guest::backoff::{Backoff, Pacer};
+    /// # let clock = kiln_guest::clock::FakeClock::new();
+    /// let mut pacer = Pacer::start(&clock, std::time::Duration::from_secs(60), Backoff::default());
+    /// pacer.nap_first().unwrap();
+    /// assert_eq!(clock.sleeps(), [std::time::Duration::from_secs(1)]);
+    /// ```
     pub fn nap_first(&mut self) -> Result<(), Cancelled> {
         self.clock.sleep(self.next.min(self.timeout))?;
         self.next = self.backoff.after(self.next);
@@ -107,6 +154,15 @@ impl<'c> Pacer<'c> {
     /// moves the backoff on. Fails with [`Stop::TimedOut`] when the
     /// deadline has already passed, and with [`Stop::Cancelled`] when the
     /// build is cancelled during the sleep.
+    ///
+    /// ```rust
+    /// # use kiln_guest::backoff::{Backoff, Pacer, Stop};
+    /// # use std::time::Duration;
+    /// # let clock = kiln_guest::clock::FakeClock::new();
+    /// let mut pacer = Pacer::start(&clock, Duration::from_secs(3), Backoff::default());
+    /// assert_eq!(pacer.pause(Duration::from_secs(5)), Ok(())); // cut to 3 s
+    /// assert_eq!(pacer.pause(Duration::from_secs(1)), Err(Stop::TimedOut(Duration::from_secs(3))));
+    /// ```
     pub fn pause(&mut self, nap: Duration) -> Result<(), Stop> {
         let elapsed = self.clock.now().saturating_duration_since(self.started);
         if elapsed >= self.timeout {

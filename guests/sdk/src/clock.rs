@@ -10,6 +10,13 @@ use std::cell::{Cell, RefCell};
 use std::time::{Duration, Instant};
 
 /// The build was cancelled while a sleep was under way.
+///
+/// ```rust
+/// use kiln_guest::clock::{Cancelled, Clock, FakeClock};
+///
+/// let clock = FakeClock::new().cancel_at_sleep(1);
+/// assert_eq!(clock.sleep(std::time::Duration::from_secs(1)), Err(Cancelled));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cancelled;
 
@@ -82,6 +89,11 @@ pub struct FakeClock {
 
 impl FakeClock {
     /// A clock at an arbitrary instant that never cancels.
+    ///
+    /// ```rust
+    /// let clock = kiln_guest::clock::FakeClock::new();
+    /// assert!(clock.sleeps().is_empty());
+    /// ```
     pub fn new() -> Self {
         FakeClock {
             start: Instant::now(),
@@ -93,6 +105,13 @@ impl FakeClock {
 
     /// The `n`th sleep (counting from 1) fails with [`Cancelled`] without
     /// moving the time, as a build cancelled during it would.
+    ///
+    /// ```rust
+    /// use kiln_guest::clock::{Clock, FakeClock};
+    ///
+    /// let clock = FakeClock::new().cancel_at_sleep(1);
+    /// assert!(clock.sleep(std::time::Duration::from_secs(1)).is_err());
+    /// ```
     pub fn cancel_at_sleep(mut self, n: usize) -> Self {
         self.cancel_at = Some(n);
         self
@@ -100,16 +119,46 @@ impl FakeClock {
 
     /// Moves the time forward by `duration` without a sleep, as a slow
     /// call to the cloud would.
+    ///
+    /// ```rust
+    /// use kiln_guest::clock::{Clock, FakeClock};
+    /// use std::time::Duration;
+    ///
+    /// let clock = FakeClock::new();
+    /// let before = clock.now();
+    /// clock.advance(Duration::from_secs(2));
+    /// assert_eq!(clock.now() - before, Duration::from_secs(2));
+    /// assert!(clock.sleeps().is_empty());
+    /// ```
     pub fn advance(&self, duration: Duration) {
         self.elapsed.set(self.elapsed.get() + duration);
     }
 
     /// How much time has passed since the clock was made.
+    ///
+    /// ```rust
+    /// use kiln_guest::clock::{Clock, FakeClock};
+    /// use std::time::Duration;
+    ///
+    /// let clock = FakeClock::new();
+    /// clock.sleep(Duration::from_secs(1)).unwrap();
+    /// clock.advance(Duration::from_secs(2));
+    /// assert_eq!(clock.elapsed(), Duration::from_secs(3));
+    /// ```
     pub fn elapsed(&self) -> Duration {
         self.elapsed.get()
     }
 
     /// The sleeps that completed, in order.
+    ///
+    /// ```rust
+    /// use kiln_guest::clock::{Clock, FakeClock};
+    /// use std::time::Duration;
+    ///
+    /// let clock = FakeClock::new();
+    /// clock.sleep(Duration::from_millis(500)).unwrap();
+    /// assert_eq!(clock.sleeps(), [Duration::from_millis(500)]);
+    /// ```
     pub fn sleeps(&self) -> Vec<Duration> {
         self.sleeps.borrow().clone()
     }

@@ -57,22 +57,44 @@ pub struct Pieces<'a> {
 
 impl<'a> Pieces<'a> {
     /// An empty text.
+    ///
+    /// ```rust
+    /// assert!(kiln_guest::pieces::Pieces::new().is_empty());
+    /// ```
     pub fn new() -> Self {
         Pieces { parts: Vec::new() }
     }
 
     /// Whether nothing was added.
+    ///
+    /// ```rust
+    /// let mut text = kiln_guest::pieces::Pieces::new();
+    /// text.text("a");
+    /// assert!(!text.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.parts.is_empty()
     }
 
     /// Adds plain text as it is.
+    ///
+    /// ```rust
+    /// let mut text = kiln_guest::pieces::Pieces::new();
+    /// text.text("GET&").text("%2F");
+    /// assert_eq!(text.plain_text().as_deref(), Some("GET&%2F"));
+    /// ```
     pub fn text(&mut self, text: impl Into<String>) -> &mut Self {
         self.parts.push(Part::Text(text.into()));
         self
     }
 
     /// Adds a secret that the host writes as it is.
+    ///
+    /// ```no_run
+    /// # let password: &kiln_guest::secrets::Secret = unimplemented!();
+    /// let mut body = kiln_guest::pieces::Pieces::new();
+    /// body.text("Password=").secret(password);
+    /// ```
     pub fn secret(&mut self, secret: &'a Secret) -> &mut Self {
         self.parts.push(Part::Secret(secret, 0));
         self
@@ -80,6 +102,14 @@ impl<'a> Pieces<'a> {
 
     /// Adds `value` percent-encoded once: a text encoded here, a secret by
     /// the host.
+    ///
+    /// ```rust
+    /// use kiln_guest::pieces::{Pieces, Value};
+    ///
+    /// let mut query = Pieces::new();
+    /// query.text("Name=").encoded(&Value::Text("a b".into()));
+    /// assert_eq!(query.plain_text().as_deref(), Some("Name=a%20b"));
+    /// ```
     pub fn encoded(&mut self, value: &Value<'a>) -> &mut Self {
         self.parts.push(match value {
             Value::Text(text) => Part::Text(percent::encode(text)),
@@ -89,12 +119,29 @@ impl<'a> Pieces<'a> {
     }
 
     /// Adds every part of `other`, in order.
+    ///
+    /// ```rust
+    /// use kiln_guest::pieces::Pieces;
+    ///
+    /// let mut a = Pieces::new();
+    /// a.text("x=");
+    /// let mut b = Pieces::new();
+    /// b.text("1");
+    /// a.append(b);
+    /// assert_eq!(a.plain_text().as_deref(), Some("x=1"));
+    /// ```
     pub fn append(&mut self, other: Pieces<'a>) -> &mut Self {
         self.parts.extend(other.parts);
         self
     }
 
     /// The same text percent-encoded once more.
+    ///
+    /// ```rust
+    /// let mut query = kiln_guest::pieces::Pieces::new();
+    /// query.text("a=b&c=d");
+    /// assert_eq!(query.percent_encoded().plain_text().as_deref(), Some("a%3Db%26c%3Dd"));
+    /// ```
     pub fn percent_encoded(&self) -> Pieces<'a> {
         let parts = self
             .parts
@@ -108,6 +155,13 @@ impl<'a> Pieces<'a> {
     }
 
     /// The text, when it holds no secret (for tests and diagnostics).
+    ///
+    /// ```no_run
+    /// # let token: &kiln_guest::secrets::Secret = unimplemented!();
+    /// let mut text = kiln_guest::pieces::Pieces::new();
+    /// text.text("Token=").secret(token);
+    /// assert_eq!(text.plain_text(), None);
+    /// ```
     pub fn plain_text(&self) -> Option<String> {
         self.parts
             .iter()
@@ -119,6 +173,15 @@ impl<'a> Pieces<'a> {
     }
 
     /// The host's pieces, adjacent plain parts merged into one.
+    ///
+    /// ```rust
+    /// use kiln_guest::pieces::Pieces;
+    /// use kiln_guest::secrets::Piece;
+    ///
+    /// let mut text = Pieces::new();
+    /// text.text("a=").text("1");
+    /// assert!(matches!(&text.into_pieces()[..], [Piece::Text(t)] if t == "a=1"));
+    /// ```
     pub fn into_pieces(self) -> Vec<Piece<'a>> {
         let mut pieces: Vec<Piece<'a>> = Vec::new();
         for part in self.parts {

@@ -13,6 +13,16 @@ use std::time::Duration;
 pub use crate::backoff::Backoff;
 
 /// Why a wait ended without success.
+///
+/// ```rust
+/// use kiln_guest::clock::FakeClock;
+/// use kiln_guest::poll::{Backoff, Poll, PollError};
+/// use std::time::Duration;
+///
+/// let clock = FakeClock::new();
+/// let waited = Poll::new(Duration::from_secs(3), Backoff::default()).clock(&clock).until(|| Ok::<Option<()>, ()>(None));
+/// assert_eq!(waited, Err(PollError::TimedOut(Duration::from_secs(3))));
+/// ```
 #[derive(Debug, PartialEq)]
 pub enum PollError<E> {
     /// The check did not succeed before the deadline (the timeout given).
@@ -24,6 +34,13 @@ pub enum PollError<E> {
 }
 
 /// What one check of a wait found.
+///
+/// ```rust
+/// use kiln_guest::poll::Check;
+///
+/// assert_eq!(Check::from(Some(3)), Check::Done(3));
+/// assert_eq!(Check::<u8>::from(None), Check::NotYet);
+/// ```
 #[derive(Debug, PartialEq)]
 pub enum Check<T> {
     /// The wait is over.
@@ -43,6 +60,21 @@ impl<T> From<Option<T>> for Check<T> {
 }
 
 /// The longest sleep when a check says how long is left.
+///
+/// ```rust
+/// use kiln_guest::clock::FakeClock;
+/// use kiln_guest::poll::{Backoff, Check, Poll, MAX_PACED_SLEEP};
+/// use std::time::Duration;
+///
+/// let clock = FakeClock::new();
+/// let mut first = true;
+/// let _ = Poll::new(Duration::from_secs(3600), Backoff::default()).clock(&clock).paced(|| {
+///     let answer = if first { Check::Remaining(Duration::from_secs(600)) } else { Check::Done(()) };
+///     first = false;
+///     Ok::<_, ()>(answer)
+/// });
+/// assert_eq!(clock.sleeps(), [MAX_PACED_SLEEP]);
+/// ```
 pub const MAX_PACED_SLEEP: Duration = Duration::from_secs(30);
 
 /// One wait: its timeout, backoff and clock, and whether it sleeps before
@@ -72,6 +104,12 @@ pub struct Poll<'c> {
 impl Poll<'static> {
     /// A wait of at most `timeout` on the build's clock, first check at
     /// once.
+    ///
+    /// ```rust
+    /// use kiln_guest::poll::{Backoff, Poll};
+    ///
+    /// let wait = Poll::new(std::time::Duration::from_secs(300), Backoff::default());
+    /// ```
     pub fn new(timeout: Duration, backoff: Backoff) -> Self {
         Poll { timeout, backoff, sleep_first: false, clock: &HostClock }
     }
@@ -79,6 +117,14 @@ impl Poll<'static> {
 
 impl<'c> Poll<'c> {
     /// Waits on `clock` instead of the build's.
+    ///
+    /// ```rust
+    /// use kiln_guest::clock::FakeClock;
+    /// use kiln_guest::poll::{Backoff, Poll};
+    ///
+    /// let clock = FakeClock::new();
+    /// let wait = Poll::new(std::time::Duration::from_secs(300), Backoff::default()).clock(&clock);
+    /// ```
     pub fn clock<'d>(self, clock: &'d dyn Clock) -> Poll<'d> {
         Poll { timeout: self.timeout, backoff: self.backoff, sleep_first: self.sleep_first, clock }
     }
@@ -86,6 +132,16 @@ impl<'c> Poll<'c> {
     /// Sleeps `backoff.initial` before the first check: for a change just
     /// asked for (a start, a create), which is never done at once, so that
     /// a first check would only cost a call.
+    ///
+    /// ```rust
+    /// use kiln_guest::clock::FakeClock;
+    /// use kiln_guest::poll::{Backoff, Poll};
+    ///
+    /// let clock = FakeClock::new();
+    /// let done = Poll::new(std::time::Duration::from_secs(9), Backoff::default()).clock(&clock).sleep_first().until(|| Ok::<_, ()>(Some(())));
+    /// assert_eq!(done, Ok(()));
+    /// assert_eq!(clock.sleeps(), [std::time::Duration::from_secs(1)]);
+    /// ```
     pub fn sleep_first(mut self) -> Self {
         self.sleep_first = true;
         self
@@ -95,6 +151,15 @@ impl<'c> Poll<'c> {
     /// Fails with [`PollError::Check`] as soon as a check fails, with
     /// [`PollError::TimedOut`] when the timeout passes first, and with
     /// [`PollError::Cancelled`] when the build is cancelled.
+    ///
+    /// ```rust
+    /// use kiln_guest::clock::FakeClock;
+    /// use kiln_guest::poll::{Backoff, Poll, PollError};
+    ///
+    /// let clock = FakeClock::new();
+    /// let failed: Result<(), _> = Poll::new(std::time::Duration::from_secs(9), Backoff::default()).clock(&clock).until(|| Err("gone"));
+    /// assert_eq!(failed, Err(PollError::Check("gone")));
+    /// ```
     pub fn until<T, E>(self, mut check: impl FnMut() -> Result<Option<T>, E>) -> Result<T, PollError<E>> {
         self.paced(|| check().map(Check::from))
     }
@@ -103,6 +168,18 @@ impl<'c> Poll<'c> {
     /// ([`Check::Remaining`]): those sleep half of it (at least
     /// `backoff.initial`, at most [`MAX_PACED_SLEEP`]) instead of backing
     /// off. The backoff still moves on, for the checks that cannot tell.
+    ///
+    /// ```rust
+    /// use kiln_guest::clock::FakeClock;
+    /// use kiln_guest::poll::{Backoff, Check, Poll};
+    /// use std::time::Duration;
+    ///
+    /// let clock = FakeClock::new();
+    /// let mut left = vec![Check::Done(()), Check::Remaining(Duration::from_secs(8))];
+    /// let done = Poll::new(Duration::from_secs(60), Backoff::default()).clock(&clock).paced(|| Ok::<_, ()>(left.pop().unwrap()));
+    /// assert_eq!(done, Ok(()));
+    /// assert_eq!(clock.sleeps(), [Duration::from_secs(4)]);
+    /// ```
     pub fn paced<T, E>(self, mut check: impl FnMut() -> Result<Check<T>, E>) -> Result<T, PollError<E>> {
         let mut pacer = Pacer::start(self.clock, self.timeout, self.backoff);
         if self.sleep_first {

@@ -14,6 +14,14 @@ use crate::clock::{Clock, HostClock};
 use std::time::Duration;
 
 /// What a failed attempt says about trying again.
+///
+/// ```rust
+/// use kiln_guest::retry::{Classifier, Failure};
+///
+/// const CODES: Classifier = Classifier { no_effect: &[], transient_prefixes: &[] };
+/// assert!(CODES.retries(Failure::Lost, true, &[]));
+/// assert!(!CODES.retries(Failure::Final, true, &[]));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Failure<'a> {
     /// The cloud answered with the error `code` and HTTP `status`.
@@ -59,6 +67,15 @@ impl Classifier {
     /// may be sent again after an answer that came (or was lost) after its
     /// effect. `extra`: codes this call also retries, as no-effect codes (a
     /// delete's "a dependent is still going away").
+    ///
+    /// ```rust
+    /// use kiln_guest::retry::{Classifier, Failure};
+    ///
+    /// const CODES: Classifier = Classifier { no_effect: &["Throttling"], transient_prefixes: &[] };
+    /// let server_error = Failure::Answer { code: "HTTP503", status: 503 };
+    /// assert!(CODES.retries(server_error, true, &[]));
+    /// assert!(!CODES.retries(server_error, false, &[]));
+    /// ```
     pub fn retries(&self, failure: Failure<'_>, replay_safe: bool, extra: &[&str]) -> bool {
         match failure {
             Failure::Answer { code, status } => {
@@ -87,6 +104,15 @@ pub fn code_in(code: &str, codes: &[&str]) -> bool {
 }
 
 /// Why a retried call failed.
+///
+/// ```rust
+/// use kiln_guest::clock::FakeClock;
+/// use kiln_guest::retry::{Policy, RetryError};
+///
+/// let clock = FakeClock::new();
+/// let got: Result<(), _> = Policy::default().run_on(&clock, || Err("denied"), |_| false, |_| {});
+/// assert_eq!(got, Err(RetryError::Failed("denied")));
+/// ```
 #[derive(Debug, PartialEq)]
 pub enum RetryError<E> {
     /// An attempt failed in a way that is not retried.
@@ -160,6 +186,17 @@ impl Policy {
     /// [`RetryError::GaveUp`] (the last failure) once the deadline has
     /// passed, and with [`RetryError::Cancelled`] when the build is
     /// cancelled during a sleep.
+    ///
+    /// ```rust
+    /// use kiln_guest::clock::FakeClock;
+    /// use kiln_guest::retry::{Policy, RetryError};
+    /// use std::time::Duration;
+    ///
+    /// let clock = FakeClock::new();
+    /// let policy = Policy { deadline: Duration::from_secs(2), ..Policy::default() };
+    /// let got: Result<(), _> = policy.run_on(&clock, || Err("Throttling"), |_| true, |_| {});
+    /// assert_eq!(got, Err(RetryError::GaveUp { after: Duration::from_secs(2), last: "Throttling" }));
+    /// ```
     pub fn run_on<T, E>(
         &self,
         clock: &dyn Clock,

@@ -7,6 +7,13 @@
 use crate::types::{Field, FieldKind};
 
 /// A field being declared; see [`field`].
+///
+/// ```rust
+/// use kiln_guest::schema::{field, FieldSpec};
+/// use kiln_guest::types::FieldKind;
+///
+/// let spec: FieldSpec = field("region", FieldKind::String, "The region to build in.");
+/// ```
 #[derive(Clone, Debug)]
 pub struct FieldSpec(Field);
 
@@ -38,6 +45,13 @@ pub fn field(name: &str, kind: FieldKind, doc: &str) -> FieldSpec {
 
 impl FieldSpec {
     /// The host reports the field missing before `prepare` runs.
+    ///
+    /// ```rust
+    /// use kiln_guest::types::{Field, FieldKind};
+    ///
+    /// let f = Field::from(kiln_guest::schema::field("region", FieldKind::String, "The region.").required());
+    /// assert!(f.required);
+    /// ```
     pub fn required(mut self) -> Self {
         self.0.required = true;
         self
@@ -45,6 +59,13 @@ impl FieldSpec {
 
     /// The value reaches the builder only as a secret handle, and is
     /// redacted from every output.
+    ///
+    /// ```rust
+    /// use kiln_guest::types::{Field, FieldKind};
+    ///
+    /// let f = Field::from(kiln_guest::schema::field("secret_key", FieldKind::String, "The key.").secret());
+    /// assert!(f.secret);
+    /// ```
     pub fn secret(mut self) -> Self {
         self.0.secret = true;
         self
@@ -52,6 +73,13 @@ impl FieldSpec {
 
     /// Environment variables the host reads, in order, when the template
     /// leaves the field unset or empty.
+    ///
+    /// ```rust
+    /// use kiln_guest::types::{Field, FieldKind};
+    ///
+    /// let f = Field::from(kiln_guest::schema::field("region", FieldKind::String, "The region.").env(&["REGION"]));
+    /// assert_eq!(f.env, ["REGION"]);
+    /// ```
     pub fn env(mut self, names: &[&str]) -> Self {
         self.0.env = names.iter().map(|n| n.to_string()).collect();
         self

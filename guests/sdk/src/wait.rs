@@ -13,6 +13,14 @@ use std::time::{Duration, Instant};
 /// The backoff of a wait for a change: 0.5 s before the first check, then
 /// doubling to 2 s, so that a transition without a progress figure is
 /// noticed within 2 s at one call per 2 s at most.
+///
+/// ```rust
+/// use kiln_guest::wait::CHANGE_BACKOFF;
+/// use std::time::Duration;
+///
+/// assert_eq!(CHANGE_BACKOFF.initial, Duration::from_millis(500));
+/// assert_eq!(CHANGE_BACKOFF.max, Duration::from_secs(2));
+/// ```
 pub const CHANGE_BACKOFF: Backoff =
     Backoff { initial: Duration::from_millis(500), max: Duration::from_secs(2), factor: 2 };
 
@@ -96,12 +104,23 @@ pub struct Progress {
 
 impl Progress {
     /// No figure seen yet.
+    ///
+    /// ```rust
+    /// let progress = kiln_guest::wait::Progress::new();
+    /// ```
     pub fn new() -> Self {
         Progress { first: None }
     }
 
     /// The pace after the cloud reported `percent` (`"45%"`, `"45"`) at
     /// `now`.
+    ///
+    /// ```rust
+    /// use kiln_guest::poll::Check;
+    ///
+    /// let mut progress = kiln_guest::wait::Progress::new();
+    /// assert_eq!(progress.pace::<()>("not a number", std::time::Instant::now()), Check::NotYet);
+    /// ```
     pub fn pace<T>(&mut self, percent: &str, now: Instant) -> Check<T> {
         let Ok(percent) = percent.trim_end_matches('%').trim().parse::<f64>() else { return Check::NotYet };
         match self.first {
