@@ -12,9 +12,9 @@ pub use disks::{DEFAULT_DISK_CATEGORY, DataDisk, SystemDisk};
 pub use rules::free_slash24;
 
 use crate::rpc::{self, Api, Endpoints};
-use kiln_guest::Config;
 use kiln_guest::reader::Reader;
 use kiln_guest::types::{CommunicatorKind, FieldError};
+use kiln_guest::{Config, http};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -172,11 +172,11 @@ impl Options {
     /// ECS in each copy region (or the custom endpoints' hosts).
     pub fn egress(&self) -> Vec<String> {
         let mut hosts = vec![
-            rpc::host_of(&self.endpoints.url(Api::Ecs, &self.region)),
-            rpc::host_of(&self.endpoints.url(Api::Vpc, &self.region)),
+            http::host_of(&self.endpoints.url(Api::Ecs, &self.region)),
+            http::host_of(&self.endpoints.url(Api::Vpc, &self.region)),
         ];
         for copy in &self.copies {
-            hosts.push(rpc::host_of(&self.endpoints.url(Api::Ecs, &copy.region)));
+            hosts.push(http::host_of(&self.endpoints.url(Api::Ecs, &copy.region)));
         }
         let mut seen = std::collections::BTreeSet::new();
         hosts.retain(|h| seen.insert(h.clone()));

@@ -98,12 +98,6 @@ impl Endpoints {
     }
 }
 
-/// `host` or `host:port` of a URL, as the egress list names it.
-pub fn host_of(url: &str) -> String {
-    let rest = url.split_once("://").map(|(_, rest)| rest).unwrap_or(url);
-    rest.split(['/', '?', '#']).next().unwrap_or_default().to_string()
-}
-
 /// A signed-call client for one build.
 pub struct Client {
     access_key: Secret,
@@ -535,7 +529,5 @@ mod tests {
         assert_eq!(e.url(Api::Vpc, "cn-beijing"), "https://vpc.cn-beijing.aliyuncs.com");
         let e = Endpoints { ecs: Some("http://127.0.0.1:8080".into()), vpc: None };
         assert_eq!(e.url(Api::Ecs, "us-west-1"), "http://127.0.0.1:8080");
-        assert_eq!(host_of("http://127.0.0.1:8080/x?y"), "127.0.0.1:8080");
-        assert_eq!(host_of("https://ecs.cn-beijing.aliyuncs.com"), "ecs.cn-beijing.aliyuncs.com");
     }
 }

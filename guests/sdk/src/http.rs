@@ -23,6 +23,22 @@ use std::fmt;
 
 pub use host::Method;
 
+/// `host` or `host:port` of a URL, as an egress list names it (what
+/// `prepare` returns for the host to allow). A text without a scheme is
+/// taken as starting with the host.
+///
+/// ```rust
+/// use kiln_guest::http::host_of;
+///
+/// assert_eq!(host_of("http://127.0.0.1:8080/x?y"), "127.0.0.1:8080");
+/// assert_eq!(host_of("https://ecs.cn-beijing.aliyuncs.com"), "ecs.cn-beijing.aliyuncs.com");
+/// assert_eq!(host_of("api.example.com/v2"), "api.example.com");
+/// ```
+pub fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map(|(_, rest)| rest).unwrap_or(url);
+    rest.split(['/', '?', '#']).next().unwrap_or_default().to_string()
+}
+
 /// A request being built. Secrets are borrowed: the host puts their values
 /// in when the request leaves it.
 ///
