@@ -4,7 +4,8 @@
 //! until a deadline, instead of failing on the first `DependencyViolation`.
 
 use crate::rpc::{self, Client, DEPENDENCY_DEADLINE};
-use crate::{describe, json, waits};
+use crate::{describe, waits};
+use kiln_guest::json;
 use kiln_guest::steps::StepError;
 use kiln_guest::ui;
 

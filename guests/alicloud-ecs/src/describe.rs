@@ -2,8 +2,8 @@
 //! waits and `destroy`. Each answers `None` when the cloud lists nothing
 //! with that id, and matches the id itself rather than trusting the filter.
 
-use crate::json;
 use crate::rpc::{Client, RpcError};
+use kiln_guest::json;
 use serde_json::Value;
 
 /// Every image status, so that `DescribeImages` hides nothing (its default

@@ -4,20 +4,22 @@
 //!
 //! - [`options`]: the fields, parsed and checked into `Options`.
 //! - [`sign`] and [`rpc`]: Alibaba's RPC signature (through the host's
-//!   HMAC, the secrets never enter the guest) and the client with its
-//!   retry policy; [`json`] reads the answers loosely.
+//!   HMAC, the secrets never enter the guest) and the client with
+//!   Alibaba's retryable codes.
 //! - [`steps`]: the build, one step per resource, each with its undo;
 //!   [`describe`], [`waits`] and [`cleanup`] are what the steps share.
-//! - [`record`]: the ledger; [`destroy`]: deleting what a crash left.
+//! - [`record`]: the ledger kinds; [`destroy`]: deleting what a crash left.
+//!
+//! What any builder needs (JSON accessors, random ids, signature pieces,
+//! the retry policy, waits, ledger records, the field reader, provisioning)
+//! is the SDK's, `kiln_guest`.
 //! - [`artifact`]: the images made, as Packer reports them.
 
 mod artifact;
 mod cleanup;
 mod describe;
 mod destroy;
-mod json;
 mod options;
-mod random;
 mod record;
 mod rpc;
 mod sign;

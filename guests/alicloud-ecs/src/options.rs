@@ -12,9 +12,9 @@ pub use disks::{DEFAULT_DISK_CATEGORY, DataDisk, SystemDisk};
 pub use rules::free_slash24;
 
 use crate::rpc::{self, Api, Endpoints};
-use kiln_guest::Config;
-use kiln_guest::config::field_error;
+use kiln_guest::reader::Reader;
 use kiln_guest::types::{CommunicatorKind, FieldError};
+use kiln_guest::{Config, http};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -163,20 +163,20 @@ pub struct Options {
 impl Options {
     /// Reads and checks `config`; the warnings are non-fatal remarks.
     pub fn parse(config: &Config) -> Result<(Options, Vec<String>), Vec<FieldError>> {
-        let mut r = Reader { config, errors: Vec::new(), warnings: Vec::new() };
-        let options = r.options();
-        if r.errors.is_empty() { Ok((options, r.warnings)) } else { Err(r.errors) }
+        let mut parser = Parser { r: Reader::new(config) };
+        let options = parser.options();
+        parser.r.finish(options)
     }
 
     /// The hosts this build talks to: ECS and VPC in the build's region,
     /// ECS in each copy region (or the custom endpoints' hosts).
     pub fn egress(&self) -> Vec<String> {
         let mut hosts = vec![
-            rpc::host_of(&self.endpoints.url(Api::Ecs, &self.region)),
-            rpc::host_of(&self.endpoints.url(Api::Vpc, &self.region)),
+            http::host_of(&self.endpoints.url(Api::Ecs, &self.region)),
+            http::host_of(&self.endpoints.url(Api::Vpc, &self.region)),
         ];
         for copy in &self.copies {
-            hosts.push(rpc::host_of(&self.endpoints.url(Api::Ecs, &copy.region)));
+            hosts.push(http::host_of(&self.endpoints.url(Api::Ecs, &copy.region)));
         }
         let mut seen = std::collections::BTreeSet::new();
         hosts.retain(|h| seen.insert(h.clone()));
@@ -202,122 +202,67 @@ impl Options {
     }
 }
 
-/// Collects values, errors and warnings.
-struct Reader<'c> {
-    config: &'c Config,
-    errors: Vec<FieldError>,
-    warnings: Vec<String>,
+/// Reads the fields into [`Options`]: the SDK's reader, which collects
+/// every problem, plus Alibaba Cloud's rules.
+struct Parser<'c> {
+    r: Reader<'c>,
 }
 
-impl Reader<'_> {
-    fn fail(&mut self, field: &str, message: impl Into<String>) {
-        self.errors.push(field_error(&format!("/{field}"), &message.into()));
-    }
-
-    /// A text field; unset, null and blank are all "not set".
-    fn text(&self, name: &str) -> Option<String> {
-        self.config.string(name).filter(|s| !s.trim().is_empty()).map(str::to_string)
-    }
-
-    /// A text field that must not carry surrounding spaces (ids, names).
-    fn id(&mut self, name: &str) -> Option<String> {
-        let value = self.text(name)?;
-        if value.trim() != value {
-            self.fail(name, format!("{name} must not begin or end with spaces"));
-        }
-        Some(value.trim().to_string())
-    }
-
-    fn flag(&self, name: &str) -> bool {
-        self.config.boolean(name, false)
-    }
-
-    fn list(&mut self, name: &str) -> Vec<String> {
-        match self.config.decode::<Vec<String>>(name) {
-            Ok(list) => {
-                list.unwrap_or_default().into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
-            }
-            Err(e) => {
-                self.errors.push(e);
-                Vec::new()
-            }
-        }
-    }
-
-    /// A list whose entries keep their positions (trimmed, empty ones kept).
-    fn positional_list(&mut self, name: &str) -> Vec<String> {
-        match self.config.decode::<Vec<String>>(name) {
-            Ok(list) => list.unwrap_or_default().into_iter().map(|s| s.trim().to_string()).collect(),
-            Err(e) => {
-                self.errors.push(e);
-                Vec::new()
-            }
-        }
-    }
-
-    /// A field checked by `rule`, which words the problem after the name.
-    fn checked(&mut self, name: &str, rule: impl Fn(&str) -> Result<(), String>) -> Option<String> {
-        let value = self.text(name)?;
-        if let Err(problem) = rule(&value) {
-            self.fail(name, format!("{name} {problem}"));
-        }
-        Some(value)
-    }
-
+impl Parser<'_> {
     fn options(&mut self) -> Options {
-        let force = self.config.force;
+        let force = self.r.config().force;
         self.refuse_unsupported();
         let region = self.required_region();
-        let communicator = self.config.communicator.kind;
-        let has_password = self.config.communicator.has_password;
-        let has_private_key = self.config.communicator.has_private_key;
-        let ssh_private_ip = self.flag("ssh_private_ip");
+        let communicator = self.r.config().communicator.kind;
+        let has_password = self.r.config().communicator.has_password;
+        let has_private_key = self.r.config().communicator.has_private_key;
+        let ssh_private_ip = self.r.flag("ssh_private_ip");
         let mut options = Options {
-            skip_region_validation: self.flag("skip_region_validation"),
-            skip_image_validation: self.flag("skip_image_validation"),
+            skip_region_validation: self.r.flag("skip_region_validation"),
+            skip_image_validation: self.r.flag("skip_image_validation"),
             request_timeout: self.request_timeout(),
             endpoints: Endpoints {
                 ecs: self.endpoint("custom_endpoint_ecs"),
                 vpc: self.endpoint("custom_endpoint_vpc"),
             },
-            image_name: self.required_name("image_name"),
-            image_version: self.checked("image_version", |v| rules::description(v, 1, 40)),
-            image_description: self.checked("image_description", |v| rules::description(v, 0, 256)),
+            image_name: self.r.required("image_name", rules::name),
+            image_version: self.r.checked("image_version", |v| rules::description(v, 1, 40)),
+            image_description: self.r.checked("image_description", |v| rules::description(v, 0, 256)),
             share_accounts: self.accounts("image_share_account"),
             unshare_accounts: self.accounts("image_unshare_account"),
             copies: Vec::new(),
-            force_delete: self.flag("image_force_delete") || force,
-            force_delete_snapshots: self.flag("image_force_delete_snapshots") || force,
-            force_delete_instances: self.flag("image_force_delete_instances"),
-            ignore_data_disks: self.flag("image_ignore_data_disks"),
+            force_delete: self.r.flag("image_force_delete") || force,
+            force_delete_snapshots: self.r.flag("image_force_delete_snapshots") || force,
+            force_delete_instances: self.r.flag("image_force_delete_instances"),
+            ignore_data_disks: self.r.flag("image_ignore_data_disks"),
             tags: self.tags(),
-            system_disk: disks::system_disk(self.config.value("system_disk_mapping"), &mut self.errors),
-            data_disks: disks::data_disks(self.config.value("image_disk_mappings"), &mut self.errors),
+            system_disk: disks::system_disk(self.r.config().value("system_disk_mapping"), self.r.errors_mut()),
+            data_disks: disks::data_disks(self.r.config().value("image_disk_mappings"), self.r.errors_mut()),
             image_timeout: self.image_timeout(),
-            instance_type: self.required_id("instance_type"),
-            source_image: self.required_id("source_image"),
-            zone_id: self.id("zone_id"),
-            io_optimized: self.config.value("io_optimized").and_then(serde_json::Value::as_bool),
-            force_stop: self.flag("force_stop_instance"),
-            disable_stop: self.flag("disable_stop_instance"),
-            security_group_id: self.id("security_group_id"),
-            security_group_name: self.checked("security_group_name", rules::name),
+            instance_type: self.r.required_id("instance_type"),
+            source_image: self.r.required_id("source_image"),
+            zone_id: self.r.id("zone_id"),
+            io_optimized: self.r.config().value("io_optimized").and_then(serde_json::Value::as_bool),
+            force_stop: self.r.flag("force_stop_instance"),
+            disable_stop: self.r.flag("disable_stop_instance"),
+            security_group_id: self.r.id("security_group_id"),
+            security_group_name: self.r.checked("security_group_name", rules::name),
             source_cidrs: Vec::new(),
             user_data: self.user_data(),
-            vpc_id: self.id("vpc_id"),
-            vpc_name: self.checked("vpc_name", rules::name),
+            vpc_id: self.r.id("vpc_id"),
+            vpc_name: self.r.checked("vpc_name", rules::name),
             vpc_cidr: self.vpc_cidr(),
-            vswitch_id: self.id("vswitch_id"),
-            vswitch_name: self.checked("vswitch_name", rules::name),
-            instance_name: self.checked("instance_name", rules::name),
-            description: self.checked("description", |v| rules::description(v, 2, 256)),
+            vswitch_id: self.r.id("vswitch_id"),
+            vswitch_name: self.r.checked("vswitch_name", rules::name),
+            instance_name: self.r.checked("instance_name", rules::name),
+            description: self.r.checked("description", |v| rules::description(v, 2, 256)),
             charge_type: self.charge_type(),
-            bandwidth: self.config.integer("internet_max_bandwidth_out"),
+            bandwidth: self.r.config().integer("internet_max_bandwidth_out"),
             ssh_private_ip,
-            temporary_key_pair_name: self.checked("temporary_key_pair_name", rules::key_pair_name),
-            ssh_keypair_name: self.id("ssh_keypair_name"),
+            temporary_key_pair_name: self.r.checked("temporary_key_pair_name", rules::key_pair_name),
+            ssh_keypair_name: self.r.id("ssh_keypair_name"),
             communicator,
-            port: self.config.communicator.port,
+            port: self.r.config().communicator.port,
             temporary_key_pair: communicator == CommunicatorKind::Ssh && !has_password && !has_private_key,
             region,
         };
@@ -333,14 +278,14 @@ impl Reader<'_> {
     /// Packer options kiln cannot honour yet are refused by name rather
     /// than ignored.
     fn refuse_unsupported(&mut self) {
-        if self.text("profile").is_some() {
-            self.fail("profile", "profile is not supported by kiln yet: kiln reads no credential files; set access_key and secret_key (or ALICLOUD_ACCESS_KEY and ALICLOUD_SECRET_KEY)");
+        if self.r.text("profile").is_some() {
+            self.r.fail("profile", "profile is not supported by kiln yet: kiln reads no credential files; set access_key and secret_key (or ALICLOUD_ACCESS_KEY and ALICLOUD_SECRET_KEY)");
         }
-        if self.text("shared_credentials_file").is_some() {
-            self.fail("shared_credentials_file", "shared_credentials_file is not supported by kiln yet: kiln reads no credential files; set access_key and secret_key (or ALICLOUD_ACCESS_KEY and ALICLOUD_SECRET_KEY)");
+        if self.r.text("shared_credentials_file").is_some() {
+            self.r.fail("shared_credentials_file", "shared_credentials_file is not supported by kiln yet: kiln reads no credential files; set access_key and secret_key (or ALICLOUD_ACCESS_KEY and ALICLOUD_SECRET_KEY)");
         }
-        if self.flag("image_encrypted") {
-            self.fail("image_encrypted", "image_encrypted is not supported by kiln yet: the encrypted-copy flow is not implemented; remove it or set it to false");
+        if self.r.flag("image_encrypted") {
+            self.r.fail("image_encrypted", "image_encrypted is not supported by kiln yet: the encrypted-copy flow is not implemented; remove it or set it to false");
         }
     }
 
@@ -349,48 +294,34 @@ impl Reader<'_> {
     /// the check for a host that did not).
     fn credentials(&mut self) {
         for (field, env) in [("access_key", "ALICLOUD_ACCESS_KEY"), ("secret_key", "ALICLOUD_SECRET_KEY")] {
-            if self.config.secret(&format!("/{field}")).is_none() {
-                self.fail(field, format!("{field} must be set in the template or through {env}"));
+            if self.r.config().secret(&format!("/{field}")).is_none() {
+                self.r.fail(field, format!("{field} must be set in the template or through {env}"));
             }
         }
     }
 
     fn required_region(&mut self) -> String {
-        match self.id("region") {
+        match self.r.id("region") {
             Some(region) => {
                 if let Err(problem) = rules::region(&region) {
-                    self.fail("region", format!("region: {problem}"));
+                    self.r.fail("region", format!("region: {problem}"));
                 }
                 region
             }
             None => {
-                self.fail("region", "region must be set in the template or through ALICLOUD_REGION");
+                self.r.fail("region", "region must be set in the template or through ALICLOUD_REGION");
                 String::new()
             }
         }
     }
 
-    fn required_id(&mut self, name: &str) -> String {
-        self.id(name).unwrap_or_else(|| {
-            self.fail(name, format!("{name} must be set"));
-            String::new()
-        })
-    }
-
-    fn required_name(&mut self, name: &str) -> String {
-        self.checked(name, rules::name).unwrap_or_else(|| {
-            self.fail(name, format!("{name} must be set"));
-            String::new()
-        })
-    }
-
     fn request_timeout(&mut self) -> Duration {
         let floor = rpc::DEFAULT_REQUEST_TIMEOUT;
-        match self.config.integer("TLSHandshakeTimeout") {
+        match self.r.config().integer("TLSHandshakeTimeout") {
             None => floor,
             Some(seconds) if seconds >= 1 => floor.max(Duration::from_secs(seconds as u64)),
             Some(seconds) => {
-                self.fail(
+                self.r.fail(
                     "TLSHandshakeTimeout",
                     format!("TLSHandshakeTimeout must be a number of seconds of 1 or more, not {seconds}"),
                 );
@@ -400,20 +331,20 @@ impl Reader<'_> {
     }
 
     fn endpoint(&mut self, name: &str) -> Option<String> {
-        let value = self.text(name)?;
+        let value = self.r.text(name)?;
         match rules::endpoint(&value) {
             Ok(url) => Some(url),
             Err(problem) => {
-                self.fail(name, format!("{name}: {problem}"));
+                self.r.fail(name, format!("{name}: {problem}"));
                 None
             }
         }
     }
 
     fn accounts(&mut self, name: &str) -> Vec<String> {
-        let accounts = self.list(name);
+        let accounts = self.r.list(name);
         if accounts.len() > MAX_SHARE_ACCOUNTS {
-            self.fail(
+            self.r.fail(
                 name,
                 format!("{name} lists {} accounts; at most {MAX_SHARE_ACCOUNTS} are allowed", accounts.len()),
             );
@@ -422,40 +353,34 @@ impl Reader<'_> {
     }
 
     fn tags(&mut self) -> BTreeMap<String, String> {
-        let tags = match self.config.decode::<BTreeMap<String, String>>("tags") {
-            Ok(tags) => tags.unwrap_or_default(),
-            Err(e) => {
-                self.errors.push(e);
-                return BTreeMap::new();
-            }
-        };
+        let tags: BTreeMap<String, String> = self.r.decode("tags").unwrap_or_default();
         if tags.len() > MAX_TAGS {
-            self.fail("tags", format!("tags has {} entries; an image holds at most {MAX_TAGS}", tags.len()));
+            self.r.fail("tags", format!("tags has {} entries; an image holds at most {MAX_TAGS}", tags.len()));
         }
         for (key, value) in &tags {
             let lower = key.to_ascii_lowercase();
             if key.is_empty() || key.chars().count() > 128 {
-                self.fail("tags", format!("tag key {key:?} must be 1 to 128 characters long"));
+                self.r.fail("tags", format!("tag key {key:?} must be 1 to 128 characters long"));
             } else if lower.starts_with("aliyun")
                 || lower.starts_with("acs:")
                 || lower.starts_with("http://")
                 || lower.starts_with("https://")
             {
-                self.fail("tags", format!("tag key {key:?} must not begin with aliyun, acs:, http:// or https://"));
+                self.r.fail("tags", format!("tag key {key:?} must not begin with aliyun, acs:, http:// or https://"));
             }
             if value.chars().count() > 128 {
-                self.fail("tags", format!("the value of tag {key:?} must be at most 128 characters long"));
+                self.r.fail("tags", format!("the value of tag {key:?} must be at most 128 characters long"));
             }
         }
         tags
     }
 
     fn image_timeout(&mut self) -> Duration {
-        match self.config.integer("wait_snapshot_ready_timeout") {
+        match self.r.config().integer("wait_snapshot_ready_timeout") {
             None | Some(0) => Duration::from_secs(DEFAULT_IMAGE_TIMEOUT_SECS as u64),
             Some(seconds) if seconds > 0 => Duration::from_secs(seconds as u64),
             Some(seconds) => {
-                self.fail(
+                self.r.fail(
                     "wait_snapshot_ready_timeout",
                     format!("wait_snapshot_ready_timeout must be a positive number of seconds, not {seconds}"),
                 );
@@ -467,10 +392,10 @@ impl Reader<'_> {
     fn user_data(&mut self) -> Option<String> {
         // Not `text`: user data is kept byte for byte, surrounding spaces
         // included; only an empty value means unset.
-        let inline = self.config.string("user_data").filter(|s| !s.is_empty()).map(str::to_string);
-        let file = self.config.string("user_data_file").filter(|s| !s.is_empty()).map(str::to_string);
+        let inline = self.r.config().string("user_data").filter(|s| !s.is_empty()).map(str::to_string);
+        let file = self.r.config().string("user_data_file").filter(|s| !s.is_empty()).map(str::to_string);
         if inline.is_some() && file.is_some() {
-            self.fail("user_data_file", "only one of user_data or user_data_file can be set");
+            self.r.fail("user_data_file", "only one of user_data or user_data_file can be set");
             return None;
         }
         let (field, data) = match (inline, file) {
@@ -479,7 +404,7 @@ impl Reader<'_> {
             _ => return None,
         };
         if data.len() > USER_DATA_LIMIT {
-            self.fail(
+            self.r.fail(
                 field,
                 format!("{field} is {} bytes; the instance's user data is limited to 16 KiB before base64", data.len()),
             );
@@ -488,11 +413,11 @@ impl Reader<'_> {
     }
 
     fn vpc_cidr(&mut self) -> String {
-        match self.id("vpc_cidr_block") {
+        match self.r.id("vpc_cidr_block") {
             None => DEFAULT_VPC_CIDR.to_string(),
             Some(cidr) if VPC_CIDRS.contains(&cidr.as_str()) => cidr,
             Some(cidr) => {
-                self.fail(
+                self.r.fail(
                     "vpc_cidr_block",
                     format!("vpc_cidr_block must be one of {}, not {cidr:?}", VPC_CIDRS.join(", ")),
                 );
@@ -502,16 +427,84 @@ impl Reader<'_> {
     }
 
     fn charge_type(&mut self) -> Option<ChargeType> {
-        match self.id("internet_charge_type")?.as_str() {
+        match self.r.id("internet_charge_type")?.as_str() {
             "PayByBandwidth" => Some(ChargeType::PayByBandwidth),
             "PayByTraffic" => Some(ChargeType::PayByTraffic),
             other => {
-                self.fail(
+                self.r.fail(
                     "internet_charge_type",
                     format!("internet_charge_type must be PayByBandwidth or PayByTraffic, not {other:?}"),
                 );
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A configuration with `fields` and an SSH communicator with a
+    /// password; no secrets (natively there is no host to hold them).
+    fn config(fields: serde_json::Value) -> Config {
+        let mut config = Config::from_fields(fields).unwrap();
+        config.communicator.kind = CommunicatorKind::Ssh;
+        config.communicator.port = 22;
+        config.communicator.username = Some("root".into());
+        config.communicator.has_password = true;
+        config
+    }
+
+    fn pointers(errors: &[FieldError]) -> Vec<&str> {
+        errors.iter().map(|e| e.pointer.as_str()).collect()
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let errors = Options::parse(&config(json!({
+            "region": "CN-Beijing",
+            "image_name": "1bad",
+            "instance_type": "ecs.n1.tiny",
+            "vpc_cidr_block": "10.1.0.0/16",
+            "internet_charge_type": "Free",
+            "tags": {"aliyun:x": "y"},
+            "image_copy_regions": ["cn-hangzhou", "Bad"],
+        })))
+        .unwrap_err();
+        let pointers = pointers(&errors);
+        for expected in [
+            "/region",
+            "/image_name",
+            "/source_image",
+            "/vpc_cidr_block",
+            "/internet_charge_type",
+            "/tags",
+            "/image_copy_regions/1",
+            "/access_key",
+            "/secret_key",
+        ] {
+            assert!(pointers.contains(&expected), "{expected} missing from {pointers:?}");
+        }
+        let source = errors.iter().find(|e| e.pointer == "/source_image").unwrap();
+        assert_eq!(source.message, "source_image must be set");
+    }
+
+    #[test]
+    fn a_good_configuration_misses_only_the_credentials_the_host_holds() {
+        let mut fields = json!({
+            "region": "cn-beijing",
+            "image_name": "packer_test",
+            "instance_type": "ecs.n1.tiny",
+            "source_image": "ubuntu_18",
+            "image_copy_regions": ["cn-beijing", "cn-hangzhou", "cn-hangzhou"],
+        });
+        // Natively there is no host to hold the credentials' secrets.
+        let errors = Options::parse(&config(fields.clone())).unwrap_err();
+        assert_eq!(pointers(&errors), ["/access_key", "/secret_key"]);
+        fields["image_copy_names"] = json!(["", "1bad"]);
+        let errors = Options::parse(&config(fields)).unwrap_err();
+        assert_eq!(pointers(&errors), ["/image_copy_names/1", "/access_key", "/secret_key"]);
     }
 }

@@ -1,20 +1,22 @@
-//! The Alibaba Cloud RPC client: endpoints, signed calls, and the one
-//! retry policy (throttling, 5xx, lost connections and eventual
-//! consistency are retried with backoff until a deadline; everything else
-//! fails at once with the action, code, message and request id).
+//! The Alibaba Cloud RPC client: endpoints, signed calls, and Alibaba's
+//! retryable codes for the SDK's retry policy ([`kiln_guest::retry`]:
+//! throttling, 5xx, lost connections and eventual consistency are retried
+//! with backoff until a deadline; everything else fails at once with the
+//! action, code, message and request id).
 //!
 //! The client holds handles, never values: the access key id, the signing
 //! key (`secret_key + "&"`) and the STS token are host secrets, written
 //! into the signature and the body by the host.
 
-use crate::sign::{self, Params, Value as Param};
-use crate::{json, random};
+use crate::sign::{self, Params};
 use kiln_guest::bindings::kiln::plugin::http::Error as HostError;
 use kiln_guest::http::{self, Request};
-use kiln_guest::poll::{self, Backoff, PollError};
+use kiln_guest::pieces::Value as Param;
+use kiln_guest::retry::{Classifier, Failure, Policy, RetryError, code_in};
 use kiln_guest::secrets::{self, Secret};
 use kiln_guest::steps::StepError;
 use kiln_guest::ui;
+use kiln_guest::{json, random};
 use serde_json::Value;
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -26,19 +28,23 @@ pub const DEFAULT_CALL_DEADLINE: Duration = Duration::from_secs(300);
 /// How long a delete keeps retrying while dependents are going away.
 pub const DEPENDENCY_DEADLINE: Duration = Duration::from_secs(300);
 
-/// Codes whose prefix says "try again later", for every call.
-const TRANSIENT_PREFIXES: &[&str] = &["Throttling", "ServiceUnavailable", "InternalError", "UnknownError"];
-
-/// Codes that mean "an earlier request (or the same one, by ClientToken)
-/// is still being processed": retried by every call.
-const EVENTUALLY_CONSISTENT: &[&str] = &[
-    "IdempotentProcessing",
-    "TOKEN_PROCESSING",
-    "LastTokenProcessing",
-    "TaskConflict",
-    "IncorrectInstanceStatus.Initializing",
-    "OperationConflict",
-];
+/// Alibaba Cloud's retryable codes. Throttling, and the codes that mean
+/// "an earlier request (or the same one, by ClientToken) is still being
+/// processed", say the call had no effect: every call retries them. The
+/// prefixes say "try again later" but, like a 5xx, may come after the
+/// effect: only calls that can be replayed safely retry them.
+const RETRYABLE: Classifier = Classifier {
+    no_effect: &[
+        "Throttling",
+        "IdempotentProcessing",
+        "TOKEN_PROCESSING",
+        "LastTokenProcessing",
+        "TaskConflict",
+        "IncorrectInstanceStatus.Initializing",
+        "OperationConflict",
+    ],
+    transient_prefixes: &["Throttling", "ServiceUnavailable", "InternalError", "UnknownError"],
+};
 
 /// `Invalid*.NotFound` codes that are not about a resource.
 const NOT_RESOURCES: &[&str] = &["InvalidRegionId.", "InvalidAction.", "InvalidAccessKeyId.", "InvalidApi."];
@@ -90,12 +96,6 @@ impl Endpoints {
             None => format!("https://{}.{region}.aliyuncs.com", api.name()),
         }
     }
-}
-
-/// `host` or `host:port` of a URL, as the egress list names it.
-pub fn host_of(url: &str) -> String {
-    let rest = url.split_once("://").map(|(_, rest)| rest).unwrap_or(url);
-    rest.split(['/', '?', '#']).next().unwrap_or_default().to_string()
 }
 
 /// A signed-call client for one build.
@@ -231,24 +231,17 @@ impl<'c> Call<'c> {
     /// Signs and sends the call, retrying per the policy, and returns the
     /// JSON of the successful answer.
     pub fn send(self) -> Result<Value, RpcError> {
-        let mut last: Option<RpcError> = None;
-        let outcome = poll::until(self.deadline, Backoff::default(), || match self.attempt() {
-            Ok(value) => Ok(Some(value)),
-            Err(e) if e.is_retryable(self.retry_on, self.idempotent) => {
-                ui::debug(format!("{e}; retrying"));
-                last = Some(e);
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        });
+        let policy = Policy { deadline: self.deadline, ..Policy::default() };
+        let outcome = policy.run(
+            || self.attempt(),
+            |e| RETRYABLE.retries(e.failure(), self.idempotent, self.retry_on),
+            |e| ui::debug(format!("{e}; retrying")),
+        );
         match outcome {
             Ok(value) => Ok(value),
-            Err(PollError::Check(e)) => Err(e),
-            Err(PollError::Cancelled) => Err(RpcError::Cancelled),
-            Err(PollError::TimedOut(after)) => Err(RpcError::GaveUp {
-                after,
-                last: Box::new(last.unwrap_or_else(|| self.transport_error("no attempt finished".into(), false))),
-            }),
+            Err(RetryError::Failed(e)) => Err(e),
+            Err(RetryError::Cancelled) => Err(RpcError::Cancelled),
+            Err(RetryError::GaveUp { after, last }) => Err(RpcError::GaveUp { after, last: Box::new(last) }),
         }
     }
 
@@ -335,12 +328,6 @@ fn snippet(body: &[u8]) -> String {
     cut
 }
 
-/// Whether `code` is one of `codes` or a `.`-suffixed variant of one
-/// (`DependencyViolation` covers `DependencyViolation.Instance`).
-fn code_in(code: &str, codes: &[&str]) -> bool {
-    codes.iter().any(|c| code == *c || (code.starts_with(c) && code[c.len()..].starts_with('.')))
-}
-
 /// An error answer from the cloud.
 #[derive(Debug)]
 pub struct ApiError {
@@ -418,19 +405,14 @@ impl RpcError {
         self.code().is_some_and(|c| code_in(c, &[code]))
     }
 
-    fn is_retryable(&self, extra: &[&str], idempotent: bool) -> bool {
+    /// What the failure says about another attempt: a lost connection or
+    /// a timeout may have reached the cloud; a denial, a bad request or a
+    /// cancellation will not get better.
+    fn failure(&self) -> Failure<'_> {
         match self {
-            // Throttling and "still processing" answers say the call had
-            // no effect; a 5xx may come after the effect, so only calls that
-            // can be replayed safely (ClientToken, reads, deletes) retry it.
-            RpcError::Api(e) => {
-                code_in(&e.code, &["Throttling"])
-                    || (idempotent && (TRANSIENT_PREFIXES.iter().any(|p| e.code.starts_with(p)) || e.status >= 500))
-                    || code_in(&e.code, EVENTUALLY_CONSISTENT)
-                    || code_in(&e.code, extra)
-            }
-            RpcError::Transport { retryable, .. } => *retryable && idempotent,
-            _ => false,
+            RpcError::Api(e) => Failure::Answer { code: &e.code, status: e.status },
+            RpcError::Transport { retryable: true, .. } => Failure::Lost,
+            _ => Failure::Final,
         }
     }
 }
@@ -479,12 +461,46 @@ pub fn gone(result: Result<Value, RpcError>) -> Result<(), RpcError> {
 mod tests {
     use super::*;
 
+    fn api_error(code: &str, status: u16) -> RpcError {
+        RpcError::Api(ApiError {
+            action: "CreateInstance",
+            region: "cn-beijing".into(),
+            status,
+            code: code.into(),
+            message: String::new(),
+            request_id: None,
+        })
+    }
+
+    fn transport(retryable: bool) -> RpcError {
+        RpcError::Transport { action: "CreateInstance", region: "cn-beijing".into(), message: String::new(), retryable }
+    }
+
+    fn retried(error: &RpcError, idempotent: bool) -> bool {
+        RETRYABLE.retries(error.failure(), idempotent, &[])
+    }
+
     #[test]
-    fn codes_match_exactly_or_by_dotted_variant() {
-        assert!(code_in("DependencyViolation.Instance", &["DependencyViolation"]));
-        assert!(code_in("TaskConflict", &["TaskConflict"]));
-        assert!(!code_in("TaskConflicts", &["TaskConflict"]));
-        assert!(!code_in("IncorrectInstanceStatus", &["IncorrectInstanceStatus.Initializing"]));
+    fn throttling_and_still_processing_are_retried_by_every_call() {
+        for code in ["Throttling", "Throttling.User", "IdempotentProcessing", "TaskConflict", "OperationConflict"] {
+            assert!(retried(&api_error(code, 400), false), "{code}");
+        }
+    }
+
+    #[test]
+    fn server_errors_and_lost_answers_are_retried_only_by_replayable_calls() {
+        for error in [
+            api_error("InternalError", 500),
+            api_error("ServiceUnavailable", 503),
+            api_error("HTTP502", 502),
+            transport(true),
+        ] {
+            assert!(retried(&error, true), "{error}");
+            assert!(!retried(&error, false), "{error}");
+        }
+        for error in [api_error("InvalidParameter", 400), transport(false), RpcError::Cancelled] {
+            assert!(!retried(&error, true), "{error}");
+        }
     }
 
     #[test]
@@ -513,7 +529,5 @@ mod tests {
         assert_eq!(e.url(Api::Vpc, "cn-beijing"), "https://vpc.cn-beijing.aliyuncs.com");
         let e = Endpoints { ecs: Some("http://127.0.0.1:8080".into()), vpc: None };
         assert_eq!(e.url(Api::Ecs, "us-west-1"), "http://127.0.0.1:8080");
-        assert_eq!(host_of("http://127.0.0.1:8080/x?y"), "127.0.0.1:8080");
-        assert_eq!(host_of("https://ecs.cn-beijing.aliyuncs.com"), "ecs.cn-beijing.aliyuncs.com");
     }
 }

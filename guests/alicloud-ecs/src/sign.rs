@@ -3,100 +3,49 @@
 //!
 //! The canonical query is every parameter sorted by name (byte order),
 //! each written `pe(name)=pe(value)` and joined with `&`, where `pe` is
-//! RFC 3986 percent-encoding (only `A-Z a-z 0-9 - _ . ~` kept, upper-case
-//! hex). The string to sign is `METHOD&%2F&` + `pe(canonical query)`, and
-//! the signature is base64(HMAC-SHA1(secret_key + "&", string to sign)).
+//! RFC 3986 percent-encoding ([`kiln_guest::percent`]). The string to sign
+//! is `METHOD&%2F&` + `pe(canonical query)`, and the signature is
+//! base64(HMAC-SHA1(secret_key + "&", string to sign)).
 //!
 //! `AccessKeyId`, `SecurityToken` and `Password` are secrets the guest
-//! cannot read, so every text here is a list of parts: plain text, or a
-//! secret the host writes with its encodings applied (once in the canonical
-//! query and the form body, twice in the string to sign). Percent-encoding
-//! works byte by byte, so encoding the parts one by one gives the same text
-//! as encoding their concatenation.
+//! cannot read, so the canonical query, the string to sign and the form
+//! body are [`Pieces`]: the host writes each secret with its encodings
+//! applied (once in the canonical query and the form body, twice in the
+//! string to sign).
 
 use base64::Engine;
-use kiln_guest::secrets::{self, Encoding, HashAlgorithm, Piece, Secret, SecretPiece};
+use kiln_guest::percent;
+use kiln_guest::pieces::{Pieces, Value};
+use kiln_guest::secrets::{self, HashAlgorithm, Piece, Secret};
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
-
-/// A request parameter's value: plain text, or a secret only the host reads.
-#[derive(Clone)]
-pub enum Value<'a> {
-    /// Sent as given.
-    Text(String),
-    /// Written by the host.
-    Secret(&'a Secret),
-}
 
 /// A request's parameters, sorted by name as the canonical query needs.
 pub type Params<'a> = BTreeMap<String, Value<'a>>;
 
-/// One part of an assembled text.
-enum Part<'a> {
-    Text(String),
-    /// A secret percent-encoded `n` times.
-    Secret(&'a Secret, usize),
-}
-
-/// RFC 3986 percent-encoding of the UTF-8 bytes of `text`.
-pub fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
-}
-
 /// The canonical query `k=v&k=v` (values encoded once).
-fn canonical_parts<'a>(params: &Params<'a>) -> Vec<Part<'a>> {
-    let mut parts = Vec::new();
+fn canonical<'a>(params: &Params<'a>) -> Pieces<'a> {
+    let mut query = Pieces::new();
     for (i, (name, value)) in params.iter().enumerate() {
         let separator = if i == 0 { "" } else { "&" };
-        parts.push(Part::Text(format!("{separator}{}=", percent_encode(name))));
-        parts.push(match value {
-            Value::Text(text) => Part::Text(percent_encode(text)),
-            Value::Secret(secret) => Part::Secret(secret, 1),
-        });
+        query.text(format!("{separator}{}=", percent::encode(name)));
+        query.encoded(value);
     }
-    parts
+    query
 }
 
 /// `METHOD&%2F&` + the canonical query encoded once more.
-fn string_to_sign_parts<'a>(method: &str, params: &Params<'a>) -> Vec<Part<'a>> {
-    let mut parts = vec![Part::Text(format!("{}&%2F&", method.to_ascii_uppercase()))];
-    for part in canonical_parts(params) {
-        parts.push(match part {
-            Part::Text(text) => Part::Text(percent_encode(&text)),
-            Part::Secret(secret, times) => Part::Secret(secret, times + 1),
-        });
-    }
-    parts
-}
-
-/// The host's pieces for `parts`, adjacent texts merged.
-fn to_pieces<'a>(parts: Vec<Part<'a>>) -> Vec<Piece<'a>> {
-    let mut pieces: Vec<Piece<'a>> = Vec::new();
-    for part in parts {
-        match part {
-            Part::Text(text) => match pieces.last_mut() {
-                Some(Piece::Text(previous)) => previous.push_str(&text),
-                _ => pieces.push(Piece::Text(text)),
-            },
-            Part::Secret(secret, times) => {
-                pieces.push(Piece::Secret(SecretPiece { value: secret, encodings: vec![Encoding::Percent; times] }))
-            }
-        }
-    }
-    pieces
+fn string_to_sign<'a>(method: &str, params: &Params<'a>) -> Pieces<'a> {
+    let mut text = Pieces::new();
+    text.text(format!("{}&%2F&", method.to_ascii_uppercase()));
+    text.append(canonical(params).percent_encoded());
+    text
 }
 
 /// The signature of a `method` request with `params`, keyed with
 /// `signing_key` (the secret key followed by `&`), computed by the host.
 pub fn signature(signing_key: &Secret, method: &str, params: &Params<'_>) -> String {
-    let pieces = to_pieces(string_to_sign_parts(method, params));
+    let pieces = string_to_sign(method, params).into_pieces();
     let mac = secrets::hmac_pieces(signing_key, HashAlgorithm::Sha1, &pieces);
     base64::engine::general_purpose::STANDARD.encode(mac)
 }
@@ -105,10 +54,10 @@ pub fn signature(signing_key: &Secret, method: &str, params: &Params<'_>) -> Str
 /// `Signature`. The order does not matter to the server; the canonical one
 /// is simply at hand.
 pub fn form_body<'a>(params: &Params<'a>, signature: &str) -> Vec<Piece<'a>> {
-    let mut parts = canonical_parts(params);
+    let mut body = canonical(params);
     let separator = if params.is_empty() { "" } else { "&" };
-    parts.push(Part::Text(format!("{separator}Signature={}", percent_encode(signature))));
-    to_pieces(parts)
+    body.text(format!("{separator}Signature={}", percent::encode(signature)));
+    body.into_pieces()
 }
 
 /// `Timestamp`: UTC time as `YYYY-MM-DDTHH:MM:SSZ`. WASI gives the guest
@@ -135,37 +84,20 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
-/// The string to sign for plain-text parameters (tests and diagnostics).
-#[cfg(test)]
-fn string_to_sign_text(method: &str, params: &BTreeMap<String, String>) -> String {
-    let params: Params<'_> = params.iter().map(|(k, v)| (k.clone(), Value::Text(v.clone()))).collect();
-    text_of(string_to_sign_parts(method, &params))
-}
-
-/// The canonical query for plain-text parameters.
-#[cfg(test)]
-fn canonical_text(params: &BTreeMap<String, String>) -> String {
-    let params: Params<'_> = params.iter().map(|(k, v)| (k.clone(), Value::Text(v.clone()))).collect();
-    text_of(canonical_parts(&params))
-}
-
-#[cfg(test)]
-fn text_of(parts: Vec<Part<'_>>) -> String {
-    parts
-        .into_iter()
-        .map(|part| match part {
-            Part::Text(text) => text,
-            Part::Secret(..) => panic!("a secret in a plain-text test"),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    fn params(pairs: &[(&str, &str)]) -> Params<'static> {
+        pairs.iter().map(|(k, v)| (k.to_string(), Value::Text(v.to_string()))).collect()
+    }
+
+    fn string_to_sign_text(method: &str, params: &Params<'_>) -> String {
+        string_to_sign(method, params).plain_text().expect("plain parameters")
+    }
+
+    fn canonical_text(params: &Params<'_>) -> String {
+        canonical(params).plain_text().expect("plain parameters")
     }
 
     // Alibaba's published ECS documentation example (key spelled TimeStamp).
@@ -224,8 +156,15 @@ mod tests {
     }
 
     #[test]
-    fn only_unreserved_characters_stay_plain() {
-        assert_eq!(percent_encode("aZ09-_.~ */+=:é"), "aZ09-_.~%20%2A%2F%2B%3D%3A%C3%A9");
+    fn the_form_body_is_the_canonical_query_and_the_signature() {
+        let p = params(&[("Action", "DescribeRegions"), ("RegionId", "cn-beijing")]);
+        let body = canonical(&p);
+        assert_eq!(body.plain_text().as_deref(), Some("Action=DescribeRegions&RegionId=cn-beijing"));
+        let form = form_body(&p, "a+b/c=");
+        assert!(
+            matches!(&form[..], [Piece::Text(t)] if t == "Action=DescribeRegions&RegionId=cn-beijing&Signature=a%2Bb%2Fc%3D")
+        );
+        assert!(matches!(&form_body(&Params::new(), "s")[..], [Piece::Text(t)] if t == "Signature=s"));
     }
 
     #[test]

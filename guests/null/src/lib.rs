@@ -1,11 +1,13 @@
 //! Packer's `null` builder as a kiln component: it creates nothing, connects
 //! to an existing machine (or to none, with `"communicator": "none"`) and
-//! runs the template's provisioners there.
+//! runs the template's provisioners there, through the SDK's
+//! [`kiln_guest::provision`]. Its two steps keep Packer's null wording
+//! and step names.
 
 use kiln_guest::Guest;
-use kiln_guest::communicator::{self, Session};
+use kiln_guest::communicator::Session;
 use kiln_guest::config::field_error;
-use kiln_guest::hook;
+use kiln_guest::provision::{self, Endpoint};
 use kiln_guest::steps::{self, Step, StepError};
 use kiln_guest::types::{
     Artifact, BuildError, CloudResource, CommunicatorKind, Config as HostConfig, Description, FieldError, Prepared,
@@ -88,6 +90,7 @@ struct State {
     session: Option<Session>,
 }
 
+/// Connects to the machine and keeps the session for the provisioners.
 struct Connect {
     host: String,
 }
@@ -99,21 +102,8 @@ impl Step<State> for Connect {
 
     fn run(&mut self, state: &mut State) -> Result<(), StepError> {
         ui::say(format!("Using communicator to connect to {}", self.host));
-        let target = communicator::Target {
-            host: self.host.clone(),
-            port: None,
-            username: None,
-            password: None,
-            private_key: None,
-        };
-        match communicator::connect(&target) {
-            Ok(session) => {
-                state.session = Some(session);
-                Ok(())
-            }
-            Err(communicator::Error::Cancelled) => Err(StepError::Cancelled),
-            Err(e) => Err(StepError::failed(kiln_guest::comm::message(&e))),
-        }
+        state.session = Some(provision::connect(Endpoint { host: &self.host, private_key: None })?);
+        Ok(())
     }
 
     fn undo(&mut self, state: &mut State, _: steps::Outcome) -> Result<(), String> {
@@ -122,6 +112,7 @@ impl Step<State> for Connect {
     }
 }
 
+/// Runs the template's provisioners over the session, if any.
 struct Provision;
 
 impl Step<State> for Provision {
@@ -130,12 +121,38 @@ impl Step<State> for Provision {
     }
 
     fn run(&mut self, state: &mut State) -> Result<(), StepError> {
-        match hook::provision(state.session.as_ref(), &[]) {
-            Ok(()) => Ok(()),
-            Err(hook::Error::Cancelled) => Err(StepError::Cancelled),
-            Err(hook::Error::Failed(m)) => Err(StepError::Failed(m)),
-        }
+        provision::provisioners(state.session.as_ref())
     }
 }
 
 kiln_guest::export_builder!(NullBuilder);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(kind: CommunicatorKind) -> Config {
+        let mut config = Config::from_fields(serde_json::json!({})).unwrap();
+        config.communicator.kind = kind;
+        config
+    }
+
+    #[test]
+    fn ssh_needs_a_host_a_user_and_credentials_all_reported_at_once() {
+        let errors = check_communicator(&config(CommunicatorKind::Ssh));
+        let pointers: Vec<&str> = errors.iter().map(|e| e.pointer.as_str()).collect();
+        assert_eq!(pointers, ["/ssh_host", "/ssh_username", "/ssh_password"]);
+        assert_eq!(errors[2].message, "one of ssh_password, ssh_private_key_file or ssh_agent_auth must be set");
+    }
+
+    #[test]
+    fn winrm_is_checked_under_its_own_names_and_none_needs_nothing() {
+        let mut winrm = config(CommunicatorKind::Winrm);
+        winrm.communicator.host = Some("192.0.2.1".into());
+        winrm.communicator.username = Some("Administrator".into());
+        let errors = check_communicator(&winrm);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].pointer, "/winrm_password");
+        assert!(check_communicator(&config(CommunicatorKind::None)).is_empty());
+    }
+}

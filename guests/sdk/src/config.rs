@@ -11,6 +11,22 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 /// A builder's configuration for one build.
+///
+/// ```rust
+/// use kiln_guest::Config;
+/// # use kiln_guest::types::{self, CommunicatorKind, CommunicatorSettings};
+/// # let communicator = CommunicatorSettings { kind: CommunicatorKind::None, host: None, port: 22,
+/// #     username: None, has_password: false, has_private_key: false, password: None };
+/// # let host_config = types::Config { builder_type: "null".into(), build_name: "null".into(),
+/// #     json: r#"{"region": "cn-beijing", "size": 40, "debug": true}"#.into(), secrets: Vec::new(),
+/// #     communicator, keep_on_error: false, force: false };
+/// // `host_config` is what `prepare` or `run` received.
+/// let config = Config::from_host(host_config).unwrap();
+/// assert_eq!(config.string("region"), Some("cn-beijing"));
+/// assert_eq!(config.integer("size"), Some(40));
+/// assert!(config.boolean("debug", false));
+/// assert!(!config.is_set("zone"));
+/// ```
 pub struct Config {
     /// The build's name (the builder's `name`, or its type).
     pub build_name: String,
@@ -29,6 +45,17 @@ pub struct Config {
 impl Config {
     /// Takes the host's record apart. Fails only if the host sent a JSON
     /// text that is not an object, which would be a host bug.
+    ///
+    /// ```no_run
+    /// use kiln_guest::Config;
+    /// use kiln_guest::types::{BuildError, Config as HostConfig};
+    ///
+    /// fn run(config: HostConfig) -> Result<(), BuildError> {
+    ///     let config = Config::from_host(config).map_err(|e| BuildError::Failed(e.message))?;
+    ///     # let _ = config;
+    ///     Ok(())
+    /// }
+    /// ```
     pub fn from_host(config: types::Config) -> Result<Self, FieldError> {
         let fields = match serde_json::from_str(&config.json) {
             Ok(Value::Object(map)) => map,
@@ -45,32 +72,98 @@ impl Config {
         })
     }
 
-    /// The raw JSON value of a top-level field, if set.
+    /// A configuration of `fields` with the communicator `none`, no
+    /// secrets and no flags: what a builder's unit tests read, natively,
+    /// where no host hands one over (change [`Config::communicator`] to
+    /// test other settings). Fails, like [`Config::from_host`], when
+    /// `fields` is not a JSON object.
+    ///
+    /// ```rust
+    /// use kiln_guest::Config;
+    ///
+    /// let mut config = Config::from_fields(serde_json::json!({"region": "cn-beijing"})).unwrap();
+    /// config.communicator.username = Some("root".into());
+    /// assert_eq!(config.string("region"), Some("cn-beijing"));
+    /// ```
+    pub fn from_fields(fields: Value) -> Result<Self, FieldError> {
+        let communicator = CommunicatorSettings {
+            kind: types::CommunicatorKind::None,
+            host: None,
+            port: 0,
+            username: None,
+            has_password: false,
+            has_private_key: false,
+            password: None,
+        };
+        Self::from_host(types::Config {
+            builder_type: String::new(),
+            build_name: String::new(),
+            json: fields.to_string(),
+            secrets: Vec::new(),
+            communicator,
+            keep_on_error: false,
+            force: false,
+        })
+    }
+
+    /// The raw JSON value of a top-level field, if set (null counts as
+    /// unset).
+    ///
+    /// ```no_run
+    /// # let config: kiln_guest::Config = unimplemented!();
+    /// let disks = config.value("image_disk_mappings").and_then(|v| v.as_array());
+    /// ```
     pub fn value(&self, name: &str) -> Option<&Value> {
         self.fields.get(name).filter(|v| !v.is_null())
     }
 
     /// A string field, if set.
+    ///
+    /// ```no_run
+    /// # let config: kiln_guest::Config = unimplemented!();
+    /// let region = config.string("region").unwrap_or("cn-beijing");
+    /// ```
     pub fn string(&self, name: &str) -> Option<&str> {
         self.value(name).and_then(Value::as_str)
     }
 
     /// A boolean field; `default` when unset.
+    ///
+    /// ```no_run
+    /// # let config: kiln_guest::Config = unimplemented!();
+    /// let skip = config.boolean("skip_region_validation", false);
+    /// ```
     pub fn boolean(&self, name: &str, default: bool) -> bool {
         self.value(name).and_then(Value::as_bool).unwrap_or(default)
     }
 
     /// An integer field, if set.
+    ///
+    /// ```no_run
+    /// # let config: kiln_guest::Config = unimplemented!();
+    /// let bandwidth = config.integer("internet_max_bandwidth_out").unwrap_or(5);
+    /// ```
     pub fn integer(&self, name: &str) -> Option<i64> {
         self.value(name).and_then(Value::as_i64)
     }
 
     /// A duration field in milliseconds; `default_ms` when unset.
+    ///
+    /// ```no_run
+    /// # let config: kiln_guest::Config = unimplemented!();
+    /// let timeout = std::time::Duration::from_millis(config.duration_ms("ssh_timeout", 300_000));
+    /// ```
     pub fn duration_ms(&self, name: &str, default_ms: u64) -> u64 {
         self.value(name).and_then(Value::as_u64).unwrap_or(default_ms)
     }
 
     /// Any field decoded into `T`, with an error naming the field.
+    ///
+    /// ```no_run
+    /// # let config: kiln_guest::Config = unimplemented!();
+    /// let tags: std::collections::BTreeMap<String, String> = config.decode("tags")?.unwrap_or_default();
+    /// # Ok::<(), kiln_guest::types::FieldError>(())
+    /// ```
     pub fn decode<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, FieldError> {
         match self.value(name) {
             None => Ok(None),
@@ -81,17 +174,34 @@ impl Config {
     }
 
     /// The secret at `pointer` (`/secret_key`), if the template set it.
+    ///
+    /// ```no_run
+    /// # let config: kiln_guest::Config = unimplemented!();
+    /// let secret_key = config.secret("/secret_key").ok_or("secret_key is not set")?;
+    /// # Ok::<(), &str>(())
+    /// ```
     pub fn secret(&self, pointer: &str) -> Option<&Secret> {
         self.secrets.iter().find(|(p, _)| p == pointer).map(|(_, s)| s)
     }
 
     /// Whether a field is set, as plain value or as secret.
+    ///
+    /// ```no_run
+    /// # let config: kiln_guest::Config = unimplemented!();
+    /// let has_token = config.is_set("security_token");
+    /// ```
     pub fn is_set(&self, name: &str) -> bool {
         self.value(name).is_some() || self.secret(&format!("/{name}")).is_some()
     }
 }
 
-/// A field error for `prepare`, pointing at `pointer`.
+/// A field error for `prepare`, pointing at `pointer` (a JSON pointer
+/// into the builder's section: `/region`, `/image_disk_mappings/0`).
+///
+/// ```rust
+/// let error = kiln_guest::config::field_error("/region", "region must be set");
+/// assert_eq!(error.pointer, "/region");
+/// ```
 pub fn field_error(pointer: &str, message: &str) -> FieldError {
     FieldError { pointer: pointer.to_string(), message: message.to_string() }
 }

@@ -1,10 +1,18 @@
 //! Typed JSON over the host's `http` capability.
 //!
-//! ```ignore
-//! let reply: Reply = http::Request::get(&url)
+//! ```no_run
+//! use kiln_guest::http::Request;
+//!
+//! # let key: &kiln_guest::secrets::Secret = unimplemented!();
+//! #[derive(serde::Deserialize)]
+//! struct Reply {
+//!     ready: bool,
+//! }
+//! let reply: Reply = Request::get("https://api.example.com/status")
 //!     .secret_header("x-api-key", key)
 //!     .send()?
 //!     .json()?;
+//! # Ok::<(), kiln_guest::http::Error>(())
 //! ```
 
 use crate::bindings::kiln::plugin::http as host;
@@ -15,8 +23,31 @@ use std::fmt;
 
 pub use host::Method;
 
+/// `host` or `host:port` of a URL, as an egress list names it (what
+/// `prepare` returns for the host to allow). A text without a scheme is
+/// taken as starting with the host.
+///
+/// ```rust
+/// use kiln_guest::http::host_of;
+///
+/// assert_eq!(host_of("http://127.0.0.1:8080/x?y"), "127.0.0.1:8080");
+/// assert_eq!(host_of("https://ecs.cn-beijing.aliyuncs.com"), "ecs.cn-beijing.aliyuncs.com");
+/// assert_eq!(host_of("api.example.com/v2"), "api.example.com");
+/// ```
+pub fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map(|(_, rest)| rest).unwrap_or(url);
+    rest.split(['/', '?', '#']).next().unwrap_or_default().to_string()
+}
+
 /// A request being built. Secrets are borrowed: the host puts their values
 /// in when the request leaves it.
+///
+/// ```no_run
+/// use kiln_guest::http::Request;
+///
+/// let response = Request::post("https://api.example.com/items").json(&serde_json::json!({"name": "a"})).send()?;
+/// # Ok::<(), kiln_guest::http::Error>(())
+/// ```
 pub struct Request<'a> {
     method: Method,
     url: String,
@@ -33,44 +64,93 @@ enum Value<'a> {
 
 impl<'a> Request<'a> {
     /// A request with `method` to the absolute `url`.
+    ///
+    /// ```no_run
+    /// use kiln_guest::http::Request;
+    ///
+    /// let request = Request::new(kiln_guest::http::Method::Put, "https://api.example.com/items/1");
+    /// ```
     pub fn new(method: Method, url: impl Into<String>) -> Self {
         Request { method, url: url.into(), headers: Vec::new(), body: Vec::new(), pieces: None, timeout_ms: None }
     }
 
     /// A GET request.
+    ///
+    /// ```no_run
+    /// use kiln_guest::http::Request;
+    ///
+    /// let request = Request::get("https://api.example.com/items");
+    /// ```
     pub fn get(url: impl Into<String>) -> Self {
         Self::new(Method::Get, url)
     }
 
     /// A POST request.
+    ///
+    /// ```no_run
+    /// use kiln_guest::http::Request;
+    ///
+    /// let request = Request::post("https://api.example.com/items");
+    /// ```
     pub fn post(url: impl Into<String>) -> Self {
         Self::new(Method::Post, url)
     }
 
     /// A DELETE request.
+    ///
+    /// ```no_run
+    /// use kiln_guest::http::Request;
+    ///
+    /// let request = Request::delete("https://api.example.com/items/1");
+    /// ```
     pub fn delete(url: impl Into<String>) -> Self {
         Self::new(Method::Delete, url)
     }
 
     /// Adds a plain header.
+    ///
+    /// ```no_run
+    /// use kiln_guest::http::Request;
+    ///
+    /// let request = Request::get("https://api.example.com/").header("accept", "application/json");
+    /// ```
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.push((name.to_string(), Value::Text(value.into())));
         self
     }
 
     /// Adds a header whose value is a secret.
+    ///
+    /// ```no_run
+    /// use kiln_guest::http::Request;
+    ///
+    /// # let token: &kiln_guest::secrets::Secret = unimplemented!();
+    /// let request = Request::get("https://api.example.com/").secret_header("authorization", token);
+    /// ```
     pub fn secret_header(mut self, name: &str, value: &'a Secret) -> Self {
         self.headers.push((name.to_string(), Value::Secret(value)));
         self
     }
 
     /// Sets a JSON body and its content type.
+    ///
+    /// ```no_run
+    /// use kiln_guest::http::Request;
+    ///
+    /// let request = Request::post("https://api.example.com/").json(&vec!["a", "b"]);
+    /// ```
     pub fn json<T: Serialize>(mut self, body: &T) -> Self {
         self.body = serde_json::to_vec(body).expect("a Serialize value always encodes to JSON");
         self.header("content-type", "application/json")
     }
 
     /// Sets a raw body.
+    ///
+    /// ```no_run
+    /// use kiln_guest::http::Request;
+    ///
+    /// let request = Request::post("https://api.example.com/").body(b"Action=Describe".to_vec());
+    /// ```
     pub fn body(mut self, body: Vec<u8>) -> Self {
         self.body = body;
         self
@@ -79,6 +159,17 @@ impl<'a> Request<'a> {
     /// Sets a body the host assembles from `pieces`, so that it can carry
     /// secrets (an access key id, a token, a password) the builder cannot
     /// read. Replaces any raw body.
+    ///
+    /// ```no_run
+    /// use kiln_guest::http::Request;
+    ///
+    /// use kiln_guest::pieces::Pieces;
+    ///
+    /// # let password: &kiln_guest::secrets::Secret = unimplemented!();
+    /// let mut body = Pieces::new();
+    /// body.text("Password=").secret(password);
+    /// let request = Request::post("https://api.example.com/").body_pieces(body.into_pieces());
+    /// ```
     pub fn body_pieces(mut self, pieces: Vec<Piece<'a>>) -> Self {
         self.body = Vec::new();
         self.pieces = Some(pieces);
@@ -86,13 +177,28 @@ impl<'a> Request<'a> {
     }
 
     /// Overrides the host's default timeout.
+    ///
+    /// ```no_run
+    /// use kiln_guest::http::Request;
+    ///
+    /// let request = Request::get("https://api.example.com/").timeout_ms(30_000);
+    /// ```
     pub fn timeout_ms(mut self, ms: u64) -> Self {
         self.timeout_ms = Some(ms);
         self
     }
 
     /// Sends the request. Any status is a response; see
-    /// [`Response::success`].
+    /// [`Response::success`]. Fails with [`Error::Host`] when no response
+    /// came (denied by the egress policy, invalid, timed out, connection
+    /// failed, too large, cancelled).
+    ///
+    /// ```no_run
+    /// use kiln_guest::http::Request;
+    ///
+    /// let response = Request::get("https://api.example.com/").send()?;
+    /// # Ok::<(), kiln_guest::http::Error>(())
+    /// ```
     pub fn send(self) -> Result<Response, Error> {
         let headers = self
             .headers
@@ -122,6 +228,13 @@ impl<'a> Request<'a> {
 }
 
 /// A response of any status.
+///
+/// ```no_run
+/// # let response: kiln_guest::http::Response = unimplemented!();
+/// if response.status == 404 {
+///     // Gone already.
+/// }
+/// ```
 pub struct Response {
     /// The URL requested, for messages.
     pub url: String,
@@ -134,12 +247,23 @@ pub struct Response {
 }
 
 impl Response {
-    /// The body as text (lossy).
+    /// The body as text (invalid UTF-8 replaced).
+    ///
+    /// ```no_run
+    /// # let response: kiln_guest::http::Response = unimplemented!();
+    /// kiln_guest::ui::debug(response.text());
+    /// ```
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
     /// This response if its status is 2xx, else [`Error::Status`].
+    ///
+    /// ```no_run
+    /// # let response: kiln_guest::http::Response = unimplemented!();
+    /// let body = response.success()?.body;
+    /// # Ok::<(), kiln_guest::http::Error>(())
+    /// ```
     pub fn success(self) -> Result<Self, Error> {
         if (200..300).contains(&self.status) {
             Ok(self)
@@ -148,14 +272,27 @@ impl Response {
         }
     }
 
-    /// Decodes a 2xx JSON body into `T`.
+    /// Decodes a 2xx JSON body into `T`. Fails with [`Error::Status`] for
+    /// another status and [`Error::Decode`] for a body that is not a `T`.
+    ///
+    /// ```no_run
+    /// # let response: kiln_guest::http::Response = unimplemented!();
+    /// let reply: serde_json::Value = response.json()?;
+    /// # Ok::<(), kiln_guest::http::Error>(())
+    /// ```
     pub fn json<T: DeserializeOwned>(self) -> Result<T, Error> {
         let ok = self.success()?;
         serde_json::from_slice(&ok.body).map_err(|e| Error::Decode { url: ok.url, message: e.to_string() })
     }
 }
 
-/// Why an HTTP exchange failed.
+/// Why an HTTP exchange failed. Its text names the URL and says what
+/// happened.
+///
+/// ```no_run
+/// # let error: kiln_guest::http::Error = unimplemented!();
+/// kiln_guest::ui::error(format!("could not list images: {error}"));
+/// ```
 #[derive(Debug)]
 pub enum Error {
     /// The host sent no response.
@@ -206,6 +343,13 @@ impl fmt::Display for Error {
 
 impl Error {
     /// Whether the build was cancelled while the request was in flight.
+    ///
+    /// ```no_run
+    /// # let error: kiln_guest::http::Error = unimplemented!();
+    /// if error.is_cancelled() {
+    ///     return;
+    /// }
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self, Error::Host { error: host::Error::Cancelled, .. })
     }

@@ -1,34 +1,31 @@
-//! Waiting for the cloud: call a check with exponential backoff until it
-//! reports success, the deadline passes, or the build is cancelled.
+//! Waiting for the cloud: call a check with backoff until it reports
+//! success, the deadline passes, or the build is cancelled.
 //!
-//! Sleeping goes through the host's `timer`, so a cancelled build stops
-//! waiting at once.
+//! [`until`], [`after`] and [`paced`] wait on the build's clock (the
+//! host's cancellable `timer`, so a cancelled build stops waiting at once);
+//! [`Poll`] is the same on any [`Clock`], which is how tests run a wait
+//! without sleeping.
 
-use crate::bindings::kiln::plugin::timer;
-use std::time::{Duration, Instant};
+use crate::backoff::{Pacer, Stop};
+use crate::clock::{Cancelled, Clock, HostClock};
+use std::time::Duration;
 
-/// How long to sleep between checks.
-#[derive(Clone, Copy, Debug)]
-pub struct Backoff {
-    /// The first sleep.
-    pub initial: Duration,
-    /// No sleep is longer than this.
-    pub max: Duration,
-    /// Each sleep is the previous one times this factor.
-    pub factor: u32,
-}
-
-impl Default for Backoff {
-    /// 1 s, doubling up to 10 s.
-    fn default() -> Self {
-        Backoff { initial: Duration::from_secs(1), max: Duration::from_secs(10), factor: 2 }
-    }
-}
+pub use crate::backoff::Backoff;
 
 /// Why a wait ended without success.
+///
+/// ```rust
+/// use kiln_guest::clock::FakeClock;
+/// use kiln_guest::poll::{Backoff, Poll, PollError};
+/// use std::time::Duration;
+///
+/// let clock = FakeClock::new();
+/// let waited = Poll::new(Duration::from_secs(3), Backoff::default()).clock(&clock).until(|| Ok::<Option<()>, ()>(None));
+/// assert_eq!(waited, Err(PollError::TimedOut(Duration::from_secs(3))));
+/// ```
 #[derive(Debug, PartialEq)]
 pub enum PollError<E> {
-    /// The check did not succeed before the deadline.
+    /// The check did not succeed before the deadline (the timeout given).
     TimedOut(Duration),
     /// The build was cancelled.
     Cancelled,
@@ -37,6 +34,13 @@ pub enum PollError<E> {
 }
 
 /// What one check of a wait found.
+///
+/// ```rust
+/// use kiln_guest::poll::Check;
+///
+/// assert_eq!(Check::from(Some(3)), Check::Done(3));
+/// assert_eq!(Check::<u8>::from(None), Check::NotYet);
+/// ```
 #[derive(Debug, PartialEq)]
 pub enum Check<T> {
     /// The wait is over.
@@ -49,70 +53,281 @@ pub enum Check<T> {
     Remaining(Duration),
 }
 
-/// The longest sleep when a check says how long is left.
-pub const MAX_PACED_SLEEP: Duration = Duration::from_secs(30);
-
-/// Calls `check` until it returns `Ok(Some(value))`, sleeping per `backoff`
-/// in between, for at most `timeout`.
-pub fn until<T, E>(
-    timeout: Duration,
-    backoff: Backoff,
-    mut check: impl FnMut() -> Result<Option<T>, E>,
-) -> Result<T, PollError<E>> {
-    poll(timeout, backoff, false, || check().map(Check::from))
-}
-
-/// Like [`until`], but sleeps `backoff.initial` before the first check:
-/// for waiting on a change just asked for (a start, a create), which is
-/// never done at once, so that a first check would only cost a call.
-pub fn after<T, E>(
-    timeout: Duration,
-    backoff: Backoff,
-    mut check: impl FnMut() -> Result<Option<T>, E>,
-) -> Result<T, PollError<E>> {
-    poll(timeout, backoff, true, || check().map(Check::from))
-}
-
-/// Like [`until`], for checks that may say how long is left
-/// ([`Check::Remaining`]): those sleep half of it (at least
-/// `backoff.initial`, at most [`MAX_PACED_SLEEP`]) instead of backing off.
-pub fn paced<T, E>(
-    timeout: Duration,
-    backoff: Backoff,
-    check: impl FnMut() -> Result<Check<T>, E>,
-) -> Result<T, PollError<E>> {
-    poll(timeout, backoff, false, check)
-}
-
 impl<T> From<Option<T>> for Check<T> {
     fn from(value: Option<T>) -> Self {
         value.map_or(Check::NotYet, Check::Done)
     }
 }
 
-fn poll<T, E>(
+/// The longest sleep when a check says how long is left.
+///
+/// ```rust
+/// use kiln_guest::clock::FakeClock;
+/// use kiln_guest::poll::{Backoff, Check, Poll, MAX_PACED_SLEEP};
+/// use std::time::Duration;
+///
+/// let clock = FakeClock::new();
+/// let mut first = true;
+/// let _ = Poll::new(Duration::from_secs(3600), Backoff::default()).clock(&clock).paced(|| {
+///     let answer = if first { Check::Remaining(Duration::from_secs(600)) } else { Check::Done(()) };
+///     first = false;
+///     Ok::<_, ()>(answer)
+/// });
+/// assert_eq!(clock.sleeps(), [MAX_PACED_SLEEP]);
+/// ```
+pub const MAX_PACED_SLEEP: Duration = Duration::from_secs(30);
+
+/// One wait: its timeout, backoff and clock, and whether it sleeps before
+/// the first check.
+///
+/// ```rust
+/// use kiln_guest::clock::FakeClock;
+/// use kiln_guest::poll::{Backoff, Poll};
+/// use std::time::Duration;
+///
+/// let clock = FakeClock::new();
+/// let mut checks = 0;
+/// let ready = Poll::new(Duration::from_secs(60), Backoff::default()).clock(&clock).until(|| {
+///     checks += 1;
+///     Ok::<_, String>((checks == 3).then_some("ready"))
+/// });
+/// assert_eq!(ready, Ok("ready"));
+/// assert_eq!(clock.sleeps(), [Duration::from_secs(1), Duration::from_secs(2)]);
+/// ```
+pub struct Poll<'c> {
     timeout: Duration,
     backoff: Backoff,
     sleep_first: bool,
-    mut check: impl FnMut() -> Result<Check<T>, E>,
-) -> Result<T, PollError<E>> {
-    let started = Instant::now();
-    let mut sleep = backoff.initial;
-    if sleep_first {
-        timer::sleep(sleep.min(timeout).as_millis() as u64).map_err(|_| PollError::Cancelled)?;
-        sleep = (sleep * backoff.factor).min(backoff.max);
+    clock: &'c dyn Clock,
+}
+
+impl Poll<'static> {
+    /// A wait of at most `timeout` on the build's clock, first check at
+    /// once.
+    ///
+    /// ```rust
+    /// use kiln_guest::poll::{Backoff, Poll};
+    ///
+    /// let wait = Poll::new(std::time::Duration::from_secs(300), Backoff::default());
+    /// ```
+    pub fn new(timeout: Duration, backoff: Backoff) -> Self {
+        Poll { timeout, backoff, sleep_first: false, clock: &HostClock }
     }
-    loop {
-        let nap = match check().map_err(PollError::Check)? {
-            Check::Done(value) => return Ok(value),
-            Check::NotYet => sleep,
-            Check::Remaining(left) => (left / 2).clamp(backoff.initial, MAX_PACED_SLEEP),
-        };
-        let elapsed = started.elapsed();
-        if elapsed >= timeout {
-            return Err(PollError::TimedOut(timeout));
+}
+
+impl<'c> Poll<'c> {
+    /// Waits on `clock` instead of the build's.
+    ///
+    /// ```rust
+    /// use kiln_guest::clock::FakeClock;
+    /// use kiln_guest::poll::{Backoff, Poll};
+    ///
+    /// let clock = FakeClock::new();
+    /// let wait = Poll::new(std::time::Duration::from_secs(300), Backoff::default()).clock(&clock);
+    /// ```
+    pub fn clock<'d>(self, clock: &'d dyn Clock) -> Poll<'d> {
+        Poll { timeout: self.timeout, backoff: self.backoff, sleep_first: self.sleep_first, clock }
+    }
+
+    /// Sleeps `backoff.initial` before the first check: for a change just
+    /// asked for (a start, a create), which is never done at once, so that
+    /// a first check would only cost a call.
+    ///
+    /// ```rust
+    /// use kiln_guest::clock::FakeClock;
+    /// use kiln_guest::poll::{Backoff, Poll};
+    ///
+    /// let clock = FakeClock::new();
+    /// let done = Poll::new(std::time::Duration::from_secs(9), Backoff::default()).clock(&clock).sleep_first().until(|| Ok::<_, ()>(Some(())));
+    /// assert_eq!(done, Ok(()));
+    /// assert_eq!(clock.sleeps(), [std::time::Duration::from_secs(1)]);
+    /// ```
+    pub fn sleep_first(mut self) -> Self {
+        self.sleep_first = true;
+        self
+    }
+
+    /// Calls `check` until it gives `Some(value)`, backing off in between.
+    /// Fails with [`PollError::Check`] as soon as a check fails, with
+    /// [`PollError::TimedOut`] when the timeout passes first, and with
+    /// [`PollError::Cancelled`] when the build is cancelled.
+    ///
+    /// ```rust
+    /// use kiln_guest::clock::FakeClock;
+    /// use kiln_guest::poll::{Backoff, Poll, PollError};
+    ///
+    /// let clock = FakeClock::new();
+    /// let failed: Result<(), _> = Poll::new(std::time::Duration::from_secs(9), Backoff::default()).clock(&clock).until(|| Err("gone"));
+    /// assert_eq!(failed, Err(PollError::Check("gone")));
+    /// ```
+    pub fn until<T, E>(self, mut check: impl FnMut() -> Result<Option<T>, E>) -> Result<T, PollError<E>> {
+        self.paced(|| check().map(Check::from))
+    }
+
+    /// Like [`Poll::until`], for checks that may say how long is left
+    /// ([`Check::Remaining`]): those sleep half of it (at least
+    /// `backoff.initial`, at most [`MAX_PACED_SLEEP`]) instead of backing
+    /// off. The backoff still moves on, for the checks that cannot tell.
+    ///
+    /// ```rust
+    /// use kiln_guest::clock::FakeClock;
+    /// use kiln_guest::poll::{Backoff, Check, Poll};
+    /// use std::time::Duration;
+    ///
+    /// let clock = FakeClock::new();
+    /// let mut left = vec![Check::Done(()), Check::Remaining(Duration::from_secs(8))];
+    /// let done = Poll::new(Duration::from_secs(60), Backoff::default()).clock(&clock).paced(|| Ok::<_, ()>(left.pop().unwrap()));
+    /// assert_eq!(done, Ok(()));
+    /// assert_eq!(clock.sleeps(), [Duration::from_secs(4)]);
+    /// ```
+    pub fn paced<T, E>(self, mut check: impl FnMut() -> Result<Check<T>, E>) -> Result<T, PollError<E>> {
+        let mut pacer = Pacer::start(self.clock, self.timeout, self.backoff);
+        if self.sleep_first {
+            pacer.nap_first().map_err(|Cancelled| PollError::Cancelled)?;
         }
-        timer::sleep(nap.min(timeout - elapsed).as_millis() as u64).map_err(|_| PollError::Cancelled)?;
-        sleep = (sleep * backoff.factor).min(backoff.max);
+        loop {
+            let nap = match check().map_err(PollError::Check)? {
+                Check::Done(value) => return Ok(value),
+                Check::NotYet => pacer.backoff_nap(),
+                Check::Remaining(left) => (left / 2).clamp(pacer.initial_nap(), MAX_PACED_SLEEP),
+            };
+            pacer.pause(nap).map_err(|stop| match stop {
+                Stop::TimedOut(limit) => PollError::TimedOut(limit),
+                Stop::Cancelled => PollError::Cancelled,
+            })?;
+        }
+    }
+}
+
+/// Calls `check` until it returns `Ok(Some(value))`, sleeping per `backoff`
+/// in between, for at most `timeout`; see [`Poll::until`].
+///
+/// ```no_run
+/// use kiln_guest::poll::{self, Backoff};
+/// use std::time::Duration;
+///
+/// # fn is_ready() -> Result<bool, String> { Ok(true) }
+/// let ready = poll::until(Duration::from_secs(60), Backoff::default(), || {
+///     Ok::<_, String>(is_ready()?.then_some(()))
+/// });
+/// ```
+pub fn until<T, E>(
+    timeout: Duration,
+    backoff: Backoff,
+    check: impl FnMut() -> Result<Option<T>, E>,
+) -> Result<T, PollError<E>> {
+    Poll::new(timeout, backoff).until(check)
+}
+
+/// Like [`until`], but sleeps `backoff.initial` before the first check;
+/// see [`Poll::sleep_first`].
+///
+/// ```no_run
+/// use kiln_guest::poll::{self, Backoff};
+/// use std::time::Duration;
+///
+/// # fn started() -> Result<bool, String> { Ok(true) }
+/// let running = poll::after(Duration::from_secs(300), Backoff::default(), || {
+///     Ok::<_, String>(started()?.then_some(()))
+/// });
+/// ```
+pub fn after<T, E>(
+    timeout: Duration,
+    backoff: Backoff,
+    check: impl FnMut() -> Result<Option<T>, E>,
+) -> Result<T, PollError<E>> {
+    Poll::new(timeout, backoff).sleep_first().until(check)
+}
+
+/// Like [`until`], for checks that may say how long is left; see
+/// [`Poll::paced`].
+///
+/// ```no_run
+/// use kiln_guest::poll::{self, Backoff, Check};
+/// use std::time::Duration;
+///
+/// # fn percent_done() -> Result<u32, String> { Ok(100) }
+/// let done = poll::paced(Duration::from_secs(600), Backoff::default(), || {
+///     Ok::<_, String>(match percent_done()? {
+///         100 => Check::Done(()),
+///         p => Check::Remaining(Duration::from_secs(u64::from(100 - p))),
+///     })
+/// });
+/// ```
+pub fn paced<T, E>(
+    timeout: Duration,
+    backoff: Backoff,
+    check: impl FnMut() -> Result<Check<T>, E>,
+) -> Result<T, PollError<E>> {
+    Poll::new(timeout, backoff).paced(check)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FakeClock;
+
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    const BACKOFF: Backoff = Backoff { initial: Duration::from_secs(1), max: Duration::from_secs(4), factor: 2 };
+
+    #[test]
+    fn until_checks_at_once_then_backs_off() {
+        let clock = FakeClock::new();
+        let mut n = 0;
+        let got = Poll::new(secs(100), BACKOFF).clock(&clock).until(|| {
+            n += 1;
+            Ok::<_, ()>((n == 5).then_some(n))
+        });
+        assert_eq!(got, Ok(5));
+        assert_eq!(clock.sleeps(), [1, 2, 4, 4].map(secs));
+    }
+
+    #[test]
+    fn sleep_first_naps_before_the_first_check() {
+        let clock = FakeClock::new();
+        let mut n = 0;
+        let got = Poll::new(secs(100), BACKOFF).clock(&clock).sleep_first().until(|| {
+            n += 1;
+            Ok::<_, ()>((n == 2).then_some(()))
+        });
+        assert_eq!(got, Ok(()));
+        assert_eq!(clock.sleeps(), [1, 2].map(secs));
+    }
+
+    #[test]
+    fn a_wait_times_out_with_its_timeout() {
+        let clock = FakeClock::new();
+        let got = Poll::new(secs(6), BACKOFF).clock(&clock).until(|| Ok::<Option<()>, ()>(None));
+        assert_eq!(got, Err(PollError::TimedOut(secs(6))));
+        assert_eq!(clock.sleeps(), [1, 2, 3].map(secs));
+    }
+
+    #[test]
+    fn a_failed_check_ends_the_wait_at_once() {
+        let clock = FakeClock::new();
+        let got: Result<(), _> = Poll::new(secs(6), BACKOFF).clock(&clock).until(|| Err("broken"));
+        assert_eq!(got, Err(PollError::Check("broken")));
+        assert!(clock.sleeps().is_empty());
+    }
+
+    #[test]
+    fn a_cancelled_sleep_ends_the_wait() {
+        let clock = FakeClock::new().cancel_at_sleep(2);
+        let got = Poll::new(secs(60), BACKOFF).clock(&clock).until(|| Ok::<Option<()>, ()>(None));
+        assert_eq!(got, Err(PollError::Cancelled));
+    }
+
+    #[test]
+    fn remaining_time_sleeps_half_of_it_within_bounds() {
+        let clock = FakeClock::new();
+        let mut answers =
+            vec![Check::Done(()), Check::Remaining(secs(600)), Check::Remaining(secs(1)), Check::Remaining(secs(10))];
+        let got = Poll::new(secs(1000), BACKOFF).clock(&clock).paced(|| Ok::<_, ()>(answers.pop().unwrap()));
+        assert_eq!(got, Ok(()));
+        // Half of 10 s; at least the initial 1 s; at most 30 s.
+        assert_eq!(clock.sleeps(), [secs(5), secs(1), MAX_PACED_SLEEP]);
     }
 }

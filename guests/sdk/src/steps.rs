@@ -13,6 +13,14 @@ use crate::types::BuildError;
 use crate::ui;
 
 /// How the build ended, as seen by the undo steps.
+///
+/// ```rust
+/// use kiln_guest::steps::Outcome;
+///
+/// // An image is kept only when the build succeeded.
+/// let delete_image = |outcome: Outcome| outcome != Outcome::Succeeded;
+/// assert!(delete_image(Outcome::Cancelled));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Every step succeeded.
@@ -24,6 +32,13 @@ pub enum Outcome {
 }
 
 /// Why a step stopped the build.
+///
+/// ```rust
+/// use kiln_guest::steps::StepError;
+///
+/// let error: StepError = format!("instance {} has no IP", "i-1").into();
+/// assert!(matches!(error, StepError::Failed(m) if m == "instance i-1 has no IP"));
+/// ```
 #[derive(Debug)]
 pub enum StepError {
     /// The step failed; the message says why, as a full sentence.
@@ -34,6 +49,10 @@ pub enum StepError {
 
 impl StepError {
     /// A failure with a message.
+    ///
+    /// ```rust
+    /// let error = kiln_guest::steps::StepError::failed("no image to copy");
+    /// ```
     pub fn failed(message: impl Into<String>) -> Self {
         StepError::Failed(message.into())
     }
@@ -46,6 +65,34 @@ impl From<String> for StepError {
 }
 
 /// One step of a build over the builder's state `S`.
+///
+/// ```rust
+/// use kiln_guest::steps::{Outcome, Step, StepError};
+///
+/// struct State {
+///     vpc_id: Option<String>,
+/// }
+///
+/// struct CreateVpc;
+///
+/// impl Step<State> for CreateVpc {
+///     fn name(&self) -> &'static str {
+///         "create VPC"
+///     }
+///
+///     fn run(&mut self, state: &mut State) -> Result<(), StepError> {
+///         state.vpc_id = Some("vpc-1".into()); // as the cloud answered
+///         Ok(())
+///     }
+///
+///     fn undo(&mut self, state: &mut State, _outcome: Outcome) -> Result<(), String> {
+///         if let Some(_id) = state.vpc_id.take() {
+///             // delete it
+///         }
+///         Ok(())
+///     }
+/// }
+/// ```
 pub trait Step<S> {
     /// A short name for messages, verb + object: `create key pair`.
     fn name(&self) -> &'static str;
@@ -64,6 +111,20 @@ pub trait Step<S> {
 /// Runs `steps` over `state`, then undoes those that ran in reverse order.
 /// With `keep_on_error` (the user's `-on-error=abort`), a failed build is
 /// not undone, so the user can inspect what it left.
+///
+/// Fails with [`BuildError::Failed`] (the failing step's name and message)
+/// or [`BuildError::Cancelled`]; undo failures are shown, not returned.
+///
+/// ```no_run
+/// use kiln_guest::steps::{self, Step};
+///
+/// # struct State; struct Preflight; struct CreateVpc;
+/// # impl Step<State> for Preflight { fn name(&self) -> &'static str { "preflight" } fn run(&mut self, _: &mut State) -> Result<(), kiln_guest::steps::StepError> { Ok(()) } }
+/// # impl Step<State> for CreateVpc { fn name(&self) -> &'static str { "create VPC" } fn run(&mut self, _: &mut State) -> Result<(), kiln_guest::steps::StepError> { Ok(()) } }
+/// let mut plan: Vec<Box<dyn Step<State>>> = vec![Box::new(Preflight), Box::new(CreateVpc)];
+/// steps::run(&mut plan, &mut State, false)?;
+/// # Ok::<(), kiln_guest::types::BuildError>(())
+/// ```
 pub fn run<S>(steps: &mut [Box<dyn Step<S>>], state: &mut S, keep_on_error: bool) -> Result<(), BuildError> {
     let mut ran = 0;
     let mut outcome = Outcome::Succeeded;

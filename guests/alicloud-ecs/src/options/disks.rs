@@ -4,8 +4,9 @@
 
 use super::rules;
 use kiln_guest::config::field_error;
+use kiln_guest::reader::ObjectReader;
 use kiln_guest::types::FieldError;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// The instance's system disk.
 #[derive(Clone, Debug, Default)]
@@ -60,99 +61,40 @@ const DATA_KEYS: &[&str] = &[
 ];
 const SYSTEM_KEYS: &[&str] = &["disk_category", "disk_size", "disk_name", "disk_description"];
 
-/// Reads one mapping object, collecting errors at `/field/...`.
-struct Reader<'a> {
-    object: &'a Map<String, Value>,
-    pointer: String,
-    errors: &'a mut Vec<FieldError>,
+/// How a disk size must be written, for the reader's error.
+const SIZE: &str = "a whole number of GiB";
+
+/// Unknown keys are errors: a typo must not silently drop a setting. A
+/// data disk's key on the system disk says where it belongs.
+fn refuse_unknown_keys(r: &mut ObjectReader<'_>, known: &[&str], what: &str) {
+    for key in r.unknown_keys(known) {
+        let message = if DATA_KEYS.contains(&key.as_str()) {
+            format!("{key} applies to data disks (image_disk_mappings), not to {what}")
+        } else {
+            format!("{key} is not a key of {what}; known keys: {}", known.join(", "))
+        };
+        r.fail(&key, message);
+    }
 }
 
-impl Reader<'_> {
-    fn fail(&mut self, key: &str, message: String) {
-        self.errors.push(field_error(&format!("{}/{key}", self.pointer), &message));
+fn category(r: &mut ObjectReader<'_>) -> Option<String> {
+    let category = r.text("disk_category")?;
+    if !CATEGORIES.contains(&category.as_str()) {
+        r.fail("disk_category", format!("disk_category must be one of {}, not {category:?}", CATEGORIES.join(", ")));
     }
+    Some(category)
+}
 
-    fn text(&mut self, key: &str) -> Option<String> {
-        match self.object.get(key) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) if s.trim().is_empty() => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            Some(other) => {
-                self.fail(key, format!("{key} must be a string, not {other}"));
-                None
-            }
-        }
+fn name_and_description(r: &mut ObjectReader<'_>) -> (Option<String>, Option<String>) {
+    let name = r.text("disk_name");
+    if let Some(Err(rule)) = name.as_deref().map(rules::name) {
+        r.fail("disk_name", format!("disk_name {rule}"));
     }
-
-    fn integer(&mut self, key: &str) -> Option<i64> {
-        let value = self.object.get(key)?;
-        let parsed = match value {
-            Value::Null => return None,
-            Value::Number(n) => n.as_i64(),
-            Value::String(s) if s.trim().is_empty() => return None,
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        };
-        if parsed.is_none() {
-            self.fail(key, format!("{key} must be a whole number of GiB, not {value}"));
-        }
-        parsed
+    let description = r.text("disk_description");
+    if let Some(Err(rule)) = description.as_deref().map(|d| rules::description(d, 2, 256)) {
+        r.fail("disk_description", format!("disk_description {rule}"));
     }
-
-    fn boolean(&mut self, key: &str) -> Option<bool> {
-        let value = self.object.get(key)?;
-        let parsed = match value {
-            Value::Null => return None,
-            Value::Bool(b) => Some(*b),
-            Value::String(s) => match s.trim() {
-                "true" | "1" | "True" | "TRUE" => Some(true),
-                "false" | "0" | "False" | "FALSE" => Some(false),
-                _ => None,
-            },
-            _ => None,
-        };
-        if parsed.is_none() {
-            self.fail(key, format!("{key} must be true or false, not {value}"));
-        }
-        parsed
-    }
-
-    /// Unknown keys are errors: a typo must not silently drop a setting.
-    fn unknown_keys(&mut self, known: &[&str], what: &str) {
-        let unknown: Vec<String> = self.object.keys().filter(|k| !known.contains(&k.as_str())).cloned().collect();
-        for key in unknown {
-            let message = if DATA_KEYS.contains(&key.as_str()) {
-                format!("{key} applies to data disks (image_disk_mappings), not to {what}")
-            } else {
-                format!("{key} is not a key of {what}; known keys: {}", known.join(", "))
-            };
-            self.fail(&key, message);
-        }
-    }
-
-    fn category(&mut self) -> Option<String> {
-        let category = self.text("disk_category")?;
-        if !CATEGORIES.contains(&category.as_str()) {
-            self.fail(
-                "disk_category",
-                format!("disk_category must be one of {}, not {category:?}", CATEGORIES.join(", ")),
-            );
-        }
-        Some(category)
-    }
-
-    fn name_and_description(&mut self) -> (Option<String>, Option<String>) {
-        let name = self.text("disk_name");
-        if let Some(Err(rule)) = name.as_deref().map(rules::name) {
-            self.fail("disk_name", format!("disk_name {rule}"));
-        }
-        let description = self.text("disk_description");
-        if let Some(Err(rule)) = description.as_deref().map(|d| rules::description(d, 2, 256)) {
-            self.fail("disk_description", format!("disk_description {rule}"));
-        }
-        (name, description)
-    }
+    (name, description)
 }
 
 /// The size range of a data disk of `category`, in GiB.
@@ -174,16 +116,16 @@ pub fn system_disk(value: Option<&Value>, errors: &mut Vec<FieldError>) -> Optio
         ));
         return None;
     };
-    let mut r = Reader { object, pointer: "/system_disk_mapping".to_string(), errors };
-    r.unknown_keys(SYSTEM_KEYS, "system_disk_mapping");
-    let category = r.category();
-    let size = r.integer("disk_size");
+    let mut r = ObjectReader::new(object, "/system_disk_mapping", errors);
+    refuse_unknown_keys(&mut r, SYSTEM_KEYS, "system_disk_mapping");
+    let category = category(&mut r);
+    let size = r.integer("disk_size", SIZE);
     if let Some(size) = size
         && !(20..=2048).contains(&size)
     {
         r.fail("disk_size", format!("disk_size of the system disk must be 20 to 2048 GiB, not {size}"));
     }
-    let (name, description) = r.name_and_description();
+    let (name, description) = name_and_description(&mut r);
     Some(SystemDisk { category, size, name, description })
 }
 
@@ -211,10 +153,10 @@ pub fn data_disks(value: Option<&Value>, errors: &mut Vec<FieldError>) -> Vec<Da
             errors.push(field_error(&pointer, &format!("image_disk_mappings[{i}] must be an object")));
             continue;
         };
-        let mut r = Reader { object, pointer, errors: &mut *errors };
-        r.unknown_keys(DATA_KEYS, "image_disk_mappings");
-        let category = r.category();
-        let size = r.integer("disk_size");
+        let mut r = ObjectReader::new(object, pointer, &mut *errors);
+        refuse_unknown_keys(&mut r, DATA_KEYS, "image_disk_mappings");
+        let category = category(&mut r);
+        let size = r.integer("disk_size", SIZE);
         let snapshot_id = r.text("disk_snapshot_id");
         let effective = category.as_deref().unwrap_or(DEFAULT_DISK_CATEGORY);
         let (min, max) = data_size_range(effective);
@@ -228,7 +170,7 @@ pub fn data_disks(value: Option<&Value>, errors: &mut Vec<FieldError>) -> Vec<Da
             ),
             _ => {}
         }
-        let (name, description) = r.name_and_description();
+        let (name, description) = name_and_description(&mut r);
         let device = r.text("disk_device");
         let delete_with_instance = r.boolean("disk_delete_with_instance").unwrap_or(true);
         let encrypted = r.boolean("disk_encrypted");

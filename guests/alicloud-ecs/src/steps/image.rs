@@ -9,7 +9,8 @@
 use crate::record::{self, kind};
 use crate::rpc::Client;
 use crate::state::{Image, State};
-use crate::{cleanup, describe, json, waits};
+use crate::{cleanup, describe, waits};
+use kiln_guest::json;
 use kiln_guest::steps::{Outcome, Step, StepError};
 use kiln_guest::ui;
 use std::collections::BTreeMap;

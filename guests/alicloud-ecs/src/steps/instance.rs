@@ -6,8 +6,9 @@ use crate::record::{self, kind};
 use crate::rpc::RpcError;
 use crate::state::State;
 use crate::waits::{self, INSTANCE_TIMEOUT};
-use crate::{cleanup, describe, json};
+use crate::{cleanup, describe};
 use base64::Engine;
+use kiln_guest::json;
 use kiln_guest::steps::{Outcome, Step, StepError};
 use kiln_guest::ui;
 

@@ -3,9 +3,10 @@
 //! before start and no DetachKeyPair afterwards, whose failure used to fail
 //! a good Packer build.
 
+use crate::cleanup;
 use crate::record::{self, kind};
 use crate::state::State;
-use crate::{cleanup, random};
+use kiln_guest::random;
 use kiln_guest::secrets;
 use kiln_guest::steps::{Outcome, Step, StepError};
 use kiln_guest::ui;
@@ -42,7 +43,7 @@ impl Step<State> for CreateKeyPair {
         let reply = state.client.ecs("CreateKeyPair").param("KeyPairName", name.as_str()).not_idempotent().send()?;
         // Adopt the key before anything else can print the answer.
         let private_key =
-            crate::json::text(&reply, &["PrivateKeyBody"]).map(|body| secrets::adopt("temporary key pair", &body));
+            kiln_guest::json::text(&reply, &["PrivateKeyBody"]).map(|body| secrets::adopt("temporary key pair", &body));
         state.key_pair_name = Some(name.clone());
         self.entry = record::created(kind::KEY_PAIR, &name, state.client.region())?;
         let private_key = private_key

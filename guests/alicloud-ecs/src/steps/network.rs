@@ -4,7 +4,8 @@
 use crate::options::free_slash24;
 use crate::record::{self, kind};
 use crate::state::State;
-use crate::{cleanup, describe, json, waits};
+use crate::{cleanup, describe, waits};
+use kiln_guest::json;
 use kiln_guest::steps::{Outcome, Step, StepError};
 use kiln_guest::ui;
 

@@ -3,9 +3,9 @@
 //! image, the image names, the VSwitch the user named, and the zone.
 
 use crate::describe::{self, IMAGE_STATUSES};
-use crate::json;
 use crate::rpc::RpcError;
 use crate::state::{Duplicate, ExistingVSwitch, State};
+use kiln_guest::json;
 use kiln_guest::steps::{Step, StepError};
 use kiln_guest::ui;
 use serde_json::Value;

@@ -5,7 +5,8 @@
 
 use crate::record::{self, kind};
 use crate::state::State;
-use crate::{cleanup, describe, json};
+use crate::{cleanup, describe};
+use kiln_guest::json;
 use kiln_guest::steps::{Outcome, Step, StepError};
 use kiln_guest::types::CommunicatorKind;
 use kiln_guest::ui;
