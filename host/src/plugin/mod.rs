@@ -4,7 +4,7 @@
 //! - `bindings.rs`: the contract, generated.
 //! - `engine.rs`: the one wasmtime engine, with its epoch ticker.
 //! - `cache.rs`: compiled components on disk, by content and engine.
-//! - `contract.rs`: refusing a component of another contract major.
+//! - `contract.rs`: refusing a component of another contract version.
 //! - `registry.rs`: built-in components and plugin directories.
 //! - `limits.rs`: memory, CPU and host-call limits of one build.
 //! - `output.rs`: a guest's stdout/stderr, into the log.
