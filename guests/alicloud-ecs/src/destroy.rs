@@ -4,7 +4,6 @@
 use crate::cleanup;
 use crate::options::Options;
 use crate::record::kind;
-use crate::steps::undo_error;
 use kiln_guest::Config;
 use kiln_guest::steps::StepError;
 use kiln_guest::types::{CloudResource, DestroyError};
@@ -39,6 +38,8 @@ pub fn destroy(config: &Config, entry: &CloudResource) -> Result<(), DestroyErro
     };
     deleted.map_err(|e| match e {
         StepError::Cancelled => DestroyError::Cancelled,
-        failed => DestroyError::Other(format!("could not delete {} {id} in {region}: {}", entry.kind, undo_error(failed))),
+        StepError::Failed(why) => {
+            DestroyError::Other(format!("could not delete {} {id} in {region}: {why}", entry.kind))
+        }
     })
 }

@@ -83,7 +83,10 @@ impl Guest for Scenarios {
     }
 
     fn destroy(_config: HostConfig, entry: CloudResource) -> Result<(), DestroyError> {
-        Err(DestroyError::Unsupported(format!("the test scenarios create nothing, so there is nothing to destroy for {}", entry.id)))
+        Err(DestroyError::Unsupported(format!(
+            "the test scenarios create nothing, so there is nothing to destroy for {}",
+            entry.id
+        )))
     }
 }
 
