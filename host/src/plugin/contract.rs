@@ -201,7 +201,8 @@ mod released {
             .lines()
             .filter(|l| !l.trim().is_empty())
             .map(|line| {
-                let (digest, file) = line.split_once("  ").unwrap_or_else(|| panic!("malformed SHA256SUMS line {line:?}"));
+                let (digest, file) =
+                    line.split_once("  ").unwrap_or_else(|| panic!("malformed SHA256SUMS line {line:?}"));
                 (file.to_string(), digest.to_string())
             })
             .collect()
