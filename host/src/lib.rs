@@ -24,8 +24,10 @@ pub mod provision;
 pub mod template;
 pub mod ui;
 
-/// The contract version this host speaks (`wit/world.wit`).
-pub const CONTRACT_VERSION: &str = "0.2.0";
+/// The contract version this host speaks: the `package` line of
+/// `wit/world.wit` (a unit test checks that they agree). Components built
+/// for another version are refused (`wit/VERSIONING.md`).
+pub const CONTRACT_VERSION: &str = "0.3.0";
 
 /// Paths of the guest components built by `build.rs`.
 pub mod guests {

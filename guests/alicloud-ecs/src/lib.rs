@@ -27,7 +27,9 @@ mod state;
 mod steps;
 mod waits;
 
-use kiln_guest::types::{Artifact, BuildError, CloudResource, Config as HostConfig, Description, FieldError, Prepared};
+use kiln_guest::types::{
+    Artifact, BuildError, CloudResource, Config as HostConfig, Description, DestroyError, FieldError, Prepared,
+};
 use kiln_guest::{Config, Guest};
 use options::Options;
 use rpc::Client;
@@ -71,8 +73,8 @@ impl Guest for AlicloudEcs {
             .ok_or_else(|| BuildError::Failed("the build finished without making an image".to_string()))
     }
 
-    fn destroy(config: HostConfig, entry: CloudResource) -> Result<(), String> {
-        let config = Config::from_host(config).map_err(|e| e.message)?;
+    fn destroy(config: HostConfig, entry: CloudResource) -> Result<(), DestroyError> {
+        let config = Config::from_host(config).map_err(|e| DestroyError::Other(e.message))?;
         destroy::destroy(&config, &entry)
     }
 }

@@ -10,7 +10,8 @@ use kiln_guest::config::field_error;
 use kiln_guest::provision::{self, Endpoint};
 use kiln_guest::steps::{self, Step, StepError};
 use kiln_guest::types::{
-    Artifact, BuildError, CloudResource, CommunicatorKind, Config as HostConfig, Description, FieldError, Prepared,
+    Artifact, BuildError, CloudResource, CommunicatorKind, Config as HostConfig, Description, DestroyError, FieldError,
+    Prepared,
 };
 use kiln_guest::{Config, ui};
 
@@ -56,8 +57,11 @@ impl Guest for NullBuilder {
         })
     }
 
-    fn destroy(_config: HostConfig, entry: CloudResource) -> Result<(), String> {
-        Err(format!("the null builder creates no resources, so it cannot delete {} {}", entry.kind, entry.id))
+    fn destroy(_config: HostConfig, entry: CloudResource) -> Result<(), DestroyError> {
+        Err(DestroyError::Unsupported(format!(
+            "the null builder creates no resources, so it cannot delete {} {}",
+            entry.kind, entry.id
+        )))
     }
 }
 

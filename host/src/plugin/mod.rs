@@ -4,7 +4,7 @@
 //! - `bindings.rs`: the contract, generated.
 //! - `engine.rs`: the one wasmtime engine, with its epoch ticker.
 //! - `cache.rs`: compiled components on disk, by content and engine.
-//! - `contract.rs`: refusing a component of another contract major.
+//! - `contract.rs`: refusing a component of another contract version.
 //! - `component.rs`: a loaded component, [`Plugin`], and its [`Source`].
 //! - `registry.rs`: built-in components and plugin directories, loaded.
 //! - `convert.rs`: the contract's types to the host's (fields, communicator

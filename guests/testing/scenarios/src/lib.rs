@@ -9,7 +9,8 @@ use kiln_guest::poll::{self, Backoff, PollError};
 use kiln_guest::secrets::{self, HashAlgorithm};
 use kiln_guest::steps::{self, Outcome, Step, StepError};
 use kiln_guest::types::{
-    Artifact, BuildError, CloudResource, Config as HostConfig, Description, Field, FieldError, FieldKind, Prepared,
+    Artifact, BuildError, CloudResource, Config as HostConfig, Description, DestroyError, Field, FieldError, FieldKind,
+    Prepared,
 };
 use kiln_guest::{Config, communicator, ledger, timer, ui};
 
@@ -81,8 +82,11 @@ impl Guest for Scenarios {
         })
     }
 
-    fn destroy(_config: HostConfig, entry: CloudResource) -> Result<(), String> {
-        Err(format!("nothing to destroy for {}", entry.id))
+    fn destroy(_config: HostConfig, entry: CloudResource) -> Result<(), DestroyError> {
+        Err(DestroyError::Unsupported(format!(
+            "the test scenarios create nothing, so there is nothing to destroy for {}",
+            entry.id
+        )))
     }
 }
 
