@@ -176,33 +176,35 @@ def retry_dependency(what, fn):
 
 # --- describe helpers --------------------------------------------------------
 
+def first_item(client, req, path, action):
+    """The first item listed at `path` in the answer to `req`, or None."""
+    items = field(call(client, req), path, action)
+    return items[0] if items else None
+
+
 def describe_vpc(client, vpc_id, via_ecs=False):
     req = EcsDescribeVpcsRequest.DescribeVpcsRequest() if via_ecs \
         else DescribeVpcsRequest.DescribeVpcsRequest()
     req.set_VpcId(vpc_id)
-    vpcs = field(call(client, req), "Vpcs.Vpc", "DescribeVpcs")
-    return vpcs[0] if vpcs else None
+    return first_item(client, req, "Vpcs.Vpc", "DescribeVpcs")
 
 
 def describe_vswitch(client, vsw_id):
     req = DescribeVSwitchesRequest.DescribeVSwitchesRequest()
     req.set_VSwitchId(vsw_id)
-    items = field(call(client, req), "VSwitches.VSwitch", "DescribeVSwitches")
-    return items[0] if items else None
+    return first_item(client, req, "VSwitches.VSwitch", "DescribeVSwitches")
 
 
 def describe_instance(client, instance_id):
     req = DescribeInstancesRequest.DescribeInstancesRequest()
     req.set_InstanceIds(json.dumps([instance_id]))
-    items = field(call(client, req), "Instances.Instance", "DescribeInstances")
-    return items[0] if items else None
+    return first_item(client, req, "Instances.Instance", "DescribeInstances")
 
 
 def describe_eip(client, allocation_id):
     req = DescribeEipAddressesRequest.DescribeEipAddressesRequest()
     req.set_AllocationId(allocation_id)
-    items = field(call(client, req), "EipAddresses.EipAddress", "DescribeEipAddresses")
-    return items[0] if items else None
+    return first_item(client, req, "EipAddresses.EipAddress", "DescribeEipAddresses")
 
 
 def describe_image(client, image_id):
@@ -210,8 +212,7 @@ def describe_image(client, image_id):
     # is still Creating may legitimately be absent: treat that as "not yet".
     req = DescribeImagesRequest.DescribeImagesRequest()
     req.set_ImageId(image_id)
-    items = field(call(client, req), "Images.Image", "DescribeImages")
-    return items[0] if items else None
+    return first_item(client, req, "Images.Image", "DescribeImages")
 
 
 def status_is(describe, wanted):
@@ -524,7 +525,11 @@ def cleanup(client, created):
                 UnassociateEipAddressRequest.UnassociateEipAddressRequest(),
                 AllocationId=created["eip"], InstanceId=created["eip_assoc"],
                 InstanceType="EcsInstance")
-        time.sleep(1)
+        try:
+            wait_for("Eip %s" % created["eip"],
+                     status_is(lambda: describe_eip(client, created["eip"]), "Available"))
+        except Exception as e:  # noqa: BLE001 - best effort
+            print("cleanup wait for the EIP to be free failed: %s" % e, flush=True)
     if "eip" in created:
         attempt("ReleaseEipAddress", ReleaseEipAddressRequest.ReleaseEipAddressRequest(),
                 AllocationId=created["eip"])
