@@ -4,10 +4,10 @@
 //! Alibaba SDK sends and expects. Packer connects to port 22 of each
 //! machine's loopback address, which only root may listen on.
 
+use crate::support::admin;
 use crate::support::peers::PACKER;
 use crate::support::report::{first_file, first_machine};
 use crate::support::sim::SimServer;
-use crate::support::admin;
 use std::process::Command;
 
 crate::support::tests! {

@@ -98,7 +98,8 @@ fn refuse_plain_test_attributes() -> Result<(), String> {
             if path.is_dir() {
                 dirs.push(path);
             } else if path.extension().is_some_and(|e| e == "rs") {
-                let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                let text =
+                    std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
                 for (number, line) in text.lines().enumerate() {
                     if line.trim_start().starts_with("#[test]") {
                         stray.push(format!("  {}:{}", path.strip_prefix(&root).unwrap_or(&path).display(), number + 1));
