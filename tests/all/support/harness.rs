@@ -58,7 +58,7 @@ pub fn main(modules: &[&[Test]]) -> ExitCode {
                     in_named_thread(name, run).map(|()| Completion::Completed)
                 } else if ci {
                     Err(Failed::from(format!(
-                        "{}; under CI=true a missing peer is a failure: install it",
+                        "{} (CI=true: a missing peer is a failure, not a skip)",
                         missing.join("; ")
                     )))
                 } else {

@@ -38,7 +38,7 @@ impl Peer {
     pub fn missing(self) -> Option<String> {
         let pretended = std::env::var(ABSENT_PEERS).unwrap_or_default();
         if pretended.split(',').any(|name| name.trim() == self.name()) {
-            return Some(format!("{} (as {ABSENT_PEERS} says)", self.remedy()));
+            return Some(format!("{} [{ABSENT_PEERS}]", self.remedy()));
         }
         let present = match self {
             Peer::Sshd => Path::new(super::sshd::SSHD).exists(),
@@ -58,12 +58,10 @@ impl Peer {
     /// What is missing and how to get it.
     fn remedy(self) -> &'static str {
         match self {
-            Peer::Sshd => "/usr/sbin/sshd is missing: install openssh-server (./setup.sh does, as root)",
-            Peer::Root => {
-                "needs root (it creates a login user or listens on port 22): run the tests as root, as CI does"
-            }
-            Peer::Packer => "/usr/bin/packer is missing: install Debian's packer 1.6.6 (./setup.sh does, as root)",
-            Peer::PythonVenv => "python3 with venv is missing: install python3-venv (./setup.sh does, as root)",
+            Peer::Sshd => "/usr/sbin/sshd is missing: install openssh-server, as ./setup.sh does",
+            Peer::Root => "not root: run the tests as root, as CI does (it creates a login user or listens on port 22)",
+            Peer::Packer => "/usr/bin/packer is missing: install Debian's packer 1.6.6, as ./setup.sh does",
+            Peer::PythonVenv => "python3 with venv is missing: install python3-venv, as ./setup.sh does",
         }
     }
 }
