@@ -68,11 +68,6 @@ fn attempts(run: &Run) -> usize {
         .expect("the error counts the attempts")
 }
 
-/// What sshd logs for each refused password of the throwaway user.
-fn refused_password() -> String {
-    format!("Failed password for {} from 127.0.0.1", sshd::PASSWORD_USER)
-}
-
 fn key_login_runs_shell_and_file_provisioners() {
     let sshd = Sshd::start();
     let p = Project::new();
@@ -131,7 +126,7 @@ fn wrong_password_fails_clearly_within_the_timeout() {
     assert!(attempts <= 6, "{attempts} login attempts in 3 s:\n{}", run.all());
     // kiln stopped where it said: the server saw exactly the attempts the
     // error counts, each refused.
-    assert_eq!(sshd.logged(&refused_password(), attempts), attempts, "the server's view differs:\n{}", run.all());
+    assert_eq!(sshd.refused_passwords(attempts), attempts, "the server's view differs:\n{}", run.all());
 }
 
 fn unreachable_host_fails_after_ssh_timeout_not_before() {
@@ -401,5 +396,5 @@ fn handshake_attempts_cap_a_refused_login_before_the_timeout() {
     let run = p.run(&["build", "template.json"]);
     run.code(1).contains("(2 attempts), the limit of ssh_handshake_attempts");
     // The cap, not the 5 minutes, ended it: the server refused two logins.
-    assert_eq!(sshd.logged(&refused_password(), 2), 2, "the server's view differs:\n{}", run.all());
+    assert_eq!(sshd.refused_passwords(2), 2, "the server's view differs:\n{}", run.all());
 }

@@ -29,7 +29,8 @@ pub use project::{Project, Run};
 /// Each name is a `fn()` of the module that panics to fail; `needs` lists
 /// its [`peers::Peer`]s. A function left out of the list, or a module whose
 /// `TESTS` the harness is not given, is dead code, which `main.rs` denies:
-/// forgetting to register a test does not compile.
+/// forgetting to register a test does not compile. (A `#[test]`, which
+/// `harness = false` drops without a word, stops the run: see `harness`.)
 macro_rules! tests {
     ($($name:ident $(needs [$($peer:ident),+ $(,)?])?),* $(,)?) => {
         /// This module's tests, for the harness.

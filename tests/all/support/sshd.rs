@@ -92,11 +92,12 @@ impl Sshd {
         Sshd { port, key: path("client_key"), user, log, child, _dir: dir }
     }
 
-    /// How many lines of sshd's log contain `text`, once at least
-    /// `expected` do or 10 s have passed (sshd logs a session a moment
-    /// after the client is done with it): the caller asserts the number.
-    pub fn logged(&self, text: &str, expected: usize) -> usize {
-        let count = || self.log.lock().unwrap().iter().filter(|line| line.contains(text)).count();
+    /// How many password logins of [`PASSWORD_USER`] sshd refused, once at
+    /// least `expected` are logged or 10 s have passed (sshd logs a refusal
+    /// a moment after the client is told): the caller asserts the number.
+    pub fn refused_passwords(&self, expected: usize) -> usize {
+        let refusal = format!("Failed password for {PASSWORD_USER} from 127.0.0.1");
+        let count = || self.log.lock().unwrap().iter().filter(|line| line.contains(&refusal)).count();
         let deadline = Instant::now() + Duration::from_secs(10);
         while count() < expected && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
