@@ -4,7 +4,7 @@
 //! command over an open session (vs `ssh host true` reusing a ControlMaster
 //! connection). Run with `cargo bench --bench ssh`.
 
-#[path = "../tests/all/sshd.rs"]
+#[path = "../tests/all/support/sshd.rs"]
 #[allow(dead_code)]
 mod sshd;
 

@@ -2,44 +2,31 @@
 //! the seed's Basic Example unchanged, options reaching the API, faults
 //! leaving nothing behind, SSH forwarded to a real sshd.
 
-use crate::sshd::Sshd;
 use crate::support::Project;
+use crate::support::report::{Report, first_file, simulate};
+use crate::support::sshd::Sshd;
 use serde_json::{Value, json};
+
+crate::support::tests! {
+    basic_example_builds_unchanged_and_its_commands_are_recorded,
+    forwarded_ssh_runs_the_provisioner_on_a_real_server needs [Sshd],
+    options_reach_the_api,
+    an_sts_token_is_signed_and_sent_without_the_builder_seeing_it,
+    a_password_machine_and_a_system_disk_only_image,
+    private_ip_builds_need_no_eip_and_open_ssh_to_the_vpc_only,
+    an_existing_image_name_stops_the_build_unless_force_deleted,
+    a_failure_at_any_mutating_step_leaves_nothing_behind,
+    a_lost_answer_neither_duplicates_nor_leaks,
+    an_image_that_fails_to_build_stops_the_wait_at_once,
+    throttling_and_server_errors_are_retried,
+    bad_options_are_named_with_their_rule,
+    credentials_and_region_come_from_the_environment,
+}
 
 /// The seed document's Basic Example, as shipped in `examples/`.
 const BASIC: &str = include_str!("../../examples/alicloud.json");
 
-/// What the simulator saw, from `--sim-report`.
-struct Report(Value);
-
-impl Report {
-    fn read(p: &Project) -> Report {
-        let text = std::fs::read_to_string(p.root().join("report.json")).expect("simulator report written");
-        Report(serde_json::from_str(&text).unwrap())
-    }
-
-    /// The requests for `action`.
-    fn calls(&self, action: &str) -> Vec<&Value> {
-        self.0["requests"].as_array().unwrap().iter().filter(|r| r["action"] == action).collect()
-    }
-
-    /// The parameters of the only successful call of `action`.
-    fn params(&self, action: &str) -> &Value {
-        let ok: Vec<_> = self.calls(action).into_iter().filter(|r| r["status"] == 200).collect();
-        assert_eq!(ok.len(), 1, "expected one successful {action}, saw {ok:?}");
-        &ok[0]["params"]
-    }
-
-    /// Temporary resources still alive.
-    fn leftovers(&self) -> Vec<String> {
-        kiln_sim::admin::leftovers(&self.0["resources"])
-    }
-
-    fn images(&self) -> &Vec<Value> {
-        self.0["resources"]["images"].as_array().unwrap()
-    }
-}
-
+/// The Basic Example with `extra` set on its builder.
 fn basic(extra: Value) -> Value {
     let mut template: Value = serde_json::from_str(BASIC).unwrap();
     let builder = template["builders"][0].as_object_mut().unwrap();
@@ -49,14 +36,6 @@ fn basic(extra: Value) -> Value {
     template
 }
 
-fn simulate(p: &Project, extra: &[&str]) -> crate::support::Run {
-    let mut args = vec!["build", "--simulate", "--sim-report", "report.json"];
-    args.extend_from_slice(extra);
-    args.push("template.json");
-    p.run(&args)
-}
-
-#[test]
 fn basic_example_builds_unchanged_and_its_commands_are_recorded() {
     let p = Project::new();
     p.file("template.json", BASIC);
@@ -82,15 +61,14 @@ fn basic_example_builds_unchanged_and_its_commands_are_recorded() {
     // No empty share call (Packer makes one).
     assert!(report.calls("ModifyImageSharePermission").is_empty());
     // The provisioner's script reached the machine and was run, not executed for real.
-    let machine = report.0["ssh"].as_object().unwrap().values().next().expect("one machine was logged into").clone();
+    let machine = report.machine();
     assert_eq!(machine["logins"], json!(["root (publickey)"]));
-    let script = machine["files"].as_object().unwrap().values().next().unwrap().as_str().unwrap().to_string();
+    let script = first_file(machine);
     assert!(script.contains("sleep 30\nyum install redis.x86_64 -y"), "{script}");
     let commands: Vec<&str> = machine["commands"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
     assert!(commands.iter().any(|c| c.contains("/tmp/script_") && c.contains("chmod +x")), "{commands:?}");
 }
 
-#[test]
 fn forwarded_ssh_runs_the_provisioner_on_a_real_server() {
     let sshd = Sshd::start();
     let p = Project::new();
@@ -110,7 +88,6 @@ fn forwarded_ssh_runs_the_provisioner_on_a_real_server() {
     assert!(!left.contains("kiln-sim:") && left.lines().count() == 1, "{left}");
 }
 
-#[test]
 fn options_reach_the_api() {
     let p = Project::new();
     p.file("user-data.sh", "#!/bin/sh\necho hello\n");
@@ -196,14 +173,13 @@ fn options_reach_the_api() {
         assert_eq!(snapshot["tags"]["team"], "images", "{snapshot}");
     }
     // The manifest records every region's image, sorted.
-    let manifest = crate::support::manifest(&p, "manifest.json");
+    let manifest = crate::support::project::manifest(&p, "manifest.json");
     let id = manifest["builds"][0]["artifact_id"].as_str().unwrap();
     let regions: Vec<&str> = id.split(',').map(|part| part.split(':').next().unwrap()).collect();
     assert_eq!(regions, ["cn-beijing", "cn-hangzhou", "cn-shanghai"], "{id}");
     assert!(id.split(',').all(|part| part.split(':').nth(1).is_some_and(|i| i.starts_with("m-"))), "{id}");
 }
 
-#[test]
 fn an_sts_token_is_signed_and_sent_without_the_builder_seeing_it() {
     let p = Project::new();
     p.file("template.json", BASIC);
@@ -224,7 +200,6 @@ fn an_sts_token_is_signed_and_sent_without_the_builder_seeing_it() {
     assert!(r.calls("CreateInstance").iter().all(|c| c["params"]["SecurityToken"] == "***"));
 }
 
-#[test]
 fn a_password_machine_and_a_system_disk_only_image() {
     let p = Project::new();
     p.template(basic(json!({
@@ -243,8 +218,7 @@ fn a_password_machine_and_a_system_disk_only_image() {
         (create["SystemDisk.Category"].as_str(), create["SystemDisk.Size"].as_str()),
         (Some("cloud_ssd"), Some("60"))
     );
-    let machine = r.0["ssh"].as_object().unwrap().values().next().unwrap().clone();
-    assert_eq!(machine["logins"], json!(["root (password)"]));
+    assert_eq!(r.machine()["logins"], json!(["root (password)"]));
     // The image comes from a snapshot of the system disk alone.
     let disk = r.params("CreateSnapshot")["DiskId"].as_str().unwrap().to_string();
     assert!(r.params("DescribeDisks")["DiskType"] == "system", "{disk}");
@@ -252,7 +226,6 @@ fn a_password_machine_and_a_system_disk_only_image() {
     assert!(r.leftovers().is_empty(), "{:?}", r.leftovers());
 }
 
-#[test]
 fn private_ip_builds_need_no_eip_and_open_ssh_to_the_vpc_only() {
     let p = Project::new();
     p.template(basic(json!({"ssh_private_ip": true})));
@@ -262,7 +235,6 @@ fn private_ip_builds_need_no_eip_and_open_ssh_to_the_vpc_only() {
     assert_eq!(r.params("AuthorizeSecurityGroup")["SourceCidrIp"], "172.16.0.0/16");
 }
 
-#[test]
 fn an_existing_image_name_stops_the_build_unless_force_deleted() {
     let p = Project::new();
     let build = |name: &str, force: bool| {
@@ -292,7 +264,6 @@ fn an_existing_image_name_stops_the_build_unless_force_deleted() {
     assert!(r.leftovers().is_empty(), "{:?}", r.leftovers());
 }
 
-#[test]
 fn a_failure_at_any_mutating_step_leaves_nothing_behind() {
     let p = Project::new();
     p.template(basic(
@@ -325,7 +296,6 @@ fn a_failure_at_any_mutating_step_leaves_nothing_behind() {
     }
 }
 
-#[test]
 fn a_lost_answer_neither_duplicates_nor_leaks() {
     let p = Project::new();
     p.template(basic(json!({"image_copy_regions": ["cn-hangzhou"]})));
@@ -357,7 +327,6 @@ fn a_lost_answer_neither_duplicates_nor_leaks() {
     }
 }
 
-#[test]
 fn an_image_that_fails_to_build_stops_the_wait_at_once() {
     let p = Project::new();
     p.file("template.json", BASIC);
@@ -369,7 +338,6 @@ fn an_image_that_fails_to_build_stops_the_wait_at_once() {
     assert!(r.images().is_empty());
 }
 
-#[test]
 fn throttling_and_server_errors_are_retried() {
     let p = Project::new();
     p.file("template.json", BASIC);
@@ -384,7 +352,6 @@ fn throttling_and_server_errors_are_retried() {
     assert!(r.leftovers().is_empty(), "{:?}", r.leftovers());
 }
 
-#[test]
 fn bad_options_are_named_with_their_rule() {
     let p = Project::new();
     p.file("a.sh", "x");
@@ -415,7 +382,6 @@ fn bad_options_are_named_with_their_rule() {
     }
 }
 
-#[test]
 fn credentials_and_region_come_from_the_environment() {
     let p = Project::new();
     let mut template = basic(json!({}));

@@ -3,14 +3,29 @@
 use crate::support::Project;
 use serde_json::json;
 
-#[test]
+crate::support::tests! {
+    malformed_json_names_line_and_column,
+    unknown_builder_type_lists_the_available_ones,
+    unknown_field_is_an_error_with_the_json_path,
+    unknown_root_key_is_an_error,
+    missing_required_variable_says_how_to_set_it,
+    var_without_equals_is_bad_usage,
+    var_for_undeclared_variable_is_refused,
+    unknown_provisioner_and_post_processor_types_are_errors,
+    null_builder_over_ssh_needs_a_host,
+    template_function_errors_name_the_field,
+    shell_local_needs_exactly_one_source,
+    valid_template_validates,
+    remote_provisioner_without_a_communicator_is_a_clear_error,
+    unsupported_packer_communicator_options_are_named,
+}
+
 fn malformed_json_names_line_and_column() {
     let p = Project::new();
     p.file("template.json", "{\n  \"builders\": [\n    {\"type\": \"null\",}\n  ]\n}\n");
     p.run(&["build", "template.json"]).code(2).contains("template.json:3:").contains("invalid JSON");
 }
 
-#[test]
 fn unknown_builder_type_lists_the_available_ones() {
     let p = Project::new();
     p.template(json!({"builders": [{"type": "nul"}]}));
@@ -20,21 +35,18 @@ fn unknown_builder_type_lists_the_available_ones() {
         .contains("did you mean \"null\"?");
 }
 
-#[test]
 fn unknown_field_is_an_error_with_the_json_path() {
     let p = Project::new();
     p.template(json!({"builders": [{"type": "null", "communicator": "none", "comunicator_typo": 1}]}));
     p.run(&["validate", "template.json"]).code(2).contains("builders[0].comunicator_typo: unknown field");
 }
 
-#[test]
 fn unknown_root_key_is_an_error() {
     let p = Project::new();
     p.template(json!({"builder": [], "_comment": "fine"}));
     p.run(&["validate", "template.json"]).code(2).contains("builder: unknown key; did you mean \"builders\"?");
 }
 
-#[test]
 fn missing_required_variable_says_how_to_set_it() {
     let p = Project::new();
     p.template(json!({"variables": {"region": null}, "builders": [{"type": "null", "communicator": "none"}]}));
@@ -43,14 +55,12 @@ fn missing_required_variable_says_how_to_set_it() {
         .contains("required variable \"region\" is not set; pass -var 'region=VALUE'");
 }
 
-#[test]
 fn var_without_equals_is_bad_usage() {
     let p = Project::new();
     p.template(json!({"builders": [{"type": "null", "communicator": "none"}]}));
     p.run(&["build", "-var", "region", "template.json"]).code(2).contains("is not NAME=VALUE");
 }
 
-#[test]
 fn var_for_undeclared_variable_is_refused() {
     let p = Project::new();
     p.template(json!({"variables": {"region": "a"}, "builders": [{"type": "null", "communicator": "none"}]}));
@@ -59,7 +69,6 @@ fn var_for_undeclared_variable_is_refused() {
         .contains("-var sets \"regoin\", which the template does not declare; did you mean \"region\"?");
 }
 
-#[test]
 fn unknown_provisioner_and_post_processor_types_are_errors() {
     let p = Project::new();
     p.template(json!({
@@ -76,7 +85,6 @@ fn unknown_provisioner_and_post_processor_types_are_errors() {
         .contains("did you mean \"manifest\"?");
 }
 
-#[test]
 fn null_builder_over_ssh_needs_a_host() {
     let p = Project::new();
     p.template(json!({"builders": [{"type": "null", "ssh_username": "root", "ssh_port": "2222"}]}));
@@ -86,7 +94,6 @@ fn null_builder_over_ssh_needs_a_host() {
         .contains("ssh_password, ssh_private_key_file or ssh_agent_auth must be set");
 }
 
-#[test]
 fn template_function_errors_name_the_field() {
     let p = Project::new();
     p.template(json!({
@@ -99,7 +106,6 @@ fn template_function_errors_name_the_field() {
         .contains("did you mean \"user\"?");
 }
 
-#[test]
 fn shell_local_needs_exactly_one_source() {
     let p = Project::new();
     p.template(json!({
@@ -109,14 +115,12 @@ fn shell_local_needs_exactly_one_source() {
     p.run(&["validate", "template.json"]).code(2).contains("only one of command, inline, script or scripts");
 }
 
-#[test]
 fn valid_template_validates() {
     let p = Project::new();
     p.template(json!({"builders": [{"type": "null", "communicator": "none"}]}));
     p.run(&["validate", "template.json"]).code(0).contains("Template validated successfully.");
 }
 
-#[test]
 fn remote_provisioner_without_a_communicator_is_a_clear_error() {
     let p = Project::new();
     p.template(json!({
@@ -126,7 +130,6 @@ fn remote_provisioner_without_a_communicator_is_a_clear_error() {
     p.run(&["build", "template.json"]).code(1).contains("needs a connection to the machine, but the build has none");
 }
 
-#[test]
 fn unsupported_packer_communicator_options_are_named() {
     let p = Project::new();
     p.template(json!({"builders": [{"type": "null", "ssh_host": "h", "ssh_username": "u", "ssh_password": "p",

@@ -1,11 +1,17 @@
 //! Cancelling a build: the builder's undo steps run in reverse, over the
 //! same host capabilities, and kiln says the build was cancelled.
 
-use crate::support::{Project, Run, Server, signal};
+use crate::support::http::Server;
+use crate::support::{Project, Run, signal};
 use serde_json::json;
 use std::time::Duration;
 
-#[test]
+crate::support::tests! {
+    sigint_undoes_created_resources_in_reverse_order,
+    on_error_abort_leaves_resources_and_default_cleans_up,
+    sigterm_stops_a_running_provisioner_and_cancels_the_build,
+}
+
 fn sigint_undoes_created_resources_in_reverse_order() {
     let server = Server::start();
     let p = Project::new();
@@ -21,8 +27,7 @@ fn sigint_undoes_created_resources_in_reverse_order() {
     // Wait until both resources exist: the build is now in its long wait.
     assert_eq!(server.next(Duration::from_secs(60)).path, "/resources/alpha");
     assert_eq!(server.next(Duration::from_secs(60)).path, "/resources/beta");
-    // SAFETY: kill(2) on our own child's pid has no memory-safety concerns.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    signal::send(child.id(), libc::SIGINT);
     let run = Run::from(child.wait_with_output().unwrap());
     run.code(130).contains("Received interrupt signal").contains("Build 'test-scenarios' was cancelled");
     assert_eq!(
@@ -32,7 +37,6 @@ fn sigint_undoes_created_resources_in_reverse_order() {
     run.contains("deleted resource beta (Cancelled)").contains("deleted resource alpha (Cancelled)");
 }
 
-#[test]
 fn on_error_abort_leaves_resources_and_default_cleans_up() {
     let server = Server::start();
     let p = Project::new();
@@ -48,14 +52,13 @@ fn on_error_abort_leaves_resources_and_default_cleans_up() {
     assert_eq!(server.requests()[4..], ["DELETE /resources/beta", "DELETE /resources/alpha"]);
 }
 
-#[test]
 fn sigterm_stops_a_running_provisioner_and_cancels_the_build() {
     let p = Project::new();
     p.template(json!({
         "builders": [{"type": "null", "communicator": "none"}],
         "provisioners": [{"type": "shell-local", "inline": ["echo started", "sleep 600", "echo never"]}]
     }));
-    p.run_until(&["build", "template.json"], "null: started", |pid| signal(pid, libc::SIGTERM))
+    p.run_until(&["build", "template.json"], "null: started", |pid| signal::send(pid, libc::SIGTERM))
         .code(130)
         .contains("Received termination signal")
         .contains("Build 'null' was cancelled")

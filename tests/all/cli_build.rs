@@ -1,8 +1,28 @@
 //! `kiln build` with the built-in `null` builder and shell-local
 //! provisioners: the session a new user has first.
 
-use crate::support::{Project, manifest};
+use crate::support::Project;
+use crate::support::project::manifest;
 use serde_json::json;
+
+crate::support::tests! {
+    null_build_runs_shell_local_and_writes_packer_manifest,
+    sensitive_variable_never_reaches_the_output,
+    failing_provisioner_fails_the_build_with_exit_1,
+    valid_exit_codes_and_retries_are_honoured,
+    var_and_var_file_override_defaults_in_packer_spelling,
+    builds_run_in_parallel_and_only_selects,
+    machine_readable_output_reports_the_artifact,
+    template_functions_render_per_build,
+    inspect_lists_template_parts_without_secrets,
+    version_names_the_contract,
+    provisioner_timeout_stops_it,
+    scripts_and_execute_command_are_honoured,
+    values_made_from_sensitive_variables_are_sensitive_too,
+    packer_flags_except_parallel_timestamps_and_no_color,
+    inspect_lists_required_variables_without_values,
+    shell_local_only_on_and_env_var_format,
+}
 
 fn null_template(provisioners: serde_json::Value) -> serde_json::Value {
     json!({
@@ -14,7 +34,6 @@ fn null_template(provisioners: serde_json::Value) -> serde_json::Value {
     })
 }
 
-#[test]
 fn null_build_runs_shell_local_and_writes_packer_manifest() {
     let p = Project::new();
     p.template(null_template(json!([
@@ -34,7 +53,6 @@ fn null_build_runs_shell_local_and_writes_packer_manifest() {
     assert_eq!(m["builds"][0]["packer_run_uuid"], m["last_run_uuid"]);
 }
 
-#[test]
 fn sensitive_variable_never_reaches_the_output() {
     let p = Project::new();
     p.template(null_template(json!([
@@ -46,7 +64,6 @@ fn sensitive_variable_never_reaches_the_output() {
         .lacks("s3cr3t-value");
 }
 
-#[test]
 fn failing_provisioner_fails_the_build_with_exit_1() {
     let p = Project::new();
     p.template(null_template(json!([{"type": "shell-local", "inline": ["echo about to fail", "exit 3"]}])));
@@ -57,7 +74,6 @@ fn failing_provisioner_fails_the_build_with_exit_1() {
         .contains("Builds finished but no artifacts were created");
 }
 
-#[test]
 fn valid_exit_codes_and_retries_are_honoured() {
     let p = Project::new();
     p.template(null_template(json!([
@@ -67,7 +83,6 @@ fn valid_exit_codes_and_retries_are_honoured() {
     p.run(&["build", "template.json"]).code(0).contains("retrying (1/2)");
 }
 
-#[test]
 fn var_and_var_file_override_defaults_in_packer_spelling() {
     let p = Project::new();
     p.template(null_template(json!([{"type": "shell-local", "command": "echo greeting={{user `greeting`}}"}])));
@@ -78,7 +93,6 @@ fn var_and_var_file_override_defaults_in_packer_spelling() {
         .contains("greeting=from-flag");
 }
 
-#[test]
 fn builds_run_in_parallel_and_only_selects() {
     let p = Project::new();
     p.template(json!({
@@ -100,7 +114,6 @@ fn builds_run_in_parallel_and_only_selects() {
     p.run(&["build", "-only=second", "template.json"]).code(0).lacks("first:").contains("--> second:");
 }
 
-#[test]
 fn machine_readable_output_reports_the_artifact() {
     let p = Project::new();
     p.template(null_template(json!([{"type": "shell-local", "inline": ["echo a,b"]}])));
@@ -112,7 +125,6 @@ fn machine_readable_output_reports_the_artifact() {
         .lacks("output will be in this color");
 }
 
-#[test]
 fn template_functions_render_per_build() {
     let p = Project::new();
     p.template(json!({
@@ -129,7 +141,6 @@ fn template_functions_render_per_build() {
         .contains("env=from-env split=b all=a+b");
 }
 
-#[test]
 fn inspect_lists_template_parts_without_secrets() {
     let p = Project::new();
     p.template(null_template(json!([{"type": "shell-local", "inline": ["true"]}])));
@@ -142,12 +153,10 @@ fn inspect_lists_template_parts_without_secrets() {
         .lacks("s3cr3t-value");
 }
 
-#[test]
 fn version_names_the_contract() {
-    Project::new().run(&["version"]).code(0).contains("kiln:plugin@0.2.0");
+    Project::new().run(&["version"]).code(0).contains(&format!("kiln:plugin@{}", kiln::CONTRACT_VERSION));
 }
 
-#[test]
 fn provisioner_timeout_stops_it() {
     let p = Project::new();
     p.template(null_template(json!([
@@ -159,7 +168,6 @@ fn provisioner_timeout_stops_it() {
         .contains("timed out after 300ms");
 }
 
-#[test]
 fn scripts_and_execute_command_are_honoured() {
     let p = Project::new();
     p.file("scripts/one.sh", "echo one says $GREETING\n");
@@ -176,7 +184,6 @@ fn scripts_and_execute_command_are_honoured() {
         .contains("    null: two");
 }
 
-#[test]
 fn values_made_from_sensitive_variables_are_sensitive_too() {
     let p = Project::new();
     p.template(json!({
@@ -189,7 +196,6 @@ fn values_made_from_sensitive_variables_are_sensitive_too() {
     p.run(&["inspect", "template.json"]).code(0).contains("loud   = <sensitive>").lacks("ABC-HIDDEN");
 }
 
-#[test]
 fn packer_flags_except_parallel_timestamps_and_no_color() {
     let p = Project::new();
     p.template(json!({
@@ -210,7 +216,6 @@ fn packer_flags_except_parallel_timestamps_and_no_color() {
     p.run(&["build", "-only=web-*", "template.json"]).code(0).contains("--> web-west:").lacks("--> db:");
 }
 
-#[test]
 fn inspect_lists_required_variables_without_values() {
     let p = Project::new();
     p.template(json!({"variables": {"region": null}, "builders": [{"type": "null", "communicator": "none"}]}));
@@ -218,7 +223,6 @@ fn inspect_lists_required_variables_without_values() {
     p.run(&["validate", "-syntax-only", "template.json"]).code(0);
 }
 
-#[test]
 fn shell_local_only_on_and_env_var_format() {
     let p = Project::new();
     p.template(null_template(json!([

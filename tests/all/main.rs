@@ -1,5 +1,11 @@
 //! End-to-end tests: each runs the real `kiln` binary on a template, like a
-//! user would, with fixtures from `support`.
+//! user would, with fixtures from `support`. The runner is `support::harness`
+//! (libtest's command line and output; `harness = false` in host/Cargo.toml)
+//! so that a test whose peer is missing is reported skipped, not passed.
+
+// A test function its module does not register, or a module whose tests
+// are not listed below, is dead code: an error, so it cannot go unrun.
+#![deny(dead_code)]
 
 mod alicloud;
 mod alicloud_packer;
@@ -10,5 +16,18 @@ mod cli_build;
 mod plugins;
 mod sandbox;
 mod ssh;
-mod sshd;
 mod support;
+
+fn main() -> std::process::ExitCode {
+    support::harness::main(&[
+        alicloud::TESTS,
+        alicloud_packer::TESTS,
+        alicloud_sdk::TESTS,
+        bad_template::TESTS,
+        cancel::TESTS,
+        cli_build::TESTS,
+        plugins::TESTS,
+        sandbox::TESTS,
+        ssh::TESTS,
+    ])
+}

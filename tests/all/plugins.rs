@@ -4,7 +4,16 @@
 use crate::support::Project;
 use serde_json::json;
 
-#[test]
+crate::support::tests! {
+    plugins_list_shows_built_in_and_directory_components,
+    plugins_inspect_describes_fields_and_egress,
+    plugins_inspect_shows_environment_fallbacks,
+    validate_runs_the_builders_prepare_and_weak_typing,
+    cache_clear_removes_compiled_components,
+    replacing_a_plugin_file_is_picked_up_without_clearing_the_cache,
+    no_cache_leaves_no_compiled_files,
+}
+
 fn plugins_list_shows_built_in_and_directory_components() {
     let p = Project::new();
     p.with_scenarios();
@@ -16,19 +25,17 @@ fn plugins_list_shows_built_in_and_directory_components() {
         .contains("scenarios.wasm");
 }
 
-#[test]
 fn plugins_inspect_describes_fields_and_egress() {
     let p = Project::new();
     p.run(&["plugins", "inspect", kiln::guests::TEST_SCENARIOS])
         .code(0)
         .contains("Builder types:    test-scenarios")
-        .contains("Contract:         kiln:plugin@0.2.0")
+        .contains(&format!("Contract:         kiln:plugin@{}", kiln::CONTRACT_VERSION))
         .contains("Egress patterns:  {endpoint}")
         .contains("token")
         .contains("secret");
 }
 
-#[test]
 fn plugins_inspect_shows_environment_fallbacks() {
     let p = Project::new();
     p.run(&["plugins", "inspect", kiln::guests::ALICLOUD_ECS_BUILDER])
@@ -39,7 +46,6 @@ fn plugins_inspect_shows_environment_fallbacks() {
         .contains("env SecurityToken or SECURITY_TOKEN]");
 }
 
-#[test]
 fn validate_runs_the_builders_prepare_and_weak_typing() {
     let p = Project::new();
     p.with_scenarios().template(json!({"builders": [{"type": "test-scenarios", "scenario": "nope"}]}));
@@ -50,7 +56,6 @@ fn validate_runs_the_builders_prepare_and_weak_typing() {
     p.run(&["validate", "template.json"]).code(2).contains("builders[0].count: must be a whole number");
 }
 
-#[test]
 fn cache_clear_removes_compiled_components() {
     let p = Project::new();
     let cache = p.root().join("cache");
@@ -61,7 +66,6 @@ fn cache_clear_removes_compiled_components() {
     run.code(0).contains("Removed 2 compiled component(s)");
 }
 
-#[test]
 fn replacing_a_plugin_file_is_picked_up_without_clearing_the_cache() {
     let p = Project::new();
     p.with_plugin(kiln::guests::TEST_SCENARIOS, "mine.wasm");
@@ -70,7 +74,6 @@ fn replacing_a_plugin_file_is_picked_up_without_clearing_the_cache() {
     p.run(&["plugins", "list"]).code(0).lacks("test-scenarios").contains("mine.wasm");
 }
 
-#[test]
 fn no_cache_leaves_no_compiled_files() {
     let p = Project::new();
     p.template(json!({"builders": [{"type": "null", "communicator": "none"}]}));

@@ -176,42 +176,47 @@ def retry_dependency(what, fn):
 
 # --- describe helpers --------------------------------------------------------
 
+def with_params(req, **params):
+    """`req` with each of `params` set through its set_<Name> method."""
+    for key, value in params.items():
+        getattr(req, "set_" + key)(value)
+    return req
+
+
+def first_item(client, req, path):
+    """The first item listed at `path` in the answer to `req`, or None."""
+    items = field(call(client, req), path, req.get_action_name())
+    return items[0] if items else None
+
+
 def describe_vpc(client, vpc_id, via_ecs=False):
     req = EcsDescribeVpcsRequest.DescribeVpcsRequest() if via_ecs \
         else DescribeVpcsRequest.DescribeVpcsRequest()
-    req.set_VpcId(vpc_id)
-    vpcs = field(call(client, req), "Vpcs.Vpc", "DescribeVpcs")
-    return vpcs[0] if vpcs else None
+    return first_item(client, with_params(req, VpcId=vpc_id), "Vpcs.Vpc")
 
 
 def describe_vswitch(client, vsw_id):
-    req = DescribeVSwitchesRequest.DescribeVSwitchesRequest()
-    req.set_VSwitchId(vsw_id)
-    items = field(call(client, req), "VSwitches.VSwitch", "DescribeVSwitches")
-    return items[0] if items else None
+    req = with_params(DescribeVSwitchesRequest.DescribeVSwitchesRequest(), VSwitchId=vsw_id)
+    return first_item(client, req, "VSwitches.VSwitch")
 
 
 def describe_instance(client, instance_id):
-    req = DescribeInstancesRequest.DescribeInstancesRequest()
-    req.set_InstanceIds(json.dumps([instance_id]))
-    items = field(call(client, req), "Instances.Instance", "DescribeInstances")
-    return items[0] if items else None
+    req = with_params(DescribeInstancesRequest.DescribeInstancesRequest(),
+                      InstanceIds=json.dumps([instance_id]))
+    return first_item(client, req, "Instances.Instance")
 
 
 def describe_eip(client, allocation_id):
-    req = DescribeEipAddressesRequest.DescribeEipAddressesRequest()
-    req.set_AllocationId(allocation_id)
-    items = field(call(client, req), "EipAddresses.EipAddress", "DescribeEipAddresses")
-    return items[0] if items else None
+    req = with_params(DescribeEipAddressesRequest.DescribeEipAddressesRequest(),
+                      AllocationId=allocation_id)
+    return first_item(client, req, "EipAddresses.EipAddress")
 
 
 def describe_image(client, image_id):
     # DescribeImages filters on Status=Available by default, so an image that
     # is still Creating may legitimately be absent: treat that as "not yet".
-    req = DescribeImagesRequest.DescribeImagesRequest()
-    req.set_ImageId(image_id)
-    items = field(call(client, req), "Images.Image", "DescribeImages")
-    return items[0] if items else None
+    req = with_params(DescribeImagesRequest.DescribeImagesRequest(), ImageId=image_id)
+    return first_item(client, req, "Images.Image")
 
 
 def status_is(describe, wanted):
@@ -474,13 +479,15 @@ def run(client, ak, secret, region, created):
     wait_for("Instance %s" % inst_id, gone(lambda: describe_instance(client, inst_id)))
     created.pop("instance")
 
-    def delete_sg():
-        req = DeleteSecurityGroupRequest.DeleteSecurityGroupRequest()
-        req.set_SecurityGroupId(sg_id)
-        return call(client, req)
-    retry_dependency("DeleteSecurityGroup", delete_sg)
-    created.pop("sg")
-    ok("DeleteSecurityGroup", sg_id)
+    def delete_held(label, new_request, key, resource_id):
+        """Deletes what another resource may hold a moment longer: retried
+        while the answer is DependencyViolation, a fresh request each time."""
+        retry_dependency(label, lambda: call(client, new_request()))
+        created.pop(key)
+        ok(label, resource_id)
+
+    delete_held("DeleteSecurityGroup", lambda: with_params(
+        DeleteSecurityGroupRequest.DeleteSecurityGroupRequest(), SecurityGroupId=sg_id), "sg", sg_id)
 
     req = DeleteKeyPairsRequest.DeleteKeyPairsRequest()
     req.set_KeyPairNames(json.dumps([key_name]))
@@ -488,28 +495,16 @@ def run(client, ak, secret, region, created):
     created.pop("keypair")
     ok("DeleteKeyPairs", key_name)
 
-    def delete_vsw():
-        req = DeleteVSwitchRequest.DeleteVSwitchRequest()
-        req.set_VSwitchId(vsw_id)
-        return call(client, req)
-    retry_dependency("DeleteVSwitch", delete_vsw)
-    created.pop("vswitch")
-    ok("DeleteVSwitch", vsw_id)
-
-    def delete_vpc():
-        req = DeleteVpcRequest.DeleteVpcRequest()
-        req.set_VpcId(vpc_id)
-        return call(client, req)
-    retry_dependency("DeleteVpc", delete_vpc)
-    created.pop("vpc")
-    ok("DeleteVpc", vpc_id)
+    delete_held("DeleteVSwitch", lambda: with_params(
+        DeleteVSwitchRequest.DeleteVSwitchRequest(), VSwitchId=vsw_id), "vswitch", vsw_id)
+    delete_held("DeleteVpc", lambda: with_params(
+        DeleteVpcRequest.DeleteVpcRequest(), VpcId=vpc_id), "vpc", vpc_id)
 
 
 def cleanup(client, created):
     """Best effort, after a failure: undo whatever is still recorded."""
     def attempt(label, request, **params):
-        for key, value in params.items():
-            getattr(request, "set_" + key)(value)
+        with_params(request, **params)
         try:
             retry_dependency(label, lambda: call(client, request))
             print("cleanup %s ok" % label, flush=True)
@@ -524,7 +519,11 @@ def cleanup(client, created):
                 UnassociateEipAddressRequest.UnassociateEipAddressRequest(),
                 AllocationId=created["eip"], InstanceId=created["eip_assoc"],
                 InstanceType="EcsInstance")
-        time.sleep(1)
+        try:
+            wait_for("Eip %s" % created["eip"],
+                     status_is(lambda: describe_eip(client, created["eip"]), "Available"))
+        except Exception as e:  # noqa: BLE001 - best effort
+            print("cleanup wait for the EIP to be free failed: %s" % e, flush=True)
     if "eip" in created:
         attempt("ReleaseEipAddress", ReleaseEipAddressRequest.ReleaseEipAddressRequest(),
                 AllocationId=created["eip"])

@@ -1,14 +1,18 @@
 //! A real OpenSSH server for the SSH tests: `/usr/sbin/sshd` on a free
 //! loopback port, with a temporary host key, config and authorized key,
 //! logging in as the current user (key) or as a throwaway local user
-//! (password). Stopped when dropped.
+//! (password). Stopped when dropped. Standalone (`benches/ssh.rs` includes
+//! it by path).
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+/// Where the fixture expects OpenSSH's server (Debian's `openssh-server`).
+pub const SSHD: &str = "/usr/sbin/sshd";
 
 /// The throwaway user for password logins, and its password.
 pub const PASSWORD_USER: &str = "kilntest";
@@ -23,6 +27,8 @@ pub struct Sshd {
     pub key: PathBuf,
     /// The current user's name.
     pub user: String,
+    /// What sshd logged after it started listening, line by line.
+    log: Arc<Mutex<Vec<String>>>,
     child: Child,
     _dir: tempfile::TempDir,
 }
@@ -35,9 +41,12 @@ fn run(program: &str, args: &[&str]) {
 
 impl Sshd {
     /// Starts a server and waits until it listens.
+    ///
+    /// Panics when sshd is missing, a key cannot be made, or sshd does not
+    /// listen within 20 s.
     pub fn start() -> Sshd {
-        let sshd = Path::new("/usr/sbin/sshd");
-        assert!(sshd.exists(), "/usr/sbin/sshd is missing: run ./setup.sh (it installs openssh-server)");
+        let sshd = Path::new(SSHD);
+        assert!(sshd.exists(), "{SSHD} is missing: run ./setup.sh (it installs openssh-server)");
         let dir = tempfile::tempdir().unwrap();
         let path = |name: &str| dir.path().join(name);
         for key in ["host_key", "client_key"] {
@@ -62,22 +71,38 @@ impl Sshd {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start sshd");
-        // sshd says when it listens; its log then goes on to our stderr.
+        // sshd says when it listens; the rest of its log is kept, for the
+        // tests to read and to show if one fails.
         let (ready, listening) = mpsc::channel();
         let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let kept = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if line.contains("Server listening") {
                     let _ = ready.send(());
                 } else {
-                    eprintln!("sshd: {line}");
+                    kept.lock().unwrap().push(line);
                 }
             }
         });
         listening.recv_timeout(Duration::from_secs(20)).expect("sshd did not start listening");
         let user =
             String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap().trim().to_string();
-        Sshd { port, key: path("client_key"), user, child, _dir: dir }
+        Sshd { port, key: path("client_key"), user, log, child, _dir: dir }
+    }
+
+    /// How many password logins of [`PASSWORD_USER`] sshd refused, once at
+    /// least `expected` are logged or 10 s have passed (sshd logs a refusal
+    /// a moment after the client is told): the caller asserts the number.
+    pub fn refused_passwords(&self, expected: usize) -> usize {
+        let refusal = format!("Failed password for {PASSWORD_USER} from 127.0.0.1");
+        let count = || self.log.lock().unwrap().iter().filter(|line| line.contains(&refusal)).count();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while count() < expected && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        count()
     }
 
     /// Authorizes another public key (`*.pub` file) for the current user.
@@ -114,6 +139,12 @@ impl Sshd {
 impl Drop for Sshd {
     fn drop(&mut self) {
         self.kill();
+        // A failing test shows what the server saw; a passing one stays quiet.
+        if std::thread::panicking() {
+            for line in self.log.lock().unwrap().iter() {
+                eprintln!("sshd: {line}");
+            }
+        }
     }
 }
 

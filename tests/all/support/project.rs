@@ -1,12 +1,8 @@
-//! Fixtures for the end-to-end tests: a scratch project per test, the
-//! `kiln` binary with an environment of its own, the test-only guests in a
-//! plugin directory, and a local HTTP server that records what it receives.
+//! A scratch project per test and the `kiln` binary run in it with an
+//! environment of its own, the test-only guests in its plugin directory.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// A scratch directory with a template and a plugin directory.
 pub struct Project {
@@ -152,94 +148,8 @@ impl Run {
     }
 }
 
-/// One request the test server received.
-#[derive(Clone, Debug)]
-pub struct Seen {
-    /// `GET`, `POST`...
-    pub method: String,
-    /// The path.
-    pub path: String,
-    /// Headers, names lower-case.
-    pub headers: Vec<(String, String)>,
-}
-
-/// A local HTTP server that answers the scenarios' requests and reports
-/// each one, in order, on a channel.
-pub struct Server {
-    /// `127.0.0.1:PORT`.
-    pub addr: String,
-    /// Every request so far.
-    pub seen: Arc<Mutex<Vec<Seen>>>,
-    events: mpsc::Receiver<Seen>,
-}
-
-impl Server {
-    /// Starts the server on a free loopback port.
-    pub fn start() -> Self {
-        let server = tiny_http::Server::http("127.0.0.1:0").expect("bind");
-        let addr = server.server_addr().to_ip().unwrap().to_string();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let (tx, events) = mpsc::channel();
-        let log = seen.clone();
-        let mut ready_polls = 0;
-        std::thread::spawn(move || {
-            for request in server.incoming_requests() {
-                let entry = Seen {
-                    method: request.method().to_string(),
-                    path: request.url().to_string(),
-                    headers: request
-                        .headers()
-                        .iter()
-                        .map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.as_str().to_string()))
-                        .collect(),
-                };
-                let token =
-                    entry.headers.iter().find(|(k, _)| k == "x-token").map(|(_, v)| v.clone()).unwrap_or_default();
-                let body = match (entry.method.as_str(), entry.path.as_str()) {
-                    ("GET", "/hello") => {
-                        serde_json::json!({"echo": token, "password": "generated-pw-8731"}).to_string()
-                    }
-                    // Ready on the third look, like a cloud resource.
-                    ("GET", "/ready") => {
-                        ready_polls += 1;
-                        serde_json::json!({"ready": ready_polls >= 3}).to_string()
-                    }
-                    ("GET", "/never") => serde_json::json!({"ready": false}).to_string(),
-                    ("GET", "/slow") => {
-                        std::thread::sleep(Duration::from_secs(3));
-                        "{}".to_string()
-                    }
-                    // One byte over the host's 32 MiB cap.
-                    ("GET", "/big") => "x".repeat((32 << 20) + 1),
-                    _ => "{}".to_string(),
-                };
-                log.lock().unwrap().push(entry.clone());
-                let _ = tx.send(entry);
-                let _ = request.respond(tiny_http::Response::from_string(body));
-            }
-        });
-        Server { addr, seen, events }
-    }
-
-    /// Waits for the next request (at most `limit`).
-    pub fn next(&self, limit: Duration) -> Seen {
-        self.events.recv_timeout(limit).expect("the server got no request in time")
-    }
-
-    /// Method and path of every request so far.
-    pub fn requests(&self) -> Vec<String> {
-        self.seen.lock().unwrap().iter().map(|s| format!("{} {}", s.method, s.path)).collect()
-    }
-}
-
-/// The project-relative manifest path.
+/// The JSON manifest that a post-processor wrote to `name` in the project.
 pub fn manifest(project: &Project, name: &str) -> serde_json::Value {
     let path: PathBuf = project.root().join(name);
     serde_json::from_str(&std::fs::read_to_string(&path).expect("manifest written")).expect("manifest is JSON")
-}
-
-/// Sends `signal` to process `pid`.
-pub fn signal(pid: u32, signal: i32) {
-    // SAFETY: kill(2) has no memory-safety preconditions.
-    unsafe { libc::kill(pid as i32, signal) };
 }

@@ -1,0 +1,119 @@
+//! The test runner: libtest's command line and output (libtest-mimic),
+//! plus what libtest cannot do, skip a test at run time. A test whose peer
+//! is missing is reported `ignored (SKIPPED: what to install)` and counted
+//! as ignored in `test result:`; under `CI=true`, where `.ci/run` has
+//! installed every peer, it fails instead, saying what to install.
+
+use super::peers::Peer;
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+/// One test, as [`tests!`](super::tests) registers it.
+pub struct Test {
+    /// `module_path!()` of its module (`all::ssh`).
+    pub module: &'static str,
+    /// The function's name: the claim the test makes.
+    pub name: &'static str,
+    /// The test; it fails by panicking, as a `#[test]` does.
+    pub run: fn(),
+    /// What it needs besides kiln.
+    pub peers: &'static [Peer],
+}
+
+impl Test {
+    /// The name libtest would give it: `ssh::password_login_works`.
+    fn full_name(&self) -> String {
+        let module = self.module.split_once("::").map_or("", |(_crate, path)| path);
+        if module.is_empty() { self.name.to_string() } else { format!("{module}::{}", self.name) }
+    }
+}
+
+/// Each peer looked up once per run, by the first test that needs it.
+type Lookups = Arc<Mutex<HashMap<Peer, Option<String>>>>;
+
+/// Runs the tests of every module in `modules` as libtest would, with
+/// libtest's arguments, and returns its exit code.
+pub fn main(modules: &[&[Test]]) -> ExitCode {
+    let args = Arguments::from_args();
+    if let Err(stray) = refuse_plain_test_attributes() {
+        eprintln!("{stray}");
+        return ExitCode::FAILURE;
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let lookups = Lookups::default();
+    let trials = modules
+        .iter()
+        .flat_map(|tests| tests.iter())
+        .map(|test| {
+            let (name, run, peers, lookups) = (test.full_name(), test.run, test.peers, lookups.clone());
+            Trial::ignorable_test(name.clone(), move || {
+                let missing: Vec<String> = peers
+                    .iter()
+                    .filter_map(|peer| lookups.lock().unwrap().entry(*peer).or_insert_with(|| peer.missing()).clone())
+                    .collect();
+                if missing.is_empty() {
+                    in_named_thread(name, run).map(|()| Completion::Completed)
+                } else if ci {
+                    Err(Failed::from(format!(
+                        "{} (CI=true: a missing peer is a failure, not a skip)",
+                        missing.join("; ")
+                    )))
+                } else {
+                    Ok(Completion::ignored_with(format!("SKIPPED: {}", missing.join("; "))))
+                }
+            })
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit_code()
+}
+
+/// Runs `test` on a thread named after it, as libtest does, so a panic
+/// message names the test; the panic's text becomes the failure.
+fn in_named_thread(name: String, test: fn()) -> Result<(), Failed> {
+    let thread = std::thread::Builder::new().name(name).spawn(test).expect("spawn the test's thread");
+    thread.join().map_err(|panic| {
+        let text = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("the test panicked");
+        Failed::from(text)
+    })
+}
+
+/// Under `harness = false` a `#[test]` function is not compiled at all: it
+/// would pass by never running. Refuses to run while any test source has
+/// one, naming where.
+fn refuse_plain_test_attributes() -> Result<(), String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/all");
+    let mut stray = Vec::new();
+    let mut dirs = vec![root.clone()];
+    while let Some(dir) = dirs.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        for entry in entries.map_while(Result::ok) {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text =
+                    std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                for (number, line) in text.lines().enumerate() {
+                    if line.trim_start().starts_with("#[test]") {
+                        stray.push(format!("  {}:{}", path.strip_prefix(&root).unwrap_or(&path).display(), number + 1));
+                    }
+                }
+            }
+        }
+    }
+    if stray.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "error: #[test] does nothing in this test binary (harness = false), so these tests would never run:\n{}\n\
+         register each in its module's `crate::support::tests!` list instead",
+        stray.join("\n")
+    ))
+}
