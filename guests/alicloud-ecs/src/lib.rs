@@ -9,11 +9,11 @@
 //! - [`steps`]: the build, one step per resource, each with its undo;
 //!   [`describe`], [`waits`] and [`cleanup`] are what the steps share.
 //! - [`record`]: the ledger kinds; [`destroy`]: deleting what a crash left.
+//! - [`artifact`]: the images made, as Packer reports them.
 //!
 //! What any builder needs (JSON accessors, random ids, signature pieces,
-//! the retry policy, waits, ledger records, the field reader, provisioning)
-//! is the SDK's, `kiln_guest`.
-//! - [`artifact`]: the images made, as Packer reports them.
+//! the retry policy, waits, ledger records, the field reader, provisioning,
+//! CIDR blocks and endpoints, timestamps) is the SDK's, `kiln_guest`.
 
 mod artifact;
 mod cleanup;
@@ -27,6 +27,7 @@ mod state;
 mod steps;
 mod waits;
 
+use kiln_guest::reader::joined;
 use kiln_guest::types::{
     Artifact, BuildError, CloudResource, Config as HostConfig, Description, DestroyError, FieldError, Prepared,
 };
@@ -85,11 +86,6 @@ fn client(config: &Config, options: &Options, region: &str) -> Result<Client, St
     let secret_key = config.secret("/secret_key").ok_or("secret_key is not set")?;
     let token = config.secret("/security_token");
     Ok(Client::new(access_key, secret_key, token, region, options.endpoints.clone(), options.request_timeout))
-}
-
-/// Field errors as one sentence list, for `run` and `destroy`.
-fn joined(errors: &[FieldError]) -> String {
-    errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ")
 }
 
 kiln_guest::export_builder!(AlicloudEcs);

@@ -9,7 +9,6 @@ pub mod fields;
 mod rules;
 
 pub use disks::{DEFAULT_DISK_CATEGORY, DataDisk, SystemDisk};
-pub use rules::free_slash24;
 
 use crate::rpc::{self, Api, Endpoints};
 use kiln_guest::reader::Reader;
@@ -332,7 +331,7 @@ impl Parser<'_> {
 
     fn endpoint(&mut self, name: &str) -> Option<String> {
         let value = self.r.text(name)?;
-        match rules::endpoint(&value) {
+        match kiln_guest::net::endpoint(&value) {
             Ok(url) => Some(url),
             Err(problem) => {
                 self.r.fail(name, format!("{name}: {problem}"));

@@ -9,14 +9,14 @@
 //! into the signature and the body by the host.
 
 use crate::sign::{self, Params};
-use kiln_guest::bindings::kiln::plugin::http::Error as HostError;
-use kiln_guest::http::{self, Request};
+use kiln_guest::clock::{Clock, HostClock};
+use kiln_guest::http::{self, Fault, Request, snippet};
 use kiln_guest::pieces::Value as Param;
 use kiln_guest::retry::{Classifier, Failure, Policy, RetryError, code_in};
 use kiln_guest::secrets::{self, Secret};
 use kiln_guest::steps::StepError;
 use kiln_guest::ui;
-use kiln_guest::{json, random};
+use kiln_guest::{json, random, time};
 use serde_json::Value;
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -48,6 +48,50 @@ const RETRYABLE: Classifier = Classifier {
 
 /// `Invalid*.NotFound` codes that are not about a resource.
 const NOT_RESOURCES: &[&str] = &["InvalidRegionId.", "InvalidAction.", "InvalidAccessKeyId.", "InvalidApi."];
+
+/// Codes (or their `.` variants) that say the credentials may not do
+/// this: a RAM policy without the action (`Forbidden.RAM`, what the
+/// simulator's `denied` fault answers), a key that is unknown, disabled or
+/// wrongly signed, an expired STS token. Every `Forbidden*` code counts,
+/// except those in [`NOT_DENIALS`].
+const DENIALS: &[&str] =
+    &["NoPermission", "InvalidAccessKeyId", "InvalidAccessKeySecret", "SignatureDoesNotMatch", "InvalidSecurityToken"];
+
+/// `Forbidden*` codes that are about a resource's state, not the key's
+/// permissions (a VPC delete retries them while dependents go away).
+const NOT_DENIALS: &[&str] = &["Forbidden.VpcNotReady"];
+
+/// How one call retries: Alibaba's [`RETRYABLE`] codes plus `also`, the
+/// codes that may follow the effect only when `replayable`, with
+/// [`Policy::default`]'s backoff for at most `deadline`.
+#[derive(Clone, Copy, Debug)]
+struct Retries {
+    deadline: Duration,
+    replayable: bool,
+    also: &'static [&'static str],
+}
+
+/// Runs `attempt` on `clock` under `retries`, showing each retried failure
+/// to `on_retry`. Fails with the first failure that is not retried, with
+/// [`RpcError::GaveUp`] (the last failure) once the deadline has passed,
+/// and with [`RpcError::Cancelled`] when the build is cancelled during a
+/// backoff.
+fn with_retries<T>(
+    clock: &dyn Clock,
+    retries: Retries,
+    attempt: impl FnMut() -> Result<T, RpcError>,
+    on_retry: impl FnMut(&RpcError),
+) -> Result<T, RpcError> {
+    let policy = Policy { deadline: retries.deadline, ..Policy::default() };
+    let outcome =
+        policy.run_on(clock, attempt, |e| RETRYABLE.retries(e.failure(), retries.replayable, retries.also), on_retry);
+    match outcome {
+        Ok(value) => Ok(value),
+        Err(RetryError::Failed(e)) => Err(e),
+        Err(RetryError::Cancelled) => Err(RpcError::Cancelled),
+        Err(RetryError::GaveUp { after, last }) => Err(RpcError::GaveUp { after, last: Box::new(last) }),
+    }
+}
 
 /// Which of Alibaba Cloud's APIs an action belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,9 +198,7 @@ pub struct Call<'c> {
     action: &'static str,
     region: String,
     params: Vec<(String, Param<'c>)>,
-    retry_on: &'static [&'static str],
-    deadline: Duration,
-    idempotent: bool,
+    retries: Retries,
 }
 
 impl<'c> Call<'c> {
@@ -167,9 +209,7 @@ impl<'c> Call<'c> {
             action,
             region: client.region.clone(),
             params: Vec::new(),
-            retry_on: &[],
-            deadline: DEFAULT_CALL_DEADLINE,
-            idempotent: true,
+            retries: Retries { deadline: DEFAULT_CALL_DEADLINE, replayable: true, also: &[] },
         }
     }
 
@@ -210,13 +250,13 @@ impl<'c> Call<'c> {
     /// Also retries these codes (or their `.`-suffixed variants): a
     /// delete's dependency codes, say.
     pub fn retry_on(mut self, codes: &'static [&'static str]) -> Self {
-        self.retry_on = codes;
+        self.retries.also = codes;
         self
     }
 
     /// Keeps retrying for `deadline` instead of the default.
     pub fn deadline(mut self, deadline: Duration) -> Self {
-        self.deadline = deadline;
+        self.retries.deadline = deadline;
         self
     }
 
@@ -224,25 +264,14 @@ impl<'c> Call<'c> {
     /// whose answer was lost may have worked, so it is not sent again
     /// (only explicit "not done, try later" answers are retried).
     pub fn not_idempotent(mut self) -> Self {
-        self.idempotent = false;
+        self.retries.replayable = false;
         self
     }
 
     /// Signs and sends the call, retrying per the policy, and returns the
     /// JSON of the successful answer.
     pub fn send(self) -> Result<Value, RpcError> {
-        let policy = Policy { deadline: self.deadline, ..Policy::default() };
-        let outcome = policy.run(
-            || self.attempt(),
-            |e| RETRYABLE.retries(e.failure(), self.idempotent, self.retry_on),
-            |e| ui::debug(format!("{e}; retrying")),
-        );
-        match outcome {
-            Ok(value) => Ok(value),
-            Err(RetryError::Failed(e)) => Err(e),
-            Err(RetryError::Cancelled) => Err(RpcError::Cancelled),
-            Err(RetryError::GaveUp { after, last }) => Err(RpcError::GaveUp { after, last: Box::new(last) }),
-        }
+        with_retries(&HostClock, self.retries, || self.attempt(), |e| ui::debug(format!("{e}; retrying")))
     }
 
     /// One signed exchange: fresh nonce and timestamp, same parameters.
@@ -260,7 +289,7 @@ impl<'c> Call<'c> {
         params.insert("SignatureMethod".into(), text("HMAC-SHA1"));
         params.insert("SignatureVersion".into(), text("1.0"));
         params.insert("SignatureNonce".into(), Param::Text(random::hex32()));
-        params.insert("Timestamp".into(), Param::Text(sign::timestamp(SystemTime::now())));
+        params.insert("Timestamp".into(), Param::Text(time::utc_timestamp(SystemTime::now())));
         params.entry("RegionId".into()).or_insert_with(|| Param::Text(self.region.clone()));
         if let Some(token) = &client.token {
             params.insert("SecurityToken".into(), Param::Secret(token));
@@ -301,31 +330,20 @@ impl<'c> Call<'c> {
         }))
     }
 
-    /// A request that got no answer: lost connections and timeouts may be
-    /// retried, a denial or a bad request may not.
+    /// A request that got no answer, sorted by the SDK ([`http::Fault`]):
+    /// lost connections and timeouts may be retried, a denial or a bad
+    /// request may not.
     fn host_error(&self, error: http::Error) -> RpcError {
-        match &error {
-            http::Error::Host { error: HostError::Cancelled, .. } => RpcError::Cancelled,
-            http::Error::Host { error: HostError::Timeout(_) | HostError::Connection(_), .. } => {
-                self.transport_error(error.to_string(), true)
-            }
-            _ => self.transport_error(error.to_string(), false),
+        match error.fault() {
+            Fault::Cancelled => RpcError::Cancelled,
+            fault => RpcError::Transport {
+                action: self.action,
+                region: self.region.clone(),
+                message: error.to_string(),
+                fault,
+            },
         }
     }
-
-    fn transport_error(&self, message: String, retryable: bool) -> RpcError {
-        RpcError::Transport { action: self.action, region: self.region.clone(), message, retryable }
-    }
-}
-
-/// At most 300 characters of a body, for messages.
-fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let mut cut: String = text.chars().take(300).collect();
-    if cut.len() < text.len() {
-        cut.push('…');
-    }
-    cut
 }
 
 /// An error answer from the cloud.
@@ -358,8 +376,9 @@ pub enum RpcError {
         region: String,
         /// The host's explanation.
         message: String,
-        /// Whether another attempt may work.
-        retryable: bool,
+        /// What the failure says about another attempt, and whether the
+        /// host refused the request.
+        fault: Fault,
     },
     /// A success answer that is not JSON.
     Decode {
@@ -411,8 +430,22 @@ impl RpcError {
     fn failure(&self) -> Failure<'_> {
         match self {
             RpcError::Api(e) => Failure::Answer { code: &e.code, status: e.status },
-            RpcError::Transport { retryable: true, .. } => Failure::Lost,
+            RpcError::Transport { fault: Fault::Lost, .. } => Failure::Lost,
             _ => Failure::Final,
+        }
+    }
+
+    /// Whether the credentials may not do this: the host refused the
+    /// request (egress), or the cloud answered with a permission code
+    /// ([`DENIALS`], `Forbidden*`). A failure retried until the deadline
+    /// is not a denial: denials are never retried.
+    pub fn is_denied(&self) -> bool {
+        match self {
+            RpcError::Transport { fault: Fault::Denied, .. } => true,
+            RpcError::Api(e) => {
+                (e.code.starts_with("Forbidden") || code_in(&e.code, DENIALS)) && !code_in(&e.code, NOT_DENIALS)
+            }
+            _ => false,
         }
     }
 }
@@ -473,7 +506,8 @@ mod tests {
     }
 
     fn transport(retryable: bool) -> RpcError {
-        RpcError::Transport { action: "CreateInstance", region: "cn-beijing".into(), message: String::new(), retryable }
+        let fault = if retryable { Fault::Lost } else { Fault::Final };
+        RpcError::Transport { action: "CreateInstance", region: "cn-beijing".into(), message: String::new(), fault }
     }
 
     fn retried(error: &RpcError, idempotent: bool) -> bool {
@@ -529,5 +563,105 @@ mod tests {
         assert_eq!(e.url(Api::Vpc, "cn-beijing"), "https://vpc.cn-beijing.aliyuncs.com");
         let e = Endpoints { ecs: Some("http://127.0.0.1:8080".into()), vpc: None };
         assert_eq!(e.url(Api::Ecs, "us-west-1"), "http://127.0.0.1:8080");
+    }
+
+    use kiln_guest::clock::FakeClock;
+
+    const CALL: Retries = Retries { deadline: DEFAULT_CALL_DEADLINE, replayable: true, also: &[] };
+
+    /// Runs a call whose attempts answer `errors` in turn, then succeed;
+    /// returns the outcome, the sleeps and the failures shown as retried.
+    fn run(retries: Retries, clock: &FakeClock, errors: Vec<RpcError>) -> (Result<u32, RpcError>, Vec<String>) {
+        let mut errors = errors.into_iter();
+        let mut attempts = 0;
+        let mut shown = Vec::new();
+        let got = with_retries(
+            clock,
+            retries,
+            || {
+                attempts += 1;
+                errors.next().map_or(Ok(attempts), Err)
+            },
+            |e| shown.push(e.code().unwrap_or("transport").to_string()),
+        );
+        (got, shown)
+    }
+
+    #[test]
+    fn a_call_backs_off_on_throttling_until_it_succeeds() {
+        let clock = FakeClock::new();
+        let (got, shown) = run(CALL, &clock, vec![api_error("Throttling.User", 400), api_error("Throttling", 400)]);
+        assert_eq!(got.ok(), Some(3));
+        assert_eq!(shown, ["Throttling.User", "Throttling"]);
+        assert_eq!(clock.sleeps(), [1, 2].map(Duration::from_secs));
+    }
+
+    #[test]
+    fn a_non_replayable_call_fails_at_once_on_what_may_follow_the_effect() {
+        let once = Retries { replayable: false, ..CALL };
+        for error in [api_error("InternalError", 500), transport(true)] {
+            let clock = FakeClock::new();
+            let (got, shown) = run(once, &clock, vec![error]);
+            assert!(got.is_err());
+            assert!(shown.is_empty());
+            assert!(clock.sleeps().is_empty());
+        }
+        let clock = FakeClock::new();
+        let (got, _) = run(once, &clock, vec![api_error("TaskConflict", 409)]);
+        assert_eq!(got.ok(), Some(2), "a no-effect code is retried by every call");
+        let clock = FakeClock::new();
+        let (got, _) = run(CALL, &clock, vec![api_error("InternalError", 500), transport(true)]);
+        assert_eq!(got.ok(), Some(3), "a replayable call retries both");
+    }
+
+    #[test]
+    fn a_call_retries_its_own_codes_and_gives_up_at_its_deadline() {
+        let delete = Retries { deadline: Duration::from_secs(5), also: &["DependencyViolation"], ..CALL };
+        let clock = FakeClock::new();
+        let dependents = (0..10).map(|_| api_error("DependencyViolation.Instance", 400)).collect();
+        let (got, _) = run(delete, &clock, dependents);
+        let Err(RpcError::GaveUp { after, last }) = got else { panic!("the call did not give up") };
+        assert_eq!(after, Duration::from_secs(5));
+        assert_eq!(last.code(), Some("DependencyViolation.Instance"));
+        assert_eq!(clock.sleeps(), [1, 2, 2].map(Duration::from_secs));
+        let clock = FakeClock::new();
+        let (got, _) = run(CALL, &clock, vec![api_error("DependencyViolation.Instance", 400)]);
+        assert!(matches!(got, Err(RpcError::Api(_))), "not retried without the call's codes");
+    }
+
+    #[test]
+    fn a_cancelled_backoff_ends_the_call_as_cancelled() {
+        let clock = FakeClock::new().cancel_at_sleep(1);
+        let (got, _) = run(CALL, &clock, vec![api_error("Throttling", 400)]);
+        assert!(matches!(got, Err(RpcError::Cancelled)));
+    }
+
+    #[test]
+    fn permission_codes_and_host_refusals_are_denials() {
+        for code in [
+            "Forbidden.RAM",
+            "Forbidden",
+            "Forbidden.NoPermission",
+            "NoPermission",
+            "InvalidAccessKeyId.NotFound",
+            "InvalidAccessKeyId.Inactive",
+            "SignatureDoesNotMatch",
+            "InvalidSecurityToken.Expired",
+        ] {
+            assert!(api_error(code, 403).is_denied(), "{code}");
+        }
+        for code in ["Forbidden.VpcNotReady", "IncorrectInstanceStatus", "InvalidVpcId.NotFound", "NoPermissions"] {
+            assert!(!api_error(code, 403).is_denied(), "{code}");
+        }
+        let refused = RpcError::Transport {
+            action: "DeleteVpc",
+            region: "cn-beijing".into(),
+            message: "egress denied".into(),
+            fault: Fault::Denied,
+        };
+        assert!(refused.is_denied());
+        assert!(!transport(false).is_denied());
+        let gave_up = RpcError::GaveUp { after: Duration::from_secs(1), last: Box::new(api_error("Throttling", 400)) };
+        assert!(!gave_up.is_denied());
     }
 }

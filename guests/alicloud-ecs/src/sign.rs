@@ -18,7 +18,6 @@ use kiln_guest::percent;
 use kiln_guest::pieces::{Pieces, Value};
 use kiln_guest::secrets::{self, HashAlgorithm, Piece, Secret};
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A request's parameters, sorted by name as the canonical query needs.
 pub type Params<'a> = BTreeMap<String, Value<'a>>;
@@ -58,30 +57,6 @@ pub fn form_body<'a>(params: &Params<'a>, signature: &str) -> Vec<Piece<'a>> {
     let separator = if params.is_empty() { "" } else { "&" };
     body.text(format!("{separator}Signature={}", percent::encode(signature)));
     body.into_pieces()
-}
-
-/// `Timestamp`: UTC time as `YYYY-MM-DDTHH:MM:SSZ`. WASI gives the guest
-/// a wall clock; a clock before 1970 (never seen) counts as 1970.
-pub fn timestamp(now: SystemTime) -> String {
-    let seconds = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let (year, month, day) = civil_from_days((seconds / 86_400) as i64);
-    let rest = seconds % 86_400;
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rest / 3600, rest % 3600 / 60, rest % 60)
-}
-
-/// The proleptic Gregorian date of a day number counted from 1970-01-01
-/// (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = (if z >= 0 { z } else { z - 146_096 }) / 146_097;
-    let day_of_era = z - era * 146_097; // [0, 146096]
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365; // [0, 399]
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100); // [0, 365]
-    let shifted_month = (5 * day_of_year + 2) / 153; // [0, 11], March first
-    let day = (day_of_year - (153 * shifted_month + 2) / 5 + 1) as u32;
-    let month = (if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 }) as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
@@ -165,15 +140,5 @@ mod tests {
             matches!(&form[..], [Piece::Text(t)] if t == "Action=DescribeRegions&RegionId=cn-beijing&Signature=a%2Bb%2Fc%3D")
         );
         assert!(matches!(&form_body(&Params::new(), "s")[..], [Piece::Text(t)] if t == "Signature=s"));
-    }
-
-    #[test]
-    fn timestamps_are_utc_civil_dates() {
-        let at = |s: u64| timestamp(UNIX_EPOCH + std::time::Duration::from_secs(s));
-        assert_eq!(at(0), "1970-01-01T00:00:00Z");
-        assert_eq!(at(1_456_231_584), "2016-02-23T12:46:24Z");
-        assert_eq!(at(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(at(1_607_500_800), "2020-12-09T08:00:00Z");
-        assert_eq!(at(4_102_444_799), "2099-12-31T23:59:59Z");
     }
 }

@@ -97,10 +97,15 @@ impl<'c> Pacer<'c> {
     ///
     /// ```rust
     /// use kiln_guest::backoff::{Backoff, Pacer};
-    /// use kiln_guest::clock::HostClock;
+    /// use kiln_guest::clock::{Clock, FakeClock};
     /// use std::time::Duration;
     ///
-    /// let pacer = Pacer::start(&HostClock, Duration::from_secs(300), Backoff::default());
+    /// let clock = FakeClock::new();
+    /// let mut pacer = Pacer::start(&clock, Duration::from_secs(300), Backoff::default());
+    /// // The deadline counts from the start, time spent trying included.
+    /// clock.advance(Duration::from_secs(299));
+    /// pacer.pause(Duration::from_secs(10)).unwrap();
+    /// assert_eq!(clock.sleeps(), [Duration::from_secs(1)]);
     /// ```
     pub fn start(clock: &'c dyn Clock, timeout: Duration, backoff: Backoff) -> Self {
         Pacer { clock, started: clock.now(), timeout, backoff, next: backoff.initial }

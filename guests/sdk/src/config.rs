@@ -46,15 +46,23 @@ impl Config {
     /// Takes the host's record apart. Fails only if the host sent a JSON
     /// text that is not an object, which would be a host bug.
     ///
-    /// ```no_run
+    /// ```rust
     /// use kiln_guest::Config;
     /// use kiln_guest::types::{BuildError, Config as HostConfig};
+    /// # use kiln_guest::types::{CommunicatorKind, CommunicatorSettings};
+    /// # let host_config = |json: &str| HostConfig { builder_type: "null".into(), build_name: "null".into(),
+    /// #     json: json.into(), secrets: Vec::new(), keep_on_error: false, force: false,
+    /// #     communicator: CommunicatorSettings { kind: CommunicatorKind::None, host: None, port: 22,
+    /// #         username: None, has_password: false, has_private_key: false, password: None } };
     ///
-    /// fn run(config: HostConfig) -> Result<(), BuildError> {
+    /// fn run(config: HostConfig) -> Result<String, BuildError> {
     ///     let config = Config::from_host(config).map_err(|e| BuildError::Failed(e.message))?;
-    ///     # let _ = config;
-    ///     Ok(())
+    ///     Ok(config.build_name)
     /// }
+    /// assert_eq!(run(host_config("{}")).ok().as_deref(), Some("null"));
+    /// // Only a host bug sends something that is not an object.
+    /// let Err(BuildError::Failed(message)) = run(host_config("[]")) else { panic!("not an object") };
+    /// assert_eq!(message, "the host sent a configuration that is not a JSON object");
     /// ```
     pub fn from_host(config: types::Config) -> Result<Self, FieldError> {
         let fields = match serde_json::from_str(&config.json) {
@@ -109,9 +117,11 @@ impl Config {
     /// The raw JSON value of a top-level field, if set (null counts as
     /// unset).
     ///
-    /// ```no_run
-    /// # let config: kiln_guest::Config = unimplemented!();
+    /// ```rust
+    /// # let config = kiln_guest::Config::from_fields(serde_json::json!({"image_disk_mappings": [{"disk_size": 40}], "zone_id": null})).unwrap();
     /// let disks = config.value("image_disk_mappings").and_then(|v| v.as_array());
+    /// assert_eq!(disks.map(Vec::len), Some(1));
+    /// assert_eq!(config.value("zone_id"), None, "null is unset");
     /// ```
     pub fn value(&self, name: &str) -> Option<&Value> {
         self.fields.get(name).filter(|v| !v.is_null())
@@ -119,9 +129,11 @@ impl Config {
 
     /// A string field, if set.
     ///
-    /// ```no_run
-    /// # let config: kiln_guest::Config = unimplemented!();
+    /// ```rust
+    /// # let config = kiln_guest::Config::from_fields(serde_json::json!({"region": "cn-hangzhou", "size": 40})).unwrap();
     /// let region = config.string("region").unwrap_or("cn-beijing");
+    /// assert_eq!(region, "cn-hangzhou");
+    /// assert_eq!(config.string("size"), None, "not a string");
     /// ```
     pub fn string(&self, name: &str) -> Option<&str> {
         self.value(name).and_then(Value::as_str)
@@ -129,9 +141,10 @@ impl Config {
 
     /// A boolean field; `default` when unset.
     ///
-    /// ```no_run
-    /// # let config: kiln_guest::Config = unimplemented!();
-    /// let skip = config.boolean("skip_region_validation", false);
+    /// ```rust
+    /// # let config = kiln_guest::Config::from_fields(serde_json::json!({"skip_region_validation": true})).unwrap();
+    /// assert!(config.boolean("skip_region_validation", false));
+    /// assert!(config.boolean("force_stop_instance", true), "unset: the default");
     /// ```
     pub fn boolean(&self, name: &str, default: bool) -> bool {
         self.value(name).and_then(Value::as_bool).unwrap_or(default)
@@ -139,9 +152,11 @@ impl Config {
 
     /// An integer field, if set.
     ///
-    /// ```no_run
-    /// # let config: kiln_guest::Config = unimplemented!();
+    /// ```rust
+    /// # let config = kiln_guest::Config::from_fields(serde_json::json!({"internet_max_bandwidth_out": 10})).unwrap();
     /// let bandwidth = config.integer("internet_max_bandwidth_out").unwrap_or(5);
+    /// assert_eq!(bandwidth, 10);
+    /// assert_eq!(config.integer("system_disk_size"), None);
     /// ```
     pub fn integer(&self, name: &str) -> Option<i64> {
         self.value(name).and_then(Value::as_i64)
@@ -149,9 +164,11 @@ impl Config {
 
     /// A duration field in milliseconds; `default_ms` when unset.
     ///
-    /// ```no_run
-    /// # let config: kiln_guest::Config = unimplemented!();
+    /// ```rust
+    /// # let config = kiln_guest::Config::from_fields(serde_json::json!({"ssh_timeout": 60000})).unwrap();
     /// let timeout = std::time::Duration::from_millis(config.duration_ms("ssh_timeout", 300_000));
+    /// assert_eq!(timeout, std::time::Duration::from_secs(60));
+    /// assert_eq!(config.duration_ms("wait_timeout", 300_000), 300_000);
     /// ```
     pub fn duration_ms(&self, name: &str, default_ms: u64) -> u64 {
         self.value(name).and_then(Value::as_u64).unwrap_or(default_ms)
@@ -159,9 +176,13 @@ impl Config {
 
     /// Any field decoded into `T`, with an error naming the field.
     ///
-    /// ```no_run
-    /// # let config: kiln_guest::Config = unimplemented!();
+    /// ```rust
+    /// # let config = kiln_guest::Config::from_fields(serde_json::json!({"tags": {"team": "build"}, "labels": 3})).unwrap();
     /// let tags: std::collections::BTreeMap<String, String> = config.decode("tags")?.unwrap_or_default();
+    /// assert_eq!(tags["team"], "build");
+    /// let wrong = config.decode::<std::collections::BTreeMap<String, String>>("labels").unwrap_err();
+    /// assert_eq!(wrong.pointer, "/labels");
+    /// assert!(wrong.message.starts_with("labels: "), "{}", wrong.message);
     /// # Ok::<(), kiln_guest::types::FieldError>(())
     /// ```
     pub fn decode<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, FieldError> {
@@ -175,10 +196,11 @@ impl Config {
 
     /// The secret at `pointer` (`/secret_key`), if the template set it.
     ///
-    /// ```no_run
-    /// # let config: kiln_guest::Config = unimplemented!();
-    /// let secret_key = config.secret("/secret_key").ok_or("secret_key is not set")?;
-    /// # Ok::<(), &str>(())
+    /// ```rust
+    /// // A configuration without secrets (the host hands them over as handles).
+    /// # let config = kiln_guest::Config::from_fields(serde_json::json!({})).unwrap();
+    /// let secret_key = config.secret("/secret_key").ok_or("secret_key is not set");
+    /// assert_eq!(secret_key.err(), Some("secret_key is not set"));
     /// ```
     pub fn secret(&self, pointer: &str) -> Option<&Secret> {
         self.secrets.iter().find(|(p, _)| p == pointer).map(|(_, s)| s)
@@ -186,9 +208,11 @@ impl Config {
 
     /// Whether a field is set, as plain value or as secret.
     ///
-    /// ```no_run
-    /// # let config: kiln_guest::Config = unimplemented!();
-    /// let has_token = config.is_set("security_token");
+    /// ```rust
+    /// # let config = kiln_guest::Config::from_fields(serde_json::json!({"region": "cn-beijing", "zone_id": null})).unwrap();
+    /// assert!(config.is_set("region"));
+    /// assert!(!config.is_set("zone_id"), "null is unset");
+    /// assert!(!config.is_set("security_token"));
     /// ```
     pub fn is_set(&self, name: &str) -> bool {
         self.value(name).is_some() || self.secret(&format!("/{name}")).is_some()

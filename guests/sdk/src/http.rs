@@ -355,6 +355,73 @@ impl Error {
     }
 }
 
+/// What a request that got no usable answer says about the next move:
+/// the host's errors sorted for a retry policy and for a caller that must
+/// tell a refusal apart.
+///
+/// ```rust
+/// use kiln_guest::bindings::kiln::plugin::http::Error as HostError;
+/// use kiln_guest::http::{Error, Fault};
+///
+/// let lost = Error::Host { url: "https://x/".into(), error: HostError::Timeout(30_000) };
+/// assert_eq!(lost.fault(), Fault::Lost);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// No answer came, but the request may have reached the server (a
+    /// timeout, a lost connection): another attempt may work, if the
+    /// request is safe to send again.
+    Lost,
+    /// The host refused to send the request (`http.error.denied`: its host
+    /// is not in the egress list). Another attempt cannot help; the
+    /// message says what to allow.
+    Denied,
+    /// The build was cancelled while the request was in flight.
+    Cancelled,
+    /// Another attempt cannot help: the request was invalid, the answer
+    /// too large or not the JSON expected, or the server answered with an
+    /// error status, which the caller reads itself.
+    Final,
+}
+
+impl Error {
+    /// How this failure sorts; see [`Fault`].
+    ///
+    /// ```rust
+    /// use kiln_guest::bindings::kiln::plugin::http::Error as HostError;
+    /// use kiln_guest::http::{Error, Fault};
+    ///
+    /// let url = String::from("https://ecs.cn-beijing.aliyuncs.com/");
+    /// let denied = Error::Host { url: url.clone(), error: HostError::Denied("not allowed".into()) };
+    /// assert_eq!(denied.fault(), Fault::Denied);
+    /// assert_eq!(Error::Host { url, error: HostError::Cancelled }.fault(), Fault::Cancelled);
+    /// ```
+    pub fn fault(&self) -> Fault {
+        match self {
+            Error::Host { error: host::Error::Timeout(_) | host::Error::Connection(_), .. } => Fault::Lost,
+            Error::Host { error: host::Error::Denied(_), .. } => Fault::Denied,
+            Error::Host { error: host::Error::Cancelled, .. } => Fault::Cancelled,
+            _ => Fault::Final,
+        }
+    }
+}
+
+/// At most the first 300 characters of a body, with `…` when cut, for an
+/// error message about an answer that was not what was expected.
+///
+/// ```rust
+/// assert_eq!(kiln_guest::http::snippet(b"<html>Bad Gateway</html>"), "<html>Bad Gateway</html>");
+/// assert_eq!(kiln_guest::http::snippet("é".repeat(301).as_bytes()), format!("{}…", "é".repeat(300)));
+/// ```
+pub fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut cut: String = text.chars().take(300).collect();
+    if cut.len() < text.len() {
+        cut.push('…');
+    }
+    cut
+}
+
 impl From<Error> for crate::steps::StepError {
     fn from(e: Error) -> Self {
         if e.is_cancelled() {
@@ -362,5 +429,34 @@ impl From<Error> for crate::steps::StepError {
         } else {
             crate::steps::StepError::Failed(e.to_string())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(error: host::Error) -> Error {
+        Error::Host { url: "https://ecs.cn-beijing.aliyuncs.com/".into(), error }
+    }
+
+    #[test]
+    fn host_errors_sort_into_lost_denied_cancelled_and_final() {
+        assert_eq!(host(host::Error::Timeout(1)).fault(), Fault::Lost);
+        assert_eq!(host(host::Error::Connection("reset".into())).fault(), Fault::Lost);
+        assert_eq!(host(host::Error::Denied("egress".into())).fault(), Fault::Denied);
+        assert_eq!(host(host::Error::Cancelled).fault(), Fault::Cancelled);
+        assert_eq!(host(host::Error::InvalidRequest("header".into())).fault(), Fault::Final);
+        assert_eq!(host(host::Error::TooLarge(1)).fault(), Fault::Final);
+        assert_eq!(host(host::Error::Other("?".into())).fault(), Fault::Final);
+        let status = Error::Status { url: "u".into(), status: 503, body: String::new() };
+        assert_eq!(status.fault(), Fault::Final);
+    }
+
+    #[test]
+    fn snippets_keep_300_characters() {
+        assert_eq!(snippet(&[b'a'; 300]), "a".repeat(300));
+        assert_eq!(snippet(&[b'a'; 301]), format!("{}…", "a".repeat(300)));
+        assert_eq!(snippet(&[0xff]), "\u{fffd}");
     }
 }

@@ -21,6 +21,8 @@
 //!   included, that the host assembles.
 //! - [`random`]: nonces, idempotency tokens and temporary names.
 //! - [`retry`]: the one retry policy: which errors, how long.
+//! - [`net`]: CIDR blocks and custom endpoints, as templates write them.
+//! - [`time`]: wall-clock timestamps as signed requests carry them.
 //!
 //! Waiting:
 //! - [`clock`]: the build's clock, and a fake one for tests.
@@ -43,6 +45,7 @@ pub mod comm;
 pub mod config;
 pub mod http;
 pub mod json;
+pub mod net;
 pub mod percent;
 pub mod pieces;
 pub mod poll;
@@ -53,6 +56,7 @@ pub mod record;
 pub mod retry;
 pub mod schema;
 pub mod steps;
+pub mod time;
 pub mod ui;
 pub mod wait;
 

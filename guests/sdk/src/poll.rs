@@ -3,8 +3,9 @@
 //!
 //! [`until`], [`after`] and [`paced`] wait on the build's clock (the
 //! host's cancellable `timer`, so a cancelled build stops waiting at once);
-//! [`Poll`] is the same on any [`Clock`], which is how tests run a wait
-//! without sleeping.
+//! [`until_on`], [`after_on`] and [`paced_on`] are the same on any
+//! [`Clock`] (the former are thin wrappers over them), which is how tests
+//! run a wait without sleeping. [`Poll`] composes the same parts by hand.
 
 use crate::backoff::{Pacer, Stop};
 use crate::clock::{Cancelled, Clock, HostClock};
@@ -106,9 +107,15 @@ impl Poll<'static> {
     /// once.
     ///
     /// ```rust
-    /// use kiln_guest::poll::{Backoff, Poll};
+    /// use kiln_guest::clock::FakeClock;
+    /// use kiln_guest::poll::{Backoff, Poll, PollError};
+    /// use std::time::Duration;
     ///
-    /// let wait = Poll::new(std::time::Duration::from_secs(300), Backoff::default());
+    /// let wait = Poll::new(Duration::from_secs(300), Backoff::default());
+    /// // On the build's clock unless told otherwise; here a fake one.
+    /// let clock = FakeClock::new();
+    /// let got = wait.clock(&clock).until(|| Ok::<Option<()>, ()>(None));
+    /// assert_eq!(got, Err(PollError::TimedOut(Duration::from_secs(300))));
     /// ```
     pub fn new(timeout: Duration, backoff: Backoff) -> Self {
         Poll { timeout, backoff, sleep_first: false, clock: &HostClock }
@@ -124,6 +131,9 @@ impl<'c> Poll<'c> {
     ///
     /// let clock = FakeClock::new();
     /// let wait = Poll::new(std::time::Duration::from_secs(300), Backoff::default()).clock(&clock);
+    /// assert_eq!(wait.until(|| Ok::<_, ()>(Some("at once"))), Ok("at once"));
+    /// // The fake clock recorded no sleep: the first check is at once.
+    /// assert!(clock.sleeps().is_empty());
     /// ```
     pub fn clock<'d>(self, clock: &'d dyn Clock) -> Poll<'d> {
         Poll { timeout: self.timeout, backoff: self.backoff, sleep_first: self.sleep_first, clock }
@@ -166,8 +176,8 @@ impl<'c> Poll<'c> {
 
     /// Like [`Poll::until`], for checks that may say how long is left
     /// ([`Check::Remaining`]): those sleep half of it (at least
-    /// `backoff.initial`, at most [`MAX_PACED_SLEEP`]) instead of backing
-    /// off. The backoff still moves on, for the checks that cannot tell.
+    /// `backoff.initial`, at most [`MAX_PACED_SLEEP`], which wins over a
+    /// longer `initial`) instead of backing off. The backoff still moves on, for the checks that cannot tell.
     ///
     /// ```rust
     /// use kiln_guest::clock::FakeClock;
@@ -189,7 +199,8 @@ impl<'c> Poll<'c> {
             let nap = match check().map_err(PollError::Check)? {
                 Check::Done(value) => return Ok(value),
                 Check::NotYet => pacer.backoff_nap(),
-                Check::Remaining(left) => (left / 2).clamp(pacer.initial_nap(), MAX_PACED_SLEEP),
+                // Not `clamp`: it panics when `initial` exceeds the cap.
+                Check::Remaining(left) => (left / 2).max(pacer.initial_nap()).min(MAX_PACED_SLEEP),
             };
             pacer.pause(nap).map_err(|stop| match stop {
                 Stop::TimedOut(limit) => PollError::TimedOut(limit),
@@ -200,7 +211,8 @@ impl<'c> Poll<'c> {
 }
 
 /// Calls `check` until it returns `Ok(Some(value))`, sleeping per `backoff`
-/// in between, for at most `timeout`; see [`Poll::until`].
+/// in between, for at most `timeout`, on the build's clock; see
+/// [`until_on`].
 ///
 /// ```no_run
 /// use kiln_guest::poll::{self, Backoff};
@@ -216,11 +228,37 @@ pub fn until<T, E>(
     backoff: Backoff,
     check: impl FnMut() -> Result<Option<T>, E>,
 ) -> Result<T, PollError<E>> {
-    Poll::new(timeout, backoff).until(check)
+    until_on(&HostClock, timeout, backoff, check)
+}
+
+/// [`until`] on `clock`: the first check at once, then backing off. Fails
+/// as [`Poll::until`] does.
+///
+/// ```rust
+/// use kiln_guest::clock::FakeClock;
+/// use kiln_guest::poll::{self, Backoff};
+/// use std::time::Duration;
+///
+/// let clock = FakeClock::new();
+/// let mut checks = 0;
+/// let ready = poll::until_on(&clock, Duration::from_secs(60), Backoff::default(), || {
+///     checks += 1;
+///     Ok::<_, String>((checks == 2).then_some(()))
+/// });
+/// assert_eq!(ready, Ok(()));
+/// assert_eq!(clock.sleeps(), [Duration::from_secs(1)]);
+/// ```
+pub fn until_on<T, E>(
+    clock: &dyn Clock,
+    timeout: Duration,
+    backoff: Backoff,
+    check: impl FnMut() -> Result<Option<T>, E>,
+) -> Result<T, PollError<E>> {
+    Poll::new(timeout, backoff).clock(clock).until(check)
 }
 
 /// Like [`until`], but sleeps `backoff.initial` before the first check;
-/// see [`Poll::sleep_first`].
+/// see [`after_on`].
 ///
 /// ```no_run
 /// use kiln_guest::poll::{self, Backoff};
@@ -236,11 +274,33 @@ pub fn after<T, E>(
     backoff: Backoff,
     check: impl FnMut() -> Result<Option<T>, E>,
 ) -> Result<T, PollError<E>> {
-    Poll::new(timeout, backoff).sleep_first().until(check)
+    after_on(&HostClock, timeout, backoff, check)
+}
+
+/// [`after`] on `clock`: sleeps `backoff.initial` first (see
+/// [`Poll::sleep_first`]). Fails as [`Poll::until`] does.
+///
+/// ```rust
+/// use kiln_guest::clock::FakeClock;
+/// use kiln_guest::poll::{self, Backoff};
+/// use std::time::Duration;
+///
+/// let clock = FakeClock::new();
+/// let running = poll::after_on(&clock, Duration::from_secs(300), Backoff::default(), || Ok::<_, String>(Some(())));
+/// assert_eq!(running, Ok(()));
+/// assert_eq!(clock.sleeps(), [Duration::from_secs(1)], "slept before the first check");
+/// ```
+pub fn after_on<T, E>(
+    clock: &dyn Clock,
+    timeout: Duration,
+    backoff: Backoff,
+    check: impl FnMut() -> Result<Option<T>, E>,
+) -> Result<T, PollError<E>> {
+    Poll::new(timeout, backoff).clock(clock).sleep_first().until(check)
 }
 
 /// Like [`until`], for checks that may say how long is left; see
-/// [`Poll::paced`].
+/// [`paced_on`].
 ///
 /// ```no_run
 /// use kiln_guest::poll::{self, Backoff, Check};
@@ -259,7 +319,29 @@ pub fn paced<T, E>(
     backoff: Backoff,
     check: impl FnMut() -> Result<Check<T>, E>,
 ) -> Result<T, PollError<E>> {
-    Poll::new(timeout, backoff).paced(check)
+    paced_on(&HostClock, timeout, backoff, check)
+}
+
+/// [`paced`] on `clock`; see [`Poll::paced`], whose failures it shares.
+///
+/// ```rust
+/// use kiln_guest::clock::FakeClock;
+/// use kiln_guest::poll::{self, Backoff, Check};
+/// use std::time::Duration;
+///
+/// let clock = FakeClock::new();
+/// let mut left = vec![Check::Done(()), Check::Remaining(Duration::from_secs(20))];
+/// let done = poll::paced_on(&clock, Duration::from_secs(600), Backoff::default(), || Ok::<_, String>(left.pop().unwrap()));
+/// assert_eq!(done, Ok(()));
+/// assert_eq!(clock.sleeps(), [Duration::from_secs(10)], "half of what was left");
+/// ```
+pub fn paced_on<T, E>(
+    clock: &dyn Clock,
+    timeout: Duration,
+    backoff: Backoff,
+    check: impl FnMut() -> Result<Check<T>, E>,
+) -> Result<T, PollError<E>> {
+    Poll::new(timeout, backoff).clock(clock).paced(check)
 }
 
 #[cfg(test)]
@@ -329,5 +411,55 @@ mod tests {
         assert_eq!(got, Ok(()));
         // Half of 10 s; at least the initial 1 s; at most 30 s.
         assert_eq!(clock.sleeps(), [secs(5), secs(1), MAX_PACED_SLEEP]);
+    }
+
+    #[test]
+    fn a_first_nap_over_the_paced_cap_is_capped_instead_of_panicking() {
+        let clock = FakeClock::new();
+        let slow = Backoff { initial: secs(60), max: secs(120), factor: 2 };
+        let mut answers = vec![Check::Done(()), Check::Remaining(secs(10))];
+        let got = paced_on(&clock, secs(1000), slow, || Ok::<_, ()>(answers.pop().unwrap()));
+        assert_eq!(got, Ok(()));
+        assert_eq!(clock.sleeps(), [MAX_PACED_SLEEP]);
+    }
+
+    #[test]
+    fn the_entry_points_check_at_once_or_sleep_first_as_named() {
+        let not_yet_then_done = || {
+            let mut n = 0;
+            move || {
+                n += 1;
+                Ok::<_, ()>((n == 2).then_some(n))
+            }
+        };
+        let clock = FakeClock::new();
+        assert_eq!(until_on(&clock, secs(100), BACKOFF, not_yet_then_done()), Ok(2));
+        assert_eq!(clock.sleeps(), [secs(1)]);
+
+        let clock = FakeClock::new();
+        assert_eq!(after_on(&clock, secs(100), BACKOFF, not_yet_then_done()), Ok(2));
+        assert_eq!(clock.sleeps(), [secs(1), secs(2)]);
+
+        let clock = FakeClock::new();
+        let mut answers = vec![Check::Done(7), Check::NotYet, Check::Remaining(secs(6))];
+        assert_eq!(paced_on(&clock, secs(100), BACKOFF, || Ok::<_, ()>(answers.pop().unwrap())), Ok(7));
+        // Half of 6 s, then the backoff (moved on once already).
+        assert_eq!(clock.sleeps(), [secs(3), secs(2)]);
+    }
+
+    #[test]
+    fn the_entry_points_time_out_and_stop_on_cancellation() {
+        let clock = FakeClock::new();
+        assert_eq!(
+            after_on(&clock, secs(2), BACKOFF, || Ok::<Option<()>, ()>(None)),
+            Err(PollError::TimedOut(secs(2)))
+        );
+        let clock = FakeClock::new().cancel_at_sleep(1);
+        assert_eq!(after_on(&clock, secs(60), BACKOFF, || Ok::<_, ()>(Some(()))), Err(PollError::Cancelled));
+        let clock = FakeClock::new().cancel_at_sleep(1);
+        assert_eq!(
+            paced_on(&clock, secs(60), BACKOFF, || Ok::<Check<()>, ()>(Check::NotYet)),
+            Err(PollError::Cancelled)
+        );
     }
 }

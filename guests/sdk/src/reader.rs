@@ -242,6 +242,20 @@ impl<'c> Reader<'c> {
     }
 }
 
+/// Field errors as one message, `; `-separated, for `run` and `destroy`,
+/// which read the fields again and can only fail with one sentence (the
+/// host already showed the field errors at `prepare`).
+///
+/// ```rust
+/// use kiln_guest::config::field_error;
+///
+/// let errors = [field_error("/region", "region must be set"), field_error("/image_name", "image_name must be set")];
+/// assert_eq!(kiln_guest::reader::joined(&errors), "region must be set; image_name must be set");
+/// ```
+pub fn joined(errors: &[FieldError]) -> String {
+    errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ")
+}
+
 /// Reads the keys of an object-valued field (`{"disk_size": "40"}`) with
 /// Packer's weak typing, adding one error per bad key at `pointer/key`.
 ///

@@ -39,6 +39,28 @@ pub enum Failure<'a> {
     Final,
 }
 
+impl<'a> From<&'a crate::http::Error> for Failure<'a> {
+    /// A failed [`crate::http::Request::send`] or [`crate::http::Response::success`]:
+    /// an error status is an answer without a code (so only its status
+    /// counts), a lost request is [`Failure::Lost`], anything else
+    /// (denied, cancelled, invalid, undecodable) is [`Failure::Final`].
+    ///
+    /// ```rust
+    /// use kiln_guest::http::Error;
+    /// use kiln_guest::retry::Failure;
+    ///
+    /// let error = Error::Status { url: "https://x/".into(), status: 503, body: String::new() };
+    /// assert_eq!(Failure::from(&error), Failure::Answer { code: "", status: 503 });
+    /// ```
+    fn from(error: &'a crate::http::Error) -> Self {
+        match (error, error.fault()) {
+            (crate::http::Error::Status { status, .. }, _) => Failure::Answer { code: "", status: *status },
+            (_, crate::http::Fault::Lost) => Failure::Lost,
+            _ => Failure::Final,
+        }
+    }
+}
+
 /// A cloud's retryable error codes.
 ///
 /// ```rust
@@ -282,6 +304,22 @@ mod tests {
         assert!(code_in("TaskConflict", &["TaskConflict"]));
         assert!(!code_in("TaskConflicts", &["TaskConflict"]));
         assert!(!code_in("IncorrectInstanceStatus", &["IncorrectInstanceStatus.Initializing"]));
+    }
+
+    #[test]
+    fn http_failures_sort_by_status_or_by_how_they_were_lost() {
+        use crate::bindings::kiln::plugin::http::Error as HostError;
+        use crate::http::Error;
+        let host = |error| Error::Host { url: "u".into(), error };
+        let status = Error::Status { url: "u".into(), status: 502, body: String::new() };
+        assert_eq!(Failure::from(&status), answer("", 502));
+        assert!(CODES.retries(Failure::from(&status), true, &[]));
+        assert_eq!(Failure::from(&host(HostError::Connection("reset".into()))), Failure::Lost);
+        assert_eq!(Failure::from(&host(HostError::Timeout(5))), Failure::Lost);
+        for error in [HostError::Denied("egress".into()), HostError::Cancelled, HostError::InvalidRequest("x".into())] {
+            assert_eq!(Failure::from(&host(error)), Failure::Final);
+        }
+        assert_eq!(Failure::from(&Error::Decode { url: "u".into(), message: "x".into() }), Failure::Final);
     }
 
     #[test]

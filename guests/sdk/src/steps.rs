@@ -64,6 +64,23 @@ impl From<String> for StepError {
     }
 }
 
+/// An undo's failure as the runner shows it: the failure's sentence, or
+/// "interrupted" when the build was cancelled during the undo. For
+/// `Step::undo`, which reports a sentence: `cleanup(..).map_err(undo_error)?`.
+///
+/// ```rust
+/// use kiln_guest::steps::{StepError, undo_error};
+///
+/// assert_eq!(undo_error(StepError::failed("VPC vpc-1 is still in use")), "VPC vpc-1 is still in use");
+/// assert_eq!(undo_error(StepError::Cancelled), "interrupted");
+/// ```
+pub fn undo_error(error: impl Into<StepError>) -> String {
+    match error.into() {
+        StepError::Failed(message) => message,
+        StepError::Cancelled => "interrupted".to_string(),
+    }
+}
+
 /// One step of a build over the builder's state `S`.
 ///
 /// ```rust

@@ -6,7 +6,8 @@
 //! to one every 2 s ([`CHANGE_BACKOFF`]): a short transition costs little
 //! waiting and a long one a call every 2 s.
 
-use crate::poll::{Backoff, Check, Poll, PollError};
+use crate::clock::{Clock, HostClock};
+use crate::poll::{self, Backoff, Check, PollError};
 use crate::steps::StepError;
 use std::time::{Duration, Instant};
 
@@ -46,7 +47,29 @@ pub fn until<T>(
     timeout: Duration,
     check: impl FnMut() -> Result<Option<T>, StepError>,
 ) -> Result<T, StepError> {
-    settle(what, Poll::new(timeout, CHANGE_BACKOFF).sleep_first().until(check))
+    until_on(&HostClock, what, timeout, check)
+}
+
+/// [`until`] on `clock`: the same backoff, first sleep and failures.
+///
+/// ```rust
+/// use kiln_guest::clock::FakeClock;
+/// use kiln_guest::steps::StepError;
+/// use kiln_guest::wait;
+/// use std::time::Duration;
+///
+/// let clock = FakeClock::new();
+/// let gave_up = wait::until_on(&clock, "instance i-1 did not become Running", Duration::from_secs(3), || Ok::<Option<()>, _>(None));
+/// assert!(matches!(gave_up, Err(StepError::Failed(m)) if m == "instance i-1 did not become Running within 3 s; giving up"));
+/// assert_eq!(clock.sleeps(), [500, 1000, 1500].map(Duration::from_millis));
+/// ```
+pub fn until_on<T>(
+    clock: &dyn Clock,
+    what: &str,
+    timeout: Duration,
+    check: impl FnMut() -> Result<Option<T>, StepError>,
+) -> Result<T, StepError> {
+    settle(what, poll::after_on(clock, timeout, CHANGE_BACKOFF, check))
 }
 
 /// A wait's outcome as a step's: a timeout becomes a failure that says
@@ -93,7 +116,7 @@ pub fn settle<T>(what: &str, waited: Result<T, PollError<StepError>>) -> Result<
 /// let start = Instant::now();
 /// let mut progress = Progress::new();
 /// assert_eq!(progress.pace::<()>("10%", start), Check::NotYet);
-/// // 10 points in 10 s: the remaining 70 points take about 70 s.
+/// // 10 points in 10 s: the remaining 80 points take about 80 s.
 /// let later = start + Duration::from_secs(10);
 /// assert_eq!(progress.pace::<()>("20%", later), Check::Remaining(Duration::from_secs(80)));
 /// ```
@@ -106,7 +129,11 @@ impl Progress {
     /// No figure seen yet.
     ///
     /// ```rust
-    /// let progress = kiln_guest::wait::Progress::new();
+    /// use kiln_guest::poll::Check;
+    ///
+    /// let mut progress = kiln_guest::wait::Progress::new();
+    /// // The first figure gives no rate yet, however far along it is.
+    /// assert_eq!(progress.pace::<()>("90%", std::time::Instant::now()), Check::NotYet);
     /// ```
     pub fn new() -> Self {
         Progress { first: None }
@@ -141,7 +168,8 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::{Clock, FakeClock};
+    use crate::clock::FakeClock;
+    use crate::poll::Poll;
 
     fn secs(s: u64) -> Duration {
         Duration::from_secs(s)
@@ -163,7 +191,7 @@ mod tests {
     fn a_change_is_first_checked_after_half_a_second_then_every_two() {
         let clock = FakeClock::new();
         let mut n = 0;
-        let got = Poll::new(secs(60), CHANGE_BACKOFF).sleep_first().clock(&clock).until(|| {
+        let got = until_on(&clock, "x did not happen", secs(60), || {
             n += 1;
             Ok::<_, StepError>((n == 4).then_some(()))
         });
@@ -212,5 +240,20 @@ mod tests {
         assert_eq!(sleeps[0], Duration::from_millis(250));
         assert!((sleeps[1].as_secs_f64() - 20.5).abs() < 0.01, "{sleeps:?}");
         assert!(sleeps[2] < secs(20));
+    }
+
+    #[test]
+    fn a_wait_for_a_change_words_its_timeout_and_keeps_cancellation() {
+        let clock = FakeClock::new();
+        let got = until_on(&clock, "VPC vpc-1 did not become Available", secs(2), || Ok::<Option<()>, _>(None));
+        assert!(
+            matches!(got, Err(StepError::Failed(m)) if m == "VPC vpc-1 did not become Available within 2 s; giving up")
+        );
+        let clock = FakeClock::new().cancel_at_sleep(1);
+        let got = until_on(&clock, "x", secs(60), || -> Result<Option<()>, StepError> { panic!("slept first") });
+        assert!(matches!(got, Err(StepError::Cancelled)));
+        let clock = FakeClock::new();
+        let got: Result<(), _> = until_on(&clock, "x", secs(60), || Err(StepError::failed("image failed")));
+        assert!(matches!(got, Err(StepError::Failed(m)) if m == "image failed"));
     }
 }

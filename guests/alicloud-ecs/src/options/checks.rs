@@ -53,7 +53,7 @@ impl Parser<'_> {
         let given = self.r.config().value("temporary_security_group_source_cidrs").is_some();
         let cidrs = self.r.list("temporary_security_group_source_cidrs");
         for (i, cidr) in cidrs.iter().enumerate() {
-            if let Err(problem) = rules::cidr(cidr) {
+            if let Err(problem) = kiln_guest::net::cidr(cidr) {
                 self.r.fail(
                     &format!("temporary_security_group_source_cidrs/{i}"),
                     format!("temporary_security_group_source_cidrs[{i}]: {problem}"),

@@ -86,7 +86,7 @@ impl Step<State> for AllocateAddress {
     fn undo(&mut self, state: &mut State, _outcome: Outcome) -> Result<(), String> {
         // Temporary whatever the outcome.
         let Some(allocation_id) = self.allocated.take() else { return Ok(()) };
-        cleanup::eip(&state.client, &allocation_id).map_err(super::undo_error)?;
+        cleanup::eip(&state.client, &allocation_id).map_err(kiln_guest::steps::undo_error)?;
         record::closed(self.entry.take());
         Ok(())
     }

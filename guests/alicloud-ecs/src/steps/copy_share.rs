@@ -90,7 +90,7 @@ impl Step<State> for CopyImages {
         for copy in copies.iter().rev() {
             match cleanup::own_image(&state.client, &copy.region, &copy.id, &copy.snapshots) {
                 Ok(()) => record::closed(copy.entry),
-                Err(e) => problems.push(super::undo_error(e)),
+                Err(e) => problems.push(kiln_guest::steps::undo_error(e)),
             }
         }
         state.images.truncate(1);

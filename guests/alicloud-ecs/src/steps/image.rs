@@ -81,7 +81,7 @@ impl Step<State> for SnapshotSystemDisk {
         let Some(id) = state.snapshot_id.clone() else { return Ok(()) };
         if outcome != Outcome::Succeeded {
             let region = state.client.region().to_string();
-            cleanup::snapshot(&state.client, &region, &id).map_err(super::undo_error)?;
+            cleanup::snapshot(&state.client, &region, &id).map_err(kiln_guest::steps::undo_error)?;
             state.snapshot_id = None;
         }
         // Deleted, or kept behind the user's image.
@@ -137,7 +137,8 @@ impl Step<State> for CreateImage {
         let Some(image) = state.images.first().cloned() else { return Ok(()) };
         if outcome != Outcome::Succeeded {
             ui::say(format!("Deleting image {} after the failed build...", image.id));
-            cleanup::own_image(&state.client, &image.region, &image.id, &image.snapshots).map_err(super::undo_error)?;
+            cleanup::own_image(&state.client, &image.region, &image.id, &image.snapshots)
+                .map_err(kiln_guest::steps::undo_error)?;
             state.images.remove(0);
         }
         // Deleted, or now the user's: `kiln cleanup` must leave it alone.

@@ -96,7 +96,7 @@ impl Step<State> for CreateInstance {
     fn undo(&mut self, state: &mut State, _outcome: Outcome) -> Result<(), String> {
         // Temporary whatever the outcome: the image is what the build keeps.
         let Some(id) = self.created.take() else { return Ok(()) };
-        cleanup::instance(&state.client, &id).map_err(super::undo_error)?;
+        cleanup::instance(&state.client, &id).map_err(kiln_guest::steps::undo_error)?;
         record::closed(self.entry.take());
         Ok(())
     }

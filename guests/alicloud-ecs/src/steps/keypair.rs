@@ -55,7 +55,7 @@ impl Step<State> for CreateKeyPair {
     fn undo(&mut self, state: &mut State, _outcome: Outcome) -> Result<(), String> {
         // Temporary: deleted whatever the outcome.
         let Some(name) = self.created.take() else { return Ok(()) };
-        cleanup::key_pair(&state.client, &name).map_err(super::undo_error)?;
+        cleanup::key_pair(&state.client, &name).map_err(kiln_guest::steps::undo_error)?;
         record::closed(self.entry.take());
         Ok(())
     }

@@ -15,7 +15,7 @@ pub mod security_group;
 
 use crate::options::Options;
 use crate::state::State;
-use kiln_guest::steps::{Step, StepError};
+use kiln_guest::steps::Step;
 
 /// The steps of a build with `opts`.
 pub fn plan(opts: &Options) -> Vec<Box<dyn Step<State>>> {
@@ -47,12 +47,4 @@ pub fn plan(opts: &Options) -> Vec<Box<dyn Step<State>>> {
         steps.push(Box::new(copy_share::ShareImages::default()));
     }
     steps
-}
-
-/// An undo's failure as the runner shows it.
-pub fn undo_error(error: StepError) -> String {
-    match error {
-        StepError::Failed(message) => message,
-        StepError::Cancelled => "interrupted".to_string(),
-    }
 }

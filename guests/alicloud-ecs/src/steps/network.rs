@@ -1,11 +1,11 @@
 //! The VPC and the VSwitch the instance lives in: the user's (checked to
 //! exist) or temporary ones, deleted after the build.
 
-use crate::options::free_slash24;
 use crate::record::{self, kind};
 use crate::state::State;
 use crate::{cleanup, describe, waits};
 use kiln_guest::json;
+use kiln_guest::net::free_slash24;
 use kiln_guest::steps::{Outcome, Step, StepError};
 use kiln_guest::ui;
 
@@ -52,7 +52,7 @@ impl Step<State> for CreateVpc {
 
     fn undo(&mut self, state: &mut State, _outcome: Outcome) -> Result<(), String> {
         let Some(id) = self.created.take() else { return Ok(()) };
-        cleanup::vpc(&state.client, &id).map_err(super::undo_error)?;
+        cleanup::vpc(&state.client, &id).map_err(kiln_guest::steps::undo_error)?;
         record::closed(self.entry.take());
         Ok(())
     }
@@ -117,7 +117,7 @@ impl Step<State> for CreateVSwitch {
 
     fn undo(&mut self, state: &mut State, _outcome: Outcome) -> Result<(), String> {
         let Some(id) = self.created.take() else { return Ok(()) };
-        cleanup::vswitch(&state.client, &id).map_err(super::undo_error)?;
+        cleanup::vswitch(&state.client, &id).map_err(kiln_guest::steps::undo_error)?;
         record::closed(self.entry.take());
         Ok(())
     }

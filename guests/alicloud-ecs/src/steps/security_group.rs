@@ -89,7 +89,7 @@ impl Step<State> for CreateSecurityGroup {
 
     fn undo(&mut self, state: &mut State, _outcome: Outcome) -> Result<(), String> {
         let Some(id) = self.created.take() else { return Ok(()) };
-        cleanup::security_group(&state.client, &id).map_err(super::undo_error)?;
+        cleanup::security_group(&state.client, &id).map_err(kiln_guest::steps::undo_error)?;
         record::closed(self.entry.take());
         Ok(())
     }
