@@ -21,7 +21,6 @@ use crate::template::render::{self, Scope};
 use crate::template::{Problem, ProvisionerDef, Template};
 use crate::ui::BuildUi;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Keys the template engine must leave alone: they are templates of their
@@ -105,11 +104,10 @@ impl Provisioning {
     /// ([`Error::NoSession`]), or its run ([`Error::Failed`]).
     pub async fn run(
         &self,
-        session: Option<Arc<dyn Session>>,
+        session: Option<&dyn Session>,
         data: BTreeMap<String, String>,
         cancel: &BuildCancel,
     ) -> Result<(), Error> {
-        let session = session.as_deref();
         for def in &self.provisioners {
             match self.run_one(def, session, &data, cancel).await {
                 Ok(()) => {}

@@ -26,21 +26,39 @@ impl Host for HostState {
                 "send-assembled takes its body from the pieces; request.body must be empty".into(),
             )));
         }
+        // The egress list first, as the contract says: a denied request
+        // must not have its secrets read.
+        let url = match self.admit(&request.url) {
+            Ok(url) => url,
+            Err(e) => return Ok(Err(e)),
+        };
         request.body = assemble(&self.table, &body)?;
-        self.send_request(request).await
+        self.send_admitted(url, request).await
     }
 }
 
 impl HostState {
-    async fn send_request(&mut self, request: Request) -> wasmtime::Result<Result<Response, Error>> {
-        let url = match Url::parse(&request.url) {
-            Ok(url) => url,
-            Err(e) => return Ok(Err(Error::InvalidRequest(format!("invalid URL {:?}: {e}", request.url)))),
-        };
+    /// `url` parsed and allowed by the build's egress list. Fails with
+    /// `invalid-request` when it does not parse and `denied` when it is
+    /// not allowed.
+    fn admit(&self, url: &str) -> Result<Url, Error> {
+        let url = Url::parse(url).map_err(|e| Error::InvalidRequest(format!("invalid URL {url:?}: {e}")))?;
         if let Err(denial) = self.caps.egress.check(&url) {
             tracing::warn!(build = %self.caps.build_name, host = %denial.target, "egress denied");
-            return Ok(Err(Error::Denied(denial.to_string())));
+            return Err(Error::Denied(denial.to_string()));
         }
+        Ok(url)
+    }
+
+    async fn send_request(&mut self, request: Request) -> wasmtime::Result<Result<Response, Error>> {
+        match self.admit(&request.url) {
+            Ok(url) => self.send_admitted(url, request).await,
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    /// Sends `request` to `url`, which [`Self::admit`] allowed.
+    async fn send_admitted(&mut self, url: Url, request: Request) -> wasmtime::Result<Result<Response, Error>> {
         let mut headers = Vec::with_capacity(request.headers.len());
         for header in request.headers {
             // The host derives these from the URL and body; a guest-chosen
