@@ -6,10 +6,14 @@
 //! work over a communicator [`Session`], whichever communicator it is.
 
 mod error;
+#[cfg(test)]
+mod fake_session;
 pub mod file;
 mod keys;
 pub mod shell;
 pub mod shell_local;
+#[cfg(test)]
+mod tests;
 
 pub use error::{Error, StepError};
 

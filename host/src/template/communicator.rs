@@ -319,6 +319,28 @@ mod tests {
     }
 
     #[test]
+    fn debug_shows_no_credential() {
+        let c = read(json!({"ssh_username": "u", "ssh_password": "hunter2", "ssh_bastion_host": "jump", "ssh_bastion_password": "swordfish"}))
+            .unwrap();
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("hunter2") && !debug.contains("swordfish"), "{debug}");
+        assert!(debug.contains("u@:22") && debug.contains("2 redacted"), "{debug}");
+        let c = read(json!({"communicator": "winrm", "winrm_password": "hunter2"})).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn pause_before_connecting_is_carried_and_defaults_to_none() {
+        let c = read(json!({"pause_before_connecting": "2m", "ssh_disable_agent_forwarding": true})).unwrap();
+        let comm::Config::Ssh(ssh) = c.config else { panic!("{:?}", c.config) };
+        assert_eq!(ssh.pause_before_connecting, Duration::from_secs(120));
+        let comm::Config::Ssh(ssh) = read(json!({})).unwrap().config else { panic!() };
+        assert_eq!(ssh.pause_before_connecting, Duration::ZERO);
+        assert_eq!(ssh.keep_alive, comm::DEFAULT_KEEP_ALIVE);
+        assert_eq!(ssh.timeout, comm::DEFAULT_TIMEOUT);
+    }
+
+    #[test]
     fn bad_values_are_problems_at_their_path() {
         let problems = read(json!({"communicator": "telnet", "ssh_port": 70000})).unwrap_err();
         let at: Vec<&str> = problems.iter().map(|p| p.at.as_str()).collect();

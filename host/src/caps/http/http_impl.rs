@@ -104,3 +104,54 @@ impl HostState {
         Ok(result)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::caps::Caps;
+    use crate::caps::cancel::RunCancel;
+    use crate::caps::http::Transport;
+    use crate::caps::secrets::Redactor;
+    use crate::plugin::Limits;
+    use crate::plugin::bindings::http::Method;
+    use crate::plugin::bindings::secrets::SecretPiece;
+    use crate::plugin::output::GuestOutput;
+    use crate::ui::{Ui, UiOptions};
+    use wasmtime::component::Resource;
+
+    /// A build's state whose egress list allows nothing.
+    fn state() -> HostState {
+        let ui = Ui::new(UiOptions::default(), Redactor::default());
+        let caps = Caps {
+            build_name: "test".into(),
+            ui: ui.for_build(0, "test"),
+            redactor: ui.redactor().clone(),
+            cancel: RunCancel::default().for_build(),
+            egress: Default::default(),
+            http: Default::default(),
+            transport: Transport::default(),
+            limits: Limits::default(),
+            provisioning: None,
+            communicator: None,
+            redirect: None,
+        };
+        HostState::new(caps, GuestOutput::new("test", "stdout"), GuestOutput::new("test", "stderr"))
+    }
+
+    #[tokio::test]
+    async fn send_assembled_checks_egress_before_reading_any_secret() {
+        let mut state = state();
+        let request = Request {
+            method: Method::Post,
+            url: "https://denied.example/".into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            timeout_ms: None,
+        };
+        // A handle the table does not hold: reading it would trap, so a
+        // denial proves the secret was never looked at.
+        let unread = SecretPiece { value: Resource::new_borrow(u32::MAX - 1), encodings: Vec::new() };
+        let result = state.send_assembled(request, vec![Piece::Secret(unread)]).await.expect("no trap");
+        assert!(matches!(result, Err(Error::Denied(_))), "{result:?}");
+    }
+}
