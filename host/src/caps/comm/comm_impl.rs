@@ -106,11 +106,10 @@ impl Host for HostState {
         self.caps
             .ui
             .say(&format!("Waiting for SSH to become available on {}:{}...", config.login.host, config.login.port));
-        let endpoint = format!("connecting to {}:{}", config.login.host, config.login.port);
+        let operation = format!("connecting to {}:{}", config.login.host, config.login.port);
         let open = ssh::Connection::open(config, self.caps.cancel.clone());
-        let deadline = self.caps.limits.host_call_deadline;
-        match within_deadline(deadline, &endpoint, Error::Unreachable, async { open.await.map_err(Error::from) }).await
-        {
+        let run = async { open.await.map_err(Error::from) };
+        match within_deadline(self.caps.limits.host_call_deadline, &operation, Error::Unreachable, run).await {
             Ok(connection) => {
                 self.caps.ui.say("Connected to SSH!");
                 Ok(Ok(self.table.push(HostSession { session: connection })?))
