@@ -33,13 +33,9 @@ fn config(sshd: &sshd::Sshd, transfer: TransferMethod) -> SshConfig {
             private_key_file: Some(sshd.key.clone()),
             ..Login::default()
         },
-        bastion: None,
         timeout: Duration::from_secs(20),
-        handshake_attempts: 10,
-        keep_alive: Duration::from_secs(5),
-        read_write_timeout: None,
-        pty: false,
         transfer,
+        ..SshConfig::default()
     }
 }
 

@@ -13,6 +13,8 @@
 //! - [`ui`]: everything the user sees, in Packer's shape, redacted.
 //! - [`cli`]: the `kiln` command line.
 //! - [`duration`]: reading and writing durations, shared by all of them.
+//! - `shell_quote`: POSIX single-quote escaping, shared by the SSH
+//!   communicator, the shell provisioners and the redactor.
 
 pub mod build;
 pub mod caps;
@@ -21,6 +23,7 @@ pub mod duration;
 pub mod plugin;
 pub mod postprocess;
 pub mod provision;
+mod shell_quote;
 pub mod template;
 pub mod ui;
 

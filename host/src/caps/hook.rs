@@ -32,12 +32,13 @@ impl Host for HostState {
         };
         let cancel = self.caps.cancel.clone();
         let deadline = self.caps.limits.host_call_deadline;
-        let run = provisioning.run(session, data.into_iter().collect(), &cancel);
+        let run = provisioning.run(session.as_deref(), data.into_iter().collect(), &cancel);
         Ok(match tokio::time::timeout(deadline, run).await {
             Ok(result) => result.map_err(Error::from),
-            Err(_) => {
-                Err(Error::Failed(format!("provisioning took longer than the host-call deadline of {deadline:?}")))
-            }
+            Err(_) => Err(Error::Failed(format!(
+                "provisioning took longer than the host-call deadline of {}; raise it with --host-call-timeout",
+                crate::duration::human(deadline)
+            ))),
         })
     }
 }

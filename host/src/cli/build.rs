@@ -98,8 +98,11 @@ pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> 
     let outcomes = tokio::select! {
         outcomes = &mut build => outcomes,
         () = watch_signals(run.cancel.clone(), ui.clone(), names) => {
-            // Stopping now: no builder's cleanup may run, nor wait.
-            std::mem::forget(build);
+            // Stopping now, without waiting for any builder's cleanup.
+            // Dropping the future detaches the build tasks it spawned (a
+            // JoinHandle does not abort on drop); main's
+            // shutdown_background() then drops them wherever they are.
+            drop(build);
             return Ok(Exit::Abandoned);
         }
     };

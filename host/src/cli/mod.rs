@@ -68,8 +68,9 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the builds of a template. (Boxed: it dwarfs the other
-    /// variants, most of all when the simulator's flags are not built in.)
+    /// Run the builds of a template.
+    // Boxed: it dwarfs the other variants, most of all when the
+    // simulator's flags are not built in.
     Build(Box<build::Args>),
     /// Check a template, including each builder's own checks, without
     /// building anything.

@@ -6,6 +6,7 @@ use super::common::describe_caps;
 use crate::caps::cancel::RunCancel;
 use crate::caps::http::Transport;
 use crate::plugin::{Cache, Plugin, Registry, Runtime, plugin_dirs};
+use crate::template::FieldKind;
 use crate::ui::Ui;
 use std::path::PathBuf;
 
@@ -95,7 +96,7 @@ fn describe(plugin: &Plugin) -> String {
         out.push_str("  (none besides the communicator settings)\n");
     }
     for f in &d.fields {
-        let mut flags = vec![format!("{:?}", f.kind).to_lowercase()];
+        let mut flags = vec![FieldKind::from(f.kind).name().to_string()];
         if f.required {
             flags.push("required".into());
         }

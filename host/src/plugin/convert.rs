@@ -60,19 +60,19 @@ pub(super) fn communicator_settings(
     password: Option<Resource<HostSecret>>,
 ) -> CommunicatorSettings {
     let given = |text: &str| Some(text.to_string()).filter(|t| !t.is_empty());
+    let ssh = |kind, ssh: &comm::SshConfig| {
+        let login = &ssh.login;
+        (
+            kind,
+            given(&login.host),
+            login.port,
+            given(&login.username),
+            login.private_key_file.is_some() || login.agent_auth,
+        )
+    };
     let (kind, host, port, username, has_private_key) = match config {
-        comm::Config::None(ssh) | comm::Config::Ssh(ssh) => {
-            let kind =
-                if matches!(config, comm::Config::None(_)) { CommunicatorKind::None } else { CommunicatorKind::Ssh };
-            let login = &ssh.login;
-            (
-                kind,
-                given(&login.host),
-                login.port,
-                given(&login.username),
-                login.private_key_file.is_some() || login.agent_auth,
-            )
-        }
+        comm::Config::None(config) => ssh(CommunicatorKind::None, config),
+        comm::Config::Ssh(config) => ssh(CommunicatorKind::Ssh, config),
         comm::Config::Winrm(winrm) => {
             (CommunicatorKind::Winrm, given(&winrm.host), winrm.port, given(&winrm.username), false)
         }

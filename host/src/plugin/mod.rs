@@ -22,7 +22,7 @@ mod convert;
 mod engine;
 pub mod instance;
 mod limits;
-mod output;
+pub(crate) mod output;
 mod registry;
 mod state;
 

@@ -6,10 +6,14 @@
 //! work over a communicator [`Session`], whichever communicator it is.
 
 mod error;
+#[cfg(test)]
+mod fake_session;
 pub mod file;
 mod keys;
 pub mod shell;
 pub mod shell_local;
+#[cfg(test)]
+mod tests;
 
 pub use error::{Error, StepError};
 
@@ -21,7 +25,6 @@ use crate::template::render::{self, Scope};
 use crate::template::{Problem, ProvisionerDef, Template};
 use crate::ui::BuildUi;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Keys the template engine must leave alone: they are templates of their
@@ -105,11 +108,10 @@ impl Provisioning {
     /// ([`Error::NoSession`]), or its run ([`Error::Failed`]).
     pub async fn run(
         &self,
-        session: Option<Arc<dyn Session>>,
+        session: Option<&dyn Session>,
         data: BTreeMap<String, String>,
         cancel: &BuildCancel,
     ) -> Result<(), Error> {
-        let session = session.as_deref();
         for def in &self.provisioners {
             match self.run_one(def, session, &data, cancel).await {
                 Ok(()) => {}

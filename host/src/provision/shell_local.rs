@@ -222,7 +222,7 @@ impl ShellLocal {
 pub fn flatten_env(format: &str, env: &[(String, String)]) -> String {
     env.iter()
         .map(|(name, value)| {
-            let value = value.replace('\'', "'\"'\"'");
+            let value = crate::shell_quote::escape_single_quoted(value);
             format.replacen("%s", name, 1).replacen("%s", &value, 1)
         })
         .collect::<String>()

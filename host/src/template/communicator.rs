@@ -71,13 +71,25 @@ const UNSUPPORTED: &[&str] = &[
 const SECRET_KEYS: &[&str] = &["ssh_password", "ssh_bastion_password", "winrm_password"];
 
 /// The communicator settings of one build, read from its section.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Communicator {
     /// Which communicator, with its settings.
     pub config: comm::Config,
     /// Every credential the section gives (whichever communicator uses
     /// it), for redaction.
     pub credentials: Vec<String>,
+}
+
+// By hand: the derived form would print the credentials. `config`'s own
+// Debug prints no password or key (`Login` and `WinrmConfig` are written
+// by hand for that).
+impl std::fmt::Debug for Communicator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Communicator")
+            .field("config", &self.config)
+            .field("credentials", &format_args!("{} redacted", self.credentials.len()))
+            .finish()
+    }
 }
 
 /// Whether `key` is a communicator setting.
@@ -191,47 +203,56 @@ fn millis(values: &Map<String, Value>, key: &str) -> Option<Duration> {
     values.get(key).and_then(Value::as_u64).map(Duration::from_millis)
 }
 
-/// The `ssh_*` settings with Packer's defaults.
+/// The `ssh_*` settings (and `pause_before_connecting`): Packer's
+/// defaults ([`SshConfig::default`]), overridden by each key the section
+/// gives.
 fn ssh(values: &Map<String, Value>) -> SshConfig {
     let text = |k: &str| text(values, k);
     let flag = |k: &str| flag(values, k);
-    let bastion = text("ssh_bastion_host").map(|host| Login {
-        host,
-        port: port(values, "ssh_bastion_port").unwrap_or(comm::DEFAULT_PORT),
-        username: text("ssh_bastion_username").or_else(|| text("ssh_username")).unwrap_or_default(),
-        password: text("ssh_bastion_password"),
-        private_key_file: text("ssh_bastion_private_key_file").map(PathBuf::from),
-        private_key: None,
-        dial: None,
-        agent_auth: flag("ssh_bastion_agent_auth"),
-    });
-    SshConfig {
-        login: Login {
-            host: text("ssh_host").unwrap_or_default(),
-            port: port(values, "ssh_port").unwrap_or(comm::DEFAULT_PORT),
-            username: text("ssh_username").unwrap_or_default(),
-            password: text("ssh_password"),
-            private_key_file: text("ssh_private_key_file").map(PathBuf::from),
-            private_key: None,
-            dial: None,
-            agent_auth: flag("ssh_agent_auth"),
-        },
-        bastion,
-        timeout: millis(values, "ssh_timeout").unwrap_or(comm::DEFAULT_TIMEOUT),
-        handshake_attempts: values
-            .get("ssh_handshake_attempts")
-            .and_then(Value::as_u64)
-            .map(|n| n.max(1) as u32)
-            .unwrap_or(comm::DEFAULT_HANDSHAKE_ATTEMPTS),
-        keep_alive: millis(values, "ssh_keep_alive_interval").unwrap_or(comm::DEFAULT_KEEP_ALIVE),
-        read_write_timeout: millis(values, "ssh_read_write_timeout").filter(|d| !d.is_zero()),
-        pty: flag("ssh_pty"),
-        transfer: if text("ssh_file_transfer_method").as_deref() == Some("sftp") {
-            TransferMethod::Sftp
-        } else {
-            TransferMethod::Scp
-        },
+    let mut config = SshConfig::default();
+    let login = |prefix: &str, mut base: Login| {
+        if let Some(host) = text(&format!("{prefix}_host")) {
+            base.host = host;
+        }
+        if let Some(port) = port(values, &format!("{prefix}_port")) {
+            base.port = port;
+        }
+        if let Some(username) = text(&format!("{prefix}_username")) {
+            base.username = username;
+        }
+        base.password = text(&format!("{prefix}_password"));
+        base.private_key_file = text(&format!("{prefix}_private_key_file")).map(PathBuf::from);
+        base.agent_auth = flag(&format!("{prefix}_agent_auth"));
+        base
+    };
+    config.login = login("ssh", config.login);
+    // The bastion starts from the machine's defaults, and its user from
+    // the machine's user, as in Packer.
+    if text("ssh_bastion_host").is_some() {
+        let base = Login { username: config.login.username.clone(), ..SshConfig::default().login };
+        config.bastion = Some(login("ssh_bastion", base));
     }
+    if let Some(timeout) = millis(values, "ssh_timeout") {
+        config.timeout = timeout;
+    }
+    if let Some(n) = values.get("ssh_handshake_attempts").and_then(Value::as_u64) {
+        config.handshake_attempts = n.clamp(1, u64::from(u32::MAX)) as u32;
+    }
+    if let Some(interval) = millis(values, "ssh_keep_alive_interval") {
+        config.keep_alive = interval;
+    }
+    config.read_write_timeout = millis(values, "ssh_read_write_timeout").filter(|d| !d.is_zero());
+    config.pty = flag("ssh_pty");
+    if text("ssh_file_transfer_method").as_deref() == Some("sftp") {
+        config.transfer = TransferMethod::Sftp;
+    }
+    if let Some(pause) = millis(values, "pause_before_connecting") {
+        config.pause_before_connecting = pause;
+    }
+    // `ssh_disable_agent_forwarding` is accepted and has no effect: kiln
+    // never forwards the SSH agent, so there is nothing to turn off (the
+    // README says so).
+    config
 }
 
 /// The `winrm_*` settings with Packer's defaults.
@@ -295,6 +316,28 @@ mod tests {
     fn every_credential_is_collected_for_redaction() {
         let c = read(json!({"ssh_password": "a", "ssh_bastion_password": "b", "winrm_password": "c"})).unwrap();
         assert_eq!(c.credentials, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn debug_shows_no_credential() {
+        let c = read(json!({"ssh_username": "u", "ssh_password": "hunter2", "ssh_bastion_host": "jump", "ssh_bastion_password": "swordfish"}))
+            .unwrap();
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("hunter2") && !debug.contains("swordfish"), "{debug}");
+        assert!(debug.contains("u@:22") && debug.contains("2 redacted"), "{debug}");
+        let c = read(json!({"communicator": "winrm", "winrm_password": "hunter2"})).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn pause_before_connecting_is_carried_and_defaults_to_none() {
+        let c = read(json!({"pause_before_connecting": "2m", "ssh_disable_agent_forwarding": true})).unwrap();
+        let comm::Config::Ssh(ssh) = c.config else { panic!("{:?}", c.config) };
+        assert_eq!(ssh.pause_before_connecting, Duration::from_secs(120));
+        let comm::Config::Ssh(ssh) = read(json!({})).unwrap().config else { panic!() };
+        assert_eq!(ssh.pause_before_connecting, Duration::ZERO);
+        assert_eq!(ssh.keep_alive, comm::DEFAULT_KEEP_ALIVE);
+        assert_eq!(ssh.timeout, comm::DEFAULT_TIMEOUT);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::caps::secrets::HostSecret;
 use crate::plugin::HostState;
 use crate::plugin::bindings::communicator::{Error, Host, HostSession as HostSessionTrait, Target};
 use std::sync::Arc;
+use std::time::Duration;
 use wasmtime::component::Resource;
 
 impl From<session::Error> for Error {
@@ -20,6 +21,24 @@ impl From<session::Error> for Error {
             session::Error::Cancelled => Error::Cancelled,
         }
     }
+}
+
+/// `run`, cut off at the host-call deadline as every host call is (the
+/// world's contract): past it, `timed_out` with a message that names the
+/// operation and `--host-call-timeout`. The operation's blocking libssh2
+/// work may finish in the background; its result is dropped.
+async fn within_deadline<T>(
+    deadline: Duration,
+    operation: &str,
+    timed_out: fn(String) -> Error,
+    run: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    tokio::time::timeout(deadline, run).await.unwrap_or_else(|_| {
+        Err(timed_out(format!(
+            "{operation} took longer than the host-call deadline of {}; raise it with --host-call-timeout",
+            crate::duration::human(deadline)
+        )))
+    })
 }
 
 impl HostState {
@@ -80,15 +99,22 @@ impl Host for HostState {
             Ok(config) => config,
             Err(e) => return Ok(Err(e)),
         };
+        if !config.pause_before_connecting.is_zero() {
+            let pause = crate::duration::human(config.pause_before_connecting);
+            self.caps.ui.say(&format!("Pausing {pause} before connecting..."));
+        }
         self.caps
             .ui
             .say(&format!("Waiting for SSH to become available on {}:{}...", config.login.host, config.login.port));
-        match ssh::Connection::open(config, self.caps.cancel.clone()).await {
+        let operation = format!("connecting to {}:{}", config.login.host, config.login.port);
+        let open = ssh::Connection::open(config, self.caps.cancel.clone());
+        let run = async { open.await.map_err(Error::from) };
+        match within_deadline(self.caps.limits.host_call_deadline, &operation, Error::Unreachable, run).await {
             Ok(connection) => {
                 self.caps.ui.say("Connected to SSH!");
                 Ok(Ok(self.table.push(HostSession { session: connection })?))
             }
-            Err(e) => Ok(Err(e.into())),
+            Err(e) => Ok(Err(e)),
         }
     }
 }
@@ -99,11 +125,15 @@ impl HostSessionTrait for HostState {
         let ui = self.caps.ui.clone();
         let on_line = Arc::new(move |line: &str| ui.message(line));
         let timeout = session.login_timeout();
-        Ok(match session.exec(&command, on_line, timeout).await {
-            Ok(Exit::Status(code)) => Ok(code),
-            Ok(Exit::Disconnected(why)) => Err(Error::Io(why)),
-            Err(e) => Err(e.into()),
-        })
+        let run = async {
+            match session.exec(&command, on_line, timeout).await {
+                Ok(Exit::Status(code)) => Ok(code),
+                Ok(Exit::Disconnected(why)) => Err(Error::Io(why)),
+                Err(e) => Err(e.into()),
+            }
+        };
+        let deadline = self.caps.limits.host_call_deadline;
+        Ok(within_deadline(deadline, &format!("running a command on {}", session.endpoint()), Error::Io, run).await)
     }
 
     async fn upload(
@@ -116,7 +146,9 @@ impl HostSessionTrait for HostState {
         let session = self.session(&session)?;
         let timeout = session.login_timeout();
         let upload = Upload::new(Source::Bytes(contents), &path, mode);
-        Ok(session.upload(upload, timeout).await.map_err(Error::from))
+        let run = async { session.upload(upload, timeout).await.map_err(Error::from) };
+        let deadline = self.caps.limits.host_call_deadline;
+        Ok(within_deadline(deadline, &format!("uploading {path} to {}", session.endpoint()), Error::Io, run).await)
     }
 
     async fn download(
@@ -130,8 +162,12 @@ impl HostSessionTrait for HostState {
             Ok(f) => f.into_temp_path(),
             Err(e) => return Ok(Err(Error::Other(format!("cannot create a temporary file: {e}")))),
         };
-        if let Err(e) = session.download(&path, &local, timeout).await {
-            return Ok(Err(e.into()));
+        let run = async { session.download(&path, &local, timeout).await.map_err(Error::from) };
+        let deadline = self.caps.limits.host_call_deadline;
+        if let Err(e) =
+            within_deadline(deadline, &format!("downloading {path} from {}", session.endpoint()), Error::Io, run).await
+        {
+            return Ok(Err(e));
         }
         Ok(std::fs::read(&local).map_err(|e| Error::Io(format!("cannot read the downloaded file: {e}"))))
     }
@@ -139,5 +175,26 @@ impl HostSessionTrait for HostState {
     async fn drop(&mut self, session: Resource<HostSession>) -> wasmtime::Result<()> {
         self.table.delete(session)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_operation_past_the_host_call_deadline_fails_naming_the_flag() {
+        let never = std::future::pending::<Result<(), Error>>();
+        let result = within_deadline(Duration::from_millis(10), "uploading /x to a@b:22", Error::Io, never).await;
+        let Err(Error::Io(message)) = result else { panic!("{result:?}") };
+        assert!(message.contains("uploading /x to a@b:22"), "{message}");
+        assert!(message.contains("--host-call-timeout"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn an_operation_within_the_deadline_keeps_its_result() {
+        let quick = async { Err::<(), _>(Error::Cancelled) };
+        let result = within_deadline(Duration::from_secs(5), "connecting", Error::Unreachable, quick).await;
+        assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
     }
 }

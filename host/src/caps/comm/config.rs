@@ -94,6 +94,9 @@ pub struct SshConfig {
     pub pty: bool,
     /// `ssh_file_transfer_method`.
     pub transfer: TransferMethod,
+    /// `pause_before_connecting`: how long to wait before the first login
+    /// (zero: none), for a machine whose SSH comes up before it is ready.
+    pub pause_before_connecting: Duration,
 }
 
 impl Default for SshConfig {
@@ -108,6 +111,7 @@ impl Default for SshConfig {
             read_write_timeout: None,
             pty: false,
             transfer: TransferMethod::Scp,
+            pause_before_connecting: Duration::ZERO,
         }
     }
 }

@@ -26,21 +26,39 @@ impl Host for HostState {
                 "send-assembled takes its body from the pieces; request.body must be empty".into(),
             )));
         }
+        // The egress list first, as the contract says: a denied request
+        // must not have its secrets read.
+        let url = match self.admit(&request.url) {
+            Ok(url) => url,
+            Err(e) => return Ok(Err(e)),
+        };
         request.body = assemble(&self.table, &body)?;
-        self.send_request(request).await
+        self.send_admitted(url, request).await
     }
 }
 
 impl HostState {
-    async fn send_request(&mut self, request: Request) -> wasmtime::Result<Result<Response, Error>> {
-        let url = match Url::parse(&request.url) {
-            Ok(url) => url,
-            Err(e) => return Ok(Err(Error::InvalidRequest(format!("invalid URL {:?}: {e}", request.url)))),
-        };
+    /// `url` parsed and allowed by the build's egress list. Fails with
+    /// `invalid-request` when it does not parse and `denied` when it is
+    /// not allowed.
+    fn admit(&self, url: &str) -> Result<Url, Error> {
+        let url = Url::parse(url).map_err(|e| Error::InvalidRequest(format!("invalid URL {url:?}: {e}")))?;
         if let Err(denial) = self.caps.egress.check(&url) {
             tracing::warn!(build = %self.caps.build_name, host = %denial.target, "egress denied");
-            return Ok(Err(Error::Denied(denial.to_string())));
+            return Err(Error::Denied(denial.to_string()));
         }
+        Ok(url)
+    }
+
+    async fn send_request(&mut self, request: Request) -> wasmtime::Result<Result<Response, Error>> {
+        match self.admit(&request.url) {
+            Ok(url) => self.send_admitted(url, request).await,
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    /// Sends `request` to `url`, which [`Self::admit`] allowed.
+    async fn send_admitted(&mut self, url: Url, request: Request) -> wasmtime::Result<Result<Response, Error>> {
         let mut headers = Vec::with_capacity(request.headers.len());
         for header in request.headers {
             // The host derives these from the URL and body; a guest-chosen
@@ -84,5 +102,56 @@ impl HostState {
             tracing::debug!(build = %self.caps.build_name, status = response.status, bytes = response.body.len(), "http response");
         }
         Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::caps::Caps;
+    use crate::caps::cancel::RunCancel;
+    use crate::caps::http::Transport;
+    use crate::caps::secrets::Redactor;
+    use crate::plugin::Limits;
+    use crate::plugin::bindings::http::Method;
+    use crate::plugin::bindings::secrets::SecretPiece;
+    use crate::plugin::output::GuestOutput;
+    use crate::ui::{Ui, UiOptions};
+    use wasmtime::component::Resource;
+
+    /// A build's state whose egress list allows nothing.
+    fn state() -> HostState {
+        let ui = Ui::new(UiOptions::default(), Redactor::default());
+        let caps = Caps {
+            build_name: "test".into(),
+            ui: ui.for_build(0, "test"),
+            redactor: ui.redactor().clone(),
+            cancel: RunCancel::default().for_build(),
+            egress: Default::default(),
+            http: Default::default(),
+            transport: Transport::default(),
+            limits: Limits::default(),
+            provisioning: None,
+            communicator: None,
+            redirect: None,
+        };
+        HostState::new(caps, GuestOutput::new("test", "stdout"), GuestOutput::new("test", "stderr"))
+    }
+
+    #[tokio::test]
+    async fn send_assembled_checks_egress_before_reading_any_secret() {
+        let mut state = state();
+        let request = Request {
+            method: Method::Post,
+            url: "https://denied.example/".into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            timeout_ms: None,
+        };
+        // A handle the table does not hold: reading it would trap, so a
+        // denial proves the secret was never looked at.
+        let unread = SecretPiece { value: Resource::new_borrow(u32::MAX - 1), encodings: Vec::new() };
+        let result = state.send_assembled(request, vec![Piece::Secret(unread)]).await.expect("no trap");
+        assert!(matches!(result, Err(Error::Denied(_))), "{result:?}");
     }
 }

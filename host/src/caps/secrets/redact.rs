@@ -26,8 +26,10 @@ impl Redactor {
         forms.push(json[1..json.len() - 1].to_string());
         forms.push(url::form_urlencoded::byte_serialize(value.as_bytes()).collect());
         forms.push(base64::engine::general_purpose::STANDARD.encode(value));
-        // As a shell single-quoted word writes it ('"'"' for a quote).
-        forms.push(value.replace('\'', "'\"'\"'"));
+        // As a shell single-quoted word writes it ('"'"' for a quote). This
+        // must follow `Session::quote` and `{{.Vars}}`, hence the shared
+        // function.
+        forms.push(crate::shell_quote::escape_single_quoted(value));
         let mut needles = self.needles.write().unwrap_or_else(|e| e.into_inner());
         for form in forms {
             if !form.is_empty() && !needles.contains(&form) {

@@ -41,6 +41,18 @@ enum Failure {
     Auth(String),
 }
 
+/// Waits `pause` (`pause_before_connecting`) unless the build is
+/// cancelled first, then fails with [`Error::Cancelled`] at once.
+pub async fn pause(pause: Duration, cancel: &BuildCancel) -> Result<(), Error> {
+    if pause.is_zero() {
+        return Ok(());
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(pause) => Ok(()),
+        _ = cancel.interrupted() => Err(Error::Cancelled),
+    }
+}
+
 /// Logs in, retrying for `within`.
 pub async fn login(config: &SshConfig, cancel: &BuildCancel, within: Duration) -> Result<Live, Error> {
     let started = Instant::now();

@@ -17,6 +17,7 @@ mod tree;
 use super::config::SshConfig;
 use super::session::{Error, Exit, OnLine, Session, Upload};
 use crate::caps::cancel::BuildCancel;
+use crate::shell_quote::single_quoted;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,12 +30,14 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Logs in, retrying until `ssh_timeout`. Fails with
-    /// [`Error::Unreachable`] or [`Error::Authentication`] (naming the
-    /// endpoint, the methods tried and why) when the timeout or
-    /// `ssh_handshake_attempts` runs out, and with [`Error::Cancelled`]
-    /// when the build is cancelled meanwhile.
+    /// Waits `pause_before_connecting`, then logs in, retrying until
+    /// `ssh_timeout`. Fails with [`Error::Unreachable`] or
+    /// [`Error::Authentication`] (naming the endpoint, the methods tried
+    /// and why) when the timeout or `ssh_handshake_attempts` runs out, and
+    /// with [`Error::Cancelled`] when the build is cancelled meanwhile
+    /// (during the pause too).
     pub async fn open(config: SshConfig, cancel: BuildCancel) -> Result<Arc<Self>, Error> {
+        connect::pause(config.pause_before_connecting, &cancel).await?;
         let live = connect::login(&config, &cancel, config.timeout).await?;
         Ok(Arc::new(Connection { config, cancel, session: Mutex::new(Some(live)) }))
     }
@@ -69,7 +72,7 @@ impl Session for Connection {
     }
 
     fn quote(&self, text: &str) -> String {
-        posix_quote(text)
+        single_quoted(text)
     }
 
     async fn exec(&self, command: &str, on_line: OnLine, login_within: Duration) -> Result<Exit, Error> {
@@ -97,18 +100,43 @@ impl Session for Connection {
     }
 }
 
-/// `text` as one single-quoted POSIX shell word.
-pub fn posix_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "'\"'\"'"))
-}
-
 #[cfg(test)]
 mod tests {
-    use super::posix_quote;
+    use super::*;
+    use crate::caps::cancel::RunCancel;
+    use crate::caps::comm::config::Login;
 
-    #[test]
-    fn quoting_keeps_one_word() {
-        assert_eq!(posix_quote("a b"), "'a b'");
-        assert_eq!(posix_quote("it's"), "'it'\"'\"'s'");
+    /// Settings for a port nothing listens on, giving up at the first
+    /// failed attempt: a login fails at once, so any time taken is the pause.
+    fn nowhere(pause: Duration) -> SshConfig {
+        SshConfig {
+            login: Login { host: "127.0.0.1".into(), port: 1, username: "nobody".into(), ..Login::default() },
+            timeout: Duration::from_millis(1),
+            pause_before_connecting: pause,
+            ..SshConfig::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn cancelling_during_pause_before_connecting_stops_at_once() {
+        let run = RunCancel::default();
+        let cancel = run.for_build();
+        let open = tokio::spawn(Connection::open(nowhere(Duration::from_secs(3600)), cancel));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        run.cancel();
+        let result = tokio::time::timeout(Duration::from_secs(2), open).await.expect("the pause is cut short").unwrap();
+        assert_eq!(result.err(), Some(Error::Cancelled));
+    }
+
+    #[tokio::test]
+    async fn pause_before_connecting_comes_before_the_first_login() {
+        let cancel = RunCancel::default().for_build();
+        let started = std::time::Instant::now();
+        let result = Connection::open(nowhere(Duration::from_millis(400)), cancel.clone()).await;
+        assert!(matches!(result, Err(Error::Unreachable(_))), "{:?}", result.err());
+        assert!(started.elapsed() >= Duration::from_millis(400), "logged in after {:?}", started.elapsed());
+        let started = std::time::Instant::now();
+        let _ = Connection::open(nowhere(Duration::ZERO), cancel).await;
+        assert!(started.elapsed() < Duration::from_millis(400), "no pause unless asked");
     }
 }

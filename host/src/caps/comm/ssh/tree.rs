@@ -2,23 +2,24 @@
 //! commands on the machine (`mkdir -p`, `test -d`, GNU `find`), and the
 //! local walk that lists what to send.
 
-use super::{Connection, posix_quote};
+use super::Connection;
 use crate::caps::comm::session::{Error, Exit, OnLine, Source, Upload, quiet};
+use crate::shell_quote::single_quoted;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 impl Connection {
     /// Uploads the local directory `local` to `remote` (created), files and
-    /// subdirectories with their permissions ([`Session::upload_dir`])
+    /// subdirectories with their permissions ([`Session::upload_dir`]).
     ///
-    /// [`Session::upload_dir`]: crate::caps::comm::Session::upload_dir.
+    /// [`Session::upload_dir`]: crate::caps::comm::Session::upload_dir
     pub(super) async fn send_tree(&self, local: &Path, remote: &str, login_within: Duration) -> Result<usize, Error> {
         let mut files = Vec::new();
         let mut dirs = vec![String::new()];
         walk(local, "", &mut dirs, &mut files)
             .map_err(|e| Error::Io(format!("cannot read {}: {e}", local.display())))?;
-        let quoted: Vec<String> = dirs.iter().map(|d| posix_quote(&join(remote, d))).collect();
+        let quoted: Vec<String> = dirs.iter().map(|d| single_quoted(&join(remote, d))).collect();
         match self.run_command(&format!("mkdir -p {}", quoted.join(" ")), quiet(), login_within).await? {
             Exit::Status(0) => {}
             Exit::Status(code) => return Err(Error::Io(format!("mkdir -p {remote} exited with {code}"))),
@@ -36,7 +37,7 @@ impl Connection {
     ///
     /// [`Session::is_remote_dir`]: crate::caps::comm::Session::is_remote_dir
     pub(super) async fn is_dir(&self, remote: &str, login_within: Duration) -> Result<bool, Error> {
-        match self.run_command(&format!("test -d {}", posix_quote(remote)), quiet(), login_within).await? {
+        match self.run_command(&format!("test -d {}", single_quoted(remote)), quiet(), login_within).await? {
             Exit::Status(code) => Ok(code == 0),
             Exit::Disconnected(why) => Err(Error::Io(why)),
         }
@@ -57,7 +58,7 @@ impl Connection {
         let collect = listing.clone();
         let on_line: OnLine = Arc::new(move |line: &str| collect.lock().unwrap().push(line.to_string()));
         // `%m %P`: octal mode and path relative to the directory (GNU find).
-        let list = format!("cd {} && find . -mindepth 1 -printf '%y %m %P\\n'", posix_quote(remote));
+        let list = format!("cd {} && find . -mindepth 1 -printf '%y %m %P\\n'", single_quoted(remote));
         match self.run_command(&list, on_line, login_within).await? {
             Exit::Status(0) => {}
             Exit::Status(code) => {
