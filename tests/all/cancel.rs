@@ -84,8 +84,5 @@ fn second_sigint_stops_at_once_and_names_the_builds_that_may_leave_resources() {
         .contains("Received a second interrupt signal: stopping now")
         .contains("Resources created by build(s) 'test-scenarios' may be left behind")
         .lacks("deleted resource");
-    assert_eq!(
-        server.requests(),
-        ["POST /resources/alpha", "POST /resources/beta", "DELETE /resources/beta"]
-    );
+    assert_eq!(server.requests(), ["POST /resources/alpha", "POST /resources/beta", "DELETE /resources/beta"]);
 }

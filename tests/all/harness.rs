@@ -43,7 +43,10 @@ fn run_alone_without_its_peer(ci: Option<&str>) -> Run {
 fn a_missing_peer_is_reported_skipped_and_counted_ignored() {
     let run = run_alone_without_its_peer(None);
     run.code(0)
-        .contains(&format!("test {} ... ignored (SKIPPED: python3 with venv is missing", peer_needing_test().full_name()))
+        .contains(&format!(
+            "test {} ... ignored (SKIPPED: python3 with venv is missing",
+            peer_needing_test().full_name()
+        ))
         .contains("install python3-venv")
         .contains("test result: ok. 0 passed; 0 failed; 1 ignored; 0 measured;");
 }

@@ -1,8 +1,8 @@
 //! A scratch project per test and the `kiln` binary run in it with an
 //! environment of its own, the test-only guests in its plugin directory.
 
-use std::path::{Path, PathBuf};
 use super::watchdog::Watched;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 /// A scratch directory with a template and a plugin directory.

@@ -35,7 +35,9 @@ impl std::fmt::Display for Error {
                 root.display(),
                 SKIP_CHECK
             ),
-            Error::Unreadable(path, e) => write!(f, "error: cannot read {} to check it for #[test]: {e}", path.display()),
+            Error::Unreadable(path, e) => {
+                write!(f, "error: cannot read {} to check it for #[test]: {e}", path.display())
+            }
             Error::Found(places) => write!(
                 f,
                 "error: test attributes do nothing in this test binary (harness = false), so these tests would \
