@@ -150,7 +150,8 @@ fn unreachable_host_fails_after_ssh_timeout_not_before() {
     // of 0.5 s doubling, each cut to what is left of ssh_timeout). With 2 s
     // they start at 0, 0.5 and 1.5 s, and the fourth waits out the last
     // 0.5 s: only a kiln that gave up at the deadline, not before it, made
-    // 4. Pauses are lower bounds, so no run makes more.
+    // 4. Pauses are lower bounds, so no run makes more (and only a stall
+    // of half a second in the first pause could make fewer).
     let attempts = attempts(&run);
     assert_eq!(attempts, 4, "{attempts} attempts in a 2 s ssh_timeout against a refusing port:\n{}", run.all());
 }
