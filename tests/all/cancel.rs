@@ -10,6 +10,7 @@ crate::support::tests! {
     sigint_undoes_created_resources_in_reverse_order,
     on_error_abort_leaves_resources_and_default_cleans_up,
     sigterm_stops_a_running_provisioner_and_cancels_the_build,
+    second_sigint_stops_at_once_and_names_the_builds_that_may_leave_resources,
 }
 
 fn sigint_undoes_created_resources_in_reverse_order() {
@@ -63,4 +64,25 @@ fn sigterm_stops_a_running_provisioner_and_cancels_the_build() {
         .contains("Received termination signal")
         .contains("Build 'null' was cancelled")
         .lacks("never");
+}
+
+fn second_sigint_stops_at_once_and_names_the_builds_that_may_leave_resources() {
+    // The server answers no DELETE: the builder's undo never ends.
+    let server = Server::holding_deletes();
+    let p = Project::new();
+    p.with_scenarios().template(json!({
+        "builders": [{"type": "test-scenarios", "scenario": "steps", "endpoint": server.addr, "wait": "10m"}]
+    }));
+    let run = p.run_until(&["build", "template.json"], "created resource beta", |pid| {
+        signal::send(pid, libc::SIGINT);
+        // The first undo is under way, and hangs: now the second signal.
+        while server.next(Duration::from_secs(60)).method != "DELETE" {}
+
+        signal::send(pid, libc::SIGINT);
+    });
+    run.code(130)
+        .contains("Received a second interrupt signal: stopping now")
+        .contains("Resources created by build(s) 'test-scenarios' may be left behind")
+        .lacks("deleted resource");
+    assert_eq!(server.requests(), ["POST /resources/alpha", "POST /resources/beta", "DELETE /resources/beta"]);
 }

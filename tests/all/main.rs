@@ -13,6 +13,7 @@ mod alicloud_sdk;
 mod bad_template;
 mod cancel;
 mod cli_build;
+mod harness;
 mod plugins;
 mod sandbox;
 mod ssh;
@@ -26,6 +27,7 @@ fn main() -> std::process::ExitCode {
         bad_template::TESTS,
         cancel::TESTS,
         cli_build::TESTS,
+        harness::TESTS,
         plugins::TESTS,
         sandbox::TESTS,
         ssh::TESTS,

@@ -5,6 +5,7 @@
 //! installed every peer, it fails instead, saying what to install.
 
 use super::peers::Peer;
+use super::stray;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use std::collections::HashMap;
 use std::path::Path;
@@ -25,7 +26,7 @@ pub struct Test {
 
 impl Test {
     /// The name libtest would give it: `ssh::password_login_works`.
-    fn full_name(&self) -> String {
+    pub fn full_name(&self) -> String {
         let module = self.module.split_once("::").map_or("", |(_crate, path)| path);
         if module.is_empty() { self.name.to_string() } else { format!("{module}::{}", self.name) }
     }
@@ -38,7 +39,7 @@ type Lookups = Arc<Mutex<HashMap<Peer, Option<String>>>>;
 /// libtest's arguments, and returns its exit code.
 pub fn main(modules: &[&[Test]]) -> ExitCode {
     let args = Arguments::from_args();
-    if let Err(stray) = refuse_plain_test_attributes() {
+    if let Err(stray) = refuse_stray_test_attributes() {
         eprintln!("{stray}");
         return ExitCode::FAILURE;
     }
@@ -84,36 +85,12 @@ fn in_named_thread(name: String, test: fn()) -> Result<(), Failed> {
     })
 }
 
-/// Under `harness = false` a `#[test]` function is not compiled at all: it
-/// would pass by never running. Refuses to run while any test source has
-/// one, naming where.
-fn refuse_plain_test_attributes() -> Result<(), String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/all");
-    let mut stray = Vec::new();
-    let mut dirs = vec![root.clone()];
-    while let Some(dir) = dirs.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-        for entry in entries.map_while(Result::ok) {
-            let path = entry.path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let text =
-                    std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                for (number, line) in text.lines().enumerate() {
-                    if line.trim_start().starts_with("#[test]") {
-                        stray.push(format!("  {}:{}", path.strip_prefix(&root).unwrap_or(&path).display(), number + 1));
-                    }
-                }
-            }
-        }
-    }
-    if stray.is_empty() {
+/// Refuses to run while a test source has a test attribute, which this
+/// binary would drop (see [`stray`]). Fails closed: sources that cannot be
+/// read refuse the run too, unless [`stray::SKIP_CHECK`] is `1`.
+fn refuse_stray_test_attributes() -> Result<(), stray::Error> {
+    if std::env::var(stray::SKIP_CHECK).is_ok_and(|v| v == "1") {
         return Ok(());
     }
-    Err(format!(
-        "error: #[test] does nothing in this test binary (harness = false), so these tests would never run:\n{}\n\
-         register each in its module's `crate::support::tests!` list instead",
-        stray.join("\n")
-    ))
+    stray::check(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/all"))
 }

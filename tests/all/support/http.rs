@@ -22,7 +22,9 @@ pub struct Seen {
 
 /// A local HTTP server that answers the scenarios' requests and reports
 /// each one, in order, on a channel. `GET /slow` answers only once the
-/// server is dropped (the test is over), so any client timeout fires first.
+/// server is dropped (the test is over), so any client timeout fires first;
+/// so does every `DELETE` of a server [started holding
+/// deletes](Server::holding_deletes): a cloud whose delete never answers.
 pub struct Server {
     /// `127.0.0.1:PORT`.
     pub addr: String,
@@ -38,6 +40,18 @@ impl Server {
     ///
     /// Panics when no loopback port can be bound.
     pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// Starts a server like [`Server::start`]'s, except that no `DELETE` is
+    /// answered while the test runs: an undo that hangs.
+    ///
+    /// Panics when no loopback port can be bound.
+    pub fn holding_deletes() -> Self {
+        Self::start_with(true)
+    }
+
+    fn start_with(hold_deletes: bool) -> Self {
         let server = tiny_http::Server::http("127.0.0.1:0").expect("bind");
         let addr = server.server_addr().to_ip().unwrap().to_string();
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -70,9 +84,13 @@ impl Server {
                         serde_json::json!({"ready": ready_polls >= 3}).to_string()
                     }
                     ("GET", "/never") => serde_json::json!({"ready": false}).to_string(),
+                    // Nothing is ever sent on the channel: these return
+                    // when the test drops the server (or at the bound).
                     ("GET", "/slow") => {
-                        // Nothing is ever sent on the channel: this returns
-                        // when the test drops the server (or at the bound).
+                        let _ = test_over.recv_timeout(SLOW_HOLD_LIMIT);
+                        "{}".to_string()
+                    }
+                    ("DELETE", _) if hold_deletes => {
                         let _ = test_over.recv_timeout(SLOW_HOLD_LIMIT);
                         "{}".to_string()
                     }

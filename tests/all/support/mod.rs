@@ -14,6 +14,8 @@ pub mod sdk;
 pub mod signal;
 pub mod sim;
 pub mod sshd;
+pub mod stray;
+pub mod watchdog;
 
 pub use project::{Project, Run};
 
@@ -30,7 +32,7 @@ pub use project::{Project, Run};
 /// its [`peers::Peer`]s. A function left out of the list, or a module whose
 /// `TESTS` the harness is not given, is dead code, which `main.rs` denies:
 /// forgetting to register a test does not compile. (A `#[test]`, which
-/// `harness = false` drops without a word, stops the run: see `harness`.)
+/// `harness = false` drops without a word, stops the run: see `stray`.)
 macro_rules! tests {
     ($($name:ident $(needs [$($peer:ident),+ $(,)?])?),* $(,)?) => {
         /// This module's tests, for the harness.

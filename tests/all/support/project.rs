@@ -1,6 +1,7 @@
 //! A scratch project per test and the `kiln` binary run in it with an
 //! environment of its own, the test-only guests in its plugin directory.
 
+use super::watchdog::Watched;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -67,39 +68,37 @@ impl Project {
     /// Runs `kiln ARGS...`; once a line of its output contains `marker`,
     /// calls `then` with its pid (to signal it, or break something), and
     /// collects the rest of the run.
+    ///
+    /// Panics, with kiln's output, when the run outlives
+    /// [`DEFAULT_RUN_LIMIT`](super::watchdog::DEFAULT_RUN_LIMIT): kiln hung.
     pub fn run_until(&self, args: &[&str], marker: &str, then: impl FnOnce(u32)) -> Run {
-        let mut child = self.kiln(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run kiln");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
-        let mut seen = Vec::new();
-        for line in lines.by_ref() {
-            let line = line.unwrap();
-            let found = line.contains(marker);
-            seen.push(line);
-            if found {
+        let mut kiln = Watched::spawn(self.kiln(args), format!("kiln {}", args.join(" ")));
+        while let Some(line) = kiln.next_line() {
+            if line.contains(marker) {
                 break;
             }
         }
-        then(child.id());
-        seen.extend(lines.map(|l| l.unwrap()));
-        let output = child.wait_with_output().unwrap();
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: seen.join("\n"),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        then(kiln.pid());
+        kiln.finish()
     }
 
     /// Runs `kiln ARGS...` to completion.
+    ///
+    /// Panics, with kiln's output, when the run outlives
+    /// [`DEFAULT_RUN_LIMIT`](super::watchdog::DEFAULT_RUN_LIMIT): kiln hung.
     pub fn run(&self, args: &[&str]) -> Run {
         self.run_with_env(args, &[])
     }
 
     /// Runs `kiln ARGS...` to completion with these environment variables
     /// added to the project's own.
+    ///
+    /// Panics, with kiln's output, when the run outlives
+    /// [`DEFAULT_RUN_LIMIT`](super::watchdog::DEFAULT_RUN_LIMIT): kiln hung.
     pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let output = self.kiln(args).envs(env.iter().copied()).output().expect("run kiln");
-        Run::from(output)
+        let mut command = self.kiln(args);
+        command.envs(env.iter().copied());
+        Watched::spawn(command, format!("kiln {}", args.join(" "))).finish()
     }
 }
 

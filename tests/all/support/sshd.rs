@@ -9,10 +9,15 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// Where the fixture expects OpenSSH's server (Debian's `openssh-server`).
 pub const SSHD: &str = "/usr/sbin/sshd";
+
+/// Longest [`Sshd::refused_passwords`] waits for the connection processes
+/// to log and exit after the client is gone.
+const SESSIONS_END_LIMIT: Duration = Duration::from_secs(10);
 
 /// The throwaway user for password logins, and its password.
 pub const PASSWORD_USER: &str = "kilntest";
@@ -29,6 +34,8 @@ pub struct Sshd {
     pub user: String,
     /// What sshd logged after it started listening, line by line.
     log: Arc<Mutex<Vec<String>>>,
+    /// The thread reading that log; it ends when every sshd process has.
+    log_reader: Option<JoinHandle<()>>,
     child: Child,
     _dir: tempfile::TempDir,
 }
@@ -77,7 +84,7 @@ impl Sshd {
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
         let kept = log.clone();
-        std::thread::spawn(move || {
+        let log_reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if line.contains("Server listening") {
                     let _ = ready.send(());
@@ -89,20 +96,39 @@ impl Sshd {
         listening.recv_timeout(Duration::from_secs(20)).expect("sshd did not start listening");
         let user =
             String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap().trim().to_string();
-        Sshd { port, key: path("client_key"), user, log, child, _dir: dir }
+        Sshd { port, key: path("client_key"), user, log, log_reader: Some(log_reader), child, _dir: dir }
     }
 
-    /// How many password logins of [`PASSWORD_USER`] sshd refused, once at
-    /// least `expected` are logged or 10 s have passed (sshd logs a refusal
-    /// a moment after the client is told): the caller asserts the number.
-    pub fn refused_passwords(&self, expected: usize) -> usize {
-        let refusal = format!("Failed password for {PASSWORD_USER} from 127.0.0.1");
-        let count = || self.log.lock().unwrap().iter().filter(|line| line.contains(&refusal)).count();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while count() < expected && Instant::now() < deadline {
+    /// Stops the server and says how many password logins of
+    /// [`PASSWORD_USER`] it refused, all told: call it once the client has
+    /// exited. Each connection's process logs a refusal a moment after the
+    /// client hears it, so this waits for those processes to end (at most
+    /// 10 s, then kills them), stops the listener and reads its log to the
+    /// end: a late extra refusal is counted too. The caller asserts the
+    /// number.
+    pub fn refused_passwords(&mut self) -> usize {
+        let deadline = Instant::now() + SESSIONS_END_LIMIT;
+        while self.has_sessions() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
         }
-        count()
+        self.kill();
+        // Every writer of the log is gone now; the reader stops at its end.
+        if let Some(reader) = self.log_reader.take() {
+            let deadline = Instant::now() + SESSIONS_END_LIMIT;
+            while !reader.is_finished() {
+                assert!(Instant::now() < deadline, "sshd's log stayed open after sshd was killed");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            reader.join().expect("the sshd log reader panicked");
+        }
+        let refusal = format!("Failed password for {PASSWORD_USER} from 127.0.0.1");
+        self.log.lock().unwrap().iter().filter(|line| line.contains(&refusal)).count()
+    }
+
+    /// Whether the listener still has connection processes.
+    fn has_sessions(&self) -> bool {
+        let children = Command::new("pgrep").args(["-P", &self.pid().to_string()]).stdout(Stdio::null()).status();
+        children.is_ok_and(|s| s.success())
     }
 
     /// Authorizes another public key (`*.pub` file) for the current user.
@@ -128,8 +154,13 @@ impl Sshd {
         format!("pkill -9 -P {}", self.pid())
     }
 
-    /// Kills the server and its sessions.
+    /// Kills the server and its sessions (once: a second call does nothing).
     pub fn kill(&mut self) {
+        // Only while the listener is unreaped: its pid may name another
+        // process once it is.
+        if !matches!(self.child.try_wait(), Ok(None)) {
+            return;
+        }
         let _ = Command::new("pkill").args(["-9", "-P", &self.pid().to_string()]).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
