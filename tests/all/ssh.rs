@@ -149,11 +149,15 @@ fn unreachable_host_fails_after_ssh_timeout_not_before() {
     // the login backoff alone (host/src/caps/comm/ssh/connect.rs: pauses
     // of 0.5 s doubling, each cut to what is left of ssh_timeout). With 2 s
     // they start at 0, 0.5 and 1.5 s, and the fourth waits out the last
-    // 0.5 s: only a kiln that gave up at the deadline, not before it, made
-    // 4. Pauses are lower bounds, so no run makes more (and only a stall
-    // of half a second in the first pause could make fewer).
+    // 0.5 s. Pauses are lower bounds, so no run makes more than 4; a kiln
+    // that gave up before 1.5 s made at most 2. A busy machine that stalls
+    // a pause by half a second makes 3, which must not fail the suite.
     let attempts = attempts(&run);
-    assert_eq!(attempts, 4, "{attempts} attempts in a 2 s ssh_timeout against a refusing port:\n{}", run.all());
+    assert!(
+        (3..=4).contains(&attempts),
+        "{attempts} attempts in a 2 s ssh_timeout against a refusing port:\n{}",
+        run.all()
+    );
 }
 
 fn failing_command_fails_the_build_and_valid_exit_codes_accept() {
