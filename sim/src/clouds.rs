@@ -80,10 +80,7 @@ pub fn accept_environment(settings: &mut Settings, env: Env<'_>) {
 /// accepts theirs (see [`accept_environment`]). Needs no running
 /// simulator, so that a template's `{{env}}` can read it before one starts.
 pub fn credentials_env(env: Env<'_>) -> Vec<(String, String)> {
-    ROWS.iter()
-        .flat_map(|row| (row.credentials_env)(env))
-        .map(|(name, value)| (name.to_string(), value))
-        .collect()
+    ROWS.iter().flat_map(|row| (row.credentials_env)(env)).map(|(name, value)| (name.to_string(), value)).collect()
 }
 
 /// The temporary resources in a `/__kiln/resources` view (as the admin API
@@ -166,12 +163,6 @@ impl Clouds {
     /// the simulator listens on `address`.
     pub fn banner(&self, address: SocketAddr) -> Vec<String> {
         self.0.iter().flat_map(|cloud| cloud.banner(address)).collect()
-    }
-
-    /// The environment a kiln run against these clouds reads its
-    /// credentials from: [`credentials_env`].
-    pub fn credentials_env(&self, env: Env<'_>) -> Vec<(String, String)> {
-        credentials_env(env)
     }
 }
 

@@ -55,7 +55,8 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
     if request.method() == Method::CONNECT {
         let target = request.uri().to_string();
         let at_ms = shared.elapsed_ms(std::time::Instant::now());
-        let entry = LoggedRequest { action: "CONNECT".into(), status: 403, ..LoggedRequest::new(at_ms, "CONNECT", &target) };
+        let entry =
+            LoggedRequest { action: "CONNECT".into(), status: 403, ..LoggedRequest::new(at_ms, "CONNECT", &target) };
         shared.lock().record(entry);
         let text = format!("kiln-sim does not tunnel CONNECT {target}; send plain HTTP requests through the proxy\n");
         return Ok(reply(403, "text/plain", text.into_bytes()));

@@ -2,8 +2,8 @@
 //! structure Packer accepts (unknown keys are errors; keys starting with
 //! `_` are comments), and the variables.
 
-use super::error::{Problem, TemplateError, did_you_mean};
 use super::decode::Environment;
+use super::error::{Problem, TemplateError, did_you_mean};
 use super::interpolate::{self, Context};
 use super::{BuilderDef, PostProcessorDef, ProvisionerDef, Template};
 use crate::duration;

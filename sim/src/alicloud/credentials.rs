@@ -104,7 +104,8 @@ mod tests {
         assert!(vars.contains(&(SECRET_KEY_ENV, DEFAULT_ACCESS_KEY_SECRET.to_string())), "{vars:?}");
         assert!(vars.contains(&("SecurityToken", String::new())), "{vars:?}");
         assert!(vars.contains(&("SECURITY_TOKEN", String::new())), "{vars:?}");
-        let full = |name: &str| matches!(name, ACCESS_KEY_ENV | SECRET_KEY_ENV | "SecurityToken").then(|| "k".to_string());
+        let full =
+            |name: &str| matches!(name, ACCESS_KEY_ENV | SECRET_KEY_ENV | "SecurityToken").then(|| "k".to_string());
         assert!(default_environment(&full).is_empty(), "a key set in full is the user's");
     }
 }
