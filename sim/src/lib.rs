@@ -42,8 +42,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 /// A running simulator. Dropping it stops the API listener and the
-/// machines' endpoints: they accept no more connections, and those that
-/// arrive meanwhile find no machine.
+/// machines' endpoints, which accept no more connections (the endpoints
+/// hold the clouds weakly: once the last API connection is gone too, a
+/// session that still reaches one finds no machine).
 pub struct Simulator {
     shared: Arc<Shared>,
     address: SocketAddr,

@@ -1,11 +1,12 @@
 //! SSH endpoints of the simulated Linux machines, whatever their cloud,
-//! behind the [`MachineEndpoint`] seam. Each machine address (private, public, elastic: all distinct loopback
-//! addresses) gets a listener; a connection is served only while the
-//! machine is running, by the built-in server (`builtin.rs`) or by
-//! forwarding to a real one. The hub sees machines only as
-//! [`Machine`] views: the list it is synced with after each API call, and
-//! a [`MachineLookup`] for the machine's state when a client connects,
-//! held weakly: once the simulator is dropped, connections are refused.
+//! behind the [`MachineEndpoint`] seam. Each machine address (private,
+//! public, elastic: all distinct loopback addresses) gets a listener; a
+//! connection is served only while the machine is running, by the built-in
+//! server (`builtin.rs`) or by forwarding to a real one. The hub sees
+//! machines only as [`Machine`] views: the list it is synced with after
+//! each API call, and a [`MachineLookup`] for the machine's state when a
+//! client connects, held weakly: once the simulator's clouds are gone, a
+//! connection finds no machine and is closed.
 
 mod builtin;
 mod records;
