@@ -6,7 +6,9 @@
 //! - `GET /__kiln/counts`: calls per action.
 //! - `GET|POST|DELETE /__kiln/faults`: list, add (a rule as JSON, or
 //!   `{"rule": "CreateVpc:server-error:nth=1"}`), clear.
-//! - `GET /__kiln/ssh`: what the built-in SSH server recorded, by instance.
+//! - `GET /__kiln/{endpoint}` (`/__kiln/ssh`): what a machine endpoint
+//!   recorded (the built-in SSH server: logins, commands, files, by
+//!   machine).
 //! - `POST /__kiln/reset`: forget every resource, request, fault and record.
 
 use crate::faults::FaultRule;
@@ -51,20 +53,26 @@ pub fn handle(shared: &Shared, method: &str, path: &str, query: Option<&str>, bo
             shared.lock().faults.rules.clear();
             (200, json!({"ok": true}))
         }
-        ("GET", "ssh") => (200, json!(*shared.ssh.records.lock())),
         ("POST", "reset") => {
             let mut inner = shared.lock();
             shared.clouds.reset();
             inner.log.clear();
             inner.faults.rules.clear();
-            shared.ssh.records.lock().clear();
+            for endpoint in &shared.endpoints {
+                endpoint.reset();
+            }
             (200, json!({"ok": true}))
         }
-        _ => (
-            404,
-            json!({"error": format!("no admin route {method} {path}; see the kiln-sim documentation of {PREFIX}")}),
-        ),
+        ("GET", name) => match shared.endpoint(name) {
+            Some(endpoint) => (200, endpoint.records()),
+            None => no_route(method, path),
+        },
+        _ => no_route(method, path),
     }
+}
+
+fn no_route(method: &str, path: &str) -> (u16, Value) {
+    (404, json!({"error": format!("no admin route {method} {path}; see the kiln-sim documentation of {PREFIX}")}))
 }
 
 fn parse_rule(body: &[u8]) -> Result<FaultRule, String> {

@@ -10,20 +10,10 @@ use std::time::Instant;
 /// Answers one API request (not an admin one).
 pub fn handle(shared: &Shared, request: &HttpRequest) -> Answer {
     let now = Instant::now();
-    let mut entry = LoggedRequest {
-        seq: 0,
-        at_ms: shared.elapsed_ms(now),
-        method: request.method.clone(),
-        host: request.host.clone(),
-        action: String::new(),
-        version: String::new(),
-        status: 0,
-        code: String::new(),
-        params: Default::default(),
-        injected: false,
-    };
+    let mut entry = LoggedRequest::new(shared.elapsed_ms(now), &request.method, &request.host);
     let Some((cloud, call)) = shared.clouds.recognise(request) else {
-        // Logged under its path, so that a client's stray request shows.
+        // Logged under its path, so that a client's stray request shows;
+        // fault rules never see it (see `faults`).
         let reply = unrecognised(request);
         shared.lock().record(LoggedRequest { action: request.path.clone(), status: reply.status, ..entry });
         return Answer::Reply(reply);
@@ -69,7 +59,7 @@ pub fn handle(shared: &Shared, request: &HttpRequest) -> Answer {
     let reply = cloud.serve(request, &call, context);
     entry.status = reply.status;
     entry.code = reply.code.clone();
-    shared.sync_machines();
+    shared.sync_machines(context.now);
     if lose_answer {
         entry.status = 0;
         entry.code = "answer lost".into();
@@ -98,8 +88,10 @@ fn unrecognised(request: &HttpRequest) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloud::{Call, Cloud, Clouds, Machine, OsFamily};
+    use crate::cloud::{Call, Cloud, Machine, MachineLookup, OsFamily};
+    use crate::clouds::Clouds;
     use crate::config::Config;
+    use crate::endpoint::MachineEndpoint;
     use crate::ssh::SshHub;
     use serde_json::{Value, json};
     use std::net::{Ipv4Addr, SocketAddr};
@@ -131,10 +123,7 @@ mod tests {
         fn resources(&self) -> Value {
             json!({"widgets": [{"id": "w-1"}]})
         }
-        fn leftovers(resources: &Value) -> Vec<String> {
-            resources["widgets"].as_array().into_iter().flatten().map(|w| format!("widget {}", w["id"])).collect()
-        }
-        fn machines(&self) -> Vec<Machine> {
+        fn machines(&self, _: Instant) -> Vec<Machine> {
             vec![Machine {
                 id: "w-1".into(),
                 addresses: vec![Ipv4Addr::LOCALHOST],
@@ -145,10 +134,6 @@ mod tests {
             }]
         }
         fn reset(&self) {}
-        fn accept_environment(_: &mut Config, _: &dyn Fn(&str) -> Option<String>) {}
-        fn credentials_env(&self) -> Vec<(&'static str, String)> {
-            Vec::new()
-        }
         fn banner(&self, _: SocketAddr) -> Vec<String> {
             Vec::new()
         }
@@ -160,7 +145,7 @@ mod tests {
             host: host.into(),
             path: path.into(),
             query: String::new(),
-            content_type: None,
+            headers: vec![("content-type".into(), "text/plain".into())],
             body: Default::default(),
         }
     }
@@ -175,9 +160,10 @@ mod tests {
     #[tokio::test]
     async fn the_core_serves_any_cloud_behind_the_seam() {
         let config = Config { faults: vec!["createWidget:throttling:nth=2".parse().unwrap()], ..Config::default() };
-        let clouds = Arc::new(Clouds(vec![Box::new(Widgets)]));
-        let hub = Arc::new(SshHub::new(config.ssh.clone(), 0, Arc::clone(&clouds) as _).unwrap());
-        let shared = Shared::new(config, clouds, hub);
+        let clouds = Arc::new(Clouds::of(vec![Box::new(Widgets)]));
+        let lookup: Arc<dyn MachineLookup> = clouds.clone();
+        let hub = SshHub::new(config.ssh.clone(), 0, Arc::downgrade(&lookup)).unwrap();
+        let shared = Shared::new(config, clouds, vec![hub.clone()]);
 
         assert_eq!(status(handle(&shared, &request("widgets.test", "/v2/createWidget"))), 200);
         assert_eq!(status(handle(&shared, &request("widgets.test", "/v2/createWidget"))), 429);
@@ -188,7 +174,67 @@ mod tests {
         assert_eq!(seen, [(1, "createWidget", 200, ""), (2, "createWidget", 429, "injected"), (3, "/", 404, "")]);
         assert!(inner.log[1].injected);
         drop(inner);
-        assert!(shared.ssh.endpoint(Ipv4Addr::LOCALHOST).is_some(), "the machine's address has an SSH endpoint");
-        assert_eq!(Widgets::leftovers(&shared.clouds.resources()), ["widget \"w-1\""]);
+        assert!(hub.endpoint(Ipv4Addr::LOCALHOST, 22).is_some(), "the machine's address has an SSH endpoint");
+        assert_eq!(shared.clouds.resources(), json!({"widgets": [{"id": "w-1"}]}));
+        assert_eq!(request("widgets.test", "/").header("Content-Type"), Some("text/plain"));
+    }
+
+    /// A Windows cloud beside it, one machine whose address the SSH hub
+    /// must leave to a WinRM endpoint.
+    struct Windows;
+
+    impl Cloud for Windows {
+        fn recognise(&self, _: &HttpRequest) -> Option<Call> {
+            None
+        }
+        fn refuse(&self, _: &HttpRequest, _: FaultKind) -> Reply {
+            unreachable!("recognises nothing")
+        }
+        fn serve(&self, _: &HttpRequest, _: &Call, _: CallContext) -> Reply {
+            unreachable!("recognises nothing")
+        }
+        fn resources(&self) -> Value {
+            json!({"windows_servers": []})
+        }
+        fn machines(&self, _: Instant) -> Vec<Machine> {
+            vec![Machine {
+                id: "win-1".into(),
+                addresses: vec![Ipv4Addr::new(127, 2, 0, 1)],
+                public_key: None,
+                password: Some("pw".into()),
+                os: OsFamily::Windows,
+                running: true,
+            }]
+        }
+        fn reset(&self) {}
+        fn banner(&self, _: SocketAddr) -> Vec<String> {
+            Vec::new()
+        }
+    }
+
+    #[tokio::test]
+    async fn the_ssh_hub_serves_linux_machines_only_and_not_after_the_clouds_are_gone() {
+        let clouds = Arc::new(Clouds::of(vec![Box::new(Widgets), Box::new(Windows)]));
+        let lookup: Arc<dyn MachineLookup> = clouds.clone();
+        let hub = SshHub::new(crate::SshMode::Builtin, 0, Arc::downgrade(&lookup)).unwrap();
+        let shared = Shared::new(Config::default(), clouds, vec![hub.clone()]);
+        shared.sync_machines(Instant::now());
+        assert!(hub.endpoint(Ipv4Addr::LOCALHOST, 22).is_some());
+        assert!(hub.endpoint(Ipv4Addr::new(127, 2, 0, 1), 22).is_none(), "a Windows machine has no SSH endpoint");
+        let at = hub.endpoint(Ipv4Addr::LOCALHOST, 22).unwrap();
+        drop((shared, lookup));
+        // The listener still accepts, but finds no machine: it closes.
+        let mut stream = tokio::net::TcpStream::connect(at).await.unwrap();
+        let mut buf = [0u8; 16];
+        let read = tokio::io::AsyncReadExt::read(&mut stream, &mut buf).await;
+        assert!(matches!(read, Ok(0) | Err(_)), "no SSH banner from a dropped simulator's machine: {read:?}");
+        hub.stop();
+        assert!(hub.endpoint(Ipv4Addr::LOCALHOST, 22).is_none(), "stopped endpoints listen no more");
+    }
+
+    #[test]
+    #[should_panic(expected = "two simulated clouds show resources of kind \"widgets\"")]
+    fn two_clouds_may_not_share_a_resource_kind() {
+        Clouds::of(vec![Box::new(Widgets), Box::new(Widgets)]);
     }
 }

@@ -4,10 +4,11 @@
 //! endpoints) knows no cloud. A cloud recognises its own API requests and
 //! answers them in its own words (signature, error format, credentials),
 //! owns its world, shows its resources to the admin API, and lists its
-//! machines as neutral [`Machine`] views that the SSH endpoint serves.
+//! machines as neutral [`Machine`] views that the machine endpoints
+//! (`endpoint.rs`) serve. `clouds.rs` registers the clouds.
 
-use crate::config::Config;
 use crate::faults::FaultKind;
+use crate::latency::Latencies;
 use bytes::Bytes;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -26,10 +27,24 @@ pub struct HttpRequest {
     pub path: String,
     /// The query string, without `?` (empty when there is none).
     pub query: String,
-    /// The Content-Type header, if any.
-    pub content_type: Option<String>,
+    /// Every header, in arrival order, names lower-cased (a cloud that
+    /// signs in headers, as NAVER Cloud does, reads them here). A header
+    /// whose value is not visible ASCII is left out.
+    pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Bytes,
+}
+
+impl HttpRequest {
+    /// The first value of header `name` (any case), if the request has it.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The Content-Type header, if any.
+    pub fn content_type(&self) -> Option<&str> {
+        self.header("content-type")
+    }
 }
 
 /// One API call as a cloud names it: what the request log shows and what
@@ -81,6 +96,16 @@ pub struct CallContext {
     pub fail_images: bool,
 }
 
+/// What every cloud takes from the simulator's configuration, besides its
+/// own settings.
+#[derive(Clone, Copy, Debug)]
+pub struct Common {
+    /// Refuse requests whose timestamp is too far off, and replayed nonces.
+    pub check_replay: bool,
+    /// Transition latencies.
+    pub latencies: Latencies,
+}
+
 /// The operating system family of a machine: which remote endpoint a
 /// client expects (SSH for Linux, WinRM for Windows).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,13 +116,42 @@ pub enum OsFamily {
     Windows,
 }
 
+/// The loopback block a cloud gives its machines' addresses: 127.N.0.0/16
+/// for a second octet N of its own (`clouds.rs` hands them out), so
+/// that no address is claimed by machines of two clouds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AddressBlock {
+    second_octet: u8,
+}
+
+impl AddressBlock {
+    /// The block 127.`second_octet`.0.0/16.
+    pub const fn new(second_octet: u8) -> Self {
+        AddressBlock { second_octet }
+    }
+
+    /// The `n`th address of the block (0 is 127.N.0.0).
+    pub fn nth(self, n: u16) -> Ipv4Addr {
+        let [high, low] = n.to_be_bytes();
+        Ipv4Addr::new(127, self.second_octet, high, low)
+    }
+
+    /// Whether `ip` is in the block.
+    pub fn contains(self, ip: Ipv4Addr) -> bool {
+        let [a, b, _, _] = ip.octets();
+        a == 127 && b == self.second_octet
+    }
+}
+
 /// A simulated machine as its endpoints see it, whatever the cloud.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Machine {
     /// The cloud's id of the machine (`i-…`); unique across clouds.
     pub id: String,
     /// Every address it is reached at (private, public, elastic), each a
-    /// loopback address of its own.
+    /// loopback address of its own, taken from its cloud's
+    /// [`AddressBlock`]: no two machines (of one cloud or of two) share
+    /// one, and the core checks that in debug builds.
     pub addresses: Vec<Ipv4Addr>,
     /// The public key (`ssh-rsa AAAA…`) of its key pair, if it has one.
     pub public_key: Option<String>,
@@ -111,9 +165,11 @@ pub struct Machine {
 }
 
 /// Where the simulator's machines can be looked up while a connection
-/// arrives: the machine endpoints hold one instead of a cloud's world.
+/// arrives: the machine endpoints hold one (weakly: a dropped simulator's
+/// machines answer no more) instead of a cloud's world.
 pub trait MachineLookup: Send + Sync {
-    /// The machine with this id as it is now, if it still exists.
+    /// The machine with this id as it is now (every transition due by
+    /// `Instant::now()` has happened), if it still exists.
     fn machine(&self, id: &str) -> Option<Machine>;
 }
 
@@ -121,7 +177,11 @@ pub trait MachineLookup: Send + Sync {
 ///
 /// A cloud keeps its world behind a lock of its own. The core calls
 /// [`Cloud::serve`] while holding its own lock (faults, request log), so a
-/// cloud's lock is always taken second and calls apply in log order.
+/// cloud's lock is always taken second and calls apply in log order. The
+/// admin API ([`Cloud::resources`], [`Cloud::reset`]) and the machine
+/// endpoints' lookup ([`Cloud::machines`] when a client connects) take the
+/// cloud's lock alone, without the core's: they never wait on an API call
+/// other than the one the cloud is serving.
 pub trait Cloud: Send + Sync {
     /// The call `request` makes if it is one of this cloud's API requests;
     /// `None` leaves it to another cloud.
@@ -136,79 +196,23 @@ pub trait Cloud: Send + Sync {
     /// the answer (an API error is a [`Reply`] too).
     fn serve(&self, request: &HttpRequest, call: &Call, context: CallContext) -> Reply;
 
-    /// Its live resources by kind, for `/__kiln/resources` (a JSON object;
-    /// the admin API merges every cloud's).
+    /// Its live resources by kind, for `/__kiln/resources`: a JSON object
+    /// with one key per kind, every kind present (an empty list when there
+    /// is none). The admin API merges every cloud's into one object, so a
+    /// kind's name must be unique across clouds: a second cloud names its
+    /// own kinds (`ncloud_vpcs`, not `vpcs`), and registering two clouds
+    /// that share one panics (`Clouds::start`).
     fn resources(&self) -> Value;
 
-    /// The temporary resources of this cloud in a `resources` view (as
-    /// the admin API answered it, perhaps read back from a report), as
-    /// `kind id`: what a build must not leave behind.
-    fn leftovers(resources: &Value) -> Vec<String>
-    where
-        Self: Sized;
-
-    /// Its machines as they are now, but those being deleted.
-    fn machines(&self) -> Vec<Machine>;
+    /// Its machines as of `now` (every transition due by then has
+    /// happened), but those being deleted.
+    fn machines(&self, now: Instant) -> Vec<Machine>;
 
     /// Forgets every resource (and whatever else it remembers of past
     /// requests).
     fn reset(&self);
 
-    /// Makes the simulator accept the credentials for this cloud that the
-    /// user's environment holds (looked up with `env`, which answers only
-    /// set, non-empty variables), so that a run with real-looking keys
-    /// works against the simulator too.
-    fn accept_environment(config: &mut Config, env: &dyn Fn(&str) -> Option<String>)
-    where
-        Self: Sized;
-
-    /// The environment variables a kiln run reads this cloud's credentials
-    /// from, each with the value that makes it use the simulator's default
-    /// key. They go together: a run gets them all unless the user set
-    /// every one.
-    fn credentials_env(&self) -> Vec<(&'static str, String)>;
-
     /// Lines for `kiln sim serve`'s banner: the keys it accepts and how to
     /// point a client at `address`.
     fn banner(&self, address: SocketAddr) -> Vec<String>;
-}
-
-/// Every cloud of one simulator, in the order they are asked to
-/// recognise a request.
-pub struct Clouds(pub Vec<Box<dyn Cloud>>);
-
-impl Clouds {
-    /// The first cloud that recognises `request`, with the call it makes.
-    pub fn recognise(&self, request: &HttpRequest) -> Option<(&dyn Cloud, Call)> {
-        self.0.iter().find_map(|cloud| cloud.recognise(request).map(|call| (cloud.as_ref(), call)))
-    }
-
-    /// Every cloud's machines.
-    pub fn machines(&self) -> Vec<Machine> {
-        self.0.iter().flat_map(|cloud| cloud.machines()).collect()
-    }
-
-    /// Every cloud's resources, merged into one object by kind.
-    pub fn resources(&self) -> Value {
-        let mut all = serde_json::Map::new();
-        for cloud in &self.0 {
-            if let Value::Object(kinds) = cloud.resources() {
-                all.extend(kinds);
-            }
-        }
-        Value::Object(all)
-    }
-
-    /// Makes every cloud forget its resources.
-    pub fn reset(&self) {
-        for cloud in &self.0 {
-            cloud.reset();
-        }
-    }
-}
-
-impl MachineLookup for Clouds {
-    fn machine(&self, id: &str) -> Option<Machine> {
-        self.machines().into_iter().find(|m| m.id == id)
-    }
 }

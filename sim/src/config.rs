@@ -2,14 +2,17 @@
 //! whose keys they accept, what goes wrong, and what answers on the
 //! simulated machines' SSH port.
 
-use crate::alicloud::credentials::Credential;
+use crate::clouds;
 use crate::faults::FaultRule;
 use crate::latency::Profile;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// Alibaba Cloud's default key, where the tests have always found it.
+/// Alibaba Cloud's default key, re-exported here for compatibility only:
+/// the end-to-end tests (and scripts written against earlier versions)
+/// import it from `kiln_sim::config`. Its home is
+/// [`crate::alicloud::credentials`]; the core names no cloud's keys.
 pub use crate::alicloud::credentials::{DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET};
 
 /// What answers on a simulated machine's SSH port.
@@ -44,8 +47,8 @@ pub struct Config {
     pub profile: Profile,
     /// Multiplies every latency of the profile.
     pub latency_scale: f64,
-    /// Alibaba Cloud access keys accepted; its default key when empty.
-    pub credentials: Vec<Credential>,
+    /// Each cloud's own settings (the keys it accepts).
+    pub clouds: clouds::Settings,
     /// Fault rules in force from the start.
     pub faults: Vec<FaultRule>,
     /// Seed of the generator behind probabilistic faults.
@@ -67,7 +70,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             profile: Profile::Fast,
             latency_scale: 1.0,
-            credentials: Vec::new(),
+            clouds: clouds::Settings::default(),
             faults: Vec::new(),
             seed: 1,
             ssh: SshMode::Builtin,

@@ -2,6 +2,11 @@
 //! cloud sometimes does (5xx, throttling, a reset connection, a hang, a
 //! slow answer, an image that fails to build). The core applies them; a
 //! refusal is worded by the call's cloud, in its own error format.
+//!
+//! Only calls a simulated cloud recognises reach the rules: a request no
+//! cloud recognises (a wrong host or path) is answered 404 at once and
+//! logged under its path, and is neither matched nor counted, so it cannot
+//! shift a rule's `nth` (not even a `*` rule's).
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -42,8 +47,8 @@ impl std::str::FromStr for FaultKind {
     }
 }
 
-/// One rule. A call matches when its action matches; then `nth` (only the
-/// nth matching call, 1-based) or `probability` (each call with this
+/// One rule. A call (one a cloud recognises: see the module's doc) matches
+/// when its action matches; then `nth` (only the nth matching call, 1-based) or `probability` (each call with this
 /// chance, from the seeded generator) decide, and `times` caps how often
 /// the rule fires in all.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

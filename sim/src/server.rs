@@ -54,18 +54,10 @@ fn reply(status: u16, content_type: &str, body: Vec<u8>) -> Response<Full<Bytes>
 async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Reset> {
     if request.method() == Method::CONNECT {
         let target = request.uri().to_string();
-        shared.lock().record(LoggedRequest {
-            seq: 0,
-            at_ms: shared.elapsed_ms(std::time::Instant::now()),
-            method: "CONNECT".into(),
-            host: target.clone(),
-            action: "CONNECT".into(),
-            version: String::new(),
-            status: 403,
-            code: String::new(),
-            params: Default::default(),
-            injected: false,
-        });
+        let at_ms = shared.elapsed_ms(std::time::Instant::now());
+        let entry =
+            LoggedRequest { action: "CONNECT".into(), status: 403, ..LoggedRequest::new(at_ms, "CONNECT", &target) };
+        shared.lock().record(entry);
         let text = format!("kiln-sim does not tunnel CONNECT {target}; send plain HTTP requests through the proxy\n");
         return Ok(reply(403, "text/plain", text.into_bytes()));
     }
@@ -79,7 +71,11 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
     let host = strip_port(&host).to_string();
     let path = request.uri().path().to_string();
     let query = request.uri().query().unwrap_or("").to_string();
-    let content_type = request.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let headers = request
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str().to_string(), value.to_str().ok()?.to_string())))
+        .collect();
     let body = match request.into_body().collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => return Err(Reset),
@@ -92,7 +88,7 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
         let (status, value) = admin::handle(&shared, &method, &path, query, &body);
         return Ok(reply(status, "application/json", serde_json::to_vec_pretty(&value).expect("a Value encodes")));
     }
-    let mut answer = api::handle(&shared, &HttpRequest { method, host, path, query, content_type, body });
+    let mut answer = api::handle(&shared, &HttpRequest { method, host, path, query, headers, body });
     loop {
         match answer {
             Answer::Reply(r) => return Ok(reply(r.status, r.content_type, r.body)),

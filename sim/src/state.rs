@@ -1,12 +1,17 @@
 //! What one simulator's core holds: its configuration, its clouds, the
 //! fault rules, the request log and the machines' endpoints. One lock
 //! guards the fault rules and the log, and is held for the whole of an
-//! API call; requests are short and never wait while holding it.
+//! API call, the cloud's work included. Requests are short and never wait
+//! on the network while holding it, but the machines' endpoints are synced
+//! under it too ([`Shared::sync_machines`]): that binds a listening socket
+//! per new machine address and, in SSH forward mode, rewrites the real
+//! server's authorized_keys file, so that a client told of a machine by
+//! the API's answer finds it listening with its key installed.
 
-use crate::cloud::Clouds;
+use crate::clouds::Clouds;
 use crate::config::Config;
+use crate::endpoint::MachineEndpoint;
 use crate::faults::Faults;
-use crate::ssh::SshHub;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -40,6 +45,26 @@ pub struct LoggedRequest {
     pub injected: bool,
 }
 
+impl LoggedRequest {
+    /// A request that arrived `at_ms` after the start, its call not known
+    /// yet (no action, version or parameters), not answered yet (status 0);
+    /// [`Inner::record`] numbers it.
+    pub fn new(at_ms: u64, method: &str, host: &str) -> Self {
+        LoggedRequest {
+            seq: 0,
+            at_ms,
+            method: method.to_string(),
+            host: host.to_string(),
+            action: String::new(),
+            version: String::new(),
+            status: 0,
+            code: String::new(),
+            params: BTreeMap::new(),
+            injected: false,
+        }
+    }
+}
+
 /// The mutable part of the core.
 pub struct Inner {
     /// Fault rules.
@@ -64,17 +89,18 @@ pub struct Shared {
     pub started: Instant,
     /// The simulated clouds.
     pub clouds: Arc<Clouds>,
-    /// The SSH endpoints of the machines.
-    pub ssh: Arc<SshHub>,
+    /// The machines' endpoints, one per kind (SSH…).
+    pub endpoints: Vec<Arc<dyn MachineEndpoint>>,
     inner: Mutex<Inner>,
 }
 
 impl Shared {
     /// A simulator's state for `config`, serving `clouds`, whose machines
-    /// `ssh` serves.
-    pub fn new(config: Config, clouds: Arc<Clouds>, ssh: Arc<SshHub>) -> Self {
+    /// `endpoints` serve.
+    pub fn new(config: Config, clouds: Arc<Clouds>, endpoints: Vec<Arc<dyn MachineEndpoint>>) -> Self {
         let faults = Faults::new(config.faults.clone(), config.seed);
-        Shared { started: Instant::now(), clouds, ssh, inner: Mutex::new(Inner { faults, log: Vec::new() }), config }
+        let inner = Mutex::new(Inner { faults, log: Vec::new() });
+        Shared { started: Instant::now(), clouds, endpoints, inner, config }
     }
 
     /// The lock on the mutable part. A panic while holding it (a bug) must
@@ -88,8 +114,20 @@ impl Shared {
         at.duration_since(self.started).as_millis() as u64
     }
 
-    /// Brings the machines' endpoints in line with the clouds' machines.
-    pub fn sync_machines(&self) {
-        self.ssh.sync(&self.clouds.machines());
+    /// Brings the machines' endpoints in line with the clouds' machines as
+    /// of `now`, each endpoint with the machines of its OS family. Called
+    /// under the core's lock (see the module's doc).
+    pub fn sync_machines(&self, now: Instant) {
+        let machines = self.clouds.machines(now);
+        for endpoint in &self.endpoints {
+            let family = endpoint.family();
+            let served: Vec<_> = machines.iter().filter(|m| m.os == family).cloned().collect();
+            endpoint.sync(&served);
+        }
+    }
+
+    /// The endpoint named `name` (`ssh`), if there is one.
+    pub fn endpoint(&self, name: &str) -> Option<&dyn MachineEndpoint> {
+        self.endpoints.iter().find(|e| e.name() == name).map(|e| e.as_ref())
     }
 }

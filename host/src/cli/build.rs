@@ -7,6 +7,7 @@ use crate::build::{OnError, Options, Status, report};
 use crate::duration;
 use crate::plugin::{DEFAULT_MEMORY_LIMIT, Limits, Runtime};
 use crate::template::Problem;
+use crate::template::decode::Environment;
 use crate::ui::Ui;
 use std::time::{Duration, Instant};
 
@@ -55,8 +56,9 @@ pub struct Args {
 }
 
 impl Args {
-    /// The run options these arguments ask for.
-    pub fn options(&self) -> Options {
+    /// The run options these arguments ask for, the fields' environment
+    /// fallbacks reading `environment`.
+    pub fn options(&self, environment: Environment) -> Options {
         Options {
             only: self.only.clone(),
             except: self.except.clone(),
@@ -69,7 +71,7 @@ impl Args {
                 cpu: self.guest_cpu_limit,
                 host_call_deadline: self.host_call_timeout,
             },
-            environment: Default::default(),
+            environment,
         }
     }
 }
@@ -80,14 +82,20 @@ pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> 
     if args.debug {
         ui.error("Warning: -debug does not pause between steps in kiln; use --log-file FILE (or KILN_LOG=debug) to see each step");
     }
-    let template = match args.template.load() {
+    if let Some(message) = args.simulation.unavailable() {
+        ui.error(&format!("Error: {message}"));
+        return Ok(Exit::Invalid);
+    }
+    // Known before the template loads: its variables' `{{env}}` read it.
+    let environment = args.simulation.environment();
+    let template = match args.template.load_in(false, environment.clone()) {
         Ok(t) => t,
         Err(e) => return Ok(common::invalid(&ui, &e)),
     };
     common::register_sensitive(&template, ui.redactor());
     let simulation = args.simulation.start(&ui).await?;
     let routing = Routing::of(simulation.as_ref());
-    let options = Options { environment: routing.environment, ..args.options() };
+    let options = args.options(environment);
     let run = common::new_run(&runtime, template, ui.clone(), options, routing.transport, routing.redirect).await;
     let names: Vec<String> = run
         .template

@@ -7,6 +7,7 @@ use crate::caps::cancel::RunCancel;
 use crate::caps::http::Transport;
 use crate::caps::secrets::Redactor;
 use crate::plugin::{Limits, Registry, Runtime, plugin_dirs};
+use crate::template::decode::Environment;
 use crate::template::{self, Overrides, Template, TemplateError};
 use crate::ui::Ui;
 use std::path::PathBuf;
@@ -41,7 +42,14 @@ impl TemplateArgs {
     /// Loads the template; with `allow_unset`, required variables may stay
     /// unset (for commands that render nothing).
     pub fn load_with(&self, allow_unset: bool) -> Result<Template, TemplateError> {
-        let overrides = Overrides { vars: self.vars.clone(), var_files: self.var_files.clone(), allow_unset };
+        self.load_in(allow_unset, Environment::default())
+    }
+
+    /// Loads the template, the variables' `{{env}}` reading `environment`
+    /// (the one the run's fields fall back to).
+    pub fn load_in(&self, allow_unset: bool, environment: Environment) -> Result<Template, TemplateError> {
+        let overrides =
+            Overrides { vars: self.vars.clone(), var_files: self.var_files.clone(), allow_unset, environment };
         template::load(&self.template, &overrides)
     }
 }

@@ -16,7 +16,7 @@ mod on {
     use anyhow::Context;
     use kiln_sim::faults::FaultRule;
     use kiln_sim::latency::Profile;
-    use kiln_sim::{Config, Credential, Simulator, SshMode};
+    use kiln_sim::{Config, Simulator, SshMode};
     use std::net::SocketAddr;
     use std::path::PathBuf;
 
@@ -97,11 +97,7 @@ mod on {
                 config.seed = seed;
             }
             if let (Some(id), Some(secret)) = (&self.access_key, &self.secret_key) {
-                config.credentials.push(Credential {
-                    access_key_id: id.clone(),
-                    access_key_secret: secret.clone(),
-                    security_token: self.security_token.clone(),
-                });
+                config.clouds.accept_key(id, secret, self.security_token.as_deref());
             }
             if let Some(port) = self.ssh_port {
                 config.ssh_port = port;
@@ -154,8 +150,9 @@ mod off {
         pub args: Vec<String>,
     }
 
-    /// Fails: this kiln has no simulator to serve.
+    /// Says this kiln has no simulator to serve: bad usage.
     pub async fn exec(_: Command) -> anyhow::Result<Exit> {
-        anyhow::bail!("kiln sim: {WITHOUT_SIMULATOR}")
+        eprintln!("Error: kiln sim: {WITHOUT_SIMULATOR}");
+        Ok(Exit::Invalid)
     }
 }

@@ -5,7 +5,6 @@
 
 use crate::caps::Redirect;
 use crate::caps::http::Transport;
-use crate::template::decode::Environment;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -36,7 +35,9 @@ pub struct SimulationArgs {
     /// process): API calls and SSH go to it, nothing to the real cloud.
     /// Each simulated cloud accepts the credentials your environment holds
     /// for it (the variables its builder falls back to) when they are all
-    /// set, else its own default key, which the builds then use.
+    /// set, else its own default key, which the builds then use (the
+    /// builders' fields and the variables' `{{env}}` see it; shell-local
+    /// scripts do not: they get your environment as it is).
     #[arg(long)]
     pub simulate: bool,
     /// The simulator's latency profile: instant, fast or realistic.
@@ -62,17 +63,14 @@ pub struct SimulationArgs {
     pub sim_report: Option<PathBuf>,
 }
 
-/// Where a run's traffic goes and what its builders' environment
-/// fallbacks read: the real clouds by default, the simulator under
-/// `--simulate`.
+/// Where a run's traffic goes: the real clouds by default, the simulator
+/// under `--simulate`.
 #[derive(Default)]
 pub struct Routing {
     /// The network exit of the builders' requests.
     pub transport: Transport,
     /// Where machines are really reached.
     pub redirect: Option<Redirect>,
-    /// Where fields' environment fallbacks are read.
-    pub environment: Environment,
 }
 
 #[cfg(feature = "simulator")]
@@ -99,6 +97,23 @@ mod on {
     }
 
     impl SimulationArgs {
+        /// Why `--simulate` cannot be honoured: never, in this kiln.
+        pub fn unavailable(&self) -> Option<String> {
+            None
+        }
+
+        /// Where the run's fields' environment fallbacks and its variables'
+        /// `{{env}}` read: under `--simulate`, the simulated clouds'
+        /// default credentials over the process environment (see
+        /// [`Environment`]); known before the simulator starts, so that the
+        /// template can load first.
+        pub fn environment(&self) -> Environment {
+            match self.simulate {
+                true => Environment::with_overlay(kiln_sim::credentials_env(&user_env)),
+                false => Environment::default(),
+            }
+        }
+
         /// Starts the simulator if `--simulate` asks for it, and says where
         /// it listens. Fails when it cannot start.
         pub async fn start(&self, ui: &Ui) -> anyhow::Result<Option<Simulation>> {
@@ -126,24 +141,19 @@ mod on {
                 },
                 ..kiln_sim::Config::default()
             };
-            kiln_sim::accept_environment(&mut config, &user_env);
+            kiln_sim::accept_environment(&mut config.clouds, &user_env);
             config
         }
     }
 
     impl Simulation {
         /// The run's traffic to the simulator: API requests through its
-        /// proxy, machines' addresses to their endpoints, and the clouds'
-        /// default credentials where the user set none.
+        /// proxy, machines' addresses to their endpoints.
         pub fn routing(&self) -> Routing {
             let sim = Arc::clone(&self.sim);
             let redirect: Redirect =
-                Arc::new(move |host: &str, port: u16| host.parse().ok().and_then(|ip| sim.ssh_endpoint(ip, port)));
-            Routing {
-                transport: Transport::via_simulator(self.sim.address()),
-                redirect: Some(redirect),
-                environment: Environment::with_overlay(self.sim.credentials_env(&user_env)),
-            }
+                Arc::new(move |host: &str, port: u16| host.parse().ok().and_then(|ip| sim.endpoint(ip, port)));
+            Routing { transport: Transport::via_simulator(self.sim.address()), redirect: Some(redirect) }
         }
 
         /// Says what the simulator saw, and writes its report if asked.
@@ -170,13 +180,27 @@ mod on {
 #[cfg(not(feature = "simulator"))]
 mod off {
     use super::{Routing, SimulationArgs, WITHOUT_SIMULATOR};
+    use crate::template::decode::Environment;
     use crate::ui::Ui;
 
     /// A simulator started for one run: none can be, in this kiln.
     pub enum Simulation {}
 
     impl SimulationArgs {
-        /// Fails if `--simulate` asks for the simulator this kiln lacks.
+        /// Why `--simulate` cannot be honoured, if it is asked for: this
+        /// kiln has no simulator (bad usage, exit 2).
+        pub fn unavailable(&self) -> Option<String> {
+            self.simulate.then(|| format!("--simulate: {WITHOUT_SIMULATOR}"))
+        }
+
+        /// Where the run's fields' environment fallbacks and its variables'
+        /// `{{env}}` read: the process environment.
+        pub fn environment(&self) -> Environment {
+            Environment::default()
+        }
+
+        /// Fails if `--simulate` asks for the simulator this kiln lacks
+        /// (callers check [`SimulationArgs::unavailable`] first).
         pub async fn start(&self, _: &Ui) -> anyhow::Result<Option<Simulation>> {
             match self.simulate {
                 true => anyhow::bail!("--simulate: {WITHOUT_SIMULATOR}"),

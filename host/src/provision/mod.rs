@@ -194,7 +194,7 @@ impl Provisioning {
         let ctx = interpolate::Context {
             variables: &t.variables,
             sensitive: &t.sensitive,
-            in_variables: false,
+            environment: None,
             build_name: Some(&self.build_name),
             build_type: Some(&self.build_type),
             template_dir: &t.dir,

@@ -82,10 +82,15 @@ pub fn coerce(value: &Value, kind: FieldKind) -> Result<Value, String> {
     }
 }
 
-/// Where fields' environment fallbacks are read: the process environment,
-/// under an overlay whose values win (under `--simulate`, the simulated
-/// clouds' default credentials, present only when the user did not set
-/// their own).
+/// Where fields' environment fallbacks and the variables' `{{env}}` are
+/// read: the process environment, under an overlay whose values win, an
+/// empty one hiding the process variable. Under `--simulate` the overlay
+/// holds each simulated cloud's default credentials: it applies unless the
+/// user set every one of that cloud's key variables (for Alibaba Cloud,
+/// `ALICLOUD_ACCESS_KEY` and `ALICLOUD_SECRET_KEY`), and then it overrides
+/// the ones they did set (and empties the cloud's security token
+/// variables, so that a token of theirs does not go with the default key).
+/// Outside `--simulate` the overlay is empty.
 #[derive(Clone, Debug, Default)]
 pub struct Environment {
     overlay: BTreeMap<String, String>,
@@ -97,8 +102,9 @@ impl Environment {
         Environment { overlay: overlay.into_iter().collect() }
     }
 
-    /// The value of `name`, if set and not empty: the overlay's, else the
-    /// process environment's.
+    /// The value of `name`, if set and not empty: the overlay's when it has
+    /// `name` (an empty overlay value answers `None`, whatever the process
+    /// environment holds), else the process environment's.
     pub fn get(&self, name: &str) -> Option<String> {
         match self.overlay.get(name) {
             Some(value) => Some(value.clone()),

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
+use super::decode::Environment;
 use super::gotime;
 
 /// Everything an interpolation can read; borrowed so one template can be rendered in many contexts
@@ -21,8 +22,9 @@ pub struct Context<'a> {
     pub variables: &'a BTreeMap<String, String>,
     /// Names of user variables whose values must not leak into logs.
     pub sensitive: &'a BTreeSet<String>,
-    /// True while rendering the `variables` section, the only place Packer lets `env` run.
-    pub in_variables: bool,
+    /// Where `env` reads, set only while rendering the `variables` section (the only place
+    /// Packer lets `env` run); `None` elsewhere, where `env` is an error.
+    pub environment: Option<&'a Environment>,
     /// Name of the build being configured, for `build_name`.
     pub build_name: Option<&'a str>,
     /// Builder type of the build being configured, for `build_type`.
@@ -721,10 +723,10 @@ impl Eval<'_, '_> {
             Func::Env => {
                 args.expect(1)?;
                 let name = args.str(0)?;
-                if !ctx.in_variables {
+                let Some(environment) = ctx.environment else {
                     return Err("env can only be used in the default value of a variable (in \"variables\")".to_owned());
-                }
-                std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()).unwrap_or_default()
+                };
+                environment.get(name).unwrap_or_default()
             }
             Func::Timestamp => {
                 args.expect(0)?;
@@ -846,7 +848,7 @@ mod tests {
         build_data: Option<BTreeMap<String, String>>,
         template_dir: PathBuf,
         pwd: PathBuf,
-        in_variables: bool,
+        environment: Option<Environment>,
         build_name: Option<&'static str>,
     }
 
@@ -863,7 +865,7 @@ mod tests {
                 build_data: None,
                 template_dir: PathBuf::from("/src/templates"),
                 pwd: PathBuf::from("/home/me"),
-                in_variables: false,
+                environment: None,
                 build_name: None,
             }
         }
@@ -872,7 +874,7 @@ mod tests {
             Context {
                 variables: &self.variables,
                 sensitive: &self.sensitive,
-                in_variables: self.in_variables,
+                environment: self.environment.as_ref(),
                 build_name: self.build_name,
                 build_type: None,
                 template_dir: &self.template_dir,
@@ -1000,10 +1002,21 @@ mod tests {
     #[test]
     fn env_in_variables_reads_environment_or_empty() {
         let mut f = Fixture::new();
-        f.in_variables = true;
+        f.environment = Some(Environment::default());
         let path = std::env::var("PATH").unwrap_or_default();
         assert_eq!(f.ok("{{ env `PATH` }}"), path);
         assert_eq!(f.ok("[{{ env `KILN_INTERPOLATE_SURELY_UNSET_VARIABLE` }}]"), "[]");
+    }
+
+    #[test]
+    fn env_reads_the_overlay_first_and_an_empty_value_hides_the_process_one() {
+        let mut f = Fixture::new();
+        f.environment = Some(Environment::with_overlay([
+            ("KILN_INTERPOLATE_OVERLAID".to_owned(), "from the overlay".to_owned()),
+            ("PATH".to_owned(), String::new()),
+        ]));
+        assert_eq!(f.ok("{{ env `KILN_INTERPOLATE_OVERLAID` }}"), "from the overlay");
+        assert_eq!(f.ok("[{{ env `PATH` }}]"), "[]");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! structure Packer accepts (unknown keys are errors; keys starting with
 //! `_` are comments), and the variables.
 
+use super::decode::Environment;
 use super::error::{Problem, TemplateError, did_you_mean};
 use super::interpolate::{self, Context};
 use super::{BuilderDef, PostProcessorDef, ProvisionerDef, Template};
@@ -21,6 +22,9 @@ pub struct Overrides {
     /// `validate -syntax-only`, which render nothing); they are listed in
     /// [`Template::unset`].
     pub allow_unset: bool,
+    /// Where the variables' `{{env}}` reads (under `--simulate`, with the
+    /// simulated clouds' default credentials over the process environment).
+    pub environment: Environment,
 }
 
 /// The provisioner types this kiln runs.
@@ -262,7 +266,7 @@ fn resolve_variables(
         let ctx = Context {
             variables: &values,
             sensitive: &*sensitive,
-            in_variables: true,
+            environment: Some(&overrides.environment),
             build_name: None,
             build_type: None,
             template_dir: dir,

@@ -36,7 +36,7 @@ pub fn render(map: &Map<String, Value>, scope: &Scope<'_>, at: &str) -> Result<R
     let ctx = Context {
         variables: &scope.template.variables,
         sensitive: &scope.template.sensitive,
-        in_variables: false,
+        environment: None,
         build_name: Some(scope.build_name),
         build_type: Some(scope.build_type),
         template_dir: &scope.template.dir,

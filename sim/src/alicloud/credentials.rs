@@ -58,9 +58,21 @@ pub fn from_environment(env: &dyn Fn(&str) -> Option<String>) -> Option<Credenti
     })
 }
 
-/// The variables a run needs to use the default key.
-pub fn default_environment() -> Vec<(&'static str, String)> {
-    vec![(ACCESS_KEY_ENV, DEFAULT_ACCESS_KEY_ID.to_string()), (SECRET_KEY_ENV, DEFAULT_ACCESS_KEY_SECRET.to_string())]
+/// The variables a run needs to use the default key, unless the user's
+/// environment (`env`: set, non-empty variables only) holds a key in full
+/// (then nothing: the simulator accepts theirs). The security token
+/// variables come empty: a token the user set for another key must not go
+/// with the default one (the simulator would refuse it as malformed).
+pub fn default_environment(env: &dyn Fn(&str) -> Option<String>) -> Vec<(&'static str, String)> {
+    if from_environment(env).is_some() {
+        return Vec::new();
+    }
+    let mut vars = vec![
+        (ACCESS_KEY_ENV, DEFAULT_ACCESS_KEY_ID.to_string()),
+        (SECRET_KEY_ENV, DEFAULT_ACCESS_KEY_SECRET.to_string()),
+    ];
+    vars.extend(SECURITY_TOKEN_ENV.iter().map(|name| (*name, String::new())));
+    vars
 }
 
 #[cfg(test)]
@@ -79,5 +91,21 @@ mod tests {
         };
         let key = from_environment(&sts).unwrap();
         assert_eq!((key.access_key_id.as_str(), key.security_token.as_deref()), ("STS.id", Some("token")));
+    }
+
+    #[test]
+    fn the_default_key_goes_without_the_users_token() {
+        let token_only = |name: &str| match name {
+            ACCESS_KEY_ENV | "SecurityToken" => Some("mine".to_string()),
+            _ => None,
+        };
+        let vars = default_environment(&token_only);
+        assert!(vars.contains(&(ACCESS_KEY_ENV, DEFAULT_ACCESS_KEY_ID.to_string())), "{vars:?}");
+        assert!(vars.contains(&(SECRET_KEY_ENV, DEFAULT_ACCESS_KEY_SECRET.to_string())), "{vars:?}");
+        assert!(vars.contains(&("SecurityToken", String::new())), "{vars:?}");
+        assert!(vars.contains(&("SECURITY_TOKEN", String::new())), "{vars:?}");
+        let full =
+            |name: &str| matches!(name, ACCESS_KEY_ENV | SECRET_KEY_ENV | "SecurityToken").then(|| "k".to_string());
+        assert!(default_environment(&full).is_empty(), "a key set in full is the user's");
     }
 }

@@ -4,6 +4,7 @@
 //!   [`Cloud`](crate::cloud::Cloud) seam.
 //! - `service.rs`: one request, from parameters to response: credentials,
 //!   signature, replay checks, dispatch, rendering.
+//! - `settings.rs`: its part of the simulator's configuration.
 //! - `credentials.rs`: the access keys accepted, and their environment
 //!   variables.
 //! - `actions/`: the actions, one file per resource family.
@@ -21,9 +22,11 @@ pub mod params;
 pub mod render;
 mod seam;
 pub mod service;
+pub mod settings;
 pub mod signature;
 pub mod view;
 pub mod world;
 
 pub use credentials::Credential;
 pub use seam::Alicloud;
+pub use settings::Settings;

@@ -3,12 +3,11 @@
 //! resources and machines to the core.
 
 use super::credentials;
-use super::service::{self, ApiRequest, Settings, State};
+use super::service::{self, ApiRequest, Setup, State};
+use super::settings::Settings;
 use super::view;
-use crate::cloud::{Call, CallContext, Cloud, HttpRequest, Machine, Reply};
-use crate::config::Config;
+use crate::cloud::{AddressBlock, Call, CallContext, Cloud, Common, HttpRequest, Machine, Reply};
 use crate::faults::FaultKind;
-use crate::latency::Latencies;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard};
@@ -16,20 +15,23 @@ use std::time::Instant;
 
 /// The simulated Alibaba Cloud (ECS and VPC).
 pub struct Alicloud {
-    settings: Settings,
+    setup: Setup,
+    block: AddressBlock,
     state: Mutex<State>,
 }
 
 impl Alicloud {
-    /// The cloud `config` describes, empty.
-    pub fn new(config: &Config) -> Self {
+    /// The cloud its `settings` and the simulator's `common` ones
+    /// describe, empty, its machines' and EIPs' addresses in `block`.
+    pub fn new(settings: &Settings, common: Common, block: AddressBlock) -> Self {
         Alicloud {
-            settings: Settings {
-                credentials: credentials::in_force(&config.credentials),
-                check_replay: config.check_replay,
-                latencies: Latencies::of(config.profile, config.latency_scale),
+            setup: Setup {
+                credentials: credentials::in_force(&settings.credentials),
+                check_replay: common.check_replay,
+                latencies: common.latencies,
             },
-            state: Mutex::new(State::default()),
+            block,
+            state: Mutex::new(State::new(block)),
         }
     }
 
@@ -51,7 +53,7 @@ impl Cloud for Alicloud {
     }
 
     fn serve(&self, request: &HttpRequest, _: &Call, context: CallContext) -> Reply {
-        service::serve(&self.settings, &mut self.lock(), &ApiRequest::of(request), context)
+        service::serve(&self.setup, &mut self.lock(), &ApiRequest::of(request), context)
     }
 
     fn resources(&self) -> Value {
@@ -60,31 +62,19 @@ impl Cloud for Alicloud {
         view::resources(&state.world)
     }
 
-    fn leftovers(resources: &Value) -> Vec<String> {
-        view::leftovers(resources)
-    }
-
-    fn machines(&self) -> Vec<Machine> {
+    fn machines(&self, now: Instant) -> Vec<Machine> {
         let mut state = self.lock();
-        state.world.advance(Instant::now());
+        state.world.advance(now);
         view::machines(&state.world)
     }
 
     fn reset(&self) {
-        *self.lock() = State::default();
-    }
-
-    fn accept_environment(config: &mut Config, env: &dyn Fn(&str) -> Option<String>) {
-        config.credentials.extend(credentials::from_environment(env));
-    }
-
-    fn credentials_env(&self) -> Vec<(&'static str, String)> {
-        credentials::default_environment()
+        *self.lock() = State::new(self.block);
     }
 
     fn banner(&self, address: SocketAddr) -> Vec<String> {
         let mut lines: Vec<String> = self
-            .settings
+            .setup
             .credentials
             .iter()
             .map(|c| {

@@ -9,6 +9,7 @@ use super::params::Args;
 use super::render::{self, Format};
 use super::signature::{self, Params, SignatureError};
 use super::world::World;
+use crate::cloud::AddressBlock;
 use crate::cloud::{Call, CallContext, HttpRequest, Reply};
 use crate::faults::FaultKind;
 use crate::latency::Latencies;
@@ -21,7 +22,7 @@ use std::time::{Duration, Instant};
 pub const REPLAY_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// How the simulated cloud was set up.
-pub struct Settings {
+pub struct Setup {
     /// The access keys in force.
     pub credentials: Vec<Credential>,
     /// Whether timestamps and nonces are checked.
@@ -31,12 +32,18 @@ pub struct Settings {
 }
 
 /// What the simulated cloud remembers between requests.
-#[derive(Default)]
 pub struct State {
     /// The resources.
     pub world: World,
     /// Nonces seen, with when.
     pub nonces: HashMap<String, Instant>,
+}
+
+impl State {
+    /// Nothing yet: an empty world whose addresses come from `block`.
+    pub fn new(block: AddressBlock) -> Self {
+        State { world: World::new(block), nonces: HashMap::new() }
+    }
 }
 
 /// A request as the RPC APIs read it.
@@ -54,7 +61,7 @@ impl ApiRequest {
     /// ones when the body is a form.
     pub fn of(request: &HttpRequest) -> Self {
         let mut params = signature::parse_query(&request.query);
-        let form = request.content_type.as_deref().is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        let form = request.content_type().is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         if form {
             params.extend(signature::parse_query(&String::from_utf8_lossy(&request.body)));
         }
@@ -88,13 +95,13 @@ impl ApiRequest {
 }
 
 /// Serves one RPC call.
-pub fn serve(settings: &Settings, state: &mut State, request: &ApiRequest, context: CallContext) -> Reply {
+pub fn serve(setup: &Setup, state: &mut State, request: &ApiRequest, context: CallContext) -> Reply {
     let now = context.now;
     let request_id = new_request_id();
     let args = Args(&request.params);
     let action = args.opt("Action").unwrap_or("");
     let format = request.format();
-    let result = authenticate(settings, state, request, now).and_then(|()| {
+    let result = authenticate(setup, state, request, now).and_then(|()| {
         let product = match args.opt("Version") {
             None => return Err(ApiError::missing("Version")),
             Some(v) => Product::from_version(v).ok_or_else(|| {
@@ -110,7 +117,7 @@ pub fn serve(settings: &Settings, state: &mut State, request: &ApiRequest, conte
             args: Args(&request.params),
             host_region: host_region(&request.host),
             now,
-            latencies: settings.latencies,
+            latencies: setup.latencies,
             fail_images: context.fail_images,
         };
         actions::dispatch(product, action, &mut ctx)
@@ -170,10 +177,10 @@ pub fn error_reply(error: ApiError, request_id: &str, host: &str, format: Format
     }
 }
 
-fn authenticate(settings: &Settings, state: &mut State, request: &ApiRequest, now: Instant) -> Result<(), ApiError> {
+fn authenticate(setup: &Setup, state: &mut State, request: &ApiRequest, now: Instant) -> Result<(), ApiError> {
     let args = Args(&request.params);
     let key_id = args.req("AccessKeyId")?;
-    let credential = settings
+    let credential = setup
         .credentials
         .iter()
         .find(|c| c.access_key_id == key_id)
@@ -225,7 +232,7 @@ fn authenticate(settings: &Settings, state: &mut State, request: &ApiRequest, no
         }
         (None, None) => {}
     }
-    if settings.check_replay {
+    if setup.check_replay {
         let stamp = args.opt("Timestamp").ok_or_else(|| ApiError::missing("Timestamp"))?;
         let parsed = chrono::NaiveDateTime::parse_from_str(stamp, "%Y-%m-%dT%H:%M:%SZ").map_err(|_| {
             ApiError::bad("InvalidTimeStamp.Format", "Specified time stamp or date header is not valid.")

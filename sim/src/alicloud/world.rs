@@ -5,6 +5,7 @@
 //! due. Nothing runs in the background, so the state only depends on the
 //! requests and the clock.
 
+use crate::cloud::AddressBlock;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
@@ -221,7 +222,6 @@ pub struct Eip {
 }
 
 /// Everything the simulated cloud holds.
-#[derive(Default)]
 pub struct World {
     pub instances: BTreeMap<String, Instance>,
     pub disks: BTreeMap<String, Disk>,
@@ -237,13 +237,35 @@ pub struct World {
     /// (action, token): the same token gets the same answer.
     pub client_tokens: HashMap<(String, String), serde_json::Value>,
     next_id: u64,
-    next_ip: u32,
+    /// Where its machines' and EIPs' addresses come from.
+    block: AddressBlock,
+    next_ip: u16,
     /// Addresses freed by deleted resources, reused first so that a long
-    /// session does not walk through 127.0.0.0/8.
+    /// session does not walk through the block.
     free_ips: Vec<Ipv4Addr>,
 }
 
 impl World {
+    /// An empty world whose addresses come from `block`.
+    pub fn new(block: AddressBlock) -> Self {
+        World {
+            instances: Default::default(),
+            disks: Default::default(),
+            images: Default::default(),
+            snapshots: Default::default(),
+            vpcs: Default::default(),
+            vswitches: Default::default(),
+            security_groups: Default::default(),
+            key_pairs: Default::default(),
+            eips: Default::default(),
+            client_tokens: Default::default(),
+            next_id: 0,
+            block,
+            next_ip: 0,
+            free_ips: Vec::new(),
+        }
+    }
+
     /// A fresh id with the API's prefix (`i-`, `vpc-`…). Ids look like the
     /// real ones: a prefix and 20 lowercase alphanumerics.
     pub fn new_id(&mut self, prefix: &str) -> String {
@@ -258,15 +280,17 @@ impl World {
         format!("{prefix}{tail}{:08}", self.next_id)
     }
 
-    /// A loopback address of its own for a machine or an EIP:
-    /// 127.1.0.1 upwards, never .0 or .255.
+    /// A loopback address of its own for a machine or an EIP: from the
+    /// world's block upwards (127.1.0.1…), never .0 or .255.
     pub fn new_ip(&mut self) -> Ipv4Addr {
         if let Some(ip) = self.free_ips.pop() {
             return ip;
         }
         loop {
-            self.next_ip += 1;
-            let ip = Ipv4Addr::from(u32::from(Ipv4Addr::new(127, 1, 0, 0)) + self.next_ip);
+            // Freed addresses are reused first, so wrapping round the
+            // block's 65 000 needs as many live machines and EIPs.
+            self.next_ip = self.next_ip.wrapping_add(1);
+            let ip = self.block.nth(self.next_ip);
             let last = ip.octets()[3];
             if last != 0 && last != 255 {
                 return ip;
@@ -357,10 +381,5 @@ impl World {
     /// Frees an EIP's address.
     pub fn release_ip(&mut self, ip: Ipv4Addr) {
         self.free_ips.push(ip);
-    }
-
-    /// Forgets everything.
-    pub fn reset(&mut self) {
-        *self = World::default();
     }
 }

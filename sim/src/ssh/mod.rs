@@ -1,10 +1,12 @@
-//! SSH endpoints of the simulated machines, whatever their cloud. Each
-//! machine address (private, public, elastic: all distinct loopback
-//! addresses) gets a listener; a connection is served only while the
-//! machine is running, by the built-in server (`builtin.rs`) or by
-//! forwarding to a real one. The hub sees machines only as
-//! [`Machine`] views: the list it is synced with after each API call, and
-//! a [`MachineLookup`] for the machine's state when a client connects.
+//! SSH endpoints of the simulated Linux machines, whatever their cloud,
+//! behind the [`MachineEndpoint`] seam. Each machine address (private,
+//! public, elastic: all distinct loopback addresses) gets a listener; a
+//! connection is served only while the machine is running, by the built-in
+//! server (`builtin.rs`) or by forwarding to a real one. The hub sees
+//! machines only as [`Machine`] views: the list it is synced with after
+//! each API call, and a [`MachineLookup`] for the machine's state when a
+//! client connects, held weakly: once the simulator's clouds are gone, a
+//! connection finds no machine and is closed.
 
 mod builtin;
 mod records;
@@ -12,78 +14,88 @@ mod scp;
 
 pub use records::{Records, SshRecord};
 
-use crate::cloud::{Machine, MachineLookup};
+use crate::cloud::{Machine, MachineLookup, OsFamily};
 use crate::config::SshMode;
+use crate::endpoint::MachineEndpoint;
+use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
+use tokio::task::AbortHandle;
+
+/// One bound address: where it listens, the machine behind it, and its
+/// accept task.
+struct Bound {
+    address: SocketAddr,
+    machine: String,
+    accept: AbortHandle,
+}
 
 /// The machines' SSH endpoints.
 pub struct SshHub {
     mode: SshMode,
     port: u16,
     runtime: tokio::runtime::Handle,
-    machines: Arc<dyn MachineLookup>,
-    /// Bound endpoints by machine address, with the machine behind each.
-    endpoints: Mutex<HashMap<Ipv4Addr, (SocketAddr, String)>>,
+    /// The hub itself, for the accept tasks it spawns.
+    me: Weak<SshHub>,
+    machines: Weak<dyn MachineLookup>,
+    /// Bound endpoints by machine address.
+    endpoints: Mutex<HashMap<Ipv4Addr, Bound>>,
     /// Machines whose key is in the forward target's authorized_keys.
     installed: Mutex<BTreeSet<String>>,
     /// What the built-in server recorded, by machine id.
-    pub records: Arc<Records>,
+    records: Arc<Records>,
     host_key: russh::keys::PrivateKey,
 }
 
 impl SshHub {
-    /// A hub serving `mode` on `port` of each machine address, that looks
-    /// machines up in `machines`. Fails when no host key can be made.
-    pub fn new(mode: SshMode, port: u16, machines: Arc<dyn MachineLookup>) -> std::io::Result<Self> {
+    /// A hub serving `mode` on `port` (0: a free one per address) of each
+    /// machine address, that looks machines up in `machines`. Fails when
+    /// no host key can be made.
+    pub fn new(mode: SshMode, port: u16, machines: Weak<dyn MachineLookup>) -> std::io::Result<Arc<Self>> {
         let key = openssl::pkey::PKey::generate_ed25519().map_err(std::io::Error::other)?;
         let pem = key.private_key_to_pem_pkcs8().map_err(std::io::Error::other)?;
         let host_key =
             russh::keys::decode_secret_key(&String::from_utf8_lossy(&pem), None).map_err(std::io::Error::other)?;
-        Ok(SshHub {
+        Ok(Arc::new_cyclic(|me| SshHub {
             mode,
             port,
             runtime: tokio::runtime::Handle::current(),
+            me: me.clone(),
             machines,
             endpoints: Mutex::new(HashMap::new()),
             installed: Mutex::new(BTreeSet::new()),
             records: Arc::default(),
             host_key,
-        })
+        }))
     }
 
-    /// Where the SSH endpoint of machine address `ip` listens.
-    pub fn endpoint(&self, ip: Ipv4Addr) -> Option<SocketAddr> {
-        self.endpoints.lock().unwrap_or_else(|e| e.into_inner()).get(&ip).map(|(a, _)| *a)
+    fn bound(&self) -> std::sync::MutexGuard<'_, HashMap<Ipv4Addr, Bound>> {
+        self.endpoints.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Brings the endpoints in line with `machines` (every machine but
-    /// those being deleted): every address of every machine is bound; in
-    /// forward mode, running machines' keys are installed. Called after
-    /// each API request.
-    pub fn sync(self: &Arc<Self>, machines: &[Machine]) {
-        let mut endpoints = self.endpoints.lock().unwrap_or_else(|e| e.into_inner());
+    /// Binds every address of `machines` not bound yet (and rebinds an
+    /// address to the machine that holds it now), synchronously: a client
+    /// told of a machine by the API's answer finds it listening.
+    fn bind(&self, machines: &[Machine]) {
+        let Some(hub) = self.me.upgrade() else { return };
+        let mut endpoints = self.bound();
         for machine in machines {
             for ip in &machine.addresses {
                 if let Some(entry) = endpoints.get_mut(ip) {
-                    entry.1 = machine.id.clone();
+                    entry.machine = machine.id.clone();
                     continue;
                 }
                 match std::net::TcpListener::bind((*ip, self.port)) {
                     Ok(listener) => {
-                        let addr = listener.local_addr().expect("a bound listener has an address");
-                        endpoints.insert(*ip, (addr, machine.id.clone()));
-                        let hub = Arc::clone(self);
-                        self.runtime.spawn(async move { hub.accept(listener).await });
+                        let address = listener.local_addr().expect("a bound listener has an address");
+                        let hub = Arc::clone(&hub);
+                        let accept = self.runtime.spawn(async move { hub.accept(listener).await }).abort_handle();
+                        endpoints.insert(*ip, Bound { address, machine: machine.id.clone(), accept });
                     }
                     Err(e) => tracing::warn!("cannot listen for SSH on {ip}:{}: {e}", self.port),
                 }
             }
-        }
-        drop(endpoints);
-        if let SshMode::Forward { authorized_keys: Some(file), .. } = &self.mode {
-            self.sync_authorized_keys(machines, file);
         }
     }
 
@@ -136,8 +148,8 @@ impl SshHub {
 
     /// The machine behind `ip`, if it is running.
     fn machine(&self, ip: Ipv4Addr) -> Option<Machine> {
-        let id = self.endpoints.lock().unwrap_or_else(|e| e.into_inner()).get(&ip)?.1.clone();
-        self.machines.machine(&id).filter(|m| m.running)
+        let id = self.bound().get(&ip)?.machine.clone();
+        self.machines.upgrade()?.machine(&id).filter(|m| m.running)
     }
 
     async fn serve(self: Arc<Self>, local: SocketAddr, mut stream: tokio::net::TcpStream) {
@@ -151,6 +163,51 @@ impl SshHub {
                     let _ = tokio::io::copy_bidirectional(&mut stream, &mut upstream).await;
                 }
             }
+        }
+    }
+}
+
+impl MachineEndpoint for SshHub {
+    fn name(&self) -> &'static str {
+        "ssh"
+    }
+
+    fn family(&self) -> OsFamily {
+        OsFamily::Linux
+    }
+
+    /// Every address of every Linux machine is bound; in forward mode,
+    /// running machines' keys are installed in the real server's
+    /// authorized_keys (file writes, under the core's lock: see
+    /// [`crate::state`]).
+    fn sync(&self, machines: &[Machine]) {
+        let linux: Vec<Machine> = machines.iter().filter(|m| m.os == OsFamily::Linux).cloned().collect();
+        self.bind(&linux);
+        if let SshMode::Forward { authorized_keys: Some(file), .. } = &self.mode {
+            self.sync_authorized_keys(&linux, file);
+        }
+    }
+
+    /// The address's endpoint, when `port` is the SSH port the hub serves
+    /// (any port, when it serves a free one per address).
+    fn endpoint(&self, ip: Ipv4Addr, port: u16) -> Option<SocketAddr> {
+        if self.port != 0 && self.port != port {
+            return None;
+        }
+        self.bound().get(&ip).map(|b| b.address)
+    }
+
+    fn records(&self) -> Value {
+        serde_json::json!(*self.records.lock())
+    }
+
+    fn reset(&self) {
+        self.records.lock().clear();
+    }
+
+    fn stop(&self) {
+        for (_, bound) in self.bound().drain() {
+            bound.accept.abort();
         }
     }
 }

@@ -15,7 +15,8 @@ fn eip_value(e: &Eip, ctx: &Ctx) -> Value {
            "InstanceType": if instance.is_empty() { "" } else { "EcsInstance" }})
 }
 
-pub fn allocate_eip(ctx: &mut Ctx) -> Result<Value, ApiError> {
+/// `AllocateEipAddress`: a new elastic address from the world's block.
+pub(super) fn allocate_eip(ctx: &mut Ctx) -> Result<Value, ApiError> {
     ctx.idempotent("AllocateEipAddress", |ctx| {
         let region = ctx.region()?;
         let bandwidth = ctx.args.int("Bandwidth")?.unwrap_or(5);
@@ -47,7 +48,8 @@ pub fn allocate_eip(ctx: &mut Ctx) -> Result<Value, ApiError> {
     })
 }
 
-pub fn describe_eips(ctx: &mut Ctx) -> Result<Value, ApiError> {
+/// `DescribeEipAddresses`: the region's EIPs, filtered as the request asks.
+pub(super) fn describe_eips(ctx: &mut Ctx) -> Result<Value, ApiError> {
     let region = ctx.region()?;
     let id = ctx.args.opt("AllocationId");
     let ip = ctx.args.opt("EipAddress");
@@ -63,7 +65,8 @@ pub fn describe_eips(ctx: &mut Ctx) -> Result<Value, ApiError> {
     context::page(ctx, "EipAddresses", "EipAddress", items)
 }
 
-pub fn associate_eip(ctx: &mut Ctx) -> Result<Value, ApiError> {
+/// `AssociateEipAddress`: binds an EIP to an instance .
+pub(super) fn associate_eip(ctx: &mut Ctx) -> Result<Value, ApiError> {
     let id = ctx.args.req("AllocationId")?.to_string();
     let instance_id = ctx.args.req("InstanceId")?.to_string();
     let (now, after) = (ctx.now, ctx.latencies.address);
@@ -85,7 +88,8 @@ pub fn associate_eip(ctx: &mut Ctx) -> Result<Value, ApiError> {
     Ok(json!({}))
 }
 
-pub fn unassociate_eip(ctx: &mut Ctx) -> Result<Value, ApiError> {
+/// `UnassociateEipAddress`: unbinds an EIP from its instance.
+pub(super) fn unassociate_eip(ctx: &mut Ctx) -> Result<Value, ApiError> {
     let id = ctx.args.req("AllocationId")?.to_string();
     let (now, after) = (ctx.now, ctx.latencies.address);
     let eip = ctx.world.eips.get_mut(&id).ok_or_else(|| ApiError::no_such("AllocationId", &id))?;
@@ -100,7 +104,8 @@ pub fn unassociate_eip(ctx: &mut Ctx) -> Result<Value, ApiError> {
     Ok(json!({}))
 }
 
-pub fn release_eip(ctx: &mut Ctx) -> Result<Value, ApiError> {
+/// `ReleaseEipAddress`: deletes an EIP and frees its address.
+pub(super) fn release_eip(ctx: &mut Ctx) -> Result<Value, ApiError> {
     let id = ctx.args.req("AllocationId")?.to_string();
     let eip = ctx.world.eips.get(&id).ok_or_else(|| ApiError::no_such("AllocationId", &id))?;
     if eip.state.status != "Available" || eip.state.busy() {

@@ -7,7 +7,8 @@ use crate::alicloud::error::ApiError;
 use crate::alicloud::world::{Rule, SecurityGroup};
 use serde_json::{Value, json};
 
-pub fn create_security_group(ctx: &mut Ctx) -> Result<Value, ApiError> {
+/// `CreateSecurityGroup`: a new, empty security group in a VPC.
+pub(super) fn create_security_group(ctx: &mut Ctx) -> Result<Value, ApiError> {
     ctx.idempotent("CreateSecurityGroup", |ctx| {
         let region = ctx.region()?;
         let vpc_id = ctx.args.opt("VpcId").unwrap_or("").to_string();
@@ -41,7 +42,8 @@ pub fn create_security_group(ctx: &mut Ctx) -> Result<Value, ApiError> {
     })
 }
 
-pub fn describe_security_groups(ctx: &mut Ctx) -> Result<Value, ApiError> {
+/// `DescribeSecurityGroups`: the region's security groups, filtered as the request asks.
+pub(super) fn describe_security_groups(ctx: &mut Ctx) -> Result<Value, ApiError> {
     let region = ctx.region()?;
     let id = ctx.args.opt("SecurityGroupId");
     let ids = ctx.args.json_list("SecurityGroupIds")?;
@@ -57,7 +59,8 @@ pub fn describe_security_groups(ctx: &mut Ctx) -> Result<Value, ApiError> {
     context::page(ctx, "SecurityGroups", "SecurityGroup", items)
 }
 
-pub fn describe_security_group_attribute(ctx: &mut Ctx) -> Result<Value, ApiError> {
+/// `DescribeSecurityGroupAttribute`: one group with its rules.
+pub(super) fn describe_security_group_attribute(ctx: &mut Ctx) -> Result<Value, ApiError> {
     let id = ctx.args.req("SecurityGroupId")?;
     let group = ctx.world.security_groups.get(id).ok_or_else(|| ApiError::no_such("SecurityGroupId", id))?;
     let rules: Vec<Value> = group
@@ -73,7 +76,8 @@ pub fn describe_security_group_attribute(ctx: &mut Ctx) -> Result<Value, ApiErro
     Ok(json!({"SecurityGroupId": group.id, "VpcId": group.vpc_id, "Permissions": {"Permission": rules}}))
 }
 
-pub fn authorize(ctx: &mut Ctx, direction: &'static str) -> Result<Value, ApiError> {
+/// `AuthorizeSecurityGroup` (`direction` `ingress`) or `AuthorizeSecurityGroupEgress` (`egress`): adds a rule.
+pub(super) fn authorize(ctx: &mut Ctx, direction: &'static str) -> Result<Value, ApiError> {
     let id = ctx.args.req("SecurityGroupId")?.to_string();
     let protocol = ctx.args.req("IpProtocol")?.to_ascii_lowercase();
     let ports = ctx.args.req("PortRange")?.to_string();
@@ -111,7 +115,8 @@ pub fn authorize(ctx: &mut Ctx, direction: &'static str) -> Result<Value, ApiErr
     Ok(json!({}))
 }
 
-pub fn delete_security_group(ctx: &mut Ctx) -> Result<Value, ApiError> {
+/// `DeleteSecurityGroup`: deletes a security group.
+pub(super) fn delete_security_group(ctx: &mut Ctx) -> Result<Value, ApiError> {
     let id = ctx.args.req("SecurityGroupId")?.to_string();
     if !ctx.world.security_groups.contains_key(&id) {
         return Err(ApiError::no_such("SecurityGroupId", &id));

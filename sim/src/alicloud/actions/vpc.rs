@@ -18,7 +18,8 @@ fn vpc_value(v: &Vpc, ctx: &Ctx) -> Value {
     })
 }
 
-pub fn create_vpc(ctx: &mut Ctx) -> Result<Value, ApiError> {
+/// `CreateVpc`: a new VPC, `Pending` until it is `Available`.
+pub(super) fn create_vpc(ctx: &mut Ctx) -> Result<Value, ApiError> {
     ctx.idempotent("CreateVpc", |ctx| {
         let region = ctx.region()?;
         let cidr = ctx.args.opt("CidrBlock").unwrap_or("172.16.0.0/12").to_string();
@@ -54,7 +55,8 @@ pub fn create_vpc(ctx: &mut Ctx) -> Result<Value, ApiError> {
     })
 }
 
-pub fn describe_vpcs(ctx: &mut Ctx) -> Result<Value, ApiError> {
+/// `DescribeVpcs`: the region's VPCs, filtered as the request asks.
+pub(super) fn describe_vpcs(ctx: &mut Ctx) -> Result<Value, ApiError> {
     let region = ctx.region()?;
     let id = ctx.args.opt("VpcId");
     let name = ctx.args.opt("VpcName");
@@ -70,7 +72,8 @@ pub fn describe_vpcs(ctx: &mut Ctx) -> Result<Value, ApiError> {
     context::page(ctx, "Vpcs", "Vpc", items)
 }
 
-pub fn delete_vpc(ctx: &mut Ctx) -> Result<Value, ApiError> {
+/// `DeleteVpc`: deletes a VPC.
+pub(super) fn delete_vpc(ctx: &mut Ctx) -> Result<Value, ApiError> {
     let id = ctx.args.req("VpcId")?.to_string();
     let vpc = ctx.world.vpcs.get(&id).ok_or_else(|| ApiError::no_such("VpcId", &id))?;
     if vpc.state.busy() {

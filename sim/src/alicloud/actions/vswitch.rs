@@ -8,7 +8,8 @@ use crate::alicloud::error::ApiError;
 use crate::alicloud::world::{Timed, VSwitch};
 use serde_json::{Value, json};
 
-pub fn create_vswitch(ctx: &mut Ctx) -> Result<Value, ApiError> {
+/// `CreateVSwitch`: a new vSwitch in a VPC and zone.
+pub(super) fn create_vswitch(ctx: &mut Ctx) -> Result<Value, ApiError> {
     ctx.idempotent("CreateVSwitch", |ctx| {
         let vpc_id = ctx.args.req("VpcId")?.to_string();
         let zone = ctx.args.req("ZoneId")?.to_string();
@@ -56,7 +57,8 @@ pub fn create_vswitch(ctx: &mut Ctx) -> Result<Value, ApiError> {
     })
 }
 
-pub fn describe_vswitches(ctx: &mut Ctx) -> Result<Value, ApiError> {
+/// `DescribeVSwitches`: the vSwitches, filtered as the request asks.
+pub(super) fn describe_vswitches(ctx: &mut Ctx) -> Result<Value, ApiError> {
     let region = ctx.region().ok();
     let id = ctx.args.opt("VSwitchId");
     let vpc = ctx.args.opt("VpcId");
@@ -77,7 +79,8 @@ pub fn describe_vswitches(ctx: &mut Ctx) -> Result<Value, ApiError> {
     context::page(ctx, "VSwitches", "VSwitch", items)
 }
 
-pub fn delete_vswitch(ctx: &mut Ctx) -> Result<Value, ApiError> {
+/// `DeleteVSwitch`: deletes a vSwitch.
+pub(super) fn delete_vswitch(ctx: &mut Ctx) -> Result<Value, ApiError> {
     let id = ctx.args.req("VSwitchId")?.to_string();
     let vswitch = ctx.world.vswitches.get(&id).ok_or_else(|| ApiError::no_such("VSwitchId", &id))?;
     if vswitch.state.busy() {
