@@ -16,6 +16,7 @@ mod cli_build;
 mod harness;
 mod plugins;
 mod sandbox;
+mod simulate_env;
 mod ssh;
 mod support;
 
@@ -30,6 +31,7 @@ fn main() -> std::process::ExitCode {
         harness::TESTS,
         plugins::TESTS,
         sandbox::TESTS,
+        simulate_env::TESTS,
         ssh::TESTS,
     ])
 }
