@@ -6,27 +6,14 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kiln::caps::Caps;
 use kiln::caps::cancel::RunCancel;
 use kiln::caps::comm;
-use kiln::caps::http::Transport;
 use kiln::caps::secrets::Redactor;
 use kiln::plugin::instance::GuestConfig;
-use kiln::plugin::{Cache, Instance, Limits, Runtime, load_file};
+use kiln::plugin::{Cache, Instance, Runtime, load_file};
 use kiln::ui::{Ui, UiOptions};
 use std::path::Path;
 
 fn caps(ui: &Ui) -> Caps {
-    Caps {
-        build_name: "bench".into(),
-        ui: ui.for_build(0, "bench"),
-        redactor: ui.redactor().clone(),
-        cancel: RunCancel::default().for_build(),
-        egress: Default::default(),
-        http: Default::default(),
-        transport: Transport::default(),
-        limits: Limits::default(),
-        provisioning: None,
-        communicator: None,
-        redirect: None,
-    }
+    Caps::isolated("bench", ui.for_build(0, "bench"), ui.redactor().clone(), RunCancel::default().for_build())
 }
 
 fn plugin_startup(c: &mut Criterion) {

@@ -46,6 +46,27 @@ pub struct Caps {
     pub redirect: Option<Redirect>,
 }
 
+impl Caps {
+    /// Capabilities that reach nothing: no egress (until a `prepare`
+    /// says otherwise), no provisioners, no communicator, default limits.
+    /// For `describe`, benchmarks and tests.
+    pub fn isolated(build_name: &str, ui: BuildUi, redactor: secrets::Redactor, cancel: cancel::BuildCancel) -> Self {
+        Caps {
+            build_name: build_name.into(),
+            ui,
+            redactor,
+            cancel,
+            egress: http::Policy::default(),
+            http: http::Config::default(),
+            transport: http::Transport::default(),
+            limits: Limits::default(),
+            provisioning: None,
+            communicator: None,
+            redirect: None,
+        }
+    }
+}
+
 /// Maps a machine's `host:port` to the address to connect to, when it
 /// differs.
 pub type Redirect = std::sync::Arc<dyn Fn(&str, u16) -> Option<std::net::SocketAddr> + Send + Sync>;

@@ -6,7 +6,7 @@ use crate::caps::Caps;
 use crate::caps::cancel::RunCancel;
 use crate::caps::http::Transport;
 use crate::caps::secrets::Redactor;
-use crate::plugin::{Limits, Registry, Runtime, plugin_dirs};
+use crate::plugin::{Registry, Runtime, plugin_dirs};
 use crate::template::decode::Environment;
 use crate::template::{self, Overrides, Template, TemplateError};
 use crate::ui::Ui;
@@ -70,17 +70,8 @@ pub fn describe_caps(ui: &Ui, cancel: &RunCancel, transport: &Transport) -> impl
     let cancel = cancel.clone();
     let transport = transport.clone();
     move || Caps {
-        build_name: "describe".into(),
-        ui: ui.for_build(0, "plugin"),
-        redactor: ui.redactor().clone(),
-        cancel: cancel.for_build(),
-        egress: Default::default(),
-        http: Default::default(),
         transport: transport.clone(),
-        limits: Limits::default(),
-        provisioning: None,
-        communicator: None,
-        redirect: None,
+        ..Caps::isolated("describe", ui.for_build(0, "plugin"), ui.redactor().clone(), cancel.for_build())
     }
 }
 

@@ -110,9 +110,7 @@ mod tests {
     use super::*;
     use crate::caps::Caps;
     use crate::caps::cancel::RunCancel;
-    use crate::caps::http::Transport;
     use crate::caps::secrets::Redactor;
-    use crate::plugin::Limits;
     use crate::plugin::bindings::http::Method;
     use crate::plugin::bindings::secrets::SecretPiece;
     use crate::plugin::output::GuestOutput;
@@ -122,19 +120,8 @@ mod tests {
     /// A build's state whose egress list allows nothing.
     fn state() -> HostState {
         let ui = Ui::new(UiOptions::default(), Redactor::default());
-        let caps = Caps {
-            build_name: "test".into(),
-            ui: ui.for_build(0, "test"),
-            redactor: ui.redactor().clone(),
-            cancel: RunCancel::default().for_build(),
-            egress: Default::default(),
-            http: Default::default(),
-            transport: Transport::default(),
-            limits: Limits::default(),
-            provisioning: None,
-            communicator: None,
-            redirect: None,
-        };
+        let caps =
+            Caps::isolated("test", ui.for_build(0, "test"), ui.redactor().clone(), RunCancel::default().for_build());
         HostState::new(caps, GuestOutput::new("test", "stdout"), GuestOutput::new("test", "stderr"))
     }
 
