@@ -2,7 +2,7 @@
 //! same host capabilities, and kiln says the build was cancelled.
 
 use crate::support::http::Server;
-use crate::support::{Project, Run, signal};
+use crate::support::{Project, signal};
 use serde_json::json;
 use std::time::Duration;
 
@@ -19,17 +19,13 @@ fn sigint_undoes_created_resources_in_reverse_order() {
     p.with_scenarios().template(json!({
         "builders": [{"type": "test-scenarios", "scenario": "steps", "endpoint": server.addr, "wait": "10m"}]
     }));
-    let child = p
-        .kiln(&["build", "template.json"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait until both resources exist: the build is now in its long wait.
-    assert_eq!(server.next(Duration::from_secs(60)).path, "/resources/alpha");
-    assert_eq!(server.next(Duration::from_secs(60)).path, "/resources/beta");
-    signal::send(child.id(), libc::SIGINT);
-    let run = Run::from(child.wait_with_output().unwrap());
+    // Under the same hang guard as every run: signalled once both
+    // resources exist and the build is in its long wait.
+    let run = p.run_until(&["build", "template.json"], "created resource beta", |pid| {
+        assert_eq!(server.next(Duration::from_secs(60)).path, "/resources/alpha");
+        assert_eq!(server.next(Duration::from_secs(60)).path, "/resources/beta");
+        signal::send(pid, libc::SIGINT);
+    });
     run.code(130).contains("Received interrupt signal").contains("Build 'test-scenarios' was cancelled");
     assert_eq!(
         server.requests(),

@@ -3,7 +3,7 @@
 
 use super::watchdog::Watched;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 /// A scratch directory with a template and a plugin directory.
 pub struct Project {
@@ -110,16 +110,6 @@ pub struct Run {
     pub stdout: String,
     /// Standard error.
     pub stderr: String,
-}
-
-impl From<Output> for Run {
-    fn from(output: Output) -> Self {
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
 }
 
 impl Run {
