@@ -9,12 +9,6 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// Alibaba Cloud's default key, re-exported here for compatibility only:
-/// the end-to-end tests (and scripts written against earlier versions)
-/// import it from `kiln_sim::config`. Its home is
-/// [`crate::alicloud::credentials`]; the core names no cloud's keys.
-pub use crate::alicloud::credentials::{DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET};
-
 /// What answers on a simulated machine's SSH port.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "mode")]

@@ -29,8 +29,8 @@ fn packer_1_6_6_builds_the_basic_example_against_the_simulator() {
         .env("CHECKPOINT_DISABLE", "1")
         .env("HTTP_PROXY", &proxy)
         .env("HTTPS_PROXY", &proxy)
-        .env("ALICLOUD_ACCESS_KEY", kiln_sim::config::DEFAULT_ACCESS_KEY_ID)
-        .env("ALICLOUD_SECRET_KEY", kiln_sim::config::DEFAULT_ACCESS_KEY_SECRET)
+        .env("ALICLOUD_ACCESS_KEY", kiln_sim::alicloud::credentials::DEFAULT_ACCESS_KEY_ID)
+        .env("ALICLOUD_SECRET_KEY", kiln_sim::alicloud::credentials::DEFAULT_ACCESS_KEY_SECRET)
         .output()
         .unwrap();
     let text = format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));

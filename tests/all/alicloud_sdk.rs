@@ -17,8 +17,8 @@ fn official_python_sdk_completes_a_full_flow_and_wrong_keys_are_refused() {
     let output = Command::new(python)
         .arg(sdk::flow_script())
         .env("KILN_SIM_ENDPOINT", &sim.address)
-        .env("KILN_SIM_ACCESS_KEY", kiln_sim::config::DEFAULT_ACCESS_KEY_ID)
-        .env("KILN_SIM_SECRET_KEY", kiln_sim::config::DEFAULT_ACCESS_KEY_SECRET)
+        .env("KILN_SIM_ACCESS_KEY", kiln_sim::alicloud::credentials::DEFAULT_ACCESS_KEY_ID)
+        .env("KILN_SIM_SECRET_KEY", kiln_sim::alicloud::credentials::DEFAULT_ACCESS_KEY_SECRET)
         .env("KILN_SIM_REGION", "cn-beijing")
         .output()
         .unwrap();

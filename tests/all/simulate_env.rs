@@ -23,7 +23,7 @@ fn env_in_variables_reads_the_simulators_default_key() {
         "builders": [{"type": "null", "communicator": "none"}],
         "provisioners": [{"type": "shell-local", "inline": ["echo key=[{{user `key`}}]"]}],
     }));
-    simulate(&p, &[]).code(0).contains(&format!("key=[{}]", kiln_sim::config::DEFAULT_ACCESS_KEY_ID));
+    simulate(&p, &[]).code(0).contains(&format!("key=[{}]", kiln_sim::alicloud::credentials::DEFAULT_ACCESS_KEY_ID));
     // Without --simulate, `{{env}}` reads the process environment alone.
     p.run(&["build", "template.json"]).code(0).contains("key=[]");
 }
