@@ -132,10 +132,11 @@ impl Run {
         for (index, def, _) in &ready {
             self.ui.for_build(*index, &def.name).announce();
         }
-        if !self.ui.machine_readable() {
-            println!();
-        }
-        let limit = if self.options.parallel_builds == 0 { ready.len().max(1) } else { self.options.parallel_builds };
+        self.ui.blank();
+        // At most one permit per build: a huge -parallel-builds means "all",
+        // not more permits than a semaphore can hold.
+        let all = ready.len().max(1);
+        let limit = if self.options.parallel_builds == 0 { all } else { self.options.parallel_builds.min(all) };
         let permits = Arc::new(tokio::sync::Semaphore::new(limit));
         let mut tasks = Vec::new();
         for (index, def, prepared) in ready {

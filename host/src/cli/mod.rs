@@ -17,6 +17,7 @@ pub use args::normalize_packer_flags;
 
 use crate::caps::secrets::Redactor;
 use crate::plugin::{Cache, Runtime, default_cache_dir};
+use crate::ui::output::{self, Stream, WhenLost};
 use crate::ui::{Ui, UiOptions};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -36,6 +37,9 @@ pub enum Exit {
     /// builders to undo their work: the caller must exit without waiting
     /// for the tasks still running.
     Abandoned,
+    /// Everything ran, but part of the output could not be written (a
+    /// closed pipe, a full disk).
+    OutputLost,
 }
 
 /// kiln builds machine images from Packer-style JSON templates, with each
@@ -87,11 +91,23 @@ pub enum Command {
     Version,
 }
 
-/// Runs the parsed command line.
+/// Runs the parsed command line. A stream that cannot be written stops
+/// every command at once, except `build`, which carries on to the end
+/// (undoing what it created included) and then ends in
+/// [`Exit::OutputLost`] unless it failed otherwise.
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
+    let building = matches!(cli.command, Command::Build(_));
+    output::when_lost(if building { WhenLost::CarryOn } else { WhenLost::Exit });
+    let exit = run_command(cli).await?;
+    let Some(lost) = output::lost() else { return Ok(exit) };
+    output::report_lost(&lost, "the builds and their cleanup ran to the end regardless");
+    Ok(if exit == Exit::Success { Exit::OutputLost } else { exit })
+}
+
+async fn run_command(cli: Cli) -> anyhow::Result<Exit> {
     let redactor = Redactor::default();
     if let Err(e) = logging::init(cli.log_file.as_deref(), redactor.clone()) {
-        eprintln!("Error: {e:#}");
+        output::write(Stream::Stderr, &format!("Error: {e:#}\n"));
         return Ok(Exit::Invalid);
     }
     let ui = Ui::new(
@@ -101,7 +117,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     let cache = Cache::new(if cli.no_cache { None } else { default_cache_dir() });
     match cli.command {
         Command::Version => {
-            println!("kiln {} (contract kiln:plugin@{})", env!("CARGO_PKG_VERSION"), crate::CONTRACT_VERSION);
+            let line = format!("kiln {} (contract kiln:plugin@{})\n", env!("CARGO_PKG_VERSION"), crate::CONTRACT_VERSION);
+            output::write(Stream::Stdout, &line);
             Ok(Exit::Success)
         }
         Command::Build(args) => build::exec(*args, runtime(cache)?, ui).await,

@@ -13,6 +13,7 @@ pub use on::{Command, exec};
 #[cfg(feature = "simulator")]
 mod on {
     use super::Exit;
+    use crate::ui::output::{self, Stream};
     use anyhow::Context;
     use kiln_sim::faults::FaultRule;
     use kiln_sim::latency::Profile;
@@ -116,14 +117,15 @@ mod on {
         let ssh_port = config.ssh_port;
         let sim = Simulator::start(config).await.context("cannot start the simulator")?;
         let address = sim.address();
-        println!("kiln-sim listening on http://{address} (APIs, HTTP proxy, admin under /__kiln/)");
+        let mut banner = format!("kiln-sim listening on http://{address} (APIs, HTTP proxy, admin under /__kiln/)\n");
         for line in sim.banner() {
-            println!("  {line}");
+            banner.push_str(&format!("  {line}\n"));
         }
-        match ssh_port {
-            0 => println!("  machines:   SSH on a random port of each machine's 127.x address"),
-            p => println!("  machines:   SSH on port {p} of each machine's 127.x address"),
-        }
+        banner.push_str(&match ssh_port {
+            0 => "  machines:   SSH on a random port of each machine's 127.x address\n".to_string(),
+            p => format!("  machines:   SSH on port {p} of each machine's 127.x address\n"),
+        });
+        output::write(Stream::Stdout, &banner);
         tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
         Ok(Exit::Success)
     }
@@ -133,6 +135,7 @@ mod on {
 mod off {
     use super::Exit;
     use crate::cli::simulate::WITHOUT_SIMULATOR;
+    use crate::ui::output::{self, Stream};
 
     /// `kiln sim` subcommands.
     #[derive(Debug, clap::Subcommand)]
@@ -152,7 +155,7 @@ mod off {
 
     /// Says this kiln has no simulator to serve: bad usage.
     pub async fn exec(_: Command) -> anyhow::Result<Exit> {
-        eprintln!("Error: kiln sim: {WITHOUT_SIMULATOR}");
+        output::write(Stream::Stderr, &format!("Error: kiln sim: {WITHOUT_SIMULATOR}\n"));
         Ok(Exit::Invalid)
     }
 }

@@ -4,9 +4,11 @@
 //! here, on its way out, so no caller can leak a secret by forgetting to.
 
 mod machine;
+pub mod output;
 
 use crate::caps::secrets::Redactor;
-use std::io::{IsTerminal, Write};
+use output::Stream;
+use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 
 /// How output is shaped, chosen once from the command line.
@@ -116,13 +118,15 @@ impl Ui {
     fn write(&self, text: &str, stderr: bool) {
         let _guard = self.inner.lock.lock().unwrap_or_else(|e| e.into_inner());
         // A closed stdout (`kiln build | head`) must not abort a build that
-        // is creating cloud resources: output errors are ignored.
-        if stderr {
-            let _ = std::io::stderr().write_all(text.as_bytes());
-        } else {
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(text.as_bytes());
-            let _ = out.flush();
+        // is creating cloud resources: `output` remembers the loss, or
+        // stops the command, as the command chose.
+        output::write(if stderr { Stream::Stderr } else { Stream::Stdout }, text);
+    }
+
+    /// An empty line on stdout, in human mode only (Packer's spacing).
+    pub fn blank(&self) {
+        if !self.inner.options.machine_readable {
+            self.write("\n", false);
         }
     }
 }
