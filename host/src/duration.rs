@@ -5,14 +5,23 @@
 
 use std::time::Duration;
 
+/// The longest duration: Go's (`2562047h47m16.854775807s`, an `int64`
+/// of nanoseconds), so kiln takes what Packer takes, and a deadline this
+/// far from now still fits a clock.
+pub const MAX: Duration = Duration::from_nanos(i64::MAX as u64);
+
 /// Parses a duration.
 ///
 /// Fails, saying what a valid one looks like, on an empty text, an unknown
-/// unit, or a value too large for a [`Duration`] (`"inf"`, `"1e20"`).
+/// unit, or a value longer than [`MAX`] (`"inf"`, `"1e20"`).
 pub fn parse(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let invalid = || format!("{text:?} is not a duration; write it like \"90s\", \"5m\" or \"1h30m\"");
-    let seconds = |s: f64| Duration::try_from_secs_f64(s).map_err(|_| invalid());
+    let seconds = |s: f64| match Duration::try_from_secs_f64(s) {
+        Ok(d) if d <= MAX => Ok(d),
+        Ok(_) => Err(format!("{text:?} is longer than the longest duration, {}", human(MAX))),
+        Err(_) => Err(invalid()),
+    };
     if text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
         && let Ok(value) = text.parse::<f64>()
     {
@@ -44,6 +53,17 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         rest = &rest[unit_len..];
     }
     seconds(total)
+}
+
+/// Parses a duration that must be longer than zero (a limit or a
+/// timeout, where 0 would fail everything at once).
+///
+/// Fails as [`parse`] does, and on a zero duration.
+pub fn parse_positive(text: &str) -> Result<Duration, String> {
+    match parse(text)? {
+        Duration::ZERO => Err(format!("{:?} is no time at all; give a duration longer than 0, like \"90s\"", text.trim())),
+        d => Ok(d),
+    }
 }
 
 /// A duration as people write it, for messages: `1m30s`, `250ms`, `2h`
@@ -100,6 +120,21 @@ mod tests {
         assert!(parse("NaN").is_err());
         assert!(parse("1e20").is_err());
         assert!(parse("9999999999999999999999h").is_err());
+    }
+
+    #[test]
+    fn durations_past_gos_longest_are_refused() {
+        assert_eq!(parse("2562047h"), Ok(Duration::from_secs(2_562_047 * 3600)));
+        for text in ["2562048h", "18446744073709551615", "5000000000000h", "9223372037s"] {
+            assert!(parse(text).unwrap_err().contains("longer than the longest"), "{text}");
+        }
+    }
+
+    #[test]
+    fn positive_durations_refuse_zero() {
+        assert!(parse_positive("0s").unwrap_err().contains("longer than 0"));
+        assert!(parse_positive("0").is_err());
+        assert_eq!(parse_positive("1ms"), Ok(Duration::from_millis(1)));
     }
 
     #[test]

@@ -79,6 +79,10 @@ fn parse_rule(body: &[u8]) -> Result<FaultRule, String> {
     let value: Value = serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
     match value.get("rule").and_then(Value::as_str) {
         Some(text) => text.parse(),
-        None => serde_json::from_value(value).map_err(|e| format!("not a fault rule: {e}")),
+        None => {
+            let rule: FaultRule = serde_json::from_value(value).map_err(|e| format!("not a fault rule: {e}"))?;
+            rule.check()?;
+            Ok(rule)
+        }
     }
 }

@@ -58,6 +58,31 @@ pub struct Config {
     pub check_replay: bool,
 }
 
+/// A configuration value out of range, and where.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("{field}: {message}")]
+pub struct ConfigError {
+    /// The field's path, e.g. `faults[1]` or `latency_scale`.
+    pub field: String,
+    /// What is wrong with it and what to write.
+    pub message: String,
+}
+
+impl Config {
+    /// Checks every value a file, a flag or a caller may have put out of
+    /// range: the latency scale and each fault rule.
+    ///
+    /// Fails with the first bad field's path and what is wrong.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        crate::latency::check_scale(self.latency_scale)
+            .map_err(|message| ConfigError { field: "latency_scale".into(), message })?;
+        for (i, rule) in self.faults.iter().enumerate() {
+            rule.check().map_err(|message| ConfigError { field: format!("faults[{i}]"), message })?;
+        }
+        Ok(())
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -71,5 +96,24 @@ impl Default for Config {
             ssh_port: 0,
             check_replay: true,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_config_file_with_values_out_of_range_names_the_field() {
+        let config: Config = serde_json::from_str(r#"{"latency_scale": -2}"#).unwrap();
+        assert_eq!(config.check().unwrap_err().field, "latency_scale");
+        let config: Config = serde_json::from_str(
+            r#"{"faults": [{"action": "A", "kind": "reset"}, {"action": "B", "kind": "reset", "probability": 7}]}"#,
+        )
+        .unwrap();
+        let error = config.check().unwrap_err();
+        assert_eq!(error.field, "faults[1]");
+        assert!(error.message.contains("p=7"), "{error}");
+        assert_eq!(Config::default().check(), Ok(()));
     }
 }

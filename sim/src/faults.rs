@@ -11,6 +11,10 @@
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+/// Longest `delay_ms` a rule may ask for: a day, far past any client's
+/// patience, and far from overflowing a clock.
+pub const MAX_DELAY_MS: u64 = 24 * 3600 * 1000;
+
 /// What goes wrong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -108,7 +112,39 @@ impl std::str::FromStr for FaultRule {
                 other => return Err(format!("unknown fault option {other:?}; use nth, p, times or delay")),
             }
         }
+        rule.check()?;
         Ok(rule)
+    }
+}
+
+impl FaultRule {
+    /// Checks the rule's values, however it was written (flag, config
+    /// file, admin API).
+    ///
+    /// Fails, naming the option, on an empty action, `nth` or `times` of
+    /// 0, a probability that is not a number from 0 to 1, or a delay
+    /// longer than [`MAX_DELAY_MS`].
+    pub fn check(&self) -> Result<(), String> {
+        if self.action.is_empty() {
+            return Err("a fault rule needs an action name, or * for every action".into());
+        }
+        if self.nth == Some(0) {
+            return Err("nth=0: calls are counted from 1; use nth=1 for the first matching call".into());
+        }
+        if let Some(p) = self.probability
+            && !(0.0..=1.0).contains(&p)
+        {
+            return Err(format!("p={p}: a probability is a number from 0 to 1 (0.3 fires on about 30% of calls)"));
+        }
+        if self.times == Some(0) {
+            return Err("times=0: the rule would never fire; leave times out for no limit".into());
+        }
+        if let Some(ms) = self.delay_ms
+            && ms > MAX_DELAY_MS
+        {
+            return Err(format!("delay={ms}: at most {MAX_DELAY_MS} ms (a day)"));
+        }
+        Ok(())
     }
 }
 
@@ -197,5 +233,23 @@ mod tests {
     fn bad_rules_say_why() {
         assert!("CreateVpc:explode".parse::<FaultRule>().unwrap_err().contains("unknown fault kind"));
         assert!("CreateVpc:slow:x=1".parse::<FaultRule>().unwrap_err().contains("unknown fault option"));
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused_naming_the_option() {
+        for (text, option) in [
+            ("X:reset:nth=0", "nth=0"),
+            ("X:reset:times=0", "times=0"),
+            ("X:reset:p=2", "p=2"),
+            ("X:reset:p=-0.5", "p=-0.5"),
+            ("X:reset:p=NaN", "p=NaN"),
+            ("X:reset:p=inf", "p=inf"),
+            ("X:slow:delay=18446744073709551615", "delay=18446744073709551615"),
+        ] {
+            let error = text.parse::<FaultRule>().unwrap_err();
+            assert!(error.contains(option), "{text}: {error}");
+        }
+        assert!("X:reset:p=0:times=1:nth=1:delay=0".parse::<FaultRule>().is_ok());
+        assert!("X:reset:p=1".parse::<FaultRule>().is_ok());
     }
 }

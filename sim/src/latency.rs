@@ -3,6 +3,30 @@
 
 use std::time::Duration;
 
+/// Largest latency scale: the realistic profile's slowest transition (an
+/// image copy, ~5 min) then takes ~3.5 days, and no latency overflows.
+pub const MAX_LATENCY_SCALE: f64 = 1000.0;
+
+/// Checks a latency scale: a number from 0 to [`MAX_LATENCY_SCALE`].
+///
+/// Fails, saying the range, on a negative, non-finite or larger number.
+pub fn check_scale(scale: f64) -> Result<f64, String> {
+    match (0.0..=MAX_LATENCY_SCALE).contains(&scale) {
+        true => Ok(scale),
+        false => Err(format!(
+            "{scale} is not a latency scale: use a number from 0 (no latency) to {MAX_LATENCY_SCALE} (1 is the profile as is)"
+        )),
+    }
+}
+
+/// Reads a latency scale as a flag gives it, then [`check_scale`]s it.
+///
+/// Fails on text that is not a number, or a number out of range.
+pub fn parse_scale(text: &str) -> Result<f64, String> {
+    let scale = text.trim().parse::<f64>().map_err(|_| format!("{text:?} is not a number; write it like 0.5 or 2"))?;
+    check_scale(scale)
+}
+
 /// A named set of latencies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -57,9 +81,12 @@ pub struct Latencies {
 }
 
 impl Latencies {
-    /// The latencies of `profile`, each multiplied by `scale`.
+    /// The latencies of `profile`, each multiplied by `scale` (taken into
+    /// 0 to [`MAX_LATENCY_SCALE`] if outside, NaN as 0: see [`check_scale`]
+    /// for refusing such a scale with an error).
     pub fn of(profile: Profile, scale: f64) -> Self {
-        let ms = |n: u64| Duration::from_millis(n).mul_f64(scale.max(0.0));
+        let scale = if scale.is_nan() { 0.0 } else { scale.clamp(0.0, MAX_LATENCY_SCALE) };
+        let ms = |n: u64| Duration::from_millis(n).mul_f64(scale);
         match profile {
             Profile::Instant => Latencies {
                 instance_create: Duration::ZERO,
@@ -100,5 +127,28 @@ impl Latencies {
                 address: ms(2_700),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scales_outside_the_range_are_refused_with_it() {
+        for text in ["inf", "-inf", "NaN", "-1", "1e400", "1000.5", "x"] {
+            let error = parse_scale(text).unwrap_err();
+            assert!(error.contains("number"), "{text}: {error}");
+        }
+        assert_eq!(parse_scale("0"), Ok(0.0));
+        assert_eq!(parse_scale("1000"), Ok(1000.0));
+    }
+
+    #[test]
+    fn any_scale_gives_latencies_without_panicking() {
+        for scale in [f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 1e300, -1.0] {
+            let _ = Latencies::of(Profile::Realistic, scale);
+        }
+        assert_eq!(Latencies::of(Profile::Fast, f64::NAN).instance_start, Duration::ZERO);
     }
 }

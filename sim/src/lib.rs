@@ -52,9 +52,12 @@ pub struct Simulator {
 }
 
 impl Simulator {
-    /// Starts a simulator on the current tokio runtime. Fails when the
-    /// listen address cannot be bound or no SSH host key can be made.
+    /// Starts a simulator on the current tokio runtime. Fails when a
+    /// value of `config` is out of range ([`Config::check`], as
+    /// `InvalidInput`), the listen address cannot be bound or no SSH host
+    /// key can be made.
     pub async fn start(config: Config) -> std::io::Result<Simulator> {
+        config.check().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let address = listener.local_addr()?;
         let common = Common {

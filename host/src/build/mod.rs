@@ -82,11 +82,50 @@ pub struct Run {
 }
 
 impl Run {
+    /// The builds this run makes, in template order: the one choice
+    /// `validate` and `build` share, so that what one accepts the other
+    /// runs.
+    ///
+    /// Fails when the template has no builders, `-only`/`-except` name a
+    /// build it lacks, or they leave no build at all.
+    pub fn plan(&self) -> Result<Vec<&BuilderDef>, Problem> {
+        let template = &self.template;
+        if template.builders.is_empty() {
+            return Err(Problem::new(
+                "builders",
+                "the template defines no builder, so there is nothing to build; add one, \
+                 e.g. {\"type\": \"null\", \"communicator\": \"none\"}",
+            ));
+        }
+        let (only, except) = (&self.options.only, &self.options.except);
+        let selected = template.select_builders(only, except)?;
+        if selected.is_empty() {
+            let names: Vec<&str> = template.builders.iter().map(|b| b.name.as_str()).collect();
+            let mut filters = Vec::new();
+            if !only.is_empty() {
+                filters.push(format!("-only={}", only.join(",")));
+            }
+            if !except.is_empty() {
+                filters.push(format!("-except={}", except.join(",")));
+            }
+            let verb = if filters.len() == 1 { "leaves" } else { "leave" };
+            return Err(Problem::new(
+                "",
+                format!(
+                    "{} {verb} no build to run (builds: {}); drop a filter, or name a build it keeps",
+                    filters.join(" with "),
+                    names.join(", ")
+                ),
+            ));
+        }
+        Ok(selected)
+    }
+
     /// Checks every selected build without running it: structure, field
     /// types, each builder's `prepare`, provisioners and post-processors.
     /// Returns the problems, and the builders' warnings.
     pub async fn validate(&self) -> (Vec<Problem>, Vec<Problem>) {
-        let builders = match self.template.select_builders(&self.options.only, &self.options.except) {
+        let builders = match self.plan() {
             Ok(b) => b,
             Err(p) => return (vec![p], Vec::new()),
         };
@@ -102,13 +141,7 @@ impl Run {
 
     /// Runs every selected build, at most `parallel_builds` at once.
     pub async fn build(&self) -> Result<Vec<Outcome>, Vec<Problem>> {
-        let builders: Vec<BuilderDef> = self
-            .template
-            .select_builders(&self.options.only, &self.options.except)
-            .map_err(|p| vec![p])?
-            .into_iter()
-            .cloned()
-            .collect();
+        let builders: Vec<BuilderDef> = self.plan().map_err(|p| vec![p])?.into_iter().cloned().collect();
         if matches!(self.options.on_error, OnError::Ask | OnError::RunCleanupProvisioner) {
             self.ui.error(&format!(
                 "-on-error={}: not available in kiln yet; failed builds are cleaned up",

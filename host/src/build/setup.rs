@@ -55,6 +55,14 @@ async fn prepare_in_span(run: &Run, def: &BuilderDef, index: usize, for_run: boo
     let field_names: Vec<&str> = description.fields.iter().map(|f| f.name.as_str()).collect();
     let comm =
         communicator::extract(&mut section, description.uses_communicator, &field_names, &def.builder_type, &at)?;
+    // Refused here, not when the builder connects: validate must say it,
+    // and a build must not create cloud resources only to fail at login.
+    if description.uses_communicator && matches!(comm.config, crate::caps::comm::Config::Winrm(_)) {
+        return Err(vec![Problem::new(
+            format!("{at}.communicator"),
+            "this kiln has no WinRM communicator yet; use \"communicator\": \"ssh\"",
+        )]);
+    }
     let fields = plugin::fields(description);
     decode::apply_env_fallbacks(&mut section, &fields, &run.options.environment);
     let redactor = run.ui.redactor();

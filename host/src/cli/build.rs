@@ -35,16 +35,18 @@ pub struct Args {
     pub debug: bool,
     /// Allow builders to reach HOST (or HOST:PORT) besides what they asked
     /// for (repeatable).
-    #[arg(long = "allow-host", value_name = "HOST")]
+    #[arg(long = "allow-host", value_name = "HOST", value_parser = parse_allow_host)]
     pub allow_hosts: Vec<String>,
-    /// Memory limit of each builder sandbox, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MEMORY_LIMIT >> 20)]
-    pub guest_memory_limit: usize,
+    /// Memory limit of each builder sandbox, in MiB (1 to 4096: a
+    /// builder's memory is 32-bit).
+    #[arg(long, value_name = "MIB", default_value_t = (DEFAULT_MEMORY_LIMIT >> 20) as u64,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_MEMORY_MIB))]
+    pub guest_memory_limit: u64,
     /// CPU time each builder may spend in its own code (`90s`, `10m`).
-    #[arg(long, value_name = "DURATION", value_parser = duration::parse, default_value = "10m")]
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse_positive, default_value = "10m")]
     pub guest_cpu_limit: Duration,
     /// Longest a single host call (request, sleep, provisioner) may take.
-    #[arg(long, value_name = "DURATION", value_parser = duration::parse, default_value = "2h")]
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse_positive, default_value = "2h")]
     pub host_call_timeout: Duration,
     /// Build against kiln's built-in cloud simulator instead of the real
     /// cloud: no account, no cost, the whole flow in seconds.
@@ -53,6 +55,17 @@ pub struct Args {
     /// The template and its variables.
     #[command(flatten)]
     pub template: TemplateArgs,
+}
+
+/// Largest `--guest-memory-limit`: all a 32-bit linear memory can address.
+const MAX_MEMORY_MIB: u64 = 4096;
+
+/// One `--allow-host` entry, refused at parse time (blamed on the flag)
+/// rather than when a build's egress policy is set.
+fn parse_allow_host(text: &str) -> Result<String, String> {
+    crate::caps::http::check_extra(text)
+        .map(|()| text.to_string())
+        .map_err(|_| format!("{text:?} is not a host name or host:port; write it like example.com or 10.0.0.5:8443"))
 }
 
 impl Args {
@@ -67,7 +80,8 @@ impl Args {
             force: self.force,
             allow_hosts: self.allow_hosts.clone(),
             limits: Limits {
-                memory: self.guest_memory_limit << 20,
+                // In range (at most 4 GiB) by the flag's parser.
+                memory: (self.guest_memory_limit as usize) << 20,
                 cpu: self.guest_cpu_limit,
                 host_call_deadline: self.host_call_timeout,
             },
@@ -86,6 +100,10 @@ pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> 
         ui.error(&format!("Error: {message}"));
         return Ok(Exit::Invalid);
     }
+    if let Err(message) = args.simulation.check_report() {
+        ui.error(&format!("Error: {message}"));
+        return Ok(Exit::Invalid);
+    }
     // Known before the template loads: its variables' `{{env}}` read it.
     let environment = args.simulation.environment();
     let template = match args.template.load_in(false, environment.clone()) {
@@ -97,11 +115,7 @@ pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> 
     let routing = Routing::of(simulation.as_ref());
     let options = args.options(environment);
     let run = common::new_run(&runtime, template, ui.clone(), options, routing.transport, routing.redirect).await;
-    let names: Vec<String> = run
-        .template
-        .select_builders(&run.options.only, &run.options.except)
-        .map(|b| b.into_iter().map(|d| d.name.clone()).collect())
-        .unwrap_or_default();
+    let names: Vec<String> = run.plan().map(|b| b.into_iter().map(|d| d.name.clone()).collect()).unwrap_or_default();
     let mut build = Box::pin(run.build());
     let outcomes = tokio::select! {
         outcomes = &mut build => outcomes,

@@ -40,8 +40,8 @@ mod on {
         /// Latency profile: instant, fast or realistic.
         #[arg(long)]
         pub profile: Option<Profile>,
-        /// Multiply every latency by this factor.
-        #[arg(long, value_name = "FACTOR")]
+        /// Multiply every latency by this factor (0 to 1000).
+        #[arg(long, value_name = "FACTOR", value_parser = kiln_sim::latency::parse_scale)]
         pub latency_scale: Option<f64>,
         /// A fault rule, `ACTION:KIND[:nth=N][:p=P][:times=N][:delay=MS]` (repeatable).
         #[arg(long = "fault", value_name = "RULE")]
@@ -73,14 +73,18 @@ mod on {
     }
 
     impl ServeArgs {
-        /// The simulator configuration these arguments describe.
+        /// The simulator configuration these arguments describe. Fails,
+        /// naming the file, when `--config` cannot be read, is not a
+        /// configuration, or has a value out of range (with its field).
         pub fn config(&self) -> anyhow::Result<Config> {
             let mut config = match &self.config {
                 Some(path) => {
                     let text =
                         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-                    serde_json::from_str(&text)
-                        .with_context(|| format!("{} is not a valid simulator configuration", path.display()))?
+                    let config: Config = serde_json::from_str(&text)
+                        .with_context(|| format!("{} is not a valid simulator configuration", path.display()))?;
+                    config.check().with_context(|| format!("{} is not a valid simulator configuration", path.display()))?;
+                    config
                 }
                 None => Config { listen: SocketAddr::from(([127, 0, 0, 1], 8700)), ssh_port: 22, ..Config::default() },
             };
@@ -113,7 +117,15 @@ mod on {
     /// Runs `kiln sim`.
     pub async fn exec(command: Command) -> anyhow::Result<Exit> {
         let Command::Serve(args) = command;
-        let config = args.config()?;
+        // A configuration file that does not read is bad usage, as a bad
+        // flag is.
+        let config = match args.config() {
+            Ok(config) => config,
+            Err(e) => {
+                output::write(Stream::Stderr, &format!("Error: {e:#}\n"));
+                return Ok(Exit::Invalid);
+            }
+        };
         let ssh_port = config.ssh_port;
         let sim = Simulator::start(config).await.context("cannot start the simulator")?;
         let address = sim.address();

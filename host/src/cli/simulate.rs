@@ -43,8 +43,9 @@ pub struct SimulationArgs {
     /// The simulator's latency profile: instant, fast or realistic.
     #[arg(long, value_name = "PROFILE", default_value = "fast", requires = "simulate")]
     pub sim_profile: ProfileArg,
-    /// Multiply the simulator's latencies by this factor.
+    /// Multiply the simulator's latencies by this factor (0 to 1000).
     #[arg(long, value_name = "FACTOR", default_value_t = 1.0, requires = "simulate")]
+    #[cfg_attr(feature = "simulator", arg(value_parser = kiln_sim::latency::parse_scale))]
     pub sim_latency_scale: f64,
     /// A fault rule for the simulator (repeatable), see `kiln sim serve --help`.
     #[arg(long = "sim-fault", value_name = "RULE", requires = "simulate")]
@@ -61,6 +62,29 @@ pub struct SimulationArgs {
     /// records) to FILE as JSON when the run ends.
     #[arg(long, value_name = "FILE", requires = "simulate")]
     pub sim_report: Option<PathBuf>,
+}
+
+impl SimulationArgs {
+    /// Checks, before anything starts, that `--sim-report` can be written
+    /// (the report is written when the run ends, after the cloud work).
+    ///
+    /// Fails, naming the flag and the file, when it is a directory or
+    /// cannot be created or opened for writing.
+    pub fn check_report(&self) -> Result<(), String> {
+        let Some(path) = &self.sim_report else { return Ok(()) };
+        let cannot = |why: String| format!("--sim-report {}: cannot write the simulator report there: {why}", path.display());
+        if path.is_dir() {
+            return Err(cannot("it is a directory; name a file, e.g. report.json".into()));
+        }
+        if path.exists() {
+            return std::fs::OpenOptions::new().append(true).open(path).map(drop).map_err(|e| cannot(e.to_string()));
+        }
+        // Created to prove it can be, and removed: the report itself
+        // replaces it at the end.
+        std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| cannot(e.to_string()))?;
+        let _ = std::fs::remove_file(path);
+        Ok(())
+    }
 }
 
 /// Where a run's traffic goes: the real clouds by default, the simulator

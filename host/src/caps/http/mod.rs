@@ -9,7 +9,7 @@ mod http_impl;
 mod policy;
 mod transport;
 
-pub use policy::{Denial, Policy, pattern_matches};
+pub use policy::{Denial, Policy, check_extra, pattern_matches};
 pub use transport::Transport;
 
 use std::time::Duration;

@@ -92,6 +92,15 @@ pub enum PolicyError {
     },
 }
 
+/// Checks one host the user allows on the command line (`--allow-host`):
+/// a host name or address, with an optional port.
+///
+/// Fails with [`PolicyError::Malformed`] naming the entry when it is
+/// empty, or has a path, a user or anything else a host has not.
+pub fn check_extra(host: &str) -> Result<(), PolicyError> {
+    Entry::parse(host).map(drop).ok_or_else(|| PolicyError::Malformed(host.to_string()))
+}
+
 impl Policy {
     /// The policy for `build`: `prepared` (which must match the builder's
     /// `patterns`) plus `extra` hosts the user allowed on the command line.
