@@ -17,9 +17,11 @@ pub const MAX: Duration = Duration::from_nanos(i64::MAX as u64);
 pub fn parse(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let invalid = || format!("{text:?} is not a duration; write it like \"90s\", \"5m\" or \"1h30m\"");
+    let too_long = || format!("{text:?} is longer than the longest duration, {}", human(MAX));
     let seconds = |s: f64| match Duration::try_from_secs_f64(s) {
         Ok(d) if d <= MAX => Ok(d),
-        Ok(_) => Err(format!("{text:?} is longer than the longest duration, {}", human(MAX))),
+        Ok(_) => Err(too_long()),
+        Err(_) if s.is_finite() && s > 0.0 => Err(too_long()),
         Err(_) => Err(invalid()),
     };
     if text.bytes().all(|b| b.is_ascii_digit() || b == b'.')

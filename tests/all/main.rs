@@ -14,6 +14,7 @@ mod bad_template;
 mod cancel;
 mod cli_build;
 mod harness;
+mod hostile_input;
 mod plugins;
 mod sandbox;
 mod simulate_env;
@@ -29,6 +30,7 @@ fn main() -> std::process::ExitCode {
         cancel::TESTS,
         cli_build::TESTS,
         harness::TESTS,
+        hostile_input::TESTS,
         plugins::TESTS,
         sandbox::TESTS,
         simulate_env::TESTS,

@@ -1,7 +1,7 @@
 //! A scratch project per test and the `kiln` binary run in it with an
 //! environment of its own, the test-only guests in its plugin directory.
 
-use super::watchdog::Watched;
+use super::watchdog::{Stdout, Watched};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -99,6 +99,16 @@ impl Project {
         let mut command = self.kiln(args);
         command.envs(env.iter().copied());
         Watched::spawn(command, format!("kiln {}", args.join(" "))).finish()
+    }
+
+    /// Runs `kiln ARGS...` to completion with its stdout as `stdout` says
+    /// (a full disk, a reader that goes away); the [`Run`] holds what
+    /// was read of it.
+    ///
+    /// Panics, with kiln's output, when the run outlives
+    /// [`DEFAULT_RUN_LIMIT`](super::watchdog::DEFAULT_RUN_LIMIT): kiln hung.
+    pub fn run_with_stdout(&self, args: &[&str], stdout: Stdout) -> Run {
+        Watched::spawn_with(self.kiln(args), format!("kiln {}", args.join(" ")), stdout).finish()
     }
 }
 

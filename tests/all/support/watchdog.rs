@@ -17,6 +17,17 @@ pub const DEFAULT_RUN_LIMIT: Duration = Duration::from_secs(180);
 /// How often the guard looks whether the process has exited.
 const POLL: Duration = Duration::from_millis(20);
 
+/// Where a watched program's stdout goes.
+#[derive(Clone, Copy, Debug)]
+pub enum Stdout {
+    /// A pipe read to the end.
+    Piped,
+    /// A pipe whose read end is closed after this many lines.
+    ClosedAfter(usize),
+    /// `/dev/full`: every write fails with ENOSPC.
+    Full,
+}
+
 /// A started `kiln` whose stdout lines arrive on a channel and whose
 /// stderr is gathered as it comes, all of it due by `deadline`.
 pub struct Watched {
@@ -34,21 +45,38 @@ impl Watched {
     /// a hang report.
     ///
     /// Panics when the program cannot be started.
-    pub fn spawn(mut command: Command, what: String) -> Watched {
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    pub fn spawn(command: Command, what: String) -> Watched {
+        Self::spawn_with(command, what, Stdout::Piped)
+    }
+
+    /// Spawns `command` with its stdout as `stdout` says and stderr piped;
+    /// `what` names it in a hang report.
+    ///
+    /// Panics when the program cannot be started.
+    pub fn spawn_with(mut command: Command, what: String, stdout: Stdout) -> Watched {
+        let keep = match stdout {
+            Stdout::Piped => usize::MAX,
+            Stdout::ClosedAfter(lines) => lines,
+            Stdout::Full => 0,
+        };
+        let pipe = match stdout {
+            Stdout::Full => std::fs::OpenOptions::new().write(true).open("/dev/full").expect("open /dev/full").into(),
+            _ => Stdio::piped(),
+        };
+        let mut child =
+            command.stdout(pipe).stderr(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
         let (line_sender, lines) = mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line_sender.send(line).is_err() {
-                    break;
+        if let Some(stdout) = child.stdout.take() {
+            // Returning drops the read end: with `ClosedAfter`, the
+            // program's next writes fail (EPIPE), as under `| head`.
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines().map_while(Result::ok).take(keep) {
+                    if line_sender.send(line).is_err() {
+                        break;
+                    }
                 }
-            }
-        });
+            });
+        }
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let (closed, stderr_closed) = mpsc::channel();
         let (gathered, mut pipe) = (stderr.clone(), child.stderr.take().unwrap());

@@ -1,0 +1,195 @@
+//! Input an adversary would try, and output nobody can read: every bad
+//! flag or option value is a usage error naming the flag (exit 2, no
+//! panic); a stdout that is full or whose reader went away stops every
+//! command but `build` at once (exit 1), and `build` carries on to the end,
+//! undoing what it created, then exits 1 saying output was lost; and
+//! `validate` refuses what `build` would, in the same words.
+
+use crate::support::report::Report;
+use crate::support::sim::SimServer;
+use crate::support::watchdog::Stdout;
+use crate::support::{Project, Run, admin};
+use serde_json::json;
+
+crate::support::tests! {
+    bad_flag_values_are_usage_errors_naming_the_flag,
+    simulator_config_values_out_of_range_name_the_field,
+    admin_api_refuses_fault_rules_out_of_range,
+    a_build_with_a_full_stdout_cleans_up_then_fails,
+    a_build_whose_reader_goes_away_cleans_up_then_fails,
+    other_commands_stop_at_once_on_a_full_stdout,
+    validate_refuses_what_build_refuses_in_the_same_words,
+    an_unwritable_sim_report_is_refused_before_the_simulator_starts,
+}
+
+/// The Basic Example, as shipped in `examples/`: a simulated build that
+/// creates a VPC, a vswitch, a security group, a key pair, an instance…
+const BASIC: &str = include_str!("../../examples/alicloud.json");
+
+fn null_template(p: &Project) {
+    p.template(json!({"builders": [{"type": "null", "communicator": "none"}]}));
+}
+
+/// Asserts a run was refused as bad usage, naming `flag`, without a panic.
+fn refused_naming(run: &Run, flag: &str, value: &str) {
+    run.code(2).contains(flag).lacks("panicked");
+    assert!(run.stderr.contains(value), "the error does not quote {value:?}:\n{}", run.all());
+}
+
+fn bad_flag_values_are_usage_errors_naming_the_flag() {
+    let p = Project::new();
+    null_template(&p);
+    fn build<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+        [&["build"], extra, &["template.json"]].concat()
+    }
+    for (flag, value) in [
+        ("--sim-latency-scale", "inf"),
+        ("--sim-latency-scale", "nan"),
+        ("--sim-latency-scale", "-1"),
+        ("--sim-latency-scale", "1e400"),
+        ("--sim-latency-scale", "1e20"),
+        ("--sim-fault", "CreateVpc:server-error:nth=0"),
+        ("--sim-fault", "CreateVpc:server-error:p=2"),
+        ("--sim-fault", "CreateVpc:server-error:p=NaN"),
+        ("--sim-fault", "CreateVpc:server-error:p=-1"),
+        ("--sim-fault", "CreateVpc:server-error:times=0"),
+        ("--sim-fault", "CreateVpc:slow:delay=18446744073709551615"),
+        ("--sim-fault", "CreateVpc:explode"),
+    ] {
+        let run = p.run(&build(&["--simulate", &format!("{flag}={value}")]));
+        refused_naming(&run, flag, value);
+    }
+    for (flag, value) in [
+        ("--guest-memory-limit", "0"),
+        ("--guest-memory-limit", "18446744073709551615"),
+        ("--guest-cpu-limit", "0s"),
+        ("--guest-cpu-limit", "18446744073709551615"),
+        ("--host-call-timeout", "0"),
+        ("--host-call-timeout", "5000000000000h"),
+        ("--allow-host", "example.com/path"),
+        ("--allow-host", "user@example.com"),
+        ("--allow-host", "example.com:99999"),
+        ("--allow-host", ""),
+    ] {
+        let run = p.run(&build(&[&format!("{flag}={value}")]));
+        refused_naming(&run, flag, value);
+    }
+    for (flag, value) in [("--latency-scale", "inf"), ("--fault", "*:throttling:p=1.5"), ("--ssh-port", "70000")] {
+        let run = p.run(&["sim", "serve", "--listen", "127.0.0.1:0", &format!("{flag}={value}")]);
+        refused_naming(&run, flag, value);
+    }
+    // A huge -parallel-builds means "all at once", not a panic.
+    p.run(&build(&["--parallel-builds", "18446744073709551615"])).code(0);
+}
+
+fn simulator_config_values_out_of_range_name_the_field() {
+    let p = Project::new();
+    for (config, field, value) in [
+        (json!({"latency_scale": -2.0}), "latency_scale", "-2"),
+        (json!({"faults": [{"action": "A", "kind": "reset"}, {"action": "B", "kind": "reset", "nth": 0}]}), "faults[1]", "nth=0"),
+        (json!({"faults": [{"action": "A", "kind": "reset", "probability": 3.0}]}), "faults[0]", "p=3"),
+    ] {
+        p.file("sim.json", &config.to_string());
+        let run = p.run(&["sim", "serve", "--listen", "127.0.0.1:0", "--config", "sim.json"]);
+        run.code(2).contains("sim.json is not a valid simulator configuration").lacks("panicked");
+        run.contains(&format!("{field}: {value}"));
+    }
+}
+
+fn admin_api_refuses_fault_rules_out_of_range() {
+    let sim = SimServer::start();
+    for rule in [
+        json!({"rule": "CreateVpc:server-error:p=2"}),
+        json!({"action": "CreateVpc", "kind": "server-error", "nth": 0}),
+        json!({"action": "CreateVpc", "kind": "slow", "delay_ms": 18446744073709551615u64}),
+    ] {
+        let (status, answer) = admin::post(&sim.address, "/__kiln/faults", &rule);
+        assert_eq!(status, 400, "{rule} was accepted: {answer}");
+        assert!(answer["error"].as_str().is_some_and(|e| !e.is_empty()), "{answer}");
+    }
+    assert_eq!(admin::get(&sim.address, "/__kiln/faults"), json!([]), "a refused rule was kept");
+}
+
+/// `kiln build --simulate` of the Basic Example with stdout as `stdout`
+/// says: it exits 1 without a panic, says on stderr that output was lost,
+/// and leaves nothing behind in the simulated cloud.
+fn build_survives(stdout: Stdout) -> Run {
+    let p = Project::new();
+    p.file("template.json", BASIC);
+    let run = p.run_with_stdout(&["build", "--simulate", "--sim-report", "report.json", "template.json"], stdout);
+    run.code(1).lacks("panicked");
+    assert!(run.stderr.contains("could not write to its standard output"), "{}", run.all());
+    assert!(run.stderr.contains("ran to the end regardless"), "{}", run.all());
+    let report = Report::read(&p);
+    assert_eq!(report.leftovers(), Vec::<String>::new(), "resources left behind");
+    assert!(!report.calls("DeleteInstance").is_empty(), "the build never got as far as its cleanup");
+    run
+}
+
+fn a_build_with_a_full_stdout_cleans_up_then_fails() {
+    let run = build_survives(Stdout::Full);
+    assert!(run.stderr.contains("No space left on device"), "{}", run.stderr);
+}
+
+fn a_build_whose_reader_goes_away_cleans_up_then_fails() {
+    let run = build_survives(Stdout::ClosedAfter(1));
+    assert!(run.stderr.contains("Broken pipe"), "{}", run.stderr);
+}
+
+fn other_commands_stop_at_once_on_a_full_stdout() {
+    let p = Project::new();
+    null_template(&p);
+    for args in [
+        &["validate", "template.json"][..],
+        &["inspect", "template.json"],
+        &["plugins", "list"],
+        &["version"],
+        &["--help"],
+    ] {
+        let run = p.run_with_stdout(args, Stdout::Full);
+        run.code(1).lacks("panicked");
+        if args != ["--help"] {
+            run.contains("could not write to its standard output").contains("stopping");
+        }
+    }
+}
+
+/// The `Error:` lines of a run, with the command's own preamble dropped.
+fn errors(run: &Run) -> Vec<&str> {
+    run.stderr.lines().filter(|l| l.starts_with("Error:")).collect()
+}
+
+fn validate_refuses_what_build_refuses_in_the_same_words() {
+    let winrm = json!({"builders": [{
+        "type": "null", "communicator": "winrm",
+        "winrm_host": "127.0.0.1", "winrm_username": "admin", "winrm_password": "a-long-password",
+    }]});
+    let two = json!({"builders": [
+        {"type": "null", "name": "a", "communicator": "none"},
+        {"type": "null", "name": "b", "communicator": "none"},
+    ]});
+    for (template, filters, expected) in [
+        (&winrm, &[][..], "builders[0].communicator: this kiln has no WinRM communicator yet"),
+        (&json!({"builders": []}), &[], "builders: the template defines no builder"),
+        (&two, &["-except=a,b"], "-except=a,b leaves no build to run (builds: a, b)"),
+        (&two, &["-only=a", "-except=a"], "-only=a with -except=a leave no build to run"),
+    ] {
+        let p = Project::new();
+        p.template(template.clone());
+        let validate = p.run(&[&["validate"], filters, &["template.json"]].concat());
+        let build = p.run(&[&["build"], filters, &["template.json"]].concat());
+        validate.code(2).contains(expected);
+        build.code(2).contains(expected).lacks("output will be in this color");
+        assert_eq!(errors(&validate), errors(&build), "validate and build disagree");
+    }
+}
+
+fn an_unwritable_sim_report_is_refused_before_the_simulator_starts() {
+    let p = Project::new();
+    null_template(&p);
+    for (path, why) in [("missing/dir/report.json", "No such file or directory"), (".", "is a directory")] {
+        let run = p.run(&["build", "--simulate", "--sim-report", path, "template.json"]);
+        run.code(2).contains(&format!("--sim-report {path}: cannot write the simulator report there")).contains(why);
+        run.lacks("Simulating the clouds");
+    }
+}
