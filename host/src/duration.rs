@@ -63,7 +63,9 @@ pub fn parse(text: &str) -> Result<Duration, String> {
 /// Fails as [`parse`] does, and on a zero duration.
 pub fn parse_positive(text: &str) -> Result<Duration, String> {
     match parse(text)? {
-        Duration::ZERO => Err(format!("{:?} is no time at all; give a duration longer than 0, like \"90s\"", text.trim())),
+        Duration::ZERO => {
+            Err(format!("{:?} is no time at all; give a duration longer than 0, like \"90s\"", text.trim()))
+        }
         d => Ok(d),
     }
 }

@@ -173,7 +173,9 @@ impl Faults {
             }
             let roll = self.next_f64();
             let rule = &mut self.rules[i];
-            rule.seen += 1;
+            // Saturating: the counters may come from a file or the admin
+            // API, at any value.
+            rule.seen = rule.seen.saturating_add(1);
             if rule.times.is_some_and(|t| rule.fired >= t) {
                 continue;
             }
@@ -183,7 +185,7 @@ impl Faults {
                 (None, None) => true,
             };
             if fires && chosen.is_none() {
-                rule.fired += 1;
+                rule.fired = rule.fired.saturating_add(1);
                 let delay = Duration::from_millis(rule.delay_ms.unwrap_or(match rule.kind {
                     FaultKind::Timeout => 120_000,
                     _ => 2_000,
@@ -233,6 +235,15 @@ mod tests {
     fn bad_rules_say_why() {
         assert!("CreateVpc:explode".parse::<FaultRule>().unwrap_err().contains("unknown fault kind"));
         assert!("CreateVpc:slow:x=1".parse::<FaultRule>().unwrap_err().contains("unknown fault option"));
+    }
+
+    #[test]
+    fn counters_given_at_their_maximum_do_not_overflow() {
+        let mut rule: FaultRule = "X:reset".parse().unwrap();
+        (rule.seen, rule.fired) = (u64::MAX, u64::MAX);
+        let mut f = Faults::new(vec![rule], 1);
+        assert_eq!(f.check("X").map(|x| x.0), Some(FaultKind::Reset));
+        assert_eq!((f.rules[0].seen, f.rules[0].fired), (u64::MAX, u64::MAX));
     }
 
     #[test]

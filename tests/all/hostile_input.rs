@@ -86,7 +86,11 @@ fn simulator_config_values_out_of_range_name_the_field() {
     let p = Project::new();
     for (config, field, value) in [
         (json!({"latency_scale": -2.0}), "latency_scale", "-2"),
-        (json!({"faults": [{"action": "A", "kind": "reset"}, {"action": "B", "kind": "reset", "nth": 0}]}), "faults[1]", "nth=0"),
+        (
+            json!({"faults": [{"action": "A", "kind": "reset"}, {"action": "B", "kind": "reset", "nth": 0}]}),
+            "faults[1]",
+            "nth=0",
+        ),
         (json!({"faults": [{"action": "A", "kind": "reset", "probability": 3.0}]}), "faults[0]", "p=3"),
     ] {
         p.file("sim.json", &config.to_string());

@@ -117,7 +117,8 @@ async fn run_command(cli: Cli) -> anyhow::Result<Exit> {
     let cache = Cache::new(if cli.no_cache { None } else { default_cache_dir() });
     match cli.command {
         Command::Version => {
-            let line = format!("kiln {} (contract kiln:plugin@{})\n", env!("CARGO_PKG_VERSION"), crate::CONTRACT_VERSION);
+            let line =
+                format!("kiln {} (contract kiln:plugin@{})\n", env!("CARGO_PKG_VERSION"), crate::CONTRACT_VERSION);
             output::write(Stream::Stdout, &line);
             Ok(Exit::Success)
         }

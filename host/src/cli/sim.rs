@@ -83,7 +83,9 @@ mod on {
                         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
                     let config: Config = serde_json::from_str(&text)
                         .with_context(|| format!("{} is not a valid simulator configuration", path.display()))?;
-                    config.check().with_context(|| format!("{} is not a valid simulator configuration", path.display()))?;
+                    config
+                        .check()
+                        .with_context(|| format!("{} is not a valid simulator configuration", path.display()))?;
                     config
                 }
                 None => Config { listen: SocketAddr::from(([127, 0, 0, 1], 8700)), ssh_port: 22, ..Config::default() },

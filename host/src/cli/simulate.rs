@@ -72,7 +72,8 @@ impl SimulationArgs {
     /// cannot be created or opened for writing.
     pub fn check_report(&self) -> Result<(), String> {
         let Some(path) = &self.sim_report else { return Ok(()) };
-        let cannot = |why: String| format!("--sim-report {}: cannot write the simulator report there: {why}", path.display());
+        let cannot =
+            |why: String| format!("--sim-report {}: cannot write the simulator report there: {why}", path.display());
         if path.is_dir() {
             return Err(cannot("it is a directory; name a file, e.g. report.json".into()));
         }
