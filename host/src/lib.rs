@@ -15,6 +15,7 @@
 //! - [`duration`]: reading and writing durations, shared by all of them.
 //! - `shell_quote`: POSIX single-quote escaping, shared by the SSH
 //!   communicator, the shell provisioners and the redactor.
+//! - `private_file`: files created private to the user (reports, logs).
 
 pub mod build;
 pub mod caps;
@@ -22,6 +23,7 @@ pub mod cli;
 pub mod duration;
 pub mod plugin;
 pub mod postprocess;
+mod private_file;
 pub mod provision;
 mod shell_quote;
 pub mod template;
