@@ -194,6 +194,9 @@ pub fn decode(
         };
         if field.secret {
             match value {
+                // Empty is unset, as for a plain field: no handle at all,
+                // rather than one the builder cannot tell is empty.
+                Value::String(s) if s.is_empty() => {}
                 Value::String(s) => decoded.secrets.push((pointer, s)),
                 _ => problems.push(Problem::new(format!("{at}.{key}"), "a secret field must be a string")),
             }
@@ -322,8 +325,8 @@ mod tests {
         let marked = sensitive(&[("/tags/a", "pw"), ("/names/1", "pw"), ("/count", "n")]);
         let problems = decode(section.as_object().unwrap(), &marked, &fields, "t", "builders[0]").unwrap_err();
         let at: Vec<&str> = problems.iter().map(|p| p.at.as_str()).collect();
-        assert_eq!(at, ["builders[0].count", "builders[0].names[1]", "builders[0].tags.a"]);
-        let message = &problems[0].message;
+        assert_eq!(at, ["builders[0].tags.a", "builders[0].names[1]", "builders[0].count"]);
+        let message = &problems[2].message;
         assert!(message.starts_with("uses the sensitive variable \"n\", but this field"), "{message}");
         assert!(message.contains("cannot take a sensitive value (only its secret fields can: key)"), "{message}");
         assert!(message.contains("take \"n\" out of sensitive-variables"), "{message}");

@@ -192,7 +192,8 @@ mod tests {
         r.add("sec");
         assert_eq!(r.redact("https://u:sec@host/?k=sec&x=1"), "https://u:<sensitive>@host/?k=<sensitive>&x=1");
         assert_eq!(r.redact(r#"{"pw":"sec"} PW=sec 'sec'"#), r#"{"pw":"<sensitive>"} PW=<sensitive> '<sensitive>'"#);
-        assert_eq!(r.redact("sec\nsec-sec"), "<sensitive>\\n<sensitive>-<sensitive>");
+        assert_eq!(r.redact("sec\\nsec-sec"), "<sensitive>\\n<sensitive>-<sensitive>");
+        assert_eq!(r.redact("a%0Asec%20b"), "a%0A<sensitive>%20b");
     }
 
     #[test]
