@@ -16,6 +16,7 @@ mod cli_build;
 mod harness;
 mod plugins;
 mod sandbox;
+mod secrets;
 mod simulate_env;
 mod ssh;
 mod support;
@@ -31,6 +32,7 @@ fn main() -> std::process::ExitCode {
         harness::TESTS,
         plugins::TESTS,
         sandbox::TESTS,
+        secrets::TESTS,
         simulate_env::TESTS,
         ssh::TESTS,
     ])
