@@ -12,8 +12,8 @@ pub use disks::{DEFAULT_DISK_CATEGORY, DataDisk, SystemDisk};
 
 use crate::rpc::{self, Api, Endpoints};
 use kiln_guest::reader::Reader;
-use kiln_guest::types::{CommunicatorKind, FieldError};
 use kiln_guest::secrets::{self, Secret};
+use kiln_guest::types::{CommunicatorKind, FieldError};
 use kiln_guest::{Config, http};
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -420,7 +420,10 @@ impl Parser<'_> {
         if data.len() > USER_DATA_LIMIT {
             self.r.fail(
                 "user_data_file",
-                format!("user_data_file is {} bytes; the instance's user data is limited to 16 KiB before base64", data.len()),
+                format!(
+                    "user_data_file is {} bytes; the instance's user data is limited to 16 KiB before base64",
+                    data.len()
+                ),
             );
         }
         Some(UserData::File(data))

@@ -258,7 +258,10 @@ mod tests {
         let secret = fake_secret();
         let mut text = Pieces::new();
         text.text("UserData=").encoded(&Value::Base64Secret(&secret));
-        assert_eq!(shape(&text.percent_encoded().into_pieces()), ["UserData%3D", "<secret [Base64, Percent, Percent]>"]);
+        assert_eq!(
+            shape(&text.percent_encoded().into_pieces()),
+            ["UserData%3D", "<secret [Base64, Percent, Percent]>"]
+        );
         assert_eq!(shape(&text.into_pieces()), ["UserData=", "<secret [Base64, Percent]>"]);
     }
 

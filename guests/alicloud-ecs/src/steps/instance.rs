@@ -2,9 +2,9 @@
 //! (key pair, password, user data, disks), started, and stopped again for
 //! the image.
 
+use crate::options::UserData;
 use crate::record::{self, kind};
 use crate::rpc::RpcError;
-use crate::options::UserData;
 use crate::state::State;
 use crate::waits::{self, INSTANCE_TIMEOUT};
 use crate::{cleanup, describe};

@@ -3,8 +3,8 @@
 //! contain a credential the builder may not read.
 
 use super::{HostSecret, Redactor};
-use base64::Engine;
 use crate::plugin::bindings::secrets::{Encoding, Piece};
+use base64::Engine;
 use wasmtime::component::ResourceTable;
 
 /// The concatenation of `pieces`, each secret written with its encodings
