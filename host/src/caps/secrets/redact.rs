@@ -27,6 +27,7 @@
 //! field receives it.
 
 use base64::Engine;
+use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
 /// What a secret becomes in output (Packer's word for it).
@@ -39,7 +40,17 @@ pub const MIN_ANYWHERE: usize = 8;
 /// Shared, append-only list of secret values. Cloning shares the list.
 #[derive(Clone, Default)]
 pub struct Redactor {
-    needles: Arc<RwLock<Vec<String>>>,
+    needles: Arc<RwLock<Needles>>,
+}
+
+/// The forms to replace, longest first (so a secret that contains another
+/// is removed whole), and the same as a set: registering stays cheap when
+/// a builder adopts thousands of secrets, or the host registers the forms
+/// it assembles on every request.
+#[derive(Default)]
+struct Needles {
+    longest_first: Vec<String>,
+    known: HashSet<String>,
 }
 
 impl Redactor {
@@ -60,12 +71,13 @@ impl Redactor {
         forms.push(crate::shell_quote::escape_single_quoted(value));
         let mut needles = self.needles.write().unwrap_or_else(|e| e.into_inner());
         for form in forms {
-            if !form.is_empty() && !needles.contains(&form) {
-                needles.push(form);
+            if form.is_empty() || needles.known.contains(&form) {
+                continue;
             }
+            let at = needles.longest_first.partition_point(|n| n.len() >= form.len());
+            needles.longest_first.insert(at, form.clone());
+            needles.known.insert(form);
         }
-        // Longest first, so a secret that contains another is removed whole.
-        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
     }
 
     /// `text` with every registered value replaced by [`REDACTED`]: long
@@ -73,7 +85,7 @@ impl Redactor {
     pub fn redact(&self, text: &str) -> String {
         let needles = self.needles.read().unwrap_or_else(|e| e.into_inner());
         let mut out = text.to_string();
-        for needle in needles.iter() {
+        for needle in &needles.longest_first {
             if out.contains(needle.as_str()) {
                 out = replace(&out, needle);
             }
@@ -83,7 +95,7 @@ impl Redactor {
 
     /// Whether any secret is registered.
     pub fn is_empty(&self) -> bool {
-        self.needles.read().map(|n| n.is_empty()).unwrap_or(true)
+        self.needles.read().map(|n| n.longest_first.is_empty()).unwrap_or(true)
     }
 }
 
@@ -225,5 +237,20 @@ mod tests {
         let r = Redactor::default();
         r.add("sé");
         assert_eq!(r.redact("sécurité: sé"), "sécurité: <sensitive>");
+    }
+
+    #[test]
+    fn registering_many_secrets_keeps_the_longest_first_and_each_once() {
+        let r = Redactor::default();
+        for i in 0..2000 {
+            r.add(&format!("secret-number-{i}"));
+            r.add(&format!("secret-number-{i}"));
+        }
+        r.add("secret-number-1x");
+        let needles = r.needles.read().unwrap();
+        assert_eq!(needles.known.len(), needles.longest_first.len());
+        assert!(needles.longest_first.windows(2).all(|w| w[0].len() >= w[1].len()));
+        drop(needles);
+        assert_eq!(r.redact("secret-number-1x secret-number-1999"), "<sensitive> <sensitive>");
     }
 }
