@@ -15,6 +15,7 @@
 //! - [`duration`]: reading and writing durations, shared by all of them.
 //! - `shell_quote`: POSIX single-quote escaping, shared by the SSH
 //!   communicator, the shell provisioners and the redactor.
+//! - `private_file`: files created private to the user (reports, logs).
 
 pub mod build;
 pub mod caps;
@@ -22,6 +23,7 @@ pub mod cli;
 pub mod duration;
 pub mod plugin;
 pub mod postprocess;
+mod private_file;
 pub mod provision;
 mod shell_quote;
 pub mod template;
@@ -30,7 +32,7 @@ pub mod ui;
 /// The contract version this host speaks: the `package` line of
 /// `wit/world.wit` (a unit test checks that they agree). Components built
 /// for another version are refused (`wit/VERSIONING.md`).
-pub const CONTRACT_VERSION: &str = "0.3.0";
+pub const CONTRACT_VERSION: &str = "0.4.0";
 
 /// Paths of the guest components built by `build.rs`.
 pub mod guests {

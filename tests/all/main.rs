@@ -17,6 +17,7 @@ mod harness;
 mod hostile_input;
 mod plugins;
 mod sandbox;
+mod secrets;
 mod simulate_env;
 mod ssh;
 mod support;
@@ -33,6 +34,7 @@ fn main() -> std::process::ExitCode {
         hostile_input::TESTS,
         plugins::TESTS,
         sandbox::TESTS,
+        secrets::TESTS,
         simulate_env::TESTS,
         ssh::TESTS,
     ])

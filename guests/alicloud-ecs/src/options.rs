@@ -12,9 +12,11 @@ pub use disks::{DEFAULT_DISK_CATEGORY, DataDisk, SystemDisk};
 
 use crate::rpc::{self, Api, Endpoints};
 use kiln_guest::reader::Reader;
+use kiln_guest::secrets::{self, Secret};
 use kiln_guest::types::{CommunicatorKind, FieldError};
 use kiln_guest::{Config, http};
 use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::time::Duration;
 
 /// Default `vpc_cidr_block`.
@@ -63,6 +65,17 @@ pub struct CopyTarget {
 }
 
 /// The configuration of one build, checked.
+/// The instance's user data, before its base64 encoding.
+#[derive(Clone, Debug)]
+pub enum UserData {
+    /// The text of `user_data_file`, which the host read.
+    File(String),
+    /// `user_data`, a secret field: it may read a sensitive variable, so
+    /// the host writes it (base64-encoded) into the request and the
+    /// builder never sees it.
+    Secret(Rc<Secret>),
+}
+
 #[derive(Clone, Debug)]
 pub struct Options {
     // Access.
@@ -124,8 +137,8 @@ pub struct Options {
     pub security_group_name: Option<String>,
     /// Blocks the temporary group admits.
     pub source_cidrs: Vec<String>,
-    /// Raw user data (from `user_data` or `user_data_file`).
-    pub user_data: Option<String>,
+    /// The instance's user data, if any.
+    pub user_data: Option<UserData>,
     /// Existing VPC.
     pub vpc_id: Option<String>,
     /// Temporary VPC name.
@@ -388,27 +401,32 @@ impl Parser<'_> {
         }
     }
 
-    fn user_data(&mut self) -> Option<String> {
+    fn user_data(&mut self) -> Option<UserData> {
         // Not `text`: user data is kept byte for byte, surrounding spaces
-        // included; only an empty value means unset.
-        let inline = self.r.config().string("user_data").filter(|s| !s.is_empty()).map(str::to_string);
+        // included; only an empty value means unset (the host gives no
+        // secret for an empty `user_data`).
+        let inline = self.r.config().secret("/user_data");
         let file = self.r.config().string("user_data_file").filter(|s| !s.is_empty()).map(str::to_string);
         if inline.is_some() && file.is_some() {
             self.r.fail("user_data_file", "only one of user_data or user_data_file can be set");
             return None;
         }
-        let (field, data) = match (inline, file) {
-            (Some(data), _) => ("user_data", data),
-            (_, Some(data)) => ("user_data_file", data),
-            _ => return None,
-        };
+        if let Some(secret) = inline {
+            // Its length is the host's to know: the API refuses more than
+            // 16 KiB (InvalidUserData.SizeExceeded).
+            return Some(UserData::Secret(Rc::new(secrets::with_affix(secret, "", ""))));
+        }
+        let data = file?;
         if data.len() > USER_DATA_LIMIT {
             self.r.fail(
-                field,
-                format!("{field} is {} bytes; the instance's user data is limited to 16 KiB before base64", data.len()),
+                "user_data_file",
+                format!(
+                    "user_data_file is {} bytes; the instance's user data is limited to 16 KiB before base64",
+                    data.len()
+                ),
             );
         }
-        Some(data)
+        Some(UserData::File(data))
     }
 
     fn vpc_cidr(&mut self) -> String {

@@ -241,6 +241,13 @@ impl<'c> Call<'c> {
         self
     }
 
+    /// Adds a parameter whose value is a secret the host writes in base64
+    /// (`UserData`).
+    pub fn base64_secret(mut self, name: &str, value: &'c Secret) -> Self {
+        self.params.push((name.to_string(), Param::Base64Secret(value)));
+        self
+    }
+
     /// Adds a fresh `ClientToken`: every retry of this call then carries the
     /// same token, so the cloud creates the resource at most once.
     pub fn client_token(self) -> Self {

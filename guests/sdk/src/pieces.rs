@@ -1,7 +1,7 @@
 //! Texts that contain secrets the guest cannot read (an access key id, a
-//! token, a password): a list of plain parts and secret parts, which the
-//! host assembles — writing each secret with the percent-encodings asked
-//! for — to sign it ([`crate::secrets::hmac_pieces`]) or send it as a body
+//! token, a password, user data from a sensitive variable): a list of
+//! plain parts and secret parts, which the host assembles — writing each
+//! secret with the encodings asked for (base64, percent) — to sign it ([`crate::secrets::hmac_pieces`]) or send it as a body
 //! ([`crate::http::Request::body_pieces`]).
 //!
 //! A signed text often holds an encoded query encoded once more; since
@@ -26,14 +26,17 @@ pub enum Value<'a> {
     Text(String),
     /// Written by the host.
     Secret(&'a Secret),
+    /// Written by the host in base64 (standard alphabet, padded): a value
+    /// the API wants encoded, such as Alibaba Cloud's `UserData`.
+    Base64Secret(&'a Secret),
 }
 
 /// One part of a text being assembled.
 #[derive(Debug)]
 enum Part<'a> {
     Text(String),
-    /// A secret the host percent-encodes this many times.
-    Secret(&'a Secret, usize),
+    /// A secret the host writes with these encodings, in order.
+    Secret(&'a Secret, Vec<Encoding>),
 }
 
 /// A text made of plain and secret parts.
@@ -96,12 +99,12 @@ impl<'a> Pieces<'a> {
     /// body.text("Password=").secret(password);
     /// ```
     pub fn secret(&mut self, secret: &'a Secret) -> &mut Self {
-        self.parts.push(Part::Secret(secret, 0));
+        self.parts.push(Part::Secret(secret, Vec::new()));
         self
     }
 
     /// Adds `value` percent-encoded once: a text encoded here, a secret by
-    /// the host.
+    /// the host (a [`Value::Base64Secret`] base64-encoded first).
     ///
     /// ```rust
     /// use kiln_guest::pieces::{Pieces, Value};
@@ -113,7 +116,8 @@ impl<'a> Pieces<'a> {
     pub fn encoded(&mut self, value: &Value<'a>) -> &mut Self {
         self.parts.push(match value {
             Value::Text(text) => Part::Text(percent::encode(text)),
-            Value::Secret(secret) => Part::Secret(secret, 1),
+            Value::Secret(secret) => Part::Secret(secret, vec![Encoding::Percent]),
+            Value::Base64Secret(secret) => Part::Secret(secret, vec![Encoding::Base64, Encoding::Percent]),
         });
         self
     }
@@ -148,7 +152,9 @@ impl<'a> Pieces<'a> {
             .iter()
             .map(|part| match part {
                 Part::Text(text) => Part::Text(percent::encode(text)),
-                Part::Secret(secret, times) => Part::Secret(secret, times + 1),
+                Part::Secret(secret, encodings) => {
+                    Part::Secret(secret, encodings.iter().copied().chain([Encoding::Percent]).collect())
+                }
             })
             .collect();
         Pieces { parts }
@@ -190,9 +196,7 @@ impl<'a> Pieces<'a> {
                     Some(Piece::Text(previous)) => previous.push_str(&text),
                     _ => pieces.push(Piece::Text(text)),
                 },
-                Part::Secret(secret, times) => {
-                    pieces.push(Piece::Secret(SecretPiece { value: secret, encodings: vec![Encoding::Percent; times] }))
-                }
+                Part::Secret(secret, encodings) => pieces.push(Piece::Secret(SecretPiece { value: secret, encodings })),
             }
         }
         pieces
@@ -216,7 +220,17 @@ mod tests {
             .iter()
             .map(|piece| match piece {
                 Piece::Text(text) => text.clone(),
-                Piece::Secret(secret) => format!("<secret encoded {}x>", secret.encodings.len()),
+                Piece::Secret(secret) => {
+                    let names: Vec<&str> = secret
+                        .encodings
+                        .iter()
+                        .map(|e| match e {
+                            Encoding::Percent => "Percent",
+                            Encoding::Base64 => "Base64",
+                        })
+                        .collect();
+                    format!("<secret [{}]>", names.join(", "))
+                }
             })
             .collect()
     }
@@ -234,9 +248,21 @@ mod tests {
         assert_eq!(text.plain_text(), None);
         assert_eq!(
             shape(&text.percent_encoded().into_pieces()),
-            ["a%3D", "<secret encoded 2x>", "%26b%3Dx%2520y%26c%3D", "<secret encoded 1x>"]
+            ["a%3D", "<secret [Percent, Percent]>", "%26b%3Dx%2520y%26c%3D", "<secret [Percent]>"]
         );
-        assert_eq!(shape(&text.into_pieces()), ["a=", "<secret encoded 1x>", "&b=x%20y&c=", "<secret encoded 0x>"]);
+        assert_eq!(shape(&text.into_pieces()), ["a=", "<secret [Percent]>", "&b=x%20y&c=", "<secret []>"]);
+    }
+
+    #[test]
+    fn a_base64_secret_is_encoded_before_its_percent_encodings() {
+        let secret = fake_secret();
+        let mut text = Pieces::new();
+        text.text("UserData=").encoded(&Value::Base64Secret(&secret));
+        assert_eq!(
+            shape(&text.percent_encoded().into_pieces()),
+            ["UserData%3D", "<secret [Base64, Percent, Percent]>"]
+        );
+        assert_eq!(shape(&text.into_pieces()), ["UserData=", "<secret [Base64, Percent]>"]);
     }
 
     #[test]

@@ -5,8 +5,11 @@
 //! - `setup.rs`: from a builder section to a prepared instance (render,
 //!   communicator, weak typing, secrets, `prepare`, egress policy).
 //! - `report.rs`: the end-of-run summary, in Packer's words.
+//! - `secret_sources.rs`: the values that will be secrets, registered
+//!   for redaction before the run prints anything.
 
 mod report;
+pub mod secret_sources;
 mod setup;
 
 pub use report::{Outcome, Status, report};

@@ -69,6 +69,13 @@ async fn prepare_in_span(run: &Run, def: &BuilderDef, index: usize, for_run: boo
     for value in &comm.credentials {
         redactor.add(value);
     }
+    // Before decoding: a problem in another field may quote a secret
+    // field's value (a variable reused in a boolean, say).
+    for field in fields.iter().filter(|f| f.secret) {
+        if let Some(serde_json::Value::String(value)) = section.get(&field.name) {
+            redactor.add(value);
+        }
+    }
     let decoded = decode::decode(&section, &rendered.sensitive, &fields, &def.builder_type, &at)?;
     for (_, value) in &decoded.secrets {
         redactor.add(value);

@@ -87,6 +87,7 @@ pub async fn new_run(
 ) -> Run {
     let cancel = RunCancel::default();
     let registry = Registry::discover(runtime, &plugin_dirs(), describe_caps(&ui, &cancel, &transport)).await;
+    crate::build::secret_sources::register(&template, &registry, &options.environment, ui.redactor());
     Run {
         template: Arc::new(template),
         registry: Arc::new(registry),

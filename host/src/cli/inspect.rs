@@ -1,8 +1,14 @@
 //! `kiln inspect`: what a template contains, without running anything.
+//!
+//! The builders are described (not prepared) so that the values their
+//! secret fields will take, and the environment variables those fall
+//! back to, are redacted like a sensitive variable's.
 
 use super::Exit;
 use super::common::{self, TemplateArgs};
+use crate::caps::cancel::RunCancel;
 use crate::caps::secrets::REDACTED;
+use crate::plugin::{Registry, Runtime, plugin_dirs};
 use crate::ui::Ui;
 
 /// Arguments of `kiln inspect`.
@@ -14,11 +20,16 @@ pub struct Args {
 }
 
 /// Runs `kiln inspect`.
-pub fn exec(args: Args, ui: Ui) -> anyhow::Result<Exit> {
+pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> {
     let template = match args.template.load_with(true) {
         Ok(t) => t,
         Err(e) => return Ok(common::invalid(&ui, &e)),
     };
+    let (cancel, transport) = (RunCancel::default(), Default::default());
+    let registry = Registry::discover(&runtime, &plugin_dirs(), common::describe_caps(&ui, &cancel, &transport)).await;
+    let redactor = ui.redactor();
+    common::register_sensitive(&template, redactor);
+    crate::build::secret_sources::register(&template, &registry, &Default::default(), redactor);
     let mut out = String::new();
     if let Some(d) = &template.description {
         out.push_str(&format!("Description:\n\n{d}\n\n"));
@@ -36,7 +47,10 @@ pub fn exec(args: Args, ui: Ui) -> anyhow::Result<Exit> {
         out.push_str("Variables and their values:\n\n");
         let width = template.variables.keys().map(String::len).max().unwrap_or(0);
         for (name, value) in &template.variables {
-            let shown = if template.sensitive.contains(name) { REDACTED.to_string() } else { format!("{value:?}") };
+            // A value the redactor would change holds a secret: hidden
+            // whole, not in part.
+            let secret = template.sensitive.contains(name) || redactor.redact(value) != *value;
+            let shown = if secret { REDACTED.to_string() } else { format!("{value:?}") };
             out.push_str(&format!("  {name:width$} = {shown}\n"));
         }
         out.push('\n');

@@ -16,11 +16,10 @@ use tracing_subscriber::fmt::MakeWriter;
 pub fn init(file: Option<&Path>, redactor: Redactor) -> anyhow::Result<()> {
     let filter = std::env::var("KILN_LOG").ok();
     let sink: Box<dyn Write + Send> = match (file, &filter) {
+        // The log is redacted, but still says more than the console:
+        // created private to the user.
         (Some(path), _) => Box::new(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
+            crate::private_file::append(path)
                 .map_err(|e| anyhow::anyhow!("cannot open the log file {}: {e}", path.display()))?,
         ),
         (None, Some(_)) => Box::new(Stderr),

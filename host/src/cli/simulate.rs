@@ -59,9 +59,15 @@ pub struct SimulationArgs {
     #[arg(long, value_name = "FILE", requires = "sim_ssh_forward")]
     pub sim_authorized_keys: Option<PathBuf>,
     /// Write what the simulator saw (requests, counts, live resources, SSH
-    /// records) to FILE as JSON when the run ends.
+    /// records) to FILE as JSON when the run ends. The file is private to
+    /// you (mode 0600) and every secret in it reads `<sensitive>`.
     #[arg(long, value_name = "FILE", requires = "simulate")]
     pub sim_report: Option<PathBuf>,
+    /// With --sim-report: keep the secrets in the report as the simulator
+    /// received them (to check what a builder sent); the file is still
+    /// private to you.
+    #[arg(long, requires = "sim_report")]
+    pub sim_report_unredacted: bool,
 }
 
 impl SimulationArgs {
@@ -113,6 +119,7 @@ mod on {
     pub struct Simulation {
         sim: Arc<Simulator>,
         report: Option<PathBuf>,
+        unredacted: bool,
     }
 
     /// The user's environment, as the simulator asks about it: set,
@@ -152,7 +159,11 @@ mod on {
                 "Simulating the clouds: API calls and SSH go to kiln's simulator at http://{}",
                 sim.address()
             ));
-            Ok(Some(Simulation { sim: Arc::new(sim), report: self.sim_report.clone() }))
+            Ok(Some(Simulation {
+                sim: Arc::new(sim),
+                report: self.sim_report.clone(),
+                unredacted: self.sim_report_unredacted,
+            }))
         }
 
         fn config(&self) -> kiln_sim::Config {
@@ -194,7 +205,10 @@ mod on {
             }
             if let Some(file) = &self.report {
                 let text = serde_json::to_string_pretty(&report).expect("a Value encodes");
-                std::fs::write(file, text)
+                // The report holds every parameter the builders sent:
+                // secrets stay out of it unless asked for.
+                let text = if self.unredacted { text } else { ui.redactor().redact(&text) };
+                crate::private_file::write(file, text.as_bytes())
                     .map_err(|e| anyhow::anyhow!("cannot write the simulator report {}: {e}", file.display()))?;
             }
             Ok(())

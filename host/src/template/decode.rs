@@ -2,19 +2,26 @@
 //! declares, as Packer's mapstructure decoding does: `"true"` is a
 //! boolean, `"42"` an integer, `"5m"` a duration. Unknown keys are
 //! errors; secret values are taken out of the JSON and handed over apart.
+//!
+//! A value that used a sensitive variable can only go to a field the
+//! builder declares secret, which carries it as a secret handle end to
+//! end. Anywhere else it is refused, naming the field and the variable: a
+//! plain field would hand the builder the value in the clear, and a
+//! builder that reads it as text would find it missing and silently use
+//! a default.
 
 use super::error::{Problem, did_you_mean};
 use super::field::{Field, FieldKind};
 use crate::duration;
 use serde_json::{Map, Number, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// A decoded section.
 #[derive(Debug, Default)]
 pub struct Decoded {
     /// The section in canonical types, without secret values.
     pub json: Map<String, Value>,
-    /// (JSON pointer, value) of each secret.
+    /// (JSON pointer, value) of each secret field that is set.
     pub secrets: Vec<(String, String)>,
 }
 
@@ -143,10 +150,15 @@ pub fn is_credential_name(name: &str) -> bool {
 
 /// Decodes `section` (rendered, communicator keys already taken out)
 /// against `fields`. `sensitive` holds the pointers of strings that used a
-/// sensitive variable; `at` is the section's JSON path for errors.
+/// sensitive variable, with the variables' names; `at` is the section's
+/// JSON path for errors.
+///
+/// Fails with every problem found: an unknown key, a value of the wrong
+/// kind, a required field not set, a secret field that is not a string,
+/// a sensitive value in a field that is not secret.
 pub fn decode(
     section: &Map<String, Value>,
-    sensitive: &BTreeSet<String>,
+    sensitive: &BTreeMap<String, Vec<String>>,
     fields: &[Field],
     builder_type: &str,
     at: &str,
@@ -166,27 +178,14 @@ pub fn decode(
             continue;
         }
         let pointer = format!("/{}", key.replace('~', "~0").replace('/', "~1"));
-        let mut sensitive = sensitive.clone();
-        if sensitive.contains(&pointer) {
-            match field.kind {
-                FieldKind::String | FieldKind::Any | FieldKind::StringMap => {}
-                // One string becomes a one-element list: the secret moves.
-                FieldKind::StringList => {
-                    sensitive.insert(format!("{pointer}/0"));
-                }
-                kind => {
-                    problems.push(Problem::new(
-                        format!("{at}.{key}"),
-                        format!(
-                            "uses a sensitive variable, but a field of kind {} cannot hold a secret; only text fields can",
-                            kind.name()
-                        ),
-                    ));
-                    continue;
-                }
+        if !field.secret {
+            let refused = refuse_sensitive(&pointer, sensitive, fields, builder_type, at);
+            if !refused.is_empty() {
+                problems.extend(refused);
+                continue;
             }
         }
-        let mut value = match coerce(value, field.kind) {
+        let value = match coerce(value, field.kind) {
             Ok(v) => v,
             Err(e) => {
                 problems.push(Problem::new(format!("{at}.{key}"), e));
@@ -195,12 +194,14 @@ pub fn decode(
         };
         if field.secret {
             match value {
+                // Empty is unset, as for a plain field: no handle at all,
+                // rather than one the builder cannot tell is empty.
+                Value::String(s) if s.is_empty() => {}
                 Value::String(s) => decoded.secrets.push((pointer, s)),
                 _ => problems.push(Problem::new(format!("{at}.{key}"), "a secret field must be a string")),
             }
             continue;
         }
-        extract(&mut value, &pointer, &sensitive, &mut decoded.secrets);
         decoded.json.insert(key.clone(), value);
     }
     for field in fields.iter().filter(|f| f.required) {
@@ -215,28 +216,58 @@ pub fn decode(
     if problems.is_empty() { Ok(decoded) } else { Err(problems) }
 }
 
-/// Moves strings at sensitive pointers out of `value`, leaving null.
-fn extract(value: &mut Value, pointer: &str, sensitive: &BTreeSet<String>, secrets: &mut Vec<(String, String)>) {
-    if sensitive.contains(pointer)
-        && let Value::String(s) = value
-    {
-        secrets.push((pointer.to_string(), std::mem::take(s)));
-        *value = Value::Null;
-        return;
-    }
-    match value {
-        Value::Array(items) => {
-            for (i, v) in items.iter_mut().enumerate() {
-                extract(v, &format!("{pointer}/{i}"), sensitive, secrets);
-            }
-        }
-        Value::Object(m) => {
-            for (k, v) in m.iter_mut() {
-                extract(v, &format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1")), sensitive, secrets);
-            }
-        }
-        _ => {}
-    }
+/// A problem for each string at or under `pointer` (a plain field) that
+/// used a sensitive variable.
+fn refuse_sensitive(
+    pointer: &str,
+    sensitive: &BTreeMap<String, Vec<String>>,
+    fields: &[Field],
+    builder_type: &str,
+    at: &str,
+) -> Vec<Problem> {
+    let inside = format!("{pointer}/");
+    let secret_fields: Vec<&str> = fields.iter().filter(|f| f.secret).map(|f| f.name.as_str()).collect();
+    let can = if secret_fields.is_empty() {
+        "none of its fields can".to_string()
+    } else {
+        format!("only its secret fields can: {}", secret_fields.join(", "))
+    };
+    sensitive
+        .range(pointer.to_string()..)
+        .take_while(|(p, _)| *p == pointer || p.starts_with(&inside))
+        .map(|(p, names)| {
+            let variables = match &names[..] {
+                [] => "a sensitive variable".to_string(),
+                [one] => format!("the sensitive variable {one:?}"),
+                many => format!("the sensitive variables {}", quoted(many)),
+            };
+            let listed = if names.is_empty() { "it".to_string() } else { quoted(names) };
+            Problem::new(
+                format!("{at}{}", pointer_path(p)),
+                format!(
+                    "uses {variables}, but this field of builder type {builder_type:?} cannot take a sensitive \
+                     value ({can}); set it from a variable that is not in sensitive-variables, or take {listed} \
+                     out of sensitive-variables"
+                ),
+            )
+        })
+        .collect()
+}
+
+/// `"a", "b"`.
+fn quoted(names: &[String]) -> String {
+    names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
+}
+
+/// A JSON pointer (`/tags/team`, `/disks/0`) as the JSON path it is
+/// under a section (`.tags.team`, `.disks[0]`).
+fn pointer_path(pointer: &str) -> String {
+    pointer
+        .split('/')
+        .skip(1)
+        .map(|token| token.replace("~1", "/").replace("~0", "~"))
+        .map(|token| if token.parse::<usize>().is_ok() { format!("[{token}]") } else { format!(".{token}") })
+        .collect()
 }
 
 #[cfg(test)]
@@ -262,44 +293,57 @@ mod tests {
     fn unknown_field_is_an_error_with_suggestion() {
         let section = json!({"regoin": "x"}).as_object().unwrap().clone();
         let problems =
-            decode(&section, &BTreeSet::new(), &[field("region", FieldKind::String, false, false)], "t", "builders[0]")
+            decode(&section, &BTreeMap::new(), &[field("region", FieldKind::String, false, false)], "t", "builders[0]")
                 .unwrap_err();
         assert_eq!(problems[0].at, "builders[0].regoin");
         assert!(problems[0].message.contains("did you mean \"region\""), "{}", problems[0].message);
     }
 
-    #[test]
-    fn secret_fields_and_sensitive_strings_leave_the_json() {
-        let section = json!({"key": "k", "tags": {"a": "s3"}}).as_object().unwrap().clone();
-        let sensitive: BTreeSet<String> = ["/tags/a".to_string()].into();
-        let fields = [field("key", FieldKind::String, true, true), field("tags", FieldKind::StringMap, false, false)];
-        let d = decode(&section, &sensitive, &fields, "t", "b").unwrap();
-        assert_eq!(d.secrets, vec![("/key".to_string(), "k".to_string()), ("/tags/a".to_string(), "s3".to_string())]);
-        assert_eq!(Value::Object(d.json), json!({"tags": {"a": null}}));
+    fn sensitive(pairs: &[(&str, &str)]) -> BTreeMap<String, Vec<String>> {
+        pairs.iter().map(|(p, name)| (p.to_string(), vec![name.to_string()])).collect()
     }
 
     #[test]
-    fn sensitive_string_in_a_list_field_stays_secret() {
-        let section = json!({"names": "s3"}).as_object().unwrap().clone();
-        let sensitive: BTreeSet<String> = ["/names".to_string()].into();
-        let d = decode(&section, &sensitive, &[field("names", FieldKind::StringList, false, false)], "t", "b").unwrap();
-        assert_eq!(d.secrets, vec![("/names/0".to_string(), "s3".to_string())]);
-        assert_eq!(Value::Object(d.json), json!({"names": [null]}));
+    fn secret_fields_leave_the_json() {
+        let section = json!({"key": "k", "region": "r"}).as_object().unwrap().clone();
+        let fields = [field("key", FieldKind::String, true, true), field("region", FieldKind::String, false, false)];
+        let d = decode(&section, &sensitive(&[("/key", "pw")]), &fields, "t", "b").unwrap();
+        assert_eq!(d.secrets, vec![("/key".to_string(), "k".to_string())]);
+        assert_eq!(Value::Object(d.json), json!({"region": "r"}));
     }
 
     #[test]
-    fn sensitive_value_in_a_number_field_is_refused() {
-        let section = json!({"count": "5"}).as_object().unwrap().clone();
-        let sensitive: BTreeSet<String> = ["/count".to_string()].into();
-        let problems =
-            decode(&section, &sensitive, &[field("count", FieldKind::Integer, false, false)], "t", "b").unwrap_err();
-        assert!(problems[0].message.contains("cannot hold a secret"), "{}", problems[0].message);
+    fn sensitive_value_in_a_plain_field_of_any_kind_is_refused_naming_field_and_variable() {
+        let section = json!({"tags": {"a": "s3"}, "names": ["x", "s3"], "count": "5", "region": "r"});
+        let fields = [
+            field("key", FieldKind::String, false, true),
+            field("tags", FieldKind::StringMap, false, false),
+            field("names", FieldKind::StringList, false, false),
+            field("count", FieldKind::Integer, false, false),
+            field("region", FieldKind::String, false, false),
+        ];
+        let marked = sensitive(&[("/tags/a", "pw"), ("/names/1", "pw"), ("/count", "n")]);
+        let problems = decode(section.as_object().unwrap(), &marked, &fields, "t", "builders[0]").unwrap_err();
+        let at: Vec<&str> = problems.iter().map(|p| p.at.as_str()).collect();
+        assert_eq!(at, ["builders[0].tags.a", "builders[0].names[1]", "builders[0].count"]);
+        let message = &problems[2].message;
+        assert!(message.starts_with("uses the sensitive variable \"n\", but this field"), "{message}");
+        assert!(message.contains("cannot take a sensitive value (only its secret fields can: key)"), "{message}");
+        assert!(message.contains("take \"n\" out of sensitive-variables"), "{message}");
+    }
+
+    #[test]
+    fn a_sibling_field_whose_name_extends_a_plain_one_is_not_blamed() {
+        let section = json!({"tag": "t", "tags": "s"}).as_object().unwrap().clone();
+        let fields = [field("tag", FieldKind::String, false, false), field("tags", FieldKind::String, false, true)];
+        let d = decode(&section, &sensitive(&[("/tags", "pw")]), &fields, "t", "b").unwrap();
+        assert_eq!(d.secrets, vec![("/tags".to_string(), "s".to_string())]);
     }
 
     #[test]
     fn missing_required_field_is_named() {
         let problems =
-            decode(&Map::new(), &BTreeSet::new(), &[field("region", FieldKind::String, true, false)], "t", "b")
+            decode(&Map::new(), &BTreeMap::new(), &[field("region", FieldKind::String, true, false)], "t", "b")
                 .unwrap_err();
         assert!(problems[0].message.contains("\"region\""));
     }

@@ -1,13 +1,13 @@
 //! Interpolating a JSON section for one build: every string goes through
 //! the template engine with the build's name and type; strings that read a
-//! sensitive variable are reported by JSON pointer so that they reach the
-//! builder only as secrets.
+//! sensitive variable are reported by JSON pointer, with the variables,
+//! so that they reach the builder only as secrets or are refused.
 
 use super::Template;
 use super::error::Problem;
 use super::interpolate::{self, Context};
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// What a section is interpolated for.
 pub struct Scope<'a> {
@@ -26,8 +26,9 @@ pub struct Rendered {
     /// The section.
     pub map: Map<String, Value>,
     /// JSON pointers (`/ssh_password`) of strings that used a sensitive
-    /// variable.
-    pub sensitive: BTreeSet<String>,
+    /// variable, each with the names of the sensitive variables it reads
+    /// (empty when the name is computed at render time).
+    pub sensitive: BTreeMap<String, Vec<String>>,
 }
 
 /// Interpolates every string of `map`; `at` is its JSON path for errors.
@@ -46,7 +47,7 @@ pub fn render(map: &Map<String, Value>, scope: &Scope<'_>, at: &str) -> Result<R
         build_data: scope.build_data,
     };
     let mut problems = Vec::new();
-    let mut sensitive = BTreeSet::new();
+    let mut sensitive = BTreeMap::new();
     let mut out = Map::new();
     for (key, value) in map {
         let pointer = format!("/{}", escape(key));
@@ -61,14 +62,18 @@ fn walk(
     ctx: &Context<'_>,
     pointer: &str,
     path: &str,
-    sensitive: &mut BTreeSet<String>,
+    sensitive: &mut BTreeMap<String, Vec<String>>,
     problems: &mut Vec<Problem>,
 ) -> Value {
     match value {
         Value::String(s) if interpolate::is_template(s) => match interpolate::render(s, ctx) {
             Ok(r) => {
                 if r.sensitive {
-                    sensitive.insert(pointer.to_string());
+                    let mut names = interpolate::referenced_variables(s);
+                    names.retain(|name| ctx.sensitive.contains(name));
+                    names.sort();
+                    names.dedup();
+                    sensitive.insert(pointer.to_string(), names);
                 }
                 Value::String(r.text)
             }

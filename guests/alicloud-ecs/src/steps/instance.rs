@@ -2,6 +2,7 @@
 //! (key pair, password, user data, disks), started, and stopped again for
 //! the image.
 
+use crate::options::UserData;
 use crate::record::{self, kind};
 use crate::rpc::RpcError;
 use crate::state::State;
@@ -46,8 +47,12 @@ impl Step<State> for CreateInstance {
         if let Some(password) = &state.comm.password {
             call = call.secret("Password", password);
         }
-        if let Some(data) = &opts.user_data {
-            call = call.param("UserData", base64::engine::general_purpose::STANDARD.encode(data.as_bytes()));
+        match &opts.user_data {
+            Some(UserData::File(text)) => {
+                call = call.param("UserData", base64::engine::general_purpose::STANDARD.encode(text.as_bytes()));
+            }
+            Some(UserData::Secret(secret)) => call = call.base64_secret("UserData", secret),
+            None => {}
         }
         if let Some(optimized) = opts.io_optimized {
             call = call.param("IoOptimized", if optimized { "optimized" } else { "none" });

@@ -32,7 +32,7 @@ impl Host for HostState {
             Ok(url) => url,
             Err(e) => return Ok(Err(e)),
         };
-        request.body = assemble(&self.table, &body)?;
+        request.body = assemble(&self.table, &body, &self.caps.redactor)?;
         self.send_admitted(url, request).await
     }
 }

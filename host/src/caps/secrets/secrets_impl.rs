@@ -68,7 +68,7 @@ impl Host for HostState {
         data: Vec<Piece>,
     ) -> wasmtime::Result<Vec<u8>> {
         let key = self.secret(&key)?;
-        let data = assemble(&self.table, &data)?;
+        let data = assemble(&self.table, &data, &self.caps.redactor)?;
         Ok(hmac(algorithm, &key.value, &data))
     }
 }
