@@ -135,18 +135,18 @@ fn files_the_test_wrote_are_input_until_changed() {
     std::fs::write(&output, STANDARD.encode(format!("xx{SECURITY_TOKEN}yy"))).unwrap();
     let inputs = HashMap::from([(input.clone(), canary::sha256(body.as_bytes()))]);
     let m = Matcher::new(canary::canaries());
-    let hits = canary::scan_dir(&m, "a test", dir.path(), &inputs, &[]);
+    let hits = canary::scan_dir(&m, "a test", ("dir", dir.path()), &inputs, &[]);
     let seen: Vec<(String, &str)> = hits.iter().map(|h| (h.source.clone(), h.finding.form.as_str())).collect();
-    assert_eq!(seen, [(output.display().to_string(), "base64 (offset 2)")], "{hits:?}");
+    assert_eq!(seen, [("dir/out/report.json".to_string(), "base64 (offset 2)")], "{hits:?}");
     assert_eq!(hits[0].test, "a test");
     // Once rewritten (by kiln, say), the test's file is output.
     std::fs::write(&input, format!("{body} ")).unwrap();
-    assert_eq!(canary::scan_dir(&m, "a test", dir.path(), &inputs, &[]).len(), 2);
+    assert_eq!(canary::scan_dir(&m, "a test", ("dir", dir.path()), &inputs, &[]).len(), 2);
     // A machine's disk is the secrets' destination.
     let machine = dir.path().join("remote");
     std::fs::create_dir_all(&machine).unwrap();
     std::fs::write(machine.join("received.txt"), SECRET_KEY).unwrap();
-    assert_eq!(canary::scan_dir(&m, "a test", dir.path(), &inputs, std::slice::from_ref(&machine)).len(), 2);
+    assert_eq!(canary::scan_dir(&m, "a test", ("dir", dir.path()), &inputs, std::slice::from_ref(&machine)).len(), 2);
 }
 
 fn a_leak_planted_in_a_kiln_run_is_found_in_its_output_and_files() {
@@ -169,7 +169,7 @@ fn a_leak_planted_in_a_kiln_run_is_found_in_its_output_and_files() {
     let stdout = ("stdout of `kiln build template.json`", "ALICLOUD_SECRET_KEY (canary)", "base64 (offset 1)");
     assert!(seen.contains(&stdout), "{seen:?}");
     assert!(
-        seen.iter().any(|(source, _, form)| source.ends_with("/leak.b64") && *form == "base64 (offset 1)"),
+        seen.iter().any(|(source, _, form)| *source == "the project/leak.b64" && *form == "base64 (offset 1)"),
         "{seen:?}"
     );
     assert!(hits.iter().all(|h| h.test.ends_with("a_leak_planted_in_a_kiln_run_is_found_in_its_output_and_files")));
@@ -177,8 +177,8 @@ fn a_leak_planted_in_a_kiln_run_is_found_in_its_output_and_files() {
 
 /// Not a check of its own: the canaries' tour of the places a secret could
 /// leak through, for the sweep to judge. The credentials come from the
-/// environment into the template's variables; a non-secret field reuses the
-/// secret key (its error must not show it); a sensitive variable goes into
+/// environment into the template's variables; non-secret fields reuse them
+/// (their errors must not show them); a sensitive variable goes into
 /// `user_data` (sent base64-encoded, recorded by `--sim-report`); every
 /// command runs, human and machine-readable, each with its debug log.
 fn canary_secrets_go_through_every_command_where_they_could_leak() {
@@ -201,8 +201,10 @@ fn canary_secrets_go_through_every_command_where_they_could_leak() {
     assert!(build.code == 0 || build.all().contains("user_data"), "{}", build.all());
     p.run(&["-machine-readable", "build", "--simulate", "--sim-profile", "instant", "template.json"]);
 
-    template["builders"][0]["image_name"] = json!("{{user `secret_key`}}");
+    // Typed fields say what they were given when it does not parse.
+    template["builders"][0]["internet_max_bandwidth_out"] = json!("{{user `secret_key`}}");
+    template["builders"][0]["ssh_private_ip"] = json!("{{user `access_key`}}");
     p.template(template);
-    p.run(&["validate", "template.json"]).code(2).contains("builders[0].image_name");
+    p.run(&["validate", "template.json"]).code(2).contains("builders[0].internet_max_bandwidth_out");
     p.run(&["-machine-readable", "validate", "template.json"]).code(2);
 }

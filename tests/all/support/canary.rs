@@ -148,26 +148,32 @@ fn ledger() -> std::sync::MutexGuard<'static, Ledger> {
 
 /// The hits in a `kiln` run's two streams; `command` names the run.
 pub fn scan_run(matcher: &Matcher, test: &str, command: &str, run: &Run) -> Vec<Hit> {
-    let mut hits = Vec::new();
-    for (stream, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
-        hits.extend(matcher.find(text.as_bytes()).into_iter().map(|finding| Hit {
-            test: test.to_string(),
-            source: format!("{stream} of `{command}`"),
-            finding,
-        }));
-    }
+    let mut hits = scan_stream(matcher, test, &format!("stdout of `{command}`"), run.stdout.as_bytes());
+    hits.extend(scan_stream(matcher, test, &format!("stderr of `{command}`"), run.stderr.as_bytes()));
     ledger().runs += 1;
     hits
+}
+
+/// The hits in `bytes`, which `source` names (a stream of a run).
+pub fn scan_stream(matcher: &Matcher, test: &str, source: &str, bytes: &[u8]) -> Vec<Hit> {
+    let found = matcher.find(bytes);
+    found.into_iter().map(|finding| Hit { test: test.to_string(), source: source.to_string(), finding }).collect()
+}
+
+/// Counts a run whose streams [`scan_stream`] searched.
+pub fn count_run() {
+    ledger().runs += 1;
 }
 
 /// The hits in every file under `root` (symbolic links are not followed),
 /// except those in `inputs` (path → SHA-256 of what the test wrote) whose
 /// content is still what the test wrote, and those under `machine_dirs`
-/// (a real machine's disk: the secrets' destination).
+/// (a real machine's disk: the secrets' destination). A hit names its file
+/// as `place/path-under-root`.
 pub fn scan_dir(
     matcher: &Matcher,
     test: &str,
-    root: &Path,
+    (place, root): (&str, &Path),
     inputs: &HashMap<PathBuf, [u8; 32]>,
     machine_dirs: &[PathBuf],
 ) -> Vec<Hit> {
@@ -191,7 +197,7 @@ pub fn scan_dir(
                     bytes += content.len() as u64;
                     hits.extend(matcher.find(&content).into_iter().map(|finding| Hit {
                         test: test.to_string(),
-                        source: path.display().to_string(),
+                        source: format!("{place}/{}", path.strip_prefix(root).unwrap_or(&path).display()),
                         finding,
                     }));
                 }
@@ -272,7 +278,13 @@ pub const SWEEP: &str = "canary::sweep_finds_no_secret_in_anything_kiln_wrote";
 /// for the canaries too, and fails with every hit the suite's runs left.
 pub fn sweep(outstanding: &Outstanding) -> Result<(), String> {
     outstanding.wait();
-    let cache = scan_dir(&Matcher::new(canaries()), SWEEP, &shared_cache_dir(), &HashMap::new(), &[]);
+    let cache = scan_dir(
+        &Matcher::new(canaries()),
+        SWEEP,
+        ("the shared kiln-cache", &shared_cache_dir()),
+        &HashMap::new(),
+        &[],
+    );
     record(cache);
     let ledger = ledger();
     let summary = format!(

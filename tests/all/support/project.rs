@@ -172,7 +172,8 @@ impl Project {
 
     /// The hits in the project's files, input and machine disks left out.
     fn sweep_files(&self) -> Vec<Hit> {
-        canary::scan_dir(&self.matcher(), &self.test, self.root(), &lock(&self.inputs), &lock(&self.machine_dirs))
+        let place = ("the project", self.root());
+        canary::scan_dir(&self.matcher(), &self.test, place, &lock(&self.inputs), &lock(&self.machine_dirs))
     }
 
     /// Runs `kiln ARGS...`; once a line of its output contains `marker`,
