@@ -30,7 +30,7 @@ fn packer_1_6_6_builds_the_basic_example_against_the_simulator() {
         .env("CHECKPOINT_DISABLE", "1")
         .env("HTTP_PROXY", &proxy)
         .env("HTTPS_PROXY", &proxy)
-        .env("ALICLOUD_ACCESS_KEY", canary::ACCESS_KEY_ID)
+        .env("ALICLOUD_ACCESS_KEY", canary::SERVE_ACCESS_KEY_ID)
         .env("ALICLOUD_SECRET_KEY", canary::SECRET_KEY)
         .output()
         .unwrap();

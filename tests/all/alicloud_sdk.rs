@@ -18,7 +18,7 @@ fn official_python_sdk_completes_a_full_flow_and_wrong_keys_are_refused() {
     let output = Command::new(python)
         .arg(sdk::flow_script())
         .env("KILN_SIM_ENDPOINT", &sim.address)
-        .env("KILN_SIM_ACCESS_KEY", canary::ACCESS_KEY_ID)
+        .env("KILN_SIM_ACCESS_KEY", canary::SERVE_ACCESS_KEY_ID)
         .env("KILN_SIM_SECRET_KEY", canary::SECRET_KEY)
         .env("KILN_SIM_REGION", "cn-beijing")
         .output()

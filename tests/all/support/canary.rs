@@ -33,6 +33,12 @@ pub const SECRET_KEY: &str = "KILNCANARY-sk-7f3e91c4 \"q\\b\" 'o' /+=";
 /// all, so the builds sign with the canary.
 pub const SECURITY_TOKEN: &str = "KILNCANARY-st-2b8d6a0e CAIS \"t\" 'k' /+=";
 
+/// The access key id `kiln sim serve` accepts in the suite, with
+/// [`SECRET_KEY`]: not a canary, because the server's banner names the key
+/// it accepts on purpose (it shows the id and hides the secret), and it is
+/// the server's own setting, not a template's secret field.
+pub const SERVE_ACCESS_KEY_ID: &str = "LTAI5tKilnCanaryServe01";
+
 /// A sensitive variable's value, for templates that declare it (the
 /// canary test's own; other tests' sensitive values are swept for as they
 /// are, see [`declared_in_template`]).

@@ -205,10 +205,10 @@ pub fn forms(value: &str) -> Vec<(String, Vec<u8>)> {
             }
         }
     }
-    if let Some((first, _)) = value.split_once(char::is_whitespace) {
-        if first.len() >= MIN_FRAGMENT {
-            forms.push(("first word (word-split)".to_string(), first.as_bytes().to_vec()));
-        }
+    if let Some((first, _)) = value.split_once(char::is_whitespace)
+        && first.len() >= MIN_FRAGMENT
+    {
+        forms.push(("first word (word-split)".to_string(), first.as_bytes().to_vec()));
     }
     forms
 }

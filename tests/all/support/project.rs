@@ -97,7 +97,7 @@ impl Project {
 
     /// Writes `template.json`.
     pub fn template(&self, json: serde_json::Value) -> &Self {
-        self.file("template.json", &serde_json::to_string_pretty(&json).unwrap())
+        self.file("template.json", serde_json::to_string_pretty(&json).unwrap())
     }
 
     /// Puts the test-only `scenarios` component in the plugin directory.

@@ -14,7 +14,8 @@ use std::time::Duration;
 const START_LIMIT: Duration = Duration::from_secs(60);
 
 /// `kiln sim serve` on a free port, accepting the [canary](super::canary)
-/// key (its clients sign with it); stopped when dropped, and then its
+/// secret key (its clients sign with it, under
+/// [`SERVE_ACCESS_KEY_ID`](canary::SERVE_ACCESS_KEY_ID)); stopped when dropped, and then its
 /// output and debug log are swept for the canaries.
 pub struct SimServer {
     child: Child,
@@ -42,7 +43,7 @@ impl SimServer {
         let logs = tempfile::tempdir().expect("temp dir");
         let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
             .args(["sim", "serve", "--listen", "127.0.0.1:0", "--profile", "fast"])
-            .args(["--access-key", canary::ACCESS_KEY_ID, "--secret-key", canary::SECRET_KEY])
+            .args(["--access-key", canary::SERVE_ACCESS_KEY_ID, "--secret-key", canary::SECRET_KEY])
             .arg("--log-file")
             .arg(logs.path().join("sim-serve.log"))
             .args(extra)
