@@ -384,6 +384,7 @@ fn bad_options_are_named_with_their_rule() {
 
 fn credentials_and_region_come_from_the_environment() {
     let p = Project::new();
+    p.without_canary_credentials();
     let mut template = basic(json!({}));
     template["variables"] = json!({});
     let builder = template["builders"][0].as_object_mut().unwrap();

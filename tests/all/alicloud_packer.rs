@@ -5,6 +5,7 @@
 //! machine's loopback address, which only root may listen on.
 
 use crate::support::admin;
+use crate::support::canary;
 use crate::support::peers::PACKER;
 use crate::support::report::{first_file, first_machine};
 use crate::support::sim::SimServer;
@@ -29,8 +30,8 @@ fn packer_1_6_6_builds_the_basic_example_against_the_simulator() {
         .env("CHECKPOINT_DISABLE", "1")
         .env("HTTP_PROXY", &proxy)
         .env("HTTPS_PROXY", &proxy)
-        .env("ALICLOUD_ACCESS_KEY", kiln_sim::alicloud::credentials::DEFAULT_ACCESS_KEY_ID)
-        .env("ALICLOUD_SECRET_KEY", kiln_sim::alicloud::credentials::DEFAULT_ACCESS_KEY_SECRET)
+        .env("ALICLOUD_ACCESS_KEY", canary::SERVE_ACCESS_KEY_ID)
+        .env("ALICLOUD_SECRET_KEY", canary::SECRET_KEY)
         .output()
         .unwrap();
     let text = format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));

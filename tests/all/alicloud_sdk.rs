@@ -3,6 +3,7 @@
 //! create/describe/delete flow over the ECS and VPC APIs: proof that the
 //! simulator speaks the real protocol, signatures included.
 
+use crate::support::canary;
 use crate::support::sdk;
 use crate::support::sim::SimServer;
 use std::process::Command;
@@ -17,8 +18,8 @@ fn official_python_sdk_completes_a_full_flow_and_wrong_keys_are_refused() {
     let output = Command::new(python)
         .arg(sdk::flow_script())
         .env("KILN_SIM_ENDPOINT", &sim.address)
-        .env("KILN_SIM_ACCESS_KEY", kiln_sim::alicloud::credentials::DEFAULT_ACCESS_KEY_ID)
-        .env("KILN_SIM_SECRET_KEY", kiln_sim::alicloud::credentials::DEFAULT_ACCESS_KEY_SECRET)
+        .env("KILN_SIM_ACCESS_KEY", canary::SERVE_ACCESS_KEY_ID)
+        .env("KILN_SIM_SECRET_KEY", canary::SECRET_KEY)
         .env("KILN_SIM_REGION", "cn-beijing")
         .output()
         .unwrap();

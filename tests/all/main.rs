@@ -11,6 +11,7 @@ mod alicloud;
 mod alicloud_packer;
 mod alicloud_sdk;
 mod bad_template;
+mod canary;
 mod cancel;
 mod cli_build;
 mod harness;
@@ -28,6 +29,7 @@ fn main() -> std::process::ExitCode {
         alicloud_packer::TESTS,
         alicloud_sdk::TESTS,
         bad_template::TESTS,
+        canary::TESTS,
         cancel::TESTS,
         cli_build::TESTS,
         harness::TESTS,

@@ -18,6 +18,7 @@ const BASIC: &str = include_str!("../../examples/alicloud.json");
 
 fn env_in_variables_reads_the_simulators_default_key() {
     let p = Project::new();
+    p.without_canary_credentials();
     p.template(json!({
         "variables": {"key": "{{env `ALICLOUD_ACCESS_KEY`}}"},
         "builders": [{"type": "null", "communicator": "none"}],

@@ -71,7 +71,7 @@ fn attempts(run: &Run) -> usize {
 fn key_login_runs_shell_and_file_provisioners() {
     let sshd = Sshd::start();
     let p = Project::new();
-    let remote = p.root().join("remote");
+    let remote = p.machine_dir("remote");
     p.file("payload.txt", "from the file provisioner\n");
     p.template(over_ssh(
         &sshd,
@@ -83,7 +83,6 @@ fn key_login_runs_shell_and_file_provisioners() {
             {"type": "shell", "inline": [format!("cat {}", remote.join("payload.txt").display())]}
         ]),
     ));
-    std::fs::create_dir_all(&remote).unwrap();
     p.run(&["build", "template.json"])
         .code(0)
         .contains("Connected to SSH!")
@@ -235,8 +234,7 @@ fn sshd_killed_mid_command_fails_the_build_clearly() {
 fn big_file(p: &Project, name: &str, mib: usize) -> Vec<u8> {
     // Not all one byte: a transfer that drops or repeats a block shows.
     let data: Vec<u8> = (0..mib << 20).map(|i| (i % 251) as u8 ^ (i >> 20) as u8).collect();
-    p.file(name, "");
-    std::fs::write(p.root().join(name), &data).unwrap();
+    p.file(name, &data);
     data
 }
 
@@ -244,8 +242,7 @@ fn round_trip(method: &str) {
     let sshd = Sshd::start();
     let p = Project::new();
     let data = big_file(&p, "big.bin", 100);
-    let remote = p.root().join("remote");
-    std::fs::create_dir_all(&remote).unwrap();
+    let remote = p.machine_dir("remote");
     p.template(over_ssh(
         &sshd,
         json!({"ssh_file_transfer_method": method}),
@@ -274,8 +271,7 @@ fn directory_upload_keeps_tree_and_modes() {
     p.file("tree/sub/b.sh", "echo b");
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(p.root().join("tree/sub/b.sh"), std::fs::Permissions::from_mode(0o750)).unwrap();
-    let remote = p.root().join("remote");
-    std::fs::create_dir_all(&remote).unwrap();
+    let remote = p.machine_dir("remote");
     p.template(over_ssh(
         &sshd,
         json!({}),

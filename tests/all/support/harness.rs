@@ -2,8 +2,12 @@
 //! plus what libtest cannot do, skip a test at run time. A test whose peer
 //! is missing is reported `ignored (SKIPPED: what to install)` and counted
 //! as ignored in `test result:`; under `CI=true`, where `.ci/run` has
-//! installed every peer, it fails instead, saying what to install.
+//! installed every peer, it fails instead, saying what to install. The
+//! last test is the [canary sweep](super::canary): it waits for every
+//! other selected test to end, then fails if any secret reached kiln's
+//! output.
 
+use super::canary::{self, Outstanding};
 use super::peers::Peer;
 use super::stray;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
@@ -45,12 +49,16 @@ pub fn main(modules: &[&[Test]]) -> ExitCode {
     }
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     let lookups = Lookups::default();
-    let trials = modules
+    // Counted before any test starts: the number libtest-mimic will run.
+    let outstanding = Outstanding::new(0);
+    let mut trials: Vec<Trial> = modules
         .iter()
         .flat_map(|tests| tests.iter())
         .map(|test| {
             let (name, run, peers, lookups) = (test.full_name(), test.run, test.peers, lookups.clone());
+            let outstanding = outstanding.clone();
             Trial::ignorable_test(name.clone(), move || {
+                let _ended = outstanding.guard();
                 let missing: Vec<String> = peers
                     .iter()
                     .filter_map(|peer| lookups.lock().unwrap().entry(*peer).or_insert_with(|| peer.missing()).clone())
@@ -68,6 +76,10 @@ pub fn main(modules: &[&[Test]]) -> ExitCode {
             })
         })
         .collect();
+    let selected = trials.iter().filter(|trial| !args.is_filtered_out(trial)).count();
+    outstanding.set(selected);
+    let waiting = outstanding.clone();
+    trials.push(Trial::test(canary::SWEEP, move || canary::sweep(&waiting).map_err(Failed::from)));
     libtest_mimic::run(&args, trials).exit_code()
 }
 

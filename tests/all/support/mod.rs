@@ -1,12 +1,14 @@
 //! Fixtures for the end-to-end tests, all of them: test modules hold tests
 //! only. A project and its `kiln` runs, the local HTTP server, a real sshd,
 //! the simulator as a server and its admin API, the `--sim-report` reader,
-//! the Python SDK, signals, and the harness that lists and runs the tests
-//! with the peers they need.
+//! the Python SDK, signals, the canary sweep and its matcher, and the
+//! harness that lists and runs the tests with the peers they need.
 
 pub mod admin;
+pub mod canary;
 pub mod harness;
 pub mod http;
+pub mod leaks;
 pub mod peers;
 pub mod project;
 pub mod report;

@@ -1,22 +1,68 @@
 //! A scratch project per test and the `kiln` binary run in it with an
 //! environment of its own, the test-only guests in its plugin directory.
+//! Every run holds the [canary](super::canary) credentials and writes a
+//! debug log; its streams, and the project's files when it is dropped, are
+//! searched for the canaries and the secrets the test declared.
 
+use super::canary::{self, Hit};
+use super::leaks::{Matcher, Secret};
 use super::watchdog::{Stdout, Watched};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// The directories a run's environment points into, under the root:
+/// whatever kiln writes for itself lands where the sweep looks.
+const WRITABLE_DIRS: &[&str] = &["home", "tmp", "xdg/config", "xdg/cache", "xdg/data", "xdg/state", "logs"];
 
 /// A scratch directory with a template and a plugin directory.
 pub struct Project {
     dir: tempfile::TempDir,
+    /// The test that made it (its thread's name), for the sweep's report.
+    test: String,
+    /// The secrets its templates and runs' environments declared.
+    secrets: Mutex<Vec<Secret>>,
+    /// What the test itself wrote (path → SHA-256): input, not output.
+    inputs: Mutex<HashMap<PathBuf, [u8; 32]>>,
+    /// Directories standing for a machine's disk ([`Project::machine_dir`]).
+    machine_dirs: Mutex<Vec<PathBuf>>,
+    /// Hits in its runs' streams so far.
+    hits: Mutex<Vec<Hit>>,
+    /// Whether its runs get the canary credentials.
+    canary_credentials: AtomicBool,
+    /// Runs so far, to name each one's debug log.
+    runs: AtomicUsize,
+    /// Whether the test took the hits itself ([`Project::take_canary_hits`]).
+    claimed: AtomicBool,
 }
 
 impl Project {
     /// An empty project.
     pub fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::create_dir_all(dir.path().join("home")).unwrap();
-        std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
-        Project { dir }
+        for sub in WRITABLE_DIRS.iter().chain(&["plugins"]) {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        Project {
+            dir,
+            test: std::thread::current().name().unwrap_or("(unnamed thread)").to_string(),
+            secrets: Mutex::default(),
+            inputs: Mutex::default(),
+            machine_dirs: Mutex::default(),
+            hits: Mutex::default(),
+            canary_credentials: AtomicBool::new(true),
+            runs: AtomicUsize::new(0),
+            claimed: AtomicBool::new(false),
+        }
+    }
+
+    /// Leaves the canary credentials out of this project's runs, for a
+    /// test of what kiln does when the environment holds none.
+    pub fn without_canary_credentials(&self) -> &Self {
+        self.canary_credentials.store(false, Ordering::Relaxed);
+        self
     }
 
     /// The project's root.
@@ -24,17 +70,34 @@ impl Project {
         self.dir.path()
     }
 
-    /// Writes `body` to `name` under the root.
-    pub fn file(&self, name: &str, body: &str) -> &Self {
-        let path = self.root().join(name);
+    /// Writes `body` to `name` under the root. The file is the test's
+    /// input (not swept while unchanged); the secrets it declares, if it is
+    /// a template, are swept for.
+    pub fn file(&self, name: &str, body: impl AsRef<[u8]>) -> &Self {
+        let (path, body) = (self.root().join(name), body.as_ref());
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, body).unwrap();
+        std::fs::write(&path, body).unwrap();
+        lock(&self.inputs).insert(path, canary::sha256(body));
+        if let Ok(text) = std::str::from_utf8(body) {
+            lock(&self.secrets).extend(canary::declared_in_template(text));
+        }
         self
+    }
+
+    /// A directory in the project standing for a real machine's disk,
+    /// where provisioners over SSH write: the secrets' destination, so the
+    /// sweep leaves it out. (The simulator's machines have none: what they
+    /// receive is recorded in `--sim-report`, which is swept.)
+    pub fn machine_dir(&self, name: &str) -> PathBuf {
+        let dir = self.root().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        lock(&self.machine_dirs).push(dir.clone());
+        dir
     }
 
     /// Writes `template.json`.
     pub fn template(&self, json: serde_json::Value) -> &Self {
-        self.file("template.json", &serde_json::to_string_pretty(&json).unwrap())
+        self.file("template.json", serde_json::to_string_pretty(&json).unwrap())
     }
 
     /// Puts the test-only `scenarios` component in the plugin directory.
@@ -44,25 +107,73 @@ impl Project {
 
     /// Copies the component at `path` into the plugin directory as `name`.
     pub fn with_plugin(&self, path: &str, name: &str) -> &Self {
-        std::fs::copy(path, self.root().join("plugins").join(name)).expect("copy plugin");
+        let to = self.root().join("plugins").join(name);
+        std::fs::copy(path, &to).expect("copy plugin");
+        lock(&self.inputs).insert(to.clone(), canary::sha256(&std::fs::read(&to).unwrap()));
         self
     }
 
-    /// `kiln ARGS...` in this project, with an environment of its own.
+    /// `kiln ARGS...` in this project, with an environment of its own:
+    /// the canary credentials (unless left out), and home, temporary and
+    /// XDG directories in the project. Unless `args` name a log file, the
+    /// run writes its debug log to `logs/` (the console stays as it is).
     pub fn kiln(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_kiln"));
+        if !args.iter().any(|a| *a == "--log-file" || a.starts_with("--log-file=")) {
+            let n = self.runs.fetch_add(1, Ordering::Relaxed);
+            command.arg("--log-file").arg(self.root().join(format!("logs/run-{n}.log")));
+        }
         command
             .args(args)
             .current_dir(self.root())
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.root().join("home"))
+            .env("TMPDIR", self.root().join("tmp"))
+            .env("XDG_CONFIG_HOME", self.root().join("xdg/config"))
+            .env("XDG_CACHE_HOME", self.root().join("xdg/cache"))
+            .env("XDG_DATA_HOME", self.root().join("xdg/data"))
+            .env("XDG_STATE_HOME", self.root().join("xdg/state"))
             .env("KILN_PLUGIN_PATH", self.root().join("plugins"))
             // Compiled components are shared by all tests: compiling is
             // the slow part, and the cache is keyed by content.
-            .env("KILN_CACHE_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("kiln-cache"))
+            .env("KILN_CACHE_DIR", canary::shared_cache_dir())
             .stdin(Stdio::null());
+        if self.canary_credentials.load(Ordering::Relaxed) {
+            command.envs(canary::credentials_env());
+        }
         command
+    }
+
+    /// The matcher for this project's secrets: the canaries and what its
+    /// tests declared.
+    fn matcher(&self) -> Matcher {
+        let mut secrets = canary::canaries();
+        secrets.extend(lock(&self.secrets).iter().cloned());
+        Matcher::new(secrets)
+    }
+
+    /// Searches a finished run's streams; the hits wait for the sweep.
+    fn sweep_run(&self, args: &[&str], run: Run) -> Run {
+        let command = format!("kiln {}", args.join(" "));
+        let hits = canary::scan_run(&self.matcher(), &self.test, &command, &run);
+        lock(&self.hits).extend(hits);
+        run
+    }
+
+    /// Every hit so far: in its runs' streams, and in its files now. The
+    /// sweep does not get them: for a test that plants a leak on purpose.
+    pub fn take_canary_hits(self) -> Vec<Hit> {
+        self.claimed.store(true, Ordering::Relaxed);
+        let mut hits = std::mem::take(&mut *lock(&self.hits));
+        hits.extend(self.sweep_files());
+        hits
+    }
+
+    /// The hits in the project's files, input and machine disks left out.
+    fn sweep_files(&self) -> Vec<Hit> {
+        let place = ("the project", self.root());
+        canary::scan_dir(&self.matcher(), &self.test, place, &lock(&self.inputs), &lock(&self.machine_dirs))
     }
 
     /// Runs `kiln ARGS...`; once a line of its output contains `marker`,
@@ -79,7 +190,7 @@ impl Project {
             }
         }
         then(kiln.pid());
-        kiln.finish()
+        self.sweep_run(args, kiln.finish())
     }
 
     /// Runs `kiln ARGS...` to completion.
@@ -95,10 +206,20 @@ impl Project {
     ///
     /// Panics, with kiln's output, when the run outlives
     /// [`DEFAULT_RUN_LIMIT`](super::watchdog::DEFAULT_RUN_LIMIT): kiln hung.
+    /// A test that sets a credential variable chooses its credentials:
+    /// the canary ones are left out of the run, and its own are swept for.
     pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut command = self.kiln(args);
+        let credential_vars = canary::credential_vars();
+        if env.iter().any(|(name, _)| credential_vars.contains(name)) {
+            for var in &credential_vars {
+                command.env_remove(var);
+            }
+        }
         command.envs(env.iter().copied());
-        Watched::spawn(command, format!("kiln {}", args.join(" "))).finish()
+        lock(&self.secrets).extend(canary::declared_in_env(env));
+        let run = Watched::spawn(command, format!("kiln {}", args.join(" "))).finish();
+        self.sweep_run(args, run)
     }
 
     /// Runs `kiln ARGS...` to completion with its stdout as `stdout` says
@@ -108,8 +229,28 @@ impl Project {
     /// Panics, with kiln's output, when the run outlives
     /// [`DEFAULT_RUN_LIMIT`](super::watchdog::DEFAULT_RUN_LIMIT): kiln hung.
     pub fn run_with_stdout(&self, args: &[&str], stdout: Stdout) -> Run {
-        Watched::spawn_with(self.kiln(args), format!("kiln {}", args.join(" ")), stdout).finish()
+        let run = Watched::spawn_with(self.kiln(args), format!("kiln {}", args.join(" ")), stdout).finish();
+        self.sweep_run(args, run)
     }
+}
+
+impl Drop for Project {
+    /// Sweeps the project's files before they go, and hands its hits to
+    /// the sweep.
+    fn drop(&mut self) {
+        if self.claimed.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut hits = std::mem::take(&mut *lock(&self.hits));
+        hits.extend(self.sweep_files());
+        canary::record(hits);
+    }
+}
+
+/// `mutex`'s content, even after a panic elsewhere: a project is swept
+/// while a failed test unwinds.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A finished `kiln` run.

@@ -1,19 +1,32 @@
 //! `kiln sim serve`: the simulator as a server of its own, for clients
 //! that are not kiln (Packer, the official Python SDK).
 
-use std::io::{BufRead, BufReader};
+use super::canary;
+use super::leaks::Matcher;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// Longest `kiln sim serve` may take to say where it listens.
 const START_LIMIT: Duration = Duration::from_secs(60);
 
-/// `kiln sim serve` on a free port; stopped when dropped.
+/// `kiln sim serve` on a free port, accepting the [canary](super::canary)
+/// secret key (its clients sign with it, under
+/// [`SERVE_ACCESS_KEY_ID`](canary::SERVE_ACCESS_KEY_ID)); stopped when dropped, and then its
+/// output and debug log are swept for the canaries.
 pub struct SimServer {
     child: Child,
     /// `127.0.0.1:PORT`.
     pub address: String,
+    /// The test that started it, for the sweep.
+    test: String,
+    /// Its debug log's directory.
+    logs: tempfile::TempDir,
+    /// Its stdout after the first line, and its stderr, read to the end.
+    streams: Vec<(&'static str, JoinHandle<Vec<u8>>)>,
 }
 
 impl SimServer {
@@ -27,21 +40,35 @@ impl SimServer {
     /// Panics when the server cannot start or does not print its address
     /// within a minute.
     pub fn start_with(extra: &[&str]) -> SimServer {
+        let logs = tempfile::tempdir().expect("temp dir");
         let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
             .args(["sim", "serve", "--listen", "127.0.0.1:0", "--profile", "fast"])
+            .args(["--access-key", canary::SERVE_ACCESS_KEY_ID, "--secret-key", canary::SECRET_KEY])
+            .arg("--log-file")
+            .arg(logs.path().join("sim-serve.log"))
             .args(extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start kiln sim serve");
-        // Its first line names the address; the rest of the banner is read
-        // and dropped so the pipe never fills.
+        // Its first line names the address; the rest is kept, read as it
+        // comes so the pipe never fills.
         let stdout = child.stdout.take().unwrap();
         let (first_line, said) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
-            let _ = first_line.send(lines.next().unwrap_or_default());
-            lines.for_each(drop);
+        let rest = std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let _ = first_line.send(line);
+            let mut rest = Vec::new();
+            let _ = reader.read_to_end(&mut rest);
+            rest
+        });
+        let mut stderr = child.stderr.take().unwrap();
+        let errors = std::thread::spawn(move || {
+            let mut all = Vec::new();
+            let _ = stderr.read_to_end(&mut all);
+            all
         });
         let first = said.recv_timeout(START_LIMIT).expect("kiln sim serve did not say where it listens");
         let address = first
@@ -50,7 +77,8 @@ impl SimServer {
             .and_then(|rest| rest.split_whitespace().next())
             .unwrap_or_else(|| panic!("kiln sim serve said {first:?}"))
             .to_string();
-        SimServer { child, address }
+        let test = std::thread::current().name().unwrap_or("(unnamed thread)").to_string();
+        SimServer { child, address, test, logs, streams: vec![("stdout", rest), ("stderr", errors)] }
     }
 }
 
@@ -58,5 +86,19 @@ impl Drop for SimServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let matcher = Matcher::new(canary::canaries());
+        let mut hits = Vec::new();
+        for (stream, reader) in self.streams.drain(..) {
+            let bytes = reader.join().unwrap_or_default();
+            if stream == "stderr" && !bytes.is_empty() {
+                // What it said on stderr, shown as when it was inherited.
+                eprint!("{}", String::from_utf8_lossy(&bytes));
+            }
+            hits.extend(canary::scan_stream(&matcher, &self.test, &format!("{stream} of `kiln sim serve`"), &bytes));
+        }
+        canary::count_run();
+        let logs = ("the sim server's log directory", self.logs.path());
+        hits.extend(canary::scan_dir(&matcher, &self.test, logs, &HashMap::new(), &[]));
+        canary::record(hits);
     }
 }

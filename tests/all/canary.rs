@@ -1,0 +1,210 @@
+//! The canary sweep's own tests: its matcher finds a secret in each form
+//! (inside a longer base64 blob too) and nothing in redacted output; the
+//! secrets a template declares are swept for; and a leak planted in a real
+//! kiln run's output and files is found, so the sweep can fail. (The sweep
+//! itself is the harness's last test: `support::canary`.)
+
+use crate::support::Project;
+use crate::support::canary::{self, SECRET_KEY, SECURITY_TOKEN, SENSITIVE_VARIABLE};
+use crate::support::leaks::{Finding, Matcher, Secret, base64_core};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+use serde_json::json;
+use std::collections::HashMap;
+
+crate::support::tests! {
+    each_form_of_a_canary_is_found_and_named,
+    a_canary_inside_a_longer_base64_blob_is_found_at_every_offset,
+    percent_and_form_encoding_are_found_whatever_the_encoder_escapes,
+    redacted_output_and_other_text_are_not_hits,
+    a_templates_sensitive_values_and_secret_fields_are_swept_for,
+    files_the_test_wrote_are_input_until_changed,
+    a_leak_planted_in_a_kiln_run_is_found_in_its_output_and_files,
+    canary_secrets_go_through_every_command_where_they_could_leak,
+}
+
+/// The Basic Example, as shipped in `examples/` (its keys come from
+/// `{{env}}`, here the canary credentials).
+const BASIC: &str = include_str!("../../examples/alicloud.json");
+
+/// A matcher for the secret key canary alone.
+fn secret_key() -> Matcher {
+    Matcher::new(vec![Secret { what: "secret key".into(), value: SECRET_KEY.into() }])
+}
+
+/// The forms found in `text`.
+fn forms_in(matcher: &Matcher, text: &str) -> Vec<String> {
+    matcher.find(text.as_bytes()).into_iter().map(|f| f.form).collect()
+}
+
+fn each_form_of_a_canary_is_found_and_named() {
+    let m = secret_key();
+    let json = serde_json::to_string(&json!({"key": SECRET_KEY})).unwrap();
+    assert_eq!(forms_in(&m, &json), ["JSON-escaped"], "{json}");
+    let twice = serde_json::to_string(&json!({"body": json})).unwrap();
+    assert_eq!(forms_in(&m, &twice), ["JSON-escaped twice"], "{twice}");
+    assert_eq!(forms_in(&m, &format!("say {SECRET_KEY}.")), ["plain"]);
+    let quoted = format!("sh -c 'echo {}'", SECRET_KEY.replace('\'', r"'\''"));
+    assert_eq!(forms_in(&m, &quoted), ["shell single-quoted"], "{quoted}");
+    // Word splitting leaves the first word on its own.
+    let first = SECRET_KEY.split(' ').next().unwrap();
+    assert_eq!(forms_in(&m, &format!("argv[1]={first}\n")), ["first word (word-split)"]);
+    let found = m.find(format!("a\n{SECRET_KEY}\nb {SECRET_KEY}").as_bytes());
+    assert_eq!(found.len(), 1, "one finding per form: {found:?}");
+    let Finding { what, offset, count, context, .. } = &found[0];
+    assert_eq!((what.as_str(), *offset, *count), ("secret key", 2, 2));
+    assert!(context.contains("KILNCANARY-sk"), "{context}");
+}
+
+fn a_canary_inside_a_longer_base64_blob_is_found_at_every_offset() {
+    let m = secret_key();
+    for prefix in ["", "a", "ab", "user_data: #!/bin/sh\nexport KEY=\""] {
+        let text = format!("{prefix}{SECRET_KEY}\" and more after it");
+        for (engine, alphabet) in [(&STANDARD, "base64"), (&URL_SAFE, "base64url")] {
+            let blob = engine.encode(&text);
+            let offset = prefix.len() % 3;
+            let found = forms_in(&m, &format!("UserData={blob}&Action=RunInstances"));
+            // Where the value's base64 has no + or /, both alphabets agree
+            // and the standard one is named.
+            assert!(
+                found == [format!("{alphabet} (offset {offset})")] || found == [format!("base64 (offset {offset})")],
+                "{prefix:?} in {alphabet}: {found:?} in {blob}"
+            );
+        }
+    }
+    // The core is what the value alone decides: too short a value has none.
+    assert!(base64_core(b"abc", 1, &STANDARD).is_none());
+}
+
+fn percent_and_form_encoding_are_found_whatever_the_encoder_escapes() {
+    let m = secret_key();
+    let upper: String =
+        percent_encoding::utf8_percent_encode(SECRET_KEY, percent_encoding::NON_ALPHANUMERIC).to_string();
+    assert!(upper.contains("%20") && upper.contains("%2F"), "{upper}");
+    assert_eq!(forms_in(&m, &format!("GET /?Secret={upper}&x=1")), ["percent-encoded"]);
+    // Lowercase hex: each escape's two digits, not the text around them.
+    let lower: String = upper
+        .split('%')
+        .enumerate()
+        .map(|(i, part)| match i {
+            0 => part.to_string(),
+            _ => format!("%{}{}", part[..2].to_lowercase(), &part[2..]),
+        })
+        .collect();
+    assert!(lower.contains("%2f") && lower.contains("KILNCANARY"), "{lower}");
+    assert_eq!(forms_in(&m, &format!("?Secret={lower}")), ["percent-encoded"]);
+    // Form style: spaces as +, and / left alone as some encoders do.
+    let form = upper.replace("%20", "+").replace("%2F", "/");
+    assert_eq!(forms_in(&m, &format!("body: Secret={form}")), ["form-encoded (+ for space)"]);
+}
+
+fn redacted_output_and_other_text_are_not_hits() {
+    let m = Matcher::new(canary::canaries());
+    let redacted = "==> alicloud-ecs: secret_key=<sensitive> SecurityToken=*** KILNCANARY- access key";
+    assert!(m.find(redacted.as_bytes()).is_empty());
+    let other = STANDARD.encode("KILNCANARY-sk-00000000 another secret entirely");
+    assert!(m.find(other.as_bytes()).is_empty(), "{other}");
+    // Percent escapes that decode to something else are no hit.
+    assert!(m.find(b"a%20b+c %zz %").is_empty());
+    assert!(Matcher::new(Vec::new()).find(SECRET_KEY.as_bytes()).is_empty());
+}
+
+fn a_templates_sensitive_values_and_secret_fields_are_swept_for() {
+    let template = json!({
+        "variables": {"pw": "hunter2-but-long", "ref": "{{env `X`}}", "short": "p", "open": "not-a-secret-1"},
+        "sensitive-variables": ["pw", "ref", "short", "missing"],
+        "builders": [{"type": "null", "ssh_password": "Kiln-Passw0rd!", "ssh_username": "root-user-name"}],
+    });
+    let declared = canary::declared_in_template(&template.to_string());
+    let found: Vec<(&str, &str)> = declared.iter().map(|s| (s.what.as_str(), s.value.as_str())).collect();
+    assert_eq!(
+        found,
+        [("sensitive variable \"pw\"", "hunter2-but-long"), ("builders[0].ssh_password", "Kiln-Passw0rd!")]
+    );
+    assert!(canary::declared_in_template("{not json").is_empty());
+    let env = canary::declared_in_env(&[("ALICLOUD_SECRET_KEY", "a-long-secret"), ("PATH", "/usr/bin:/bin")]);
+    assert_eq!(env, [Secret { what: "ALICLOUD_SECRET_KEY set by the test".into(), value: "a-long-secret".into() }]);
+}
+
+fn files_the_test_wrote_are_input_until_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (dir.path().join("template.json"), dir.path().join("out/report.json"));
+    std::fs::create_dir_all(output.parent().unwrap()).unwrap();
+    let body = format!("{{\"secret_key\": {}}}", serde_json::to_string(SECRET_KEY).unwrap());
+    std::fs::write(&input, &body).unwrap();
+    std::fs::write(&output, STANDARD.encode(format!("xx{SECURITY_TOKEN}yy"))).unwrap();
+    let inputs = HashMap::from([(input.clone(), canary::sha256(body.as_bytes()))]);
+    let m = Matcher::new(canary::canaries());
+    let hits = canary::scan_dir(&m, "a test", ("dir", dir.path()), &inputs, &[]);
+    let seen: Vec<(String, &str)> = hits.iter().map(|h| (h.source.clone(), h.finding.form.as_str())).collect();
+    assert_eq!(seen, [("dir/out/report.json".to_string(), "base64 (offset 2)")], "{hits:?}");
+    assert_eq!(hits[0].test, "a test");
+    // Once rewritten (by kiln, say), the test's file is output.
+    std::fs::write(&input, format!("{body} ")).unwrap();
+    assert_eq!(canary::scan_dir(&m, "a test", ("dir", dir.path()), &inputs, &[]).len(), 2);
+    // A machine's disk is the secrets' destination.
+    let machine = dir.path().join("remote");
+    std::fs::create_dir_all(&machine).unwrap();
+    std::fs::write(machine.join("received.txt"), SECRET_KEY).unwrap();
+    assert_eq!(canary::scan_dir(&m, "a test", ("dir", dir.path()), &inputs, std::slice::from_ref(&machine)).len(), 2);
+}
+
+fn a_leak_planted_in_a_kiln_run_is_found_in_its_output_and_files() {
+    let p = Project::new();
+    // A script that leaks what kiln cannot know to redact: the secret key
+    // from the run's (canary) environment, base64-encoded inside a longer
+    // text, on its output and in a file.
+    p.template(json!({
+        "builders": [{"type": "null", "communicator": "none"}],
+        "provisioners": [{"type": "shell-local", "inline": [
+            "{ echo header; printf %s \"$ALICLOUD_SECRET_KEY\"; } | base64 -w0",
+            "{ echo header; printf %s \"$ALICLOUD_SECRET_KEY\"; } | base64 -w0 > leak.b64",
+        ]}],
+    }));
+    p.run(&["build", "template.json"]).code(0);
+    let hits = p.take_canary_hits();
+    let seen: Vec<(&str, &str, &str)> =
+        hits.iter().map(|h| (h.source.as_str(), h.finding.what.as_str(), h.finding.form.as_str())).collect();
+    // "header\n" is 7 bytes: the value starts 1 byte into a group.
+    let stdout = ("stdout of `kiln build template.json`", "ALICLOUD_SECRET_KEY (canary)", "base64 (offset 1)");
+    assert!(seen.contains(&stdout), "{seen:?}");
+    assert!(
+        seen.iter().any(|(source, _, form)| *source == "the project/leak.b64" && *form == "base64 (offset 1)"),
+        "{seen:?}"
+    );
+    assert!(hits.iter().all(|h| h.test.ends_with("a_leak_planted_in_a_kiln_run_is_found_in_its_output_and_files")));
+}
+
+/// Not a check of its own: the canaries' tour of the places a secret could
+/// leak through, for the sweep to judge. The credentials come from the
+/// environment into the template's variables; non-secret fields reuse them
+/// (their errors must not show them); a sensitive variable goes into
+/// `user_data` (sent base64-encoded, recorded by `--sim-report`); every
+/// command runs, human and machine-readable, each with its debug log.
+fn canary_secrets_go_through_every_command_where_they_could_leak() {
+    let p = Project::new();
+    let mut template: serde_json::Value = serde_json::from_str(BASIC).unwrap();
+    template["variables"]["canary"] = json!(SENSITIVE_VARIABLE);
+    template["sensitive-variables"] = json!(["canary"]);
+    template["builders"][0]["user_data"] = json!("#!/bin/sh\necho {{user `canary`}}\n");
+    p.template(template.clone());
+    for machine_readable in [false, true] {
+        let mut args = vec!["inspect", "template.json"];
+        if machine_readable {
+            args.insert(0, "-machine-readable");
+        }
+        p.run(&args).code(0);
+    }
+    let build =
+        p.run(&["build", "--simulate", "--sim-profile", "instant", "--sim-report", "report.json", "template.json"]);
+    // A builder may refuse a sensitive user_data (saying so) or send it.
+    assert!(build.code == 0 || build.all().contains("user_data"), "{}", build.all());
+    p.run(&["-machine-readable", "build", "--simulate", "--sim-profile", "instant", "template.json"]);
+
+    // Typed fields say what they were given when it does not parse.
+    template["builders"][0]["internet_max_bandwidth_out"] = json!("{{user `secret_key`}}");
+    template["builders"][0]["ssh_private_ip"] = json!("{{user `access_key`}}");
+    p.template(template);
+    p.run(&["validate", "template.json"]).code(2).contains("builders[0].internet_max_bandwidth_out");
+    p.run(&["-machine-readable", "validate", "template.json"]).code(2);
+}
