@@ -13,9 +13,11 @@ mod alicloud_sdk;
 mod bad_template;
 mod cancel;
 mod cli_build;
+mod console;
 mod harness;
 mod plugins;
 mod sandbox;
+mod sim_admin;
 mod simulate_env;
 mod ssh;
 mod support;
@@ -28,9 +30,11 @@ fn main() -> std::process::ExitCode {
         bad_template::TESTS,
         cancel::TESTS,
         cli_build::TESTS,
+        console::TESTS,
         harness::TESTS,
         plugins::TESTS,
         sandbox::TESTS,
+        sim_admin::TESTS,
         simulate_env::TESTS,
         ssh::TESTS,
     ])

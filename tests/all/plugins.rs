@@ -8,6 +8,9 @@ crate::support::tests! {
     plugins_list_shows_built_in_and_directory_components,
     plugins_inspect_describes_fields_and_egress,
     plugins_inspect_shows_environment_fallbacks,
+    plugins_inspect_takes_a_builder_type_and_prints_field_types_as_words,
+    plugins_inspect_of_an_unknown_type_names_the_known_ones,
+    plugins_list_shows_which_copy_of_a_duplicated_type_is_used,
     validate_runs_the_builders_prepare_and_weak_typing,
     cache_clear_removes_compiled_components,
     replacing_a_plugin_file_is_picked_up_without_clearing_the_cache,
@@ -44,6 +47,74 @@ fn plugins_inspect_shows_environment_fallbacks() {
         .contains("ecs.{region}.aliyuncs.com")
         .contains("required, secret, env ALICLOUD_SECRET_KEY]")
         .contains("env SecurityToken or SECURITY_TOKEN]");
+}
+
+fn plugins_inspect_takes_a_builder_type_and_prints_field_types_as_words() {
+    let p = Project::new();
+    p.run(&["plugins", "inspect", "alicloud-ecs"])
+        .code(0)
+        .contains("Component:        built-in:alicloud-ecs")
+        .contains("[string, required, secret, env ALICLOUD_SECRET_KEY]")
+        .contains("image_copy_regions           [list of strings]")
+        .contains("[whole number, env TLSHandshakeTimeout]")
+        .lacks("string-list")
+        .lacks("Shadows:");
+    p.run(&["plugins", "inspect", "null"]).code(0).contains("Component:        built-in:null");
+}
+
+fn plugins_inspect_of_an_unknown_type_names_the_known_ones() {
+    let p = Project::new();
+    let run = p.run(&["plugins", "inspect", "alicloud-ec"]);
+    run.code(2).contains("\"alicloud-ec\" is neither a builder type kiln knows (alicloud-ecs, null) nor a .wasm file");
+    assert!(run.stdout.is_empty(), "an error is not output: {}", run.stdout);
+    // A path is read as a file, and a missing one says so.
+    p.run(&["plugins", "inspect", "missing.wasm"]).code(2).contains("cannot read missing.wasm");
+}
+
+/// The row of `plugins list` whose type is `builder_type` and whose status
+/// is `status` (`used`, `shadowed`), as its columns.
+fn list_rows<'a>(stdout: &'a str, builder_type: &str, status: &str) -> Vec<Vec<&'a str>> {
+    stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|cols| cols.len() == 4 && cols[0] == builder_type && cols[2] == status)
+        .collect()
+}
+
+fn plugins_list_shows_which_copy_of_a_duplicated_type_is_used() {
+    let p = Project::new();
+    let run = p.run(&["plugins", "list"]);
+    run.code(0);
+    assert_eq!(run.stdout.lines().next().map(|l| l.split_whitespace().collect::<Vec<_>>()), Some(vec!["TYPE", "VERSION", "STATUS", "SOURCE"]));
+    assert_eq!(list_rows(&run.stdout, "null", "used").len(), 1, "{}", run.stdout);
+    run.lacks("shadowed");
+
+    // A plugin directory's copy wins over the built-in one.
+    p.with_plugin(kiln::guests::NULL_BUILDER, "mine.wasm");
+    let run = p.run(&["plugins", "list"]);
+    run.code(0).contains("built-ins last");
+    let mine = p.root().join("plugins/mine.wasm").display().to_string();
+    assert_eq!(list_rows(&run.stdout, "null", "used")[0][3], mine, "{}", run.stdout);
+    assert_eq!(list_rows(&run.stdout, "null", "shadowed")[0][3], "built-in:null", "{}", run.stdout);
+    p.run(&["plugins", "inspect", "null"])
+        .code(0)
+        .contains(&format!("Component:        {mine}"))
+        .contains("Shadows:          built-in:null");
+
+    // Of two plugin directories, the first in $KILN_PLUGIN_PATH wins.
+    let (first, second) = (p.root().join("first"), p.root().join("second"));
+    for dir in [&first, &second] {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::copy(kiln::guests::TEST_SCENARIOS, dir.join("scenarios.wasm")).unwrap();
+    }
+    let path = format!("{}:{}", second.display(), first.display());
+    let run = p.run_with_env(&["plugins", "list"], &[("KILN_PLUGIN_PATH", &path)]);
+    run.code(0);
+    let used = list_rows(&run.stdout, "test-scenarios", "used");
+    let shadowed = list_rows(&run.stdout, "test-scenarios", "shadowed");
+    assert_eq!(used.len(), 1, "{}", run.stdout);
+    assert!(used[0][3].starts_with(&second.display().to_string()), "{}", run.stdout);
+    assert!(shadowed[0][3].starts_with(&first.display().to_string()), "{}", run.stdout);
 }
 
 fn validate_runs_the_builders_prepare_and_weak_typing() {

@@ -80,7 +80,7 @@ impl Args {
 pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> {
     let started = Instant::now();
     if args.debug {
-        ui.error("Warning: -debug does not pause between steps in kiln; use --log-file FILE (or KILN_LOG=debug) to see each step");
+        ui.warn("-debug does not pause between steps in kiln; use --log-file FILE (or KILN_LOG=debug) to see each step");
     }
     if let Some(message) = args.simulation.unavailable() {
         ui.error(&format!("Error: {message}"));
@@ -93,7 +93,7 @@ pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> 
         Err(e) => return Ok(common::invalid(&ui, &e)),
     };
     common::register_sensitive(&template, ui.redactor());
-    let simulation = args.simulation.start(&ui).await?;
+    let simulation = args.simulation.start(&ui, &template).await?;
     let routing = Routing::of(simulation.as_ref());
     let options = args.options(environment);
     let run = common::new_run(&runtime, template, ui.clone(), options, routing.transport, routing.redirect).await;

@@ -41,7 +41,7 @@ pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> 
     let (problems, warnings) = run.validate().await;
     let path = run.template.path.display().to_string();
     for w in &warnings {
-        ui.say(&format!("Warning: {path}: {w}"));
+        ui.warn(&format!("{path}: {w}"));
     }
     if problems.is_empty() {
         ui.say("Template validated successfully.");
