@@ -2,6 +2,7 @@
 //! same way as a built-in one.
 
 use crate::support::Project;
+use crate::support::watchdog::Watched;
 use serde_json::json;
 
 crate::support::tests! {
@@ -15,6 +16,7 @@ crate::support::tests! {
     cache_clear_removes_compiled_components,
     replacing_a_plugin_file_is_picked_up_without_clearing_the_cache,
     no_cache_leaves_no_compiled_files,
+    the_cache_lives_where_the_help_says,
 }
 
 fn plugins_list_shows_built_in_and_directory_components() {
@@ -151,4 +153,28 @@ fn no_cache_leaves_no_compiled_files() {
     let cache = p.root().join("cache");
     p.run_with_env(&["build", "--no-cache", "template.json"], &[("KILN_CACHE_DIR", cache.to_str().unwrap())]).code(0);
     assert!(!p.root().join("cache").exists());
+}
+
+fn the_cache_lives_where_the_help_says() {
+    let p = Project::new();
+    let help = p.run(&["--help"]);
+    help.code(0).contains("$KILN_CACHE_DIR, else $XDG_CACHE_HOME/kiln, else ~/.cache/kiln");
+    let components = |dir: &std::path::Path| std::fs::read_dir(dir.join("components")).map_or(0, |d| d.count());
+    // Without KILN_CACHE_DIR: $XDG_CACHE_HOME/kiln, else ~/.cache/kiln.
+    let xdg = p.root().join("xdg");
+    let mut command = p.kiln(&["plugins", "list"]);
+    command.env_remove("KILN_CACHE_DIR").env("XDG_CACHE_HOME", &xdg);
+    Watched::spawn(command, "kiln plugins list (XDG_CACHE_HOME)".into()).finish().code(0);
+    assert_eq!(components(&xdg.join("kiln")), 2, "one per built-in builder");
+    let mut command = p.kiln(&["plugins", "list"]);
+    command.env_remove("KILN_CACHE_DIR");
+    Watched::spawn(command, "kiln plugins list (HOME)".into()).finish().code(0);
+    assert_eq!(components(&p.root().join("home/.cache/kiln")), 2, "one per built-in builder");
+    // KILN_CACHE_DIR wins over both.
+    let mine = p.root().join("mine");
+    let mut command = p.kiln(&["plugins", "list"]);
+    command.env("KILN_CACHE_DIR", &mine).env("XDG_CACHE_HOME", p.root().join("other"));
+    Watched::spawn(command, "kiln plugins list (KILN_CACHE_DIR)".into()).finish().code(0);
+    assert_eq!(components(&mine), 2);
+    assert!(!p.root().join("other").exists());
 }

@@ -14,10 +14,12 @@ use std::time::{Duration, Instant};
 /// Arguments of `kiln build`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Run only these builds (by name; repeatable or comma-separated).
+    /// Run only these builds: names or glob patterns (`*`, `?`),
+    /// repeatable or comma-separated; one that matches no build is an
+    /// error.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
-    /// Run every build except these.
+    /// Run every build except these (names or patterns, as --only).
     #[arg(long, value_delimiter = ',')]
     pub except: Vec<String>,
     /// What to do with a failed build's resources.

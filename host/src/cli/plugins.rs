@@ -29,7 +29,8 @@ pub enum Command {
         /// a `.wasm` component file.
         target: String,
     },
-    /// Manage the cache of compiled components.
+    /// Manage the cache of compiled components ($KILN_CACHE_DIR, else
+    /// $XDG_CACHE_HOME/kiln, else ~/.cache/kiln).
     #[command(subcommand)]
     Cache(CacheCommand),
 }
@@ -37,7 +38,8 @@ pub enum Command {
 /// `kiln plugins cache ...`
 #[derive(Debug, clap::Subcommand)]
 pub enum CacheCommand {
-    /// Remove every compiled component from the cache.
+    /// Remove every compiled component from the cache; the next run
+    /// compiles them again.
     Clear,
 }
 

@@ -14,10 +14,12 @@ pub struct Args {
     /// Only check the JSON and the template's structure.
     #[arg(long)]
     pub syntax_only: bool,
-    /// Validate only these builds.
+    /// Validate only these builds: names or glob patterns (`*`, `?`),
+    /// repeatable or comma-separated; one that matches no build is an
+    /// error.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
-    /// Validate every build except these.
+    /// Validate every build except these (names or patterns, as --only).
     #[arg(long, value_delimiter = ',')]
     pub except: Vec<String>,
     /// The template and its variables.
