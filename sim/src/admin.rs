@@ -39,9 +39,7 @@ const ROUTES: &[(&str, &str, &str)] = &[
 
 /// `GET /__kiln/`: every admin route with a one-line description.
 fn index(shared: &Shared) -> Value {
-    let route = |method: &str, path: &str, description: &str| {
-        json!({"method": method, "path": format!("{PREFIX}{path}"), "description": description})
-    };
+    let route = |method: &str, path: &str, description: &str| json!({"method": method, "path": format!("{PREFIX}{path}"), "description": description});
     let fixed = ROUTES.iter().map(|(method, path, description)| route(method, path, description));
     let endpoints = shared.endpoints.iter().map(|endpoint| {
         let name = endpoint.name();

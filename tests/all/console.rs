@@ -62,7 +62,9 @@ fn a_call_that_keeps_being_retried_says_so_now_and_then() {
     let notices: Vec<&str> = run.stdout.lines().filter(|l| l.contains("retrying (try")).collect();
     assert_eq!(notices.len(), 1, "one notice after the 3rd try, none after the 1st or 2nd: {notices:?}");
     assert!(
-        notices[0].contains("alicloud-ecs: DescribeImages: server error 503 (ServiceUnavailable), retrying (try 4, giving up in "),
+        notices[0].contains(
+            "alicloud-ecs: DescribeImages: server error 503 (ServiceUnavailable), retrying (try 4, giving up in "
+        ),
         "{notices:?}"
     );
 }

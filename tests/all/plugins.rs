@@ -87,7 +87,10 @@ fn plugins_list_shows_which_copy_of_a_duplicated_type_is_used() {
     let p = Project::new();
     let run = p.run(&["plugins", "list"]);
     run.code(0);
-    assert_eq!(run.stdout.lines().next().map(|l| l.split_whitespace().collect::<Vec<_>>()), Some(vec!["TYPE", "VERSION", "STATUS", "SOURCE"]));
+    assert_eq!(
+        run.stdout.lines().next().map(|l| l.split_whitespace().collect::<Vec<_>>()),
+        Some(vec!["TYPE", "VERSION", "STATUS", "SOURCE"])
+    );
     assert_eq!(list_rows(&run.stdout, "null", "used").len(), 1, "{}", run.stdout);
     run.lacks("shadowed");
 

@@ -177,7 +177,7 @@ impl Retrying {
     /// assert_eq!(told, [3, 6, 12, 24]);
     /// ```
     pub fn worth_telling(&self) -> bool {
-        self.failed >= 3 && self.failed % 3 == 0 && (self.failed / 3).is_power_of_two()
+        self.failed >= 3 && self.failed.is_multiple_of(3) && (self.failed / 3).is_power_of_two()
     }
 
     /// The console line for `call` failing because of `why`: what failed,

@@ -82,7 +82,9 @@ impl Args {
 pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> {
     let started = Instant::now();
     if args.debug {
-        ui.warn("-debug does not pause between steps in kiln; use --log-file FILE (or KILN_LOG=debug) to see each step");
+        ui.warn(
+            "-debug does not pause between steps in kiln; use --log-file FILE (or KILN_LOG=debug) to see each step",
+        );
     }
     if let Some(message) = args.simulation.unavailable() {
         ui.error(&format!("Error: {message}"));

@@ -151,8 +151,7 @@ mod on {
             };
             kiln_sim::accept_environment(&mut config.clouds, &user_env);
             for def in &template.builders {
-                let scope =
-                    Scope { template, build_name: &def.name, build_type: &def.builder_type, build_data: None };
+                let scope = Scope { template, build_name: &def.name, build_type: &def.builder_type, build_data: None };
                 // A section that does not render names no key here; its
                 // build reports the problem itself.
                 let Ok(rendered) = render::render(&def.config, &scope, &def.at()) else { continue };

@@ -73,7 +73,10 @@ pub fn from_environment(env: &dyn Fn(&str) -> Option<String>) -> Option<Credenti
 /// builder does; nothing when the section names no key of its own (the
 /// environment's, if any, is [`from_environment`]'s) or either half is
 /// missing.
-pub fn from_section(section: &dyn Fn(&str) -> Option<String>, env: &dyn Fn(&str) -> Option<String>) -> Option<Credential> {
+pub fn from_section(
+    section: &dyn Fn(&str) -> Option<String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<Credential> {
     let names_one = [ACCESS_KEY_FIELD, SECRET_KEY_FIELD, SECURITY_TOKEN_FIELD].iter().any(|f| section(f).is_some());
     if !names_one {
         return None;

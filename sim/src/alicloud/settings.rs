@@ -47,7 +47,11 @@ impl Settings {
         if self.credentials.is_empty() {
             self.credentials = credentials::in_force(&[]);
         }
-        if !self.credentials.iter().any(|c| c.access_key_id == key.access_key_id && c.access_key_secret == key.access_key_secret && c.security_token == key.security_token) {
+        if !self.credentials.iter().any(|c| {
+            c.access_key_id == key.access_key_id
+                && c.access_key_secret == key.access_key_secret
+                && c.security_token == key.security_token
+        }) {
             self.credentials.push(key);
         }
     }
