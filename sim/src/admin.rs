@@ -1,6 +1,8 @@
 //! The admin API, under the reserved path `/__kiln/`: what exists, what
 //! was asked, what goes wrong; tests read it to check calls and leaks.
 //!
+//! - `GET /__kiln/`: this list, as JSON (`method`, `path`, `description`).
+//! - `GET /__kiln/health`: `{"ok": true}` once the simulator answers.
 //! - `GET /__kiln/resources`: live resources by kind, every cloud's.
 //! - `GET /__kiln/requests[?action=A]`: the request log.
 //! - `GET /__kiln/counts`: calls per action.
@@ -21,10 +23,36 @@ pub use crate::clouds::leftovers;
 /// The reserved path prefix.
 pub const PREFIX: &str = "/__kiln/";
 
+/// The fixed admin routes: method, path under [`PREFIX`], what it does.
+/// `GET /__kiln/` lists them, with one route per machine endpoint.
+const ROUTES: &[(&str, &str, &str)] = &[
+    ("GET", "", "this list of admin routes"),
+    ("GET", "health", "{\"ok\": true} once the simulator answers"),
+    ("GET", "resources", "live resources by kind, every cloud's"),
+    ("GET", "requests", "the request log (?action=NAME keeps one action's calls)"),
+    ("GET", "counts", "calls per action"),
+    ("GET", "faults", "the fault rules in force, with how often each matched and fired"),
+    ("POST", "faults", "add a fault rule: {\"rule\": \"CreateVpc:server-error:nth=1\"} or the rule as JSON"),
+    ("DELETE", "faults", "remove every fault rule"),
+    ("POST", "reset", "forget every resource, request, fault rule and machine record"),
+];
+
+/// `GET /__kiln/`: every admin route with a one-line description.
+fn index(shared: &Shared) -> Value {
+    let route = |method: &str, path: &str, description: &str| json!({"method": method, "path": format!("{PREFIX}{path}"), "description": description});
+    let fixed = ROUTES.iter().map(|(method, path, description)| route(method, path, description));
+    let endpoints = shared.endpoints.iter().map(|endpoint| {
+        let name = endpoint.name();
+        route("GET", name, &format!("what the machines' {name} endpoint recorded (sessions, commands, files)"))
+    });
+    Value::Array(fixed.chain(endpoints).collect())
+}
+
 /// Answers one admin request: (status, JSON body).
 pub fn handle(shared: &Shared, method: &str, path: &str, query: Option<&str>, body: &[u8]) -> (u16, Value) {
     let route = path.trim_start_matches(PREFIX).trim_end_matches('/');
     match (method, route) {
+        ("GET", "") => (200, index(shared)),
         ("GET", "health") => (200, json!({"ok": true})),
         ("GET", "resources") => (200, shared.clouds.resources()),
         ("GET", "requests") => {
@@ -72,7 +100,7 @@ pub fn handle(shared: &Shared, method: &str, path: &str, query: Option<&str>, bo
 }
 
 fn no_route(method: &str, path: &str) -> (u16, Value) {
-    (404, json!({"error": format!("no admin route {method} {path}; see the kiln-sim documentation of {PREFIX}")}))
+    (404, json!({"error": format!("no admin route {method} {path}; GET {PREFIX} lists them")}))
 }
 
 fn parse_rule(body: &[u8]) -> Result<FaultRule, String> {

@@ -41,6 +41,8 @@ struct Row {
     leftovers: fn(&Value) -> Vec<String>,
     /// Makes its settings accept the key the user's environment holds.
     accept_environment: fn(&mut Settings, Env<'_>),
+    /// Makes its settings accept the key a builder section of a type names.
+    accept_section: fn(&mut Settings, &str, Env<'_>, Env<'_>),
     /// The variables a kiln run reads its credentials from, with the values
     /// that make it use the simulator's default key; nothing when the user
     /// set a key of their own.
@@ -54,6 +56,7 @@ const ROWS: &[Row] = &[Row {
     start: |settings, common, block| Box::new(Alicloud::new(&settings.alicloud, common, block)),
     leftovers: alicloud::view::leftovers,
     accept_environment: |settings, env| settings.alicloud.accept_environment(env),
+    accept_section: |settings, builder_type, section, env| settings.alicloud.accept_section(builder_type, section, env),
     credentials_env: alicloud::credentials::default_environment,
 }];
 
@@ -68,6 +71,18 @@ fn block(index: usize) -> AddressBlock {
 pub fn accept_environment(settings: &mut Settings, env: Env<'_>) {
     for row in ROWS {
         (row.accept_environment)(settings, env);
+    }
+}
+
+/// Makes each cloud accept the key a template's builder section of
+/// `builder_type` names (`section` answers its fields' interpolated,
+/// non-empty string values; `env` the user's environment, which the
+/// builder falls back to for a field the section leaves out), so that a
+/// template written for the real cloud runs unchanged against the
+/// simulator. A section that names no key changes nothing.
+pub fn accept_section(settings: &mut Settings, builder_type: &str, section: Env<'_>, env: Env<'_>) {
+    for row in ROWS {
+        (row.accept_section)(settings, builder_type, section, env);
     }
 }
 

@@ -31,7 +31,7 @@ mod server;
 pub mod ssh;
 pub mod state;
 
-pub use clouds::{accept_environment, credentials_env};
+pub use clouds::{accept_environment, accept_section, credentials_env};
 pub use config::{Config, SshMode};
 
 use cloud::{Common, MachineLookup};

@@ -14,11 +14,13 @@ mod bad_template;
 mod canary;
 mod cancel;
 mod cli_build;
+mod console;
 mod harness;
 mod hostile_input;
 mod plugins;
 mod sandbox;
 mod secrets;
+mod sim_admin;
 mod simulate_env;
 mod ssh;
 mod support;
@@ -32,11 +34,13 @@ fn main() -> std::process::ExitCode {
         canary::TESTS,
         cancel::TESTS,
         cli_build::TESTS,
+        console::TESTS,
         harness::TESTS,
         hostile_input::TESTS,
         plugins::TESTS,
         sandbox::TESTS,
         secrets::TESTS,
+        sim_admin::TESTS,
         simulate_env::TESTS,
         ssh::TESTS,
     ])

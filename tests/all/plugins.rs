@@ -2,16 +2,21 @@
 //! same way as a built-in one.
 
 use crate::support::Project;
+use crate::support::watchdog::Watched;
 use serde_json::json;
 
 crate::support::tests! {
     plugins_list_shows_built_in_and_directory_components,
     plugins_inspect_describes_fields_and_egress,
     plugins_inspect_shows_environment_fallbacks,
+    plugins_inspect_takes_a_builder_type_and_prints_field_types_as_words,
+    plugins_inspect_of_an_unknown_type_names_the_known_ones,
+    plugins_list_shows_which_copy_of_a_duplicated_type_is_used,
     validate_runs_the_builders_prepare_and_weak_typing,
     cache_clear_removes_compiled_components,
     replacing_a_plugin_file_is_picked_up_without_clearing_the_cache,
     no_cache_leaves_no_compiled_files,
+    the_cache_lives_where_the_help_says,
 }
 
 fn plugins_list_shows_built_in_and_directory_components() {
@@ -44,6 +49,77 @@ fn plugins_inspect_shows_environment_fallbacks() {
         .contains("ecs.{region}.aliyuncs.com")
         .contains("required, secret, env ALICLOUD_SECRET_KEY]")
         .contains("env SecurityToken or SECURITY_TOKEN]");
+}
+
+fn plugins_inspect_takes_a_builder_type_and_prints_field_types_as_words() {
+    let p = Project::new();
+    p.run(&["plugins", "inspect", "alicloud-ecs"])
+        .code(0)
+        .contains("Component:        built-in:alicloud-ecs")
+        .contains("[string, required, secret, env ALICLOUD_SECRET_KEY]")
+        .contains("image_copy_regions           [list of strings]")
+        .contains("[whole number, env TLSHandshakeTimeout]")
+        .lacks("string-list")
+        .lacks("Shadows:");
+    p.run(&["plugins", "inspect", "null"]).code(0).contains("Component:        built-in:null");
+}
+
+fn plugins_inspect_of_an_unknown_type_names_the_known_ones() {
+    let p = Project::new();
+    let run = p.run(&["plugins", "inspect", "alicloud-ec"]);
+    run.code(2).contains("\"alicloud-ec\" is neither a builder type kiln knows (alicloud-ecs, null) nor a .wasm file");
+    assert!(run.stdout.is_empty(), "an error is not output: {}", run.stdout);
+    // A path is read as a file, and a missing one says so.
+    p.run(&["plugins", "inspect", "missing.wasm"]).code(2).contains("cannot read missing.wasm");
+}
+
+/// The row of `plugins list` whose type is `builder_type` and whose status
+/// is `status` (`used`, `shadowed`), as its columns.
+fn list_rows<'a>(stdout: &'a str, builder_type: &str, status: &str) -> Vec<Vec<&'a str>> {
+    stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|cols| cols.len() == 4 && cols[0] == builder_type && cols[2] == status)
+        .collect()
+}
+
+fn plugins_list_shows_which_copy_of_a_duplicated_type_is_used() {
+    let p = Project::new();
+    let run = p.run(&["plugins", "list"]);
+    run.code(0);
+    assert_eq!(
+        run.stdout.lines().next().map(|l| l.split_whitespace().collect::<Vec<_>>()),
+        Some(vec!["TYPE", "VERSION", "STATUS", "SOURCE"])
+    );
+    assert_eq!(list_rows(&run.stdout, "null", "used").len(), 1, "{}", run.stdout);
+    run.lacks("shadowed");
+
+    // A plugin directory's copy wins over the built-in one.
+    p.with_plugin(kiln::guests::NULL_BUILDER, "mine.wasm");
+    let run = p.run(&["plugins", "list"]);
+    run.code(0).contains("built-ins last");
+    let mine = p.root().join("plugins/mine.wasm").display().to_string();
+    assert_eq!(list_rows(&run.stdout, "null", "used")[0][3], mine, "{}", run.stdout);
+    assert_eq!(list_rows(&run.stdout, "null", "shadowed")[0][3], "built-in:null", "{}", run.stdout);
+    p.run(&["plugins", "inspect", "null"])
+        .code(0)
+        .contains(&format!("Component:        {mine}"))
+        .contains("Shadows:          built-in:null");
+
+    // Of two plugin directories, the first in $KILN_PLUGIN_PATH wins.
+    let (first, second) = (p.root().join("first"), p.root().join("second"));
+    for dir in [&first, &second] {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::copy(kiln::guests::TEST_SCENARIOS, dir.join("scenarios.wasm")).unwrap();
+    }
+    let path = format!("{}:{}", second.display(), first.display());
+    let run = p.run_with_env(&["plugins", "list"], &[("KILN_PLUGIN_PATH", &path)]);
+    run.code(0);
+    let used = list_rows(&run.stdout, "test-scenarios", "used");
+    let shadowed = list_rows(&run.stdout, "test-scenarios", "shadowed");
+    assert_eq!(used.len(), 1, "{}", run.stdout);
+    assert!(used[0][3].starts_with(&second.display().to_string()), "{}", run.stdout);
+    assert!(shadowed[0][3].starts_with(&first.display().to_string()), "{}", run.stdout);
 }
 
 fn validate_runs_the_builders_prepare_and_weak_typing() {
@@ -80,4 +156,28 @@ fn no_cache_leaves_no_compiled_files() {
     let cache = p.root().join("cache");
     p.run_with_env(&["build", "--no-cache", "template.json"], &[("KILN_CACHE_DIR", cache.to_str().unwrap())]).code(0);
     assert!(!p.root().join("cache").exists());
+}
+
+fn the_cache_lives_where_the_help_says() {
+    let p = Project::new();
+    let help = p.run(&["--help"]);
+    help.code(0).contains("$KILN_CACHE_DIR, else $XDG_CACHE_HOME/kiln, else ~/.cache/kiln");
+    let components = |dir: &std::path::Path| std::fs::read_dir(dir.join("components")).map_or(0, |d| d.count());
+    // Without KILN_CACHE_DIR: $XDG_CACHE_HOME/kiln, else ~/.cache/kiln.
+    let xdg = p.root().join("xdg");
+    let mut command = p.kiln(&["plugins", "list"]);
+    command.env_remove("KILN_CACHE_DIR").env("XDG_CACHE_HOME", &xdg);
+    Watched::spawn(command, "kiln plugins list (XDG_CACHE_HOME)".into()).finish().code(0);
+    assert_eq!(components(&xdg.join("kiln")), 2, "one per built-in builder");
+    let mut command = p.kiln(&["plugins", "list"]);
+    command.env_remove("KILN_CACHE_DIR");
+    Watched::spawn(command, "kiln plugins list (HOME)".into()).finish().code(0);
+    assert_eq!(components(&p.root().join("home/.cache/kiln")), 2, "one per built-in builder");
+    // KILN_CACHE_DIR wins over both.
+    let mine = p.root().join("mine");
+    let mut command = p.kiln(&["plugins", "list"]);
+    command.env("KILN_CACHE_DIR", &mine).env("XDG_CACHE_HOME", p.root().join("other"));
+    Watched::spawn(command, "kiln plugins list (KILN_CACHE_DIR)".into()).finish().code(0);
+    assert_eq!(components(&mine), 2);
+    assert!(!p.root().join("other").exists());
 }

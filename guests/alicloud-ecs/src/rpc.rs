@@ -12,7 +12,7 @@ use crate::sign::{self, Params};
 use kiln_guest::clock::{Clock, HostClock};
 use kiln_guest::http::{self, Fault, Request, snippet};
 use kiln_guest::pieces::Value as Param;
-use kiln_guest::retry::{Classifier, Failure, Policy, RetryError, code_in};
+use kiln_guest::retry::{Classifier, Failure, Policy, RetryError, Retrying, code_in};
 use kiln_guest::secrets::{self, Secret};
 use kiln_guest::steps::StepError;
 use kiln_guest::ui;
@@ -72,7 +72,7 @@ struct Retries {
 }
 
 /// Runs `attempt` on `clock` under `retries`, showing each retried failure
-/// to `on_retry`. Fails with the first failure that is not retried, with
+/// to `on_retry` with where the call stands. Fails with the first failure that is not retried, with
 /// [`RpcError::GaveUp`] (the last failure) once the deadline has passed,
 /// and with [`RpcError::Cancelled`] when the build is cancelled during a
 /// backoff.
@@ -80,7 +80,7 @@ fn with_retries<T>(
     clock: &dyn Clock,
     retries: Retries,
     attempt: impl FnMut() -> Result<T, RpcError>,
-    on_retry: impl FnMut(&RpcError),
+    on_retry: impl FnMut(&RpcError, Retrying),
 ) -> Result<T, RpcError> {
     let policy = Policy { deadline: retries.deadline, ..Policy::default() };
     let outcome =
@@ -278,7 +278,19 @@ impl<'c> Call<'c> {
     /// Signs and sends the call, retrying per the policy, and returns the
     /// JSON of the successful answer.
     pub fn send(self) -> Result<Value, RpcError> {
-        with_retries(&HostClock, self.retries, || self.attempt(), |e| ui::debug(format!("{e}; retrying")))
+        with_retries(
+            &HostClock,
+            self.retries,
+            || self.attempt(),
+            |e, retrying| {
+                ui::debug(format!("{e}; retrying"));
+                // A call that keeps failing says so, now and then: minutes
+                // of silent retries look like a hang.
+                if retrying.worth_telling() {
+                    ui::message(retrying.notice(self.action, &e.why_retried()));
+                }
+            },
+        )
     }
 
     /// One signed exchange: fresh nonce and timestamp, same parameters.
@@ -442,6 +454,19 @@ impl RpcError {
         }
     }
 
+    /// What a retried failure was, in a few words: `server error 503
+    /// (ServiceUnavailable)`, `throttled (Throttling.User)`, `no answer
+    /// (...)`.
+    fn why_retried(&self) -> String {
+        match self {
+            RpcError::Api(e) if e.status >= 500 => format!("server error {} ({})", e.status, e.code),
+            RpcError::Api(e) if e.code.starts_with("Throttling") => format!("throttled ({})", e.code),
+            RpcError::Api(e) => format!("{} (HTTP {})", e.code, e.status),
+            RpcError::Transport { message, .. } => format!("no answer ({message})"),
+            other => other.to_string(),
+        }
+    }
+
     /// Whether the credentials may not do this: the host refused the
     /// request (egress), or the cloud answered with a permission code
     /// ([`DENIALS`], `Forbidden*`). A failure retried until the deadline
@@ -510,6 +535,13 @@ mod tests {
             message: String::new(),
             request_id: None,
         })
+    }
+
+    #[test]
+    fn a_retried_failure_is_told_in_a_few_words() {
+        assert_eq!(api_error("ServiceUnavailable", 503).why_retried(), "server error 503 (ServiceUnavailable)");
+        assert_eq!(api_error("Throttling.User", 400).why_retried(), "throttled (Throttling.User)");
+        assert_eq!(api_error("TaskConflict", 409).why_retried(), "TaskConflict (HTTP 409)");
     }
 
     fn transport(retryable: bool) -> RpcError {
@@ -589,7 +621,7 @@ mod tests {
                 attempts += 1;
                 errors.next().map_or(Ok(attempts), Err)
             },
-            |e| shown.push(e.code().unwrap_or("transport").to_string()),
+            |e, _| shown.push(e.code().unwrap_or("transport").to_string()),
         );
         (got, shown)
     }

@@ -155,6 +155,23 @@ impl<'c> Pacer<'c> {
         Ok(())
     }
 
+    /// How long until the deadline: no try starts after that.
+    ///
+    /// ```rust
+    /// # use kiln_guest::backoff::{Backoff, Pacer};
+    /// # use kiln_guest::clock::FakeClock;
+    /// # use std::time::Duration;
+    /// let clock = FakeClock::new();
+    /// let pacer = Pacer::start(&clock, Duration::from_secs(60), Backoff::default());
+    /// clock.advance(Duration::from_secs(45));
+    /// assert_eq!(pacer.left(), Duration::from_secs(15));
+    /// clock.advance(Duration::from_secs(45));
+    /// assert_eq!(pacer.left(), Duration::ZERO);
+    /// ```
+    pub fn left(&self) -> Duration {
+        self.timeout.saturating_sub(self.clock.now().saturating_duration_since(self.started))
+    }
+
     /// Sleeps `nap` (at most until the deadline) before the next try, and
     /// moves the backoff on. Fails with [`Stop::TimedOut`] when the
     /// deadline has already passed, and with [`Stop::Cancelled`] when the

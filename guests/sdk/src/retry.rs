@@ -132,7 +132,7 @@ pub fn code_in(code: &str, codes: &[&str]) -> bool {
 /// use kiln_guest::retry::{Policy, RetryError};
 ///
 /// let clock = FakeClock::new();
-/// let got: Result<(), _> = Policy::default().run_on(&clock, || Err("denied"), |_| false, |_| {});
+/// let got: Result<(), _> = Policy::default().run_on(&clock, || Err("denied"), |_| false, |_, _| {});
 /// assert_eq!(got, Err(RetryError::Failed("denied")));
 /// ```
 #[derive(Debug, PartialEq)]
@@ -150,6 +150,69 @@ pub enum RetryError<E> {
     Cancelled,
 }
 
+/// Where a call that is being retried stands, for [`Policy::run_on`]'s
+/// `on_retry`: how many tries have failed, and how long until it gives up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retrying {
+    /// Tries that failed so far, the one just shown included (1 after the
+    /// first).
+    pub failed: u32,
+    /// Time left before the deadline: no try starts after it.
+    pub left: Duration,
+}
+
+impl Retrying {
+    /// Whether this retry is worth a line on the console: a call that
+    /// fails once or twice is routine (the debug log has it), one that
+    /// keeps failing is news, but not at every try. True after the 3rd
+    /// failed try, then after the 6th, 12th, 24th...: each notice covers
+    /// twice as many tries as the one before.
+    ///
+    /// ```rust
+    /// use kiln_guest::retry::Retrying;
+    /// use std::time::Duration;
+    ///
+    /// let told: Vec<u32> =
+    ///     (1..=30).filter(|&failed| Retrying { failed, left: Duration::ZERO }.worth_telling()).collect();
+    /// assert_eq!(told, [3, 6, 12, 24]);
+    /// ```
+    pub fn worth_telling(&self) -> bool {
+        self.failed >= 3 && self.failed.is_multiple_of(3) && (self.failed / 3).is_power_of_two()
+    }
+
+    /// The console line for `call` failing because of `why`: what failed,
+    /// that it is being retried, which try comes next and when the call
+    /// gives up.
+    ///
+    /// ```rust
+    /// use kiln_guest::retry::Retrying;
+    /// use std::time::Duration;
+    ///
+    /// let retrying = Retrying { failed: 3, left: Duration::from_secs(580) };
+    /// assert_eq!(
+    ///     retrying.notice("DescribeInstances", "server error 503 (ServiceUnavailable)"),
+    ///     "DescribeInstances: server error 503 (ServiceUnavailable), retrying (try 4, giving up in 9m40s)"
+    /// );
+    /// ```
+    pub fn notice(&self, call: &str, why: &str) -> String {
+        format!(
+            "{call}: {why}, retrying (try {}, giving up in {})",
+            self.failed.saturating_add(1),
+            short_duration(self.left)
+        )
+    }
+}
+
+/// `d` to the second, as people write it: `45s`, `9m40s`, `1h5m`.
+fn short_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    match (secs / 3600, secs % 3600 / 60, secs % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, s) => format!("{m}m{s}s"),
+        (h, m, _) => format!("{h}h{m}m"),
+    }
+}
+
 /// How long a call keeps retrying: its backoff and deadline.
 ///
 /// ```rust
@@ -163,7 +226,7 @@ pub enum RetryError<E> {
 /// let answer = policy.run_on(&clock, || {
 ///     attempts += 1;
 ///     if attempts < 3 { Err("Throttling") } else { Ok("done") }
-/// }, |e| *e == "Throttling", |_| {});
+/// }, |e| *e == "Throttling", |_, _| {});
 /// assert_eq!(answer, Ok("done"));
 /// assert_eq!(clock.sleeps(), [Duration::from_secs(1), Duration::from_secs(2)]);
 /// ```
@@ -191,19 +254,20 @@ impl Policy {
     /// use kiln_guest::retry::Policy;
     ///
     /// # fn call() -> Result<String, String> { Ok(String::new()) }
-    /// let reply = Policy::default().run(call, |e| e.starts_with("Throttling"), |e| eprintln!("{e}; retrying"));
+    /// let reply = Policy::default().run(call, |e| e.starts_with("Throttling"), |e, _| eprintln!("{e}; retrying"));
     /// ```
     pub fn run<T, E>(
         &self,
         attempt: impl FnMut() -> Result<T, E>,
         retryable: impl Fn(&E) -> bool,
-        on_retry: impl FnMut(&E),
+        on_retry: impl FnMut(&E, Retrying),
     ) -> Result<T, RetryError<E>> {
         self.run_on(&HostClock, attempt, retryable, on_retry)
     }
 
     /// Runs `attempt` on `clock` until it succeeds. A failure `retryable`
-    /// accepts is shown to `on_retry` and followed by a backoff sleep;
+    /// accepts is shown to `on_retry`, with where the call stands
+    /// ([`Retrying`]), and followed by a backoff sleep;
     /// fails with [`RetryError::Failed`] on another failure, with
     /// [`RetryError::GaveUp`] (the last failure) once the deadline has
     /// passed, and with [`RetryError::Cancelled`] when the build is
@@ -216,7 +280,7 @@ impl Policy {
     ///
     /// let clock = FakeClock::new();
     /// let policy = Policy { deadline: Duration::from_secs(2), ..Policy::default() };
-    /// let got: Result<(), _> = policy.run_on(&clock, || Err("Throttling"), |_| true, |_| {});
+    /// let got: Result<(), _> = policy.run_on(&clock, || Err("Throttling"), |_| true, |_, _| {});
     /// assert_eq!(got, Err(RetryError::GaveUp { after: Duration::from_secs(2), last: "Throttling" }));
     /// ```
     pub fn run_on<T, E>(
@@ -224,16 +288,18 @@ impl Policy {
         clock: &dyn Clock,
         mut attempt: impl FnMut() -> Result<T, E>,
         retryable: impl Fn(&E) -> bool,
-        mut on_retry: impl FnMut(&E),
+        mut on_retry: impl FnMut(&E, Retrying),
     ) -> Result<T, RetryError<E>> {
         let mut pacer = Pacer::start(clock, self.deadline, self.backoff);
+        let mut failed = 0u32;
         loop {
             let error = match attempt() {
                 Ok(value) => return Ok(value),
                 Err(error) if retryable(&error) => error,
                 Err(error) => return Err(RetryError::Failed(error)),
             };
-            on_retry(&error);
+            failed = failed.saturating_add(1);
+            on_retry(&error, Retrying { failed, left: pacer.left() });
             match pacer.pause(pacer.backoff_nap()) {
                 Ok(()) => {}
                 Err(Stop::TimedOut(after)) => return Err(RetryError::GaveUp { after, last: error }),
@@ -338,18 +404,54 @@ mod tests {
                 Err(n)
             },
             |_| true,
-            |e| shown.push(*e),
+            |e, r| shown.push((*e, r.failed)),
         );
         assert_eq!(got, Err(RetryError::GaveUp { after: Duration::from_secs(15), last: 6 }));
         assert_eq!(clock.sleeps(), [1, 2, 4, 4, 4].map(Duration::from_secs));
-        assert_eq!(shown, [1, 2, 3, 4, 5, 6]);
+        assert_eq!(shown, [1, 2, 3, 4, 5, 6].map(|n| (n, n)));
+    }
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(short_duration(Duration::from_millis(400)), "0s");
+        assert_eq!(short_duration(Duration::from_secs(45)), "45s");
+        assert_eq!(short_duration(Duration::from_secs(60)), "1m0s");
+        assert_eq!(short_duration(Duration::from_secs(3900)), "1h5m");
+    }
+
+    #[test]
+    fn the_retry_notice_counts_tries_and_time_left() {
+        let clock = FakeClock::new();
+        let policy = Policy { deadline: Duration::from_secs(300), ..Policy::default() };
+        let mut told = Vec::new();
+        let mut n = 0;
+        let got = policy.run_on(
+            &clock,
+            || {
+                n += 1;
+                if n <= 7 { Err("busy") } else { Ok(n) }
+            },
+            |_| true,
+            |e, r| {
+                if r.worth_telling() {
+                    told.push(r.notice("Call", e));
+                }
+            },
+        );
+        assert_eq!(got, Ok(8));
+        // Told after the 3rd failed try (1 + 2 s slept) and the 6th
+        // (1 + 2 + 4 + 8 + 10 s), not after the 7th.
+        assert_eq!(
+            told,
+            ["Call: busy, retrying (try 4, giving up in 4m57s)", "Call: busy, retrying (try 7, giving up in 4m35s)"]
+        );
     }
 
     #[test]
     fn a_final_failure_is_not_retried() {
         let clock = FakeClock::new();
         let got: Result<(), _> =
-            Policy::default().run_on(&clock, || Err("denied"), |_| false, |_| panic!("not retried"));
+            Policy::default().run_on(&clock, || Err("denied"), |_| false, |_, _| panic!("not retried"));
         assert_eq!(got, Err(RetryError::Failed("denied")));
         assert!(clock.sleeps().is_empty());
     }
@@ -364,7 +466,7 @@ mod tests {
                 Err("timeout")
             },
             |_| true,
-            |_| {},
+            |_, _| {},
         );
         assert_eq!(got, Err(RetryError::GaveUp { after: Duration::from_secs(300), last: "timeout" }));
         assert_eq!(clock.sleeps(), [Duration::from_secs(1)]);
@@ -373,7 +475,7 @@ mod tests {
     #[test]
     fn cancellation_during_a_backoff_stops_the_retries() {
         let clock = FakeClock::new().cancel_at_sleep(1);
-        let got: Result<(), _> = Policy::default().run_on(&clock, || Err("Throttling"), |_| true, |_| {});
+        let got: Result<(), _> = Policy::default().run_on(&clock, || Err("Throttling"), |_| true, |_, _| {});
         assert_eq!(got, Err(RetryError::Cancelled));
     }
 }

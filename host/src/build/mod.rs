@@ -37,8 +37,9 @@ pub enum OnError {
     /// Ask what to do (not interactive in kiln yet: behaves as cleanup,
     /// and says so).
     Ask,
-    /// Run the error-cleanup provisioner, then clean up (kiln has no
-    /// error-cleanup provisioner yet: behaves as cleanup).
+    /// Run the error-cleanup provisioner, then clean up. kiln runs the
+    /// template's `error-cleanup-provisioner` whenever a provisioner fails,
+    /// in every -on-error mode, so this behaves as cleanup (and says so).
     RunCleanupProvisioner,
 }
 
@@ -145,11 +146,13 @@ impl Run {
     /// Runs every selected build, at most `parallel_builds` at once.
     pub async fn build(&self) -> Result<Vec<Outcome>, Vec<Problem>> {
         let builders: Vec<BuilderDef> = self.plan().map_err(|p| vec![p])?.into_iter().cloned().collect();
-        if matches!(self.options.on_error, OnError::Ask | OnError::RunCleanupProvisioner) {
-            self.ui.error(&format!(
-                "-on-error={}: not available in kiln yet; failed builds are cleaned up",
-                if self.options.on_error == OnError::Ask { "ask" } else { "run-cleanup-provisioner" }
-            ));
+        match self.options.on_error {
+            OnError::Ask => self.ui.warn("-on-error=ask: kiln does not ask yet; failed builds are cleaned up"),
+            OnError::RunCleanupProvisioner => self.ui.warn(
+                "-on-error=run-cleanup-provisioner: kiln runs the error-cleanup-provisioner whenever a \
+                 provisioner fails, whatever -on-error says; failed builds are then cleaned up",
+            ),
+            OnError::Cleanup | OnError::Abort => {}
         }
         // Every build is prepared before any starts: a mistake in one builder
         // section must not leave another build half-way through creating
@@ -203,7 +206,7 @@ impl Run {
             elapsed: started.elapsed(),
         };
         for warning in &prepared.warnings {
-            ui.error(&format!("Warning: {warning}"));
+            ui.warn(warning);
         }
         if self.cancel.is_cancelled() {
             return outcome(Status::Cancelled);

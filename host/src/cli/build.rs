@@ -14,10 +14,12 @@ use std::time::{Duration, Instant};
 /// Arguments of `kiln build`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Run only these builds (by name; repeatable or comma-separated).
+    /// Run only these builds: names or glob patterns (`*`, `?`),
+    /// repeatable or comma-separated; one that matches no build is an
+    /// error.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
-    /// Run every build except these.
+    /// Run every build except these (names or patterns, as --only).
     #[arg(long, value_delimiter = ',')]
     pub except: Vec<String>,
     /// What to do with a failed build's resources.
@@ -94,7 +96,9 @@ impl Args {
 pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> {
     let started = Instant::now();
     if args.debug {
-        ui.error("Warning: -debug does not pause between steps in kiln; use --log-file FILE (or KILN_LOG=debug) to see each step");
+        ui.warn(
+            "-debug does not pause between steps in kiln; use --log-file FILE (or KILN_LOG=debug) to see each step",
+        );
     }
     if let Some(message) = args.simulation.unavailable() {
         ui.error(&format!("Error: {message}"));
@@ -111,7 +115,7 @@ pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> 
         Err(e) => return Ok(common::invalid(&ui, &e)),
     };
     common::register_sensitive(&template, ui.redactor());
-    let simulation = args.simulation.start(&ui).await?;
+    let simulation = args.simulation.start(&ui, &template).await?;
     let routing = Routing::of(simulation.as_ref());
     let options = args.options(environment);
     let run = common::new_run(&runtime, template, ui.clone(), options, routing.transport, routing.redirect).await;

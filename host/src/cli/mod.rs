@@ -61,7 +61,9 @@ pub struct Cli {
     /// sets the filter (default `debug` for the file).
     #[arg(long, global = true, value_name = "FILE")]
     pub log_file: Option<PathBuf>,
-    /// Compile builder components without the on-disk cache.
+    /// Compile builder components without the on-disk cache. The cache is
+    /// $KILN_CACHE_DIR, else $XDG_CACHE_HOME/kiln, else ~/.cache/kiln
+    /// (none without HOME); `kiln plugins cache clear` empties it.
     #[arg(long, global = true)]
     pub no_cache: bool,
     /// The command.

@@ -8,21 +8,29 @@ use crate::caps::http::Transport;
 use crate::plugin::{Cache, Plugin, Registry, Runtime, plugin_dirs};
 use crate::template::FieldKind;
 use crate::ui::Ui;
-use std::path::PathBuf;
+use std::path::Path;
+use std::sync::Arc;
 
 /// `kiln plugins ...`
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// List the builders available: built-in ones and those in the plugin
-    /// directories ($KILN_PLUGIN_PATH, ~/.kiln/plugins).
+    /// List the builder types available, from the plugin directories
+    /// ($KILN_PLUGIN_PATH in order, then ~/.kiln/plugins) and built into
+    /// kiln. A type that several components provide is taken from the
+    /// first directory that has it (files by name), built-ins last; the
+    /// other copies are listed as shadowed.
     List,
-    /// Describe one component file: builder types, versions, fields,
-    /// egress patterns.
+    /// Describe a builder: its types, version, fields (with their types,
+    /// whether required or secret, and the environment variables they
+    /// fall back to) and egress patterns.
     Inspect {
-        /// The `.wasm` component.
-        file: PathBuf,
+        /// A builder type (`null`, `alicloud-ecs`: the copy `kiln build`
+        /// would use, built-in or from a plugin directory), or the path of
+        /// a `.wasm` component file.
+        target: String,
     },
-    /// Manage the cache of compiled components.
+    /// Manage the cache of compiled components ($KILN_CACHE_DIR, else
+    /// $XDG_CACHE_HOME/kiln, else ~/.cache/kiln).
     #[command(subcommand)]
     Cache(CacheCommand),
 }
@@ -30,7 +38,8 @@ pub enum Command {
 /// `kiln plugins cache ...`
 #[derive(Debug, clap::Subcommand)]
 pub enum CacheCommand {
-    /// Remove every compiled component from the cache.
+    /// Remove every compiled component from the cache; the next run
+    /// compiles them again.
     Clear,
 }
 
@@ -51,29 +60,47 @@ pub async fn exec(command: Command, cache: Cache, ui: Ui) -> anyhow::Result<Exit
                 describe_caps(&ui, &RunCancel::default(), &Transport::default()),
             )
             .await;
-            for plugin in &registry.plugins {
-                ui.say(&format!(
-                    "{:<24} {:<10} {}",
-                    plugin.description.builder_types.join(","),
-                    plugin.description.version,
-                    plugin.source
-                ));
+            for line in provider_table(&registry) {
+                ui.say(&line);
             }
             for failure in &registry.failures {
                 ui.error(&format!("not loaded: {failure}"));
             }
             Ok(if registry.failures.is_empty() { Exit::Success } else { Exit::BuildFailed })
         }
-        Command::Inspect { file } => {
+        Command::Inspect { target } => {
             let runtime = Runtime::new(cache).map_err(|e| anyhow::anyhow!("{e:#}"))?;
-            let caps = describe_caps(&ui, &RunCancel::default(), &Transport::default())();
-            match crate::plugin::load_file(&runtime, &file, caps).await {
-                Ok(plugin) => {
-                    ui.say(&describe(&plugin));
+            let (cancel, transport) = (RunCancel::default(), Transport::default());
+            let describe_caps = describe_caps(&ui, &cancel, &transport);
+            if is_component_file(&target) {
+                return match crate::plugin::load_file(&runtime, Path::new(&target), describe_caps()).await {
+                    Ok(plugin) => {
+                        ui.say(&describe(&plugin, &[]));
+                        Ok(Exit::Success)
+                    }
+                    Err(e) => {
+                        ui.error(&format!("Error: {e}"));
+                        Ok(Exit::Invalid)
+                    }
+                };
+            }
+            let registry = Registry::discover(&runtime, &plugin_dirs(), describe_caps).await;
+            let providers = registry.providers();
+            match providers.iter().find(|(t, _)| *t == target) {
+                Some((_, found)) => {
+                    ui.say(&describe(&found[0], &found[1..]));
                     Ok(Exit::Success)
                 }
-                Err(e) => {
-                    ui.error(&format!("Error: {e}"));
+                None => {
+                    let known: Vec<&str> = providers.iter().map(|(t, _)| t.as_str()).collect();
+                    ui.error(&format!(
+                        "Error: kiln plugins inspect: {target:?} is neither a builder type kiln knows ({}) nor a \
+                         .wasm file; give a type from `kiln plugins list` or the path of a component",
+                        known.join(", ")
+                    ));
+                    for failure in &registry.failures {
+                        ui.error(&format!("not loaded: {failure}"));
+                    }
                     Ok(Exit::Invalid)
                 }
             }
@@ -81,22 +108,79 @@ pub async fn exec(command: Command, cache: Cache, ui: Ui) -> anyhow::Result<Exit
     }
 }
 
-fn describe(plugin: &Plugin) -> String {
+/// Whether `inspect`'s argument names a component file rather than a
+/// builder type: a path that exists, or one ending in `.wasm` (so that a
+/// missing file says the file cannot be read).
+fn is_component_file(target: &str) -> bool {
+    Path::new(target).exists() || target.ends_with(".wasm") || target.contains('/')
+}
+
+/// `plugins list`: a header, then one row per builder type and component
+/// providing it, the one used first and the ones it shadows after it.
+fn provider_table(registry: &Registry) -> Vec<String> {
+    let providers = registry.providers();
+    let width = providers.iter().map(|(t, _)| t.len()).chain(["TYPE".len()]).max().unwrap_or(0);
+    let version_width =
+        registry.plugins.iter().map(|p| p.description.version.len()).chain(["VERSION".len()]).max().unwrap_or(0);
+    let row = |builder_type: &str, version: &str, status: &str, source: &str| {
+        format!("{builder_type:<width$}  {version:<version_width$}  {status:<8}  {source}").trim_end().to_string()
+    };
+    let mut lines = vec![row("TYPE", "VERSION", "STATUS", "SOURCE")];
+    for (builder_type, found) in &providers {
+        for (rank, plugin) in found.iter().enumerate() {
+            let status = if rank == 0 { "used" } else { "shadowed" };
+            lines.push(row(builder_type, &plugin.description.version, status, &plugin.source.to_string()));
+        }
+    }
+    if providers.iter().any(|(_, found)| found.len() > 1) {
+        lines.push(String::new());
+        lines.push(
+            "A type provided more than once is taken from the first plugin directory that has it \
+             ($KILN_PLUGIN_PATH in order, then ~/.kiln/plugins; files by name), built-ins last."
+                .into(),
+        );
+    }
+    lines
+}
+
+/// A field's kind in words, for people (the contract's names, like
+/// `string-list`, are for plugin authors).
+fn kind_in_words(kind: FieldKind) -> &'static str {
+    match kind {
+        FieldKind::String => "string",
+        FieldKind::Boolean => "boolean",
+        FieldKind::Integer => "whole number",
+        FieldKind::Number => "number",
+        FieldKind::Duration => "duration",
+        FieldKind::StringList => "list of strings",
+        FieldKind::StringMap => "map of strings",
+        FieldKind::Any => "any JSON value",
+        FieldKind::FileText => "file text",
+    }
+}
+
+/// The description `inspect` prints of `plugin`, which shadows the
+/// components in `shadowed` (same type, later in the lookup order).
+fn describe(plugin: &Plugin, shadowed: &[Arc<Plugin>]) -> String {
     let d = &plugin.description;
-    let mut out = format!(
-        "Component:        {}\nBuilder types:    {}\nVersion:          {}\nContract:         kiln:plugin@{}\nCommunicator:     {}\nEgress patterns:  {}\n\nFields:\n",
-        plugin.source,
+    let mut out = format!("Component:        {}\n", plugin.source);
+    if !shadowed.is_empty() {
+        let sources: Vec<String> = shadowed.iter().map(|p| p.source.to_string()).collect();
+        out.push_str(&format!("Shadows:          {}\n", sources.join(", ")));
+    }
+    out.push_str(&format!(
+        "Builder types:    {}\nVersion:          {}\nContract:         kiln:plugin@{}\nCommunicator:     {}\nEgress patterns:  {}\n\nFields:\n",
         d.builder_types.join(", "),
         d.version,
         plugin.contract,
         if d.uses_communicator { "yes (ssh_*, winrm_* settings)" } else { "no" },
         if d.egress.is_empty() { "(none)".to_string() } else { d.egress.join(", ") },
-    );
+    ));
     if d.fields.is_empty() {
         out.push_str("  (none besides the communicator settings)\n");
     }
     for f in &d.fields {
-        let mut flags = vec![FieldKind::from(f.kind).name().to_string()];
+        let mut flags = vec![kind_in_words(FieldKind::from(f.kind)).to_string()];
         if f.required {
             flags.push("required".into());
         }

@@ -25,7 +25,38 @@ mod on {
     #[derive(Debug, clap::Subcommand)]
     pub enum Command {
         /// Serve the simulated clouds until interrupted.
+        #[command(after_long_help = serve_defaults())]
         Serve(ServeArgs),
+    }
+
+    /// The end of `kiln sim serve --help`: what the simulator does when no
+    /// flag says otherwise, and its admin routes. Built from the
+    /// simulator's own constants, so that it cannot drift from them.
+    fn serve_defaults() -> String {
+        use kiln_sim::alicloud::{catalog, credentials};
+        let regions: Vec<&str> = catalog::REGIONS.iter().map(|r| r.id).collect();
+        format!(
+            "Defaults (without --config):\n  \
+             listen:        127.0.0.1:8700 (the APIs; also an HTTP proxy for clients that cannot change endpoints)\n  \
+             profile:       fast (a fraction of a second per operation), --latency-scale 1, seed 1, no fault rules\n  \
+             machines' SSH: the built-in recorder (accepts the machine's key pair or password, records commands\n                 \
+             and files, runs nothing) on port 22 of each machine's own address (needs root; --ssh-port 0 picks one)\n  \
+             Alibaba Cloud: accepts the access key {id} with the secret {secret}\n                 \
+             (--access-key and --secret-key replace it); machines' addresses in 127.1.0.0/16;\n                 \
+             regions {regions}\n\
+             A --config file is the JSON form of these settings; what it leaves out takes the library's defaults\n\
+             (listen on 127.0.0.1:0, a free port, and SSH on a free port per machine), and the flags override it.\n\n\
+             Fault kinds: server-error (HTTP 500), unavailable (503), throttling, reset, timeout (no answer for\n\
+             delay, default 120 s), slow (answer after delay, default 2 s), image-fails, denied (403), lost (the\n\
+             call takes effect, the answer never arrives). Options: nth=N (only the Nth matching call), p=P (each\n\
+             call with probability P), times=N (at most N times), delay=MS.\n\n\
+             Admin API (JSON): GET /__kiln/ lists the routes with a line each: health, resources, requests\n\
+             (?action=NAME), counts, faults (GET, POST a rule, DELETE all), reset (POST), and one per machine\n\
+             endpoint (ssh: what the built-in recorder saw).",
+            id = credentials::DEFAULT_ACCESS_KEY_ID,
+            secret = credentials::DEFAULT_ACCESS_KEY_SECRET,
+            regions = regions.join(", "),
+        )
     }
 
     /// Arguments of `kiln sim serve`.
@@ -37,19 +68,22 @@ mod on {
         /// Address to listen on for the APIs and as an HTTP proxy.
         #[arg(long, value_name = "ADDR")]
         pub listen: Option<SocketAddr>,
-        /// Latency profile: instant, fast or realistic.
+        /// Latency profile: instant, fast (the default) or realistic.
         #[arg(long)]
         pub profile: Option<Profile>,
         /// Multiply every latency by this factor (0 to 1000).
         #[arg(long, value_name = "FACTOR", value_parser = kiln_sim::latency::parse_scale)]
         pub latency_scale: Option<f64>,
-        /// A fault rule, `ACTION:KIND[:nth=N][:p=P][:times=N][:delay=MS]` (repeatable).
+        /// A fault rule, `ACTION:KIND[:nth=N][:p=P][:times=N][:delay=MS]`
+        /// (repeatable; ACTION may be `*`; kinds below).
         #[arg(long = "fault", value_name = "RULE")]
         pub faults: Vec<FaultRule>,
-        /// Seed for probabilistic faults.
+        /// Seed for probabilistic faults (default 1: the same run fails the
+        /// same way).
         #[arg(long)]
         pub seed: Option<u64>,
-        /// Access key id to accept (with --secret-key) instead of the default one.
+        /// Access key id to accept (with --secret-key) instead of the
+        /// default one (see below).
         #[arg(long, requires = "secret_key")]
         pub access_key: Option<String>,
         /// The secret of --access-key.

@@ -33,11 +33,16 @@ pub type FaultArg = String;
 pub struct SimulationArgs {
     /// Run the builds against the built-in simulator (started in this
     /// process): API calls and SSH go to it, nothing to the real cloud.
-    /// Each simulated cloud accepts the credentials your environment holds
-    /// for it (the variables its builder falls back to) when they are all
-    /// set, else its own default key, which the builds then use (the
-    /// builders' fields and the variables' `{{env}}` see it; shell-local
-    /// scripts do not: they get your environment as it is).
+    /// Each simulated cloud accepts as its account's the key a builder
+    /// section names (alicloud-ecs: access_key, secret_key and
+    /// security_token, after interpolation) and the one your environment
+    /// holds for it (the variables its builder falls back to) when they
+    /// are all set, so a template for the real cloud runs unchanged; the
+    /// secret only checks signatures and is never printed. Without a key
+    /// in your environment the simulator also accepts its own default key
+    /// (see `kiln sim serve --help`), which builds that name none then use
+    /// (the builders' fields and the variables' `{{env}}` see it;
+    /// shell-local scripts do not: they get your environment as it is).
     #[arg(long)]
     pub simulate: bool,
     /// The simulator's latency profile: instant, fast or realistic.
@@ -109,7 +114,9 @@ mod on {
     use super::{Routing, SimulationArgs};
     use crate::caps::Redirect;
     use crate::caps::http::Transport;
+    use crate::template::Template;
     use crate::template::decode::Environment;
+    use crate::template::render::{self, Scope};
     use crate::ui::Ui;
     use kiln_sim::Simulator;
     use std::path::PathBuf;
@@ -146,13 +153,14 @@ mod on {
             }
         }
 
-        /// Starts the simulator if `--simulate` asks for it, and says where
-        /// it listens. Fails when it cannot start.
-        pub async fn start(&self, ui: &Ui) -> anyhow::Result<Option<Simulation>> {
+        /// Starts the simulator if `--simulate` asks for it, accepting the
+        /// keys `template`'s builder sections name, and says where it
+        /// listens. Fails when it cannot start.
+        pub async fn start(&self, ui: &Ui, template: &Template) -> anyhow::Result<Option<Simulation>> {
             if !self.simulate {
                 return Ok(None);
             }
-            let sim = Simulator::start(self.config())
+            let sim = Simulator::start(self.config(template))
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot start the simulator: {e}"))?;
             ui.say(&format!(
@@ -166,7 +174,7 @@ mod on {
             }))
         }
 
-        fn config(&self) -> kiln_sim::Config {
+        fn config(&self, template: &Template) -> kiln_sim::Config {
             let mut config = kiln_sim::Config {
                 profile: self.sim_profile,
                 latency_scale: self.sim_latency_scale,
@@ -178,6 +186,16 @@ mod on {
                 ..kiln_sim::Config::default()
             };
             kiln_sim::accept_environment(&mut config.clouds, &user_env);
+            for def in &template.builders {
+                let scope = Scope { template, build_name: &def.name, build_type: &def.builder_type, build_data: None };
+                // A section that does not render names no key here; its
+                // build reports the problem itself.
+                let Ok(rendered) = render::render(&def.config, &scope, &def.at()) else { continue };
+                let section = |field: &str| {
+                    rendered.map.get(field).and_then(|v| v.as_str()).filter(|v| !v.is_empty()).map(str::to_string)
+                };
+                kiln_sim::accept_section(&mut config.clouds, &def.builder_type, &section, &user_env);
+            }
             config
         }
     }
@@ -219,6 +237,7 @@ mod on {
 #[cfg(not(feature = "simulator"))]
 mod off {
     use super::{Routing, SimulationArgs, WITHOUT_SIMULATOR};
+    use crate::template::Template;
     use crate::template::decode::Environment;
     use crate::ui::Ui;
 
@@ -240,7 +259,7 @@ mod off {
 
         /// Fails if `--simulate` asks for the simulator this kiln lacks
         /// (callers check [`SimulationArgs::unavailable`] first).
-        pub async fn start(&self, _: &Ui) -> anyhow::Result<Option<Simulation>> {
+        pub async fn start(&self, _: &Ui, _: &Template) -> anyhow::Result<Option<Simulation>> {
             match self.simulate {
                 true => anyhow::bail!("--simulate: {WITHOUT_SIMULATOR}"),
                 false => Ok(None),

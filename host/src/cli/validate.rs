@@ -14,10 +14,12 @@ pub struct Args {
     /// Only check the JSON and the template's structure.
     #[arg(long)]
     pub syntax_only: bool,
-    /// Validate only these builds.
+    /// Validate only these builds: names or glob patterns (`*`, `?`),
+    /// repeatable or comma-separated; one that matches no build is an
+    /// error.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
-    /// Validate every build except these.
+    /// Validate every build except these (names or patterns, as --only).
     #[arg(long, value_delimiter = ',')]
     pub except: Vec<String>,
     /// The template and its variables.
@@ -41,7 +43,7 @@ pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> 
     let (problems, warnings) = run.validate().await;
     let path = run.template.path.display().to_string();
     for w in &warnings {
-        ui.say(&format!("Warning: {path}: {w}"));
+        ui.warn(&format!("{path}: {w}"));
     }
     if problems.is_empty() {
         ui.say("Template validated successfully.");

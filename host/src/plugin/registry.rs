@@ -87,8 +87,11 @@ pub fn plugin_dirs() -> Vec<PathBuf> {
 
 /// Every component kiln can use in this run.
 pub struct Registry {
-    /// Plugins in lookup order: plugin directories first, so a user's file
-    /// overrides a built-in of the same type.
+    /// Plugins in lookup order, the one rule for a builder type that more
+    /// than one component provides (see [`Registry::find`]): the plugin
+    /// directories in the order of [`plugin_dirs`], each one's `.wasm`
+    /// files by name, then the built-ins. So a user's file overrides a
+    /// built-in of the same type.
     pub plugins: Vec<Arc<Plugin>>,
     /// Files that failed to load, reported when relevant.
     pub failures: Vec<LoadError>,
@@ -121,9 +124,27 @@ impl Registry {
         registry
     }
 
-    /// The plugin providing `builder_type`, if any.
+    /// The plugin providing `builder_type`, if any: the first in
+    /// [`Registry::plugins`]' order.
     pub fn find(&self, builder_type: &str) -> Option<Arc<Plugin>> {
         self.plugins.iter().find(|p| p.description.builder_types.iter().any(|t| t == builder_type)).cloned()
+    }
+
+    /// Every builder type available, sorted, with every plugin that
+    /// provides it in lookup order: the first is the one used, the others
+    /// are shadowed by it.
+    pub fn providers(&self) -> Vec<(String, Vec<Arc<Plugin>>)> {
+        let mut by_type: std::collections::BTreeMap<&str, Vec<Arc<Plugin>>> = std::collections::BTreeMap::new();
+        for plugin in &self.plugins {
+            for builder_type in &plugin.description.builder_types {
+                let providers = by_type.entry(builder_type.as_str()).or_default();
+                // A component that lists a type twice provides it once.
+                if !providers.iter().any(|p| Arc::ptr_eq(p, plugin)) {
+                    providers.push(Arc::clone(plugin));
+                }
+            }
+        }
+        by_type.into_iter().map(|(t, providers)| (t.to_string(), providers)).collect()
     }
 
     /// Every builder type available, sorted.

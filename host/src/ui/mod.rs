@@ -48,7 +48,12 @@ pub enum Kind {
     Message,
     /// `==> name: text` in red, on stderr.
     Error,
+    /// `==> name: Warning: text` in yellow, on stderr.
+    Warning,
 }
+
+/// The color of warnings on a terminal.
+const WARNING_COLOR: &str = "33";
 
 impl Ui {
     /// A console writing to stdout/stderr with `options`.
@@ -82,6 +87,17 @@ impl Ui {
     pub fn error(&self, text: &str) {
         self.human(text, Some("31"), true);
         self.machine("", "ui", &["error", text]);
+    }
+
+    /// A warning of kiln's own: `Warning: text` on stderr, so that a
+    /// script reading stdout never takes it for output. In
+    /// `-machine-readable` output it is the `ui,say` record Packer writes
+    /// for a warning, on stdout with every other record, so that the
+    /// stream stays one parseable sequence.
+    pub fn warn(&self, text: &str) {
+        let text = format!("Warning: {text}");
+        self.human(&text, Some(WARNING_COLOR), true);
+        self.machine("", "ui", &["say", &text]);
     }
 
     /// A raw machine-readable record (`target`, `type`, data...); nothing in
@@ -146,6 +162,12 @@ impl BuildUi {
             Kind::Say => ("==> ", Some(self.color), false, "say"),
             Kind::Message => ("    ", None, false, "message"),
             Kind::Error => ("==> ", Some("31"), true, "error"),
+            // Packer writes a build's warnings as `say` records.
+            Kind::Warning => ("==> ", Some(WARNING_COLOR), true, "say"),
+        };
+        let text = match kind {
+            Kind::Warning => format!("Warning: {text}"),
+            _ => text.to_string(),
         };
         let human: String =
             text.split('\n').map(|l| format!("{prefix}{}: {l}", self.name)).collect::<Vec<_>>().join("\n");
@@ -167,6 +189,11 @@ impl BuildUi {
     /// `==> name: text` in red.
     pub fn error(&self, text: &str) {
         self.line(Kind::Error, text);
+    }
+
+    /// `==> name: Warning: text`, on stderr (see [`Ui::warn`]).
+    pub fn warn(&self, text: &str) {
+        self.line(Kind::Warning, text);
     }
 
     /// The first line Packer prints for a build.

@@ -16,6 +16,15 @@ pub const SECRET_KEY_ENV: &str = "ALICLOUD_SECRET_KEY";
 /// Where an STS key's token is read from, in order (the SDKs' names).
 pub const SECURITY_TOKEN_ENV: &[&str] = &["SecurityToken", "SECURITY_TOKEN"];
 
+/// The builder type whose template sections name this cloud's keys.
+pub const BUILDER_TYPE: &str = "alicloud-ecs";
+/// The section's field with the access key id (Packer's name too).
+pub const ACCESS_KEY_FIELD: &str = "access_key";
+/// The field with its secret.
+pub const SECRET_KEY_FIELD: &str = "secret_key";
+/// The field with an STS key's token.
+pub const SECURITY_TOKEN_FIELD: &str = "security_token";
+
 /// One access key the simulated cloud knows.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct Credential {
@@ -58,6 +67,27 @@ pub fn from_environment(env: &dyn Fn(&str) -> Option<String>) -> Option<Credenti
     })
 }
 
+/// The key an `alicloud-ecs` builder section names (`section` answers its
+/// fields' interpolated, non-empty string values), each part falling back
+/// to the environment (`env`: set, non-empty variables only) as the
+/// builder does; nothing when the section names no key of its own (the
+/// environment's, if any, is [`from_environment`]'s) or either half is
+/// missing.
+pub fn from_section(
+    section: &dyn Fn(&str) -> Option<String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<Credential> {
+    let names_one = [ACCESS_KEY_FIELD, SECRET_KEY_FIELD, SECURITY_TOKEN_FIELD].iter().any(|f| section(f).is_some());
+    if !names_one {
+        return None;
+    }
+    Some(Credential {
+        access_key_id: section(ACCESS_KEY_FIELD).or_else(|| env(ACCESS_KEY_ENV))?,
+        access_key_secret: section(SECRET_KEY_FIELD).or_else(|| env(SECRET_KEY_ENV))?,
+        security_token: section(SECURITY_TOKEN_FIELD).or_else(|| SECURITY_TOKEN_ENV.iter().find_map(|name| env(name))),
+    })
+}
+
 /// The variables a run needs to use the default key, unless the user's
 /// environment (`env`: set, non-empty variables only) holds a key in full
 /// (then nothing: the simulator accepts theirs). The security token
@@ -91,6 +121,24 @@ mod tests {
         };
         let key = from_environment(&sts).unwrap();
         assert_eq!((key.access_key_id.as_str(), key.security_token.as_deref()), ("STS.id", Some("token")));
+    }
+
+    #[test]
+    fn a_section_names_a_key_field_by_field_over_the_environment() {
+        let none = |_: &str| None;
+        let section = |name: &str| match name {
+            ACCESS_KEY_FIELD => Some("LTAI-mine".to_string()),
+            SECRET_KEY_FIELD => Some("my-secret".to_string()),
+            _ => None,
+        };
+        let key = from_section(&section, &none).unwrap();
+        assert_eq!((key.access_key_id.as_str(), key.access_key_secret.as_str()), ("LTAI-mine", "my-secret"));
+        assert_eq!(key.security_token, None);
+        let env_secret = |name: &str| (name == SECRET_KEY_ENV).then(|| "from-env".to_string());
+        let only_id = |name: &str| (name == ACCESS_KEY_FIELD).then(|| "LTAI-mine".to_string());
+        assert_eq!(from_section(&only_id, &env_secret).unwrap().access_key_secret, "from-env");
+        assert!(from_section(&only_id, &none).is_none(), "half a key is no key");
+        assert!(from_section(&none, &env_secret).is_none(), "a section without key fields names no key");
     }
 
     #[test]

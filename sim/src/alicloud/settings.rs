@@ -29,4 +29,30 @@ impl Settings {
     pub fn accept_environment(&mut self, env: &dyn Fn(&str) -> Option<String>) {
         self.credentials.extend(credentials::from_environment(env));
     }
+
+    /// Accepts the key a builder section of `builder_type` names, if it is
+    /// an `alicloud-ecs` section that names one (see
+    /// [`credentials::from_section`]). The default key stays accepted when
+    /// it was the only one: the run's other builds may still use it.
+    pub fn accept_section(
+        &mut self,
+        builder_type: &str,
+        section: &dyn Fn(&str) -> Option<String>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) {
+        if builder_type != credentials::BUILDER_TYPE {
+            return;
+        }
+        let Some(key) = credentials::from_section(section, env) else { return };
+        if self.credentials.is_empty() {
+            self.credentials = credentials::in_force(&[]);
+        }
+        if !self.credentials.iter().any(|c| {
+            c.access_key_id == key.access_key_id
+                && c.access_key_secret == key.access_key_secret
+                && c.security_token == key.security_token
+        }) {
+            self.credentials.push(key);
+        }
+    }
 }
