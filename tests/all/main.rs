@@ -11,6 +11,7 @@ mod alicloud;
 mod alicloud_packer;
 mod alicloud_sdk;
 mod bad_template;
+mod cache;
 mod cancel;
 mod cli_build;
 mod harness;
@@ -26,6 +27,7 @@ fn main() -> std::process::ExitCode {
         alicloud_packer::TESTS,
         alicloud_sdk::TESTS,
         bad_template::TESTS,
+        cache::TESTS,
         cancel::TESTS,
         cli_build::TESTS,
         harness::TESTS,

@@ -98,7 +98,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         UiOptions { machine_readable: cli.machine_readable, no_color: !cli.color, timestamps: cli.timestamp_ui },
         redactor,
     );
-    let cache = Cache::new(if cli.no_cache { None } else { default_cache_dir() });
+    let cache = Cache::new(if cli.no_cache { None } else { default_cache_dir() }).on_warning({
+        let ui = ui.clone();
+        move |warning| ui.error(&format!("Warning: {warning}"))
+    });
     match cli.command {
         Command::Version => {
             println!("kiln {} (contract kiln:plugin@{})", env!("CARGO_PKG_VERSION"), crate::CONTRACT_VERSION);
