@@ -14,6 +14,7 @@ mod bad_template;
 mod cache;
 mod cancel;
 mod cli_build;
+mod fuzz;
 mod harness;
 mod plugins;
 mod sandbox;
@@ -30,6 +31,7 @@ fn main() -> std::process::ExitCode {
         cache::TESTS,
         cancel::TESTS,
         cli_build::TESTS,
+        fuzz::TESTS,
         harness::TESTS,
         plugins::TESTS,
         sandbox::TESTS,
