@@ -41,3 +41,16 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
 fi
+# The heavy mode's fuzzing (README, "Fuzzing"), only when asked for: the
+# nightly that fuzz/rust-toolchain.toml pins by date, and cargo-fuzz at a
+# pinned version.
+if [ "${KILN_TEST_HEAVY:-}" = 1 ]; then
+  nightly=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' fuzz/rust-toolchain.toml)
+  if ! rustc "+$nightly" --version >/dev/null 2>&1; then
+    rustup toolchain install "$nightly" --profile minimal
+  fi
+  cargo_fuzz=0.13.2
+  if [ "$(cargo "+$nightly" fuzz --version 2>/dev/null)" != "cargo-fuzz $cargo_fuzz" ]; then
+    cargo "+$toolchain" install cargo-fuzz --version "$cargo_fuzz" --locked
+  fi
+fi

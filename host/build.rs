@@ -6,6 +6,8 @@
 //! are meant for the host, e.g. coverage instrumentation). It writes
 //! `guests.rs` into OUT_DIR: one path constant per component, which the host
 //! embeds (`null`) or the tests load from disk (the `testing` guests).
+//! `KILN_PREBUILT_GUESTS=DIR` skips the nested build and takes the
+//! components from DIR (used by `fuzz/`, which runs none of them).
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -34,11 +36,40 @@ fn main() {
     ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
-    let target_dir = wasm_target_dir(&root);
+    // KILN_PREBUILT_GUESTS=DIR: take the components from DIR (a
+    // `wasm32-wasip2/release` directory of an earlier build) instead of
+    // building them. For builds that never run a guest, such as `fuzz/`,
+    // whose nightly toolchain and flags would otherwise rebuild them all.
+    println!("cargo:rerun-if-env-changed=KILN_PREBUILT_GUESTS");
+    let release_dir = match env::var_os("KILN_PREBUILT_GUESTS") {
+        Some(dir) => PathBuf::from(dir),
+        None => build_guests(&root, &guests),
+    };
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap());
+    let mut generated = String::new();
+    for (package, constant) in GUESTS {
+        let file = release_dir.join(format!("{}.wasm", package.replace('-', "_")));
+        assert!(file.exists(), "guest {package}: {} is missing (KILN_PREBUILT_GUESTS unset or wrong?)", file.display());
+        generated.push_str(&format!(
+            "/// Path of the `{package}` component.\npub const {constant}: &str = {:?};\n",
+            file.display().to_string()
+        ));
+    }
+    std::fs::write(out.join("guests.rs"), generated).unwrap();
+    // include_bytes! needs a path known when the host compiles.
+    for (component, file) in [("kiln_builder_null", "null.wasm"), ("kiln_builder_alicloud_ecs", "alicloud-ecs.wasm")] {
+        std::fs::copy(release_dir.join(format!("{component}.wasm")), out.join(file)).unwrap();
+    }
+}
+
+/// Builds the guests with a nested cargo; returns the directory of the
+/// components.
+fn build_guests(root: &Path, guests: &Path) -> PathBuf {
+    let target_dir = wasm_target_dir(root);
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(&cargo);
     command
-        .current_dir(&guests)
+        .current_dir(guests)
         .args(["build", "--release", "--target", "wasm32-wasip2", "--workspace", "--exclude", "kiln-guest"])
         .env("CARGO_TARGET_DIR", &target_dir)
         .stdout(Stdio::from(std::io::stderr()));
@@ -62,22 +93,7 @@ fn main() {
              rustup target add wasm32-wasip2"
         );
     }
-    let out = PathBuf::from(env::var("OUT_DIR").unwrap());
-    let mut generated = String::new();
-    for (package, constant) in GUESTS {
-        let file = target_dir.join("wasm32-wasip2/release").join(format!("{}.wasm", package.replace('-', "_")));
-        assert!(file.exists(), "guest {package} was built but {} is missing", file.display());
-        generated.push_str(&format!(
-            "/// Path of the `{package}` component.\npub const {constant}: &str = {:?};\n",
-            file.display().to_string()
-        ));
-    }
-    std::fs::write(out.join("guests.rs"), generated).unwrap();
-    // include_bytes! needs a path known when the host compiles.
-    for (component, file) in [("kiln_builder_null", "null.wasm"), ("kiln_builder_alicloud_ecs", "alicloud-ecs.wasm")] {
-        let built = target_dir.join(format!("wasm32-wasip2/release/{component}.wasm"));
-        std::fs::copy(&built, out.join(file)).unwrap();
-    }
+    target_dir.join("wasm32-wasip2/release")
 }
 
 /// `<target>/wasm-guests`, next to the host's own profiles, so that dev,

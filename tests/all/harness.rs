@@ -1,10 +1,11 @@
 //! The harness itself: a test whose peer is missing is reported skipped
 //! (and counted ignored), under `CI=true` it fails, and the source check
 //! finds every test attribute this binary would drop, and nothing in a
-//! literal or comment. The first two re-run this binary, filtered to one
-//! test of another module (never one of these: no recursion).
+//! literal or comment; the heavy mode off is a skip even under CI. The
+//! first three re-run this binary, filtered to one test of another module
+//! (never one of these: no recursion).
 
-use crate::support::peers::{ABSENT_PEERS, Peer};
+use crate::support::peers::{ABSENT_PEERS, HEAVY_MODE, Peer};
 use crate::support::stray::test_attribute_lines;
 use crate::support::watchdog::Watched;
 use crate::support::{Run, harness};
@@ -13,6 +14,7 @@ use std::process::{Command, Stdio};
 crate::support::tests! {
     a_missing_peer_is_reported_skipped_and_counted_ignored,
     a_missing_peer_fails_the_run_under_ci,
+    the_heavy_mode_off_is_a_skip_even_under_ci,
     the_source_check_finds_every_test_attribute,
     the_source_check_ignores_literals_and_comments,
 }
@@ -58,6 +60,22 @@ fn a_missing_peer_fails_the_run_under_ci() {
         .contains("python3 with venv is missing: install python3-venv")
         .contains("(CI=true: a missing peer is a failure, not a skip)")
         .contains("test result: FAILED. 0 passed; 1 failed; 0 ignored; 0 measured;");
+}
+
+fn the_heavy_mode_off_is_a_skip_even_under_ci() {
+    let test = &crate::fuzz::TESTS[0];
+    assert_eq!(test.peers, [Peer::HeavyMode], "the chosen test must need the heavy mode alone");
+    let mut command = Command::new(std::env::current_exe().expect("this test binary's path"));
+    command
+        .args(["--exact", &test.full_name(), "--color", "never", "--test-threads", "1"])
+        .env_remove(HEAVY_MODE)
+        .env("CI", "true")
+        .stdin(Stdio::null());
+    Watched::spawn(command, format!("this test binary on {}", test.full_name()))
+        .finish()
+        .code(0)
+        .contains(&format!("test {} ... ignored (SKIPPED: heavy mode is off", test.full_name()))
+        .contains("test result: ok. 0 passed; 0 failed; 1 ignored; 0 measured;");
 }
 
 fn the_source_check_finds_every_test_attribute() {

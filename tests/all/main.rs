@@ -11,10 +11,12 @@ mod alicloud;
 mod alicloud_packer;
 mod alicloud_sdk;
 mod bad_template;
+mod cache;
 mod canary;
 mod cancel;
 mod cli_build;
 mod console;
+mod fuzz;
 mod harness;
 mod hostile_input;
 mod plugins;
@@ -31,10 +33,12 @@ fn main() -> std::process::ExitCode {
         alicloud_packer::TESTS,
         alicloud_sdk::TESTS,
         bad_template::TESTS,
+        cache::TESTS,
         canary::TESTS,
         cancel::TESTS,
         cli_build::TESTS,
         console::TESTS,
+        fuzz::TESTS,
         harness::TESTS,
         hostile_input::TESTS,
         plugins::TESTS,

@@ -116,7 +116,10 @@ async fn run_command(cli: Cli) -> anyhow::Result<Exit> {
         UiOptions { machine_readable: cli.machine_readable, no_color: !cli.color, timestamps: cli.timestamp_ui },
         redactor,
     );
-    let cache = Cache::new(if cli.no_cache { None } else { default_cache_dir() });
+    let cache = Cache::new(if cli.no_cache { None } else { default_cache_dir() }).on_warning({
+        let ui = ui.clone();
+        move |warning| ui.warn(&warning)
+    });
     match cli.command {
         Command::Version => {
             let line =

@@ -3,7 +3,8 @@
 //!
 //! - `bindings.rs`: the contract, generated.
 //! - `engine.rs`: the one wasmtime engine, with its epoch ticker.
-//! - `cache.rs`: compiled components on disk, by content and engine.
+//! - `cache/`: compiled components on disk, by content and engine, checked
+//!   against a digest and kept private to the user.
 //! - `contract.rs`: refusing a component of another contract version.
 //! - `component.rs`: a loaded component, [`Plugin`], and its [`Source`].
 //! - `registry.rs`: built-in components and plugin directories, loaded.
@@ -26,7 +27,7 @@ pub(crate) mod output;
 mod registry;
 mod state;
 
-pub use cache::{Cache, default_cache_dir};
+pub use cache::{Cache, CacheWarning, DirProblem, Discard, Distrust, Unsealed, default_cache_dir};
 pub use component::{Plugin, Source};
 pub use contract::ContractError;
 pub use convert::fields;

@@ -48,7 +48,18 @@ const POST_PROCESSOR_COMMON: &[&str] = &["type", "only", "except", "keep_input_a
 /// Reads the template at `path` and resolves its variables.
 pub fn load(path: &Path, overrides: &Overrides) -> Result<Template, TemplateError> {
     let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Read { path: path.into(), source })?;
-    let root: Value = parse_json(path, &text)?;
+    from_text(path, &text, overrides)
+}
+
+/// The template `text`, as [`load`] reads it from a file at `path` (which
+/// errors name and `template_dir` is taken from; it is not read). The
+/// fuzz targets' way in.
+///
+/// Fails with [`TemplateError`] for bad JSON syntax, a bad structure, or
+/// a variable that cannot be resolved (a `-var-file` that cannot be read,
+/// among others).
+pub fn from_text(path: &Path, text: &str, overrides: &Overrides) -> Result<Template, TemplateError> {
+    let root: Value = parse_json(path, text)?;
     let mut problems = Vec::new();
     let Value::Object(root) = root else {
         return Err(invalid(path, vec![Problem::new("", "a template is a JSON object with a \"builders\" list")]));

@@ -23,7 +23,7 @@ pub mod render;
 
 pub use error::{Problem, TemplateError, did_you_mean, suggest};
 pub use field::{Field, FieldKind};
-pub use load::{Overrides, load};
+pub use load::{Overrides, from_text, load};
 
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};

@@ -20,7 +20,13 @@ pub enum Peer {
     Packer,
     /// Python 3 with `venv`, for the official Alibaba Cloud SDK.
     PythonVenv,
+    /// The heavy mode, `KILN_TEST_HEAVY=1`: the short fuzz runs. A choice,
+    /// not a program, so it is skipped when off even under `CI=true`.
+    HeavyMode,
 }
+
+/// Set to `1`, runs the heavy tests too (the fuzz runs).
+pub const HEAVY_MODE: &str = "KILN_TEST_HEAVY";
 
 impl Peer {
     /// The name [`ABSENT_PEERS`] takes.
@@ -30,7 +36,14 @@ impl Peer {
             Peer::Root => "root",
             Peer::Packer => "packer",
             Peer::PythonVenv => "python3-venv",
+            Peer::HeavyMode => "heavy",
         }
+    }
+
+    /// Whether a run lacks this peer by choice: then its tests are skipped
+    /// even under `CI=true`.
+    pub fn is_opt_in(self) -> bool {
+        self == Peer::HeavyMode
     }
 
     /// Why this machine lacks the peer, saying what to install or do;
@@ -51,6 +64,7 @@ impl Peer {
                 .stderr(Stdio::null())
                 .status()
                 .is_ok_and(|s| s.success()),
+            Peer::HeavyMode => std::env::var(HEAVY_MODE).is_ok_and(|v| v == "1"),
         };
         (!present).then(|| self.remedy().to_string())
     }
@@ -62,6 +76,9 @@ impl Peer {
             Peer::Root => "not root: run the tests as root, as CI does (it creates a login user or listens on port 22)",
             Peer::Packer => "/usr/bin/packer is missing: install Debian's packer 1.6.6, as ./setup.sh does",
             Peer::PythonVenv => "python3 with venv is missing: install python3-venv, as ./setup.sh does",
+            Peer::HeavyMode => {
+                "heavy mode is off: KILN_TEST_HEAVY=1 ./setup.sh && KILN_TEST_HEAVY=1 cargo test runs the fuzz targets"
+            }
         }
     }
 }

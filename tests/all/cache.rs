@@ -1,0 +1,152 @@
+//! The compiled-component cache holds native code, so kiln checks what it
+//! loads from it: a corrupt, truncated or foreign file is compiled again
+//! with one warning, and a cache directory others can write is not used.
+
+use crate::support::{Project, Run};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+crate::support::tests! {
+    a_flipped_byte_in_a_cached_component_is_recompiled_with_one_warning,
+    another_components_cached_file_under_this_name_is_recompiled,
+    a_truncated_cached_component_is_recompiled,
+    a_symlink_in_place_of_a_cached_component_is_replaced,
+    a_group_writable_cache_dir_is_not_used,
+    the_cache_dir_is_created_private,
+}
+
+/// A project whose cache is its own (not the suite's shared one).
+struct CachedProject {
+    project: Project,
+    cache: PathBuf,
+}
+
+impl CachedProject {
+    fn new() -> Self {
+        let project = Project::new();
+        let cache = project.root().join("cache");
+        CachedProject { project, cache }
+    }
+
+    /// `kiln plugins inspect COMPONENT`: loads that one component.
+    fn inspect(&self, component: &str) -> Run {
+        let run = self
+            .project
+            .run_with_env(&["plugins", "inspect", component], &[("KILN_CACHE_DIR", self.cache.to_str().unwrap())]);
+        run.code(0);
+        run
+    }
+
+    /// The cached files, sorted.
+    fn files(&self) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(self.cache.join("components")) else { return Vec::new() };
+        let mut files: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
+        files.sort();
+        files
+    }
+
+    /// Runs `inspect` to fill the cache, and returns the one file it wrote.
+    fn cached(&self, component: &str) -> PathBuf {
+        let before = self.files();
+        self.inspect(component).lacks("Warning");
+        let new: Vec<PathBuf> = self.files().into_iter().filter(|f| !before.contains(f)).collect();
+        assert_eq!(new.len(), 1, "one new cached file expected, got {new:?}");
+        new[0].clone()
+    }
+}
+
+/// Asserts `run` warned exactly once on stderr, naming `path` and saying `what`.
+fn warned_once(run: &Run, path: &Path, what: &str) {
+    assert_eq!(run.stderr.matches("Warning:").count(), 1, "one warning expected:\n{}", run.all());
+    run.contains(&format!("Warning: discarded the cached compiled component {}: {what}", path.display()))
+        .contains("compiled it again and rewrote the file");
+}
+
+fn a_flipped_byte_in_a_cached_component_is_recompiled_with_one_warning() {
+    let p = CachedProject::new();
+    let file = p.cached(kiln::guests::NULL_BUILDER);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(&file, &bytes).unwrap();
+
+    let run = p.inspect(kiln::guests::NULL_BUILDER);
+    run.contains("Builder types:    null");
+    warned_once(&run, &file, "its contents do not match the SHA-256 digest kiln recorded");
+    let rewritten = std::fs::read(&file).unwrap();
+    assert_ne!(rewritten, bytes, "the corrupt file was not rewritten");
+
+    p.inspect(kiln::guests::NULL_BUILDER).lacks("Warning").contains("Builder types:    null");
+    assert_eq!(std::fs::read(&file).unwrap(), rewritten, "a good file was rewritten");
+}
+
+fn another_components_cached_file_under_this_name_is_recompiled() {
+    let p = CachedProject::new();
+    let null = p.cached(kiln::guests::NULL_BUILDER);
+    let scenarios = p.cached(kiln::guests::TEST_SCENARIOS);
+    std::fs::copy(&scenarios, &null).unwrap();
+
+    let run = p.inspect(kiln::guests::NULL_BUILDER);
+    run.contains("Builder types:    null").lacks("test-scenarios");
+    warned_once(&run, &null, "it holds the compiled form of another component");
+    p.inspect(kiln::guests::NULL_BUILDER).lacks("Warning");
+    p.inspect(kiln::guests::TEST_SCENARIOS).lacks("Warning").contains("Builder types:    test-scenarios");
+}
+
+fn a_truncated_cached_component_is_recompiled() {
+    let p = CachedProject::new();
+    let file = p.cached(kiln::guests::NULL_BUILDER);
+    let length = std::fs::metadata(&file).unwrap().len();
+    std::fs::OpenOptions::new().write(true).open(&file).unwrap().set_len(length / 2).unwrap();
+
+    let run = p.inspect(kiln::guests::NULL_BUILDER);
+    run.contains("Builder types:    null");
+    warned_once(&run, &file, &format!("it is truncated ({} bytes, where kiln wrote {length})", length / 2));
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), length);
+    p.inspect(kiln::guests::NULL_BUILDER).lacks("Warning");
+}
+
+fn a_symlink_in_place_of_a_cached_component_is_replaced() {
+    let p = CachedProject::new();
+    let file = p.cached(kiln::guests::NULL_BUILDER);
+    // Even a link to a good copy: kiln writes no links, so it did not make
+    // this one, and what it points to could change after the check.
+    let elsewhere = p.project.root().join("elsewhere.cwasm");
+    std::fs::rename(&file, &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &file).unwrap();
+
+    let run = p.inspect(kiln::guests::NULL_BUILDER);
+    warned_once(&run, &file, "it is a symbolic link");
+    assert!(std::fs::symlink_metadata(&file).unwrap().is_file(), "the link was not replaced by a file");
+    p.inspect(kiln::guests::NULL_BUILDER).lacks("Warning");
+}
+
+fn a_group_writable_cache_dir_is_not_used() {
+    let p = CachedProject::new();
+    std::fs::create_dir(&p.cache).unwrap();
+    std::fs::set_permissions(&p.cache, std::fs::Permissions::from_mode(0o770)).unwrap();
+
+    let run = p.inspect(kiln::guests::NULL_BUILDER);
+    run.contains("Builder types:    null")
+        .contains(&format!(
+            "Warning: not using the component cache {}: it is writable by its group or by others (mode 0770), and",
+            p.cache.display()
+        ))
+        .contains(&format!("run `chmod 700 {}`, or set KILN_CACHE_DIR", p.cache.display()))
+        .contains("Compiling in memory");
+    assert_eq!(run.stderr.matches("Warning:").count(), 1, "one warning expected:\n{}", run.all());
+    assert_eq!(std::fs::read_dir(&p.cache).unwrap().count(), 0, "kiln wrote into a directory it does not trust");
+
+    std::fs::set_permissions(&p.cache, std::fs::Permissions::from_mode(0o700)).unwrap();
+    p.cached(kiln::guests::NULL_BUILDER);
+}
+
+fn the_cache_dir_is_created_private() {
+    let p = CachedProject::new();
+    let p = CachedProject { cache: p.project.root().join("deep/er/cache"), ..p };
+    p.cached(kiln::guests::NULL_BUILDER);
+    for dir in ["deep", "deep/er", "deep/er/cache", "deep/er/cache/components"] {
+        let mode = std::fs::metadata(p.project.root().join(dir)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "{dir} has mode {mode:o}");
+    }
+}
