@@ -118,7 +118,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<Exit> {
     );
     let cache = Cache::new(if cli.no_cache { None } else { default_cache_dir() }).on_warning({
         let ui = ui.clone();
-        move |warning| ui.warn(&warning)
+        move |warning| ui.warn(&warning.to_string())
     });
     match cli.command {
         Command::Version => {
