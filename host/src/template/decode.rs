@@ -7,6 +7,7 @@ use super::error::{Problem, did_you_mean};
 use super::field::{Field, FieldKind};
 use crate::duration;
 use serde_json::{Map, Number, Value};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A decoded section.
@@ -166,13 +167,15 @@ pub fn decode(
             continue;
         }
         let pointer = format!("/{}", key.replace('~', "~0").replace('/', "~1"));
-        let mut sensitive = sensitive.clone();
+        // Copied only when a pointer must be added: a copy per key was
+        // quadratic in the size of the section.
+        let mut sensitive = Cow::Borrowed(sensitive);
         if sensitive.contains(&pointer) {
             match field.kind {
                 FieldKind::String | FieldKind::Any | FieldKind::StringMap => {}
                 // One string becomes a one-element list: the secret moves.
                 FieldKind::StringList => {
-                    sensitive.insert(format!("{pointer}/0"));
+                    sensitive.to_mut().insert(format!("{pointer}/0"));
                 }
                 kind => {
                     problems.push(Problem::new(

@@ -8,7 +8,8 @@ use super::interpolate::{self, Context};
 use super::{BuilderDef, PostProcessorDef, ProvisionerDef, Template};
 use crate::duration;
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Values given on the command line.
@@ -248,21 +249,33 @@ fn resolve_variables(
             },
         }
     }
-    // Defaults may use `env` and other variables: resolve in dependency order.
+    // Defaults may use `env` and other variables: each is rendered once
+    // every declared variable it reads has its value (Kahn's order, the
+    // first declared first among those ready, so that problems come in the
+    // template's order). Linear in the variables and their references: a
+    // scan of every pending default per resolved one was quadratic.
+    let references: Vec<Vec<String>> =
+        pending.iter().map(|(_, text)| interpolate::referenced_variables(text)).collect();
+    let position: HashMap<&str, usize> = pending.iter().enumerate().map(|(i, (name, _))| (name.as_str(), i)).collect();
+    // Per pending default: how many declared variables without a value it
+    // still reads (one that can never get one, unset or with a bad default,
+    // keeps it waiting: it is then reported with the cycle); and who reads it.
+    let mut waiting_on = vec![0_usize; pending.len()];
+    let mut readers: Vec<Vec<usize>> = vec![Vec::new(); pending.len()];
+    for (i, names) in references.iter().enumerate() {
+        for name in names.iter().filter(|r| !values.contains_key(*r) && declared.contains_key(*r)) {
+            waiting_on[i] += 1;
+            if let Some(&j) = position.get(name.as_str()) {
+                readers[j].push(i);
+            }
+        }
+    }
+    let mut ready: BinaryHeap<Reverse<usize>> = (0..pending.len()).filter(|&i| waiting_on[i] == 0).map(Reverse).collect();
+    let mut done = vec![false; pending.len()];
     let fields = BTreeMap::new();
-    while !pending.is_empty() {
-        let ready = pending.iter().position(|(_, text)| {
-            interpolate::referenced_variables(text).iter().all(|r| values.contains_key(r) || !declared.contains_key(r))
-        });
-        let Some(i) = ready else {
-            let names: Vec<&str> = pending.iter().map(|(n, _)| n.as_str()).collect();
-            problems.push(Problem::new(
-                "variables",
-                format!("variables refer to each other in a cycle: {}", names.join(", ")),
-            ));
-            break;
-        };
-        let (name, text) = pending.remove(i);
+    while let Some(Reverse(i)) = ready.pop() {
+        done[i] = true;
+        let (name, text) = &pending[i];
         let ctx = Context {
             variables: &values,
             sensitive: &*sensitive,
@@ -275,16 +288,26 @@ fn resolve_variables(
             fields: &fields,
             build_data: None,
         };
-        match interpolate::render(&text, &ctx) {
+        match interpolate::render(text, &ctx) {
             Ok(rendered) => {
                 // A value made from a sensitive one is sensitive too.
                 if rendered.sensitive {
                     sensitive.insert(name.clone());
                 }
-                values.insert(name, rendered.text);
+                values.insert(name.clone(), rendered.text);
+                for &reader in &readers[i] {
+                    waiting_on[reader] -= 1;
+                    if waiting_on[reader] == 0 {
+                        ready.push(Reverse(reader));
+                    }
+                }
             }
             Err(e) => problems.push(Problem::new(format!("variables.{name}"), e.to_string())),
         }
+    }
+    let stuck: Vec<&str> = pending.iter().zip(&done).filter(|(_, done)| !**done).map(|((n, _), _)| n.as_str()).collect();
+    if !stuck.is_empty() {
+        problems.push(Problem::new("variables", format!("variables refer to each other in a cycle: {}", stuck.join(", "))));
     }
     values
 }
@@ -320,6 +343,7 @@ fn builders(value: Option<&Value>, problems: &mut Vec<Problem>) -> Vec<BuilderDe
         problems.push(Problem::new("builders", "a template needs at least one builder"));
     }
     let mut builders: Vec<BuilderDef> = Vec::new();
+    let mut names = HashSet::new();
     for (index, map) in objects(value, "builders", problems) {
         let at = format!("builders[{index}]");
         let Some(builder_type) = required_type(map, &at, problems) else { continue };
@@ -331,7 +355,7 @@ fn builders(value: Option<&Value>, problems: &mut Vec<Problem>) -> Vec<BuilderDe
                 continue;
             }
         };
-        if builders.iter().any(|b| b.name == name) {
+        if !names.insert(name.clone()) {
             problems.push(Problem::new(
                 &at,
                 format!("another builder is already named {name:?}; give each builder a unique \"name\""),
@@ -375,6 +399,7 @@ fn provisioners_at(
     builds: &[&str],
     problems: &mut Vec<Problem>,
 ) -> Vec<ProvisionerDef> {
+    let known: HashSet<&str> = builds.iter().copied().collect();
     let mut out = Vec::new();
     for (index, map) in objects(value, key, problems) {
         let at = if key == "provisioners" { format!("{key}[{index}]") } else { key.to_string() };
@@ -396,7 +421,7 @@ fn provisioners_at(
         let only = string_list(map.get("only"), &format!("{at}.only"), problems);
         let except = string_list(map.get("except"), &format!("{at}.except"), problems);
         for name in only.iter().chain(&except) {
-            if !builds.contains(&name.as_str()) {
+            if !known.contains(name.as_str()) {
                 problems.push(Problem::new(
                     &at,
                     format!(
@@ -411,7 +436,7 @@ fn provisioners_at(
             None => {}
             Some(Value::Object(o)) => {
                 for (name, v) in o {
-                    if !builds.contains(&name.as_str()) {
+                    if !known.contains(name.as_str()) {
                         problems.push(Problem::new(format!("{at}.override.{name}"), "names no build"));
                     }
                     match v {

@@ -3,6 +3,8 @@
 //! into a message: JSON-escaped, percent-encoded, base64.
 
 use base64::Engine;
+use std::cmp::Reverse;
+use std::collections::BTreeSet;
 use std::sync::{Arc, RwLock};
 
 /// What a secret becomes in output (Packer's word for it).
@@ -11,7 +13,9 @@ pub const REDACTED: &str = "<sensitive>";
 /// Shared, append-only list of secret values. Cloning shares the list.
 #[derive(Clone, Default)]
 pub struct Redactor {
-    needles: Arc<RwLock<Vec<String>>>,
+    /// Longest first, so a secret that contains another is removed whole;
+    /// a set, so that adding is not a sort and a scan of every value.
+    needles: Arc<RwLock<BTreeSet<(Reverse<usize>, String)>>>,
 }
 
 impl Redactor {
@@ -31,20 +35,16 @@ impl Redactor {
         // function.
         forms.push(crate::shell_quote::escape_single_quoted(value));
         let mut needles = self.needles.write().unwrap_or_else(|e| e.into_inner());
-        for form in forms {
-            if !form.is_empty() && !needles.contains(&form) {
-                needles.push(form);
-            }
+        for form in forms.into_iter().filter(|form| !form.is_empty()) {
+            needles.insert((Reverse(form.len()), form));
         }
-        // Longest first, so a secret that contains another is removed whole.
-        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
     }
 
     /// `text` with every registered value replaced by [`REDACTED`].
     pub fn redact(&self, text: &str) -> String {
         let needles = self.needles.read().unwrap_or_else(|e| e.into_inner());
         let mut out = text.to_string();
-        for needle in needles.iter() {
+        for (_, needle) in needles.iter() {
             if out.contains(needle.as_str()) {
                 out = out.replace(needle.as_str(), REDACTED);
             }
