@@ -57,9 +57,10 @@ def variables(n):
 
 
 def chained_variables(n):
-    """`n` variables, each default reading the next one: resolved in the
-    reverse of the order they are declared in."""
-    declared = {f"v{i:07}": f"{{{{user `v{i + 1:07}`}}}}+" for i in range(n - 1)}
+    """`n` variables, each default being the next one: resolved in the
+    reverse of the order they are declared in (each value stays short, so
+    the output does not grow with the square of the chain)."""
+    declared = {f"v{i:07}": f"{{{{user `v{i + 1:07}`}}}}" for i in range(n - 1)}
     declared[f"v{n - 1:07}"] = "end"
     return {"variables": declared, "builders": [NULL_BUILDER]}
 

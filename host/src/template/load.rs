@@ -540,3 +540,74 @@ fn post_processors(value: Option<&Value>, problems: &mut Vec<Problem>) -> Vec<Ve
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Loads `root` from a file of its own.
+    fn load_json(root: Value) -> Result<Template, TemplateError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("template.json");
+        std::fs::write(&path, root.to_string()).unwrap();
+        load(&path, &Overrides::default())
+    }
+
+    fn problems(result: Result<Template, TemplateError>) -> Vec<String> {
+        match result {
+            Err(TemplateError::Invalid { problems, .. }) => problems.iter().map(ToString::to_string).collect(),
+            other => panic!("expected an invalid template, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_resolve_whatever_order_they_are_declared_in() {
+        let template = load_json(json!({
+            "variables": {
+                "a": "{{user `b`}}-a",
+                "b": "{{user `c`}}-b",
+                "c": "{{user `secret`}}",
+                "secret": "s3",
+                "plain": "p"
+            },
+            "sensitive-variables": ["secret"],
+            "builders": [{"type": "null"}]
+        }))
+        .unwrap();
+        assert_eq!(template.variables["a"], "s3-b-a");
+        // Made from a sensitive value, all down the chain.
+        assert_eq!(template.sensitive, ["a", "b", "c", "secret"].map(String::from).into());
+    }
+
+    #[test]
+    fn a_cycle_names_only_the_variables_caught_in_it() {
+        let found = problems(load_json(json!({
+            "variables": {"a": "{{user `b`}}", "ok": "{{user `base`}}", "b": "{{user `a`}}", "base": "x"},
+            "builders": [{"type": "null"}]
+        })));
+        assert_eq!(found, ["variables: variables refer to each other in a cycle: a, b"]);
+    }
+
+    #[test]
+    fn a_default_reading_a_broken_one_is_reported_after_it() {
+        let found = problems(load_json(json!({
+            "variables": {"reader": "{{user `broken`}}", "broken": "{{nope}}"},
+            "builders": [{"type": "null"}]
+        })));
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].starts_with("variables.broken: "), "{found:?}");
+        assert_eq!(found[1], "variables: variables refer to each other in a cycle: reader");
+    }
+
+    #[test]
+    fn builder_names_must_be_unique() {
+        let found = problems(load_json(json!({
+            "builders": [{"type": "null"}, {"type": "null", "name": "other"}, {"type": "null"}]
+        })));
+        assert_eq!(
+            found,
+            ["builders[2]: another builder is already named \"null\"; give each builder a unique \"name\""]
+        );
+    }
+}

@@ -3,8 +3,7 @@
 //! into a message: JSON-escaped, percent-encoded, base64.
 
 use base64::Engine;
-use std::cmp::Reverse;
-use std::collections::BTreeSet;
+use super::needles::Needles;
 use std::sync::{Arc, RwLock};
 
 /// What a secret becomes in output (Packer's word for it).
@@ -13,9 +12,9 @@ pub const REDACTED: &str = "<sensitive>";
 /// Shared, append-only list of secret values. Cloning shares the list.
 #[derive(Clone, Default)]
 pub struct Redactor {
-    /// Longest first, so a secret that contains another is removed whole;
-    /// a set, so that adding is not a sort and a scan of every value.
-    needles: Arc<RwLock<BTreeSet<(Reverse<usize>, String)>>>,
+    /// Indexed, so that neither adding a value nor redacting a text tries
+    /// every value (that was quadratic in the builds of a run).
+    needles: Arc<RwLock<Needles>>,
 }
 
 impl Redactor {
@@ -35,8 +34,8 @@ impl Redactor {
         // function.
         forms.push(crate::shell_quote::escape_single_quoted(value));
         let mut needles = self.needles.write().unwrap_or_else(|e| e.into_inner());
-        for form in forms.into_iter().filter(|form| !form.is_empty()) {
-            needles.insert((Reverse(form.len()), form));
+        for form in forms {
+            needles.insert(form);
         }
     }
 
@@ -44,9 +43,10 @@ impl Redactor {
     pub fn redact(&self, text: &str) -> String {
         let needles = self.needles.read().unwrap_or_else(|e| e.into_inner());
         let mut out = text.to_string();
-        for (_, needle) in needles.iter() {
-            if out.contains(needle.as_str()) {
-                out = out.replace(needle.as_str(), REDACTED);
+        // Longest first, so a secret that contains another is removed whole.
+        for needle in needles.found_in(text) {
+            if out.contains(needle) {
+                out = out.replace(needle, REDACTED);
             }
         }
         out
