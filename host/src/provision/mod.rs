@@ -57,7 +57,7 @@ impl Provisioning {
             template: Arc::clone(template),
             build_name: build_name.into(),
             build_type: build_type.into(),
-            provisioners: template.provisioners.iter().filter(|p| p.applies_to(build_name)).cloned().collect(),
+            provisioners: template.provisioners_for(build_name).cloned().collect(),
             error_cleanup: template.error_cleanup.clone(),
             ui,
         }

@@ -5,7 +5,7 @@
 use super::decode::Environment;
 use super::error::{Problem, TemplateError, did_you_mean};
 use super::interpolate::{self, Context};
-use super::{BuilderDef, PostProcessorDef, ProvisionerDef, Template};
+use super::{BuilderDef, ByBuild, PostProcessorDef, ProvisionerDef, Template};
 use crate::duration;
 use serde_json::{Map, Value};
 use std::cmp::Reverse;
@@ -88,6 +88,8 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Template, TemplateErro
         }
     };
     let post_processors = post_processors(root.get("post-processors"), &mut problems);
+    let provisioners_by_build =
+        ByBuild::new(provisioners.iter().map(|p| (p.only.as_slice(), p.except.as_slice())));
     if !problems.is_empty() {
         return Err(invalid(path, problems));
     }
@@ -102,6 +104,7 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Template, TemplateErro
         unset,
         builders,
         provisioners,
+        provisioners_by_build,
         error_cleanup,
         post_processors,
     })

@@ -8,7 +8,9 @@
 //! merged as the digits of a binary counter are carried (the "logarithmic
 //! method"): adding n strings builds O(n log n) bytes of automata in all,
 //! nothing built before is rebuilt for each addition, and a lookup is
-//! O(log n) passes over the text whatever the number of strings.
+//! O(log n) passes over the text whatever the number of strings. Strings
+//! added since the last [`Needles::index`] wait in a list, so that a batch
+//! (every sensitive variable of a template) is indexed in one go.
 
 use aho_corasick::AhoCorasick;
 use std::collections::{BTreeSet, HashSet};
@@ -20,6 +22,8 @@ pub struct Needles {
     known: HashSet<String>,
     /// Runs of strings, each at least twice as long as the next.
     runs: Vec<Run>,
+    /// Strings added since the last [`Needles::index`], searched one by one.
+    waiting: Vec<String>,
 }
 
 /// Some of the strings, and their automaton (`None` if it could not be
@@ -52,13 +56,28 @@ impl Run {
 
 impl Needles {
     /// Adds `needle`. Returns false, and adds nothing, when it is empty or
-    /// already there.
+    /// already there. It is searched for at once, indexed at the next
+    /// [`Needles::index`].
     pub fn insert(&mut self, needle: String) -> bool {
         if needle.is_empty() || self.known.contains(&needle) {
             return false;
         }
         self.known.insert(needle.clone());
-        let mut strings = vec![needle];
+        self.waiting.push(needle);
+        true
+    }
+
+    /// Whether strings wait to be indexed.
+    pub fn has_waiting(&self) -> bool {
+        !self.waiting.is_empty()
+    }
+
+    /// Indexes the strings added since the last call.
+    pub fn index(&mut self) {
+        let mut strings = std::mem::take(&mut self.waiting);
+        if strings.is_empty() {
+            return;
+        }
         // Carry: merge with every run no longer than what is being added,
         // so that runs keep halving in length from first to last.
         while self.runs.last().is_some_and(|last| last.strings.len() <= strings.len()) {
@@ -67,7 +86,6 @@ impl Needles {
             strings = last;
         }
         self.runs.push(Run::new(strings));
-        true
     }
 
     /// Whether no string was added.
@@ -82,6 +100,9 @@ impl Needles {
         for run in &self.runs {
             run.search(text, &mut found);
         }
+        for s in self.waiting.iter().filter(|s| text.contains(s.as_str())) {
+            found.insert((std::cmp::Reverse(s.len()), s.as_str()));
+        }
         found.into_iter().map(|(_, s)| s).collect()
     }
 }
@@ -95,6 +116,7 @@ mod tests {
         for s in strings {
             n.insert(s.to_string());
         }
+        n.index();
         n
     }
 
@@ -113,16 +135,24 @@ mod tests {
         assert!(n.insert("a".into()));
         assert!(!n.insert("a".into()));
         assert_eq!(n.found_in("aaa"), ["a"]);
+        n.index();
+        assert!(!n.insert("a".into()));
+        assert_eq!(n.found_in("aaa"), ["a"]);
     }
 
     #[test]
     fn every_string_is_found_whichever_run_holds_it() {
-        // 1000 additions leave runs of 512, 256, 128, 64, 32, 8 strings.
-        let strings: Vec<String> = (0..1000).map(|i| format!("<secret {i}>")).collect();
+        // 1000 additions indexed one by one leave runs of 512, 256, 128,
+        // 64, 32, 8 strings; the last ones added wait, and are found too.
+        let strings: Vec<String> = (0..1003).map(|i| format!("<secret {i}>")).collect();
         let mut n = Needles::default();
-        for s in &strings {
+        for (i, s) in strings.iter().enumerate() {
             assert!(n.insert(s.clone()));
+            if i < 1000 {
+                n.index();
+            }
         }
+        assert!(n.has_waiting());
         assert_eq!(n.runs.iter().map(|r| r.strings.len()).collect::<Vec<_>>(), [512, 256, 128, 64, 32, 8]);
         for s in &strings {
             assert_eq!(n.found_in(&format!("before {s} after")), [s.as_str()]);

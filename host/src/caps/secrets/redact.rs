@@ -41,6 +41,9 @@ impl Redactor {
 
     /// `text` with every registered value replaced by [`REDACTED`].
     pub fn redact(&self, text: &str) -> String {
+        if self.needles.read().is_ok_and(|n| n.has_waiting()) {
+            self.needles.write().unwrap_or_else(|e| e.into_inner()).index();
+        }
         let needles = self.needles.read().unwrap_or_else(|e| e.into_inner());
         let mut out = text.to_string();
         // Longest first, so a secret that contains another is removed whole.
