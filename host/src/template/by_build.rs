@@ -91,8 +91,9 @@ mod tests {
         // Packer's rule, tried directly, against the index, over sections
         // naming builds in every combination of only/except.
         let builds = ["a", "b", "c"];
-        let subsets: Vec<Vec<String>> =
-            (0..8).map(|m| builds.iter().enumerate().filter(|(i, _)| m & (1 << i) != 0).map(|(_, b)| b.to_string()).collect()).collect();
+        let subsets: Vec<Vec<String>> = (0..8)
+            .map(|m| builds.iter().enumerate().filter(|(i, _)| m & (1 << i) != 0).map(|(_, b)| b.to_string()).collect())
+            .collect();
         let sections: Vec<(Vec<String>, Vec<String>)> =
             subsets.iter().flat_map(|o| subsets.iter().map(move |e| (o.clone(), e.clone()))).collect();
         let index = ByBuild::new(sections.iter().map(|(o, e)| (o.as_slice(), e.as_slice())));

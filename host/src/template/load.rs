@@ -88,8 +88,7 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Template, TemplateErro
         }
     };
     let post_processors = post_processors(root.get("post-processors"), &mut problems);
-    let provisioners_by_build =
-        ByBuild::new(provisioners.iter().map(|p| (p.only.as_slice(), p.except.as_slice())));
+    let provisioners_by_build = ByBuild::new(provisioners.iter().map(|p| (p.only.as_slice(), p.except.as_slice())));
     if !problems.is_empty() {
         return Err(invalid(path, problems));
     }
@@ -273,7 +272,8 @@ fn resolve_variables(
             }
         }
     }
-    let mut ready: BinaryHeap<Reverse<usize>> = (0..pending.len()).filter(|&i| waiting_on[i] == 0).map(Reverse).collect();
+    let mut ready: BinaryHeap<Reverse<usize>> =
+        (0..pending.len()).filter(|&i| waiting_on[i] == 0).map(Reverse).collect();
     let mut done = vec![false; pending.len()];
     let fields = BTreeMap::new();
     while let Some(Reverse(i)) = ready.pop() {
@@ -308,9 +308,11 @@ fn resolve_variables(
             Err(e) => problems.push(Problem::new(format!("variables.{name}"), e.to_string())),
         }
     }
-    let stuck: Vec<&str> = pending.iter().zip(&done).filter(|(_, done)| !**done).map(|((n, _), _)| n.as_str()).collect();
+    let stuck: Vec<&str> =
+        pending.iter().zip(&done).filter(|(_, done)| !**done).map(|((n, _), _)| n.as_str()).collect();
     if !stuck.is_empty() {
-        problems.push(Problem::new("variables", format!("variables refer to each other in a cycle: {}", stuck.join(", "))));
+        problems
+            .push(Problem::new("variables", format!("variables refer to each other in a cycle: {}", stuck.join(", "))));
     }
     values
 }

@@ -2,8 +2,8 @@
 //! text. A value is also matched in the forms it commonly takes on its way
 //! into a message: JSON-escaped, percent-encoded, base64.
 
-use base64::Engine;
 use super::needles::Needles;
+use base64::Engine;
 use std::sync::{Arc, RwLock};
 
 /// What a secret becomes in output (Packer's word for it).
