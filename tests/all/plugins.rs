@@ -170,7 +170,7 @@ fn the_cache_lives_where_the_help_says() {
     Watched::spawn(command, "kiln plugins list (XDG_CACHE_HOME)".into()).finish().code(0);
     assert_eq!(components(&xdg.join("kiln")), 2, "one per built-in builder");
     let mut command = p.kiln(&["plugins", "list"]);
-    command.env_remove("KILN_CACHE_DIR");
+    command.env_remove("KILN_CACHE_DIR").env_remove("XDG_CACHE_HOME");
     Watched::spawn(command, "kiln plugins list (HOME)".into()).finish().code(0);
     assert_eq!(components(&p.root().join("home/.cache/kiln")), 2, "one per built-in builder");
     // KILN_CACHE_DIR wins over both.

@@ -25,6 +25,7 @@ use crate::template::render::{self, Scope};
 use crate::template::{Problem, ProvisionerDef, Template};
 use crate::ui::BuildUi;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Keys the template engine must leave alone: they are templates of their
@@ -33,7 +34,8 @@ const LATE_KEYS: &[&str] = &["execute_command"];
 
 /// The provisioners of one build, in order, and how to run them.
 pub struct Provisioning {
-    template: Template,
+    /// Shared with the run: a copy per build made preparing quadratic.
+    template: Arc<Template>,
     build_name: String,
     build_type: String,
     provisioners: Vec<ProvisionerDef>,
@@ -50,12 +52,12 @@ enum Provisioner {
 
 impl Provisioning {
     /// The plan for build `build_name` of type `build_type`.
-    pub fn new(template: &Template, build_name: &str, build_type: &str, ui: BuildUi) -> Self {
+    pub fn new(template: &Arc<Template>, build_name: &str, build_type: &str, ui: BuildUi) -> Self {
         Provisioning {
-            template: template.clone(),
+            template: Arc::clone(template),
             build_name: build_name.into(),
             build_type: build_type.into(),
-            provisioners: template.provisioners.iter().filter(|p| p.applies_to(build_name)).cloned().collect(),
+            provisioners: template.provisioners_for(build_name).cloned().collect(),
             error_cleanup: template.error_cleanup.clone(),
             ui,
         }

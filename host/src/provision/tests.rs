@@ -29,7 +29,7 @@ fn planned(provisioners: Value, cleanup: Option<Value>) -> (tempfile::TempDir, P
     std::fs::write(&path, root.to_string()).unwrap();
     let template = template::load(&path, &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
     let ui = Ui::new(UiOptions::default(), Redactor::default()).for_build(0, "null");
-    let provisioning = Provisioning::new(&template, "null", "null", ui);
+    let provisioning = Provisioning::new(&std::sync::Arc::new(template), "null", "null", ui);
     assert!(provisioning.check().is_empty(), "{:?}", provisioning.check());
     (dir, provisioning)
 }

@@ -97,6 +97,10 @@ pub fn referenced_variables(input: &str) -> Vec<String> {
             collect_user_names(&pipeline, &mut names);
         }
     }
+    // Each name once, first mention first (a set: a default may name
+    // thousands of variables).
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|name| seen.insert(name.clone()));
     names
 }
 
@@ -119,9 +123,7 @@ fn collect_user_names(pipeline: &Pipeline, names: &mut Vec<String>) {
             ([], Some(Command::Value(Operand::Str(name)))) => name,
             _ => continue,
         };
-        if !names.contains(name) {
-            names.push(name.clone());
-        }
+        names.push(name.clone());
     }
 }
 

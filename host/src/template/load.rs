@@ -5,10 +5,11 @@
 use super::decode::Environment;
 use super::error::{Problem, TemplateError, did_you_mean};
 use super::interpolate::{self, Context};
-use super::{BuilderDef, PostProcessorDef, ProvisionerDef, Template};
+use super::{BuilderDef, ByBuild, PostProcessorDef, ProvisionerDef, Template};
 use crate::duration;
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Values given on the command line.
@@ -98,6 +99,7 @@ pub fn from_text(path: &Path, text: &str, overrides: &Overrides) -> Result<Templ
         }
     };
     let post_processors = post_processors(root.get("post-processors"), &mut problems);
+    let provisioners_by_build = ByBuild::new(provisioners.iter().map(|p| (p.only.as_slice(), p.except.as_slice())));
     if !problems.is_empty() {
         return Err(invalid(path, problems));
     }
@@ -112,6 +114,7 @@ pub fn from_text(path: &Path, text: &str, overrides: &Overrides) -> Result<Templ
         unset,
         builders,
         provisioners,
+        provisioners_by_build,
         error_cleanup,
         post_processors,
     })
@@ -259,21 +262,34 @@ fn resolve_variables(
             },
         }
     }
-    // Defaults may use `env` and other variables: resolve in dependency order.
+    // Defaults may use `env` and other variables: each is rendered once
+    // every declared variable it reads has its value (Kahn's order, the
+    // first declared first among those ready, so that problems come in the
+    // template's order). Linear in the variables and their references: a
+    // scan of every pending default per resolved one was quadratic.
+    let references: Vec<Vec<String>> =
+        pending.iter().map(|(_, text)| interpolate::referenced_variables(text)).collect();
+    let position: HashMap<&str, usize> = pending.iter().enumerate().map(|(i, (name, _))| (name.as_str(), i)).collect();
+    // Per pending default: how many declared variables without a value it
+    // still reads (one that can never get one, unset or with a bad default,
+    // keeps it waiting: it is then reported with the cycle); and who reads it.
+    let mut waiting_on = vec![0_usize; pending.len()];
+    let mut readers: Vec<Vec<usize>> = vec![Vec::new(); pending.len()];
+    for (i, names) in references.iter().enumerate() {
+        for name in names.iter().filter(|r| !values.contains_key(*r) && declared.contains_key(*r)) {
+            waiting_on[i] += 1;
+            if let Some(&j) = position.get(name.as_str()) {
+                readers[j].push(i);
+            }
+        }
+    }
+    let mut ready: BinaryHeap<Reverse<usize>> =
+        (0..pending.len()).filter(|&i| waiting_on[i] == 0).map(Reverse).collect();
+    let mut done = vec![false; pending.len()];
     let fields = BTreeMap::new();
-    while !pending.is_empty() {
-        let ready = pending.iter().position(|(_, text)| {
-            interpolate::referenced_variables(text).iter().all(|r| values.contains_key(r) || !declared.contains_key(r))
-        });
-        let Some(i) = ready else {
-            let names: Vec<&str> = pending.iter().map(|(n, _)| n.as_str()).collect();
-            problems.push(Problem::new(
-                "variables",
-                format!("variables refer to each other in a cycle: {}", names.join(", ")),
-            ));
-            break;
-        };
-        let (name, text) = pending.remove(i);
+    while let Some(Reverse(i)) = ready.pop() {
+        done[i] = true;
+        let (name, text) = &pending[i];
         let ctx = Context {
             variables: &values,
             sensitive: &*sensitive,
@@ -286,16 +302,28 @@ fn resolve_variables(
             fields: &fields,
             build_data: None,
         };
-        match interpolate::render(&text, &ctx) {
+        match interpolate::render(text, &ctx) {
             Ok(rendered) => {
                 // A value made from a sensitive one is sensitive too.
                 if rendered.sensitive {
                     sensitive.insert(name.clone());
                 }
-                values.insert(name, rendered.text);
+                values.insert(name.clone(), rendered.text);
+                for &reader in &readers[i] {
+                    waiting_on[reader] -= 1;
+                    if waiting_on[reader] == 0 {
+                        ready.push(Reverse(reader));
+                    }
+                }
             }
             Err(e) => problems.push(Problem::new(format!("variables.{name}"), e.to_string())),
         }
+    }
+    let stuck: Vec<&str> =
+        pending.iter().zip(&done).filter(|(_, done)| !**done).map(|((n, _), _)| n.as_str()).collect();
+    if !stuck.is_empty() {
+        problems
+            .push(Problem::new("variables", format!("variables refer to each other in a cycle: {}", stuck.join(", "))));
     }
     values
 }
@@ -331,6 +359,7 @@ fn builders(value: Option<&Value>, problems: &mut Vec<Problem>) -> Vec<BuilderDe
         problems.push(Problem::new("builders", "a template needs at least one builder"));
     }
     let mut builders: Vec<BuilderDef> = Vec::new();
+    let mut names = HashSet::new();
     for (index, map) in objects(value, "builders", problems) {
         let at = format!("builders[{index}]");
         let Some(builder_type) = required_type(map, &at, problems) else { continue };
@@ -342,7 +371,7 @@ fn builders(value: Option<&Value>, problems: &mut Vec<Problem>) -> Vec<BuilderDe
                 continue;
             }
         };
-        if builders.iter().any(|b| b.name == name) {
+        if !names.insert(name.clone()) {
             problems.push(Problem::new(
                 &at,
                 format!("another builder is already named {name:?}; give each builder a unique \"name\""),
@@ -386,6 +415,7 @@ fn provisioners_at(
     builds: &[&str],
     problems: &mut Vec<Problem>,
 ) -> Vec<ProvisionerDef> {
+    let known: HashSet<&str> = builds.iter().copied().collect();
     let mut out = Vec::new();
     for (index, map) in objects(value, key, problems) {
         let at = if key == "provisioners" { format!("{key}[{index}]") } else { key.to_string() };
@@ -407,7 +437,7 @@ fn provisioners_at(
         let only = string_list(map.get("only"), &format!("{at}.only"), problems);
         let except = string_list(map.get("except"), &format!("{at}.except"), problems);
         for name in only.iter().chain(&except) {
-            if !builds.contains(&name.as_str()) {
+            if !known.contains(name.as_str()) {
                 problems.push(Problem::new(
                     &at,
                     format!(
@@ -422,7 +452,7 @@ fn provisioners_at(
             None => {}
             Some(Value::Object(o)) => {
                 for (name, v) in o {
-                    if !builds.contains(&name.as_str()) {
+                    if !known.contains(name.as_str()) {
                         problems.push(Problem::new(format!("{at}.override.{name}"), "names no build"));
                     }
                     match v {
@@ -525,4 +555,75 @@ fn post_processors(value: Option<&Value>, problems: &mut Vec<Problem>) -> Vec<Ve
         out.push(chain);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Loads `root` from a file of its own.
+    fn load_json(root: Value) -> Result<Template, TemplateError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("template.json");
+        std::fs::write(&path, root.to_string()).unwrap();
+        load(&path, &Overrides::default())
+    }
+
+    fn problems(result: Result<Template, TemplateError>) -> Vec<String> {
+        match result {
+            Err(TemplateError::Invalid { problems, .. }) => problems.iter().map(ToString::to_string).collect(),
+            other => panic!("expected an invalid template, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_resolve_whatever_order_they_are_declared_in() {
+        let template = load_json(json!({
+            "variables": {
+                "a": "{{user `b`}}-a",
+                "b": "{{user `c`}}-b",
+                "c": "{{user `secret`}}",
+                "secret": "s3",
+                "plain": "p"
+            },
+            "sensitive-variables": ["secret"],
+            "builders": [{"type": "null"}]
+        }))
+        .unwrap();
+        assert_eq!(template.variables["a"], "s3-b-a");
+        // Made from a sensitive value, all down the chain.
+        assert_eq!(template.sensitive, ["a", "b", "c", "secret"].map(String::from).into());
+    }
+
+    #[test]
+    fn a_cycle_names_only_the_variables_caught_in_it() {
+        let found = problems(load_json(json!({
+            "variables": {"a": "{{user `b`}}", "ok": "{{user `base`}}", "b": "{{user `a`}}", "base": "x"},
+            "builders": [{"type": "null"}]
+        })));
+        assert_eq!(found, ["variables: variables refer to each other in a cycle: a, b"]);
+    }
+
+    #[test]
+    fn a_default_reading_a_broken_one_is_reported_after_it() {
+        let found = problems(load_json(json!({
+            "variables": {"reader": "{{user `broken`}}", "broken": "{{nope}}"},
+            "builders": [{"type": "null"}]
+        })));
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].starts_with("variables.broken: "), "{found:?}");
+        assert_eq!(found[1], "variables: variables refer to each other in a cycle: reader");
+    }
+
+    #[test]
+    fn builder_names_must_be_unique() {
+        let found = problems(load_json(json!({
+            "builders": [{"type": "null"}, {"type": "null", "name": "other"}, {"type": "null"}]
+        })));
+        assert_eq!(
+            found,
+            ["builders[2]: another builder is already named \"null\"; give each builder a unique \"name\""]
+        );
+    }
 }

@@ -11,7 +11,9 @@
 //! - `communicator.rs`: the communicator settings, which the host owns,
 //!   read once into a typed `caps::comm::Config`.
 //! - `error.rs`: problems, with their JSON path.
+//! - `by_build.rs`: which provisioners run for which build.
 
+mod by_build;
 pub mod communicator;
 pub mod decode;
 mod error;
@@ -21,6 +23,7 @@ pub mod interpolate;
 mod load;
 pub mod render;
 
+pub use by_build::ByBuild;
 pub use error::{Problem, TemplateError, did_you_mean, suggest};
 pub use field::{Field, FieldKind};
 pub use load::{Overrides, from_text, load};
@@ -54,6 +57,9 @@ pub struct Template {
     pub builders: Vec<BuilderDef>,
     /// `provisioners`, in order.
     pub provisioners: Vec<ProvisionerDef>,
+    /// Which of `provisioners` run for which build (see
+    /// [`Template::provisioners_for`]).
+    pub provisioners_by_build: ByBuild,
     /// `error-cleanup-provisioner`: run when a provisioner fails.
     pub error_cleanup: Option<ProvisionerDef>,
     /// `post-processors`: each inner list is a sequence run on one
@@ -152,6 +158,12 @@ impl PostProcessorDef {
 }
 
 impl Template {
+    /// The provisioners that run for build `name`, in order (Packer's
+    /// `only`/`except`), found in time linear in their number.
+    pub fn provisioners_for(&self, name: &str) -> impl Iterator<Item = &ProvisionerDef> {
+        self.provisioners_by_build.positions(name).into_iter().map(|i| &self.provisioners[i])
+    }
+
     /// The builders selected by `-only` / `-except`: build names or glob
     /// patterns (`*`, `?`), as in Packer. A name or pattern that matches no
     /// build is an error, naming the builds there are.

@@ -3,11 +3,13 @@
 //!
 //! - [`Redactor`]: every secret value the process has seen, and the
 //!   redaction applied to all output.
+//! - `needles`: the redactor's index of those values.
 //! - [`HostSecret`]: what a `secret` handle stands for in a store's table.
 //! - `secrets_impl`: the `kiln:plugin/secrets` interface.
 //! - `sign`: HMAC over guest data.
 //! - `pieces`: texts assembled from plain pieces and secret values.
 
+mod needles;
 mod pieces;
 mod redact;
 mod secrets_impl;

@@ -26,8 +26,8 @@
 //! whole rendered string that used a sensitive variable where a builder
 //! field receives it.
 
+use super::needles::Needles;
 use base64::Engine;
-use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
 /// What a secret becomes in output (Packer's word for it).
@@ -40,17 +40,9 @@ pub const MIN_ANYWHERE: usize = 8;
 /// Shared, append-only list of secret values. Cloning shares the list.
 #[derive(Clone, Default)]
 pub struct Redactor {
+    /// Indexed, so that neither adding a value nor redacting a text tries
+    /// every value (that was quadratic in the builds of a run).
     needles: Arc<RwLock<Needles>>,
-}
-
-/// The forms to replace, longest first (so a secret that contains another
-/// is removed whole), and the same as a set: registering stays cheap when
-/// a builder adopts thousands of secrets, or the host registers the forms
-/// it assembles on every request.
-#[derive(Default)]
-struct Needles {
-    longest_first: Vec<String>,
-    known: HashSet<String>,
 }
 
 impl Redactor {
@@ -71,22 +63,21 @@ impl Redactor {
         forms.push(crate::shell_quote::escape_single_quoted(value));
         let mut needles = self.needles.write().unwrap_or_else(|e| e.into_inner());
         for form in forms {
-            if form.is_empty() || needles.known.contains(&form) {
-                continue;
-            }
-            let at = needles.longest_first.partition_point(|n| n.len() >= form.len());
-            needles.longest_first.insert(at, form.clone());
-            needles.known.insert(form);
+            needles.insert(form);
         }
     }
 
     /// `text` with every registered value replaced by [`REDACTED`]: long
     /// forms wherever they occur, short ones where they stand as tokens.
     pub fn redact(&self, text: &str) -> String {
+        if self.needles.read().is_ok_and(|n| n.has_waiting()) {
+            self.needles.write().unwrap_or_else(|e| e.into_inner()).index();
+        }
         let needles = self.needles.read().unwrap_or_else(|e| e.into_inner());
         let mut out = text.to_string();
-        for needle in &needles.longest_first {
-            if out.contains(needle.as_str()) {
+        // Longest first, so a secret that contains another is removed whole.
+        for needle in needles.found_in(text) {
+            if out.contains(needle) {
                 out = replace(&out, needle);
             }
         }
@@ -95,7 +86,7 @@ impl Redactor {
 
     /// Whether any secret is registered.
     pub fn is_empty(&self) -> bool {
-        self.needles.read().map(|n| n.longest_first.is_empty()).unwrap_or(true)
+        self.needles.read().map(|n| n.is_empty()).unwrap_or(true)
     }
 }
 
@@ -247,10 +238,7 @@ mod tests {
             r.add(&format!("secret-number-{i}"));
         }
         r.add("secret-number-1x");
-        let needles = r.needles.read().unwrap();
-        assert_eq!(needles.known.len(), needles.longest_first.len());
-        assert!(needles.longest_first.windows(2).all(|w| w[0].len() >= w[1].len()));
-        drop(needles);
         assert_eq!(r.redact("secret-number-1x secret-number-1999"), "<sensitive> <sensitive>");
+        assert_eq!(r.redact("secret-number-19999"), "<sensitive>9");
     }
 }
