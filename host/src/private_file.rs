@@ -12,6 +12,8 @@ use std::path::Path;
 /// was there (whatever its mode) is never rewritten in place and no
 /// reader sees it half written. Fails when the directory cannot take a
 /// new file, or on a write error.
+// Only the simulator's report is written whole today.
+#[cfg_attr(not(feature = "simulator"), allow(dead_code))]
 pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,

@@ -93,7 +93,7 @@ fn simulator_config_values_out_of_range_name_the_field() {
         ),
         (json!({"faults": [{"action": "A", "kind": "reset", "probability": 3.0}]}), "faults[0]", "p=3"),
     ] {
-        p.file("sim.json", &config.to_string());
+        p.file("sim.json", config.to_string());
         let run = p.run(&["sim", "serve", "--listen", "127.0.0.1:0", "--config", "sim.json"]);
         run.code(2).contains("sim.json is not a valid simulator configuration").lacks("panicked");
         run.contains(&format!("{field}: {value}"));
