@@ -70,7 +70,10 @@ pub fn handle(shared: &Shared, method: &str, path: &str, query: Option<&str>, bo
             (200, json!(counts))
         }
         ("GET", "faults") => (200, json!(shared.lock().faults.rules)),
-        ("POST", "faults") => match parse_rule(body) {
+        ("POST", "faults") => match parse_rule(body).and_then(|rule| {
+            rule.check_action(&shared.clouds.actions())?;
+            Ok(rule)
+        }) {
             Ok(rule) => {
                 shared.lock().faults.rules.push(rule.clone());
                 (200, json!(rule))

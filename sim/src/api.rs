@@ -134,6 +134,9 @@ mod tests {
             }]
         }
         fn reset(&self) {}
+        fn actions(&self) -> Vec<&'static str> {
+            vec!["createWidget"]
+        }
         fn banner(&self, _: SocketAddr) -> Vec<String> {
             Vec::new()
         }
@@ -162,7 +165,7 @@ mod tests {
         let config = Config { faults: vec!["createWidget:throttling:nth=2".parse().unwrap()], ..Config::default() };
         let clouds = Arc::new(Clouds::of(vec![Box::new(Widgets)]));
         let lookup: Arc<dyn MachineLookup> = clouds.clone();
-        let hub = SshHub::new(config.ssh.clone(), 0, Arc::downgrade(&lookup)).unwrap();
+        let hub = SshHub::new(config.ssh.clone(), 0, Arc::downgrade(&lookup), Default::default()).unwrap();
         let shared = Shared::new(config, clouds, vec![hub.clone()]);
 
         assert_eq!(status(handle(&shared, &request("widgets.test", "/v2/createWidget"))), 200);
@@ -207,6 +210,9 @@ mod tests {
             }]
         }
         fn reset(&self) {}
+        fn actions(&self) -> Vec<&'static str> {
+            Vec::new()
+        }
         fn banner(&self, _: SocketAddr) -> Vec<String> {
             Vec::new()
         }
@@ -216,7 +222,7 @@ mod tests {
     async fn the_ssh_hub_serves_linux_machines_only_and_not_after_the_clouds_are_gone() {
         let clouds = Arc::new(Clouds::of(vec![Box::new(Widgets), Box::new(Windows)]));
         let lookup: Arc<dyn MachineLookup> = clouds.clone();
-        let hub = SshHub::new(crate::SshMode::Builtin, 0, Arc::downgrade(&lookup)).unwrap();
+        let hub = SshHub::new(crate::SshMode::Builtin, 0, Arc::downgrade(&lookup), Default::default()).unwrap();
         let shared = Shared::new(Config::default(), clouds, vec![hub.clone()]);
         shared.sync_machines(Instant::now());
         assert!(hub.endpoint(Ipv4Addr::LOCALHOST, 22).is_some());

@@ -96,6 +96,15 @@ pub struct CallContext {
     pub fail_images: bool,
 }
 
+/// A value of a cloud's own settings that cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettingError {
+    /// Its path in the cloud's settings, e.g. `credentials[0].access_key_id`.
+    pub field: String,
+    /// What is wrong with it and what to write.
+    pub message: String,
+}
+
 /// What every cloud takes from the simulator's configuration, besides its
 /// own settings.
 #[derive(Clone, Copy, Debug)]
@@ -211,6 +220,11 @@ pub trait Cloud: Send + Sync {
     /// Forgets every resource (and whatever else it remembers of past
     /// requests).
     fn reset(&self);
+
+    /// The name of every action it answers, as [`Call::action`] names
+    /// them: what fault rules may name (a rule for another name would never
+    /// fire, so it is refused).
+    fn actions(&self) -> Vec<&'static str>;
 
     /// Lines for `kiln sim serve`'s banner: the keys it accepts and how to
     /// point a client at `address`.

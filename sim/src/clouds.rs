@@ -2,7 +2,7 @@
 //! cloud is one more field of [`Settings`] and one more row of [`ROWS`].
 
 use crate::alicloud::{self, Alicloud};
-use crate::cloud::{AddressBlock, Call, Cloud, Common, HttpRequest, Machine, MachineLookup};
+use crate::cloud::{AddressBlock, Call, Cloud, Common, HttpRequest, Machine, MachineLookup, SettingError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -28,6 +28,16 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// Checks each cloud's settings.
+    ///
+    /// Fails with the first bad value, its path from here
+    /// (`alicloud.credentials[0].access_key_id`).
+    pub fn check(&self) -> Result<(), SettingError> {
+        self.alicloud.check().map_err(|e| SettingError { field: format!("alicloud.{}", e.field), ..e })
+    }
+}
+
 /// The user's environment as the clouds ask about it: set, non-empty
 /// variables only.
 pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -37,6 +47,9 @@ struct Row {
     /// Starts the cloud its settings describe, empty, its machines'
     /// addresses in `block`.
     start: fn(&Settings, Common, AddressBlock) -> Box<dyn Cloud>,
+    /// The name of every action it answers (its [`Cloud::actions`],
+    /// known before it starts, for checking fault rules).
+    actions: fn() -> Vec<&'static str>,
     /// Its temporary resources in a `resources` view, as `kind id`.
     leftovers: fn(&Value) -> Vec<String>,
     /// Makes its settings accept the key the user's environment holds.
@@ -54,6 +67,7 @@ struct Row {
 /// (Alibaba Cloud keeps 127.1.0.0/16, where it always was).
 const ROWS: &[Row] = &[Row {
     start: |settings, common, block| Box::new(Alicloud::new(&settings.alicloud, common, block)),
+    actions: alicloud::actions::names,
     leftovers: alicloud::view::leftovers,
     accept_environment: |settings, env| settings.alicloud.accept_environment(env),
     accept_section: |settings, builder_type, section, env| settings.alicloud.accept_section(builder_type, section, env),
@@ -96,6 +110,12 @@ pub fn accept_section(settings: &mut Settings, builder_type: &str, section: Env<
 /// simulator, so that a template's `{{env}}` can read it before one starts.
 pub fn credentials_env(env: Env<'_>) -> Vec<(String, String)> {
     ROWS.iter().flat_map(|row| (row.credentials_env)(env)).map(|(name, value)| (name.to_string(), value)).collect()
+}
+
+/// The name of every action a simulated cloud answers: what a fault rule
+/// may name (besides `*`).
+pub fn actions() -> Vec<&'static str> {
+    ROWS.iter().flat_map(|row| (row.actions)()).collect()
 }
 
 /// The temporary resources in a `/__kiln/resources` view (as the admin API
@@ -165,6 +185,11 @@ impl Clouds {
             }
         }
         Value::Object(all)
+    }
+
+    /// The name of every action these clouds answer.
+    pub fn actions(&self) -> Vec<&'static str> {
+        self.0.iter().flat_map(|cloud| cloud.actions()).collect()
     }
 
     /// Makes every cloud forget its resources.

@@ -68,19 +68,103 @@ pub struct ConfigError {
     pub message: String,
 }
 
+/// Why a `--config` file's text is not a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigFileError {
+    /// Not JSON, or not the shape of a [`Config`].
+    #[error("{0}")]
+    Malformed(#[from] serde_json::Error),
+    /// JSON, but not an object (`[]` would otherwise read as every default).
+    #[error("it holds {0}, not an object; write the settings as {{\"listen\": \"127.0.0.1:8700\", ...}}")]
+    NotAnObject(&'static str),
+    /// A value out of range.
+    #[error(transparent)]
+    Invalid(#[from] ConfigError),
+}
+
 impl Config {
+    /// Reads a `--config` file's text, and [`Config::check`]s it.
+    ///
+    /// Fails when it is not JSON, not an object, has an unknown key or a
+    /// value of the wrong kind, or a value out of range.
+    pub fn from_json(text: &str) -> Result<Config, ConfigFileError> {
+        let value: serde_json::Value = serde_json::from_str(text)?;
+        let kind = match &value {
+            serde_json::Value::Object(_) => None,
+            serde_json::Value::Array(_) => Some("an array"),
+            serde_json::Value::String(_) => Some("a string"),
+            serde_json::Value::Number(_) => Some("a number"),
+            serde_json::Value::Bool(_) => Some("a boolean"),
+            serde_json::Value::Null => Some("null"),
+        };
+        if let Some(kind) = kind {
+            return Err(ConfigFileError::NotAnObject(kind));
+        }
+        let config: Config = serde_json::from_value(value)?;
+        config.check()?;
+        Ok(config)
+    }
+
     /// Checks every value a file, a flag or a caller may have put out of
-    /// range: the latency scale and each fault rule.
+    /// range: the latency scale, each fault rule (its action one a
+    /// simulated cloud answers) and each cloud's settings (no empty key).
     ///
     /// Fails with the first bad field's path and what is wrong.
     pub fn check(&self) -> Result<(), ConfigError> {
         crate::latency::check_scale(self.latency_scale)
             .map_err(|message| ConfigError { field: "latency_scale".into(), message })?;
+        let actions = clouds::actions();
         for (i, rule) in self.faults.iter().enumerate() {
-            rule.check().map_err(|message| ConfigError { field: format!("faults[{i}]"), message })?;
+            rule.check()
+                .and_then(|()| rule.check_action(&actions))
+                .map_err(|message| ConfigError { field: format!("faults[{i}]"), message })?;
+        }
+        self.clouds
+            .check()
+            .map_err(|e| ConfigError { field: format!("clouds.{}", e.field), message: e.message })?;
+        if let SshMode::Forward { authorized_keys: Some(file), .. } = &self.ssh {
+            check_authorized_keys(file).map_err(|why| ConfigError {
+                field: "ssh.authorized_keys".into(),
+                message: format!("{}: {why}", file.display()),
+            })?;
         }
         Ok(())
     }
+}
+
+/// Checks, before a simulator starts, that `file` can be the forward
+/// target's authorized_keys, where started machines' keys are appended: an
+/// existing regular file that can be opened for appending, or one that can
+/// be created (it is not left behind).
+///
+/// Fails saying why: a directory or another kind of file, no permission,
+/// a missing directory.
+pub fn check_authorized_keys(file: &std::path::Path) -> Result<(), String> {
+    let name = "name the real SSH server's authorized_keys file (e.g. ~/.ssh/authorized_keys)";
+    match std::fs::metadata(file) {
+        Ok(meta) if meta.is_file() => {
+            std::fs::OpenOptions::new().append(true).open(file).map(drop).map_err(|e| format!("{e}"))
+        }
+        Ok(meta) if meta.is_dir() => Err(format!("it is a directory; {name}")),
+        Ok(_) => Err(format!("it is not a regular file; {name}")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::OpenOptions::new().append(true).create_new(true).open(file).map_err(|e| format!("{e}"))?;
+            let _ = std::fs::remove_file(file);
+            Ok(())
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Reads a fault rule as a flag gives it (`--fault`, `--sim-fault`):
+/// [`FaultRule`]'s text form, its action one a simulated cloud answers.
+///
+/// Fails on a rule that does not parse, has a value out of range, or
+/// names an action no cloud answers (with the closest one).
+pub fn parse_fault_rule(text: &str) -> Result<FaultRule, String> {
+    let rule: FaultRule = text.parse()?;
+    rule.check_action(&clouds::actions())?;
+    Ok(rule)
 }
 
 impl Default for Config {
@@ -108,12 +192,31 @@ mod tests {
         let config: Config = serde_json::from_str(r#"{"latency_scale": -2}"#).unwrap();
         assert_eq!(config.check().unwrap_err().field, "latency_scale");
         let config: Config = serde_json::from_str(
-            r#"{"faults": [{"action": "A", "kind": "reset"}, {"action": "B", "kind": "reset", "probability": 7}]}"#,
+            r#"{"faults": [{"action": "CreateVpc", "kind": "reset"}, {"action": "*", "kind": "reset", "probability": 7}]}"#,
         )
         .unwrap();
         let error = config.check().unwrap_err();
         assert_eq!(error.field, "faults[1]");
         assert!(error.message.contains("p=7"), "{error}");
         assert_eq!(Config::default().check(), Ok(()));
+    }
+
+    #[test]
+    fn a_config_file_must_be_an_object_with_known_actions_and_keys() {
+        for (text, said) in [
+            ("[]", "it holds an array, not an object"),
+            ("null", "it holds null, not an object"),
+            (r#"{"faults": [{"action": "CreatVpc", "kind": "reset"}]}"#, "faults[0]: no simulated cloud answers"),
+            (
+                r#"{"clouds": {"alicloud": {"credentials": [{"access_key_id": "", "access_key_secret": "s"}]}}}"#,
+                "clouds.alicloud.credentials[0].access_key_id: ",
+            ),
+        ] {
+            let error = Config::from_json(text).unwrap_err().to_string();
+            assert!(error.contains(said), "{text}: {error}");
+        }
+        assert!(Config::from_json("{}").is_ok());
+        assert!(parse_fault_rule("CreatVpc:reset").unwrap_err().contains("did you mean \"CreateVpc\"?"));
+        assert!(parse_fault_rule("CreateVpc:reset").is_ok());
     }
 }

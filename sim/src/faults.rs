@@ -84,7 +84,12 @@ pub struct FaultRule {
 impl std::str::FromStr for FaultRule {
     type Err = String;
     /// `ACTION:KIND[:nth=N][:p=P][:times=N][:delay=MS]`, e.g.
-    /// `CreateVpc:server-error:nth=1` or `*:throttling:p=0.3`.
+    /// `CreateVpc:server-error:nth=1` or `*:throttling:p=0.3`, its values
+    /// checked ([`FaultRule::check`]); whether a cloud answers ACTION is
+    /// [`FaultRule::check_action`]'s to say.
+    ///
+    /// Fails on a missing action or kind, an unknown kind or option, an
+    /// option given twice, or a value out of range.
     fn from_str(text: &str) -> Result<Self, String> {
         let mut parts = text.split(':');
         let action = parts.next().filter(|a| !a.is_empty()).ok_or("a fault rule starts with an action or *")?;
@@ -99,18 +104,36 @@ impl std::str::FromStr for FaultRule {
             seen: 0,
             fired: 0,
         };
+        let mut given: Vec<(&str, &str)> = Vec::new();
         for part in parts {
             let (k, v) = part.split_once('=').ok_or_else(|| format!("{part:?} is not key=value"))?;
             let bad = |_: std::num::ParseIntError| format!("{k}={v}: not a whole number");
-            match k {
-                "nth" => rule.nth = Some(v.parse().map_err(bad)?),
-                "p" | "probability" => {
-                    rule.probability = Some(v.parse().map_err(|_| format!("{k}={v}: not a number between 0 and 1"))?)
+            let option = match k {
+                "nth" => {
+                    rule.nth = Some(v.parse().map_err(bad)?);
+                    "nth"
                 }
-                "times" => rule.times = Some(v.parse().map_err(bad)?),
-                "delay" | "delay_ms" => rule.delay_ms = Some(v.parse().map_err(bad)?),
+                "p" | "probability" => {
+                    let p = v.parse().map_err(|_| format!("{k}={v}: not a number between 0 and 1"))?;
+                    rule.probability = Some(p);
+                    "p"
+                }
+                "times" => {
+                    rule.times = Some(v.parse().map_err(bad)?);
+                    "times"
+                }
+                "delay" | "delay_ms" => {
+                    rule.delay_ms = Some(v.parse().map_err(bad)?);
+                    "delay"
+                }
                 other => return Err(format!("unknown fault option {other:?}; use nth, p, times or delay")),
+            };
+            // The last would win silently: the rule would not be the one
+            // written.
+            if let Some((_, first)) = given.iter().find(|(o, _)| *o == option) {
+                return Err(format!("{option} is given twice ({first} and {part}); keep one"));
             }
+            given.push((option, part));
         }
         rule.check()?;
         Ok(rule)
@@ -134,6 +157,7 @@ impl FaultRule {
         if let Some(p) = self.probability
             && !(0.0..=1.0).contains(&p)
         {
+            let p = crate::numbers::readable(p);
             return Err(format!("p={p}: a probability is a number from 0 to 1 (0.3 fires on about 30% of calls)"));
         }
         if self.times == Some(0) {
@@ -146,6 +170,41 @@ impl FaultRule {
         }
         Ok(())
     }
+}
+
+impl FaultRule {
+    /// Checks that the rule's action is `*` or one of `known` (the actions
+    /// the simulated clouds answer): a rule for any other name would never
+    /// fire.
+    ///
+    /// Fails naming the action and the closest known one, or listing them
+    /// all when none is close.
+    pub fn check_action(&self, known: &[&str]) -> Result<(), String> {
+        if self.action == "*" || known.contains(&self.action.as_str()) {
+            return Ok(());
+        }
+        let unknown = format!("no simulated cloud answers the action {:?}, so the rule would never fire", self.action);
+        match closest(&self.action, known) {
+            Some(name) => Err(format!("{unknown}; did you mean {name:?}?")),
+            None => {
+                let mut names = known.to_vec();
+                names.sort_unstable();
+                Err(format!("{unknown}; use * or one of: {}", names.join(", ")))
+            }
+        }
+    }
+}
+
+/// The name of `known` closest to `name`, if close enough to be a typo
+/// (a few edits, more for a long name; case ignored).
+fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+    let lower = name.to_ascii_lowercase();
+    known
+        .iter()
+        .map(|k| (strsim::levenshtein(&lower, &k.to_ascii_lowercase()), *k))
+        .filter(|(distance, k)| *distance <= 2.max(k.len() / 4))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, k)| k)
 }
 
 /// The rules in force, with the seeded generator behind `probability`.
@@ -235,6 +294,38 @@ mod tests {
     fn bad_rules_say_why() {
         assert!("CreateVpc:explode".parse::<FaultRule>().unwrap_err().contains("unknown fault kind"));
         assert!("CreateVpc:slow:x=1".parse::<FaultRule>().unwrap_err().contains("unknown fault option"));
+    }
+
+    #[test]
+    fn an_option_given_twice_is_refused() {
+        for (text, said) in [
+            ("X:reset:nth=1:nth=2", "nth is given twice (nth=1 and nth=2)"),
+            ("X:reset:p=0.5:probability=0.1", "p is given twice (p=0.5 and probability=0.1)"),
+            ("X:slow:delay=1:delay_ms=1", "delay is given twice"),
+            ("X:reset:times=1:times=1", "times is given twice"),
+        ] {
+            let error = text.parse::<FaultRule>().unwrap_err();
+            assert!(error.contains(said), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn an_action_no_cloud_answers_is_refused_with_the_closest() {
+        let known = ["CreateVpc", "DeleteVpc", "DescribeVpcs"];
+        let rule = |action: &str| FaultRule { action: action.into(), .."X:reset".parse::<FaultRule>().unwrap() };
+        assert_eq!(rule("*").check_action(&known), Ok(()));
+        assert_eq!(rule("DeleteVpc").check_action(&known), Ok(()));
+        let error = rule("CreatVpc").check_action(&known).unwrap_err();
+        assert!(error.contains("\"CreatVpc\"") && error.contains("did you mean \"CreateVpc\"?"), "{error}");
+        assert!(rule("createvpc").check_action(&known).unwrap_err().contains("did you mean \"CreateVpc\"?"));
+        let error = rule("NoSuchAction").check_action(&known).unwrap_err();
+        assert!(error.contains("use * or one of: CreateVpc, DeleteVpc, DescribeVpcs"), "{error}");
+    }
+
+    #[test]
+    fn huge_numbers_are_shown_short() {
+        let error = "X:reset:p=1e308".parse::<FaultRule>().unwrap_err();
+        assert!(error.contains("p=1e308"), "{error}");
     }
 
     #[test]

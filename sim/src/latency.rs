@@ -13,10 +13,13 @@ pub const MAX_LATENCY_SCALE: f64 = 1000.0;
 pub fn check_scale(scale: f64) -> Result<f64, String> {
     match (0.0..=MAX_LATENCY_SCALE).contains(&scale) {
         true => Ok(scale),
-        false => Err(format!(
-            "{scale} is not a latency scale: use a number from 0 (no latency) to {MAX_LATENCY_SCALE} (1 is the profile as is)"
-        )),
+        false => Err(out_of_range(&crate::numbers::readable(scale))),
     }
+}
+
+/// Why `shown`, a latency scale as the user wrote it, is refused.
+fn out_of_range(shown: &str) -> String {
+    format!("{shown} is not a latency scale: use a number from 0 (no latency) to {MAX_LATENCY_SCALE} (1 is the profile as is)")
 }
 
 /// Reads a latency scale as a flag gives it, then [`check_scale`]s it.
@@ -24,7 +27,9 @@ pub fn check_scale(scale: f64) -> Result<f64, String> {
 /// Fails on text that is not a number, or a number out of range.
 pub fn parse_scale(text: &str) -> Result<f64, String> {
     let scale = text.trim().parse::<f64>().map_err(|_| format!("{text:?} is not a number; write it like 0.5 or 2"))?;
-    check_scale(scale)
+    // The error echoes the flag's text: the number it reads as may be 309
+    // digits long.
+    check_scale(scale).map_err(|_| out_of_range(text.trim()))
 }
 
 /// A named set of latencies.
@@ -142,6 +147,13 @@ mod tests {
         }
         assert_eq!(parse_scale("0"), Ok(0.0));
         assert_eq!(parse_scale("1000"), Ok(1000.0));
+    }
+
+    #[test]
+    fn a_huge_scale_is_echoed_as_written() {
+        assert!(parse_scale("1e308").unwrap_err().starts_with("1e308 is not a latency scale"));
+        assert!(check_scale(1e308).unwrap_err().starts_with("1e308 is not a latency scale"));
+        assert!(check_scale(-2.0).unwrap_err().starts_with("-2 is not a latency scale"));
     }
 
     #[test]

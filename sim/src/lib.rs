@@ -12,6 +12,7 @@
 //!   2016-04-28): signature checks, actions, resources with state machines.
 //! - [`faults`]: fault injection rules.
 //! - [`latency`]: latency profiles.
+//! - [`warnings`]: what it tells its user while it runs.
 //! - The core, which knows no cloud: `server.rs` (HTTP, proxy form),
 //!   `api.rs` (one API call: faults, log), [`state`], [`admin`] (the
 //!   `/__kiln/` API), [`keys`]; [`ssh`] is the Linux machines' endpoint.
@@ -27,12 +28,15 @@ pub mod endpoints;
 pub mod faults;
 pub mod keys;
 pub mod latency;
+mod numbers;
 mod server;
 pub mod ssh;
 pub mod state;
+pub mod warnings;
 
 pub use clouds::{accept_environment, accept_section, credentials_env};
 pub use config::{Config, SshMode};
+pub use warnings::Warnings;
 
 use cloud::{Common, MachineLookup};
 use clouds::Clouds;
@@ -51,22 +55,44 @@ pub struct Simulator {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// Why a simulator did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A value of the configuration is out of range ([`Config::check`]).
+    #[error(transparent)]
+    Invalid(#[from] config::ConfigError),
+    /// The API's listen address cannot be bound (in use, not an address of
+    /// this machine, a privileged port).
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        /// The address.
+        address: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The machines' endpoints cannot be set up (no SSH host key can be
+    /// made).
+    #[error("cannot set up the machines' endpoints: {0}")]
+    Endpoints(std::io::Error),
+}
+
 impl Simulator {
-    /// Starts a simulator on the current tokio runtime. Fails when a
-    /// value of `config` is out of range ([`Config::check`], as
-    /// `InvalidInput`), the listen address cannot be bound or no SSH host
-    /// key can be made.
-    pub async fn start(config: Config) -> std::io::Result<Simulator> {
-        config.check().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-        let listener = tokio::net::TcpListener::bind(config.listen).await?;
-        let address = listener.local_addr()?;
+    /// Starts a simulator on the current tokio runtime; what it has to
+    /// tell its user while it runs goes to `warnings`. Fails when a value
+    /// of `config` is out of range, the listen address cannot be bound or
+    /// no SSH host key can be made.
+    pub async fn start(config: Config, warnings: Warnings) -> Result<Simulator, StartError> {
+        config.check()?;
+        let listen = |source| StartError::Listen { address: config.listen, source };
+        let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(listen)?;
+        let address = listener.local_addr().map_err(listen)?;
         let common = Common {
             check_replay: config.check_replay,
             latencies: Latencies::of(config.profile, config.latency_scale),
         };
         let clouds = Arc::new(Clouds::start(&config.clouds, common));
         let lookup: Arc<dyn MachineLookup> = clouds.clone();
-        let endpoints = endpoints::start(&config, Arc::downgrade(&lookup))?;
+        let endpoints = endpoints::start(&config, Arc::downgrade(&lookup), warnings).map_err(StartError::Endpoints)?;
         let shared = Arc::new(Shared::new(config, clouds, endpoints));
         let task = tokio::spawn(server::serve(listener, Arc::clone(&shared)));
         Ok(Simulator { shared, address, task })

@@ -185,7 +185,14 @@ mod on {
                 },
                 ..kiln_sim::Config::default()
             };
-            kiln_sim::accept_environment(&mut config.clouds, &user_env);
+            // The keys are read from where the builders read theirs: the
+            // environment under the simulated clouds' defaults, which blank
+            // a stale security token whenever the user's key is not set in
+            // full, so the simulator never expects one the builder leaves
+            // out.
+            let environment = self.environment();
+            let env = |name: &str| environment.get(name);
+            kiln_sim::accept_environment(&mut config.clouds, &env);
             for def in &template.builders {
                 let scope = Scope { template, build_name: &def.name, build_type: &def.builder_type, build_data: None };
                 // A section that does not render names no key here; its
@@ -194,7 +201,7 @@ mod on {
                 let section = |field: &str| {
                     rendered.map.get(field).and_then(|v| v.as_str()).filter(|v| !v.is_empty()).map(str::to_string)
                 };
-                kiln_sim::accept_section(&mut config.clouds, &def.builder_type, &section, &user_env);
+                kiln_sim::accept_section(&mut config.clouds, &def.builder_type, &section, &env);
             }
             config
         }

@@ -26,7 +26,7 @@ pub const SECRET_KEY_FIELD: &str = "secret_key";
 pub const SECURITY_TOKEN_FIELD: &str = "security_token";
 
 /// One access key the simulated cloud knows.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credential {
     /// `AccessKeyId`.
     pub access_key_id: String,

@@ -2,6 +2,7 @@
 //! RPC requests, keeps its world behind a lock of its own, and shows its
 //! resources and machines to the core.
 
+use super::actions;
 use super::credentials;
 use super::service::{self, ApiRequest, Setup, State};
 use super::settings::Settings;
@@ -70,6 +71,10 @@ impl Cloud for Alicloud {
 
     fn reset(&self) {
         *self.lock() = State::new(self.block);
+    }
+
+    fn actions(&self) -> Vec<&'static str> {
+        actions::names()
     }
 
     fn banner(&self, address: SocketAddr) -> Vec<String> {

@@ -17,6 +17,7 @@ pub use records::{Records, SshRecord};
 use crate::cloud::{Machine, MachineLookup, OsFamily};
 use crate::config::SshMode;
 use crate::endpoint::MachineEndpoint;
+use crate::warnings::Warnings;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -46,13 +47,21 @@ pub struct SshHub {
     /// What the built-in server recorded, by machine id.
     records: Arc<Records>,
     host_key: russh::keys::PrivateKey,
+    /// Where it says what it cannot do (bind an address, update
+    /// authorized_keys).
+    warnings: Warnings,
 }
 
 impl SshHub {
     /// A hub serving `mode` on `port` (0: a free one per address) of each
-    /// machine address, that looks machines up in `machines`. Fails when
-    /// no host key can be made.
-    pub fn new(mode: SshMode, port: u16, machines: Weak<dyn MachineLookup>) -> std::io::Result<Arc<Self>> {
+    /// machine address, that looks machines up in `machines` and says what
+    /// it cannot do to `warnings`. Fails when no host key can be made.
+    pub fn new(
+        mode: SshMode,
+        port: u16,
+        machines: Weak<dyn MachineLookup>,
+        warnings: Warnings,
+    ) -> std::io::Result<Arc<Self>> {
         let key = openssl::pkey::PKey::generate_ed25519().map_err(std::io::Error::other)?;
         let pem = key.private_key_to_pem_pkcs8().map_err(std::io::Error::other)?;
         let host_key =
@@ -67,6 +76,7 @@ impl SshHub {
             installed: Mutex::new(BTreeSet::new()),
             records: Arc::default(),
             host_key,
+            warnings,
         }))
     }
 
@@ -93,7 +103,10 @@ impl SshHub {
                         let accept = self.runtime.spawn(async move { hub.accept(listener).await }).abort_handle();
                         endpoints.insert(*ip, Bound { address, machine: machine.id.clone(), accept });
                     }
-                    Err(e) => tracing::warn!("cannot listen for SSH on {ip}:{}: {e}", self.port),
+                    Err(e) => self.warnings.warn(&format!(
+                        "the simulator cannot listen for SSH on {ip}:{} (machine {}): {e}; SSH to that address will fail",
+                        self.port, machine.id
+                    )),
                 }
             }
         }
@@ -113,7 +126,10 @@ impl SshHub {
                 .map(|line| format!("{line}\n"))
                 .collect();
             if let Err(e) = std::fs::write(file, kept) {
-                tracing::warn!("cannot remove keys from {}: {e}", file.display());
+                self.warnings.warn(&format!(
+                    "the simulator cannot remove deleted machines' keys from {}: {e}",
+                    file.display()
+                ));
             }
             for id in gone {
                 installed.remove(&id);
@@ -129,7 +145,11 @@ impl SshHub {
                     .open(file)
                     .and_then(|mut f| writeln!(f, "{key} kiln-sim:{}", machine.id));
                 if let Err(e) = appended {
-                    tracing::warn!("cannot install the key of machine {} in {}: {e}", machine.id, file.display());
+                    self.warnings.warn(&format!(
+                        "the simulator cannot install the key of machine {} in {}: {e}; SSH to it will be refused",
+                        machine.id,
+                        file.display()
+                    ));
                 }
             }
         }

@@ -20,62 +20,76 @@ use crate::alicloud::error::ApiError;
 use context::unknown_action;
 use serde_json::Value;
 
-/// Runs `action` of `product`.
-pub fn dispatch(product: Product, action: &str, ctx: &mut Ctx) -> Result<Value, ApiError> {
-    match action {
-        "DescribeRegions" => region::describe_regions(ctx),
-        "DescribeZones" => region::describe_zones(ctx),
-        "CreateVpc" => vpc::create_vpc(ctx),
-        "DescribeVpcs" => vpc::describe_vpcs(ctx),
-        "DeleteVpc" => vpc::delete_vpc(ctx),
-        "CreateVSwitch" => vswitch::create_vswitch(ctx),
-        "DescribeVSwitches" => vswitch::describe_vswitches(ctx),
-        "DeleteVSwitch" => vswitch::delete_vswitch(ctx),
-        "AllocateEipAddress" => eip::allocate_eip(ctx),
-        "DescribeEipAddresses" => eip::describe_eips(ctx),
-        "AssociateEipAddress" => eip::associate_eip(ctx),
-        "UnassociateEipAddress" => eip::unassociate_eip(ctx),
-        "ReleaseEipAddress" => eip::release_eip(ctx),
-        _ => ecs_only(product, action, ctx),
-    }
+/// An action's implementation.
+type Handler = fn(&mut Ctx) -> Result<Value, ApiError>;
+
+/// The actions both products answer: VPC's, which ECS answers too, as old
+/// clients such as Packer 1.6.6 send them there.
+const BOTH: &[(&str, Handler)] = &[
+    ("DescribeRegions", region::describe_regions),
+    ("DescribeZones", region::describe_zones),
+    ("CreateVpc", vpc::create_vpc),
+    ("DescribeVpcs", vpc::describe_vpcs),
+    ("DeleteVpc", vpc::delete_vpc),
+    ("CreateVSwitch", vswitch::create_vswitch),
+    ("DescribeVSwitches", vswitch::describe_vswitches),
+    ("DeleteVSwitch", vswitch::delete_vswitch),
+    ("AllocateEipAddress", eip::allocate_eip),
+    ("DescribeEipAddresses", eip::describe_eips),
+    ("AssociateEipAddress", eip::associate_eip),
+    ("UnassociateEipAddress", eip::unassociate_eip),
+    ("ReleaseEipAddress", eip::release_eip),
+];
+
+/// The actions only ECS answers.
+const ECS_ONLY: &[(&str, Handler)] = &[
+    ("DescribeImages", image::describe_images),
+    ("CreateImage", image::create_image),
+    ("DeleteImage", image::delete_image),
+    ("CopyImage", image::copy_image),
+    ("CancelCopyImage", image::cancel_copy_image),
+    ("ModifyImageSharePermission", image::modify_share),
+    ("DescribeImageSharePermission", image::describe_share),
+    ("CreateInstance", instance::create_instance),
+    ("DescribeInstances", instance::describe_instances),
+    ("StartInstance", instance::start_instance),
+    ("StopInstance", instance::stop_instance),
+    ("DeleteInstance", instance::delete_instance),
+    ("AllocatePublicIpAddress", instance::allocate_public_ip),
+    ("AttachKeyPair", instance::attach_key_pair),
+    ("DetachKeyPair", instance::detach_key_pair),
+    ("DescribeDisks", instance::describe_disks),
+    ("CreateKeyPair", keypair::create_key_pair),
+    ("ImportKeyPair", keypair::import_key_pair),
+    ("DescribeKeyPairs", keypair::describe_key_pairs),
+    ("DeleteKeyPairs", keypair::delete_key_pairs),
+    ("CreateSecurityGroup", security_group::create_security_group),
+    ("DescribeSecurityGroups", security_group::describe_security_groups),
+    ("DescribeSecurityGroupAttribute", security_group::describe_security_group_attribute),
+    ("AuthorizeSecurityGroup", |ctx| security_group::authorize(ctx, "ingress")),
+    ("AuthorizeSecurityGroupEgress", |ctx| security_group::authorize(ctx, "egress")),
+    ("DeleteSecurityGroup", security_group::delete_security_group),
+    ("CreateSnapshot", snapshot::create_snapshot),
+    ("DescribeSnapshots", snapshot::describe_snapshots),
+    ("DeleteSnapshot", snapshot::delete_snapshot),
+    ("AddTags", snapshot::add_tags),
+    ("DescribeTags", snapshot::describe_tags),
+];
+
+/// Every action the simulated cloud answers (fault rules name them).
+pub fn names() -> Vec<&'static str> {
+    BOTH.iter().chain(ECS_ONLY).map(|(name, _)| *name).collect()
 }
 
-fn ecs_only(product: Product, action: &str, ctx: &mut Ctx) -> Result<Value, ApiError> {
-    if product == Product::Vpc {
-        return Err(unknown_action(action));
-    }
-    match action {
-        "DescribeImages" => image::describe_images(ctx),
-        "CreateImage" => image::create_image(ctx),
-        "DeleteImage" => image::delete_image(ctx),
-        "CopyImage" => image::copy_image(ctx),
-        "CancelCopyImage" => image::cancel_copy_image(ctx),
-        "ModifyImageSharePermission" => image::modify_share(ctx),
-        "DescribeImageSharePermission" => image::describe_share(ctx),
-        "CreateInstance" => instance::create_instance(ctx),
-        "DescribeInstances" => instance::describe_instances(ctx),
-        "StartInstance" => instance::start_instance(ctx),
-        "StopInstance" => instance::stop_instance(ctx),
-        "DeleteInstance" => instance::delete_instance(ctx),
-        "AllocatePublicIpAddress" => instance::allocate_public_ip(ctx),
-        "AttachKeyPair" => instance::attach_key_pair(ctx),
-        "DetachKeyPair" => instance::detach_key_pair(ctx),
-        "DescribeDisks" => instance::describe_disks(ctx),
-        "CreateKeyPair" => keypair::create_key_pair(ctx),
-        "ImportKeyPair" => keypair::import_key_pair(ctx),
-        "DescribeKeyPairs" => keypair::describe_key_pairs(ctx),
-        "DeleteKeyPairs" => keypair::delete_key_pairs(ctx),
-        "CreateSecurityGroup" => security_group::create_security_group(ctx),
-        "DescribeSecurityGroups" => security_group::describe_security_groups(ctx),
-        "DescribeSecurityGroupAttribute" => security_group::describe_security_group_attribute(ctx),
-        "AuthorizeSecurityGroup" => security_group::authorize(ctx, "ingress"),
-        "AuthorizeSecurityGroupEgress" => security_group::authorize(ctx, "egress"),
-        "DeleteSecurityGroup" => security_group::delete_security_group(ctx),
-        "CreateSnapshot" => snapshot::create_snapshot(ctx),
-        "DescribeSnapshots" => snapshot::describe_snapshots(ctx),
-        "DeleteSnapshot" => snapshot::delete_snapshot(ctx),
-        "AddTags" => snapshot::add_tags(ctx),
-        "DescribeTags" => snapshot::describe_tags(ctx),
-        _ => Err(unknown_action(action)),
+/// Runs `action` of `product`. Fails with `InvalidAction.NotFound` for an
+/// action the product does not answer.
+pub fn dispatch(product: Product, action: &str, ctx: &mut Ctx) -> Result<Value, ApiError> {
+    let own: &[(&str, Handler)] = match product {
+        Product::Ecs => ECS_ONLY,
+        Product::Vpc => &[],
+    };
+    match BOTH.iter().chain(own).find(|(name, _)| *name == action) {
+        Some((_, handler)) => handler(ctx),
+        None => Err(unknown_action(action)),
     }
 }
