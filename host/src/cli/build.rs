@@ -104,7 +104,7 @@ pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> 
         ui.error(&format!("Error: {message}"));
         return Ok(Exit::Invalid);
     }
-    if let Err(message) = args.simulation.check_report() {
+    if let Err(message) = args.simulation.check_files() {
         ui.error(&format!("Error: {message}"));
         return Ok(Exit::Invalid);
     }

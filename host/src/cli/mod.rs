@@ -131,7 +131,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<Exit> {
         Command::Validate(args) => validate::exec(args, runtime(cache)?, ui).await,
         Command::Inspect(args) => inspect::exec(args, runtime(cache)?, ui).await,
         Command::Plugins(command) => plugins::exec(command, cache, ui).await,
-        Command::Sim(command) => sim::exec(command).await,
+        Command::Sim(command) => sim::exec(command, ui).await,
     }
 }
 

@@ -13,11 +13,14 @@ pub use on::{Command, exec};
 #[cfg(feature = "simulator")]
 mod on {
     use super::Exit;
+    use crate::caps::secrets::Redactor;
+    use crate::ui::Ui;
     use crate::ui::output::{self, Stream};
     use anyhow::Context;
+    use clap::builder::NonEmptyStringValueParser;
     use kiln_sim::faults::FaultRule;
     use kiln_sim::latency::Profile;
-    use kiln_sim::{Config, Simulator, SshMode};
+    use kiln_sim::{Config, Simulator, SshMode, StartError, Warnings};
     use std::net::SocketAddr;
     use std::path::PathBuf;
 
@@ -76,7 +79,7 @@ mod on {
         pub latency_scale: Option<f64>,
         /// A fault rule, `ACTION:KIND[:nth=N][:p=P][:times=N][:delay=MS]`
         /// (repeatable; ACTION may be `*`; kinds below).
-        #[arg(long = "fault", value_name = "RULE")]
+        #[arg(long = "fault", value_name = "RULE", value_parser = kiln_sim::config::parse_fault_rule)]
         pub faults: Vec<FaultRule>,
         /// Seed for probabilistic faults (default 1: the same run fails the
         /// same way).
@@ -84,13 +87,14 @@ mod on {
         pub seed: Option<u64>,
         /// Access key id to accept (with --secret-key) instead of the
         /// default one (see below).
-        #[arg(long, requires = "secret_key")]
+        #[arg(long, requires = "secret_key", value_parser = NonEmptyStringValueParser::new())]
         pub access_key: Option<String>,
-        /// The secret of --access-key.
-        #[arg(long, requires = "access_key")]
+        /// The secret of --access-key (never printed).
+        #[arg(long, requires = "access_key", value_parser = NonEmptyStringValueParser::new())]
         pub secret_key: Option<String>,
-        /// Make --access-key an STS key that needs this SecurityToken.
-        #[arg(long, requires = "access_key")]
+        /// Make --access-key an STS key that needs this SecurityToken
+        /// (never printed).
+        #[arg(long, requires = "access_key", value_parser = NonEmptyStringValueParser::new())]
         pub security_token: Option<String>,
         /// Port of the machines' SSH endpoints on their own loopback
         /// addresses (22 needs root; 0 picks one per machine).
@@ -107,19 +111,27 @@ mod on {
     }
 
     impl ServeArgs {
-        /// The simulator configuration these arguments describe. Fails,
+        /// The simulator configuration these arguments describe, its
+        /// secrets (the flags' and the file's) registered with `redactor`
+        /// so that nothing `kiln sim serve` prints shows them. Fails,
         /// naming the file, when `--config` cannot be read, is not a
-        /// configuration, or has a value out of range (with its field).
-        pub fn config(&self) -> anyhow::Result<Config> {
+        /// configuration, or has a value out of range (with its field);
+        /// naming the flag when `--authorized-keys` cannot take the
+        /// machines' keys.
+        pub fn config(&self, redactor: &Redactor) -> anyhow::Result<Config> {
+            for secret in [&self.secret_key, &self.security_token].into_iter().flatten() {
+                redactor.add(secret);
+            }
             let mut config = match &self.config {
                 Some(path) => {
                     let text =
                         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-                    let config: Config = serde_json::from_str(&text)
+                    let config = Config::from_json(&text)
                         .with_context(|| format!("{} is not a valid simulator configuration", path.display()))?;
-                    config
-                        .check()
-                        .with_context(|| format!("{} is not a valid simulator configuration", path.display()))?;
+                    for key in &config.clouds.alicloud.credentials {
+                        redactor.add(&key.access_key_secret);
+                        redactor.add(key.security_token.as_deref().unwrap_or_default());
+                    }
                     config
                 }
                 None => Config { listen: SocketAddr::from(([127, 0, 0, 1], 8700)), ssh_port: 22, ..Config::default() },
@@ -144,26 +156,54 @@ mod on {
                 config.ssh_port = port;
             }
             if let Some(to) = self.ssh_forward {
+                if let Some(file) = &self.authorized_keys {
+                    kiln_sim::config::check_authorized_keys(file)
+                        .map_err(|why| anyhow::anyhow!("--authorized-keys {}: {why}", file.display()))?;
+                }
                 config.ssh = SshMode::Forward { to, authorized_keys: self.authorized_keys.clone() };
             }
             Ok(config)
         }
+
+        /// Why the simulator could not start, naming where its listen
+        /// address came from (`--listen`, the `--config` file, the default).
+        fn start_error(&self, error: StartError) -> anyhow::Error {
+            let StartError::Listen { address, source } = &error else {
+                return anyhow::anyhow!("cannot start the simulator: {error}");
+            };
+            match (&self.listen, &self.config) {
+                (Some(_), _) => anyhow::anyhow!("--listen {address}: cannot listen there ({source})"),
+                (None, Some(file)) => anyhow::anyhow!(
+                    "{}: listen {address}: cannot listen there ({source}); --listen ADDR overrides it",
+                    file.display()
+                ),
+                (None, None) => anyhow::anyhow!(
+                    "cannot listen on {address}, the default ({source}); pick another address with --listen ADDR"
+                ),
+            }
+        }
     }
 
-    /// Runs `kiln sim`.
-    pub async fn exec(command: Command) -> anyhow::Result<Exit> {
+    /// Runs `kiln sim`; what it prints goes through `ui`'s redactor, and
+    /// the simulator's warnings through `ui`'s.
+    pub async fn exec(command: Command, ui: Ui) -> anyhow::Result<Exit> {
         let Command::Serve(args) = command;
+        let redactor = ui.redactor().clone();
         // A configuration file that does not read is bad usage, as a bad
         // flag is.
-        let config = match args.config() {
+        let config = match args.config(&redactor) {
             Ok(config) => config,
             Err(e) => {
-                output::write(Stream::Stderr, &format!("Error: {e:#}\n"));
+                output::write(Stream::Stderr, &redactor.redact(&format!("Error: {e:#}\n")));
                 return Ok(Exit::Invalid);
             }
         };
         let ssh_port = config.ssh_port;
-        let sim = Simulator::start(config).await.context("cannot start the simulator")?;
+        let warnings = Warnings::to({
+            let ui = ui.clone();
+            move |text| ui.warn(text)
+        });
+        let sim = Simulator::start(config, warnings).await.map_err(|e| args.start_error(e))?;
         let address = sim.address();
         let mut banner = format!("kiln-sim listening on http://{address} (APIs, HTTP proxy, admin under /__kiln/)\n");
         for line in sim.banner() {
@@ -173,7 +213,7 @@ mod on {
             0 => "  machines:   SSH on a random port of each machine's 127.x address\n".to_string(),
             p => format!("  machines:   SSH on port {p} of each machine's 127.x address\n"),
         });
-        output::write(Stream::Stdout, &banner);
+        output::write(Stream::Stdout, &redactor.redact(&banner));
         tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
         Ok(Exit::Success)
     }
@@ -183,6 +223,7 @@ mod on {
 mod off {
     use super::Exit;
     use crate::cli::simulate::WITHOUT_SIMULATOR;
+    use crate::ui::Ui;
     use crate::ui::output::{self, Stream};
 
     /// `kiln sim` subcommands.
@@ -202,7 +243,7 @@ mod off {
     }
 
     /// Says this kiln has no simulator to serve: bad usage.
-    pub async fn exec(_: Command) -> anyhow::Result<Exit> {
+    pub async fn exec(_: Command, _: Ui) -> anyhow::Result<Exit> {
         output::write(Stream::Stderr, &format!("Error: kiln sim: {WITHOUT_SIMULATOR}\n"));
         Ok(Exit::Invalid)
     }

@@ -54,6 +54,7 @@ pub struct SimulationArgs {
     pub sim_latency_scale: f64,
     /// A fault rule for the simulator (repeatable), see `kiln sim serve --help`.
     #[arg(long = "sim-fault", value_name = "RULE", requires = "simulate")]
+    #[cfg_attr(feature = "simulator", arg(value_parser = kiln_sim::config::parse_fault_rule))]
     pub sim_faults: Vec<FaultArg>,
     /// Forward the simulated machines' SSH to this real server instead of
     /// the built-in recorder.
@@ -76,26 +77,50 @@ pub struct SimulationArgs {
 }
 
 impl SimulationArgs {
-    /// Checks, before anything starts, that `--sim-report` can be written
-    /// (the report is written when the run ends, after the cloud work).
+    /// Checks, before anything starts, the files the simulation writes:
+    /// that `--sim-report` can be written (the report is written when the
+    /// run ends, after the cloud work) and that `--sim-authorized-keys` can
+    /// take the machines' keys.
     ///
-    /// Fails, naming the flag and the file, when it is a directory or
-    /// cannot be created or opened for writing.
-    pub fn check_report(&self) -> Result<(), String> {
+    /// Fails, naming the flag and the file, when the report's path is not
+    /// a regular file or its directory cannot take a new file, or when the
+    /// authorized_keys is not a regular file or cannot be written.
+    pub fn check_files(&self) -> Result<(), String> {
+        self.check_report()?;
+        #[cfg(feature = "simulator")]
+        if let Some(file) = &self.sim_authorized_keys {
+            kiln_sim::config::check_authorized_keys(file)
+                .map_err(|why| format!("--sim-authorized-keys {}: {why}", file.display()))?;
+        }
+        Ok(())
+    }
+
+    /// The report is written as [`crate::private_file::write`] writes: a
+    /// new file in its directory, renamed over the path. So the check is
+    /// that same operation (a temporary file made and dropped), and the
+    /// path, if it exists, must be a regular file: the rename would
+    /// replace whatever else it names (a FIFO, `/dev/null`, a symlink).
+    fn check_report(&self) -> Result<(), String> {
         let Some(path) = &self.sim_report else { return Ok(()) };
         let cannot =
             |why: String| format!("--sim-report {}: cannot write the simulator report there: {why}", path.display());
-        if path.is_dir() {
-            return Err(cannot("it is a directory; name a file, e.g. report.json".into()));
+        match std::fs::symlink_metadata(path) {
+            Ok(meta) if meta.is_dir() => {
+                return Err(cannot("it is a directory; name a regular file, e.g. report.json".into()));
+            }
+            Ok(meta) if !meta.is_file() => {
+                return Err(cannot(
+                    "it is not a regular file, and the report would replace it; name a regular file, e.g. report.json"
+                        .into(),
+                ));
+            }
+            _ => {}
         }
-        if path.exists() {
-            return std::fs::OpenOptions::new().append(true).open(path).map(drop).map_err(|e| cannot(e.to_string()));
-        }
-        // Created to prove it can be, and removed: the report itself
-        // replaces it at the end.
-        std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| cannot(e.to_string()))?;
-        let _ = std::fs::remove_file(path);
-        Ok(())
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => std::path::Path::new("."),
+        };
+        tempfile::NamedTempFile::new_in(dir).map(drop).map_err(|e| cannot(e.to_string()))
     }
 }
 
@@ -160,7 +185,14 @@ mod on {
             if !self.simulate {
                 return Ok(None);
             }
-            let sim = Simulator::start(self.config(template))
+            // What the simulator cannot do as it serves (a machine's SSH
+            // address it cannot bind, an authorized_keys it cannot update)
+            // is the user's to know: the console's warnings.
+            let warnings = kiln_sim::Warnings::to({
+                let ui = ui.clone();
+                move |text| ui.warn(text)
+            });
+            let sim = Simulator::start(self.config(template), warnings)
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot start the simulator: {e}"))?;
             ui.say(&format!(

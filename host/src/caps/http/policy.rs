@@ -23,11 +23,17 @@ struct Entry {
 impl Entry {
     fn parse(text: &str) -> Option<Entry> {
         let text = text.trim().to_ascii_lowercase();
-        if text.is_empty() || text.contains('/') || text.contains('@') {
+        // A URL's other parts would parse (`host?x` as a query) and be
+        // dropped: the entry would allow a host other than the one written.
+        if text.is_empty() || text.contains(['/', '@', '?', '#']) {
             return None;
         }
         let url = Url::parse(&format!("http://{text}/")).ok()?;
         let host = url.host_str()?.to_string();
+        // No request goes to port 0.
+        if url.port() == Some(0) {
+            return None;
+        }
         Some(Entry { host, port: url.port() })
     }
 
@@ -96,7 +102,8 @@ pub enum PolicyError {
 /// a host name or address, with an optional port.
 ///
 /// Fails with [`PolicyError::Malformed`] naming the entry when it is
-/// empty, or has a path, a user or anything else a host has not.
+/// empty, has port 0, or has a path, a user, a query, a fragment or
+/// anything else a host has not.
 pub fn check_extra(host: &str) -> Result<(), PolicyError> {
     Entry::parse(host).map(drop).ok_or_else(|| PolicyError::Malformed(host.to_string()))
 }
@@ -171,6 +178,16 @@ pub fn pattern_matches(pattern: &str, host: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_entry_is_a_host_and_a_port_only() {
+        for bad in ["[::1]:0", "example.com:0", "example.com?x", "example.com#top", "a.test?", ""] {
+            assert!(super::check_extra(bad).is_err(), "{bad:?} was accepted");
+        }
+        for good in ["example.com", "[::1]:8080", "127.0.0.1:1", "example.com:65535"] {
+            assert_eq!(super::check_extra(good), Ok(()), "{good:?}");
+        }
+    }
+
     use super::*;
 
     fn policy(prepared: &[&str]) -> Policy {
