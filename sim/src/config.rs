@@ -119,9 +119,7 @@ impl Config {
                 .and_then(|()| rule.check_action(&actions))
                 .map_err(|message| ConfigError { field: format!("faults[{i}]"), message })?;
         }
-        self.clouds
-            .check()
-            .map_err(|e| ConfigError { field: format!("clouds.{}", e.field), message: e.message })?;
+        self.clouds.check().map_err(|e| ConfigError { field: format!("clouds.{}", e.field), message: e.message })?;
         if let SshMode::Forward { authorized_keys: Some(file), .. } = &self.ssh {
             check_authorized_keys(file).map_err(|why| ConfigError {
                 field: "ssh.authorized_keys".into(),

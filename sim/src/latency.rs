@@ -19,7 +19,9 @@ pub fn check_scale(scale: f64) -> Result<f64, String> {
 
 /// Why `shown`, a latency scale as the user wrote it, is refused.
 fn out_of_range(shown: &str) -> String {
-    format!("{shown} is not a latency scale: use a number from 0 (no latency) to {MAX_LATENCY_SCALE} (1 is the profile as is)")
+    format!(
+        "{shown} is not a latency scale: use a number from 0 (no latency) to {MAX_LATENCY_SCALE} (1 is the profile as is)"
+    )
 }
 
 /// Reads a latency scale as a flag gives it, then [`check_scale`]s it.

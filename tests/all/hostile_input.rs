@@ -20,6 +20,10 @@ crate::support::tests! {
     other_commands_stop_at_once_on_a_full_stdout,
     validate_refuses_what_build_refuses_in_the_same_words,
     an_unwritable_sim_report_is_refused_before_the_simulator_starts,
+    a_sim_report_that_is_not_a_regular_file_is_refused,
+    an_authorized_keys_that_is_a_directory_is_refused_naming_the_flag,
+    sim_serve_names_the_listen_address_it_cannot_bind,
+    sim_serve_never_prints_the_secrets_it_is_given,
 }
 
 /// The Basic Example, as shipped in `examples/`: a simulated build that
@@ -30,10 +34,12 @@ fn null_template(p: &Project) {
     p.template(json!({"builders": [{"type": "null", "communicator": "none"}]}));
 }
 
-/// Asserts a run was refused as bad usage, naming `flag`, without a panic.
-fn refused_naming(run: &Run, flag: &str, value: &str) {
+/// Asserts a run was refused as bad usage, naming `flag`, without a panic,
+/// its error saying `said` (the value it quotes, or what is wrong).
+fn refused_naming(run: &Run, flag: &str, said: &str) {
+    assert!(!said.is_empty(), "every error contains \"\": name what it must say");
     run.code(2).contains(flag).lacks("panicked");
-    assert!(run.stderr.contains(value), "the error does not quote {value:?}:\n{}", run.all());
+    assert!(run.stderr.contains(said), "the error does not say {said:?}:\n{}", run.all());
 }
 
 fn bad_flag_values_are_usage_errors_naming_the_flag() {
@@ -59,6 +65,16 @@ fn bad_flag_values_are_usage_errors_naming_the_flag() {
         let run = p.run(&build(&["--simulate", &format!("{flag}={value}")]));
         refused_naming(&run, flag, value);
     }
+    for (flag, value, said) in [
+        ("--sim-latency-scale", "1e308", "1e308 is not a latency scale"),
+        ("--sim-fault", "CreatVpc:server-error", "did you mean \"CreateVpc\"?"),
+        ("--sim-fault", "NoSuchAction:reset", "no simulated cloud answers the action \"NoSuchAction\""),
+        ("--sim-fault", "CreateVpc:reset:nth=1:nth=2", "nth is given twice (nth=1 and nth=2)"),
+    ] {
+        let run = p.run(&build(&["--simulate", &format!("{flag}={value}")]));
+        refused_naming(&run, flag, said);
+        run.lacks("Simulating the clouds");
+    }
     for (flag, value) in [
         ("--guest-memory-limit", "0"),
         ("--guest-memory-limit", "18446744073709551615"),
@@ -69,14 +85,28 @@ fn bad_flag_values_are_usage_errors_naming_the_flag() {
         ("--allow-host", "example.com/path"),
         ("--allow-host", "user@example.com"),
         ("--allow-host", "example.com:99999"),
-        ("--allow-host", ""),
+        ("--allow-host", "[::1]:0"),
+        ("--allow-host", "example.com?x"),
+        ("--allow-host", "example.com#x"),
     ] {
         let run = p.run(&build(&[&format!("{flag}={value}")]));
         refused_naming(&run, flag, value);
     }
+    let run = p.run(&build(&["--allow-host="]));
+    refused_naming(&run, "--allow-host", "\"\" is not a host name or host:port");
     for (flag, value) in [("--latency-scale", "inf"), ("--fault", "*:throttling:p=1.5"), ("--ssh-port", "70000")] {
         let run = p.run(&["sim", "serve", "--listen", "127.0.0.1:0", &format!("{flag}={value}")]);
         refused_naming(&run, flag, value);
+    }
+    for (args, flag, said) in [
+        (&["--fault", "NoSuchAction:reset"][..], "--fault", "no simulated cloud answers the action \"NoSuchAction\""),
+        (&["--fault", "DeleteVpcs:reset"], "--fault", "did you mean \"DeleteVpc\"?"),
+        (&["--access-key=", "--secret-key", "s3cret-value"], "--access-key", "a value is required"),
+        (&["--access-key", "LTAI5tSomeKey", "--secret-key="], "--secret-key", "a value is required"),
+    ] {
+        let run = p.run(&[&["sim", "serve", "--listen", "127.0.0.1:0"], args].concat());
+        refused_naming(&run, flag, said);
+        run.lacks("kiln-sim listening");
     }
     // A huge -parallel-builds means "all at once", not a panic.
     p.run(&build(&["--parallel-builds", "18446744073709551615"])).code(0);
@@ -87,11 +117,22 @@ fn simulator_config_values_out_of_range_name_the_field() {
     for (config, field, value) in [
         (json!({"latency_scale": -2.0}), "latency_scale", "-2"),
         (
-            json!({"faults": [{"action": "A", "kind": "reset"}, {"action": "B", "kind": "reset", "nth": 0}]}),
+            json!({"faults": [{"action": "CreateVpc", "kind": "reset"}, {"action": "*", "kind": "reset", "nth": 0}]}),
             "faults[1]",
             "nth=0",
         ),
-        (json!({"faults": [{"action": "A", "kind": "reset", "probability": 3.0}]}), "faults[0]", "p=3"),
+        (json!({"faults": [{"action": "*", "kind": "reset", "probability": 3.0}]}), "faults[0]", "p=3"),
+        (
+            json!({"faults": [{"action": "CreatVpc", "kind": "reset"}]}),
+            "faults[0]",
+            "no simulated cloud answers the action \"CreatVpc\", so the rule would never fire; did you mean \"CreateVpc\"?",
+        ),
+        (
+            json!({"clouds": {"alicloud": {"credentials": [{"access_key_id": "", "access_key_secret": "s3cret-value"}]}}}),
+            "clouds.alicloud.credentials[0].access_key_id",
+            "is empty",
+        ),
+        (json!([]), "it holds an array", "not an object"),
     ] {
         p.file("sim.json", config.to_string());
         let run = p.run(&["sim", "serve", "--listen", "127.0.0.1:0", "--config", "sim.json"]);
@@ -110,6 +151,12 @@ fn admin_api_refuses_fault_rules_out_of_range() {
         let (status, answer) = admin::post(&sim.address, "/__kiln/faults", &rule);
         assert_eq!(status, 400, "{rule} was accepted: {answer}");
         assert!(answer["error"].as_str().is_some_and(|e| !e.is_empty()), "{answer}");
+    }
+    for rule in [json!({"rule": "CreatVpc:server-error"}), json!({"action": "CreatVpc", "kind": "reset"})] {
+        let (status, answer) = admin::post(&sim.address, "/__kiln/faults", &rule);
+        assert_eq!(status, 400, "{rule} was accepted: {answer}");
+        let error = answer["error"].as_str().unwrap_or_default();
+        assert!(error.contains("did you mean \"CreateVpc\"?"), "{answer}");
     }
     assert_eq!(admin::get(&sim.address, "/__kiln/faults"), json!([]), "a refused rule was kept");
 }
@@ -196,4 +243,100 @@ fn an_unwritable_sim_report_is_refused_before_the_simulator_starts() {
         run.code(2).contains(&format!("--sim-report {path}: cannot write the simulator report there")).contains(why);
         run.lacks("Simulating the clouds");
     }
+}
+
+fn a_sim_report_that_is_not_a_regular_file_is_refused() {
+    let p = Project::new();
+    null_template(&p);
+    // The report replaces the file it names (a new file renamed over it):
+    // a FIFO would block the check, a device or a symlink would be
+    // replaced.
+    let status = std::process::Command::new("mkfifo").arg(p.root().join("fifo")).status().unwrap();
+    assert!(status.success(), "mkfifo failed");
+    std::os::unix::fs::symlink("elsewhere.json", p.root().join("link.json")).unwrap();
+    for path in ["fifo", "/dev/null", "link.json"] {
+        let run = p.run(&["build", "--simulate", "--sim-report", path, "template.json"]);
+        run.code(2)
+            .contains(&format!("--sim-report {path}: cannot write the simulator report there"))
+            .contains("not a regular file")
+            .contains("name a regular file")
+            .lacks("Simulating the clouds");
+    }
+    assert!(std::fs::symlink_metadata(p.root().join("link.json")).unwrap().is_symlink(), "the symlink was replaced");
+    // An existing file in a directory that cannot take a new one: the
+    // report could not be renamed there, whatever the file's own mode
+    // (checked where the directory's mode binds, that is, not as root).
+    let locked = p.root().join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    std::fs::write(locked.join("report.json"), "{}").unwrap();
+    std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o555)).unwrap();
+    if std::fs::File::create(locked.join("probe")).is_err() {
+        let run = p.run(&["build", "--simulate", "--sim-report", "locked/report.json", "template.json"]);
+        run.code(2).contains("--sim-report locked/report.json: cannot write the simulator report there");
+        run.contains("Permission denied").lacks("Simulating the clouds");
+    }
+    std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    // A regular file is fine, and is replaced by the report.
+    p.file("old-report.json", "{}");
+    let run = p.run(&["build", "--simulate", "--sim-report", "old-report.json", "template.json"]);
+    run.code(0);
+    let report = std::fs::read_to_string(p.root().join("old-report.json")).unwrap();
+    assert!(report.contains("\"requests\""), "the report did not replace the file: {report}");
+}
+
+fn an_authorized_keys_that_is_a_directory_is_refused_naming_the_flag() {
+    let p = Project::new();
+    null_template(&p);
+    std::fs::create_dir(p.root().join("keys.d")).unwrap();
+    // Nothing listens at the forward target: the run stops before any
+    // machine would reach it.
+    let forward = ["--sim-ssh-forward", "127.0.0.1:9", "--sim-authorized-keys", "keys.d"];
+    let run = p.run(&[&["build", "--simulate"], &forward[..], &["template.json"]].concat());
+    run.code(2).contains("--sim-authorized-keys keys.d: it is a directory").lacks("Simulating the clouds");
+    let missing = ["--sim-ssh-forward", "127.0.0.1:9", "--sim-authorized-keys", "no/such/dir/authorized_keys"];
+    let run = p.run(&[&["build", "--simulate"], &missing[..], &["template.json"]].concat());
+    run.code(2).contains("--sim-authorized-keys no/such/dir/authorized_keys: No such file or directory");
+    let serve = ["sim", "serve", "--listen", "127.0.0.1:0", "--ssh-forward", "127.0.0.1:9"];
+    let run = p.run(&[&serve[..], &["--authorized-keys", "keys.d"]].concat());
+    run.code(2).contains("--authorized-keys keys.d: it is a directory").lacks("kiln-sim listening");
+    // A file that does not exist yet is fine: it is made when a machine
+    // starts, and not left behind by the check.
+    let run = p.run(
+        &[&["build", "--simulate"], &forward[..2], &["--sim-authorized-keys", "authorized_keys"], &["template.json"]]
+            .concat(),
+    );
+    run.code(0);
+    assert!(!p.root().join("authorized_keys").exists(), "the check left the file behind");
+}
+
+fn sim_serve_names_the_listen_address_it_cannot_bind() {
+    let p = Project::new();
+    // An address of no interface here (TEST-NET-1): binding it fails at
+    // once, and nothing is sent anywhere.
+    let run = p.run(&["sim", "serve", "--listen", "192.0.2.1:80"]);
+    run.code(1).contains("--listen 192.0.2.1:80: cannot listen there (").lacks("panicked");
+    // Where the address comes from a file, the file is named.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    p.file("sim.json", json!({"listen": address}).to_string());
+    let run = p.run(&["sim", "serve", "--config", "sim.json"]);
+    run.code(1).contains(&format!("sim.json: listen {address}: cannot listen there (")).contains("--listen ADDR");
+}
+
+fn sim_serve_never_prints_the_secrets_it_is_given() {
+    use crate::support::canary::{SECRET_KEY, SECURITY_TOKEN, SERVE_ACCESS_KEY_ID};
+    let p = Project::new();
+    // An error that quotes what the file holds, where the file holds the
+    // secret given on the command line.
+    p.file("sim.json", json!({"profile": SECRET_KEY}).to_string());
+    let serve = ["sim", "serve", "--listen", "127.0.0.1:0", "--access-key", SERVE_ACCESS_KEY_ID];
+    let run = p.run(&[&serve[..], &["--secret-key", SECRET_KEY, "--config", "sim.json"]].concat());
+    run.code(2).contains("sim.json is not a valid simulator configuration").contains("unknown variant");
+    run.lacks(SECRET_KEY);
+    p.file("token.json", json!({"profile": SECURITY_TOKEN}).to_string());
+    let run = p.run(
+        &[&serve[..], &["--secret-key", "s3cret-value", "--security-token", SECURITY_TOKEN, "--config", "token.json"]]
+            .concat(),
+    );
+    run.code(2).contains("unknown variant").lacks(SECURITY_TOKEN);
 }

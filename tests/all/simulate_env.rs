@@ -112,12 +112,8 @@ fn a_wrong_secret_for_a_template_key_is_still_refused() {
     let run = simulate(&p, &["--sim-profile", "instant"]);
     run.code(1).contains("SignatureDoesNotMatch").lacks("first-secret").lacks("second-secret");
     let report = Report::read(&p);
-    let refused: Vec<_> = report.0["requests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["code"] == "SignatureDoesNotMatch")
-        .collect();
+    let refused: Vec<_> =
+        report.0["requests"].as_array().unwrap().iter().filter(|r| r["code"] == "SignatureDoesNotMatch").collect();
     assert!(!refused.is_empty(), "no request was refused for its signature");
     assert!(report.leftovers().is_empty(), "resources left behind: {:?}", report.leftovers());
 }

@@ -51,8 +51,9 @@ mod on {
              (listen on 127.0.0.1:0, a free port, and SSH on a free port per machine), and the flags override it.\n\n\
              Fault kinds: server-error (HTTP 500), unavailable (503), throttling, reset, timeout (no answer for\n\
              delay, default 120 s), slow (answer after delay, default 2 s), image-fails, denied (403), lost (the\n\
-             call takes effect, the answer never arrives). Options: nth=N (only the Nth matching call), p=P (each\n\
-             call with probability P), times=N (at most N times), delay=MS.\n\n\
+             call takes effect, the answer never arrives). Options (each at most once): nth=N (only the Nth\n\
+             matching call), p=P (each call with probability P), times=N (at most N times), delay=MS. ACTION is *\n\
+             or an action a simulated cloud answers (CreateVpc, DescribeInstances…); another name is refused.\n\n\
              Admin API (JSON): GET /__kiln/ lists the routes with a line each: health, resources, requests\n\
              (?action=NAME), counts, faults (GET, POST a rule, DELETE all), reset (POST), and one per machine\n\
              endpoint (ssh: what the built-in recorder saw).",

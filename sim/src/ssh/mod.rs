@@ -126,10 +126,8 @@ impl SshHub {
                 .map(|line| format!("{line}\n"))
                 .collect();
             if let Err(e) = std::fs::write(file, kept) {
-                self.warnings.warn(&format!(
-                    "the simulator cannot remove deleted machines' keys from {}: {e}",
-                    file.display()
-                ));
+                self.warnings
+                    .warn(&format!("the simulator cannot remove deleted machines' keys from {}: {e}", file.display()));
             }
             for id in gone {
                 installed.remove(&id);
@@ -229,5 +227,85 @@ impl MachineEndpoint for SshHub {
         for (_, bound) in self.bound().drain() {
             bound.accept.abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct NoMachines;
+
+    impl MachineLookup for NoMachines {
+        fn machine(&self, _: &str) -> Option<Machine> {
+            None
+        }
+    }
+
+    #[tokio::test]
+    async fn an_address_it_cannot_listen_on_is_said_once() {
+        let taken = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let said = Arc::new(Mutex::new(Vec::<String>::new()));
+        let warnings = Warnings::to({
+            let said = Arc::clone(&said);
+            move |text| said.lock().unwrap().push(text.to_string())
+        });
+        let lookup: Arc<dyn MachineLookup> = Arc::new(NoMachines);
+        let hub = SshHub::new(SshMode::Builtin, port, Arc::downgrade(&lookup), warnings).unwrap();
+        let machine = Machine {
+            id: "i-1".into(),
+            addresses: vec![Ipv4Addr::LOCALHOST],
+            public_key: None,
+            password: None,
+            os: OsFamily::Linux,
+            running: true,
+        };
+        hub.sync(std::slice::from_ref(&machine));
+        hub.sync(std::slice::from_ref(&machine));
+        let said = said.lock().unwrap();
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(said[0].contains(&format!("cannot listen for SSH on 127.0.0.1:{port} (machine i-1)")), "{said:?}");
+    }
+
+    #[tokio::test]
+    async fn a_key_it_cannot_install_is_said() {
+        let dir = tempfile_dir();
+        let said = Arc::new(Mutex::new(Vec::<String>::new()));
+        let warnings = Warnings::to({
+            let said = Arc::clone(&said);
+            move |text| said.lock().unwrap().push(text.to_string())
+        });
+        let lookup: Arc<dyn MachineLookup> = Arc::new(NoMachines);
+        // The file is a directory by the time a machine starts.
+        let file = dir.join("authorized_keys");
+        std::fs::create_dir(&file).unwrap();
+        let to = SocketAddr::from((Ipv4Addr::LOCALHOST, 9));
+        let mode = SshMode::Forward { to, authorized_keys: Some(file.clone()) };
+        let hub = SshHub::new(mode, 0, Arc::downgrade(&lookup), warnings).unwrap();
+        let machine = Machine {
+            id: "i-2".into(),
+            addresses: vec![Ipv4Addr::new(127, 1, 0, 77)],
+            public_key: Some("ssh-ed25519 AAAA".into()),
+            password: None,
+            os: OsFamily::Linux,
+            running: true,
+        };
+        hub.sync(&[machine]);
+        hub.stop();
+        let _ = std::fs::remove_dir_all(&dir);
+        let said = said.lock().unwrap();
+        assert!(
+            said.iter()
+                .any(|w| w.contains("cannot install the key of machine i-2 in") && w.contains("authorized_keys")),
+            "{said:?}"
+        );
+    }
+
+    /// A fresh directory of the test's own.
+    fn tempfile_dir() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("kiln-sim-ssh-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir(&dir).unwrap();
+        dir
     }
 }
