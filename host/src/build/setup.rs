@@ -82,7 +82,7 @@ async fn prepare_in_span(run: &Run, def: &BuilderDef, index: usize, for_run: boo
     }
     let ui = run.ui.for_build(index, &def.name);
     let provisioning = Provisioning::new(&run.template, &def.name, &def.builder_type, ui.clone());
-    let mut problems = provisioning.check();
+    let mut problems = provisioning.check(description.uses_communicator.then_some(&comm.config));
     let info = BuildInfo { name: &def.name, builder_type: &def.builder_type, run_uuid: &run.run_uuid };
     problems.extend(postprocess::check(&run.template, &info));
     let config = GuestConfig {
