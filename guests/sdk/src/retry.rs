@@ -318,7 +318,8 @@ impl Policy {
             };
             failed = failed.saturating_add(1);
             let now = clock.now();
-            let retrying = Retrying { failed, left: pacer.left(), since_notice: now.saturating_duration_since(last_notice) };
+            let retrying =
+                Retrying { failed, left: pacer.left(), since_notice: now.saturating_duration_since(last_notice) };
             if retrying.worth_telling() {
                 last_notice = now;
             }

@@ -111,7 +111,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
 /// may say its cleanup ran.
 fn what_ran(exit: Exit) -> &'static str {
     match exit {
-        Exit::Success | Exit::BuildFailed | Exit::OutputLost => "the builds and their cleanup ran to the end regardless",
+        Exit::Success | Exit::BuildFailed | Exit::OutputLost => {
+            "the builds and their cleanup ran to the end regardless"
+        }
         Exit::Cancelled => "the builds were cancelled, and their cleanup ran to the end regardless",
         Exit::Abandoned => {
             "a second signal stopped the run without waiting for the builds' cleanup, so what they created may \

@@ -346,6 +346,10 @@ mod tests {
         let at: Vec<&str> = problems.iter().map(|p| p.at.as_str()).collect();
         assert_eq!(at, ["builders[0].communicator", "builders[0].ssh_port"]);
         // WinRM is refused once read (build/setup.rs): not offered here.
-        assert!(problems[0].to_string().ends_with("use \"ssh\" or \"none\" (WinRM is not available yet)"), "{}", problems[0]);
+        assert!(
+            problems[0].to_string().ends_with("use \"ssh\" or \"none\" (WinRM is not available yet)"),
+            "{}",
+            problems[0]
+        );
     }
 }
