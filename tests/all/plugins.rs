@@ -142,6 +142,7 @@ fn a_plugin_file_that_is_not_a_component_is_one_warning_in_every_command() {
     let p = Project::new();
     p.template(json!({"builders": [{"type": "null", "communicator": "none"}]}));
     p.file("plugins/junk.wasm", "not a component");
+    p.file("junk.json", json!({"builders": [{"type": "junk"}]}).to_string());
     let junk = p.root().join("plugins/junk.wasm").display().to_string();
     let warning = format!("Warning: plugin {junk} not loaded: not a WebAssembly component (bad magic number)\n");
     for (args, code) in [
@@ -151,12 +152,17 @@ fn a_plugin_file_that_is_not_a_component_is_one_warning_in_every_command() {
         (&["validate", "template.json"], 0),
         (&["inspect", "template.json"], 0),
         (&["build", "template.json"], 0),
+        (&["validate", "junk.json"], 2),
     ] {
         let run = p.run(args);
         run.code(code);
         assert_eq!(run.stderr.matches(&warning).count(), 1, "{args:?}: {}", run.all());
         assert!(!run.stdout.contains("not loaded"), "{args:?}: a warning is not output: {}", run.stdout);
     }
+    // The builder it might have provided is unknown, and the error points
+    // at the warning rather than repeating it.
+    p.run(&["validate", "junk.json"])
+        .contains("unknown builder type \"junk\" (available: alicloud-ecs, null); a plugin file failed to load, see the warning above");
 }
 
 fn validate_runs_the_builders_prepare_and_weak_typing() {

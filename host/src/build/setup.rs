@@ -42,8 +42,8 @@ async fn prepare_in_span(run: &Run, def: &BuilderDef, index: usize, for_run: boo
             known.join(", "),
             did_you_mean(&def.builder_type, known.iter().map(String::as_str))
         );
-        for failure in &run.registry.failures {
-            message.push_str(&format!("\n    (a plugin failed to load: {failure})"));
+        if !run.registry.failures.is_empty() {
+            message.push_str("; a plugin file failed to load, see the warning above");
         }
         return Err(vec![Problem::new(format!("{at}.type"), message)]);
     };

@@ -127,7 +127,7 @@ pub struct Registry {
     /// files by name, then the built-ins. So a user's file overrides a
     /// built-in of the same type.
     pub plugins: Vec<Arc<Plugin>>,
-    /// Files that failed to load, reported when relevant.
+    /// Files that failed to load (every command warns of each).
     pub failures: Vec<LoadError>,
 }
 
