@@ -127,7 +127,12 @@ fn remote_provisioner_without_a_communicator_is_a_clear_error() {
         "builders": [{"type": "null", "communicator": "none"}],
         "provisioners": [{"type": "shell", "inline": ["true"]}]
     }));
-    p.run(&["build", "template.json"]).code(1).contains("needs a connection to the machine, but the build has none");
+    // Refused before the build starts, by validate too
+    // (hostile_input::validate_refuses_what_build_refuses_in_the_same_words).
+    p.run(&["build", "template.json"])
+        .code(2)
+        .contains("provisioners[0]: a shell provisioner works on the machine, but build \"null\" has no connection")
+        .lacks("output will be in this color");
 }
 
 fn unsupported_packer_communicator_options_are_named() {

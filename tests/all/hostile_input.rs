@@ -17,6 +17,7 @@ crate::support::tests! {
     admin_api_refuses_fault_rules_out_of_range,
     a_build_with_a_full_stdout_cleans_up_then_fails,
     a_build_whose_reader_goes_away_cleans_up_then_fails,
+    a_refused_build_with_a_full_stdout_claims_no_cleanup,
     other_commands_stop_at_once_on_a_full_stdout,
     validate_refuses_what_build_refuses_in_the_same_words,
     an_unwritable_sim_report_is_refused_before_the_simulator_starts,
@@ -94,6 +95,12 @@ fn bad_flag_values_are_usage_errors_naming_the_flag() {
     }
     let run = p.run(&build(&["--allow-host="]));
     refused_naming(&run, "--allow-host", "\"\" is not a host name or host:port");
+    // Accepted as a flag, but below what the builder needs to start.
+    p.run(&build(&["--guest-memory-limit", "1"]))
+        .code(2)
+        .contains("builders[0]: --guest-memory-limit 1 MiB is below this builder's minimum of ")
+        .contains(" pages); raise the limit")
+        .lacks("exceeds memory limits");
     for (flag, value) in [("--latency-scale", "inf"), ("--fault", "*:throttling:p=1.5"), ("--ssh-port", "70000")] {
         let run = p.run(&["sim", "serve", "--listen", "127.0.0.1:0", &format!("{flag}={value}")]);
         refused_naming(&run, flag, value);
@@ -187,6 +194,15 @@ fn a_build_whose_reader_goes_away_cleans_up_then_fails() {
     assert!(run.stderr.contains("Broken pipe"), "{}", run.stderr);
 }
 
+fn a_refused_build_with_a_full_stdout_claims_no_cleanup() {
+    let p = Project::new();
+    p.template(json!({"builders": []}));
+    // Machine-readable: the refusal itself is a record on the lost stdout.
+    let run = p.run_with_stdout(&["--machine-readable", "build", "template.json"], Stdout::Full);
+    run.code(2).lacks("panicked").contains("could not write to its standard output");
+    run.contains("nothing was built").lacks("ran to the end");
+}
+
 fn other_commands_stop_at_once_on_a_full_stdout() {
     let p = Project::new();
     null_template(&p);
@@ -219,9 +235,31 @@ fn validate_refuses_what_build_refuses_in_the_same_words() {
         {"type": "null", "name": "a", "communicator": "none"},
         {"type": "null", "name": "b", "communicator": "none"},
     ]});
+    let none = json!({"type": "null", "communicator": "none"});
+    let shell_without_a_machine = json!({"builders": [none], "provisioners": [{"type": "shell", "inline": ["true"]}]});
+    let cleanup_without_a_machine = json!({
+        "builders": [none],
+        "provisioners": [{"type": "shell-local", "inline": ["true"]}],
+        "error-cleanup-provisioner": {"type": "file", "content": "x", "destination": "/tmp/x"},
+    });
     for (template, filters, expected) in [
         (&winrm, &[][..], "builders[0].communicator: this kiln has no WinRM communicator yet"),
+        (
+            &shell_without_a_machine,
+            &[],
+            "provisioners[0]: a shell provisioner works on the machine, but build \"null\" has no connection to \
+             one: its \"communicator\" is \"none\"; give the build \"communicator\": \"ssh\", use a shell-local \
+             provisioner instead or keep this one off the build with \"except\": [\"null\"]",
+        ),
+        (
+            &cleanup_without_a_machine,
+            &[],
+            "error-cleanup-provisioner: a file provisioner works on the machine, but build \"null\" has no \
+             connection to one: its \"communicator\" is \"none\"; give the build \"communicator\": \"ssh\" or make \
+             the error-cleanup-provisioner a shell-local one",
+        ),
         (&json!({"builders": []}), &[], "builders: the template defines no builder"),
+        (&json!({"description": "no builders key"}), &[], "builders: the template defines no builder"),
         (&two, &["-except=a,b"], "-except=a,b leaves no build to run (builds: a, b)"),
         (&two, &["-only=a", "-except=a"], "-only=a with -except=a leave no build to run"),
     ] {

@@ -12,6 +12,8 @@ crate::support::tests! {
     plugins_inspect_takes_a_builder_type_and_prints_field_types_as_words,
     plugins_inspect_of_an_unknown_type_names_the_known_ones,
     plugins_list_shows_which_copy_of_a_duplicated_type_is_used,
+    plugins_inspect_takes_a_type_before_a_same_named_path,
+    a_plugin_file_that_is_not_a_component_is_one_warning_in_every_command,
     validate_runs_the_builders_prepare_and_weak_typing,
     cache_clear_removes_compiled_components,
     replacing_a_plugin_file_is_picked_up_without_clearing_the_cache,
@@ -120,6 +122,47 @@ fn plugins_list_shows_which_copy_of_a_duplicated_type_is_used() {
     assert_eq!(used.len(), 1, "{}", run.stdout);
     assert!(used[0][3].starts_with(&second.display().to_string()), "{}", run.stdout);
     assert!(shadowed[0][3].starts_with(&first.display().to_string()), "{}", run.stdout);
+}
+
+fn plugins_inspect_takes_a_type_before_a_same_named_path() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.root().join("alicloud-ecs")).unwrap();
+    p.run(&["plugins", "inspect", "alicloud-ecs"]).code(0).contains("Component:        built-in:alicloud-ecs");
+    // A bare word that is no type is not read as a file either.
+    p.file("passwd", "root:x:0:0:root:/root:/bin/sh\n");
+    p.run(&["plugins", "inspect", "passwd"]).code(2).contains("\"passwd\" is neither a builder type").lacks("magic");
+    // With a slash it is a path: read, and refused in one line.
+    let run = p.run(&["plugins", "inspect", "./passwd"]);
+    run.code(2);
+    assert_eq!(run.stderr, "Error: ./passwd: not a WebAssembly component (bad magic number)\n", "{}", run.all());
+    p.run(&["plugins", "inspect", "./alicloud-ecs"]).code(2).contains("cannot read ./alicloud-ecs");
+}
+
+fn a_plugin_file_that_is_not_a_component_is_one_warning_in_every_command() {
+    let p = Project::new();
+    p.template(json!({"builders": [{"type": "null", "communicator": "none"}]}));
+    p.file("plugins/junk.wasm", "not a component");
+    p.file("junk.json", json!({"builders": [{"type": "junk"}]}).to_string());
+    let junk = p.root().join("plugins/junk.wasm").display().to_string();
+    let warning = format!("Warning: plugin {junk} not loaded: not a WebAssembly component (bad magic number)\n");
+    for (args, code) in [
+        (&["plugins", "list"][..], 0),
+        (&["plugins", "inspect", "null"], 0),
+        (&["plugins", "inspect", "no-such-type"], 2),
+        (&["validate", "template.json"], 0),
+        (&["inspect", "template.json"], 0),
+        (&["build", "template.json"], 0),
+        (&["validate", "junk.json"], 2),
+    ] {
+        let run = p.run(args);
+        run.code(code);
+        assert_eq!(run.stderr.matches(&warning).count(), 1, "{args:?}: {}", run.all());
+        assert!(!run.stdout.contains("not loaded"), "{args:?}: a warning is not output: {}", run.stdout);
+    }
+    // The builder it might have provided is unknown, and the error points
+    // at the warning rather than repeating it.
+    p.run(&["validate", "junk.json"])
+        .contains("unknown builder type \"junk\" (available: alicloud-ecs, null); a plugin file failed to load, see the warning above");
 }
 
 fn validate_runs_the_builders_prepare_and_weak_typing() {

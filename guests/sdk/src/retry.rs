@@ -151,7 +151,8 @@ pub enum RetryError<E> {
 }
 
 /// Where a call that is being retried stands, for [`Policy::run_on`]'s
-/// `on_retry`: how many tries have failed, and how long until it gives up.
+/// `on_retry`: how many tries have failed, how long until it gives up, and
+/// how long since it last was worth a notice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Retrying {
     /// Tries that failed so far, the one just shown included (1 after the
@@ -159,25 +160,41 @@ pub struct Retrying {
     pub failed: u32,
     /// Time left before the deadline: no try starts after it.
     pub left: Duration,
+    /// Time since the last retry that was [`Retrying::worth_telling`]
+    /// (since the first try before any), on the call's clock.
+    pub since_notice: Duration,
 }
+
+/// The longest silence between two notices of a call that keeps failing:
+/// the doubling alone would leave minutes between them once the backoff
+/// reaches its cap.
+pub const NOTICE_AT_LEAST_EVERY: Duration = Duration::from_secs(60);
 
 impl Retrying {
     /// Whether this retry is worth a line on the console: a call that
     /// fails once or twice is routine (the debug log has it), one that
     /// keeps failing is news, but not at every try. True after the 3rd
     /// failed try, then after the 6th, 12th, 24th...: each notice covers
-    /// twice as many tries as the one before.
+    /// twice as many tries as the one before; and whenever
+    /// [`NOTICE_AT_LEAST_EVERY`] has passed since the last notice, so that
+    /// slow tries are not met with minutes of silence. Never when no time
+    /// is left: the call gives up instead of retrying.
     ///
     /// ```rust
     /// use kiln_guest::retry::Retrying;
     /// use std::time::Duration;
     ///
+    /// let (left, since_notice) = (Duration::from_secs(60), Duration::from_secs(5));
     /// let told: Vec<u32> =
-    ///     (1..=30).filter(|&failed| Retrying { failed, left: Duration::ZERO }.worth_telling()).collect();
+    ///     (1..=30).filter(|&failed| Retrying { failed, left, since_notice }.worth_telling()).collect();
     /// assert_eq!(told, [3, 6, 12, 24]);
+    /// let quiet_for_a_minute = Retrying { failed: 13, left, since_notice: Duration::from_secs(60) };
+    /// assert!(quiet_for_a_minute.worth_telling());
+    /// assert!(!Retrying { failed: 3, left: Duration::ZERO, since_notice }.worth_telling());
     /// ```
     pub fn worth_telling(&self) -> bool {
-        self.failed >= 3 && self.failed.is_multiple_of(3) && (self.failed / 3).is_power_of_two()
+        let doubled = self.failed >= 3 && self.failed.is_multiple_of(3) && (self.failed / 3).is_power_of_two();
+        !self.left.is_zero() && (doubled || self.since_notice >= NOTICE_AT_LEAST_EVERY)
     }
 
     /// The console line for `call` failing because of `why`: what failed,
@@ -188,7 +205,7 @@ impl Retrying {
     /// use kiln_guest::retry::Retrying;
     /// use std::time::Duration;
     ///
-    /// let retrying = Retrying { failed: 3, left: Duration::from_secs(580) };
+    /// let retrying = Retrying { failed: 3, left: Duration::from_secs(580), since_notice: Duration::from_secs(3) };
     /// assert_eq!(
     ///     retrying.notice("DescribeInstances", "server error 503 (ServiceUnavailable)"),
     ///     "DescribeInstances: server error 503 (ServiceUnavailable), retrying (try 4, giving up in 9m40s)"
@@ -292,6 +309,7 @@ impl Policy {
     ) -> Result<T, RetryError<E>> {
         let mut pacer = Pacer::start(clock, self.deadline, self.backoff);
         let mut failed = 0u32;
+        let mut last_notice = clock.now();
         loop {
             let error = match attempt() {
                 Ok(value) => return Ok(value),
@@ -299,7 +317,13 @@ impl Policy {
                 Err(error) => return Err(RetryError::Failed(error)),
             };
             failed = failed.saturating_add(1);
-            on_retry(&error, Retrying { failed, left: pacer.left() });
+            let now = clock.now();
+            let retrying =
+                Retrying { failed, left: pacer.left(), since_notice: now.saturating_duration_since(last_notice) };
+            if retrying.worth_telling() {
+                last_notice = now;
+            }
+            on_retry(&error, retrying);
             match pacer.pause(pacer.backoff_nap()) {
                 Ok(()) => {}
                 Err(Stop::TimedOut(after)) => return Err(RetryError::GaveUp { after, last: error }),
@@ -445,6 +469,47 @@ mod tests {
             told,
             ["Call: busy, retrying (try 4, giving up in 4m57s)", "Call: busy, retrying (try 7, giving up in 4m35s)"]
         );
+    }
+
+    #[test]
+    fn a_call_that_keeps_failing_is_told_at_least_every_minute() {
+        let clock = FakeClock::new();
+        let policy = Policy { deadline: Duration::from_secs(1800), ..Policy::default() };
+        let mut told = Vec::new();
+        let got: Result<(), _> = policy.run_on(
+            &clock,
+            || Err("busy"),
+            |_| true,
+            |_, r| {
+                if r.worth_telling() {
+                    told.push((r.failed, clock.elapsed()));
+                }
+            },
+        );
+        assert!(matches!(got, Err(RetryError::GaveUp { .. })), "{got:?}");
+        let tries: Vec<u32> = told.iter().map(|(failed, _)| *failed).collect();
+        assert_eq!(tries[..3], [3, 6, 12], "{tries:?}");
+        // Past the 12th try the doubling alone would be silent until the
+        // 24th (two minutes later), then the 48th (four).
+        for pair in told.windows(2) {
+            let gap = pair[1].1 - pair[0].1;
+            assert!(gap <= NOTICE_AT_LEAST_EVERY + Backoff::default().max, "{told:?}");
+        }
+        let (_, last) = told.last().copied().unwrap();
+        assert!(Duration::from_secs(1800) - last <= NOTICE_AT_LEAST_EVERY + Backoff::default().max, "{told:?}");
+    }
+
+    #[test]
+    fn no_notice_comes_when_no_time_is_left() {
+        // Fails at 0 s, 1 s and 3 s: the 3rd failure would be told, but the
+        // 3 s deadline has come, so the call gives up instead.
+        let clock = FakeClock::new();
+        let policy = Policy { deadline: Duration::from_secs(3), ..Policy::default() };
+        let mut seen = Vec::new();
+        let got: Result<(), _> = policy.run_on(&clock, || Err("busy"), |_| true, |_, r| seen.push(r));
+        assert_eq!(got, Err(RetryError::GaveUp { after: Duration::from_secs(3), last: "busy" }));
+        assert_eq!(seen.last().map(|r| (r.failed, r.left)), Some((3, Duration::ZERO)));
+        assert!(seen.iter().all(|r| !r.worth_telling()), "{seen:?}");
     }
 
     #[test]

@@ -42,8 +42,8 @@ async fn prepare_in_span(run: &Run, def: &BuilderDef, index: usize, for_run: boo
             known.join(", "),
             did_you_mean(&def.builder_type, known.iter().map(String::as_str))
         );
-        for failure in &run.registry.failures {
-            message.push_str(&format!("\n    (a plugin failed to load: {failure})"));
+        if !run.registry.failures.is_empty() {
+            message.push_str("; a plugin file failed to load, see the warning above");
         }
         return Err(vec![Problem::new(format!("{at}.type"), message)]);
     };
@@ -82,7 +82,7 @@ async fn prepare_in_span(run: &Run, def: &BuilderDef, index: usize, for_run: boo
     }
     let ui = run.ui.for_build(index, &def.name);
     let provisioning = Provisioning::new(&run.template, &def.name, &def.builder_type, ui.clone());
-    let mut problems = provisioning.check();
+    let mut problems = provisioning.check(description.uses_communicator.then_some(&comm.config));
     let info = BuildInfo { name: &def.name, builder_type: &def.builder_type, run_uuid: &run.run_uuid };
     problems.extend(postprocess::check(&run.template, &info));
     let config = GuestConfig {

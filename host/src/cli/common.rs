@@ -75,6 +75,18 @@ pub fn describe_caps(ui: &Ui, cancel: &RunCancel, transport: &Transport) -> impl
     }
 }
 
+/// Every component kiln can use, from the plugin directories and built in,
+/// for any command. A file that fails to load is a warning, the same in
+/// every command, and changes no exit code: the other builder types still
+/// work, and a build that needs the missing one fails naming it.
+pub async fn discover(runtime: &Runtime, ui: &Ui, cancel: &RunCancel, transport: &Transport) -> Registry {
+    let registry = Registry::discover(runtime, &plugin_dirs(), describe_caps(ui, cancel, transport)).await;
+    for failure in &registry.failures {
+        ui.warn(&format!("plugin {} not loaded: {}", failure.plugin(), failure.reason()));
+    }
+    registry
+}
+
 /// A run over `template`: plugins discovered, options set. `transport`
 /// and `redirect` route the builds' traffic (to a simulator, or as asked).
 pub async fn new_run(
@@ -86,7 +98,7 @@ pub async fn new_run(
     redirect: Option<crate::caps::Redirect>,
 ) -> Run {
     let cancel = RunCancel::default();
-    let registry = Registry::discover(runtime, &plugin_dirs(), describe_caps(&ui, &cancel, &transport)).await;
+    let registry = discover(runtime, &ui, &cancel, &transport).await;
     crate::build::secret_sources::register(&template, &registry, &options.environment, ui.redactor());
     Run {
         template: Arc::new(template),

@@ -8,7 +8,7 @@ use super::Exit;
 use super::common::{self, TemplateArgs};
 use crate::caps::cancel::RunCancel;
 use crate::caps::secrets::REDACTED;
-use crate::plugin::{Registry, Runtime, plugin_dirs};
+use crate::plugin::Runtime;
 use crate::ui::Ui;
 
 /// Arguments of `kiln inspect`.
@@ -26,7 +26,7 @@ pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> 
         Err(e) => return Ok(common::invalid(&ui, &e)),
     };
     let (cancel, transport) = (RunCancel::default(), Default::default());
-    let registry = Registry::discover(&runtime, &plugin_dirs(), common::describe_caps(&ui, &cancel, &transport)).await;
+    let registry = common::discover(&runtime, &ui, &cancel, &transport).await;
     let redactor = ui.redactor();
     common::register_sensitive(&template, redactor);
     crate::build::secret_sources::register(&template, &registry, &Default::default(), redactor);

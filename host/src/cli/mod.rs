@@ -102,8 +102,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     output::when_lost(if building { WhenLost::CarryOn } else { WhenLost::Exit });
     let exit = run_command(cli).await?;
     let Some(lost) = output::lost() else { return Ok(exit) };
-    output::report_lost(&lost, "the builds and their cleanup ran to the end regardless");
+    output::report_lost(&lost, what_ran(exit));
     Ok(if exit == Exit::Success { Exit::OutputLost } else { exit })
+}
+
+/// What ran to the end of a command that ended in `exit`, for the note
+/// that part of its output was lost: only a run that went on to the end
+/// may say its cleanup ran.
+fn what_ran(exit: Exit) -> &'static str {
+    match exit {
+        Exit::Success | Exit::BuildFailed | Exit::OutputLost => {
+            "the builds and their cleanup ran to the end regardless"
+        }
+        Exit::Cancelled => "the builds were cancelled, and their cleanup ran to the end regardless",
+        Exit::Abandoned => {
+            "a second signal stopped the run without waiting for the builds' cleanup, so what they created may \
+             be left behind"
+        }
+        Exit::Invalid => "nothing was built",
+    }
 }
 
 async fn run_command(cli: Cli) -> anyhow::Result<Exit> {
@@ -137,4 +154,20 @@ async fn run_command(cli: Cli) -> anyhow::Result<Exit> {
 
 fn runtime(cache: Cache) -> anyhow::Result<Runtime> {
     Runtime::new(cache).map_err(|e| anyhow::anyhow!("cannot start the WebAssembly runtime: {e:#}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lost_output_note_claims_a_cleanup_only_when_one_ran() {
+        for exit in [Exit::Success, Exit::BuildFailed, Exit::Cancelled, Exit::OutputLost] {
+            assert!(what_ran(exit).contains("cleanup ran to the end"), "{exit:?}");
+        }
+        for exit in [Exit::Abandoned, Exit::Invalid] {
+            assert!(!what_ran(exit).contains("ran to the end"), "{exit:?}: {}", what_ran(exit));
+        }
+        assert!(what_ran(Exit::Abandoned).contains("left behind"));
+    }
 }

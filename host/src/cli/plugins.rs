@@ -2,10 +2,10 @@
 //! description, and the compiled-component cache.
 
 use super::Exit;
-use super::common::describe_caps;
+use super::common::{describe_caps, discover};
 use crate::caps::cancel::RunCancel;
 use crate::caps::http::Transport;
-use crate::plugin::{Cache, Plugin, Registry, Runtime, plugin_dirs};
+use crate::plugin::{Cache, Plugin, Registry, Runtime};
 use crate::template::FieldKind;
 use crate::ui::Ui;
 use std::path::Path;
@@ -54,53 +54,39 @@ pub async fn exec(command: Command, cache: Cache, ui: Ui) -> anyhow::Result<Exit
         }
         Command::List => {
             let runtime = Runtime::new(cache).map_err(|e| anyhow::anyhow!("{e:#}"))?;
-            let registry = Registry::discover(
-                &runtime,
-                &plugin_dirs(),
-                describe_caps(&ui, &RunCancel::default(), &Transport::default()),
-            )
-            .await;
+            let registry = discover(&runtime, &ui, &RunCancel::default(), &Transport::default()).await;
             for line in provider_table(&registry) {
                 ui.say(&line);
             }
-            for failure in &registry.failures {
-                ui.error(&format!("not loaded: {failure}"));
-            }
-            Ok(if registry.failures.is_empty() { Exit::Success } else { Exit::BuildFailed })
+            Ok(Exit::Success)
         }
         Command::Inspect { target } => {
             let runtime = Runtime::new(cache).map_err(|e| anyhow::anyhow!("{e:#}"))?;
             let (cancel, transport) = (RunCancel::default(), Transport::default());
-            let describe_caps = describe_caps(&ui, &cancel, &transport);
-            if is_component_file(&target) {
-                return match crate::plugin::load_file(&runtime, Path::new(&target), describe_caps()).await {
-                    Ok(plugin) => {
-                        ui.say(&describe(&plugin, &[]));
-                        Ok(Exit::Success)
-                    }
-                    Err(e) => {
-                        ui.error(&format!("Error: {e}"));
-                        Ok(Exit::Invalid)
-                    }
-                };
-            }
-            let registry = Registry::discover(&runtime, &plugin_dirs(), describe_caps).await;
+            let registry = discover(&runtime, &ui, &cancel, &transport).await;
             let providers = registry.providers();
-            match providers.iter().find(|(t, _)| *t == target) {
-                Some((_, found)) => {
-                    ui.say(&describe(&found[0], &found[1..]));
+            if let Some((_, found)) = providers.iter().find(|(t, _)| *t == target) {
+                ui.say(&describe(&found[0], &found[1..]));
+                return Ok(Exit::Success);
+            }
+            if !is_component_path(&target) {
+                let known: Vec<&str> = providers.iter().map(|(t, _)| t.as_str()).collect();
+                ui.error(&format!(
+                    "Error: kiln plugins inspect: {target:?} is neither a builder type kiln knows ({}) nor a \
+                     .wasm file; give a type from `kiln plugins list`, or the path of a component (./{target} \
+                     if it is one)",
+                    known.join(", ")
+                ));
+                return Ok(Exit::Invalid);
+            }
+            let caps = describe_caps(&ui, &cancel, &transport)();
+            match crate::plugin::load_file(&runtime, Path::new(&target), caps).await {
+                Ok(plugin) => {
+                    ui.say(&describe(&plugin, &[]));
                     Ok(Exit::Success)
                 }
-                None => {
-                    let known: Vec<&str> = providers.iter().map(|(t, _)| t.as_str()).collect();
-                    ui.error(&format!(
-                        "Error: kiln plugins inspect: {target:?} is neither a builder type kiln knows ({}) nor a \
-                         .wasm file; give a type from `kiln plugins list` or the path of a component",
-                        known.join(", ")
-                    ));
-                    for failure in &registry.failures {
-                        ui.error(&format!("not loaded: {failure}"));
-                    }
+                Err(e) => {
+                    ui.error(&format!("Error: {e}"));
                     Ok(Exit::Invalid)
                 }
             }
@@ -108,11 +94,12 @@ pub async fn exec(command: Command, cache: Cache, ui: Ui) -> anyhow::Result<Exit
     }
 }
 
-/// Whether `inspect`'s argument names a component file rather than a
-/// builder type: a path that exists, or one ending in `.wasm` (so that a
-/// missing file says the file cannot be read).
-fn is_component_file(target: &str) -> bool {
-    Path::new(target).exists() || target.ends_with(".wasm") || target.contains('/')
+/// Whether `inspect`'s argument, which names no builder type, is the path
+/// of a component file: it ends in `.wasm` or has a `/`. A bare word is
+/// never read as a file, so that a directory named after a type
+/// (`./alicloud-ecs`) does not hide the type.
+fn is_component_path(target: &str) -> bool {
+    target.ends_with(".wasm") || target.contains('/')
 }
 
 /// `plugins list`: a header, then one row per builder type and component
@@ -173,7 +160,7 @@ fn describe(plugin: &Plugin, shadowed: &[Arc<Plugin>]) -> String {
         d.builder_types.join(", "),
         d.version,
         plugin.contract,
-        if d.uses_communicator { "yes (ssh_*, winrm_* settings)" } else { "no" },
+        if d.uses_communicator { "yes (ssh_* settings; WinRM is not available yet)" } else { "no" },
         if d.egress.is_empty() { "(none)".to_string() } else { d.egress.join(", ") },
     ));
     if d.fields.is_empty() {

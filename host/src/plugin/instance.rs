@@ -40,7 +40,21 @@ pub enum GuestFailure {
     /// The component could not be instantiated.
     #[error("the builder could not be started: {0}")]
     Instantiate(String),
+    /// The memory limit is below the least memory the component declares.
+    #[error(
+        "--guest-memory-limit {} MiB is below this builder's minimum of {} MiB ({} pages); raise the limit",
+        .limit >> 20, .minimum.div_ceil(1 << 20), .minimum / WASM_PAGE
+    )]
+    MemoryBelowMinimum {
+        /// The limit, in bytes.
+        limit: usize,
+        /// The component's initial memory, in bytes.
+        minimum: usize,
+    },
 }
+
+/// The size of a WebAssembly memory page, in bytes.
+const WASM_PAGE: usize = 64 << 10;
 
 /// A builder's configuration, host side: secrets are still values here
 /// and become handles in the guest's store at each call.
@@ -108,8 +122,16 @@ impl Instance {
             }
             Ok(UpdateDeadline::Yield(1))
         });
-        let builder =
-            plugin.pre.instantiate_async(&mut store).await.map_err(|e| GuestFailure::Instantiate(format!("{e:#}")))?;
+        let builder = match plugin.pre.instantiate_async(&mut store).await {
+            Ok(builder) => builder,
+            // The limiter refused the memory the component starts with:
+            // wasmtime's words name neither the flag nor a size in MiB.
+            Err(_) if store.data().limiter.memory_exceeded => {
+                let limiter = &store.data().limiter;
+                return Err(GuestFailure::MemoryBelowMinimum { limit: limiter.memory, minimum: limiter.refused_size });
+            }
+            Err(e) => return Err(GuestFailure::Instantiate(format!("{e:#}"))),
+        };
         Ok(Instance { store, builder, stderr })
     }
 

@@ -78,15 +78,19 @@ impl CpuMeter {
 /// that follows (a Rust guest aborts when allocation fails) can be
 /// reported as what it is.
 pub struct Limiter {
-    memory: usize,
+    /// The limit, in bytes.
+    pub memory: usize,
     /// Set once a growth beyond the limit was refused.
     pub memory_exceeded: bool,
+    /// The size, in bytes, the last refused growth asked for: when
+    /// instantiation fails, the component's minimum.
+    pub refused_size: usize,
 }
 
 impl Limiter {
     /// A limiter for `limits`.
     pub fn new(limits: &Limits) -> Self {
-        Limiter { memory: limits.memory, memory_exceeded: false }
+        Limiter { memory: limits.memory, memory_exceeded: false, refused_size: 0 }
     }
 }
 
@@ -94,6 +98,7 @@ impl ResourceLimiter for Limiter {
     fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired > self.memory {
             self.memory_exceeded = true;
+            self.refused_size = desired;
             return Ok(false);
         }
         Ok(true)

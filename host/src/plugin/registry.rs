@@ -33,11 +33,11 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// Not a valid component.
-    #[error("{plugin}: not a valid WebAssembly component: {message}")]
+    #[error("{plugin}: {message}")]
     Compile {
         /// Where.
         plugin: Source,
-        /// wasmtime's reason.
+        /// Why, on one line.
         message: String,
     },
     /// Built for another contract.
@@ -74,6 +74,40 @@ pub enum LoadError {
     },
 }
 
+/// The first four bytes of every WebAssembly binary, module or component.
+const WASM_MAGIC: &[u8] = b"\0asm";
+
+impl LoadError {
+    /// The component that failed to load: its file, or the built-in's name.
+    pub fn plugin(&self) -> String {
+        match self {
+            LoadError::Read { path, .. } => path.display().to_string(),
+            LoadError::Compile { plugin, .. }
+            | LoadError::Contract { plugin, .. }
+            | LoadError::Link { plugin, .. }
+            | LoadError::Describe { plugin, .. }
+            | LoadError::Invalid { plugin, .. } => plugin.to_string(),
+        }
+    }
+
+    /// Why it failed, without naming the component.
+    pub fn reason(&self) -> String {
+        match self {
+            LoadError::Read { source, .. } => format!("cannot read it: {source}"),
+            other => {
+                let text = other.to_string();
+                text.strip_prefix(&format!("{}: ", other.plugin())).map(str::to_string).unwrap_or(text)
+            }
+        }
+    }
+}
+
+/// `text` on one line: a multi-line error from a library, its lines
+/// joined with single spaces.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// `$KILN_PLUGIN_PATH` (colon-separated), then `~/.kiln/plugins`.
 pub fn plugin_dirs() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var_os("KILN_PLUGIN_PATH")
@@ -93,7 +127,7 @@ pub struct Registry {
     /// files by name, then the built-ins. So a user's file overrides a
     /// built-in of the same type.
     pub plugins: Vec<Arc<Plugin>>,
-    /// Files that failed to load, reported when relevant.
+    /// Files that failed to load (every command warns of each).
     pub failures: Vec<LoadError>,
 }
 
@@ -169,10 +203,16 @@ async fn load(runtime: &Runtime, source: Source, bytes: &[u8], caps: Caps) -> Re
 }
 
 async fn load_in_span(runtime: &Runtime, source: Source, bytes: &[u8], caps: Caps) -> Result<Plugin, LoadError> {
-    let component = runtime
-        .cache
-        .load(&runtime.engine, bytes)
-        .map_err(|e| LoadError::Compile { plugin: source.clone(), message: format!("{e:#}") })?;
+    // wasmtime's own words for a file that is not WebAssembly at all dump
+    // both headers as byte arrays, over a dozen lines.
+    if !bytes.starts_with(WASM_MAGIC) {
+        let message = "not a WebAssembly component (bad magic number)".into();
+        return Err(LoadError::Compile { plugin: source, message });
+    }
+    let component = runtime.cache.load(&runtime.engine, bytes).map_err(|e| LoadError::Compile {
+        plugin: source.clone(),
+        message: format!("not a valid WebAssembly component: {}", one_line(&format!("{e:#}"))),
+    })?;
     let contract = contract::check(&runtime.engine, &component, crate::CONTRACT_VERSION)
         .map_err(|error| LoadError::Contract { plugin: source.clone(), error })?;
     let pre = runtime

@@ -18,7 +18,7 @@ mod tests;
 pub use error::{Error, StepError};
 
 use crate::caps::cancel::BuildCancel;
-use crate::caps::comm::Session;
+use crate::caps::comm::{self, Session};
 use crate::duration::human;
 use crate::template::interpolate;
 use crate::template::render::{self, Scope};
@@ -65,16 +65,54 @@ impl Provisioning {
 
     /// Checks every provisioner's configuration for this build, without
     /// running anything (for `kiln validate` and before a build starts).
-    pub fn check(&self) -> Vec<Problem> {
+    /// `communicator` is how the build reaches its machine: `None` when
+    /// its builder connects to none. A provisioner that works on the
+    /// machine (all but shell-local) is refused, at its path, in a build
+    /// with no communicator: it could only fail once the machine exists.
+    pub fn check(&self, communicator: Option<&comm::Config>) -> Vec<Problem> {
         let data = BTreeMap::new();
         let mut problems = Vec::new();
         for p in self.provisioners.iter().chain(&self.error_cleanup) {
             match self.configure(p, &data) {
+                Ok(provisioner) if provisioner.needs_session() => {
+                    problems.extend(self.needs_a_machine(p, communicator));
+                }
                 Ok(_) => {}
                 Err(mut e) => problems.append(&mut e),
             }
         }
         problems
+    }
+
+    /// The problem of `def`, which works on the machine, in this build if
+    /// `communicator` reaches none, with what to do about it.
+    fn needs_a_machine(&self, def: &ProvisionerDef, communicator: Option<&comm::Config>) -> Option<Problem> {
+        let name = &self.build_name;
+        let mut remedies = Vec::new();
+        let why = match communicator {
+            Some(comm::Config::Ssh(_) | comm::Config::Winrm(_)) => return None,
+            Some(comm::Config::None(_)) => {
+                remedies.push("give the build \"communicator\": \"ssh\"".to_string());
+                "its \"communicator\" is \"none\"".to_string()
+            }
+            None => format!("builder type {:?} does not connect to a machine", self.build_type),
+        };
+        if self.error_cleanup.as_ref().is_some_and(|c| std::ptr::eq(c, def)) {
+            remedies.push("make the error-cleanup-provisioner a shell-local one".into());
+        } else {
+            remedies.push("use a shell-local provisioner instead".into());
+            remedies.push(format!("keep this one off the build with \"except\": [{name:?}]"));
+        }
+        let last = remedies.pop().unwrap_or_default();
+        let remedies = if remedies.is_empty() { last } else { format!("{} or {last}", remedies.join(", ")) };
+        Some(Problem::new(
+            def.at(),
+            format!(
+                "a {} provisioner works on the machine, but build {name:?} has no connection to one: {why}; \
+                 {remedies}",
+                def.provisioner_type
+            ),
+        ))
     }
 
     fn configure(&self, def: &ProvisionerDef, data: &BTreeMap<String, String>) -> Result<Provisioner, Vec<Problem>> {
@@ -141,8 +179,9 @@ impl Provisioning {
         cancel: &BuildCancel,
     ) -> Result<(), Error> {
         let provisioner = self.configure(def, data).map_err(Error::Invalid)?;
-        let needs_session = !matches!(provisioner, Provisioner::ShellLocal(_));
-        if needs_session && session.is_none() {
+        // `check` refuses such a build; a builder may still hand over no
+        // session.
+        if provisioner.needs_session() && session.is_none() {
             return Err(Error::NoSession { provisioner: def.provisioner_type.clone(), at: def.at() });
         }
         if let Some(pause) = def.pause_before {
@@ -181,6 +220,13 @@ impl Provisioning {
                 }
             }
         }
+    }
+}
+
+impl Provisioner {
+    /// Whether it works on the machine, over a communicator session.
+    fn needs_session(&self) -> bool {
+        !matches!(self, Provisioner::ShellLocal(_))
     }
 }
 

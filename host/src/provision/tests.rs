@@ -30,7 +30,8 @@ fn planned(provisioners: Value, cleanup: Option<Value>) -> (tempfile::TempDir, P
     let template = template::load(&path, &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
     let ui = Ui::new(UiOptions::default(), Redactor::default()).for_build(0, "null");
     let provisioning = Provisioning::new(&std::sync::Arc::new(template), "null", "null", ui);
-    assert!(provisioning.check().is_empty(), "{:?}", provisioning.check());
+    let ssh = comm::Config::Ssh(comm::SshConfig::default());
+    assert!(provisioning.check(Some(&ssh)).is_empty(), "{:?}", provisioning.check(Some(&ssh)));
     (dir, provisioning)
 }
 

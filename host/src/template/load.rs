@@ -354,10 +354,9 @@ fn required_type(map: &Map<String, Value>, at: &str, problems: &mut Vec<Problem>
     }
 }
 
+/// The `builders` list; a missing one is empty, and refused, like an empty
+/// one, by `Run::plan` in the words `validate` and `build` share.
 fn builders(value: Option<&Value>, problems: &mut Vec<Problem>) -> Vec<BuilderDef> {
-    if value.is_none() {
-        problems.push(Problem::new("builders", "a template needs at least one builder"));
-    }
     let mut builders: Vec<BuilderDef> = Vec::new();
     let mut names = HashSet::new();
     for (index, map) in objects(value, "builders", problems) {

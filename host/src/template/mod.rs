@@ -116,11 +116,6 @@ impl ProvisionerDef {
         self.path.clone()
     }
 
-    /// Whether it runs for build `name`.
-    pub fn applies_to(&self, name: &str) -> bool {
-        selects(&self.only, &self.except, name)
-    }
-
     /// Its config for build `name`, overrides applied.
     pub fn config_for(&self, name: &str) -> Map<String, Value> {
         let mut config = self.config.clone();

@@ -99,7 +99,10 @@ pub fn write(stream: Stream, text: &str) -> bool {
     false
 }
 
-/// The first stream that was lost, if any.
+/// The lost stream to report, if any: standard output whenever it was
+/// lost (whichever went first), else standard error. The note then goes
+/// to the other stream, and standard error is the one more likely to
+/// still work.
 pub fn lost() -> Option<Lost> {
     [Stream::Stdout, Stream::Stderr].into_iter().find_map(|stream| {
         let error = LOST[stream.index()].lock().unwrap_or_else(|e| e.into_inner()).clone()?;
