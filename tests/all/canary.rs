@@ -176,9 +176,23 @@ fn values_given_with_var_and_var_files_are_swept_for() {
     ]);
     let read = |path: &str| files.get(path).map(|text| text.to_string());
     let args = [
-        "build", "-var", "pw=given-with-dash-var", "--var=key=given-with-var-equals", "-var", "open=not-a-secret-1",
-        "-var", "pw=short", "-var-file=vars.json", "--var-file", "list.json", "-var-file", "missing.json",
-        "template.json", "--", "-var", "pw=after-the-double-dash",
+        "build",
+        "-var",
+        "pw=given-with-dash-var",
+        "--var=key=given-with-var-equals",
+        "-var",
+        "open=not-a-secret-1",
+        "-var",
+        "pw=short",
+        "-var-file=vars.json",
+        "--var-file",
+        "list.json",
+        "-var-file",
+        "missing.json",
+        "template.json",
+        "--",
+        "-var",
+        "pw=after-the-double-dash",
     ];
     let declared = canary::declared_in_overrides(&args, &secret, read);
     let found: Vec<(&str, &str)> = declared.iter().map(|s| (s.what.as_str(), s.value.as_str())).collect();
@@ -285,8 +299,7 @@ fn canary_secrets_go_through_every_command_where_they_could_leak() {
         p.run(&args).code(0);
     }
     // A sensitive user_data is sent as a secret: the report says where.
-    p.run(&["build", "--simulate", "--sim-profile", "instant", "--sim-report", "report.json", "template.json"])
-        .code(0);
+    p.run(&["build", "--simulate", "--sim-profile", "instant", "--sim-report", "report.json", "template.json"]).code(0);
     assert_eq!(Report::read(&p).params("CreateInstance")["UserData"], "<sensitive>");
     p.run(&["-machine-readable", "build", "--simulate", "--sim-profile", "instant", "template.json"]).code(0);
 

@@ -183,14 +183,15 @@ impl Project {
     fn finish(&self, label: &str, kiln: Watched) -> Run {
         match kiln.try_finish() {
             Ok(run) => self.sweep_run(label, run),
-            Err(hung) => self.fail_hung(label, hung),
+            Err(hung) => self.fail_hung(label, *hung),
         }
     }
 
     /// Sweeps what a hung run wrote, then fails the test.
     fn fail_hung(&self, label: &str, hung: Hung) -> ! {
-        self.sweep_run(label, hung.run);
-        panic!("{}", hung.message)
+        let Hung { run, message } = hung;
+        self.sweep_run(label, run);
+        panic!("{message}")
     }
 
     /// Every hit so far: in its runs' streams, and in its files now. The
@@ -221,7 +222,7 @@ impl Project {
             match kiln.next_line() {
                 Ok(Some(line)) if !line.contains(marker) => {}
                 Ok(_) => break,
-                Err(hung) => self.fail_hung(&label, hung),
+                Err(hung) => self.fail_hung(&label, *hung),
             }
         }
         then(kiln.pid());

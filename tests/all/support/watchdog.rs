@@ -114,7 +114,7 @@ impl Watched {
     /// ending and lossily decoded; `None` once stdout is closed.
     ///
     /// Fails (after killing kiln) when the run outlives its limit.
-    pub fn next_line(&mut self) -> Result<Option<String>, Hung> {
+    pub fn next_line(&mut self) -> Result<Option<String>, Box<Hung>> {
         match self.lines.recv_timeout(self.deadline.saturating_duration_since(Instant::now())) {
             Ok(line) => {
                 let text = display_line(&line);
@@ -137,7 +137,7 @@ impl Watched {
     /// Reads the rest of the output and waits for the exit.
     ///
     /// Fails (after killing the program) when the run outlives its limit.
-    pub fn try_finish(mut self) -> Result<Run, Hung> {
+    pub fn try_finish(mut self) -> Result<Run, Box<Hung>> {
         while self.next_line()?.is_some() {}
         let status = loop {
             match self.child.try_wait().expect("wait for kiln") {
@@ -166,7 +166,7 @@ impl Watched {
     }
 
     /// Kills the program; what it printed so far, and the failure.
-    fn hung(&mut self) -> Hung {
+    fn hung(&mut self) -> Box<Hung> {
         // Through the Child, which knows whether it was reaped: no stray
         // signal to a reused pid.
         let _ = self.child.kill();
@@ -181,7 +181,7 @@ impl Watched {
             run.stdout,
             run.stderr
         );
-        Hung { run, message }
+        Box::new(Hung { run, message })
     }
 }
 
