@@ -3,9 +3,10 @@
 //! and stderr, its debug log, every file in the test's project, home,
 //! temporary and XDG directories, and at the end the shared component
 //! cache) is searched for them and for the secrets the test's own
-//! templates and environment declare, in all their [`forms`](super::leaks).
-//! What is found is kept in a ledger; the harness's last test fails with
-//! it.
+//! templates, environment and command lines (`-var`, var files) declare,
+//! in all their [`forms`](super::leaks). What is found is kept in a
+//! ledger; the harness's last test fails with it (or, when a filtered run
+//! leaves that test out, each test fails with its own hits).
 //!
 //! Kiln's output is every byte kiln puts on the user's side. The secret's
 //! destination (the cloud's API, the machine a provisioner runs on) is not

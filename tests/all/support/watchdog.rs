@@ -1,6 +1,7 @@
 //! A `kiln` run (or any program's) under a hang guard: its output is read as it comes, and a
 //! run that outlives [`DEFAULT_RUN_LIMIT`] is killed and fails the test
-//! with what it printed, instead of stalling the whole suite. A guard, not
+//! with what it printed (handed back first, as a [`Hung`], to be swept),
+//! instead of stalling the whole suite. A guard, not
 //! a timing assertion: the limit is far above any test's expected run.
 
 use super::project::Run;
