@@ -7,6 +7,8 @@
 use crate::support::Project;
 use crate::support::canary::{self, SECRET_KEY, SECURITY_TOKEN, SENSITIVE_VARIABLE};
 use crate::support::leaks::{Finding, Matcher, Secret, base64_core};
+use crate::support::report::Report;
+use crate::support::watchdog::Watched;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use serde_json::json;
@@ -16,8 +18,12 @@ crate::support::tests! {
     each_form_of_a_canary_is_found_and_named,
     a_canary_inside_a_longer_base64_blob_is_found_at_every_offset,
     percent_and_form_encoding_are_found_whatever_the_encoder_escapes,
+    base64_inside_percent_encoding_is_found,
+    a_shell_quoted_value_recorded_in_json_is_found,
     redacted_output_and_other_text_are_not_hits,
     a_templates_sensitive_values_and_secret_fields_are_swept_for,
+    values_given_with_var_and_var_files_are_swept_for,
+    a_line_that_is_not_utf8_does_not_end_what_is_read,
     files_the_test_wrote_are_input_until_changed,
     a_leak_planted_in_a_kiln_run_is_found_in_its_output_and_files,
     canary_secrets_go_through_every_command_where_they_could_leak,
@@ -98,6 +104,35 @@ fn percent_and_form_encoding_are_found_whatever_the_encoder_escapes() {
     assert_eq!(forms_in(&m, &format!("body: Secret={form}")), ["form-encoded (+ for space)"]);
 }
 
+fn base64_inside_percent_encoding_is_found() {
+    // Runs of `?` and `>` put a `/` and a `+` in its base64 at any offset.
+    let secret = "KILNCANARY-b64 ??????>>>>>> url";
+    let m = Matcher::new(vec![Secret { what: "secret".into(), value: secret.into() }]);
+    for prefix in ["", "a", "ab"] {
+        let blob = STANDARD.encode(format!("{prefix}{secret} and more"));
+        let core = String::from_utf8(base64_core(secret.as_bytes(), prefix.len(), &STANDARD).unwrap()).unwrap();
+        assert!(core.contains('+') && core.contains('/'), "{core}");
+        let url: String = percent_encoding::utf8_percent_encode(&blob, percent_encoding::NON_ALPHANUMERIC).to_string();
+        let expected = format!("base64 (offset {}), then percent-encoded", prefix.len());
+        assert_eq!(forms_in(&m, &format!("POST UserData={url}&Action=RunInstances")), [expected], "{url}");
+    }
+    // Form-encoded (`+` as %2B, `/` as %2F) too.
+    let blob = STANDARD.encode(format!("{secret} and more"));
+    let form: String = url::form_urlencoded::byte_serialize(blob.as_bytes()).collect();
+    assert_eq!(forms_in(&m, &format!("UserData={form}")), ["base64 (offset 0), then percent-encoded"], "{form}");
+}
+
+fn a_shell_quoted_value_recorded_in_json_is_found() {
+    let m = Matcher::new(vec![Secret { what: "sensitive".into(), value: SENSITIVE_VARIABLE.into() }]);
+    // A command as kiln runs it, in a report that records it as JSON.
+    let command = format!("CANARY='{}' /tmp/script.sh", SENSITIVE_VARIABLE.replace('\'', r"'\''"));
+    let report = serde_json::to_string(&json!({"commands": [command]})).unwrap();
+    assert_eq!(forms_in(&m, &report), ["shell single-quoted, then JSON-escaped"], "{report}");
+    let command = format!("CANARY='{}'", SENSITIVE_VARIABLE.replace('\'', r#"'"'"'"#));
+    let report = serde_json::to_string(&json!({"commands": [command]})).unwrap();
+    assert_eq!(forms_in(&m, &report), ["shell single-quoted (`'\"'\"'`), then JSON-escaped"], "{report}");
+}
+
 fn redacted_output_and_other_text_are_not_hits() {
     let m = Matcher::new(canary::canaries());
     let redacted = "==> alicloud-ecs: secret_key=<sensitive> SecurityToken=*** KILNCANARY- access key";
@@ -124,6 +159,68 @@ fn a_templates_sensitive_values_and_secret_fields_are_swept_for() {
     assert!(canary::declared_in_template("{not json").is_empty());
     let env = canary::declared_in_env(&[("ALICLOUD_SECRET_KEY", "a-long-secret"), ("PATH", "/usr/bin:/bin")]);
     assert_eq!(env, [Secret { what: "ALICLOUD_SECRET_KEY set by the test".into(), value: "a-long-secret".into() }]);
+}
+
+fn values_given_with_var_and_var_files_are_swept_for() {
+    let template = json!({
+        "variables": {"pw": "", "key": "", "open": ""},
+        "sensitive-variables": ["pw"],
+        "builders": [{"type": "alicloud-ecs", "secret_key": "{{ user `key` }}", "access_key": "AKID-literal-1"}],
+    });
+    let secret = canary::secret_variables(&template.to_string());
+    let names: Vec<&str> = secret.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["pw", "key"]);
+    let files = HashMap::from([
+        ("vars.json", r#"{"pw": "from-the-var-file", "open": "not-a-secret-2", "key": 12345678}"#),
+        ("list.json", r#"["pw-in-a-list-is-refused"]"#),
+    ]);
+    let read = |path: &str| files.get(path).map(|text| text.to_string());
+    let args = [
+        "build",
+        "-var",
+        "pw=given-with-dash-var",
+        "--var=key=given-with-var-equals",
+        "-var",
+        "open=not-a-secret-1",
+        "-var",
+        "pw=short",
+        "-var-file=vars.json",
+        "--var-file",
+        "list.json",
+        "-var-file",
+        "missing.json",
+        "template.json",
+        "--",
+        "-var",
+        "pw=after-the-double-dash",
+    ];
+    let declared = canary::declared_in_overrides(&args, &secret, read);
+    let found: Vec<(&str, &str)> = declared.iter().map(|s| (s.what.as_str(), s.value.as_str())).collect();
+    assert_eq!(
+        found,
+        [
+            ("sensitive variable \"pw\", given by -var", "given-with-dash-var"),
+            ("variable \"key\" (read by builders[0].secret_key), given by -var", "given-with-var-equals"),
+            ("sensitive variable \"pw\", given by -var-file vars.json", "from-the-var-file"),
+        ]
+    );
+    // The template's literals: its secret variables' and fields'.
+    let mut template = template;
+    template["variables"]["key"] = json!("a-literal-secret-key");
+    let declared = canary::declared_in_template(&template.to_string());
+    let values: Vec<&str> = declared.iter().map(|s| s.value.as_str()).collect();
+    assert_eq!(values, ["a-literal-secret-key", "AKID-literal-1"]);
+}
+
+/// The watchdog reads bytes: a line that is not UTF-8 is shown lossily,
+/// and what follows it is still read (and swept).
+fn a_line_that_is_not_utf8_does_not_end_what_is_read() {
+    let mut command = std::process::Command::new("sh");
+    command.args(["-c", r"printf 'before \377\376 line\r\nafter\n'; printf 'err \377\n' >&2"]);
+    let run = Watched::spawn(command, "sh printing bytes that are not UTF-8".into()).finish();
+    run.code(0);
+    assert_eq!(run.stdout, "before \u{FFFD}\u{FFFD} line\nafter");
+    assert_eq!(run.stderr, "err \u{FFFD}\n");
 }
 
 fn files_the_test_wrote_are_input_until_changed() {
@@ -179,14 +276,20 @@ fn a_leak_planted_in_a_kiln_run_is_found_in_its_output_and_files() {
 /// leak through, for the sweep to judge. The credentials come from the
 /// environment into the template's variables; non-secret fields reuse them
 /// (their errors must not show them); a sensitive variable goes into
-/// `user_data` (sent base64-encoded, recorded by `--sim-report`); every
-/// command runs, human and machine-readable, each with its debug log.
+/// `user_data` (sent base64-encoded, recorded by `--sim-report`) and into
+/// a shell provisioner's environment (its command recorded there too);
+/// every command runs, human and machine-readable, each with its debug log.
 fn canary_secrets_go_through_every_command_where_they_could_leak() {
     let p = Project::new();
     let mut template: serde_json::Value = serde_json::from_str(BASIC).unwrap();
     template["variables"]["canary"] = json!(SENSITIVE_VARIABLE);
     template["sensitive-variables"] = json!(["canary"]);
     template["builders"][0]["user_data"] = json!("#!/bin/sh\necho {{user `canary`}}\n");
+    template["provisioners"] = json!([{
+        "type": "shell",
+        "environment_vars": ["CANARY={{user `canary`}}"],
+        "inline": ["test -n \"$CANARY\""],
+    }]);
     p.template(template.clone());
     for machine_readable in [false, true] {
         let mut args = vec!["inspect", "template.json"];
@@ -195,11 +298,10 @@ fn canary_secrets_go_through_every_command_where_they_could_leak() {
         }
         p.run(&args).code(0);
     }
-    let build =
-        p.run(&["build", "--simulate", "--sim-profile", "instant", "--sim-report", "report.json", "template.json"]);
-    // A builder may refuse a sensitive user_data (saying so) or send it.
-    assert!(build.code == 0 || build.all().contains("user_data"), "{}", build.all());
-    p.run(&["-machine-readable", "build", "--simulate", "--sim-profile", "instant", "template.json"]);
+    // A sensitive user_data is sent as a secret: the report says where.
+    p.run(&["build", "--simulate", "--sim-profile", "instant", "--sim-report", "report.json", "template.json"]).code(0);
+    assert_eq!(Report::read(&p).params("CreateInstance")["UserData"], "<sensitive>");
+    p.run(&["-machine-readable", "build", "--simulate", "--sim-profile", "instant", "template.json"]).code(0);
 
     // Typed fields say what they were given when it does not parse.
     template["builders"][0]["internet_max_bandwidth_out"] = json!("{{user `secret_key`}}");

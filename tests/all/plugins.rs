@@ -2,7 +2,6 @@
 //! same way as a built-in one.
 
 use crate::support::Project;
-use crate::support::watchdog::Watched;
 use serde_json::json;
 
 crate::support::tests! {
@@ -208,19 +207,15 @@ fn the_cache_lives_where_the_help_says() {
     let components = |dir: &std::path::Path| std::fs::read_dir(dir.join("components")).map_or(0, |d| d.count());
     // Without KILN_CACHE_DIR: $XDG_CACHE_HOME/kiln, else ~/.cache/kiln.
     let xdg = p.root().join("xdg");
-    let mut command = p.kiln(&["plugins", "list"]);
-    command.env_remove("KILN_CACHE_DIR").env("XDG_CACHE_HOME", &xdg);
-    Watched::spawn(command, "kiln plugins list (XDG_CACHE_HOME)".into()).finish().code(0);
+    let xdg_var = xdg.to_str().unwrap();
+    p.run_with_env_changes(&["plugins", "list"], &["KILN_CACHE_DIR"], &[("XDG_CACHE_HOME", xdg_var)]).code(0);
     assert_eq!(components(&xdg.join("kiln")), 2, "one per built-in builder");
-    let mut command = p.kiln(&["plugins", "list"]);
-    command.env_remove("KILN_CACHE_DIR").env_remove("XDG_CACHE_HOME");
-    Watched::spawn(command, "kiln plugins list (HOME)".into()).finish().code(0);
+    p.run_with_env_changes(&["plugins", "list"], &["KILN_CACHE_DIR", "XDG_CACHE_HOME"], &[]).code(0);
     assert_eq!(components(&p.root().join("home/.cache/kiln")), 2, "one per built-in builder");
     // KILN_CACHE_DIR wins over both.
-    let mine = p.root().join("mine");
-    let mut command = p.kiln(&["plugins", "list"]);
-    command.env("KILN_CACHE_DIR", &mine).env("XDG_CACHE_HOME", p.root().join("other"));
-    Watched::spawn(command, "kiln plugins list (KILN_CACHE_DIR)".into()).finish().code(0);
+    let (mine, other) = (p.root().join("mine"), p.root().join("other"));
+    let env = [("KILN_CACHE_DIR", mine.to_str().unwrap()), ("XDG_CACHE_HOME", other.to_str().unwrap())];
+    p.run_with_env(&["plugins", "list"], &env).code(0);
     assert_eq!(components(&mine), 2);
     assert!(!p.root().join("other").exists());
 }

@@ -3,9 +3,10 @@
 //! and stderr, its debug log, every file in the test's project, home,
 //! temporary and XDG directories, and at the end the shared component
 //! cache) is searched for them and for the secrets the test's own
-//! templates and environment declare, in all their [`forms`](super::leaks).
-//! What is found is kept in a ledger; the harness's last test fails with
-//! it.
+//! templates, environment and command lines (`-var`, var files) declare,
+//! in all their [`forms`](super::leaks). What is found is kept in a
+//! ledger; the harness's last test fails with it (or, when a filtered run
+//! leaves that test out, each test fails with its own hits).
 //!
 //! Kiln's output is every byte kiln puts on the user's side. The secret's
 //! destination (the cloud's API, the machine a provisioner runs on) is not
@@ -79,26 +80,119 @@ const SECRET_FIELDS: &[&str] =
 /// ordinary text (`"p"`, `"secret"`), so no test can rely on them.
 const MIN_SECRET: usize = 8;
 
-/// The secrets a template declares: the values of its sensitive variables
-/// and of its secret fields, when they are literal (not `{{...}}`) and long
-/// enough to look for. `text` that is not JSON declares none.
+/// The template's variables whose values are secrets, each with why:
+/// its sensitive variables, and the variables its secret fields read
+/// (`{{user `name`}}`). `text` that is not JSON has none.
+pub fn secret_variables(text: &str) -> Vec<(String, String)> {
+    let Ok(template) = serde_json::from_str::<serde_json::Value>(text) else { return Vec::new() };
+    let mut names: Vec<(String, String)> = Vec::new();
+    let mut add = |name: &str, why: String| {
+        if !names.iter().any(|(known, _)| known == name) {
+            names.push((name.to_string(), why));
+        }
+    };
+    for name in template["sensitive-variables"].as_array().into_iter().flatten().filter_map(|n| n.as_str()) {
+        add(name, format!("sensitive variable {name:?}"));
+    }
+    for (section, index, field, value) in secret_fields(&template) {
+        for name in user_variables(value) {
+            add(name, format!("variable {name:?} (read by {section}[{index}].{field})"));
+        }
+    }
+    names
+}
+
+/// Each secret field's string value in `template`: (section, index, field, value).
+fn secret_fields(template: &serde_json::Value) -> Vec<(&'static str, usize, &'static str, &str)> {
+    let mut fields = Vec::new();
+    for section in ["builders", "provisioners", "post-processors"] {
+        for (index, part) in template[section].as_array().into_iter().flatten().enumerate() {
+            for field in SECRET_FIELDS {
+                if let Some(value) = part[field].as_str() {
+                    fields.push((section, index, *field, value));
+                }
+            }
+        }
+    }
+    fields
+}
+
+/// The variables `text` reads with `{{user `name`}}` (spaces allowed
+/// inside the braces).
+fn user_variables(text: &str) -> Vec<&str> {
+    text.split("{{")
+        .skip(1)
+        .filter_map(|call| call.trim_start().strip_prefix("user")?.trim_start().strip_prefix('`')?.split_once('`'))
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// The secrets a template declares: the values of its
+/// [secret variables](secret_variables) and of its secret fields, when
+/// they are literal (not `{{...}}`) and long enough to look for. `text`
+/// that is not JSON declares none.
 pub fn declared_in_template(text: &str) -> Vec<Secret> {
     let Ok(template) = serde_json::from_str::<serde_json::Value>(text) else { return Vec::new() };
     let literal = |value: &serde_json::Value| {
         value.as_str().filter(|v| v.len() >= MIN_SECRET && !v.contains("{{")).map(str::to_string)
     };
     let mut secrets = Vec::new();
-    for name in template["sensitive-variables"].as_array().into_iter().flatten().filter_map(|n| n.as_str()) {
-        if let Some(value) = literal(&template["variables"][name]) {
-            secrets.push(Secret { what: format!("sensitive variable {name:?}"), value });
+    for (name, why) in secret_variables(text) {
+        if let Some(value) = literal(&template["variables"][&name]) {
+            secrets.push(Secret { what: why, value });
         }
     }
-    for section in ["builders", "provisioners", "post-processors"] {
-        for (index, part) in template[section].as_array().into_iter().flatten().enumerate() {
-            for field in SECRET_FIELDS {
-                if let Some(value) = literal(&part[field]) {
-                    secrets.push(Secret { what: format!("{section}[{index}].{field}"), value });
-                }
+    for (section, index, field, value) in secret_fields(&template) {
+        if let Some(value) = literal(&serde_json::Value::from(value)) {
+            secrets.push(Secret { what: format!("{section}[{index}].{field}"), value });
+        }
+    }
+    secrets
+}
+
+/// The secrets a run's command line gives values to: `-var NAME=VALUE`
+/// (either spelling, `=` or a separate argument) and the values in its
+/// `-var-file`s (which `read` reads, by the path as given), for each NAME
+/// among `secret_variables` (see [`secret_variables`]: name, why), long
+/// enough to look for. A var file that cannot be read or is not a JSON
+/// object declares none (kiln refuses it).
+pub fn declared_in_overrides(
+    args: &[&str],
+    secret_variables: &[(String, String)],
+    read: impl Fn(&str) -> Option<String>,
+) -> Vec<Secret> {
+    let why = |name: &str| secret_variables.iter().find(|(known, _)| known == name).map(|(_, why)| why.as_str());
+    let mut secrets = Vec::new();
+    let mut given = |name: &str, value: &str, origin: String| {
+        if let Some(why) = why(name)
+            && value.len() >= MIN_SECRET
+        {
+            secrets.push(Secret { what: format!("{why}, given by {origin}"), value: value.to_string() });
+        }
+    };
+    let mut args = args.iter().take_while(|arg| **arg != "--");
+    while let Some(arg) = args.next() {
+        let Some(flag) = arg.strip_prefix("--").or_else(|| arg.strip_prefix('-')) else { continue };
+        let (flag, inline) = match flag.split_once('=') {
+            Some((flag, value)) => (flag, Some(value.to_string())),
+            None => (flag, None),
+        };
+        if flag != "var" && flag != "var-file" {
+            continue;
+        }
+        let Some(value) = inline.or_else(|| args.next().map(|v| v.to_string())) else { continue };
+        if flag == "var" {
+            if let Some((name, value)) = value.split_once('=') {
+                given(name, value, "-var".into());
+            }
+            continue;
+        }
+        let path = value;
+        let Some(text) = read(&path) else { continue };
+        let Ok(serde_json::Value::Object(values)) = serde_json::from_str(&text) else { continue };
+        for (name, value) in &values {
+            if let Some(value) = value.as_str() {
+                given(name, value, format!("-var-file {path}"));
             }
         }
     }
@@ -154,8 +248,8 @@ fn ledger() -> std::sync::MutexGuard<'static, Ledger> {
 
 /// The hits in a `kiln` run's two streams; `command` names the run.
 pub fn scan_run(matcher: &Matcher, test: &str, command: &str, run: &Run) -> Vec<Hit> {
-    let mut hits = scan_stream(matcher, test, &format!("stdout of `{command}`"), run.stdout.as_bytes());
-    hits.extend(scan_stream(matcher, test, &format!("stderr of `{command}`"), run.stderr.as_bytes()));
+    let mut hits = scan_stream(matcher, test, &format!("stdout of `{command}`"), &run.stdout_bytes);
+    hits.extend(scan_stream(matcher, test, &format!("stderr of `{command}`"), &run.stderr_bytes));
     ledger().runs += 1;
     hits
 }
@@ -225,6 +319,34 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
 /// Keeps `hits` for the sweep.
 pub fn record(hits: Vec<Hit>) {
     ledger().hits.extend(hits);
+}
+
+/// Takes the hits `test` left out of the ledger, for a run of the suite
+/// whose sweep is filtered out: the harness then fails the test that left
+/// them (see [`failure`]), instead of dropping them.
+pub fn take_hits_of(test: &str) -> Vec<Hit> {
+    let mut ledger = ledger();
+    let (taken, kept) = std::mem::take(&mut ledger.hits).into_iter().partition(|hit| hit.test == test);
+    ledger.hits = kept;
+    taken
+}
+
+/// The failure for `hits` a test left, with `what` the test's own failure
+/// (if it failed); `None` when there is neither.
+pub fn failure(what: Option<String>, hits: &[Hit]) -> Option<String> {
+    if hits.is_empty() {
+        return what;
+    }
+    let hits: Vec<String> = hits.iter().map(ToString::to_string).collect();
+    let leak = format!(
+        "{} secret(s) in kiln's output (checked here because the sweep, {SWEEP}, is filtered out):\n{}",
+        hits.len(),
+        hits.join("\n")
+    );
+    Some(match what {
+        Some(what) => format!("{what}\n{leak}"),
+        None => leak,
+    })
 }
 
 /// The tests the sweep waits for: those selected to run, counted down as

@@ -5,7 +5,9 @@
 //! installed every peer, it fails instead, saying what to install (unless
 //! the run chose to go without, as with the heavy mode off). The last test
 //! is the [canary sweep](super::canary): it waits for every other selected
-//! test to end, then fails if any secret reached kiln's output.
+//! test to end, then fails if any secret reached kiln's output; in a run
+//! filtered so that the sweep is left out, each test fails on its own hits
+//! instead.
 
 use super::canary::{self, Outstanding};
 use super::peers::Peer;
@@ -51,6 +53,9 @@ pub fn main(modules: &[&[Test]]) -> ExitCode {
     let lookups = Lookups::default();
     // Counted before any test starts: the number libtest-mimic will run.
     let outstanding = Outstanding::new(0);
+    // A run filtered to some tests leaves the sweep out: each test then
+    // fails on the hits it left itself, so none is dropped unseen.
+    let sweep_selected = !args.is_filtered_out(&Trial::test(canary::SWEEP, || Ok(())));
     let mut trials: Vec<Trial> = modules
         .iter()
         .flat_map(|tests| tests.iter())
@@ -69,7 +74,16 @@ pub fn main(modules: &[&[Test]]) -> ExitCode {
                 let opted_out = missing.iter().any(|(peer, _)| peer.is_opt_in());
                 let missing: Vec<String> = missing.into_iter().map(|(_, why)| why).collect();
                 if missing.is_empty() {
-                    in_named_thread(name, run).map(|()| Completion::Completed)
+                    let outcome = in_named_thread(name.clone(), run);
+                    if sweep_selected {
+                        return outcome.map(|()| Completion::Completed);
+                    }
+                    let hits = canary::take_hits_of(&name);
+                    match canary::failure(outcome.err().map(|failed| failed.message().unwrap_or("").to_string()), &hits)
+                    {
+                        Some(failure) => Err(Failed::from(failure)),
+                        None => Ok(Completion::Completed),
+                    }
                 } else if ci && !opted_out {
                     Err(Failed::from(format!(
                         "{} (CI=true: a missing peer is a failure, not a skip)",

@@ -1,9 +1,10 @@
 //! Finding secrets in bytes, plain and in the forms a program may have
 //! put them in on the way out: base64 (either alphabet, at any of the
 //! three offsets a value can take inside a longer blob), percent- and
-//! form-encoded, JSON-escaped (once or twice), shell-quoted, and the first
-//! word of a value with spaces (what word splitting leaves). Pure logic:
-//! bytes in, findings out.
+//! form-encoded (the value or its base64), JSON-escaped (once or twice),
+//! shell-quoted (and that JSON-escaped), and the first word of a value
+//! with spaces (what word splitting leaves). Pure logic: bytes in,
+//! findings out.
 
 use aho_corasick::AhoCorasick;
 use base64::Engine;
@@ -44,8 +45,10 @@ pub struct Matcher {
     /// (index into `secrets`, form) of each needle, in the automaton's order.
     needles: Vec<(usize, String)>,
     all_forms: Option<AhoCorasick>,
-    /// The plain values alone, for the decoded views.
-    plain: Option<AhoCorasick>,
+    /// (index into `secrets`, form) of the needles looked for in the
+    /// percent- and form-decoded views ([`survives_url_decoding`]).
+    decodable_needles: Vec<(usize, String)>,
+    decodable: Option<AhoCorasick>,
 }
 
 impl Matcher {
@@ -72,8 +75,19 @@ impl Matcher {
         let automaton = |patterns: &[Vec<u8>]| {
             (!patterns.is_empty()).then(|| AhoCorasick::new(patterns).expect("needles build an automaton"))
         };
-        let plain: Vec<Vec<u8>> = unique.iter().map(|s| s.value.as_bytes().to_vec()).collect();
-        Matcher { all_forms: automaton(&patterns), plain: automaton(&plain), secrets: unique, needles }
+        let (decodable, decodable_needles): (Vec<Vec<u8>>, Vec<(usize, String)>) = patterns
+            .iter()
+            .zip(&needles)
+            .filter(|(_, (_, form))| survives_url_decoding(form))
+            .map(|(pattern, needle)| (pattern.clone(), needle.clone()))
+            .unzip();
+        Matcher {
+            all_forms: automaton(&patterns),
+            decodable: automaton(&decodable),
+            decodable_needles,
+            secrets: unique,
+            needles,
+        }
     }
 
     /// Every secret found in `haystack`, one finding per secret and form
@@ -121,25 +135,31 @@ impl Matcher {
     /// Secrets that occur more often in `haystack` percent-decoded than as
     /// it is, or more often form-decoded than either: an encoder wrote them
     /// (whichever characters it chose to escape, in either case of hex).
+    /// Plain and in base64 (whose `+`, `/` and `=` a URL escapes): the
+    /// forms that survive decoding whole.
     fn find_decoded(&self, haystack: &[u8]) -> Vec<Finding> {
-        let Some(plain) = &self.plain else { return Vec::new() };
+        let Some(decodable) = &self.decodable else { return Vec::new() };
         let percent = Decoding::Percent.decode(haystack);
         let form = Decoding::Form.decode(haystack);
-        let occurrences = |bytes: &[u8], secret: usize| {
-            plain
+        let occurrences = |bytes: &[u8], needle: usize| {
+            decodable
                 .find_overlapping_iter(bytes)
-                .filter(|m| m.pattern().as_usize() == secret)
+                .filter(|m| m.pattern().as_usize() == needle)
                 .map(|m| m.range())
                 .collect::<Vec<_>>()
         };
         let mut findings = Vec::new();
-        for secret in 0..self.secrets.len() {
-            let mut seen = occurrences(haystack, secret).len();
+        for (needle, (secret, encoding)) in self.decodable_needles.iter().enumerate() {
+            let mut seen = occurrences(haystack, needle).len();
             for (decoding, decoded) in [(Decoding::Percent, &percent), (Decoding::Form, &form)] {
                 let Some(decoded) = decoded else { continue };
-                let found = occurrences(decoded, secret);
+                let found = occurrences(decoded, needle);
                 if found.len() > seen {
-                    self.note(&mut findings, secret, decoding.form(), decoded, found[0].clone());
+                    let form = match encoding.as_str() {
+                        "plain" => decoding.form().to_string(),
+                        encoding => format!("{encoding}, then {}", decoding.form()),
+                    };
+                    self.note(&mut findings, *secret, &form, decoded, found[0].clone());
                     findings.last_mut().unwrap().count = found.len() - seen;
                     seen = found.len();
                 }
@@ -147,6 +167,13 @@ impl Matcher {
         }
         findings
     }
+}
+
+/// Whether text in `form` comes out of percent- or form-decoding whole, so
+/// it is looked for in the decoded views: the plain value, and base64 (its
+/// alphabet is what a URL escapes, but nothing it needs removed).
+fn survives_url_decoding(form: &str) -> bool {
+    form == "plain" || form.starts_with("base64")
 }
 
 /// The two ways URLs and forms encode text.
@@ -197,6 +224,13 @@ pub fn forms(value: &str) -> Vec<(String, Vec<u8>)> {
         ("shell single-quoted".to_string(), value.replace('\'', r"'\''").into_bytes()),
         ("shell single-quoted (`'\"'\"'`)".to_string(), value.replace('\'', r#"'"'"'"#).into_bytes()),
         ("shell double-quoted".to_string(), shell_double_quoted(value).into_bytes()),
+        // A shell command recorded in JSON (a report, a log line).
+        ("shell single-quoted, then JSON-escaped".to_string(), json(&value.replace('\'', r"'\''")).into_bytes()),
+        (
+            "shell single-quoted (`'\"'\"'`), then JSON-escaped".to_string(),
+            json(&value.replace('\'', r#"'"'"'"#)).into_bytes(),
+        ),
+        ("shell double-quoted, then JSON-escaped".to_string(), json(&shell_double_quoted(value)).into_bytes()),
     ];
     for offset in 0..3 {
         for (alphabet, engine) in [("base64", &STANDARD_NO_PAD), ("base64url", &URL_SAFE_NO_PAD)] {

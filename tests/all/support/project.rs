@@ -6,7 +6,7 @@
 
 use super::canary::{self, Hit};
 use super::leaks::{Matcher, Secret};
-use super::watchdog::{Stdout, Watched};
+use super::watchdog::{Hung, Stdout, Watched};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -22,8 +22,12 @@ pub struct Project {
     dir: tempfile::TempDir,
     /// The test that made it (its thread's name), for the sweep's report.
     test: String,
-    /// The secrets its templates and runs' environments declared.
+    /// The secrets its templates and runs' environments and command lines
+    /// declared.
     secrets: Mutex<Vec<Secret>>,
+    /// Its templates' secret variables (name, why): a value a run gives
+    /// one with `-var` or a var file is a secret too.
+    secret_variables: Mutex<Vec<(String, String)>>,
     /// What the test itself wrote (path → SHA-256): input, not output.
     inputs: Mutex<HashMap<PathBuf, [u8; 32]>>,
     /// Directories standing for a machine's disk ([`Project::machine_dir`]).
@@ -49,6 +53,7 @@ impl Project {
             dir,
             test: std::thread::current().name().unwrap_or("(unnamed thread)").to_string(),
             secrets: Mutex::default(),
+            secret_variables: Mutex::default(),
             inputs: Mutex::default(),
             machine_dirs: Mutex::default(),
             hits: Mutex::default(),
@@ -80,6 +85,7 @@ impl Project {
         lock(&self.inputs).insert(path, canary::sha256(body));
         if let Ok(text) = std::str::from_utf8(body) {
             lock(&self.secrets).extend(canary::declared_in_template(text));
+            lock(&self.secret_variables).extend(canary::secret_variables(text));
         }
         self
     }
@@ -117,7 +123,8 @@ impl Project {
     /// the canary credentials (unless left out), and home, temporary and
     /// XDG directories in the project. Unless `args` name a log file, the
     /// run writes its debug log to `logs/` (the console stays as it is).
-    pub fn kiln(&self, args: &[&str]) -> Command {
+    /// Private: every run goes through [`Project::start`] and is swept.
+    fn kiln(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_kiln"));
         if !args.iter().any(|a| *a == "--log-file" || a.starts_with("--log-file=")) {
             let n = self.runs.fetch_add(1, Ordering::Relaxed);
@@ -154,11 +161,37 @@ impl Project {
     }
 
     /// Searches a finished run's streams; the hits wait for the sweep.
-    fn sweep_run(&self, args: &[&str], run: Run) -> Run {
-        let command = format!("kiln {}", args.join(" "));
-        let hits = canary::scan_run(&self.matcher(), &self.test, &command, &run);
+    fn sweep_run(&self, label: &str, run: Run) -> Run {
+        let hits = canary::scan_run(&self.matcher(), &self.test, label, &run);
         lock(&self.hits).extend(hits);
         run
+    }
+
+    /// Starts `command`, the run of `kiln ARGS...` that `label` names,
+    /// its stdout as `stdout` says; the values its command line gives the
+    /// templates' secret variables are swept for.
+    fn start(&self, args: &[&str], command: Command, label: &str, stdout: Stdout) -> Watched {
+        let read = |path: &str| std::fs::read_to_string(self.root().join(path)).ok();
+        let declared = canary::declared_in_overrides(args, &lock(&self.secret_variables), read);
+        lock(&self.secrets).extend(declared);
+        Watched::spawn_with(command, label.to_string(), stdout)
+    }
+
+    /// Reads the rest of a started run and sweeps its streams.
+    ///
+    /// Panics, after sweeping what it wrote, when it hung.
+    fn finish(&self, label: &str, kiln: Watched) -> Run {
+        match kiln.try_finish() {
+            Ok(run) => self.sweep_run(label, run),
+            Err(hung) => self.fail_hung(label, *hung),
+        }
+    }
+
+    /// Sweeps what a hung run wrote, then fails the test.
+    fn fail_hung(&self, label: &str, hung: Hung) -> ! {
+        let Hung { run, message } = hung;
+        self.sweep_run(label, run);
+        panic!("{message}")
     }
 
     /// Every hit so far: in its runs' streams, and in its files now. The
@@ -183,14 +216,17 @@ impl Project {
     /// Panics, with kiln's output, when the run outlives
     /// [`DEFAULT_RUN_LIMIT`](super::watchdog::DEFAULT_RUN_LIMIT): kiln hung.
     pub fn run_until(&self, args: &[&str], marker: &str, then: impl FnOnce(u32)) -> Run {
-        let mut kiln = Watched::spawn(self.kiln(args), format!("kiln {}", args.join(" ")));
-        while let Some(line) = kiln.next_line() {
-            if line.contains(marker) {
-                break;
+        let label = label(args, &[]);
+        let mut kiln = self.start(args, self.kiln(args), &label, Stdout::Piped);
+        loop {
+            match kiln.next_line() {
+                Ok(Some(line)) if !line.contains(marker) => {}
+                Ok(_) => break,
+                Err(hung) => self.fail_hung(&label, *hung),
             }
         }
         then(kiln.pid());
-        self.sweep_run(args, kiln.finish())
+        self.finish(&label, kiln)
     }
 
     /// Runs `kiln ARGS...` to completion.
@@ -209,17 +245,32 @@ impl Project {
     /// A test that sets a credential variable chooses its credentials:
     /// the canary ones are left out of the run, and its own are swept for.
     pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.run_with_env_changes(args, &[], env)
+    }
+
+    /// Runs `kiln ARGS...` to completion with the project's environment
+    /// changed: the variables in `removed` left out (the project's own
+    /// `KILN_CACHE_DIR`, say), those in `added` set, as
+    /// [`Project::run_with_env`] sets them.
+    ///
+    /// Panics, with kiln's output, when the run outlives
+    /// [`DEFAULT_RUN_LIMIT`](super::watchdog::DEFAULT_RUN_LIMIT): kiln hung.
+    pub fn run_with_env_changes(&self, args: &[&str], removed: &[&str], added: &[(&str, &str)]) -> Run {
         let mut command = self.kiln(args);
         let credential_vars = canary::credential_vars();
-        if env.iter().any(|(name, _)| credential_vars.contains(name)) {
+        if added.iter().any(|(name, _)| credential_vars.contains(name)) {
             for var in &credential_vars {
                 command.env_remove(var);
             }
         }
-        command.envs(env.iter().copied());
-        lock(&self.secrets).extend(canary::declared_in_env(env));
-        let run = Watched::spawn(command, format!("kiln {}", args.join(" "))).finish();
-        self.sweep_run(args, run)
+        for var in removed {
+            command.env_remove(var);
+        }
+        command.envs(added.iter().copied());
+        lock(&self.secrets).extend(canary::declared_in_env(added));
+        let label = label(args, removed);
+        let kiln = self.start(args, command, &label, Stdout::Piped);
+        self.finish(&label, kiln)
     }
 
     /// Runs `kiln ARGS...` to completion with its stdout as `stdout` says
@@ -229,9 +280,17 @@ impl Project {
     /// Panics, with kiln's output, when the run outlives
     /// [`DEFAULT_RUN_LIMIT`](super::watchdog::DEFAULT_RUN_LIMIT): kiln hung.
     pub fn run_with_stdout(&self, args: &[&str], stdout: Stdout) -> Run {
-        let run = Watched::spawn_with(self.kiln(args), format!("kiln {}", args.join(" ")), stdout).finish();
-        self.sweep_run(args, run)
+        let label = label(args, &[]);
+        let kiln = self.start(args, self.kiln(args), &label, stdout);
+        self.finish(&label, kiln)
     }
+}
+
+/// How a run is named in a hang report and the sweep's: `kiln ARGS...`,
+/// and the project's variables it went without.
+fn label(args: &[&str], removed: &[&str]) -> String {
+    let command = format!("kiln {}", args.join(" "));
+    if removed.is_empty() { command } else { format!("{command} (without {})", removed.join(", ")) }
 }
 
 impl Drop for Project {
@@ -257,10 +316,15 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct Run {
     /// Exit code (-1 for a signal).
     pub code: i32,
-    /// Standard output.
+    /// Standard output, its lines joined with `\n`, bytes that are not
+    /// UTF-8 replaced.
     pub stdout: String,
-    /// Standard error.
+    /// Standard error, bytes that are not UTF-8 replaced.
     pub stderr: String,
+    /// Standard output as written, for the sweep.
+    pub(in crate::support) stdout_bytes: Vec<u8>,
+    /// Standard error as written, for the sweep.
+    pub(in crate::support) stderr_bytes: Vec<u8>,
 }
 
 impl Run {

@@ -1,6 +1,7 @@
 //! A `kiln` run (or any program's) under a hang guard: its output is read as it comes, and a
 //! run that outlives [`DEFAULT_RUN_LIMIT`] is killed and fails the test
-//! with what it printed, instead of stalling the whole suite. A guard, not
+//! with what it printed (handed back first, as a [`Hung`], to be swept),
+//! instead of stalling the whole suite. A guard, not
 //! a timing assertion: the limit is far above any test's expected run.
 
 use super::project::Run;
@@ -28,16 +29,27 @@ pub enum Stdout {
     Full,
 }
 
-/// A started `kiln` whose stdout lines arrive on a channel and whose
-/// stderr is gathered as it comes, all of it due by `deadline`.
+/// A started `kiln` whose stdout lines arrive on a channel (as bytes: a
+/// line that is not UTF-8 is kept, and so is everything after it) and
+/// whose stderr is gathered as it comes, all of it due by `deadline`.
 pub struct Watched {
     child: Child,
     what: String,
     deadline: Instant,
-    lines: mpsc::Receiver<String>,
-    stdout: Vec<String>,
+    lines: mpsc::Receiver<Vec<u8>>,
+    /// The lines read so far, each with its newline.
+    stdout: Vec<Vec<u8>>,
     stderr: Arc<Mutex<Vec<u8>>>,
     stderr_closed: mpsc::Receiver<()>,
+}
+
+/// A run that outlived its limit and was killed: what it wrote until then,
+/// to sweep before the test fails with [`Hung::message`].
+pub struct Hung {
+    /// What was read of its streams (exit code -1).
+    pub run: Run,
+    /// The failure: which run hung, and what it printed.
+    pub message: String,
 }
 
 impl Watched {
@@ -70,8 +82,11 @@ impl Watched {
             // Returning drops the read end: with `ClosedAfter`, the
             // program's next writes fail (EPIPE), as under `| head`.
             std::thread::spawn(move || {
-                for line in BufReader::new(stdout).lines().map_while(Result::ok).take(keep) {
-                    if line_sender.send(line).is_err() {
+                let mut reader = BufReader::new(stdout);
+                for _ in 0..keep {
+                    let mut line = Vec::new();
+                    let read = reader.read_until(b'\n', &mut line);
+                    if !matches!(read, Ok(1..)) || line_sender.send(line).is_err() {
                         break;
                     }
                 }
@@ -96,57 +111,85 @@ impl Watched {
         self.child.id()
     }
 
-    /// The next line of stdout (kept for the [`Run`]); `None` once stdout
-    /// is closed.
+    /// The next line of stdout (kept for the [`Run`]), without its line
+    /// ending and lossily decoded; `None` once stdout is closed.
     ///
-    /// Panics (after killing kiln) when the run outlives its limit.
-    pub fn next_line(&mut self) -> Option<String> {
+    /// Fails (after killing kiln) when the run outlives its limit.
+    pub fn next_line(&mut self) -> Result<Option<String>, Box<Hung>> {
         match self.lines.recv_timeout(self.deadline.saturating_duration_since(Instant::now())) {
             Ok(line) => {
-                self.stdout.push(line.clone());
-                Some(line)
+                let text = display_line(&line);
+                self.stdout.push(line);
+                Ok(Some(text))
             }
-            Err(mpsc::RecvTimeoutError::Disconnected) => None,
-            Err(mpsc::RecvTimeoutError::Timeout) => self.hung(),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Ok(None),
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(self.hung()),
         }
     }
 
     /// Reads the rest of the output and waits for the exit.
     ///
-    /// Panics (after killing kiln) when the run outlives its limit.
-    pub fn finish(mut self) -> Run {
-        while self.next_line().is_some() {}
+    /// Panics (after killing the program) when the run outlives its limit;
+    /// [`Watched::try_finish`] hands back what it wrote instead.
+    pub fn finish(self) -> Run {
+        self.try_finish().unwrap_or_else(|hung| panic!("{}", hung.message))
+    }
+
+    /// Reads the rest of the output and waits for the exit.
+    ///
+    /// Fails (after killing the program) when the run outlives its limit.
+    pub fn try_finish(mut self) -> Result<Run, Box<Hung>> {
+        while self.next_line()?.is_some() {}
         let status = loop {
             match self.child.try_wait().expect("wait for kiln") {
                 Some(status) => break status,
-                None if Instant::now() >= self.deadline => self.hung(),
+                None if Instant::now() >= self.deadline => return Err(self.hung()),
                 None => std::thread::sleep(POLL),
             }
         };
         if self.stderr_closed.recv_timeout(self.deadline.saturating_duration_since(Instant::now())).is_err() {
-            self.hung();
+            return Err(self.hung());
         }
+        Ok(self.run(status.code().unwrap_or(-1)))
+    }
+
+    /// What was read so far, as a [`Run`] that exited with `code`.
+    fn run(&mut self, code: i32) -> Run {
+        let stdout = self.stdout.iter().map(|line| display_line(line)).collect::<Vec<_>>().join("\n");
+        let stderr_bytes = self.stderr.lock().unwrap_or_else(|e| e.into_inner()).clone();
         Run {
-            code: status.code().unwrap_or(-1),
-            stdout: self.stdout.join("\n"),
-            stderr: String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned(),
+            code,
+            stdout,
+            stderr: String::from_utf8_lossy(&stderr_bytes).into_owned(),
+            stdout_bytes: self.stdout.concat(),
+            stderr_bytes,
         }
     }
 
-    /// Kills kiln and fails the test with what it printed so far.
-    fn hung(&mut self) -> ! {
+    /// Kills the program; what it printed so far, and the failure.
+    fn hung(&mut self) -> Box<Hung> {
         // Through the Child, which knows whether it was reaped: no stray
         // signal to a reused pid.
         let _ = self.child.kill();
         let _ = self.child.wait();
         self.stdout.extend(self.lines.try_iter());
-        panic!(
+        let run = self.run(-1);
+        let message = format!(
             "{} did not finish within {} s (DEFAULT_RUN_LIMIT), so it was killed as hung; \
              its stdout:\n{}\nits stderr:\n{}",
             self.what,
             DEFAULT_RUN_LIMIT.as_secs(),
-            self.stdout.join("\n"),
-            String::from_utf8_lossy(&self.stderr.lock().unwrap())
+            run.stdout,
+            run.stderr
         );
+        Box::new(Hung { run, message })
     }
+}
+
+/// A line of output for display: without its line ending (`\n` or
+/// `\r\n`), bytes that are not UTF-8 replaced.
+fn display_line(line: &[u8]) -> String {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    String::from_utf8_lossy(line).into_owned()
 }
