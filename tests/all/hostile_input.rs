@@ -139,7 +139,7 @@ fn simulator_config_values_out_of_range_name_the_field() {
             "clouds.alicloud.credentials[0].access_key_id",
             "is empty",
         ),
-        (json!([]), "it holds an array", "not an object"),
+        (json!([]), "sim.json is not a valid simulator configuration", "it holds an array, not an object"),
     ] {
         p.file("sim.json", config.to_string());
         let run = p.run(&["sim", "serve", "--listen", "127.0.0.1:0", "--config", "sim.json"]);
