@@ -63,41 +63,42 @@ pub async fn exec(command: Command, cache: Cache, ui: Ui) -> anyhow::Result<Exit
         Command::Inspect { target } => {
             let runtime = Runtime::new(cache).map_err(|e| anyhow::anyhow!("{e:#}"))?;
             let (cancel, transport) = (RunCancel::default(), Transport::default());
+            // A path-like argument can be no type: that one file is loaded,
+            // and nothing else.
+            if is_component_path(&target) {
+                let caps = describe_caps(&ui, &cancel, &transport)();
+                return match crate::plugin::load_file(&runtime, Path::new(&target), caps).await {
+                    Ok(plugin) => {
+                        ui.say(&describe(&plugin, &[]));
+                        Ok(Exit::Success)
+                    }
+                    Err(e) => {
+                        ui.error(&format!("Error: {e}"));
+                        Ok(Exit::Invalid)
+                    }
+                };
+            }
             let registry = discover(&runtime, &ui, &cancel, &transport).await;
             let providers = registry.providers();
             if let Some((_, found)) = providers.iter().find(|(t, _)| *t == target) {
                 ui.say(&describe(&found[0], &found[1..]));
                 return Ok(Exit::Success);
             }
-            if !is_component_path(&target) {
-                let known: Vec<&str> = providers.iter().map(|(t, _)| t.as_str()).collect();
-                ui.error(&format!(
-                    "Error: kiln plugins inspect: {target:?} is neither a builder type kiln knows ({}) nor a \
-                     .wasm file; give a type from `kiln plugins list`, or the path of a component (./{target} \
-                     if it is one)",
-                    known.join(", ")
-                ));
-                return Ok(Exit::Invalid);
-            }
-            let caps = describe_caps(&ui, &cancel, &transport)();
-            match crate::plugin::load_file(&runtime, Path::new(&target), caps).await {
-                Ok(plugin) => {
-                    ui.say(&describe(&plugin, &[]));
-                    Ok(Exit::Success)
-                }
-                Err(e) => {
-                    ui.error(&format!("Error: {e}"));
-                    Ok(Exit::Invalid)
-                }
-            }
+            let known: Vec<&str> = providers.iter().map(|(t, _)| t.as_str()).collect();
+            ui.error(&format!(
+                "Error: kiln plugins inspect: {target:?} is neither a builder type kiln knows ({}) nor a .wasm \
+                 file; give a type from `kiln plugins list`, or the path of a component (./{target} if it is one)",
+                known.join(", ")
+            ));
+            Ok(Exit::Invalid)
         }
     }
 }
 
-/// Whether `inspect`'s argument, which names no builder type, is the path
-/// of a component file: it ends in `.wasm` or has a `/`. A bare word is
-/// never read as a file, so that a directory named after a type
-/// (`./alicloud-ecs`) does not hide the type.
+/// Whether `inspect`'s argument is the path of a component file rather
+/// than a builder type: it ends in `.wasm` or has a `/`, as no type's name
+/// does. A bare word is only ever a type, so that a file or directory
+/// named after a type (`./alicloud-ecs`) does not hide it.
 fn is_component_path(target: &str) -> bool {
     target.ends_with(".wasm") || target.contains('/')
 }
