@@ -24,6 +24,7 @@ crate::support::tests! {
     a_templates_sensitive_values_and_secret_fields_are_swept_for,
     values_given_with_var_and_var_files_are_swept_for,
     a_line_that_is_not_utf8_does_not_end_what_is_read,
+    without_the_sweep_a_tests_hits_fail_that_test,
     files_the_test_wrote_are_input_until_changed,
     a_leak_planted_in_a_kiln_run_is_found_in_its_output_and_files,
     canary_secrets_go_through_every_command_where_they_could_leak,
@@ -221,6 +222,24 @@ fn a_line_that_is_not_utf8_does_not_end_what_is_read() {
     run.code(0);
     assert_eq!(run.stdout, "before \u{FFFD}\u{FFFD} line\nafter");
     assert_eq!(run.stderr, "err \u{FFFD}\n");
+}
+
+/// What the harness does with a test's hits when the sweep is filtered
+/// out: takes them from the ledger (so none is left behind) and fails the
+/// test with them, after its own failure if it had one.
+fn without_the_sweep_a_tests_hits_fail_that_test() {
+    let test = "canary::a test of this name does not exist";
+    let finding = secret_key().find(SECRET_KEY.as_bytes()).remove(0);
+    let hit = canary::Hit { test: test.into(), source: "stdout of `kiln build`".into(), finding };
+    canary::record(vec![hit]);
+    let hits = canary::take_hits_of(test);
+    assert_eq!(hits.len(), 1);
+    assert!(canary::take_hits_of(test).is_empty(), "taken hits are gone from the ledger");
+    assert_eq!(canary::failure(None, &[]), None);
+    assert_eq!(canary::failure(Some("it broke".into()), &[]).as_deref(), Some("it broke"));
+    let failure = canary::failure(Some("it broke".into()), &hits).unwrap();
+    assert!(failure.starts_with("it broke\n1 secret(s) in kiln's output"), "{failure}");
+    assert!(failure.contains("secret key (plain, 1x, first at byte 0) in stdout of `kiln build`"), "{failure}");
 }
 
 fn files_the_test_wrote_are_input_until_changed() {
