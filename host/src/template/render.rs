@@ -102,7 +102,8 @@ fn walk(
     }
 }
 
-/// JSON pointer escaping (RFC 6901).
-fn escape(key: &str) -> String {
+/// `key` as one token of a JSON pointer (RFC 6901: `~` is `~0`, `/` is
+/// `~1`), as the pointers of [`Rendered::sensitive`] spell it.
+pub fn escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
