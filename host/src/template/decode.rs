@@ -352,7 +352,8 @@ mod tests {
     fn a_sensitive_value_inside_a_plain_field_is_refused_past_a_sibling_that_sorts_between() {
         // "/tag-x" sorts after "/tag" and before "/tag/a" ('-' < '/').
         let section = json!({"tag": {"a": "s3"}, "tag-x": "plain"}).as_object().unwrap().clone();
-        let fields = [field("tag", FieldKind::StringMap, false, false), field("tag-x", FieldKind::String, false, false)];
+        let fields =
+            [field("tag", FieldKind::StringMap, false, false), field("tag-x", FieldKind::String, false, false)];
         let marked = sensitive(&[("/tag-x", "other"), ("/tag/a", "pw")]);
         let problems = decode(&section, &marked, &fields, "t", "b").unwrap_err();
         let at: Vec<&str> = problems.iter().map(|p| p.at.as_str()).collect();
