@@ -84,7 +84,7 @@ fn under_ci_a_missing_peer_fails_even_beside_the_heavy_mode_off() {
     let heavy = (Peer::HeavyMode, "heavy mode is off".to_string());
     let sshd = (Peer::Sshd, "sshd is missing".to_string());
     assert_eq!(verdict(&[], true), Verdict::Run);
-    assert_eq!(verdict(&[heavy.clone()], true), Verdict::Skip("SKIPPED: heavy mode is off".into()));
+    assert_eq!(verdict(std::slice::from_ref(&heavy), true), Verdict::Skip("SKIPPED: heavy mode is off".into()));
     let both = [heavy.clone(), sshd.clone()];
     assert_eq!(
         verdict(&both, true),

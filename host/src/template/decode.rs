@@ -177,7 +177,7 @@ pub fn decode(
         if value.is_null() {
             continue;
         }
-        let pointer = format!("/{}", super::render::escape(key));
+        let pointer = format!("/{}", escape(key));
         if !field.secret {
             let refused = refuse_sensitive(&pointer, sensitive, fields, builder_type, at);
             if !refused.is_empty() {
@@ -265,6 +265,12 @@ fn refuse_sensitive(
 /// `"a", "b"`.
 fn quoted(names: &[String]) -> String {
     names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
+}
+
+/// `key` as one token of a JSON pointer (RFC 6901: `~` is `~0`, `/` is
+/// `~1`), as the pointers of `render::Rendered::sensitive` spell it.
+pub fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
 }
 
 /// A JSON pointer (`/tags/team`, `/disks/0`) as the JSON path it is

@@ -4,6 +4,7 @@
 //! so that they reach the builder only as secrets or are refused.
 
 use super::Template;
+use super::decode::escape;
 use super::error::Problem;
 use super::interpolate::{self, Context};
 use serde_json::{Map, Value};
@@ -100,10 +101,4 @@ fn walk(
         ),
         other => other.clone(),
     }
-}
-
-/// `key` as one token of a JSON pointer (RFC 6901: `~` is `~0`, `/` is
-/// `~1`), as the pointers of [`Rendered::sensitive`] spell it.
-pub fn escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
 }
