@@ -32,6 +32,11 @@ elif ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
   missing+=(python3-venv)
 fi
 [ -x /usr/bin/packer ] || missing+=(packer)
+# The heavy mode's fuzz targets link libFuzzer, which libfuzzer-sys
+# compiles with a C++ compiler.
+if [ "${KILN_TEST_HEAVY:-}" = 1 ]; then
+  command -v c++ >/dev/null || missing+=(g++)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq

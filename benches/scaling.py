@@ -49,10 +49,12 @@ ALICLOUD_BUILDER = {
 
 
 def variables(n):
-    """`n` plain variables, one builder using a few of them."""
+    """`n` plain variables, a provisioner using a few of them (a builder's
+    name is not interpolated, so it could not)."""
     return {
         "variables": {f"v{i}": f"value {i}" for i in range(n)},
-        "builders": [dict(NULL_BUILDER, name="{{user `v0`}}")],
+        "builders": [NULL_BUILDER],
+        "provisioners": [{"type": "shell-local", "inline": ["echo {{user `v0`}} {{user `v1`}} {{user `v2`}}"]}],
     }
 
 
@@ -119,12 +121,24 @@ CASES = [
 ]
 
 
+def bench_env(scratch):
+    """The environment kiln runs in: a component cache of the run's own
+    (not the user's), and no Alibaba Cloud credentials of the user's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALICLOUD_")}
+    env["KILN_CACHE_DIR"] = os.path.join(scratch, "cache")
+    return env
+
+
+ENV = None
+
+
 def run(args, cwd):
     """Wall time of one run, in seconds (None past TIMEOUT); exits if kiln
     failed."""
     start = time.perf_counter()
     try:
-        proc = subprocess.run(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=TIMEOUT)
+        proc = subprocess.run(args, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         return None
     elapsed = time.perf_counter() - start
@@ -146,7 +160,11 @@ def measure(command, path, cwd):
 
 
 def main():
+    global ENV
     with tempfile.TemporaryDirectory() as scratch:
+        ENV = bench_env(scratch)
+        version = subprocess.run([KILN, "version"], env=ENV, capture_output=True, text=True, check=True)
+        print(f"measuring {KILN}: {version.stdout.strip()}")
         base = os.path.join(scratch, "base.json")
         with open(base, "w") as f:
             json.dump({"builders": [NULL_BUILDER]}, f)
@@ -171,7 +189,11 @@ def main():
                         print(f"{name:<22}{command:<10}{n:>9}{'>' + str(int(TIMEOUT)) + 's':>11}", flush=True)
                         break
                     per_item.append(max(t - baseline[command], 0) / n)
-                    growth = f"{per_item[-1] / per_item[0]:7.1f}x" if len(per_item) > 1 else ""
+                    # A first size no slower than start-up has no per-item time
+                    # to compare with.
+                    growth = ""
+                    if len(per_item) > 1:
+                        growth = f"{per_item[-1] / per_item[0]:7.1f}x" if per_item[0] > 0 else "    n/a"
                     print(f"{name:<22}{command:<10}{n:>9}{t * 1000:>9.0f}ms{per_item[-1] * 1e6:>10.1f}us{growth:>8}",
                           flush=True)
 

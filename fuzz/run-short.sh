@@ -27,9 +27,15 @@ fi
 # No sanitizer: the targets are safe Rust, whose failures are panics (with
 # debug assertions, overflow included); this keeps builds and runs fast.
 flags=(--sanitizer none --debug-assertions)
+# The list first: a `for` over a failed or empty listing would run nothing
+# and report success.
+if ! targets=$(cargo "+$toolchain" fuzz list) || [ -z "$targets" ]; then
+  echo "run-short.sh: \`cargo fuzz list\` failed or listed no target" >&2
+  exit 1
+fi
 cargo "+$toolchain" fuzz build "${flags[@]}"
 failed=()
-for target in $(cargo "+$toolchain" fuzz list); do
+for target in $targets; do
   work=$(mktemp -d)
   log="$work/log"
   if cargo "+$toolchain" fuzz run "${flags[@]}" "$target" "$work" "corpus/$target" -- \

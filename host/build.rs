@@ -41,8 +41,12 @@ fn main() {
     // building them. For builds that never run a guest, such as `fuzz/`,
     // whose nightly toolchain and flags would otherwise rebuild them all.
     println!("cargo:rerun-if-env-changed=KILN_PREBUILT_GUESTS");
-    let release_dir = match env::var_os("KILN_PREBUILT_GUESTS") {
-        Some(dir) => PathBuf::from(dir),
+    let prebuilt = env::var_os("KILN_PREBUILT_GUESTS").map(PathBuf::from);
+    let release_dir = match &prebuilt {
+        Some(dir) => {
+            println!("cargo:warning=using prebuilt guests from {} (KILN_PREBUILT_GUESTS)", dir.display());
+            dir.clone()
+        }
         None => build_guests(&root, &guests),
     };
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
@@ -50,6 +54,10 @@ fn main() {
     for (package, constant) in GUESTS {
         let file = release_dir.join(format!("{}.wasm", package.replace('-', "_")));
         assert!(file.exists(), "guest {package}: {} is missing (KILN_PREBUILT_GUESTS unset or wrong?)", file.display());
+        if prebuilt.is_some() {
+            // Not built here, so cargo learns of a newer build only this way.
+            println!("cargo:rerun-if-changed={}", file.display());
+        }
         generated.push_str(&format!(
             "/// Path of the `{package}` component.\npub const {constant}: &str = {:?};\n",
             file.display().to_string()
@@ -82,6 +90,11 @@ fn build_guests(root: &Path, guests: &Path) -> PathBuf {
         "CARGO_BUILD_TARGET",
         "CARGO_MAKEFLAGS",
         "CARGO_PROFILE_RELEASE_DEBUG",
+        // The toolchain the outer build was run with (`cargo +nightly`,
+        // fuzz/'s toolchain file) need not have wasm32-wasip2: a tool the
+        // nested cargo reaches through rustup's proxies takes the one the
+        // workspace's rust-toolchain.toml pins instead.
+        "RUSTUP_TOOLCHAIN",
     ] {
         command.env_remove(var);
     }

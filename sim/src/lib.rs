@@ -16,6 +16,8 @@
 //! - The core, which knows no cloud: `server.rs` (HTTP, proxy form),
 //!   `api.rs` (one API call: faults, log), [`state`], [`admin`] (the
 //!   `/__kiln/` API), [`keys`]; [`ssh`] is the Linux machines' endpoint.
+//! - [`signed`]: a raw request signed with the default key and served as
+//!   the simulator would (the `sim_request` fuzz target's way in).
 
 pub mod admin;
 pub mod alicloud;
@@ -30,6 +32,7 @@ pub mod keys;
 pub mod latency;
 mod numbers;
 mod server;
+pub mod signed;
 pub mod ssh;
 pub mod state;
 pub mod warnings;

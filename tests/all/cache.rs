@@ -2,6 +2,7 @@
 //! loads from it: a corrupt, truncated or foreign file is compiled again
 //! with one warning, and a cache directory others can write is not used.
 
+use crate::support::watchdog::Watched;
 use crate::support::{Project, Run};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,8 @@ crate::support::tests! {
     a_symlink_in_place_of_a_cached_component_is_replaced,
     a_group_writable_cache_dir_is_not_used,
     the_cache_dir_is_created_private,
+    a_cache_dir_owned_by_another_user_is_not_used needs [Root],
+    two_kilns_filling_one_empty_cache_at_once_leave_valid_files_without_a_warning,
 }
 
 /// A project whose cache is its own (not the suite's shared one).
@@ -149,4 +152,47 @@ fn the_cache_dir_is_created_private() {
         let mode = std::fs::metadata(p.project.root().join(dir)).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o700, "{dir} has mode {mode:o}");
     }
+}
+
+fn a_cache_dir_owned_by_another_user_is_not_used() {
+    // As root (the test needs it): root may write anywhere, so only the
+    // owner check keeps kiln out of this directory.
+    let p = CachedProject::new();
+    std::fs::create_dir(&p.cache).unwrap();
+    std::fs::set_permissions(&p.cache, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::os::unix::fs::chown(&p.cache, Some(65534), Some(65534)).unwrap();
+
+    let run = p.inspect(kiln::guests::NULL_BUILDER);
+    run.contains("Builder types:    null")
+        .contains(&format!(
+            "Warning: not using the component cache {}: it is owned by another user (uid 65534), and",
+            p.cache.display()
+        ))
+        .contains("set KILN_CACHE_DIR to a directory of your own (or `chown` it to you)")
+        .contains("Compiling in memory");
+    assert_eq!(run.stderr.matches("Warning:").count(), 1, "one warning expected:\n{}", run.all());
+    assert_eq!(std::fs::read_dir(&p.cache).unwrap().count(), 0, "kiln wrote into another user's directory");
+}
+
+fn two_kilns_filling_one_empty_cache_at_once_leave_valid_files_without_a_warning() {
+    let p = CachedProject::new();
+    let cache = p.cache.to_str().unwrap();
+    let spawn = |n: usize| {
+        let mut command = p.project.kiln(&["plugins", "inspect", kiln::guests::NULL_BUILDER]);
+        command.env("KILN_CACHE_DIR", cache);
+        Watched::spawn(command, format!("kiln plugins inspect (writer {n})"))
+    };
+    // Started together: usually both find the cache empty, compile and
+    // write the same file; whichever wins, neither may warn.
+    let (first, second) = (spawn(1), spawn(2));
+    for run in [first.finish(), second.finish()] {
+        run.code(0).contains("Builder types:    null").lacks("Warning");
+    }
+    let files = p.files();
+    assert_eq!(files.len(), 1, "one cached file and no temporary one expected, got {files:?}");
+    assert!(files[0].extension().is_some_and(|e| e == "cwasm"), "{files:?}");
+    // The file either wrote checks: loaded again without a warning, untouched.
+    let bytes = std::fs::read(&files[0]).unwrap();
+    p.inspect(kiln::guests::NULL_BUILDER).lacks("Warning").contains("Builder types:    null");
+    assert_eq!(std::fs::read(&files[0]).unwrap(), bytes, "a good file was rewritten");
 }

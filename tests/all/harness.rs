@@ -15,6 +15,7 @@ crate::support::tests! {
     a_missing_peer_is_reported_skipped_and_counted_ignored,
     a_missing_peer_fails_the_run_under_ci,
     the_heavy_mode_off_is_a_skip_even_under_ci,
+    under_ci_a_missing_peer_fails_even_beside_the_heavy_mode_off,
     the_source_check_finds_every_test_attribute,
     the_source_check_ignores_literals_and_comments,
 }
@@ -76,6 +77,21 @@ fn the_heavy_mode_off_is_a_skip_even_under_ci() {
         .code(0)
         .contains(&format!("test {} ... ignored (SKIPPED: heavy mode is off", test.full_name()))
         .contains("test result: ok. 0 passed; 0 failed; 1 ignored; 0 measured;");
+}
+
+fn under_ci_a_missing_peer_fails_even_beside_the_heavy_mode_off() {
+    use harness::{Verdict, verdict};
+    let heavy = (Peer::HeavyMode, "heavy mode is off".to_string());
+    let sshd = (Peer::Sshd, "sshd is missing".to_string());
+    assert_eq!(verdict(&[], true), Verdict::Run);
+    assert_eq!(verdict(std::slice::from_ref(&heavy), true), Verdict::Skip("SKIPPED: heavy mode is off".into()));
+    let both = [heavy.clone(), sshd.clone()];
+    assert_eq!(
+        verdict(&both, true),
+        Verdict::Fail("heavy mode is off; sshd is missing (CI=true: a missing peer is a failure, not a skip)".into())
+    );
+    assert_eq!(verdict(&both, false), Verdict::Skip("SKIPPED: heavy mode is off; sshd is missing".into()));
+    assert!(matches!(verdict(&[sshd], true), Verdict::Fail(_)));
 }
 
 fn the_source_check_finds_every_test_attribute() {

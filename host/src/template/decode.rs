@@ -177,7 +177,7 @@ pub fn decode(
         if value.is_null() {
             continue;
         }
-        let pointer = format!("/{}", key.replace('~', "~0").replace('/', "~1"));
+        let pointer = format!("/{}", escape(key));
         if !field.secret {
             let refused = refuse_sensitive(&pointer, sensitive, fields, builder_type, at);
             if !refused.is_empty() {
@@ -225,16 +225,16 @@ fn refuse_sensitive(
     builder_type: &str,
     at: &str,
 ) -> Vec<Problem> {
+    // The field's own string, then those inside it: every pointer under
+    // `/tag` starts with `/tag/`, but siblings such as `/tag-x` sort
+    // between them, so the range stops at the first that does not.
     let inside = format!("{pointer}/");
-    let secret_fields: Vec<&str> = fields.iter().filter(|f| f.secret).map(|f| f.name.as_str()).collect();
-    let can = if secret_fields.is_empty() {
-        "none of its fields can".to_string()
-    } else {
-        format!("only its secret fields can: {}", secret_fields.join(", "))
-    };
-    sensitive
-        .range(pointer.to_string()..)
-        .take_while(|(p, _)| *p == pointer || p.starts_with(&inside))
+    let marked = sensitive
+        .get_key_value(pointer)
+        .into_iter()
+        .chain(sensitive.range(inside.clone()..).take_while(|(p, _)| p.starts_with(&inside)));
+    let mut can = None;
+    marked
         .map(|(p, names)| {
             let variables = match &names[..] {
                 [] => "a sensitive variable".to_string(),
@@ -242,6 +242,14 @@ fn refuse_sensitive(
                 many => format!("the sensitive variables {}", quoted(many)),
             };
             let listed = if names.is_empty() { "it".to_string() } else { quoted(names) };
+            let can = can.get_or_insert_with(|| {
+                let secret_fields: Vec<&str> = fields.iter().filter(|f| f.secret).map(|f| f.name.as_str()).collect();
+                if secret_fields.is_empty() {
+                    "none of its fields can".to_string()
+                } else {
+                    format!("only its secret fields can: {}", secret_fields.join(", "))
+                }
+            });
             Problem::new(
                 format!("{at}{}", pointer_path(p)),
                 format!(
@@ -257,6 +265,12 @@ fn refuse_sensitive(
 /// `"a", "b"`.
 fn quoted(names: &[String]) -> String {
     names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
+}
+
+/// `key` as one token of a JSON pointer (RFC 6901: `~` is `~0`, `/` is
+/// `~1`), as the pointers of `render::Rendered::sensitive` spell it.
+pub fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
 }
 
 /// A JSON pointer (`/tags/team`, `/disks/0`) as the JSON path it is
@@ -338,6 +352,22 @@ mod tests {
         let fields = [field("tag", FieldKind::String, false, false), field("tags", FieldKind::String, false, true)];
         let d = decode(&section, &sensitive(&[("/tags", "pw")]), &fields, "t", "b").unwrap();
         assert_eq!(d.secrets, vec![("/tags".to_string(), "s".to_string())]);
+    }
+
+    #[test]
+    fn a_sensitive_value_inside_a_plain_field_is_refused_past_a_sibling_that_sorts_between() {
+        // "/tag-x" sorts after "/tag" and before "/tag/a" ('-' < '/').
+        let section = json!({"tag": {"a": "s3"}, "tag-x": "plain"}).as_object().unwrap().clone();
+        let fields =
+            [field("tag", FieldKind::StringMap, false, false), field("tag-x", FieldKind::String, false, false)];
+        let marked = sensitive(&[("/tag-x", "other"), ("/tag/a", "pw")]);
+        let problems = decode(&section, &marked, &fields, "t", "b").unwrap_err();
+        let at: Vec<&str> = problems.iter().map(|p| p.at.as_str()).collect();
+        assert_eq!(at, ["b.tag.a", "b.tag-x"]);
+        assert!(problems[0].message.contains("(none of its fields can)"), "{}", problems[0].message);
+        let marked = sensitive(&[("/tag-x", "other")]);
+        let problems = decode(&section, &marked, &fields, "t", "b").unwrap_err();
+        assert_eq!(problems.iter().map(|p| p.at.as_str()).collect::<Vec<_>>(), ["b.tag-x"]);
     }
 
     #[test]

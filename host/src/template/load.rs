@@ -9,7 +9,7 @@ use super::{BuilderDef, ByBuild, PostProcessorDef, ProvisionerDef, Template};
 use crate::duration;
 use serde_json::{Map, Value};
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 
 /// Values given on the command line.
@@ -271,16 +271,14 @@ fn resolve_variables(
         pending.iter().map(|(_, text)| interpolate::referenced_variables(text)).collect();
     let position: HashMap<&str, usize> = pending.iter().enumerate().map(|(i, (name, _))| (name.as_str(), i)).collect();
     // Per pending default: how many declared variables without a value it
-    // still reads (one that can never get one, unset or with a bad default,
-    // keeps it waiting: it is then reported with the cycle); and who reads it.
+    // still reads (one that never gets one, unset or with a bad default,
+    // keeps it waiting: see below); and, per such variable, who reads it.
     let mut waiting_on = vec![0_usize; pending.len()];
-    let mut readers: Vec<Vec<usize>> = vec![Vec::new(); pending.len()];
+    let mut readers: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, names) in references.iter().enumerate() {
         for name in names.iter().filter(|r| !values.contains_key(*r) && declared.contains_key(*r)) {
             waiting_on[i] += 1;
-            if let Some(&j) = position.get(name.as_str()) {
-                readers[j].push(i);
-            }
+            readers.entry(name.as_str()).or_default().push(i);
         }
     }
     let mut ready: BinaryHeap<Reverse<usize>> =
@@ -309,7 +307,7 @@ fn resolve_variables(
                     sensitive.insert(name.clone());
                 }
                 values.insert(name.clone(), rendered.text);
-                for &reader in &readers[i] {
+                for &reader in readers.get(name.as_str()).into_iter().flatten() {
                     waiting_on[reader] -= 1;
                     if waiting_on[reader] == 0 {
                         ready.push(Reverse(reader));
@@ -319,11 +317,38 @@ fn resolve_variables(
             Err(e) => problems.push(Problem::new(format!("variables.{name}"), e.to_string())),
         }
     }
-    let stuck: Vec<&str> =
-        pending.iter().zip(&done).filter(|(_, done)| !**done).map(|((n, _), _)| n.as_str()).collect();
-    if !stuck.is_empty() {
+    // A default still waiting reads, directly or through other defaults, a
+    // variable that has no value (a required one left unset, or one whose
+    // default failed), or is caught in a cycle. The first kind are found
+    // from the variables without a value, along who reads them, each once.
+    let stuck = |name: &str| position.get(name).is_some_and(|&i| !done[i]);
+    let mut without_value: VecDeque<&str> =
+        declared.keys().map(String::as_str).filter(|n| !values.contains_key(*n) && !stuck(n)).collect();
+    let mut reads_no_value: Vec<Option<&str>> = vec![None; pending.len()];
+    while let Some(name) = without_value.pop_front() {
+        for &reader in readers.get(name).into_iter().flatten() {
+            if !done[reader] && reads_no_value[reader].is_none() {
+                reads_no_value[reader] = Some(name);
+                without_value.push_back(&pending[reader].0);
+            }
+        }
+    }
+    let mut cycle = Vec::new();
+    for (i, (name, _)) in pending.iter().enumerate().filter(|(i, _)| !done[*i]) {
+        match reads_no_value[i] {
+            // Under allow_unset a required variable may stay unset, and so
+            // may whatever is made from it.
+            Some(_) if overrides.allow_unset => unset.push(name.clone()),
+            Some(missing) => problems.push(Problem::new(
+                format!("variables.{name}"),
+                format!("its default reads {missing:?}, which has no value (see the problem with {missing:?})"),
+            )),
+            None => cycle.push(name.as_str()),
+        }
+    }
+    if !cycle.is_empty() {
         problems
-            .push(Problem::new("variables", format!("variables refer to each other in a cycle: {}", stuck.join(", "))));
+            .push(Problem::new("variables", format!("variables refer to each other in a cycle: {}", cycle.join(", "))));
     }
     values
 }
@@ -612,7 +637,50 @@ mod tests {
         })));
         assert_eq!(found.len(), 2, "{found:?}");
         assert!(found[0].starts_with("variables.broken: "), "{found:?}");
-        assert_eq!(found[1], "variables: variables refer to each other in a cycle: reader");
+        assert_eq!(
+            found[1],
+            "variables.reader: its default reads \"broken\", which has no value (see the problem with \"broken\")"
+        );
+    }
+
+    /// Variables that read, directly or not, a required variable, and one
+    /// cycle beside them.
+    fn reading_a_required_variable() -> Value {
+        json!({
+            "variables": {
+                "req": null,
+                "d": "{{user `req`}}-x",
+                "e": "{{user `d`}}-y",
+                "a": "{{user `b`}}",
+                "b": "{{user `a`}}",
+                "ok": "fine"
+            },
+            "builders": [{"type": "null"}]
+        })
+    }
+
+    #[test]
+    fn a_default_reading_an_unset_variable_says_so_and_is_no_cycle() {
+        let found = problems(load_json(reading_a_required_variable()));
+        assert_eq!(
+            found,
+            [
+                "variables.req: required variable \"req\" is not set; pass -var 'req=VALUE' or put it in a -var-file",
+                "variables.d: its default reads \"req\", which has no value (see the problem with \"req\")",
+                "variables.e: its default reads \"d\", which has no value (see the problem with \"d\")",
+                "variables: variables refer to each other in a cycle: a, b",
+            ]
+        );
+    }
+
+    #[test]
+    fn allow_unset_leaves_unset_what_reads_an_unset_variable() {
+        let mut root = reading_a_required_variable();
+        root["variables"].as_object_mut().unwrap().retain(|name, _| !["a", "b"].contains(&name.as_str()));
+        let overrides = Overrides { allow_unset: true, ..Overrides::default() };
+        let template = from_text(Path::new("t.json"), &root.to_string(), &overrides).unwrap();
+        assert_eq!(template.unset, ["req", "d", "e"]);
+        assert_eq!(template.variables.keys().collect::<Vec<_>>(), ["ok"]);
     }
 
     #[test]

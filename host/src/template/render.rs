@@ -4,6 +4,7 @@
 //! so that they reach the builder only as secrets or are refused.
 
 use super::Template;
+use super::decode::escape;
 use super::error::Problem;
 use super::interpolate::{self, Context};
 use serde_json::{Map, Value};
@@ -100,9 +101,4 @@ fn walk(
         ),
         other => other.clone(),
     }
-}
-
-/// JSON pointer escaping (RFC 6901).
-fn escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
 }

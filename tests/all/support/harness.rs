@@ -71,26 +71,21 @@ pub fn main(modules: &[&[Test]]) -> ExitCode {
                         why.map(|why| (*peer, why))
                     })
                     .collect();
-                let opted_out = missing.iter().any(|(peer, _)| peer.is_opt_in());
-                let missing: Vec<String> = missing.into_iter().map(|(_, why)| why).collect();
-                if missing.is_empty() {
-                    let outcome = in_named_thread(name.clone(), run);
-                    if sweep_selected {
-                        return outcome.map(|()| Completion::Completed);
+                match verdict(&missing, ci) {
+                    Verdict::Run => {
+                        let outcome = in_named_thread(name.clone(), run);
+                        if sweep_selected {
+                            return outcome.map(|()| Completion::Completed);
+                        }
+                        let hits = canary::take_hits_of(&name);
+                        let failed = outcome.err().map(|failed| failed.message().unwrap_or("").to_string());
+                        match canary::failure(failed, &hits) {
+                            Some(failure) => Err(Failed::from(failure)),
+                            None => Ok(Completion::Completed),
+                        }
                     }
-                    let hits = canary::take_hits_of(&name);
-                    match canary::failure(outcome.err().map(|failed| failed.message().unwrap_or("").to_string()), &hits)
-                    {
-                        Some(failure) => Err(Failed::from(failure)),
-                        None => Ok(Completion::Completed),
-                    }
-                } else if ci && !opted_out {
-                    Err(Failed::from(format!(
-                        "{} (CI=true: a missing peer is a failure, not a skip)",
-                        missing.join("; ")
-                    )))
-                } else {
-                    Ok(Completion::ignored_with(format!("SKIPPED: {}", missing.join("; "))))
+                    Verdict::Fail(why) => Err(Failed::from(why)),
+                    Verdict::Skip(why) => Ok(Completion::ignored_with(why)),
                 }
             })
         })
@@ -100,6 +95,34 @@ pub fn main(modules: &[&[Test]]) -> ExitCode {
     let waiting = outstanding.clone();
     trials.push(Trial::test(canary::SWEEP, move || canary::sweep(&waiting).map_err(Failed::from)));
     libtest_mimic::run(&args, trials).exit_code()
+}
+
+/// What becomes of a test, given the peers it lacks.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// It lacks nothing: run it.
+    Run,
+    /// Reported ignored, with this text.
+    Skip(String),
+    /// Reported failed, with this text.
+    Fail(String),
+}
+
+/// The verdict on a test lacking `missing` (each peer with why it is
+/// missing), under `CI=true` when `ci`. A peer missing by choice (the
+/// heavy mode off) skips it even under CI, but only when nothing else is
+/// missing: under CI every other peer must be there, whatever else the
+/// test needs.
+pub fn verdict(missing: &[(Peer, String)], ci: bool) -> Verdict {
+    if missing.is_empty() {
+        return Verdict::Run;
+    }
+    let why: Vec<&str> = missing.iter().map(|(_, why)| why.as_str()).collect();
+    if ci && missing.iter().any(|(peer, _)| !peer.is_opt_in()) {
+        Verdict::Fail(format!("{} (CI=true: a missing peer is a failure, not a skip)", why.join("; ")))
+    } else {
+        Verdict::Skip(format!("SKIPPED: {}", why.join("; ")))
+    }
 }
 
 /// Runs `test` on a thread named after it, as libtest does, so a panic

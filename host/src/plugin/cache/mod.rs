@@ -135,15 +135,25 @@ impl fmt::Display for CacheWarning {
     }
 }
 
-/// `$KILN_CACHE_DIR`, else `$XDG_CACHE_HOME/kiln`, else `~/.cache/kiln`.
+/// `$KILN_CACHE_DIR`, else `$XDG_CACHE_HOME/kiln`, else `~/.cache/kiln`;
+/// `None` without any of them (no `HOME`). An empty variable counts as
+/// unset, and so does a relative `XDG_CACHE_HOME` (the XDG Base Directory
+/// specification says to ignore it), so that no cache lands in whatever
+/// directory kiln happens to run in.
 pub fn default_cache_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("KILN_CACHE_DIR") {
-        return Some(PathBuf::from(dir));
+    cache_dir_from(|name| std::env::var_os(name))
+}
+
+/// [`default_cache_dir`], with the environment read through `var`.
+fn cache_dir_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<PathBuf> {
+    let set = |name| var(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(dir) = set("KILN_CACHE_DIR") {
+        return Some(dir);
     }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
-        return Some(PathBuf::from(dir).join("kiln"));
+    if let Some(dir) = set("XDG_CACHE_HOME").filter(|d| d.is_absolute()) {
+        return Some(dir.join("kiln"));
     }
-    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/kiln"))
+    set("HOME").map(|home| home.join(".cache/kiln"))
 }
 
 impl Cache {
@@ -223,7 +233,9 @@ impl Cache {
             .clone()
     }
 
-    /// Removes every cached component; returns how many files went.
+    /// Removes every cached component, and the temporary files of writes
+    /// that never finished (a kiln killed while writing one); returns how
+    /// many cached components went.
     ///
     /// Fails with the I/O error of the first entry that cannot be read or
     /// removed.
@@ -237,6 +249,13 @@ impl Cache {
                     if path.extension().is_some_and(|e| e == "cwasm") {
                         std::fs::remove_file(&path)?;
                         removed += 1;
+                    } else if path.file_name().is_some_and(|n| n.to_string_lossy().starts_with(TEMP_PREFIX)) {
+                        // A write in progress loses its file, and warns that
+                        // it cannot write the cache: what clearing asks for.
+                        match std::fs::remove_file(&path) {
+                            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                            _ => {}
+                        }
                     }
                 }
                 Ok(removed)
@@ -247,12 +266,51 @@ impl Cache {
     }
 }
 
+/// How the temporary file of a write starts (tempfile's default, which
+/// older kilns used too), so that [`Cache::clear`] finds those a killed
+/// write left.
+const TEMP_PREFIX: &str = ".tmp";
+
 fn write_atomically(dir: &Path, path: &Path, header: &[u8], compiled: &[u8]) -> std::io::Result<()> {
     // Created 0600 in a directory only we can write; the rename replaces
     // whatever is at `path` (a symbolic link included) without following it.
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    let mut file = tempfile::Builder::new().prefix(TEMP_PREFIX).tempfile_in(dir)?;
     file.write_all(header)?;
     file.write_all(compiled)?;
     file.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    fn dir_with(vars: &[(&str, &str)]) -> Option<PathBuf> {
+        cache_dir_from(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| OsString::from(v)))
+    }
+
+    #[test]
+    fn the_cache_dir_ignores_empty_variables_and_a_relative_xdg_cache_home() {
+        let home = ("HOME", "/home/u");
+        assert_eq!(dir_with(&[("KILN_CACHE_DIR", "/c"), ("XDG_CACHE_HOME", "/x"), home]), Some("/c".into()));
+        assert_eq!(dir_with(&[("KILN_CACHE_DIR", ""), ("XDG_CACHE_HOME", "/x"), home]), Some("/x/kiln".into()));
+        assert_eq!(dir_with(&[("XDG_CACHE_HOME", ""), home]), Some("/home/u/.cache/kiln".into()));
+        assert_eq!(dir_with(&[("XDG_CACHE_HOME", "cache"), home]), Some("/home/u/.cache/kiln".into()));
+        assert_eq!(dir_with(&[("KILN_CACHE_DIR", ""), ("XDG_CACHE_HOME", "")]), None);
+        assert_eq!(dir_with(&[("HOME", "")]), None);
+    }
+
+    #[test]
+    fn clearing_removes_cached_components_and_temporary_files_of_killed_writes() {
+        let root = tempfile::tempdir().unwrap();
+        let components = root.path().join("components");
+        std::fs::create_dir(&components).unwrap();
+        for name in ["a.cwasm", "b.cwasm", ".tmpAbC123", "notes.txt"] {
+            std::fs::write(components.join(name), b"x").unwrap();
+        }
+        assert_eq!(Cache::new(Some(root.path().into())).clear().unwrap(), 2);
+        let left: Vec<_> = std::fs::read_dir(&components).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, ["notes.txt"]);
+    }
 }

@@ -61,7 +61,7 @@ impl Key {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Unsealed {
     /// It does not start with kiln's header.
-    #[error("it is not a file kiln wrote (it lacks kiln's header)")]
+    #[error("it is not in this kiln's cache format (an older kiln's, or not kiln's): it lacks the header")]
     NotKiln,
     /// It is shorter than its header says.
     #[error("it is truncated ({actual} bytes, where kiln wrote {expected})")]
