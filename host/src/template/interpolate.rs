@@ -100,17 +100,17 @@ pub fn render(input: &str, ctx: &Context<'_>) -> Result<Rendered, Error> {
 }
 
 /// Registers what a rendering made from sensitive values: the whole `text`, each action's output
-/// (`upper`, `replace` of a secret), and the word (run of non-blank characters) around each, which
-/// is what a short secret glued to other text (`{{user `pw`}}2026`) shows as in a command's
-/// output. `spans` are byte ranges of `text`, on character boundaries.
+/// (`upper`, `replace` of a secret), and each output with the letters, digits and `_` glued to it
+/// on either side, which is what a short secret written against other text (`{{user `pw`}}2026`)
+/// shows as in a command's output, where the redactor would not take it for a token of its own.
+/// `spans` are byte ranges of `text`, on character boundaries.
 fn register_derived(redactor: &Redactor, text: &str, spans: &[std::ops::Range<usize>]) {
+    let glued = |c: char| c.is_alphanumeric() || c == '_';
     redactor.add(text);
     for span in spans {
         redactor.add(&text[span.clone()]);
-        let start = text[..span.start].rfind(char::is_whitespace).map_or(0, |i| {
-            i + text[i..].chars().next().map_or(1, char::len_utf8)
-        });
-        let end = text[span.end..].find(char::is_whitespace).map_or(text.len(), |i| span.end + i);
+        let start = text[..span.start].rfind(|c| !glued(c)).map_or(0, |i| i + text[i..].chars().next().map_or(1, char::len_utf8));
+        let end = text[span.end..].find(|c| !glued(c)).map_or(text.len(), |i| span.end + i);
         redactor.add(&text[start..end]);
     }
 }
