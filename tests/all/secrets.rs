@@ -26,6 +26,7 @@ crate::support::tests! {
     the_manifest_refuses_a_sensitive_value,
     a_communicator_plain_setting_refuses_a_sensitive_value,
     derived_and_multi_line_secrets_are_redacted_in_provisioner_output,
+    a_sensitive_user_data_over_the_limit_is_refused_at_validate,
 }
 
 /// A secret that can be searched for.
@@ -349,4 +350,23 @@ fn derived_and_multi_line_secrets_are_redacted_in_provisioner_output() {
         .lacks("first-line-of-key")
         .lacks("second-line-of-key")
         .contains("if then fi");
+}
+
+fn a_sensitive_user_data_over_the_limit_is_refused_at_validate() {
+    let p = Project::new();
+    let script = format!("#!/bin/sh\n# {CANARY}\n{}", "x".repeat(17_000));
+    let mut template = alicloud(
+        json!({"boot": script}),
+        json!({"access_key": "AKID", "secret_key": "sk", "user_data": "{{user `boot`}}"}),
+    );
+    template["sensitive-variables"] = json!(["boot"]);
+    p.template(template);
+    p.run(&["validate", "template.json"])
+        .code(2)
+        .contains(&format!(
+            "builders[0].user_data: is {} bytes; builder type \"alicloud-ecs\" takes at most 16384 bytes here",
+            script.len()
+        ))
+        .lacks(CANARY)
+        .lacks("xxxxxxxx");
 }

@@ -207,6 +207,19 @@ pub fn decode(
                 continue;
             }
         };
+        if let (Some(limit), Value::String(s)) = (field.max_length, &value)
+            && s.len() > limit as usize
+        {
+            // The length, never the value: it may be a secret.
+            problems.push(Problem::new(
+                format!("{at}.{key}"),
+                format!(
+                    "is {} bytes; builder type {builder_type:?} takes at most {limit} bytes here; shorten it",
+                    s.len()
+                ),
+            ));
+            continue;
+        }
         if field.secret {
             match value {
                 // Empty is unset, as for a plain field: no handle at all,
@@ -291,7 +304,7 @@ mod tests {
     use serde_json::json;
 
     fn field(name: &str, kind: FieldKind, required: bool, secret: bool) -> Field {
-        Field { name: name.into(), kind, required, secret, doc: "doc".into(), env: Vec::new() }
+        Field { name: name.into(), kind, required, secret, doc: "doc".into(), env: Vec::new(), max_length: None }
     }
 
     #[test]
