@@ -222,7 +222,8 @@ fn an_error_while_the_template_loads_does_not_quote_a_sensitive_value() {
     // The value as a default, from the environment, and given with -var;
     // then read by the default of another variable, which fails.
     let env = [("MYPW", secret)];
-    for (pw, extra) in [(secret, &[][..]), ("{{env `MYPW`}}", &[][..]), ("unset", &["-var", "pw=Zq9-longsecret-XY"][..])]
+    for (pw, extra) in
+        [(secret, &[][..]), ("{{env `MYPW`}}", &[][..]), ("unset", &["-var", "pw=Zq9-longsecret-XY"][..])]
     {
         p.template(template(pw));
         for command in ["validate", "inspect", "build"] {
@@ -239,7 +240,10 @@ fn an_error_while_the_template_loads_does_not_quote_a_sensitive_value() {
         "sensitive-variables": ["pw"],
         "builders": [{"type": "null", "communicator": "none"}]
     }));
-    p.run_with_env(&["validate", "template.json"], &env).code(2).contains("argument 3 is a sensitive string").lacks(secret);
+    p.run_with_env(&["validate", "template.json"], &env)
+        .code(2)
+        .contains("argument 3 is a sensitive string")
+        .lacks(secret);
 }
 
 fn a_communicator_password_reused_in_another_setting_is_redacted() {

@@ -40,7 +40,15 @@ pub struct FieldSpec(Field);
 /// assert!(!fields[1].required);
 /// ```
 pub fn field(name: &str, kind: FieldKind, doc: &str) -> FieldSpec {
-    FieldSpec(Field { name: name.into(), kind, required: false, secret: false, doc: doc.into(), env: Vec::new(), max_length: None })
+    FieldSpec(Field {
+        name: name.into(),
+        kind,
+        required: false,
+        secret: false,
+        doc: doc.into(),
+        env: Vec::new(),
+        max_length: None,
+    })
 }
 
 impl FieldSpec {

@@ -54,12 +54,11 @@ async fn prepare_in_span(run: &Run, def: &BuilderDef, index: usize, for_run: boo
     let mut section = rendered.map;
     let field_names: Vec<&str> = description.fields.iter().map(|f| f.name.as_str()).collect();
     let refused = communicator::refuse_sensitive(&rendered.sensitive, &field_names, &at);
-    let comm =
-        communicator::extract(&mut section, description.uses_communicator, &field_names, &def.builder_type, &at)
-            .map_err(|mut problems| {
-                problems.splice(0..0, refused.iter().cloned());
-                problems
-            })?;
+    let comm = communicator::extract(&mut section, description.uses_communicator, &field_names, &def.builder_type, &at)
+        .map_err(|mut problems| {
+            problems.splice(0..0, refused.iter().cloned());
+            problems
+        })?;
     if !refused.is_empty() {
         return Err(refused);
     }

@@ -109,7 +109,9 @@ fn register_derived(redactor: &Redactor, text: &str, spans: &[std::ops::Range<us
     redactor.add(text);
     for span in spans {
         redactor.add(&text[span.clone()]);
-        let start = text[..span.start].rfind(|c| !glued(c)).map_or(0, |i| i + text[i..].chars().next().map_or(1, char::len_utf8));
+        let start = text[..span.start]
+            .rfind(|c| !glued(c))
+            .map_or(0, |i| i + text[i..].chars().next().map_or(1, char::len_utf8));
         let end = text[span.end..].find(|c| !glued(c)).map_or(text.len(), |i| span.end + i);
         redactor.add(&text[start..end]);
     }
@@ -695,9 +697,12 @@ impl Args {
     fn str(&self, i: usize) -> Result<&str, String> {
         match &self.values[i] {
             Value::Str(s) => Ok(s),
-            other => {
-                Err(format!("{}; argument {} is {}, not a string", self.func.signature(), i + 1, other.describe(self.sensitive)))
-            }
+            other => Err(format!(
+                "{}; argument {} is {}, not a string",
+                self.func.signature(),
+                i + 1,
+                other.describe(self.sensitive)
+            )),
         }
     }
 
@@ -711,7 +716,12 @@ impl Args {
                     _ => None,
                 };
                 parsed.ok_or_else(|| {
-                    format!("{}; argument {} is {}, not an integer", self.func.signature(), i + 1, other.describe(self.sensitive))
+                    format!(
+                        "{}; argument {} is {}, not an integer",
+                        self.func.signature(),
+                        i + 1,
+                        other.describe(self.sensitive)
+                    )
                 })
             }
         }
@@ -986,8 +996,14 @@ mod tests {
     #[test]
     fn an_error_about_a_sensitive_value_does_not_quote_it() {
         let message = err("{{ replace `a` `b` (user `password`) `c` }}");
-        assert_eq!(message, "replace expects (old, new string, n int, s string); argument 3 is a sensitive string (<sensitive>), not an integer");
-        assert_eq!(err("{{ user (user `password`) }}"), "unknown variable <sensitive> (known variables: count, csv, name, password)");
+        assert_eq!(
+            message,
+            "replace expects (old, new string, n int, s string); argument 3 is a sensitive string (<sensitive>), not an integer"
+        );
+        assert_eq!(
+            err("{{ user (user `password`) }}"),
+            "unknown variable <sensitive> (known variables: count, csv, name, password)"
+        );
         assert!(err("{{ replace `a` `b` (user `name`) `c` }}").contains("the string \"Web\""));
     }
 
