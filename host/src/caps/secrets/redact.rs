@@ -22,9 +22,10 @@
 //! value goes on its own: a parameter, a URL's user info, a quoted or
 //! JSON string, a line of output, `NAME=value`. What this lets through is
 //! a short secret written against other letters or digits (a template's
-//! `{{user `pw`}}2026`); the host narrows that by also registering each
-//! whole rendered string that used a sensitive variable where a builder
-//! field receives it.
+//! `{{user `pw`}}2026`); the interpolator narrows that by registering,
+//! for every rendering that read a sensitive variable (in any section),
+//! the whole string, each action's output, and that output with the
+//! letters and digits glued to it (`ab12026`).
 
 use super::needles::Needles;
 use base64::Engine;
