@@ -21,6 +21,13 @@ crate::support::tests! {
     a_sensitive_user_data_is_sent_base64_encoded_and_never_printed,
     a_sensitive_value_in_a_plain_field_is_refused_with_field_and_variable,
     a_short_secret_is_redacted_as_a_word_not_inside_words,
+    an_error_while_the_template_loads_does_not_quote_a_sensitive_value,
+    a_communicator_password_reused_in_another_setting_is_redacted,
+    a_sensitive_value_with_a_quote_is_redacted_in_the_report,
+    the_manifest_refuses_a_sensitive_value,
+    a_communicator_plain_setting_refuses_a_sensitive_value,
+    derived_and_multi_line_secrets_are_redacted_in_provisioner_output,
+    a_sensitive_user_data_over_the_limit_is_refused_at_validate,
 }
 
 /// A secret that can be searched for.
@@ -196,4 +203,170 @@ fn a_short_secret_is_redacted_as_a_word_not_inside_words() {
         .contains("Creating security group")
         .contains("pw=<sensitive>.")
         .lacks("pw=sec");
+}
+
+fn an_error_while_the_template_loads_does_not_quote_a_sensitive_value() {
+    let secret = "Zq9-longsecret-XY";
+    let p = Project::new();
+    let template = |pw: &str| {
+        json!({
+            "variables": {"pw": pw, "d": "{{ replace `a` `b` (user `pw`) `c` }}"},
+            "sensitive-variables": ["pw"],
+            "builders": [{"type": "null", "communicator": "none"}]
+        })
+    };
+    // The value as a default, from the environment, and given with -var;
+    // then read by the default of another variable, which fails.
+    let env = [("MYPW", secret)];
+    for (pw, extra) in
+        [(secret, &[][..]), ("{{env `MYPW`}}", &[][..]), ("unset", &["-var", "pw=Zq9-longsecret-XY"][..])]
+    {
+        p.template(template(pw));
+        for command in ["validate", "inspect", "build"] {
+            let args: Vec<&str> = [command].into_iter().chain(extra.iter().copied()).chain(["template.json"]).collect();
+            p.run_with_env(&args, &env)
+                .code(2)
+                .contains("variables.d: replace expects (old, new string, n int, s string); argument 3 is a sensitive string (<sensitive>), not an integer")
+                .lacks(secret);
+        }
+    }
+    // In a sensitive variable's own default, what `env` read is hidden too.
+    p.template(json!({
+        "variables": {"pw": "{{ replace `a` `b` (env `MYPW`) `c` }}"},
+        "sensitive-variables": ["pw"],
+        "builders": [{"type": "null", "communicator": "none"}]
+    }));
+    p.run_with_env(&["validate", "template.json"], &env)
+        .code(2)
+        .contains("argument 3 is a sensitive string")
+        .lacks(secret);
+}
+
+fn a_communicator_password_reused_in_another_setting_is_redacted() {
+    let secret = "Hunter2-long-pass";
+    let p = Project::new();
+    p.template(json!({
+        "variables": {"p": secret},
+        "builders": [{
+            "type": "null", "ssh_host": "127.0.0.1", "ssh_username": "u",
+            "ssh_password": "{{user `p`}}", "ssh_port": "{{user `p`}}"
+        }]
+    }));
+    p.run(&["validate", "template.json"])
+        .code(2)
+        .contains("builders[0].ssh_port: must be a whole number, not \"<sensitive>\"")
+        .lacks(secret);
+    p.run(&["inspect", "template.json"]).code(0).contains("p = <sensitive>").lacks(secret);
+    p.run(&["-machine-readable", "inspect", "template.json"]).code(0).lacks(secret);
+}
+
+fn a_sensitive_value_with_a_quote_is_redacted_in_the_report() {
+    let secret = "Zq9 longsecret'XY";
+    let p = Project::new();
+    let mut template = alicloud(
+        json!({"key": "{{env `ALICLOUD_ACCESS_KEY`}}", "secret": "{{env `ALICLOUD_SECRET_KEY`}}", "pw": secret}),
+        json!({"access_key": "{{user `key`}}", "secret_key": "{{user `secret`}}"}),
+    );
+    template["sensitive-variables"] = json!(["pw"]);
+    template["provisioners"] = json!([{"type": "shell", "environment_vars": ["PW={{user `pw`}}"], "inline": ["true"]}]);
+    p.template(template);
+    simulate(&p, &["--sim-profile", "instant"]).code(0).lacks("longsecret");
+    let report = std::fs::read_to_string(p.root().join("report.json")).unwrap();
+    assert!(report.contains("PW="), "the report shows the command that ran:\n{report}");
+    assert!(!report.contains("longsecret"), "the report holds the secret:\n{report}");
+}
+
+fn the_manifest_refuses_a_sensitive_value() {
+    let secret = "Manifest-secret-42x";
+    let p = Project::new();
+    p.template(json!({
+        "variables": {"pw": secret},
+        "sensitive-variables": ["pw"],
+        "builders": [{"type": "null", "communicator": "none"}],
+        "post-processors": [{
+            "type": "manifest",
+            "output": "out-{{user `pw`}}.json",
+            "custom_data": {"pw": "{{user `pw`}}", "u": "{{user `pw` | upper}}"}
+        }]
+    }));
+    for command in ["validate", "build"] {
+        p.run(&[command, "template.json"])
+            .code(2)
+            .contains("post-processors[0].custom_data.pw: uses the sensitive variable \"pw\", but the manifest post-processor writes its fields in clear to a file")
+            .contains("post-processors[0].custom_data.u: uses the sensitive variable \"pw\"")
+            .contains("post-processors[0].output: uses the sensitive variable \"pw\"")
+            .contains("take \"pw\" out of sensitive-variables")
+            .lacks(secret)
+            .lacks(&secret.to_uppercase());
+    }
+    let names: Vec<String> =
+        std::fs::read_dir(p.root()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(!names.iter().any(|n| n.contains("Manifest-secret")), "{names:?}");
+}
+
+fn a_communicator_plain_setting_refuses_a_sensitive_value() {
+    let secret = "Comm-user-secret-9";
+    let p = Project::new();
+    p.template(json!({
+        "variables": {"pw": secret},
+        "sensitive-variables": ["pw"],
+        "builders": [{
+            "type": "null", "ssh_host": "{{user `pw`}}", "ssh_username": "x{{user `pw`}}",
+            "ssh_bastion_host": "{{user `pw`}}", "ssh_password": "{{user `pw`}}"
+        }]
+    }));
+    let run = p.run(&["validate", "template.json"]);
+    run.code(2)
+        .contains("builders[0].ssh_host: uses the sensitive variable \"pw\", but the communicator setting ssh_host cannot take a sensitive value (only ssh_password, ssh_bastion_password, winrm_password can)")
+        .contains("builders[0].ssh_username: uses the sensitive variable \"pw\"")
+        .contains("builders[0].ssh_bastion_host: uses the sensitive variable \"pw\"")
+        .lacks("builders[0].ssh_password:")
+        .lacks(secret);
+}
+
+fn derived_and_multi_line_secrets_are_redacted_in_provisioner_output() {
+    let p = Project::new();
+    p.template(json!({
+        "variables": {"pw": "ab1", "long": "Derived-secret-77", "key": "first-line-of-key\nsecond-line-of-key\nfi"},
+        "sensitive-variables": ["pw", "long", "key"],
+        "builders": [{"type": "null", "communicator": "none"}],
+        "provisioners": [{
+            "type": "shell-local",
+            "environment_vars": ["KEY={{user `key`}}"],
+            "inline": [
+                "echo {{user `pw`}}2026",
+                "echo {{user `long` | upper}}",
+                "echo {{replace `-` `+` -1 (user `long`)}}",
+                "printf '%s\\n' \"$KEY\"",
+                "echo if then fi"
+            ]
+        }]
+    }));
+    p.run(&["build", "template.json"])
+        .code(0)
+        .lacks("ab12026")
+        .lacks("DERIVED-SECRET-77")
+        .lacks("Derived+secret+77")
+        .lacks("first-line-of-key")
+        .lacks("second-line-of-key")
+        .contains("if then fi");
+}
+
+fn a_sensitive_user_data_over_the_limit_is_refused_at_validate() {
+    let p = Project::new();
+    let script = format!("#!/bin/sh\n# {CANARY}\n{}", "x".repeat(17_000));
+    let mut template = alicloud(
+        json!({"boot": script}),
+        json!({"access_key": "AKID", "secret_key": "sk", "user_data": "{{user `boot`}}"}),
+    );
+    template["sensitive-variables"] = json!(["boot"]);
+    p.template(template);
+    p.run(&["validate", "template.json"])
+        .code(2)
+        .contains(&format!(
+            "builders[0].user_data: is {} bytes; builder type \"alicloud-ecs\" takes at most 16384 bytes here",
+            script.len()
+        ))
+        .lacks(CANARY)
+        .lacks("xxxxxxxx");
 }

@@ -64,7 +64,6 @@ pub struct CopyTarget {
     pub name: String,
 }
 
-/// The configuration of one build, checked.
 /// The instance's user data, before its base64 encoding.
 #[derive(Clone, Debug)]
 pub enum UserData {
@@ -76,6 +75,7 @@ pub enum UserData {
     Secret(Rc<Secret>),
 }
 
+/// The configuration of one build, checked.
 #[derive(Clone, Debug)]
 pub struct Options {
     // Access.
@@ -412,8 +412,9 @@ impl Parser<'_> {
             return None;
         }
         if let Some(secret) = inline {
-            // Its length is the host's to know: the API refuses more than
-            // 16 KiB (InvalidUserData.SizeExceeded).
+            // Its length is the host's to check (the field's max-length,
+            // at decode): the API refuses more than 16 KiB
+            // (InvalidUserData.SizeExceeded).
             return Some(UserData::Secret(Rc::new(secrets::with_affix(secret, "", ""))));
         }
         let data = file?;

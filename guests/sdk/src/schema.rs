@@ -40,7 +40,15 @@ pub struct FieldSpec(Field);
 /// assert!(!fields[1].required);
 /// ```
 pub fn field(name: &str, kind: FieldKind, doc: &str) -> FieldSpec {
-    FieldSpec(Field { name: name.into(), kind, required: false, secret: false, doc: doc.into(), env: Vec::new() })
+    FieldSpec(Field {
+        name: name.into(),
+        kind,
+        required: false,
+        secret: false,
+        doc: doc.into(),
+        env: Vec::new(),
+        max_length: None,
+    })
 }
 
 impl FieldSpec {
@@ -82,6 +90,23 @@ impl FieldSpec {
     /// ```
     pub fn env(mut self, names: &[&str]) -> Self {
         self.0.env = names.iter().map(|n| n.to_string()).collect();
+        self
+    }
+}
+
+impl FieldSpec {
+    /// The host refuses a string value longer than `bytes` before
+    /// `prepare` runs (a secret field's length included, which the builder
+    /// cannot read), naming the field and the limit.
+    ///
+    /// ```rust
+    /// use kiln_guest::types::{Field, FieldKind};
+    ///
+    /// let f = Field::from(kiln_guest::schema::field("user_data", FieldKind::String, "Data.").max_length(16384));
+    /// assert_eq!(f.max_length, Some(16384));
+    /// ```
+    pub fn max_length(mut self, bytes: u32) -> Self {
+        self.0.max_length = Some(bytes);
         self
     }
 }

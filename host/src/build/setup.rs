@@ -53,8 +53,15 @@ async fn prepare_in_span(run: &Run, def: &BuilderDef, index: usize, for_run: boo
     let rendered = render::render(&def.config, &scope, &at)?;
     let mut section = rendered.map;
     let field_names: Vec<&str> = description.fields.iter().map(|f| f.name.as_str()).collect();
-    let comm =
-        communicator::extract(&mut section, description.uses_communicator, &field_names, &def.builder_type, &at)?;
+    let refused = communicator::refuse_sensitive(&rendered.sensitive, &field_names, &at);
+    let comm = communicator::extract(&mut section, description.uses_communicator, &field_names, &def.builder_type, &at)
+        .map_err(|mut problems| {
+            problems.splice(0..0, refused.iter().cloned());
+            problems
+        })?;
+    if !refused.is_empty() {
+        return Err(refused);
+    }
     // Refused here, not when the builder connects: validate must say it,
     // and a build must not create cloud resources only to fail at login.
     if description.uses_communicator && matches!(comm.config, crate::caps::comm::Config::Winrm(_)) {

@@ -110,7 +110,7 @@ pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> 
     }
     // Known before the template loads: its variables' `{{env}}` read it.
     let environment = args.simulation.environment();
-    let template = match args.template.load_in(false, environment.clone()) {
+    let template = match args.template.load_in(false, environment.clone(), ui.redactor()) {
         Ok(t) => t,
         Err(e) => return Ok(common::invalid(&ui, &e)),
     };

@@ -34,22 +34,36 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
 }
 
 impl TemplateArgs {
-    /// Loads the template with these variables.
-    pub fn load(&self) -> Result<Template, TemplateError> {
-        self.load_with(false)
+    /// Loads the template with these variables; its sensitive values are
+    /// registered with `redactor` as they become known, before any error
+    /// of the load can print them.
+    pub fn load(&self, redactor: &Redactor) -> Result<Template, TemplateError> {
+        self.load_with(false, redactor)
     }
 
-    /// Loads the template; with `allow_unset`, required variables may stay
-    /// unset (for commands that render nothing).
-    pub fn load_with(&self, allow_unset: bool) -> Result<Template, TemplateError> {
-        self.load_in(allow_unset, Environment::default())
+    /// Loads the template (as [`TemplateArgs::load`]); with `allow_unset`,
+    /// required variables may stay unset (for commands that render
+    /// nothing).
+    pub fn load_with(&self, allow_unset: bool, redactor: &Redactor) -> Result<Template, TemplateError> {
+        self.load_in(allow_unset, Environment::default(), redactor)
     }
 
-    /// Loads the template, the variables' `{{env}}` reading `environment`
-    /// (the one the run's fields fall back to).
-    pub fn load_in(&self, allow_unset: bool, environment: Environment) -> Result<Template, TemplateError> {
-        let overrides =
-            Overrides { vars: self.vars.clone(), var_files: self.var_files.clone(), allow_unset, environment };
+    /// Loads the template (as [`TemplateArgs::load`]), the variables'
+    /// `{{env}}` reading `environment` (the one the run's fields fall back
+    /// to).
+    pub fn load_in(
+        &self,
+        allow_unset: bool,
+        environment: Environment,
+        redactor: &Redactor,
+    ) -> Result<Template, TemplateError> {
+        let overrides = Overrides {
+            vars: self.vars.clone(),
+            var_files: self.var_files.clone(),
+            allow_unset,
+            environment,
+            redactor: redactor.clone(),
+        };
         template::load(&self.template, &overrides)
     }
 }

@@ -21,7 +21,7 @@ pub struct Args {
 
 /// Runs `kiln inspect`.
 pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> {
-    let template = match args.template.load_with(true) {
+    let template = match args.template.load_with(true, ui.redactor()) {
         Ok(t) => t,
         Err(e) => return Ok(common::invalid(&ui, &e)),
     };

@@ -69,8 +69,9 @@ pub struct SimulationArgs {
     /// you (mode 0600) and every secret in it reads `<sensitive>`.
     #[arg(long, value_name = "FILE", requires = "simulate")]
     pub sim_report: Option<PathBuf>,
-    /// With --sim-report: keep the secrets in the report as the simulator
-    /// received them (to check what a builder sent); the file is still
+    /// With --sim-report: do not redact kiln's secrets in the report (to
+    /// check what a builder sent); what the simulator itself masks (a
+    /// SecurityToken, shown as `***`) stays masked, and the file is still
     /// private to you.
     #[arg(long, requires = "sim_report")]
     pub sim_report_unredacted: bool,

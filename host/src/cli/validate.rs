@@ -29,7 +29,7 @@ pub struct Args {
 
 /// Runs `kiln validate`.
 pub async fn exec(args: Args, runtime: Runtime, ui: Ui) -> anyhow::Result<Exit> {
-    let template = match args.template.load_with(args.syntax_only) {
+    let template = match args.template.load_with(args.syntax_only, ui.redactor()) {
         Ok(t) => t,
         Err(e) => return Ok(common::invalid(&ui, &e)),
     };

@@ -34,6 +34,7 @@ impl From<&types::Field> for Field {
             secret: field.secret,
             doc: field.doc.clone(),
             env: field.env.clone(),
+            max_length: field.max_length,
         }
     }
 }

@@ -7,6 +7,7 @@ use crate::plugin::bindings::types::Artifact;
 use crate::template::Problem;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const KEYS: &[&str] = &["output", "strip_path", "strip_time", "custom_data"];
@@ -46,10 +47,43 @@ struct FileEntry {
     size: u64,
 }
 
+/// A problem for each string of the configuration that used a sensitive
+/// variable (`sensitive` as [`crate::template::render::Rendered`] gives
+/// it), at its field path.
+fn refuse_sensitive(sensitive: &BTreeMap<String, Vec<String>>, at: &str) -> Vec<Problem> {
+    sensitive
+        .iter()
+        .map(|(pointer, names)| {
+            let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
+            let (variables, listed) = match &quoted[..] {
+                [] => ("a sensitive variable".to_string(), "it".to_string()),
+                [one] => (format!("the sensitive variable {one}"), one.clone()),
+                many => (format!("the sensitive variables {}", many.join(", ")), many.join(", ")),
+            };
+            Problem::new(
+                format!("{at}{}", crate::template::decode::pointer_path(pointer)),
+                format!(
+                    "uses {variables}, but the manifest post-processor writes its fields in clear to a file, so \
+                     it cannot take a sensitive value; set it from a variable that is not in \
+                     sensitive-variables, or take {listed} out of sensitive-variables"
+                ),
+            )
+        })
+        .collect()
+}
+
 impl Manifest {
     /// Checks `config`; a relative `output` is taken from `pwd`.
-    pub fn from_config(config: &Map<String, Value>, at: &str, pwd: &Path) -> Result<Self, Vec<Problem>> {
-        let mut problems = Vec::new();
+    /// `sensitive` holds the JSON pointers of the strings that used a
+    /// sensitive variable, with those variables: each is a problem, since
+    /// the manifest is written in clear (and `output` names a file).
+    pub fn from_config(
+        config: &Map<String, Value>,
+        sensitive: &BTreeMap<String, Vec<String>>,
+        at: &str,
+        pwd: &Path,
+    ) -> Result<Self, Vec<Problem>> {
+        let mut problems = refuse_sensitive(sensitive, at);
         for key in config.keys() {
             if !KEYS.contains(&key.as_str()) {
                 problems.push(Problem::new(

@@ -35,8 +35,8 @@ fn configure(
     build: &BuildInfo<'_>,
 ) -> Result<manifest::Manifest, Vec<Problem>> {
     let scope = Scope { template, build_name: build.name, build_type: build.builder_type, build_data: None };
-    let config = render::render(&pp.config, &scope, &pp.at)?.map;
-    manifest::Manifest::from_config(&config, &pp.at, &template.pwd)
+    let rendered = render::render(&pp.config, &scope, &pp.at)?;
+    manifest::Manifest::from_config(&rendered.map, &rendered.sensitive, &pp.at, &template.pwd)
 }
 
 /// Runs every chain of the template that applies to the build on

@@ -250,6 +250,8 @@ impl Provisioning {
             started: t.started,
             fields,
             build_data: Some(data),
+            secret: false,
+            redactor: Some(&t.redactor),
         };
         interpolate::render(text, &ctx).map(|r| r.text).map_err(|e| e.to_string())
     }

@@ -67,8 +67,47 @@ const UNSUPPORTED: &[&str] = &[
     "winrm_transport_decorator",
 ];
 
-/// Keys whose values are credentials.
-const SECRET_KEYS: &[&str] = &["ssh_password", "ssh_bastion_password", "winrm_password"];
+/// Keys whose values are credentials (registered for redaction before
+/// the section is read: `build::secret_sources`).
+pub const SECRET_KEYS: &[&str] = &["ssh_password", "ssh_bastion_password", "winrm_password"];
+
+/// A problem for each communicator setting of a section that used a
+/// sensitive variable and is not a credential (`ssh_username`,
+/// `ssh_host`, `winrm_host`, ...): those reach the builder, the console
+/// and the log in plain text. `sensitive` holds the section's JSON
+/// pointers with the sensitive variables each reads (as
+/// [`super::render::Rendered`] gives them); keys in `builder_fields`
+/// belong to the builder, which checks them itself.
+pub fn refuse_sensitive(
+    sensitive: &std::collections::BTreeMap<String, Vec<String>>,
+    builder_fields: &[&str],
+    at: &str,
+) -> Vec<Problem> {
+    sensitive
+        .iter()
+        .filter_map(|(pointer, names)| {
+            let key = pointer.strip_prefix('/')?.split('/').next()?;
+            let plain = is_communicator_key(key) && !SECRET_KEYS.contains(&key) && !builder_fields.contains(&key);
+            plain.then(|| {
+                let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
+                let (variables, listed) = match &quoted[..] {
+                    [] => ("a sensitive variable".to_string(), "it".to_string()),
+                    [one] => (format!("the sensitive variable {one}"), one.clone()),
+                    many => (format!("the sensitive variables {}", many.join(", ")), many.join(", ")),
+                };
+                Problem::new(
+                    format!("{at}{}", super::decode::pointer_path(pointer)),
+                    format!(
+                        "uses {variables}, but the communicator setting {key} cannot take a sensitive value \
+                         (only {} can); set it from a variable that is not in sensitive-variables, or take \
+                         {listed} out of sensitive-variables",
+                        SECRET_KEYS.join(", ")
+                    ),
+                )
+            })
+        })
+        .collect()
+}
 
 /// The communicator settings of one build, read from its section.
 #[derive(Clone)]

@@ -17,12 +17,20 @@ use serde_json::{Map, Number, Value};
 use std::collections::BTreeMap;
 
 /// A decoded section.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Decoded {
     /// The section in canonical types, without secret values.
     pub json: Map<String, Value>,
     /// (JSON pointer, value) of each secret field that is set.
     pub secrets: Vec<(String, String)>,
+}
+
+// By hand: the derived form would print the secret values.
+impl std::fmt::Debug for Decoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pointers: Vec<&str> = self.secrets.iter().map(|(pointer, _)| pointer.as_str()).collect();
+        f.debug_struct("Decoded").field("json", &self.json).field("secrets", &pointers).finish()
+    }
 }
 
 /// Converts `value` to the canonical JSON of `kind`.
@@ -98,9 +106,16 @@ pub fn coerce(value: &Value, kind: FieldKind) -> Result<Value, String> {
 /// the ones they did set (and empties the cloud's security token
 /// variables, so that a token of theirs does not go with the default key).
 /// Outside `--simulate` the overlay is empty.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Environment {
     overlay: BTreeMap<String, String>,
+}
+
+// By hand: the overlay holds credentials (the simulated clouds' keys).
+impl std::fmt::Debug for Environment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Environment").field("overlay", &self.overlay.keys().collect::<Vec<_>>()).finish()
+    }
 }
 
 impl Environment {
@@ -192,6 +207,19 @@ pub fn decode(
                 continue;
             }
         };
+        if let (Some(limit), Value::String(s)) = (field.max_length, &value)
+            && s.len() > limit as usize
+        {
+            // The length, never the value: it may be a secret.
+            problems.push(Problem::new(
+                format!("{at}.{key}"),
+                format!(
+                    "is {} bytes; builder type {builder_type:?} takes at most {limit} bytes here; shorten it",
+                    s.len()
+                ),
+            ));
+            continue;
+        }
         if field.secret {
             match value {
                 // Empty is unset, as for a plain field: no handle at all,
@@ -275,7 +303,7 @@ pub fn escape(key: &str) -> String {
 
 /// A JSON pointer (`/tags/team`, `/disks/0`) as the JSON path it is
 /// under a section (`.tags.team`, `.disks[0]`).
-fn pointer_path(pointer: &str) -> String {
+pub fn pointer_path(pointer: &str) -> String {
     pointer
         .split('/')
         .skip(1)
@@ -290,7 +318,7 @@ mod tests {
     use serde_json::json;
 
     fn field(name: &str, kind: FieldKind, required: bool, secret: bool) -> Field {
-        Field { name: name.into(), kind, required, secret, doc: "doc".into(), env: Vec::new() }
+        Field { name: name.into(), kind, required, secret, doc: "doc".into(), env: Vec::new(), max_length: None }
     }
 
     #[test]

@@ -59,4 +59,6 @@ pub struct Field {
     /// Environment variables read, in order, when the template leaves the
     /// field unset or empty.
     pub env: Vec<String>,
+    /// The most bytes a string value may have, checked at decode.
+    pub max_length: Option<u32>,
 }

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 
 use super::decode::Environment;
 use super::gotime;
+use crate::caps::secrets::{REDACTED, Redactor};
 
 /// Everything an interpolation can read; borrowed so one template can be rendered in many contexts
 /// cheaply.
@@ -39,6 +40,14 @@ pub struct Context<'a> {
     pub fields: &'a BTreeMap<String, String>,
     /// Data the builder produced at run time, for `build`; `None` where it cannot exist yet.
     pub build_data: Option<&'a BTreeMap<String, String>>,
+    /// The text rendered is itself a secret (a sensitive variable's default): its output is
+    /// sensitive, and so is every value it reads (an `env` credential), even where no sensitive
+    /// variable is read.
+    pub secret: bool,
+    /// Where the output of a rendering that read a sensitive variable is registered, so that a
+    /// value derived from a secret (`upper`, `replace`, glued to other text) is redacted too
+    /// wherever it is printed later; `None` registers nothing.
+    pub redactor: Option<&'a Redactor>,
 }
 
 /// The result of rendering one string.
@@ -66,18 +75,46 @@ pub struct Error {
 /// Interpolates every action in `input`.
 pub fn render(input: &str, ctx: &Context<'_>) -> Result<Rendered, Error> {
     let pieces = scan(input).into_iter().collect::<Result<Vec<_>, _>>()?;
-    let mut eval = Eval { ctx, sensitive: false };
     let mut text = String::with_capacity(input.len());
+    // Where in `text` each action that read a sensitive value wrote.
+    let mut secret_spans = Vec::new();
     for piece in &pieces {
         match piece {
             Piece::Text(t) => text.push_str(t),
             Piece::Action { pipeline, span } => {
+                let mut eval = Eval { ctx, sensitive: ctx.secret };
                 let value = eval.pipeline(pipeline).map_err(|message| error_at(input, span.clone(), message))?;
+                let start = text.len();
                 value.write_to(&mut text);
+                if eval.sensitive {
+                    secret_spans.push(start..text.len());
+                }
             }
         }
     }
-    Ok(Rendered { text, sensitive: eval.sensitive })
+    let sensitive = ctx.secret || !secret_spans.is_empty();
+    if sensitive && let Some(redactor) = ctx.redactor {
+        register_derived(redactor, &text, &secret_spans);
+    }
+    Ok(Rendered { text, sensitive })
+}
+
+/// Registers what a rendering made from sensitive values: the whole `text`, each action's output
+/// (`upper`, `replace` of a secret), and each output with the letters, digits and `_` glued to it
+/// on either side, which is what a short secret written against other text (`{{user `pw`}}2026`)
+/// shows as in a command's output, where the redactor would not take it for a token of its own.
+/// `spans` are byte ranges of `text`, on character boundaries.
+fn register_derived(redactor: &Redactor, text: &str, spans: &[std::ops::Range<usize>]) {
+    let glued = |c: char| c.is_alphanumeric() || c == '_';
+    redactor.add(text);
+    for span in spans {
+        redactor.add(&text[span.clone()]);
+        let start = text[..span.start]
+            .rfind(|c| !glued(c))
+            .map_or(0, |i| i + text[i..].chars().next().map_or(1, char::len_utf8));
+        let end = text[span.end..].find(|c| !glued(c)).map_or(text.len(), |i| span.end + i);
+        redactor.add(&text[start..end]);
+    }
 }
 
 /// Fast path: false when the string contains no "{{", so callers can skip rendering it.
@@ -625,8 +662,13 @@ impl Value {
         }
     }
 
-    fn describe(&self) -> String {
+    /// The value as an error names it; with `sensitive` (the rendering has read a sensitive
+    /// value, which this one may be or come from) only its kind.
+    fn describe(&self, sensitive: bool) -> String {
         match self {
+            Value::Str(_) if sensitive => format!("a sensitive string ({REDACTED})"),
+            Value::Int(_) if sensitive => format!("a sensitive integer ({REDACTED})"),
+            Value::Bool(_) if sensitive => format!("a sensitive boolean ({REDACTED})"),
             Value::Str(s) => format!("the string {s:?}"),
             Value::Int(n) => format!("the integer {n}"),
             Value::Bool(b) => format!("the boolean {b}"),
@@ -643,6 +685,8 @@ struct Eval<'c, 'a> {
 struct Args {
     func: Func,
     values: Vec<Value>,
+    /// Whether a sensitive value was read so far: errors then do not quote the values.
+    sensitive: bool,
 }
 
 impl Args {
@@ -653,9 +697,12 @@ impl Args {
     fn str(&self, i: usize) -> Result<&str, String> {
         match &self.values[i] {
             Value::Str(s) => Ok(s),
-            other => {
-                Err(format!("{}; argument {} is {}, not a string", self.func.signature(), i + 1, other.describe()))
-            }
+            other => Err(format!(
+                "{}; argument {} is {}, not a string",
+                self.func.signature(),
+                i + 1,
+                other.describe(self.sensitive)
+            )),
         }
     }
 
@@ -669,7 +716,12 @@ impl Args {
                     _ => None,
                 };
                 parsed.ok_or_else(|| {
-                    format!("{}; argument {} is {}, not an integer", self.func.signature(), i + 1, other.describe())
+                    format!(
+                        "{}; argument {} is {}, not an integer",
+                        self.func.signature(),
+                        i + 1,
+                        other.describe(self.sensitive)
+                    )
                 })
             }
         }
@@ -689,7 +741,7 @@ impl Eval<'_, '_> {
                 Command::Call { func, args } => {
                     let mut values = args.iter().map(|a| self.operand(a)).collect::<Result<Vec<_>, _>>()?;
                     values.extend(piped.take());
-                    self.call(Args { func: *func, values })?
+                    self.call(Args { func: *func, values, sensitive: self.sensitive })?
                 }
             };
             piped = Some(value);
@@ -717,7 +769,9 @@ impl Eval<'_, '_> {
                 args.expect(1)?;
                 let name = args.str(0)?;
                 let value = ctx.variables.get(name).ok_or_else(|| {
-                    format!("unknown variable {name}{}", known_list(ctx.variables.keys(), "variables"))
+                    // A name computed from a sensitive value may be that value.
+                    let shown = if self.sensitive { REDACTED } else { name };
+                    format!("unknown variable {shown}{}", known_list(ctx.variables.keys(), "variables"))
                 })?;
                 self.sensitive |= ctx.sensitive.contains(name);
                 value.clone()
@@ -884,6 +938,8 @@ mod tests {
                 started: Utc.with_ymd_and_hms(2017, 10, 18, 2, 6, 30).unwrap(),
                 fields: &self.fields,
                 build_data: self.build_data.as_ref(),
+                secret: false,
+                redactor: None,
             }
         }
 
@@ -935,6 +991,43 @@ mod tests {
         let secret = render("x{{ user `password` | upper }}", &f.ctx()).unwrap();
         assert_eq!(plain, Rendered { text: "Web".to_owned(), sensitive: false });
         assert_eq!(secret, Rendered { text: "xHUNTER2".to_owned(), sensitive: true });
+    }
+
+    #[test]
+    fn an_error_about_a_sensitive_value_does_not_quote_it() {
+        let message = err("{{ replace `a` `b` (user `password`) `c` }}");
+        assert_eq!(
+            message,
+            "replace expects (old, new string, n int, s string); argument 3 is a sensitive string (<sensitive>), not an integer"
+        );
+        assert_eq!(
+            err("{{ user (user `password`) }}"),
+            "unknown variable <sensitive> (known variables: count, csv, name, password)"
+        );
+        assert!(err("{{ replace `a` `b` (user `name`) `c` }}").contains("the string \"Web\""));
+    }
+
+    #[test]
+    fn a_secret_text_hides_what_it_reads_and_is_sensitive() {
+        let mut f = Fixture::new();
+        f.environment = Some(Environment::with_overlay([("PW".to_string(), "from-the-env".to_string())]));
+        let ctx = Context { secret: true, ..f.ctx() };
+        let e = render("{{ replace `a` `b` (env `PW`) `c` }}", &ctx).unwrap_err();
+        assert!(!e.message.contains("from-the-env"), "{}", e.message);
+        assert!(render("{{ env `PW` }}", &ctx).unwrap().sensitive);
+    }
+
+    #[test]
+    fn a_rendering_that_read_a_secret_registers_what_it_made() {
+        let f = Fixture::new();
+        let redactor = Redactor::default();
+        let ctx = Context { redactor: Some(&redactor), ..f.ctx() };
+        render("echo {{ user `password` | upper }} {{user `password`}}2026 {{user `name`}}", &ctx).unwrap();
+        assert_eq!(redactor.redact("HUNTER2"), "<sensitive>");
+        assert_eq!(redactor.redact("hunter22026"), "<sensitive>");
+        assert_eq!(redactor.redact("Web"), "Web");
+        render("{{user `name`}} only", &ctx).unwrap();
+        assert_eq!(redactor.redact("Web only"), "Web only", "nothing sensitive was read");
     }
 
     #[test]

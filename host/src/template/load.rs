@@ -6,6 +6,7 @@ use super::decode::Environment;
 use super::error::{Problem, TemplateError, did_you_mean};
 use super::interpolate::{self, Context};
 use super::{BuilderDef, ByBuild, PostProcessorDef, ProvisionerDef, Template};
+use crate::caps::secrets::Redactor;
 use crate::duration;
 use serde_json::{Map, Value};
 use std::cmp::Reverse;
@@ -26,6 +27,11 @@ pub struct Overrides {
     /// Where the variables' `{{env}}` reads (under `--simulate`, with the
     /// simulated clouds' default credentials over the process environment).
     pub environment: Environment,
+    /// Learns each sensitive variable's value as soon as it is known, so
+    /// that no error of the load (a default that reads it and fails)
+    /// shows it; every later rendering of the template registers there
+    /// too (kept in [`Template::redactor`]).
+    pub redactor: Redactor,
 }
 
 /// The provisioner types this kiln runs.
@@ -117,6 +123,7 @@ pub fn from_text(path: &Path, text: &str, overrides: &Overrides) -> Result<Templ
         provisioners_by_build,
         error_cleanup,
         post_processors,
+        redactor: overrides.redactor.clone(),
     })
 }
 
@@ -247,6 +254,11 @@ fn resolve_variables(
     let mut pending: Vec<(String, String)> = Vec::new();
     for (name, default) in &declared {
         if let Some((value, _)) = given.get(name) {
+            // Before any default that reads it can fail and quote it (the
+            // defaults register themselves as they are rendered).
+            if sensitive.contains(name) {
+                overrides.redactor.add(value);
+            }
             values.insert(name.clone(), value.clone());
             continue;
         }
@@ -299,6 +311,8 @@ fn resolve_variables(
             started,
             fields: &fields,
             build_data: None,
+            secret: sensitive.contains(name),
+            redactor: Some(&overrides.redactor),
         };
         match interpolate::render(text, &ctx) {
             Ok(rendered) => {

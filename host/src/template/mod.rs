@@ -65,6 +65,10 @@ pub struct Template {
     /// `post-processors`: each inner list is a sequence run on one
     /// artifact.
     pub post_processors: Vec<Vec<PostProcessorDef>>,
+    /// Where every rendering of this template that reads a sensitive
+    /// variable registers its output (`upper`, `replace`, a short secret
+    /// glued to other text), in every section.
+    pub redactor: crate::caps::secrets::Redactor,
 }
 
 /// One entry of `builders`.

@@ -46,6 +46,8 @@ pub fn render(map: &Map<String, Value>, scope: &Scope<'_>, at: &str) -> Result<R
         started: scope.template.started,
         fields: &fields,
         build_data: scope.build_data,
+        secret: false,
+        redactor: Some(&scope.template.redactor),
     };
     let mut problems = Vec::new();
     let mut sensitive = BTreeMap::new();

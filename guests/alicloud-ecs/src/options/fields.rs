@@ -60,7 +60,7 @@ pub fn all() -> Vec<Field> {
         field("security_group_id", text, "Use this existing security group instead of creating a temporary one."),
         field("security_group_name", text, "The name of the temporary security group: 2 to 128 characters, beginning with a letter or a Chinese character."),
         field("temporary_security_group_source_cidrs", StringList, "The CIDR blocks the temporary security group admits on the communicator port. Default [\"0.0.0.0/0\"]; with ssh_private_ip, the VPC's block."),
-        field("user_data", text, "User data for the instance, as plain text (kiln encodes it in base64); at most 16 KiB. Held as a secret: it may read a sensitive variable, and it is never printed.").secret(),
+        field("user_data", text, "User data for the instance, as plain text (kiln encodes it in base64); at most 16 KiB. Held as a secret: it may read a sensitive variable, and it is never printed.").secret().max_length(super::USER_DATA_LIMIT as u32),
         field("user_data_file", FileText, "A local file whose content is the instance's user data; kiln reads it. Not with user_data."),
         field("vpc_id", text, "Use this existing VPC instead of creating a temporary one."),
         field("vpc_name", text, "The name of the temporary VPC: 2 to 128 characters, beginning with a letter or a Chinese character."),

@@ -17,7 +17,7 @@ use kiln_guest::{Config, communicator, ledger, timer, ui};
 struct Scenarios;
 
 fn field(name: &str, kind: FieldKind, required: bool, secret: bool, doc: &str) -> Field {
-    Field { name: name.into(), kind, required, secret, doc: doc.into(), env: Vec::new() }
+    Field { name: name.into(), kind, required, secret, doc: doc.into(), env: Vec::new(), max_length: None }
 }
 
 impl Guest for Scenarios {

@@ -8,8 +8,11 @@
 //! - `secrets_impl`: the `kiln:plugin/secrets` interface.
 //! - `sign`: HMAC over guest data.
 //! - `pieces`: texts assembled from plain pieces and secret values.
+//! - `percent`: the percent-encoding `pieces` writes and the redactor
+//!   matches.
 
 mod needles;
+mod percent;
 mod pieces;
 mod redact;
 mod secrets_impl;

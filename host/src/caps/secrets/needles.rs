@@ -12,8 +12,13 @@
 //! added since the last [`Needles::index`] wait in a list, so that a batch
 //! (every sensitive variable of a template) is indexed in one go.
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use std::collections::{BTreeSet, HashSet};
+
+/// Most bytes of strings in a run whose automaton may be a DFA (the
+/// automaton chooses); past it, always an NFA, which builds in time
+/// linear in the bytes.
+const MAX_DFA_BYTES: usize = 16 * 1024;
 
 /// A growing set of non-empty strings, searchable in a text.
 #[derive(Default)]
@@ -36,7 +41,12 @@ struct Run {
 
 impl Run {
     fn new(strings: Vec<String>) -> Run {
-        let automaton = AhoCorasick::new(&strings).ok();
+        // A DFA costs states times byte classes to build: for long
+        // secrets (a user data script and its encoded forms, hundreds of
+        // KiB) that is seconds to minutes, for a search barely faster.
+        let bytes: usize = strings.iter().map(String::len).sum();
+        let kind = (bytes > MAX_DFA_BYTES).then_some(AhoCorasickKind::ContiguousNFA);
+        let automaton = AhoCorasick::builder().kind(kind).build(&strings).ok();
         Run { strings, automaton }
     }
 

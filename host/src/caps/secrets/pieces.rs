@@ -35,17 +35,7 @@ pub fn assemble(table: &ResourceTable, pieces: &[Piece], redactor: &Redactor) ->
 /// `bytes` written in `encoding`.
 pub fn encode(encoding: Encoding, bytes: &[u8]) -> Vec<u8> {
     match encoding {
-        Encoding::Percent => {
-            let mut out = Vec::with_capacity(bytes.len() * 3);
-            for &byte in bytes {
-                if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-                    out.push(byte);
-                } else {
-                    out.extend_from_slice(format!("%{byte:02X}").as_bytes());
-                }
-            }
-            out
-        }
+        Encoding::Percent => super::percent::encode(bytes),
         Encoding::Base64 => base64::engine::general_purpose::STANDARD.encode(bytes).into_bytes(),
     }
 }

@@ -22,9 +22,10 @@
 //! value goes on its own: a parameter, a URL's user info, a quoted or
 //! JSON string, a line of output, `NAME=value`. What this lets through is
 //! a short secret written against other letters or digits (a template's
-//! `{{user `pw`}}2026`); the host narrows that by also registering each
-//! whole rendered string that used a sensitive variable where a builder
-//! field receives it.
+//! `{{user `pw`}}2026`); the interpolator narrows that by registering,
+//! for every rendering that read a sensitive variable (in any section),
+//! the whole string, each action's output, and that output with the
+//! letters and digits glued to it (`ab12026`).
 
 use super::needles::Needles;
 use base64::Engine;
@@ -37,6 +38,13 @@ pub const REDACTED: &str = "<sensitive>";
 /// occur; shorter ones only as tokens of their own (see the module doc).
 pub const MIN_ANYWHERE: usize = 8;
 
+/// Lines of a multi-line secret shorter than this (trimmed) are not
+/// registered on their own: such a line (`fi`, `}`, `done`, `EOF`) is
+/// ordinary text, and replacing it in every output would mangle lines
+/// without hiding anything of worth. It is the length from which a value
+/// is replaced anywhere, so each registered line is too.
+pub const MIN_LINE: usize = MIN_ANYWHERE;
+
 /// Shared, append-only list of secret values. Cloning shares the list.
 #[derive(Clone, Default)]
 pub struct Redactor {
@@ -47,23 +55,20 @@ pub struct Redactor {
 
 impl Redactor {
     /// Registers `value` (and its usual encodings). Empty values are
-    /// ignored: they would match everywhere.
+    /// ignored: they would match everywhere. A value of several lines also
+    /// registers each of its lines of at least [`MIN_LINE`] characters
+    /// (trimmed), because output is redacted a line at a time (a
+    /// provisioner's, a log's) and would show such a secret line by line.
     pub fn add(&self, value: &str) {
         if value.is_empty() {
             return;
         }
-        let mut forms = vec![value.to_string()];
-        let json = serde_json::to_string(value).unwrap_or_default();
-        forms.push(json[1..json.len() - 1].to_string());
-        forms.push(url::form_urlencoded::byte_serialize(value.as_bytes()).collect());
-        forms.push(base64::engine::general_purpose::STANDARD.encode(value));
-        // As a shell single-quoted word writes it ('"'"' for a quote). This
-        // must follow `Session::quote` and `{{.Vars}}`, hence the shared
-        // function.
-        forms.push(crate::shell_quote::escape_single_quoted(value));
         let mut needles = self.needles.write().unwrap_or_else(|e| e.into_inner());
-        for form in forms {
-            needles.insert(form);
+        insert_forms(&mut needles, value);
+        if value.contains('\n') {
+            for line in value.lines().map(str::trim).filter(|l| l.chars().count() >= MIN_LINE) {
+                insert_forms(&mut needles, line);
+            }
         }
     }
 
@@ -90,6 +95,67 @@ impl Redactor {
     }
 }
 
+/// Registers `value` in the forms it takes on its way into a message:
+/// as is, JSON-escaped, form- and percent-encoded, base64 (padded,
+/// unpadded, and, for a long value, the characters it alone decides when
+/// it sits inside a longer encoded text), shell-quoted; and each of these
+/// JSON-escaped once and twice (a shell-quoted value in a JSON report, a
+/// JSON body logged inside JSON).
+fn insert_forms(needles: &mut Needles, value: &str) {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let mut forms = vec![
+        value.to_string(),
+        url::form_urlencoded::byte_serialize(value.as_bytes()).collect(),
+        String::from_utf8_lossy(&super::percent::encode(value.as_bytes())).into_owned(),
+        STANDARD.encode(value),
+        STANDARD_NO_PAD.encode(value),
+        // As a shell single-quoted word writes it ('"'"' for a quote). This
+        // must follow `Session::quote` and `{{.Vars}}`, hence the shared
+        // function.
+        crate::shell_quote::escape_single_quoted(value),
+    ];
+    for offset in 0..3 {
+        for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+            forms.extend(base64_core(value.as_bytes(), offset, engine));
+        }
+    }
+    let escaped: Vec<String> = forms.iter().map(|f| json_escaped(f)).collect();
+    let twice: Vec<String> = escaped.iter().map(|f| json_escaped(f)).collect();
+    for form in forms.into_iter().chain(escaped).chain(twice) {
+        needles.insert(form);
+    }
+}
+
+/// `text` as it appears inside a JSON string.
+fn json_escaped(text: &str) -> String {
+    let json = serde_json::to_string(text).unwrap_or_default();
+    json.get(1..json.len().saturating_sub(1)).unwrap_or_default().to_string()
+}
+
+/// The base64 characters that `value` alone decides when it starts
+/// `offset` bytes (0, 1 or 2) into a 3-byte group of a longer encoded
+/// text: the characters straddling its first and last byte depend on the
+/// bytes around it and are left out. `None` when fewer than
+/// [`MIN_ANYWHERE`] characters are decided: a shorter core would be
+/// replaced only as a token, and inside base64 it never is one.
+fn base64_core(value: &[u8], offset: usize, engine: &impl Engine) -> Option<String> {
+    let mut shifted = vec![0u8; offset];
+    shifted.extend_from_slice(value);
+    let encoded = engine.encode(&shifted);
+    // Character i holds bits [6i, 6i + 6); the value's are
+    // [8 * offset, 8 * (offset + len)).
+    let start = (8 * offset).div_ceil(6);
+    let end = 8 * (offset + value.len()) / 6;
+    (end >= start + MIN_ANYWHERE).then(|| encoded[start..end].to_string())
+}
+
+// By hand: a derived form would print every secret.
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redactor").finish_non_exhaustive()
+    }
+}
+
 /// `text` with `needle` replaced: everywhere when it is long, else only
 /// where it is a token of its own.
 fn replace(text: &str, needle: &str) -> String {
@@ -100,10 +166,11 @@ fn replace(text: &str, needle: &str) -> String {
     let ends_word = needle.chars().next_back().is_some_and(is_word);
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
-    for (at, _) in text.match_indices(needle) {
-        if at < copied {
-            continue; // overlaps the previous replacement
-        }
+    let mut from = 0;
+    // Searched by hand rather than with `match_indices`, which never tries
+    // a candidate overlapping a rejected one (`a-a` inside `xa-a-a`).
+    while let Some(found) = text[from..].find(needle) {
+        let at = from + found;
         let end = at + needle.len();
         let free_before = !starts_word || ends_token(&text[..at]);
         let free_after = !ends_word || !text[end..].chars().next().is_some_and(is_word);
@@ -111,6 +178,9 @@ fn replace(text: &str, needle: &str) -> String {
             out.push_str(&text[copied..at]);
             out.push_str(REDACTED);
             copied = end;
+            from = end;
+        } else {
+            from = at + text[at..].chars().next().map_or(1, char::len_utf8);
         }
     }
     out.push_str(&text[copied..]);
@@ -240,5 +310,66 @@ mod tests {
         r.add("secret-number-1x");
         assert_eq!(r.redact("secret-number-1x secret-number-1999"), "<sensitive> <sensitive>");
         assert_eq!(r.redact("secret-number-19999"), "<sensitive>9");
+    }
+
+    #[test]
+    fn a_shell_quoted_value_in_json_is_replaced() {
+        let r = Redactor::default();
+        r.add("Zq9 longsecret'XY");
+        let quoted = format!("PW='{}'", crate::shell_quote::escape_single_quoted("Zq9 longsecret'XY"));
+        let in_json = serde_json::to_string(&quoted).unwrap();
+        assert_eq!(r.redact(&in_json), r#""PW='<sensitive>'""#);
+        let twice = serde_json::to_string(&in_json).unwrap();
+        assert!(!r.redact(&twice).contains("longsecret"), "{}", r.redact(&twice));
+    }
+
+    #[test]
+    fn base64_inside_a_longer_encoded_text_is_replaced() {
+        use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+        let secret = "Zq9-longsecret-XY";
+        let r = Redactor::default();
+        r.add(secret);
+        assert_eq!(r.redact(&STANDARD_NO_PAD.encode(secret)), REDACTED);
+        for prefix in ["", "a", "ab"] {
+            let encoded = STANDARD.encode(format!("{prefix}{secret}-and more after it"));
+            assert!(r.redact(&encoded).contains(REDACTED), "offset {}: {encoded}", prefix.len());
+        }
+        // A short secret has no core long enough to match inside base64.
+        let short = Redactor::default();
+        short.add("pw");
+        let text = STANDARD.encode("xxpwxx in a longer text");
+        assert_eq!(short.redact(&text), text);
+    }
+
+    #[test]
+    fn percent_encoding_with_percent_20_is_replaced() {
+        let r = Redactor::default();
+        r.add("a b/c");
+        assert_eq!(r.redact("k=a%20b%2Fc&x"), "k=<sensitive>&x");
+    }
+
+    #[test]
+    fn each_long_line_of_a_multi_line_secret_is_replaced_on_its_own() {
+        let r = Redactor::default();
+        r.add("-----BEGIN KEY-----\n  MIIEowIBAAKCAQEA7\nfi\n\n");
+        assert_eq!(r.redact("  MIIEowIBAAKCAQEA7"), "  <sensitive>");
+        assert_eq!(r.redact("-----BEGIN KEY-----"), "<sensitive>");
+        // Short lines are ordinary words, left alone.
+        assert_eq!(r.redact("fi"), "fi");
+        assert_eq!(r.redact("if x; then y; fi"), "if x; then y; fi");
+    }
+
+    #[test]
+    fn a_short_secret_overlapping_a_rejected_match_is_found() {
+        let r = Redactor::default();
+        r.add("a-a");
+        assert_eq!(r.redact("xa-a-a"), "xa-<sensitive>");
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let r = Redactor::default();
+        r.add("hunter2-long");
+        assert!(!format!("{r:?}").contains("hunter2"));
     }
 }
