@@ -2,7 +2,6 @@
 //! loads from it: a corrupt, truncated or foreign file is compiled again
 //! with one warning, and a cache directory others can write is not used.
 
-use crate::support::watchdog::Watched;
 use crate::support::{Project, Run};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -177,15 +176,10 @@ fn a_cache_dir_owned_by_another_user_is_not_used() {
 fn two_kilns_filling_one_empty_cache_at_once_leave_valid_files_without_a_warning() {
     let p = CachedProject::new();
     let cache = p.cache.to_str().unwrap();
-    let spawn = |n: usize| {
-        let mut command = p.project.kiln(&["plugins", "inspect", kiln::guests::NULL_BUILDER]);
-        command.env("KILN_CACHE_DIR", cache);
-        Watched::spawn(command, format!("kiln plugins inspect (writer {n})"))
-    };
     // Started together: usually both find the cache empty, compile and
     // write the same file; whichever wins, neither may warn.
-    let (first, second) = (spawn(1), spawn(2));
-    for run in [first.finish(), second.finish()] {
+    let runs = p.project.run_at_once(2, &["plugins", "inspect", kiln::guests::NULL_BUILDER], &[("KILN_CACHE_DIR", cache)]);
+    for run in runs {
         run.code(0).contains("Builder types:    null").lacks("Warning");
     }
     let files = p.files();

@@ -256,6 +256,26 @@ impl Project {
     /// Panics, with kiln's output, when the run outlives
     /// [`DEFAULT_RUN_LIMIT`](super::watchdog::DEFAULT_RUN_LIMIT): kiln hung.
     pub fn run_with_env_changes(&self, args: &[&str], removed: &[&str], added: &[(&str, &str)]) -> Run {
+        let (label, kiln) = self.start_with_env_changes(args, removed, added);
+        self.finish(&label, kiln)
+    }
+
+    /// Runs `kiln ARGS...` `copies` times at once, each with these
+    /// variables added to the project's environment (as
+    /// [`Project::run_with_env`] adds them), and waits for them all: for
+    /// what two kilns sharing a directory do.
+    ///
+    /// Panics, with kiln's output, when a run outlives
+    /// [`DEFAULT_RUN_LIMIT`](super::watchdog::DEFAULT_RUN_LIMIT): kiln hung.
+    pub fn run_at_once(&self, copies: usize, args: &[&str], env: &[(&str, &str)]) -> Vec<Run> {
+        let started: Vec<_> = (0..copies).map(|_| self.start_with_env_changes(args, &[], env)).collect();
+        started.into_iter().map(|(label, kiln)| self.finish(&label, kiln)).collect()
+    }
+
+    /// Starts `kiln ARGS...` with the project's environment changed as
+    /// [`Project::run_with_env_changes`] says; returns its label and the
+    /// running process.
+    fn start_with_env_changes(&self, args: &[&str], removed: &[&str], added: &[(&str, &str)]) -> (String, Watched) {
         let mut command = self.kiln(args);
         let credential_vars = canary::credential_vars();
         if added.iter().any(|(name, _)| credential_vars.contains(name)) {
@@ -270,7 +290,7 @@ impl Project {
         lock(&self.secrets).extend(canary::declared_in_env(added));
         let label = label(args, removed);
         let kiln = self.start(args, command, &label, Stdout::Piped);
-        self.finish(&label, kiln)
+        (label, kiln)
     }
 
     /// Runs `kiln ARGS...` to completion with its stdout as `stdout` says
