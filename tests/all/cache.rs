@@ -178,7 +178,8 @@ fn two_kilns_filling_one_empty_cache_at_once_leave_valid_files_without_a_warning
     let cache = p.cache.to_str().unwrap();
     // Started together: usually both find the cache empty, compile and
     // write the same file; whichever wins, neither may warn.
-    let runs = p.project.run_at_once(2, &["plugins", "inspect", kiln::guests::NULL_BUILDER], &[("KILN_CACHE_DIR", cache)]);
+    let runs =
+        p.project.run_at_once(2, &["plugins", "inspect", kiln::guests::NULL_BUILDER], &[("KILN_CACHE_DIR", cache)]);
     for run in runs {
         run.code(0).contains("Builder types:    null").lacks("Warning");
     }
