@@ -54,19 +54,10 @@ fn refuse_sensitive(sensitive: &BTreeMap<String, Vec<String>>, at: &str) -> Vec<
     sensitive
         .iter()
         .map(|(pointer, names)| {
-            let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
-            let (variables, listed) = match &quoted[..] {
-                [] => ("a sensitive variable".to_string(), "it".to_string()),
-                [one] => (format!("the sensitive variable {one}"), one.clone()),
-                many => (format!("the sensitive variables {}", many.join(", ")), many.join(", ")),
-            };
-            Problem::new(
+            Problem::sensitive_refused(
                 format!("{at}{}", crate::template::decode::pointer_path(pointer)),
-                format!(
-                    "uses {variables}, but the manifest post-processor writes its fields in clear to a file, so \
-                     it cannot take a sensitive value; set it from a variable that is not in \
-                     sensitive-variables, or take {listed} out of sensitive-variables"
-                ),
+                names,
+                "the manifest post-processor writes its fields in clear to a file, so it cannot take a sensitive value",
             )
         })
         .collect()

@@ -89,18 +89,11 @@ pub fn refuse_sensitive(
             let key = pointer.strip_prefix('/')?.split('/').next()?;
             let plain = is_communicator_key(key) && !SECRET_KEYS.contains(&key) && !builder_fields.contains(&key);
             plain.then(|| {
-                let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
-                let (variables, listed) = match &quoted[..] {
-                    [] => ("a sensitive variable".to_string(), "it".to_string()),
-                    [one] => (format!("the sensitive variable {one}"), one.clone()),
-                    many => (format!("the sensitive variables {}", many.join(", ")), many.join(", ")),
-                };
-                Problem::new(
+                Problem::sensitive_refused(
                     format!("{at}{}", super::decode::pointer_path(pointer)),
-                    format!(
-                        "uses {variables}, but the communicator setting {key} cannot take a sensitive value \
-                         (only {} can); set it from a variable that is not in sensitive-variables, or take \
-                         {listed} out of sensitive-variables",
+                    names,
+                    &format!(
+                        "the communicator setting {key} cannot take a sensitive value (only {} can)",
                         SECRET_KEYS.join(", ")
                     ),
                 )

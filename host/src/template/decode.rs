@@ -264,12 +264,6 @@ fn refuse_sensitive(
     let mut can = None;
     marked
         .map(|(p, names)| {
-            let variables = match &names[..] {
-                [] => "a sensitive variable".to_string(),
-                [one] => format!("the sensitive variable {one:?}"),
-                many => format!("the sensitive variables {}", quoted(many)),
-            };
-            let listed = if names.is_empty() { "it".to_string() } else { quoted(names) };
             let can = can.get_or_insert_with(|| {
                 let secret_fields: Vec<&str> = fields.iter().filter(|f| f.secret).map(|f| f.name.as_str()).collect();
                 if secret_fields.is_empty() {
@@ -278,21 +272,13 @@ fn refuse_sensitive(
                     format!("only its secret fields can: {}", secret_fields.join(", "))
                 }
             });
-            Problem::new(
+            Problem::sensitive_refused(
                 format!("{at}{}", pointer_path(p)),
-                format!(
-                    "uses {variables}, but this field of builder type {builder_type:?} cannot take a sensitive \
-                     value ({can}); set it from a variable that is not in sensitive-variables, or take {listed} \
-                     out of sensitive-variables"
-                ),
+                names,
+                &format!("this field of builder type {builder_type:?} cannot take a sensitive value ({can})"),
             )
         })
         .collect()
-}
-
-/// `"a", "b"`.
-fn quoted(names: &[String]) -> String {
-    names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
 }
 
 /// `key` as one token of a JSON pointer (RFC 6901: `~` is `~0`, `/` is

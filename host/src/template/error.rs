@@ -16,6 +16,26 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// A sensitive value where it cannot go: at `at`, which used the
+    /// sensitive variables `names` (none known: "a sensitive variable"),
+    /// `why_not` saying why this place cannot take one; the message says
+    /// both ways out.
+    pub fn sensitive_refused(at: impl Into<String>, names: &[String], why_not: &str) -> Self {
+        let quoted = names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ");
+        let (variables, listed) = match names {
+            [] => ("a sensitive variable".to_string(), "it".to_string()),
+            [_] => (format!("the sensitive variable {quoted}"), quoted),
+            _ => (format!("the sensitive variables {quoted}"), quoted),
+        };
+        Problem::new(
+            at,
+            format!(
+                "uses {variables}, but {why_not}; set it from a variable that is not in sensitive-variables, \
+                 or take {listed} out of sensitive-variables"
+            ),
+        )
+    }
+
     /// A problem at `at`.
     pub fn new(at: impl Into<String>, message: impl Into<String>) -> Self {
         Problem { at: at.into(), message: message.into() }
