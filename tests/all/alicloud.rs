@@ -23,8 +23,7 @@ crate::support::tests! {
     credentials_and_region_come_from_the_environment,
 }
 
-/// The seed document's Basic Example, as shipped in `examples/`.
-const BASIC: &str = include_str!("../../examples/alicloud.json");
+use crate::support::BASIC_EXAMPLE as BASIC;
 
 /// The Basic Example with `extra` set on its builder.
 fn basic(extra: Value) -> Value {

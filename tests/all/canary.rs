@@ -30,9 +30,7 @@ crate::support::tests! {
     canary_secrets_go_through_every_command_where_they_could_leak,
 }
 
-/// The Basic Example, as shipped in `examples/` (its keys come from
-/// `{{env}}`, here the canary credentials).
-const BASIC: &str = include_str!("../../examples/alicloud.json");
+use crate::support::BASIC_EXAMPLE as BASIC;
 
 /// A matcher for the secret key canary alone.
 fn secret_key() -> Matcher {

@@ -12,8 +12,7 @@ crate::support::tests! {
     a_call_that_keeps_being_retried_says_so_now_and_then,
 }
 
-/// The Basic Example, as shipped in `examples/`.
-const BASIC: &str = include_str!("../../examples/alicloud.json");
+use crate::support::BASIC_EXAMPLE as BASIC;
 
 fn warnings_go_to_stderr_not_to_the_output() {
     let p = Project::new();

@@ -27,9 +27,7 @@ crate::support::tests! {
     sim_serve_never_prints_the_secrets_it_is_given,
 }
 
-/// The Basic Example, as shipped in `examples/`: a simulated build that
-/// creates a VPC, a vswitch, a security group, a key pair, an instance…
-const BASIC: &str = include_str!("../../examples/alicloud.json");
+use crate::support::BASIC_EXAMPLE as BASIC;
 
 fn null_template(p: &Project) {
     p.template(json!({"builders": [{"type": "null", "communicator": "none"}]}));

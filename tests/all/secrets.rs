@@ -36,7 +36,7 @@ const CANARY: &str = "Canary-Secret-7f3a9c";
 /// The seed's Basic Example with `extra` set on its builder and
 /// `variables` as its variables.
 fn alicloud(variables: Value, extra: Value) -> Value {
-    let mut template: Value = serde_json::from_str(include_str!("../../examples/alicloud.json")).unwrap();
+    let mut template: Value = serde_json::from_str(crate::support::BASIC_EXAMPLE).unwrap();
     template["variables"] = variables;
     let builder = template["builders"][0].as_object_mut().unwrap();
     for (k, v) in extra.as_object().unwrap() {

@@ -16,9 +16,7 @@ crate::support::tests! {
     a_wrong_secret_for_a_template_key_is_still_refused,
 }
 
-/// The Basic Example, as shipped in `examples/` (its keys come from
-/// `{{env}}`).
-const BASIC: &str = include_str!("../../examples/alicloud.json");
+use crate::support::BASIC_EXAMPLE as BASIC;
 
 fn env_in_variables_reads_the_simulators_default_key() {
     let p = Project::new();

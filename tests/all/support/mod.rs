@@ -21,6 +21,10 @@ pub mod watchdog;
 
 pub use project::{Project, Run};
 
+/// The Basic Example of the alicloud-ecs builder's documentation, as
+/// shipped in `examples/` (its keys come from `{{env}}`).
+pub const BASIC_EXAMPLE: &str = include_str!("../../../examples/alicloud.json");
+
 /// Registers a module's tests with the harness, as `pub const TESTS`:
 ///
 /// ```text

@@ -3,16 +3,13 @@
 //! once: `pieces` encodes secrets with it and the redactor matches a
 //! secret in the form it takes there. They must agree, so they share this.
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
+
+/// What RFC 3986 encodes: everything but `A-Z a-z 0-9 - _ . ~`.
+const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
 /// `bytes` percent-encoded, keeping only `A-Z a-z 0-9 - _ . ~` (a space
 /// becomes `%20`, not `+`).
 pub fn encode(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len() * 3);
-    for &byte in bytes {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte);
-        } else {
-            out.extend_from_slice(format!("%{byte:02X}").as_bytes());
-        }
-    }
-    out
+    percent_encode(bytes, NOT_UNRESERVED).to_string().into_bytes()
 }
