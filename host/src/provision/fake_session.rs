@@ -3,7 +3,7 @@
 //! can be tested without a machine (cancellation, lost connections, exit
 //! codes, retries, transfers).
 
-use crate::caps::comm::{Error, Exit, OnLine, Session, Source, Upload};
+use crate::caps::comm::{Error, Exit, OnLine, RemoteKind, Session, Source, Upload};
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -22,8 +22,10 @@ pub enum Call {
     UploadDir { local: PathBuf, remote: String },
     /// `download_dir(remote, local)`.
     DownloadDir { remote: String, local: PathBuf },
-    /// `is_remote_dir(remote)`.
-    IsRemoteDir(String),
+    /// `remote_kind(remote)`.
+    RemoteKind(String),
+    /// `list_dir(remote)`.
+    ListDir(String),
 }
 
 /// A session that records calls and answers from a script.
@@ -125,8 +127,20 @@ impl Session for FakeSession {
         Ok(0)
     }
 
-    async fn is_remote_dir(&self, remote: &str, _login_within: Duration) -> Result<bool, Error> {
-        self.record(Call::IsRemoteDir(remote.to_string()));
-        Ok(remote.ends_with('/'))
+    async fn remote_kind(&self, remote: &str, _login_within: Duration) -> Result<RemoteKind, Error> {
+        self.record(Call::RemoteKind(remote.to_string()));
+        Ok(if remote.ends_with('/') {
+            RemoteKind::Dir
+        } else if self.remote_files.contains_key(remote) {
+            RemoteKind::File
+        } else {
+            RemoteKind::Missing
+        })
+    }
+
+    async fn list_dir(&self, remote: &str, _login_within: Duration) -> Result<Vec<String>, Error> {
+        self.record(Call::ListDir(remote.to_string()));
+        let prefix = format!("{}/", remote.trim_end_matches('/'));
+        Ok(self.remote_files.keys().filter_map(|k| k.strip_prefix(&prefix)).map(str::to_string).collect())
     }
 }

@@ -5,7 +5,7 @@
 
 use super::error::StepError;
 use super::keys::Keys;
-use crate::caps::comm::{Session, Source, Upload};
+use crate::caps::comm::{RemoteKind, Session, Source, Upload};
 use crate::template::Problem;
 use crate::ui::BuildUi;
 use serde_json::{Map, Value};
@@ -91,7 +91,7 @@ impl File {
                 Direction::Upload => self.upload(session, ui, source).await?,
                 Direction::Download => {
                     ui.say(&format!("Downloading {source} => {}", self.destination));
-                    if session.is_remote_dir(source, LOGIN_WITHIN).await? {
+                    if session.remote_kind(source, LOGIN_WITHIN).await? == RemoteKind::Dir {
                         // `dir/` copies the contents; `dir` the directory itself.
                         let mut local = self.dir.join(&self.destination);
                         if !source.ends_with('/') {

@@ -195,7 +195,7 @@ async fn file_downloads_into_the_destination() {
     assert_eq!(
         session.calls(),
         [
-            Call::IsRemoteDir("/var/log/app.log".into()),
+            Call::RemoteKind("/var/log/app.log".into()),
             Call::Download { remote: "/var/log/app.log".into(), local: destination.clone() },
         ]
     );

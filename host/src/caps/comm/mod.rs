@@ -18,7 +18,7 @@ mod session;
 pub mod ssh;
 
 pub use config::{Config, Login, SshConfig, TransferMethod, WinrmConfig};
-pub use session::{Error, Exit, OnLine, Session, Source, Upload, quiet};
+pub use session::{Error, Exit, OnLine, RemoteKind, Session, Source, Upload, quiet};
 
 use std::sync::Arc;
 

@@ -74,6 +74,17 @@ impl Upload {
     }
 }
 
+/// What a path names on the machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RemoteKind {
+    /// Nothing is there.
+    Missing,
+    /// A file (or anything that is not a directory).
+    File,
+    /// A directory.
+    Dir,
+}
+
 /// A logged-in connection to the machine being built.
 ///
 /// Every operation takes `login_within`: how long it may spend logging in
@@ -108,18 +119,29 @@ pub trait Session: Send + Sync {
     /// with [`Error::Io`] when either side cannot be opened.
     async fn download(&self, remote: &str, local: &Path, login_within: Duration) -> Result<(), Error>;
 
-    /// Uploads the local directory `local` to `remote` (created), files
-    /// and subdirectories with their permissions; answers how many files
-    /// went. Fails with [`Error::Io`] when `local` cannot be read or a
-    /// remote directory cannot be made.
+    /// Makes `remote` a copy of the local directory `local`: `remote` is
+    /// created with `local`'s mode when missing (its parent must exist)
+    /// and keeps its own mode when it exists; every file and directory
+    /// below it is written with its local mode, existing files replaced.
+    /// Answers how many files went. Fails with [`Error::Io`] when `local`
+    /// cannot be read, the parent of `remote` is missing, or a remote file
+    /// or directory cannot be written; the text names the path.
     async fn upload_dir(&self, local: &Path, remote: &str, login_within: Duration) -> Result<usize, Error>;
 
-    /// Copies the remote directory `remote` into the local `local`
-    /// (created), file modes kept; answers how many files came. Fails with
-    /// [`Error::Io`] when the listing fails or names a path outside
+    /// Makes the local `local` a copy of the remote directory `remote`:
+    /// `local` and its missing parents are created, files and directories
+    /// below it get their remote modes; answers how many files came. Fails
+    /// with [`Error::Io`] when `remote` cannot be listed or read, a local
+    /// path cannot be written, or the machine names a path outside
     /// `local`.
     async fn download_dir(&self, remote: &str, local: &Path, login_within: Duration) -> Result<usize, Error>;
 
-    /// Whether `remote` is a directory on the machine.
-    async fn is_remote_dir(&self, remote: &str, login_within: Duration) -> Result<bool, Error>;
+    /// What `remote` names on the machine (symbolic links followed).
+    /// Fails with [`Error::Io`] only when the machine cannot be asked.
+    async fn remote_kind(&self, remote: &str, login_within: Duration) -> Result<RemoteKind, Error>;
+
+    /// The names in the remote directory `remote` (not `.` and `..`),
+    /// sorted, for matching a download's wildcard. Fails with
+    /// [`Error::Io`] when `remote` is not a directory that can be read.
+    async fn list_dir(&self, remote: &str, login_within: Duration) -> Result<Vec<String>, Error>;
 }

@@ -15,7 +15,7 @@ mod transfer;
 mod tree;
 
 use super::config::SshConfig;
-use super::session::{Error, Exit, OnLine, Session, Upload};
+use super::session::{Error, Exit, OnLine, RemoteKind, Session, Upload};
 use crate::caps::cancel::BuildCancel;
 use crate::shell_quote::single_quoted;
 use std::path::Path;
@@ -95,8 +95,12 @@ impl Session for Connection {
         self.receive_tree(remote, local, login_within).await
     }
 
-    async fn is_remote_dir(&self, remote: &str, login_within: Duration) -> Result<bool, Error> {
-        self.is_dir(remote, login_within).await
+    async fn remote_kind(&self, remote: &str, login_within: Duration) -> Result<RemoteKind, Error> {
+        self.kind_of(remote, login_within).await
+    }
+
+    async fn list_dir(&self, remote: &str, login_within: Duration) -> Result<Vec<String>, Error> {
+        self.names_in(remote, login_within).await
     }
 }
 

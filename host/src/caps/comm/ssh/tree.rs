@@ -3,7 +3,7 @@
 //! local walk that lists what to send.
 
 use super::Connection;
-use crate::caps::comm::session::{Error, Exit, OnLine, Source, Upload, quiet};
+use crate::caps::comm::session::{Error, Exit, OnLine, RemoteKind, Source, Upload, quiet};
 use crate::shell_quote::single_quoted;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -32,13 +32,47 @@ impl Connection {
         Ok(files.len())
     }
 
-    /// Whether `remote` is a directory on the machine
-    /// ([`Session::is_remote_dir`]).
+    /// What `remote` names on the machine ([`Session::remote_kind`]).
     ///
-    /// [`Session::is_remote_dir`]: crate::caps::comm::Session::is_remote_dir
-    pub(super) async fn is_dir(&self, remote: &str, login_within: Duration) -> Result<bool, Error> {
-        match self.run_command(&format!("test -d {}", single_quoted(remote)), quiet(), login_within).await? {
-            Exit::Status(code) => Ok(code == 0),
+    /// [`Session::remote_kind`]: crate::caps::comm::Session::remote_kind
+    pub(super) async fn kind_of(&self, remote: &str, login_within: Duration) -> Result<RemoteKind, Error> {
+        let q = single_quoted(remote);
+        let test = format!("if [ -d {q} ]; then echo dir; elif [ -e {q} ]; then echo file; else echo missing; fi");
+        let (exit, output) = self.output_of(&test, login_within).await?;
+        match (exit, output.trim()) {
+            (0, "dir") => Ok(RemoteKind::Dir),
+            (0, "file") => Ok(RemoteKind::File),
+            (0, "missing") => Ok(RemoteKind::Missing),
+            (code, text) => {
+                Err(Error::Io(format!("cannot tell what {remote} is on the machine (exit {code}: {text})")))
+            }
+        }
+    }
+
+    /// The names in the remote directory `remote`, sorted
+    /// ([`Session::list_dir`]).
+    ///
+    /// [`Session::list_dir`]: crate::caps::comm::Session::list_dir
+    pub(super) async fn names_in(&self, remote: &str, login_within: Duration) -> Result<Vec<String>, Error> {
+        // NUL-separated: a name may hold a newline (GNU find's -printf).
+        let list = format!("find {} -mindepth 1 -maxdepth 1 -printf '%f\\0'", single_quoted(remote));
+        let (exit, output) = self.output_of(&list, login_within).await?;
+        if exit != 0 {
+            return Err(Error::Io(format!("cannot list {remote} on the machine (find exited with {exit})")));
+        }
+        let mut names: Vec<String> = output.split('\0').filter(|n| !n.is_empty()).map(str::to_string).collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Runs `command` and answers its exit status and its whole output
+    /// (lines joined by `\n`); a lost connection is an error.
+    async fn output_of(&self, command: &str, login_within: Duration) -> Result<(i32, String), Error> {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let collect = lines.clone();
+        let on_line: OnLine = Arc::new(move |line: &str| collect.lock().unwrap().push(line.to_string()));
+        match self.run_command(command, on_line, login_within).await? {
+            Exit::Status(code) => Ok((code, lines.lock().unwrap().join("\n"))),
             Exit::Disconnected(why) => Err(Error::Io(why)),
         }
     }
