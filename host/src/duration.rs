@@ -13,9 +13,14 @@ pub const MAX: Duration = Duration::from_nanos(i64::MAX as u64);
 /// Parses a duration.
 ///
 /// Fails, saying what a valid one looks like, on an empty text, an unknown
-/// unit, or a value longer than [`MAX`] (`"inf"`, `"1e20"`).
+/// unit, a negative value (`"-1s"`: the one setting that takes it,
+/// `ssh_keep_alive_interval`, reads the sign itself), or a value longer
+/// than [`MAX`] (`"inf"`, `"1e20"`).
 pub fn parse(text: &str) -> Result<Duration, String> {
     let text = text.trim();
+    if text.starts_with('-') {
+        return Err(format!("{text:?} is negative; give a duration of 0 or more, like \"90s\""));
+    }
     let invalid = || format!("{text:?} is not a duration; write it like \"90s\", \"5m\" or \"1h30m\"");
     let too_long = || format!("{text:?} is longer than the longest duration, {}", human(MAX));
     let seconds = |s: f64| match Duration::try_from_secs_f64(s) {
@@ -111,6 +116,12 @@ mod tests {
         assert_eq!(parse("1h30m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse("1.5s"), Ok(Duration::from_millis(1500)));
         assert_eq!(parse("250ms"), Ok(Duration::from_millis(250)));
+    }
+
+    #[test]
+    fn negative_durations_are_refused_as_negative() {
+        assert_eq!(parse("-1s"), Err("\"-1s\" is negative; give a duration of 0 or more, like \"90s\"".to_string()));
+        assert!(parse("-5").unwrap_err().contains("is negative"));
     }
 
     #[test]

@@ -27,6 +27,10 @@ crate::support::tests! {
     read_write_timeout_stops_a_hung_command needs [Sshd],
     sigint_during_a_remote_command_cancels_promptly needs [Sshd],
     handshake_attempts_cap_a_refused_login_before_the_timeout needs [Sshd, Root],
+    commands_reading_stdin_get_end_of_file_at_once needs [Sshd],
+    agent_is_forwarded_only_when_the_template_asks needs [Sshd],
+    agent_forwarding_asked_without_an_agent_warns_and_goes_on needs [Sshd],
+    negative_keep_alive_interval_sends_no_keep_alives needs [Sshd],
 }
 
 /// A null builder logging in to `sshd` with its key, and `provisioners`.
@@ -404,4 +408,134 @@ fn handshake_attempts_cap_a_refused_login_before_the_timeout() {
     run.code(1).contains("(2 attempts), the limit of ssh_handshake_attempts");
     // The cap, not the 5 minutes, ended it: the server refused two logins.
     assert_eq!(sshd.refused_passwords(), 2, "the server's view differs:\n{}", run.all());
+}
+
+fn commands_reading_stdin_get_end_of_file_at_once() {
+    let sshd = Sshd::start();
+    let p = Project::new();
+    // The timeout only bounds a regression: were stdin left open, the
+    // first `read` would wait for it and fail the build.
+    let reads_stdin = json!({"type": "shell", "timeout": "20s", "inline": [
+        "if read x; then echo \"read got a line\"; else echo \"read ended with status $?\"; fi",
+        "cat; echo cat ended",
+        "echo \"head saw $(head -c1 | wc -c) bytes\""
+    ]});
+    p.template(over_ssh(&sshd, json!({}), json!([reads_stdin])));
+    p.run(&["build", "template.json"])
+        .code(0)
+        .contains("    null: read ended with status 1")
+        .contains("    null: cat ended")
+        .contains("    null: head saw 0 bytes")
+        .lacks("timeout");
+}
+
+/// A running `ssh-agent` on its own socket, holding a fresh key; killed
+/// when dropped.
+struct Agent {
+    socket: std::path::PathBuf,
+    /// The key's fingerprint, as `ssh-add -l` lists it.
+    fingerprint: String,
+    /// The key's public half.
+    public_key: std::path::PathBuf,
+    child: std::process::Child,
+}
+
+impl Agent {
+    fn start(p: &Project) -> Agent {
+        use std::process::{Command, Stdio};
+        let socket = p.root().join("agent.sock");
+        let key = p.root().join("agent_key");
+        let made = Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(&key).status().unwrap();
+        assert!(made.success());
+        let public_key = p.root().join("agent_key.pub");
+        let listed = Command::new("ssh-keygen").arg("-lf").arg(&public_key).output().unwrap();
+        let fingerprint = String::from_utf8(listed.stdout).unwrap().split_whitespace().nth(1).unwrap().to_string();
+        let child = Command::new("ssh-agent")
+            .args(["-D", "-a"])
+            .arg(&socket)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("ssh-agent");
+        let agent = Agent { socket, fingerprint, public_key, child };
+        // The agent listens once its socket exists.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !agent.socket.exists() {
+            assert!(std::time::Instant::now() < deadline, "ssh-agent made no socket");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let added = Command::new("ssh-add").arg(&key).env("SSH_AUTH_SOCK", &agent.socket).output().unwrap();
+        assert!(added.status.success(), "ssh-add: {}", String::from_utf8_lossy(&added.stderr));
+        agent
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent_is_forwarded_only_when_the_template_asks() {
+    let sshd = Sshd::start();
+    let p = Project::new();
+    let agent = Agent::start(&p);
+    let socket = agent.socket.to_str().unwrap();
+    let lists_keys = json!([{"type": "shell", "inline": ["if ssh-add -l; then echo ssh-add listed them; else echo \"ssh-add ended with $?\"; fi"]}]);
+    // Signing with it too: from the machine, log in to it again with only
+    // the agent's key (authorized there), as a `git clone` over SSH would.
+    sshd.authorize(&agent.public_key);
+    let hop = format!(
+        "ssh -o BatchMode=yes -o IdentitiesOnly=yes -o IdentityFile={} -o StrictHostKeyChecking=no \
+         -o UserKnownHostsFile=/dev/null -p {} {}@127.0.0.1 echo signed by the forwarded agent",
+        agent.public_key.display(),
+        sshd.port,
+        sshd.user
+    );
+    let uses_keys = json!([lists_keys[0], {"type": "shell", "inline": [hop]}]);
+    p.template(over_ssh(&sshd, json!({"ssh_disable_agent_forwarding": false}), uses_keys));
+    p.run_with_env(&["build", "template.json"], &[("SSH_AUTH_SOCK", socket)])
+        .code(0)
+        .contains(&agent.fingerprint)
+        .contains("    null: ssh-add listed them")
+        .contains("    null: signed by the forwarded agent");
+    // Packer would forward here; kiln does not unless asked.
+    for settings in [json!({}), json!({"ssh_disable_agent_forwarding": true})] {
+        p.template(over_ssh(&sshd, settings, lists_keys.clone()));
+        p.run_with_env(&["build", "template.json"], &[("SSH_AUTH_SOCK", socket)])
+            .code(0)
+            .lacks(&agent.fingerprint)
+            .contains("    null: ssh-add ended with 2");
+    }
+}
+
+fn agent_forwarding_asked_without_an_agent_warns_and_goes_on() {
+    let sshd = Sshd::start();
+    let p = Project::new();
+    let lists_keys = json!([{"type": "shell", "inline": ["if ssh-add -l; then echo ssh-add listed them; else echo \"ssh-add ended with $?\"; fi"]}]);
+    p.template(over_ssh(&sshd, json!({"ssh_disable_agent_forwarding": false}), lists_keys));
+    let run = p.run(&["build", "template.json"]);
+    run.code(0)
+        .contains("\"ssh_disable_agent_forwarding\": false asks to forward the SSH agent, but SSH_AUTH_SOCK is not set")
+        .contains("    null: ssh-add ended with 2");
+    assert_eq!(run.all().matches("asks to forward the SSH agent").count(), 1, "warned once:\n{}", run.all());
+    let gone = p.root().join("no-agent.sock");
+    p.run_with_env(&["build", "template.json"], &[("SSH_AUTH_SOCK", gone.to_str().unwrap())])
+        .code(0)
+        .contains(&format!("but the agent at SSH_AUTH_SOCK={} cannot be reached", gone.display()));
+}
+
+fn negative_keep_alive_interval_sends_no_keep_alives() {
+    let keep_alives_with = |interval: &str| {
+        let mut sshd = Sshd::start_logging_requests();
+        let p = Project::new();
+        // Long enough for a 1 s interval to come round.
+        let waits = json!([{"type": "shell", "inline": ["sleep 3", "echo still connected"]}]);
+        p.template(over_ssh(&sshd, json!({"ssh_keep_alive_interval": interval}), waits));
+        p.run(&["build", "template.json"]).code(0).contains("    null: still connected");
+        sshd.log_to_the_end().iter().filter(|line| line.contains("keepalive@libssh2.org")).count()
+    };
+    assert_eq!(keep_alives_with("-1s"), 0);
+    // The server does log them when they are sent.
+    assert!(keep_alives_with("1s") > 0);
 }

@@ -168,7 +168,8 @@ pub fn extract(
             continue;
         }
         let kind = KEYS.iter().find(|(k, _)| *k == key).map(|(_, kind)| *kind).unwrap_or(FieldKind::Any);
-        match coerce(&value, kind) {
+        let coerced = if key == "ssh_keep_alive_interval" { signed_millis(&value) } else { coerce(&value, kind) };
+        match coerced {
             Ok(v) => {
                 values.insert(key, v);
             }
@@ -235,6 +236,26 @@ fn millis(values: &Map<String, Value>, key: &str) -> Option<Duration> {
     values.get(key).and_then(Value::as_u64).map(Duration::from_millis)
 }
 
+/// `ssh_keep_alive_interval` in milliseconds, the one duration that may be
+/// negative: as in Packer, a negative interval (`"-1s"`) turns keep-alives
+/// off, and is kept as at least -1 ms so that `"-1ns"` stays off rather
+/// than becoming 0 (which means the default). Fails as a duration does.
+fn signed_millis(value: &Value) -> Result<Value, String> {
+    let text = match value {
+        Value::String(s) => s.trim().to_string(),
+        Value::Number(n) => n.to_string(),
+        _ => return coerce(value, FieldKind::Duration),
+    };
+    let Some(magnitude) = text.strip_prefix('-') else {
+        return coerce(value, FieldKind::Duration);
+    };
+    match crate::duration::parse(magnitude) {
+        Ok(d) if d.is_zero() => Ok(Value::Number(0.into())),
+        Ok(d) => Ok(Value::Number((-(d.as_millis().clamp(1, i64::MAX as u128) as i64)).into())),
+        Err(_) => Err(format!("{text:?} is not a duration; write it like \"5s\", or \"-1s\" to send no keep-alives")),
+    }
+}
+
 /// The `ssh_*` settings (and `pause_before_connecting`): Packer's
 /// defaults ([`SshConfig::default`]), overridden by each key the section
 /// gives.
@@ -270,9 +291,12 @@ fn ssh(values: &Map<String, Value>) -> SshConfig {
     if let Some(n) = values.get("ssh_handshake_attempts").and_then(Value::as_u64) {
         config.handshake_attempts = n.clamp(1, u64::from(u32::MAX)) as u32;
     }
-    if let Some(interval) = millis(values, "ssh_keep_alive_interval") {
-        config.keep_alive = interval;
-    }
+    // Packer: 0 is the default interval, a negative one sends none.
+    config.keep_alive = match values.get("ssh_keep_alive_interval").and_then(Value::as_i64) {
+        None | Some(0) => Some(comm::DEFAULT_KEEP_ALIVE),
+        Some(ms) if ms < 0 => None,
+        Some(ms) => Some(Duration::from_millis(ms as u64)),
+    };
     config.read_write_timeout = millis(values, "ssh_read_write_timeout").filter(|d| !d.is_zero());
     config.pty = flag("ssh_pty");
     if text("ssh_file_transfer_method").as_deref() == Some("sftp") {
@@ -281,9 +305,10 @@ fn ssh(values: &Map<String, Value>) -> SshConfig {
     if let Some(pause) = millis(values, "pause_before_connecting") {
         config.pause_before_connecting = pause;
     }
-    // `ssh_disable_agent_forwarding` is accepted and has no effect: kiln
-    // never forwards the SSH agent, so there is nothing to turn off (the
-    // README says so).
+    // Packer forwards the agent unless told not to; kiln only when told
+    // to, by an explicit false: the builder names the machine, and kiln
+    // may not trust the builder with the user's agent.
+    config.forward_agent = values.get("ssh_disable_agent_forwarding").and_then(Value::as_bool) == Some(false);
     config
 }
 
@@ -368,8 +393,47 @@ mod tests {
         assert_eq!(ssh.pause_before_connecting, Duration::from_secs(120));
         let comm::Config::Ssh(ssh) = read(json!({})).unwrap().config else { panic!() };
         assert_eq!(ssh.pause_before_connecting, Duration::ZERO);
-        assert_eq!(ssh.keep_alive, comm::DEFAULT_KEEP_ALIVE);
+        assert_eq!(ssh.keep_alive, Some(comm::DEFAULT_KEEP_ALIVE));
         assert_eq!(ssh.timeout, comm::DEFAULT_TIMEOUT);
+    }
+
+    fn keep_alive(value: Value) -> Result<Option<Duration>, Vec<Problem>> {
+        let comm::Config::Ssh(ssh) = read(json!({"ssh_keep_alive_interval": value}))?.config else { panic!() };
+        Ok(ssh.keep_alive)
+    }
+
+    #[test]
+    fn keep_alive_interval_is_off_when_negative_and_the_default_when_zero() {
+        assert_eq!(keep_alive(json!("-1s")).unwrap(), None);
+        assert_eq!(keep_alive(json!(" -1ns")).unwrap(), None);
+        assert_eq!(keep_alive(json!(-3)).unwrap(), None);
+        assert_eq!(keep_alive(json!("0s")).unwrap(), Some(comm::DEFAULT_KEEP_ALIVE));
+        assert_eq!(keep_alive(json!("-0s")).unwrap(), Some(comm::DEFAULT_KEEP_ALIVE));
+        assert_eq!(keep_alive(json!("30s")).unwrap(), Some(Duration::from_secs(30)));
+        let problems = keep_alive(json!("-x")).unwrap_err();
+        assert_eq!(problems[0].at, "builders[0].ssh_keep_alive_interval");
+        assert!(problems[0].to_string().contains("\"-1s\" to send no keep-alives"), "{}", problems[0]);
+    }
+
+    #[test]
+    fn other_durations_refuse_a_negative_value_at_their_path() {
+        let problems = read(json!({"ssh_timeout": "-1s", "pause_before_connecting": "-2m"})).unwrap_err();
+        let mut at: Vec<&str> = problems.iter().map(|p| p.at.as_str()).collect();
+        at.sort();
+        assert_eq!(at, ["builders[0].pause_before_connecting", "builders[0].ssh_timeout"]);
+        assert!(problems.iter().all(|p| p.to_string().contains("is negative")), "{problems:?}");
+    }
+
+    #[test]
+    fn agent_forwarding_only_when_disabling_it_is_set_to_false() {
+        let forwards = |section: Value| {
+            let comm::Config::Ssh(ssh) = read(section).unwrap().config else { panic!() };
+            ssh.forward_agent
+        };
+        assert!(!forwards(json!({})), "Packer forwards by default; kiln does not");
+        assert!(!forwards(json!({"ssh_disable_agent_forwarding": true})));
+        assert!(forwards(json!({"ssh_disable_agent_forwarding": false})));
+        assert!(forwards(json!({"ssh_disable_agent_forwarding": "false"})));
     }
 
     #[test]

@@ -52,6 +52,16 @@ impl Sshd {
     /// Panics when sshd is missing, a key cannot be made, or sshd does not
     /// listen within 20 s.
     pub fn start() -> Sshd {
+        Sshd::start_logging("INFO")
+    }
+
+    /// [`Sshd::start`], logging at `DEBUG1`: each global request a client
+    /// sends (a keep-alive) is logged, for [`Sshd::log_to_the_end`].
+    pub fn start_logging_requests() -> Sshd {
+        Sshd::start_logging("DEBUG1")
+    }
+
+    fn start_logging(level: &str) -> Sshd {
         let sshd = Path::new(SSHD);
         assert!(sshd.exists(), "{SSHD} is missing: run ./setup.sh (it installs openssh-server)");
         let dir = tempfile::tempdir().unwrap();
@@ -65,7 +75,7 @@ impl Sshd {
         let config = format!(
             "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nAuthorizedKeysFile {}\nPasswordAuthentication yes\n\
              KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nUsePAM no\nStrictModes no\nPidFile none\n\
-             PermitRootLogin yes\nLogLevel INFO\nMaxStartups 100\nSubsystem sftp internal-sftp\n",
+             PermitRootLogin yes\nLogLevel {level}\nMaxStartups 100\nSubsystem sftp internal-sftp\n",
             path("host_key").display(),
             path("authorized_keys").display()
         );
@@ -107,6 +117,15 @@ impl Sshd {
     /// end: a late extra refusal is counted too. The caller asserts the
     /// number.
     pub fn refused_passwords(&mut self) -> usize {
+        let refusal = format!("Failed password for {PASSWORD_USER} from 127.0.0.1");
+        self.log_to_the_end().iter().filter(|line| line.contains(&refusal)).count()
+    }
+
+    /// Stops the server and answers everything it logged: call it once the
+    /// client has exited. Waits for the connection processes to end (at
+    /// most 10 s, then kills them), so that what each logs at its end is
+    /// there too.
+    pub fn log_to_the_end(&mut self) -> Vec<String> {
         let deadline = Instant::now() + SESSIONS_END_LIMIT;
         while self.has_sessions() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
@@ -121,8 +140,7 @@ impl Sshd {
             }
             reader.join().expect("the sshd log reader panicked");
         }
-        let refusal = format!("Failed password for {PASSWORD_USER} from 127.0.0.1");
-        self.log.lock().unwrap().iter().filter(|line| line.contains(&refusal)).count()
+        self.log.lock().unwrap().clone()
     }
 
     /// Whether the listener still has connection processes.

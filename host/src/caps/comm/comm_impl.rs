@@ -95,10 +95,19 @@ impl HostState {
 
 impl Host for HostState {
     async fn connect(&mut self, target: Target) -> wasmtime::Result<Result<Resource<HostSession>, Error>> {
-        let config = match self.ssh_config(&target)? {
+        let mut config = match self.ssh_config(&target)? {
             Ok(config) => config,
             Err(e) => return Ok(Err(e)),
         };
+        if config.forward_agent
+            && let Err(why) = ssh::local_agent()
+        {
+            self.caps.ui.warn(&format!(
+                "\"ssh_disable_agent_forwarding\": false asks to forward the SSH agent, but {why}; \
+                 going on without forwarding it"
+            ));
+            config.forward_agent = false;
+        }
         if !config.pause_before_connecting.is_zero() {
             let pause = crate::duration::human(config.pause_before_connecting);
             self.caps.ui.say(&format!("Pausing {pause} before connecting..."));

@@ -11,7 +11,7 @@ use std::time::Duration;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 /// Handshake attempts per connection attempt (`ssh_handshake_attempts`).
 pub const DEFAULT_HANDSHAKE_ATTEMPTS: u32 = 10;
-/// Keep-alive interval (`ssh_keep_alive_interval`).
+/// Keep-alive interval (`ssh_keep_alive_interval` unset or 0, as in Packer).
 pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(5);
 /// SSH port when the template gives none (`ssh_port`, `ssh_bastion_port`).
 pub const DEFAULT_PORT: u16 = 22;
@@ -86,12 +86,18 @@ pub struct SshConfig {
     pub timeout: Duration,
     /// `ssh_handshake_attempts` (at least 1).
     pub handshake_attempts: u32,
-    /// `ssh_keep_alive_interval` (zero: off).
-    pub keep_alive: Duration,
+    /// `ssh_keep_alive_interval`: how often a keep-alive goes while a
+    /// command runs; `None` (a negative interval in the template) sends none.
+    pub keep_alive: Option<Duration>,
     /// `ssh_read_write_timeout`: longest a remote command may run.
     pub read_write_timeout: Option<Duration>,
     /// `ssh_pty`.
     pub pty: bool,
+    /// Forward the local SSH agent (`SSH_AUTH_SOCK`) to every command:
+    /// only when the template sets `ssh_disable_agent_forwarding` to false
+    /// explicitly, since the builder, which kiln may not trust, names the
+    /// machine that would get to use the agent.
+    pub forward_agent: bool,
     /// `ssh_file_transfer_method`.
     pub transfer: TransferMethod,
     /// `pause_before_connecting`: how long to wait before the first login
@@ -107,9 +113,10 @@ impl Default for SshConfig {
             bastion: None,
             timeout: DEFAULT_TIMEOUT,
             handshake_attempts: DEFAULT_HANDSHAKE_ATTEMPTS,
-            keep_alive: DEFAULT_KEEP_ALIVE,
+            keep_alive: Some(DEFAULT_KEEP_ALIVE),
             read_write_timeout: None,
             pty: false,
+            forward_agent: false,
             transfer: TransferMethod::Scp,
             pause_before_connecting: Duration::ZERO,
         }

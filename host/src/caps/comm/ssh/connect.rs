@@ -129,8 +129,13 @@ fn establish(config: &SshConfig, remaining: Duration) -> Result<Live, Failure> {
             (handshake_and_auth(stream, &config.login, remaining)?, Some(Arc::new(bastion)))
         }
     };
-    if !config.keep_alive.is_zero() {
-        session.set_keepalive(true, config.keep_alive.as_secs().max(1) as u32);
+    // Off (`None`), libssh2's interval stays 0 and its keep-alive call
+    // sends nothing.
+    if let Some(interval) = config.keep_alive {
+        session.set_keepalive(true, interval.as_secs().max(1) as u32);
+    }
+    if config.forward_agent {
+        super::agent::accept_forwarded(&session);
     }
     Ok(Live { session: Arc::new(Mutex::new(session)), _bastion: bastion })
 }

@@ -1,9 +1,12 @@
-//! Running a remote command: output (stdout and stderr merged, as a
-//! terminal shows them) is handed over line by line as it arrives; the
-//! wait is cancellable, bounded by `ssh_read_write_timeout`, and keeps the
-//! connection alive.
+//! Running a remote command: its stdin gets end-of-file at once (as
+//! Packer's does), output (stdout and stderr merged, as a terminal shows
+//! them) is handed over line by line as it arrives; the wait is
+//! cancellable, bounded by `ssh_read_write_timeout`, keeps the connection
+//! alive (unless `ssh_keep_alive_interval` is negative), and serves the
+//! forwarded agent when the template asks for it.
 
 use super::Connection;
+use super::agent::Relays;
 use super::connect::{CALL_TIMEOUT, Live};
 use crate::caps::comm::session::{Error, Exit, OnLine, Session};
 use std::io::Read;
@@ -14,6 +17,17 @@ use std::time::{Duration, Instant};
 /// How often a running command's wait looks at cancellation and sends a
 /// keep-alive.
 const TICK: Duration = Duration::from_millis(250);
+/// The same while the agent is forwarded: each agent request waits for a
+/// tick, and a signing takes a few round trips.
+const AGENT_TICK: Duration = Duration::from_millis(10);
+
+/// How one command runs, from the settings.
+struct Options {
+    pty: bool,
+    keep_alive: bool,
+    /// The local agent's socket, when it is forwarded.
+    agent: Option<std::path::PathBuf>,
+}
 
 enum Outcome {
     Exited(i32),
@@ -37,9 +51,13 @@ impl Connection {
         // racing it) also stops the worker and its remote command.
         let _stop_on_drop = StopOnDrop(stop.clone());
         let deadline = self.config.read_write_timeout.map(|d| Instant::now() + d);
-        let pty = self.config.pty;
+        let options = Options {
+            pty: self.config.pty,
+            keep_alive: self.config.keep_alive.is_some(),
+            agent: self.config.forward_agent.then(|| super::agent::local_agent().ok()).flatten(),
+        };
         let (cmd, flag) = (command.to_string(), stop.clone());
-        let mut job = tokio::task::spawn_blocking(move || run(&live, &cmd, pty, &on_line, &flag, deadline));
+        let mut job = tokio::task::spawn_blocking(move || run(&live, &cmd, &options, &on_line, &flag, deadline));
         let outcome = tokio::select! {
             done = &mut job => done,
             _ = self.cancel.interrupted() => {
@@ -83,7 +101,7 @@ impl Drop for StopOnDrop {
 fn run(
     live: &Live,
     command: &str,
-    pty: bool,
+    options: &Options,
     on_line: &OnLine,
     stop: &AtomicBool,
     deadline: Option<Instant>,
@@ -92,18 +110,32 @@ fn run(
     session.set_timeout(CALL_TIMEOUT.as_millis() as u32);
     let start = || -> Result<ssh2::Channel, ssh2::Error> {
         let mut channel = session.channel_session()?;
-        if pty {
+        if options.pty {
             channel.request_pty("xterm", None, None)?;
+        }
+        if options.agent.is_some()
+            && let Err(e) = channel.request_auth_agent_forwarding()
+        {
+            // Packer goes on without it too; the command may not need it.
+            tracing::warn!("the machine refused to forward the agent for `{command}`: {}", e.message());
         }
         channel.handle_extended_data(ssh2::ExtendedData::Merge)?;
         channel.exec(command)?;
+        // Nothing feeds stdin: end it now, so that a `read` or a prompt
+        // gets end-of-file instead of waiting for the provisioner's
+        // timeout (Packer sends EOF at once too). Under `ssh_pty` sshd
+        // cannot pass it on to a terminal, and the command waits, as
+        // under Packer.
+        channel.send_eof()?;
         Ok(channel)
     };
     let mut channel = match start() {
         Ok(c) => c,
         Err(e) => return Outcome::Lost(e.message().to_string()),
     };
-    session.set_timeout(TICK.as_millis() as u32);
+    let mut relays = options.agent.clone().map(|agent| Relays::new(&session, agent));
+    let tick = if relays.is_some() { AGENT_TICK } else { TICK };
+    session.set_timeout(tick.as_millis() as u32);
     let mut buf = vec![0u8; 32 << 10];
     let mut pending: Vec<u8> = Vec::new();
     let outcome = loop {
@@ -127,13 +159,23 @@ fn run(
                     let _ = session.disconnect(None, "the command ran past ssh_read_write_timeout", None);
                     break Some(Outcome::TimedOut);
                 }
-                if let Err(e) = session.keepalive_send() {
+                if options.keep_alive
+                    && let Err(e) = session.keepalive_send()
+                {
                     break Some(Outcome::Lost(e.message().to_string()));
                 }
             }
             Err(e) => break Some(Outcome::Lost(e.to_string())),
         }
+        if let Some(relays) = &mut relays {
+            relays.pump();
+        }
     };
+    if let Some(relays) = relays {
+        // Long enough for the server to confirm each close.
+        session.set_timeout(TICK.as_millis() as u32);
+        relays.close();
+    }
     if !pending.is_empty() {
         on_line(String::from_utf8_lossy(&pending).trim_end_matches(['\r', '\n']));
     }

@@ -6,13 +6,17 @@
 //!
 //! - `connect.rs`: logging in, with retries and the bastion hop.
 //! - `exec.rs`: running one command.
+//! - `agent.rs`: forwarding the local SSH agent to a command (FFI).
 //! - `transfer.rs`: one file up or down.
 //! - `tree.rs`: directories, and the remote-directory test.
 
+mod agent;
 mod connect;
 mod exec;
 mod transfer;
 mod tree;
+
+pub use agent::local_agent;
 
 use super::config::SshConfig;
 use super::session::{Error, Exit, OnLine, RemoteKind, Session, Upload};
