@@ -106,7 +106,9 @@ pub trait Session: Send + Sync {
     fn quote(&self, text: &str) -> String;
 
     /// Runs `command` in the remote shell, handing each line of output to
-    /// `on_line` as it arrives. A lost connection is
+    /// `on_line` as it arrives. Its stdin gets end-of-file at once (nothing
+    /// is fed to it, as under Packer), so a command that reads stdin does
+    /// not wait for input that never comes. A lost connection is
     /// [`Exit::Disconnected`], not an error; a command that runs past the
     /// communicator's read/write timeout fails with [`Error::Io`].
     async fn exec(&self, command: &str, on_line: OnLine, login_within: Duration) -> Result<Exit, Error>;
