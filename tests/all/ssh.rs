@@ -450,12 +450,8 @@ impl Agent {
         let public_key = p.root().join("agent_key.pub");
         let listed = Command::new("ssh-keygen").arg("-lf").arg(&public_key).output().unwrap();
         let fingerprint = String::from_utf8(listed.stdout).unwrap().split_whitespace().nth(1).unwrap().to_string();
-        let child = Command::new("ssh-agent")
-            .args(["-D", "-a"])
-            .arg(&socket)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("ssh-agent");
+        let child =
+            Command::new("ssh-agent").args(["-D", "-a"]).arg(&socket).stdout(Stdio::null()).spawn().expect("ssh-agent");
         let agent = Agent { socket, fingerprint, public_key, child };
         // The agent listens once its socket exists.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);

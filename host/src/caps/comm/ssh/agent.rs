@@ -58,7 +58,8 @@ extern "C" fn on_agent_channel(
 pub fn local_agent() -> Result<PathBuf, String> {
     let path = std::env::var_os(AUTH_SOCK).filter(|p| !p.is_empty()).ok_or(format!("{AUTH_SOCK} is not set"))?;
     let path = PathBuf::from(path);
-    UnixStream::connect(&path).map_err(|e| format!("the agent at {AUTH_SOCK}={} cannot be reached: {e}", path.display()))?;
+    UnixStream::connect(&path)
+        .map_err(|e| format!("the agent at {AUTH_SOCK}={} cannot be reached: {e}", path.display()))?;
     Ok(path)
 }
 
