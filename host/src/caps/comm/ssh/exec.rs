@@ -117,7 +117,12 @@ fn run(
             && let Err(e) = channel.request_auth_agent_forwarding()
         {
             // Packer goes on without it too; the command may not need it.
-            tracing::warn!("the machine refused to forward the agent for `{command}`: {}", e.message());
+            // (The command is not named: its text may hold secrets.)
+            tracing::warn!(
+                "the machine refused to forward the SSH agent that \"ssh_disable_agent_forwarding\": false asks \
+                 for ({}); the command runs without it",
+                e.message()
+            );
         }
         channel.handle_extended_data(ssh2::ExtendedData::Merge)?;
         channel.exec(command)?;
