@@ -139,6 +139,11 @@ impl<'a> Relays<'a> {
         unsafe { raw::libssh2_session_set_blocking(session, 1) };
     }
 
+    /// Whether no agent connection is open.
+    pub fn is_idle(&self) -> bool {
+        self.open.is_empty()
+    }
+
     /// Frees every channel still open (the command is over), waiting for
     /// each close as long as the session's timeout allows.
     pub fn close(mut self) {

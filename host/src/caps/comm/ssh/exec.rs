@@ -17,9 +17,12 @@ use std::time::{Duration, Instant};
 /// How often a running command's wait looks at cancellation and sends a
 /// keep-alive.
 const TICK: Duration = Duration::from_millis(250);
-/// The same while the agent is forwarded: each agent request waits for a
-/// tick, and a signing takes a few round trips.
+/// The same while the agent is forwarded: a program on the machine that
+/// opens the agent waits up to a tick to be served.
 const AGENT_TICK: Duration = Duration::from_millis(10);
+/// The same while an agent connection is open: each of its messages
+/// waits up to a tick to be relayed.
+const RELAY_TICK: Duration = Duration::from_millis(1);
 
 /// How one command runs, from the settings.
 struct Options {
@@ -174,6 +177,8 @@ fn run(
         }
         if let Some(relays) = &mut relays {
             relays.pump();
+            let tick = if relays.is_idle() { AGENT_TICK } else { RELAY_TICK };
+            session.set_timeout(tick.as_millis() as u32);
         }
     };
     if let Some(relays) = relays {
