@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 crate::support::tests! {
     provisioners_do_what_packer_1_6_6_does_or_the_docs_say_why_not needs [Sshd, Packer],
@@ -35,11 +36,11 @@ crate::support::tests! {
 const DOCS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/provisioners.md");
 /// The heading of their table.
 const DIFFERENCES: &str = "Differences from Packer 1.6.6 (checked by tests/all/provision_packer.rs)";
-/// Builds running at once (both tools together).
-const WORKERS: usize = 4;
-/// Most cases in one build: Packer starts a plugin process per
-/// provisioner, so one long build would be the run's long pole.
-const GROUP_LIMIT: usize = 12;
+/// Builds running at once (both tools together): Packer's mostly wait
+/// (about a second per `shell` provisioner, on closing SSH sessions).
+const WORKERS: usize = 8;
+/// Most cases in one build: a long one would be the run's long pole.
+const GROUP_LIMIT: usize = 6;
 /// Longest a Packer build may take, for timeout(1): past it, it hung.
 const PACKER_LIMIT_SECS: &str = "170";
 
@@ -82,6 +83,8 @@ struct Side<'a> {
     project: &'a Project,
     agent: &'a Path,
     builds: AtomicUsize,
+    /// How long each of its builds took, and what it ran: for the report.
+    timings: Mutex<Vec<(Duration, String)>>,
 }
 
 /// What one tool's case left: its outcome, the output of its build, and
@@ -93,7 +96,7 @@ struct Result {
 }
 
 fn provisioners_do_what_packer_1_6_6_does_or_the_docs_say_why_not() {
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let cases = cases::all();
     let documented = documented_differences();
     let sshd = Sshd::start();
@@ -112,6 +115,7 @@ fn provisioners_do_what_packer_1_6_6_does_or_the_docs_say_why_not() {
             project: &project,
             agent: &agent.socket,
             builds: AtomicUsize::new(0),
+            timings: Mutex::default(),
         };
         side.prepare(&cases);
         side
@@ -158,6 +162,12 @@ fn provisioners_do_what_packer_1_6_6_does_or_the_docs_say_why_not() {
         }
     }
     println!("{} cases; wall time {:.1?}", cases.len(), started.elapsed());
+    let mut timings: Vec<_> = [&packer, &kiln].iter().flat_map(|s| s.timings.lock().unwrap().clone()).collect();
+    timings.sort_by(|a, b| b.0.cmp(&a.0));
+    println!("{} builds; the slowest:", timings.len());
+    for (took, what) in timings.iter().take(5) {
+        println!("  {took:>8.1?}  {what}");
+    }
     for diff in &diffs {
         println!("{diff}");
     }
@@ -323,7 +333,10 @@ impl Side<'_> {
         machine.as_object_mut().unwrap().extend(builder.settings().as_object().unwrap().clone());
         let template = json!({"builders": [machine], "provisioners": provisioners});
         let agent = builder.with_agent().then(|| self.agent.display().to_string());
+        let clock = Instant::now();
         let (success, output) = self.run_tool(n, &template, agent.as_deref());
+        let what = format!("{:?}: {} and {} more", self.tool, group[0].id, group.len() - 1);
+        self.timings.lock().unwrap().push((clock.elapsed(), what));
 
         let log = std::fs::read_to_string(&progress).unwrap_or_default();
         let reached: BTreeSet<&str> = log.lines().collect();

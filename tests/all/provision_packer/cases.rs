@@ -91,6 +91,9 @@ pub const INPUTS: &[(&str, &str, u32)] = &[
     ("modes/secret/", "", 0o700),
     ("modes/secret/inner.txt", "inner\n", 0o644),
     ("tool.sh", "#!/bin/sh\necho tool\n", 0o755),
+    // Group-writable: a umask on the way (scp's) shows.
+    ("shared/group.txt", "group\n", 0o664),
+    ("shared/", "", 0o775),
     ("probe.sh", PROBE_SCRIPT, 0o644),
     ("one.sh", "#!/bin/sh\necho one > \"$CASE_DIR/one\"\necho \"0=$0\" >> \"$CASE_DIR/one\"\n", 0o644),
     ("two.sh", "#!/bin/sh\necho two > \"$CASE_DIR/two\"\n", 0o644),
@@ -108,6 +111,7 @@ pub const REMOTE_FIXTURE: &[(&str, &str, u32)] = &[
     ("logs/a.log", "a\n", 0o644),
     ("logs/b.log", "b\n", 0o600),
     ("logs/nested/c.log", "c\n", 0o644),
+    ("logs/nested/", "", 0o750),
 ];
 
 /// What every case's local directory holds before it runs.
@@ -225,7 +229,7 @@ fn shell() -> Vec<Case> {
         .alone(),
         case(
             "shell-stdin-cat-sees-eof",
-            json!([{"type": "shell", "inline": ["timeout 5 cat > @R/stdin.txt; echo \"cat: $?\" > @R/status"]}]),
+            json!([{"type": "shell", "inline": ["timeout 5 cat > @R/stdin.txt && r=0 || r=$?; echo \"cat: $r\" > @R/status"]}]),
         ),
         case(
             "shell-stdin-read-sees-eof",
@@ -324,6 +328,7 @@ fn file(builder: Builder, suffix: &str) -> Vec<Case> {
         one("file-upload-dir-contents-to-missing", json!("@IN/tree/"), "@R/dest"),
         one("file-upload-dir-contents-to-existing", json!("@IN/tree/"), "@R/existing"),
         one("file-upload-dir-modes", json!("@IN/modes"), "@R/dest"),
+        one("file-upload-group-writable", json!("@IN/shared"), "@R/existing"),
         one("file-upload-sources", json!(["@IN/a.txt", "@IN/tree"]), "@R/existing/"),
         one("file-upload-missing-source", json!("@IN/no-such-file"), "@R/copy.txt").alone(),
         down("file-download-file", "@R/remote.txt", "@L/got.txt"),
