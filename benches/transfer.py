@@ -214,7 +214,9 @@ def measure(tool, sshd, method, direction, source, scratch):
         if got != want:
             sys.exit(f"{tool} {method} {direction} of {source}: {got} (files, bytes) arrived, {want} sent")
     shutil.rmtree(os.path.join(scratch, "dest"))
-    return statistics.median(samples)
+    median = statistics.median(samples)
+    print(f"  {tool} {method} {direction} {os.path.basename(source)}: median {median:.2f} s", file=sys.stderr)
+    return median
 
 
 def main():

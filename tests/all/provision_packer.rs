@@ -38,9 +38,9 @@ const DOCS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/provisioners.md
 const DIFFERENCES: &str = "Differences from Packer 1.6.6 (checked by tests/all/provision_packer.rs)";
 /// Builds running at once (both tools together): Packer's mostly wait
 /// (about a second per `shell` provisioner, on closing SSH sessions).
-const WORKERS: usize = 8;
+const WORKERS: usize = 4;
 /// Most cases in one build: a long one would be the run's long pole.
-const GROUP_LIMIT: usize = 6;
+const GROUP_LIMIT: usize = 8;
 /// Longest a Packer build may take, for timeout(1): past it, it hung.
 const PACKER_LIMIT_SECS: &str = "170";
 
@@ -89,7 +89,7 @@ struct Side<'a> {
 
 /// What one tool's case left: its outcome, the output of its build, and
 /// the normalized files.
-struct Result {
+struct Observed {
     outcome: Outcome,
     output: String,
     files: Vec<String>,
@@ -182,7 +182,9 @@ fn provisioners_do_what_packer_1_6_6_does_or_the_docs_say_why_not() {
         if !known.contains(id) {
             failures.push(format!("{id}: listed in {DOCS} but no such case: fix the row's case id"));
         } else if !differing.contains(id) {
-            failures.push(format!("{id}: listed in {DOCS} as a difference, but kiln now does what Packer does: remove the row"));
+            failures.push(format!(
+                "{id}: listed in {DOCS} as a difference, but kiln now does what Packer does: remove the row"
+            ));
         }
     }
     assert!(failures.is_empty(), "{} problem(s):\n{}", failures.len(), failures.join("\n"));
@@ -205,7 +207,7 @@ fn documented_differences() -> BTreeSet<String> {
 }
 
 /// What differs in one case, for the report under the matrix.
-fn describe(case: &Case, packer: &Result, kiln: &Result, verdict: &str) -> String {
+fn describe(case: &Case, packer: &Observed, kiln: &Observed, verdict: &str) -> String {
     let mut text = format!("\n--- {} ({verdict}): {} (Packer) / {} (kiln)\n", case.id, packer.outcome, kiln.outcome);
     let (p, k): (BTreeSet<&String>, BTreeSet<&String>) = (packer.files.iter().collect(), kiln.files.iter().collect());
     for line in packer.files.iter().filter(|l| !k.contains(l)) {
@@ -227,7 +229,7 @@ fn describe(case: &Case, packer: &Result, kiln: &Result, verdict: &str) -> Strin
 }
 
 /// Runs every job on [`WORKERS`] threads; the results by tool and case.
-fn run_jobs(jobs: Vec<(&Side, Vec<&Case>)>) -> BTreeMap<(Tool, String), Result> {
+fn run_jobs(jobs: Vec<(&Side, Vec<&Case>)>) -> BTreeMap<(Tool, String), Observed> {
     let queue = Mutex::new(jobs);
     let results = Mutex::new(BTreeMap::new());
     std::thread::scope(|scope| {
@@ -259,7 +261,7 @@ impl Side<'_> {
     /// Runs `group` in builds until every case has ended: a case a failure
     /// left unreached runs again in the next build, and a refused template
     /// of several cases is split into one build per case.
-    fn run_group(&self, mut group: Vec<&Case>) -> Vec<(String, Result)> {
+    fn run_group(&self, mut group: Vec<&Case>) -> Vec<(String, Observed)> {
         let mut done = Vec::new();
         while !group.is_empty() {
             let (ended, output) = self.build(&group);
@@ -272,7 +274,7 @@ impl Side<'_> {
             let mut unreached = Vec::new();
             for case in group {
                 match ended.get(&case.id) {
-                    Some(outcome) => done.push((case.id.clone(), self.result(case, outcome.clone(), &output))),
+                    Some(outcome) => done.push((case.id.clone(), self.observe(case, outcome.clone(), &output))),
                     None => unreached.push(case),
                 }
             }
@@ -281,13 +283,15 @@ impl Side<'_> {
         done
     }
 
-    fn result(&self, case: &Case, outcome: Outcome, output: &str) -> Result {
+    /// What `case` left, now that it ended as `outcome` in the build that
+    /// wrote `output`.
+    fn observe(&self, case: &Case, outcome: Outcome, output: &str) -> Observed {
         let mut files = vec![];
         for (dir, name) in [(self.remote.join(&case.id), "@R"), (self.local.join(&case.id), "@L")] {
             snapshot(&dir, name, &mut files);
         }
         let files = files.into_iter().map(|line| self.normalize(&line)).collect();
-        Result { outcome, output: output.to_string(), files }
+        Observed { outcome, output: output.to_string(), files }
     }
 
     /// `text` with what differs between the tools by construction made
@@ -315,9 +319,7 @@ impl Side<'_> {
     fn build(&self, group: &[&Case]) -> (BTreeMap<String, Outcome>, String) {
         let n = self.builds.fetch_add(1, Ordering::Relaxed);
         let progress = self.local.join(format!("progress-{n}.log"));
-        let marker = |label: String| {
-            json!({"type": "shell-local", "inline": [format!("echo '{label}' >> {}", progress.display())]})
-        };
+        let marker = |label: String| json!({"type": "shell-local", "inline": [format!("echo '{label}' >> {}", progress.display())]});
         let mut provisioners = vec![marker("start".into())];
         for case in group {
             for (i, provisioner) in case.provisioners.iter().enumerate() {
@@ -349,7 +351,8 @@ impl Side<'_> {
             return (ended, output);
         }
         for case in group {
-            let ran = (1..=case.provisioners.len()).take_while(|i| reached.contains(&*format!("{} {i}", case.id))).count();
+            let ran =
+                (1..=case.provisioners.len()).take_while(|i| reached.contains(&*format!("{} {i}", case.id))).count();
             if ran == case.provisioners.len() {
                 ended.insert(case.id.clone(), Outcome::Ok);
             } else {
@@ -358,8 +361,12 @@ impl Side<'_> {
                 break;
             }
         }
-        assert!(success == (ended.len() == group.len() && ended.values().all(|o| *o == Outcome::Ok)),
-            "{:?} exited {} but its provisioners say otherwise:\n{output}", self.tool, if success { "0" } else { "non-zero" });
+        assert!(
+            success == (ended.len() == group.len() && ended.values().all(|o| *o == Outcome::Ok)),
+            "{:?} exited {} but its provisioners say otherwise:\n{output}",
+            self.tool,
+            if success { "0" } else { "non-zero" }
+        );
         (ended, output)
     }
 
@@ -404,7 +411,8 @@ impl Side<'_> {
                     .stdin(Stdio::null())
                     .output()
                     .expect("run packer");
-                let text = format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+                let text =
+                    format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
                 assert_ne!(output.status.code(), Some(124), "packer hung past {PACKER_LIMIT_SECS}s:\n{text}");
                 (output.status.success(), text)
             }

@@ -129,11 +129,9 @@ env | grep -E '^(PACKER_BUILD|CASE_)' | sort; } > \"$CASE_DIR/probe.txt\"\n";
 
 /// The probe as inline lines, writing to `@R/probe.txt`.
 fn probe() -> Value {
-    json!([
-        "{ echo \"pwd=$(pwd)\"; echo \"user=$(id -un)\"; echo \"0=$0\"; echo \"args=$*\"; \
+    json!(["{ echo \"pwd=$(pwd)\"; echo \"user=$(id -un)\"; echo \"0=$0\"; echo \"args=$*\"; \
          [ -t 0 ] && echo stdin-is-a-terminal; [ -t 1 ] && echo stdout-is-a-terminal; \
-         echo \"umask=$(umask)\"; env | sort; } > @R/probe.txt"
-    ])
+         echo \"umask=$(umask)\"; env | sort; } > @R/probe.txt"])
 }
 
 /// A line that kills the SSH connection it runs over, as a reboot does:
