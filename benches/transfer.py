@@ -194,25 +194,36 @@ def transfer(tool, sshd, method, direction, source, into, work):
 
 
 def timed(args, env, cwd):
+    """Wall seconds of one run, or None (and why, on stderr) when it failed."""
     start = time.perf_counter()
     proc = subprocess.run(args, env=env, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
-        sys.exit(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout.decode()}\n{proc.stderr.decode()}")
+        lines = (proc.stdout.decode() + proc.stderr.decode()).strip().splitlines() or ["(no output)"]
+        print(f"  FAILED ({proc.returncode}): {' '.join(args[:3])}: {lines[-1]}", file=sys.stderr)
+        return None
     return wall
 
 
 def measure(tool, sshd, method, direction, source, scratch):
-    """Median wall time of RUNS transfers of `source`, each into an empty directory, checked."""
+    """Median wall time of RUNS transfers of `source`, each into an empty
+    directory, checked; None when one failed (a failure is a result too)."""
     work = fresh(os.path.join(scratch, "work", tool))
     samples = []
     for _ in range(RUNS):
         into = fresh(os.path.join(scratch, "dest"))
         args, env = transfer(tool, sshd, method, direction, source, into, work)
-        samples.append(timed(args, env, work))
+        wall = timed(args, env, work)
         got, want = tree_size(into), tree_size(source)
-        if got != want:
-            sys.exit(f"{tool} {method} {direction} of {source}: {got} (files, bytes) arrived, {want} sent")
+        if wall is not None and got != want:
+            print(f"  WRONG: {tool} {method} {direction} of {source}: {got} (files, bytes) arrived, {want} sent",
+                  file=sys.stderr)
+            wall = None
+        if wall is None:
+            shutil.rmtree(os.path.join(scratch, "dest"))
+            print(f"  {tool} {method} {direction} {os.path.basename(source)}: failed", file=sys.stderr)
+            return None
+        samples.append(wall)
     shutil.rmtree(os.path.join(scratch, "dest"))
     median = statistics.median(samples)
     print(f"  {tool} {method} {direction} {os.path.basename(source)}: median {median:.2f} s", file=sys.stderr)
@@ -236,19 +247,23 @@ def main():
             for payload in PAYLOADS:
                 for method in METHODS:
                     for direction in DIRECTIONS:
-                        net = {t: measure(t, sshd, method, direction, payloads[payload], scratch)
-                               - base[(t, method, direction)] for t in tools}
+                        net = {}
+                        for t in tools:
+                            wall, fixed = measure(t, sshd, method, direction, payloads[payload], scratch), \
+                                base[(t, method, direction)]
+                            net[t] = None if wall is None or fixed is None else wall - fixed
                         rows.append((f"{payload} {direction} {method}", net))
         finally:
             sshd.stop()
     print(f"net seconds, median of {RUNS} runs (wall minus the same tool moving one empty file)")
     print(f"{'case':<28} {'kiln':>8} {'Packer':>8} {'OpenSSH':>8} {'kiln/Packer':>12} {'kiln/OpenSSH':>13}")
-    ratio = lambda a, b: f"{a / b:.2f}" if b > 0.005 else "n/a"
+    seconds = lambda v: "failed" if v is None else f"{v:.3f}"
+    ratio = lambda a, b: "n/a" if a is None or b is None or b <= 0.005 else f"{a / b:.2f}"
     for name, net in rows:
         k, p, o = net["kiln"], net["packer"], net["openssh"]
-        print(f"{name:<28} {k:8.3f} {p:8.3f} {o:8.3f} {ratio(k, p):>12} {ratio(k, o):>13}")
+        print(f"{name:<28} {seconds(k):>8} {seconds(p):>8} {seconds(o):>8} {ratio(k, p):>12} {ratio(k, o):>13}")
     print("baselines (one empty file, wall seconds): " + ", ".join(
-        f"{t} {m} {d} {base[(t, m, d)]:.2f}" for t in tools for m in METHODS for d in DIRECTIONS))
+        f"{t} {m} {d} {seconds(base[(t, m, d)])}" for t in tools for m in METHODS for d in DIRECTIONS))
 
 
 if __name__ == "__main__":

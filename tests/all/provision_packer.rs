@@ -163,7 +163,7 @@ fn provisioners_do_what_packer_1_6_6_does_or_the_docs_say_why_not() {
     }
     println!("{} cases; wall time {:.1?}", cases.len(), started.elapsed());
     let mut timings: Vec<_> = [&packer, &kiln].iter().flat_map(|s| s.timings.lock().unwrap().clone()).collect();
-    timings.sort_by(|a, b| b.0.cmp(&a.0));
+    timings.sort_by_key(|(took, _)| std::cmp::Reverse(*took));
     println!("{} builds; the slowest:", timings.len());
     for (took, what) in timings.iter().take(5) {
         println!("  {took:>8.1?}  {what}");
