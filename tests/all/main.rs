@@ -20,6 +20,7 @@ mod fuzz;
 mod harness;
 mod hostile_input;
 mod plugins;
+mod provision_packer;
 mod sandbox;
 mod secrets;
 mod sim_admin;
@@ -42,6 +43,7 @@ fn main() -> std::process::ExitCode {
         harness::TESTS,
         hostile_input::TESTS,
         plugins::TESTS,
+        provision_packer::TESTS,
         sandbox::TESTS,
         secrets::TESTS,
         sim_admin::TESTS,
