@@ -495,11 +495,7 @@ fn file_into_a_missing_directory_fails_naming_the_destination() {
     p.file("app.conf", "port = 80");
     let remote = p.machine_dir("remote");
     let destination = format!("{}/", remote.join("etc").display());
-    p.template(over_ssh(
-        &sshd,
-        json!({}),
-        json!([{"type": "file", "source": "app.conf", "destination": destination}]),
-    ));
+    p.template(over_ssh(&sshd, json!({}), json!([{"type": "file", "source": "app.conf", "destination": destination}])));
     p.run(&["build", "template.json"])
         .code(1)
         .contains("provisioners[0].destination")

@@ -148,14 +148,19 @@ impl File {
         ui.say(&format!("Uploading {} => {}", source.path, self.destination));
         let local = self.dir.join(&source.path);
         let meta = std::fs::metadata(&local).map_err(|e| {
-            format!("{}: cannot read {}: {e} (a generated source must exist when the provisioner runs)", source.at, local.display())
+            format!(
+                "{}: cannot read {}: {e} (a generated source must exist when the provisioner runs)",
+                source.at,
+                local.display()
+            )
         })?;
         let name = local_name(&local).ok_or_else(|| format!("{}: {} names no file", source.at, source.path))?;
         if !meta.is_dir() {
             use std::os::unix::fs::PermissionsExt;
             let remote = self.file_target(session, Some(&name)).await?;
             let mode = meta.permissions().mode() & 0o7777;
-            let upload = Upload { progress: ui.progress(&source.path, 0), ..Upload::new(Source::File(local), &remote, mode) };
+            let upload =
+                Upload { progress: ui.progress(&source.path, 0), ..Upload::new(Source::File(local), &remote, mode) };
             return Ok(session.upload(upload, LOGIN_WITHIN).await?);
         }
         let destination = trimmed(&self.destination);

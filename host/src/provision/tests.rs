@@ -191,11 +191,9 @@ async fn file_run(provisioner: Value, session: &FakeSession) -> Result<Vec<Call>
     p["type"] = json!("file");
     let (_dir, plan) = planned(json!([p]), None);
     match run(&plan, Some(session)).await {
-        Ok(()) => Ok(session
-            .calls()
-            .into_iter()
-            .filter(|c| !matches!(c, Call::RemoteKind(_) | Call::ListDir(_)))
-            .collect()),
+        Ok(()) => {
+            Ok(session.calls().into_iter().filter(|c| !matches!(c, Call::RemoteKind(_) | Call::ListDir(_))).collect())
+        }
         Err(Error::Failed { message, .. }) => Err(message),
         Err(other) => panic!("{other:?}"),
     }
@@ -306,7 +304,8 @@ async fn upload_sources_each_land_in_the_destination_directory() {
     let machine = || FakeSession::default().with_remote_dir("/r/dst");
     let calls = file_run(json!({"sources": sources, "destination": "/r/dst/"}), &machine()).await;
     let src = l.path().join("src");
-    let expected = vec![upload("/r/dst/f.txt", b"f.txt", 0o640), upload_dir(&src, "/r/dst/src"), upload_dir(&src, "/r/dst")];
+    let expected =
+        vec![upload("/r/dst/f.txt", b"f.txt", 0o640), upload_dir(&src, "/r/dst/src"), upload_dir(&src, "/r/dst")];
     assert_eq!(calls, Ok(expected), "upload-sources-mixed-existing-dir");
 
     let sources = json!([at(l.path(), "f.txt"), at(l.path(), "x.sh")]);
@@ -352,7 +351,10 @@ async fn content_is_written_as_a_file_with_mode_0644() {
     assert_eq!(calls, Ok(vec![upload("/etc/motd", b"hello", 0o644)]), "upload-content");
 
     let message = file_run(json!({"content": "x", "destination": "/etc/ssh"}), &machine()).await.unwrap_err();
-    assert!(message.contains("/etc/ssh is a directory on the machine") && message.contains("add its name"), "{message}");
+    assert!(
+        message.contains("/etc/ssh is a directory on the machine") && message.contains("add its name"),
+        "{message}"
+    );
     let problems = file_problems(json!({"content": "x", "destination": "/etc/"}));
     assert!(problems.len() == 1 && problems[0].starts_with("provisioners[0].destination: "), "{problems:?}");
 }
@@ -464,8 +466,11 @@ async fn download_sources_each_land_in_the_destination_directory() {
     let out = l.path().join("out");
     let p = json!({"direction": "download", "sources": ["/r/r.txt", "/r/src/", "/r/s.txt"], "destination": at(l.path(), "out/")});
     let calls = file_run(p, &machine()).await;
-    let expected =
-        vec![download("/r/r.txt", out.join("r.txt")), download_dir("/r/src/", out.join("src")), download("/r/s.txt", out.join("s.txt"))];
+    let expected = vec![
+        download("/r/r.txt", out.join("r.txt")),
+        download_dir("/r/src/", out.join("src")),
+        download("/r/s.txt", out.join("s.txt")),
+    ];
     assert_eq!(calls, Ok(expected), "download-sources-several");
 }
 
@@ -473,7 +478,8 @@ async fn download_sources_each_land_in_the_destination_directory() {
 async fn a_failed_transfer_fails_the_file_provisioner_with_its_text() {
     let l = local_tree();
     let p = json!({"type": "file", "source": at(l.path(), "f.txt"), "destination": "/r/g.txt"});
-    let session = FakeSession::default().with_remote_dir("/r").failing_upload(comm::Error::Io("/r/g.txt: disk full".into()));
+    let session =
+        FakeSession::default().with_remote_dir("/r").failing_upload(comm::Error::Io("/r/g.txt: disk full".into()));
     let (_dir, plan) = planned(json!([p]), None);
     let result = run(&plan, Some(&session)).await;
     let Err(Error::Failed { provisioner, message, .. }) = result else { panic!("{result:?}") };
