@@ -227,7 +227,8 @@ impl File {
 
     async fn download(&self, session: &dyn Session, ui: &BuildUi, source: &Entry) -> Result<(), StepError> {
         ui.say(&format!("Downloading {} => {}", source.path, self.destination));
-        let local = self.dir.join(&self.destination);
+        // Without its trailing `/`, which would make a file look missing.
+        let local: PathBuf = self.dir.join(&self.destination).components().collect();
         if let Some((parent, pattern)) = wildcard(&source.path) {
             return self.download_matches(session, source, parent, pattern, &local).await;
         }
@@ -251,11 +252,14 @@ impl File {
             }
             RemoteKind::File => {
                 let name = remote_name(remote).ok_or_else(|| format!("{}: {remote} names no file", source.at))?;
-                let target =
-                    if self.destination.ends_with('/') || local.is_dir() { local.join(name) } else { local.clone() };
-                if let Some(parent) = target.parent() {
-                    create_local_dir(parent)?;
-                }
+                let target = if self.destination.ends_with('/') || local.is_dir() {
+                    self.local_dir(&local)?.join(name)
+                } else {
+                    if let Some(parent) = local.parent() {
+                        create_local_dir(parent)?;
+                    }
+                    local.clone()
+                };
                 Ok(session.download(remote, &target, LOGIN_WITHIN).await?)
             }
         }
@@ -282,6 +286,13 @@ impl File {
             )
             .into());
         }
+        // The machine answers the listing: a name that is not one would
+        // write outside the destination.
+        if let Some(bad) = matches.iter().find(|n| matches!(n.as_str(), "." | "..") || n.contains(['/', '\\'])) {
+            return Err(
+                format!("{}: the machine listed {bad:?} in {parent}, which is not a file name", source.at).into()
+            );
+        }
         let into = self.local_dir(local)?;
         for name in matches {
             let remote = if parent == "." { name.clone() } else { join(parent, &name) };
@@ -296,10 +307,11 @@ impl File {
     }
 
     /// `local` as a directory to download into, created when missing.
+    /// Fails, naming the destination, when it is a file.
     fn local_dir(&self, local: &Path) -> Result<PathBuf, StepError> {
         if local.exists() && !local.is_dir() {
             return Err(self.destination_problem(format!(
-                "{} is a file here, but a directory must go into a directory: name one (existing or new)",
+                "{} is a file here, but what is downloaded goes into a directory: name one (existing or new)",
                 local.display()
             )));
         }

@@ -420,6 +420,8 @@ async fn download_a_directory_lands_below_the_destination_with_or_without_its_sl
     std::fs::write(l.path().join("file"), b"").unwrap();
     let message = file_run(download_p("/r/src/", at(l.path(), "file")), &machine()).await.unwrap_err();
     assert!(message.starts_with("provisioners[0].destination: ") && message.contains("is a file here"), "{message}");
+    let message = file_run(download_p("/r/r.txt", at(l.path(), "file/")), &machine()).await.unwrap_err();
+    assert!(message.starts_with("provisioners[0].destination: ") && message.contains("is a file here"), "{message}");
 }
 
 #[tokio::test]
@@ -456,6 +458,10 @@ async fn download_of_nothing_fails_naming_the_source_and_creates_nothing() {
         assert!(message.starts_with("provisioners[0].source: ") && message.contains(says), "{case}: {message}");
         assert!(!l.path().join("out").exists(), "{case}: no empty file left");
     }
+    let hostile = FakeSession::default().with_remote_dir("/r/evil/..");
+    let message = file_run(download_p("/r/evil/.*", at(l.path(), "out")), &hostile).await.unwrap_err();
+    assert!(message.contains("the machine listed \"..\" in /r/evil, which is not a file name"), "{message}");
+    assert!(!l.path().join("out").exists(), "nothing written");
     let problems = file_problems(download_p("/r/*/a.txt", "out".into()));
     assert!(problems.len() == 1 && problems[0].contains("only the last part"), "{problems:?}");
 }
