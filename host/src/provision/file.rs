@@ -55,6 +55,8 @@ pub struct File {
     content: Option<String>,
     destination: String,
     direction: Direction,
+    /// Whether upload sources are checked only when they are uploaded.
+    generated: bool,
     /// The working directory: relative local paths start there.
     dir: PathBuf,
     /// The provisioner's JSON path (`provisioners[2]`).
@@ -120,7 +122,15 @@ impl File {
             };
             k.problems.extend(problem.map(|p| Problem::new(&source.at, p)));
         }
-        k.finish(File { sources, content, destination, direction, dir: dir.to_path_buf(), at: at.to_string() })
+        k.finish(File {
+            sources,
+            content,
+            destination,
+            direction,
+            generated,
+            dir: dir.to_path_buf(),
+            at: at.to_string(),
+        })
     }
 
     /// Moves the files over `session`, each source in turn. Fails when a
@@ -148,11 +158,8 @@ impl File {
         ui.say(&format!("Uploading {} => {}", source.path, self.destination));
         let local = self.dir.join(&source.path);
         let meta = std::fs::metadata(&local).map_err(|e| {
-            format!(
-                "{}: cannot read {}: {e} (a generated source must exist when the provisioner runs)",
-                source.at,
-                local.display()
-            )
+            let hint = if self.generated { " (a generated source must exist when the provisioner runs)" } else { "" };
+            format!("{}: cannot read {}: {e}{hint}", source.at, local.display())
         })?;
         let name = local_name(&local).ok_or_else(|| format!("{}: {} names no file", source.at, source.path))?;
         if !meta.is_dir() {
