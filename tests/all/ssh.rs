@@ -31,6 +31,11 @@ crate::support::tests! {
     agent_is_forwarded_only_when_the_template_asks needs [Sshd],
     agent_forwarding_asked_without_an_agent_warns_and_goes_on needs [Sshd],
     negative_keep_alive_interval_sends_no_keep_alives needs [Sshd],
+    directory_to_a_missing_destination_becomes_it_by_scp needs [Sshd],
+    directory_to_a_missing_destination_becomes_it_by_sftp needs [Sshd],
+    directory_download_with_a_slash_lands_below_the_destination needs [Sshd],
+    wildcard_download_takes_the_matches_only needs [Sshd],
+    file_into_a_missing_directory_fails_naming_the_destination needs [Sshd],
 }
 
 /// A null builder logging in to `sshd` with its key, and `provisioners`.
@@ -534,4 +539,95 @@ fn negative_keep_alive_interval_sends_no_keep_alives() {
     assert_eq!(keep_alives_with("-1s"), 0);
     // The server does log them when they are sent.
     assert!(keep_alives_with("1s") > 0);
+/// `"source": "scripts"` to a destination that does not exist yet makes
+/// the destination the copy (Packer's scp landing), file modes kept, by
+/// `method`.
+fn directory_to_a_missing_destination_becomes_it(method: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let sshd = Sshd::start();
+    let p = Project::new();
+    p.file("scripts/run.sh", "echo run");
+    p.file("scripts/lib/common.sh", "echo common");
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o7777;
+    let set = |rel: &str, mode: u32| {
+        std::fs::set_permissions(p.root().join(rel), std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    set("scripts/run.sh", 0o755);
+    set("scripts/lib/common.sh", 0o600);
+    let remote = p.machine_dir("remote");
+    let destination = remote.join("scripts-here");
+    p.template(over_ssh(
+        &sshd,
+        json!({"ssh_file_transfer_method": method}),
+        json!([{"type": "file", "source": "scripts", "destination": destination}]),
+    ));
+    p.run(&["build", "template.json"]).code(0).contains(&format!("Uploading scripts => {}", destination.display()));
+    assert_eq!(std::fs::read_to_string(destination.join("lib/common.sh")).unwrap(), "echo common");
+    assert!(!destination.join("scripts").exists(), "{method}: not one level too deep");
+    // Directory modes are the Session's upload_dir contract, tested with
+    // each method's own transfer.
+    let modes = ["run.sh", "lib/common.sh"].map(|rel| mode(&destination.join(rel)));
+    assert_eq!(modes, [0o755, 0o600], "{method}: file modes kept");
+}
+
+fn directory_to_a_missing_destination_becomes_it_by_scp() {
+    directory_to_a_missing_destination_becomes_it("scp");
+}
+
+fn directory_to_a_missing_destination_becomes_it_by_sftp() {
+    directory_to_a_missing_destination_becomes_it("sftp");
+}
+
+fn directory_download_with_a_slash_lands_below_the_destination() {
+    let sshd = Sshd::start();
+    let p = Project::new();
+    p.file("remote/logs/a.log", "alpha");
+    p.file("remote/logs/nested/b.log", "beta");
+    let source = format!("{}/", p.root().join("remote/logs").display());
+    p.template(over_ssh(
+        &sshd,
+        json!({}),
+        json!([{"type": "file", "direction": "download", "source": source, "destination": "fetched"}]),
+    ));
+    p.run(&["build", "template.json"]).code(0).contains(&format!("Downloading {source} => fetched"));
+    assert_eq!(std::fs::read_to_string(p.root().join("fetched/logs/nested/b.log")).unwrap(), "beta");
+    assert!(!p.root().join("fetched/a.log").exists(), "as Packer: the directory itself, not its contents");
+}
+
+fn wildcard_download_takes_the_matches_only() {
+    let sshd = Sshd::start();
+    let p = Project::new();
+    for name in ["a.log", "b.log", "c.txt", ".hidden.log"] {
+        p.file(&format!("remote/logs/{name}"), name);
+    }
+    p.file("remote/logs/old.log/inner.log", "a directory that matches");
+    let source = p.root().join("remote/logs/*.log");
+    p.template(over_ssh(
+        &sshd,
+        json!({"ssh_file_transfer_method": "sftp"}),
+        json!([{"type": "file", "direction": "download", "source": source, "destination": "out/"}]),
+    ));
+    p.run(&["build", "template.json"]).code(0);
+    let mut got: Vec<String> = std::fs::read_dir(p.root().join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    got.sort();
+    assert_eq!(got, ["a.log", "b.log", "old.log"]);
+    assert_eq!(std::fs::read_to_string(p.root().join("out/old.log/inner.log")).unwrap(), "a directory that matches");
+}
+
+fn file_into_a_missing_directory_fails_naming_the_destination() {
+    let sshd = Sshd::start();
+    let p = Project::new();
+    p.file("app.conf", "port = 80");
+    let remote = p.machine_dir("remote");
+    let destination = format!("{}/", remote.join("etc").display());
+    p.template(over_ssh(&sshd, json!({}), json!([{"type": "file", "source": "app.conf", "destination": destination}])));
+    p.run(&["build", "template.json"])
+        .code(1)
+        .contains("provisioners[0].destination")
+        .contains(&format!("{destination} ends in \"/\" but is no directory on the machine"))
+        .contains("mkdir -p");
+    assert!(!remote.join("etc").exists(), "nothing written where the user meant a directory");
 }

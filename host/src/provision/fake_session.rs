@@ -4,7 +4,7 @@
 //! codes, retries, transfers).
 
 use crate::caps::comm::{Error, Exit, OnLine, RemoteKind, Session, Source, Upload};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -38,6 +38,9 @@ pub struct FakeSession {
     upload_error: Mutex<Option<Error>>,
     /// The remote files `download` can copy, by path.
     remote_files: BTreeMap<String, Vec<u8>>,
+    /// The remote directories: those added and every ancestor of a remote
+    /// file or directory.
+    remote_dirs: BTreeSet<String>,
 }
 
 impl FakeSession {
@@ -46,10 +49,28 @@ impl FakeSession {
         FakeSession { exits: Mutex::new(exits.into_iter().collect()), ..FakeSession::default() }
     }
 
-    /// This session, with `remote` holding `bytes` for `download`.
+    /// This session, with `remote` holding `bytes` for `download` (and
+    /// its ancestors directories).
     pub fn with_remote_file(mut self, remote: &str, bytes: &[u8]) -> Self {
+        self.add_ancestors(remote);
         self.remote_files.insert(remote.to_string(), bytes.to_vec());
         self
+    }
+
+    /// This session, with the remote directories `remote` and its
+    /// ancestors.
+    pub fn with_remote_dir(mut self, remote: &str) -> Self {
+        self.add_ancestors(remote);
+        self.remote_dirs.insert(remote.trim_end_matches('/').to_string());
+        self
+    }
+
+    fn add_ancestors(&mut self, remote: &str) {
+        let mut path = remote.trim_end_matches('/');
+        while let Some((parent, _)) = path.rsplit_once('/') {
+            self.remote_dirs.insert(if parent.is_empty() { "/".into() } else { parent.to_string() });
+            path = parent;
+        }
     }
 
     /// This session, failing its next upload with `error`.
@@ -129,9 +150,14 @@ impl Session for FakeSession {
 
     async fn remote_kind(&self, remote: &str, _login_within: Duration) -> Result<RemoteKind, Error> {
         self.record(Call::RemoteKind(remote.to_string()));
-        Ok(if remote.ends_with('/') {
+        // As a shell's test: `dir/` names the directory `dir`.
+        let path = match remote.trim_end_matches('/') {
+            "" => "/",
+            path => path,
+        };
+        Ok(if self.remote_dirs.contains(path) {
             RemoteKind::Dir
-        } else if self.remote_files.contains_key(remote) {
+        } else if self.remote_files.contains_key(path) && path == remote {
             RemoteKind::File
         } else {
             RemoteKind::Missing
@@ -140,7 +166,16 @@ impl Session for FakeSession {
 
     async fn list_dir(&self, remote: &str, _login_within: Duration) -> Result<Vec<String>, Error> {
         self.record(Call::ListDir(remote.to_string()));
+        if !self.remote_dirs.contains(remote) {
+            return Err(Error::Io(format!("{remote}: not a directory")));
+        }
         let prefix = format!("{}/", remote.trim_end_matches('/'));
-        Ok(self.remote_files.keys().filter_map(|k| k.strip_prefix(&prefix)).map(str::to_string).collect())
+        let mut names: Vec<String> = (self.remote_files.keys().chain(&self.remote_dirs))
+            .filter_map(|k| k.strip_prefix(&prefix))
+            .filter(|name| !name.is_empty() && !name.contains('/'))
+            .map(str::to_string)
+            .collect();
+        names.sort();
+        Ok(names)
     }
 }

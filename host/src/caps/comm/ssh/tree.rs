@@ -39,7 +39,8 @@ impl Connection {
         let q = single_quoted(remote);
         let test = format!("if [ -d {q} ]; then echo dir; elif [ -e {q} ]; then echo file; else echo missing; fi");
         let (exit, output) = self.output_of(&test, login_within).await?;
-        match (exit, output.trim()) {
+        // The last line: a login shell's startup files may print first.
+        match (exit, output.lines().last().unwrap_or_default().trim()) {
             (0, "dir") => Ok(RemoteKind::Dir),
             (0, "file") => Ok(RemoteKind::File),
             (0, "missing") => Ok(RemoteKind::Missing),
