@@ -18,9 +18,29 @@ pub const DELAY: Duration = Duration::from_secs(2);
 /// all could not even connect.
 pub const MIN_LOGIN: Duration = DELAY;
 
+/// Why one try failed.
+#[derive(Debug)]
+pub enum TryError {
+    /// Worth trying again (the machine may be rebooting); the text says
+    /// what failed.
+    Again(String),
+    /// The end: cancellation, or a failure that another try cannot change
+    /// (a script that started and then ran too long).
+    Final(StepError),
+}
+
+impl From<StepError> for TryError {
+    fn from(e: StepError) -> Self {
+        match e {
+            StepError::Cancelled => TryError::Final(StepError::Cancelled),
+            StepError::Failed(message) => TryError::Again(message),
+        }
+    }
+}
+
 /// Runs `attempt` until it answers `Ok`, answers
-/// [`StepError::Cancelled`], or fails once `timeout` has passed since the
-/// first try began: then its last failure is returned, saying that
+/// [`TryError::Final`] (returned as it is), or fails once `timeout` has
+/// passed since the first try began: then its last failure is returned, saying that
 /// `start_retry_timeout` ran out. `attempt` is given the time left (at
 /// least [`MIN_LOGIN`]), for how long it may spend logging in again. Each failure that is retried
 /// is shown through `ui` with `what` (`uploading and starting script.sh`).
@@ -30,7 +50,7 @@ pub const MIN_LOGIN: Duration = DELAY;
 pub async fn until_timeout<T, F, Fut>(timeout: Duration, what: &str, ui: &BuildUi, mut attempt: F) -> Result<T, StepError>
 where
     F: FnMut(Duration) -> Fut,
-    Fut: Future<Output = Result<T, StepError>>,
+    Fut: Future<Output = Result<T, TryError>>,
 {
     let started = Instant::now();
     let mut tries = 0u32;
@@ -39,8 +59,8 @@ where
         let left = timeout.saturating_sub(started.elapsed()).max(MIN_LOGIN);
         let message = match attempt(left).await {
             Ok(value) => return Ok(value),
-            Err(StepError::Cancelled) => return Err(StepError::Cancelled),
-            Err(StepError::Failed(message)) => message,
+            Err(TryError::Final(e)) => return Err(e),
+            Err(TryError::Again(message)) => message,
         };
         let elapsed = started.elapsed();
         if elapsed >= timeout {
@@ -77,7 +97,7 @@ mod tests {
         let result = until_timeout(Duration::from_secs(60), "uploading", &ui(), |_| {
             tries.set(tries.get() + 1);
             let n = tries.get();
-            async move { if n < 3 { Err(StepError::Failed(format!("refused {n}"))) } else { Ok(n) } }
+            async move { if n < 3 { Err(TryError::Again(format!("refused {n}"))) } else { Ok(n) } }
         })
         .await;
         assert_eq!(result.unwrap(), 3);
@@ -90,7 +110,7 @@ mod tests {
         let result: Result<(), _> = until_timeout(Duration::from_secs(5), "uploading x", &ui(), |left| {
             tries.set(tries.get() + 1);
             let n = tries.get();
-            async move { Err(StepError::Failed(format!("refused {n}, {left:?} left"))) }
+            async move { Err(TryError::Again(format!("refused {n}, {left:?} left"))) }
         })
         .await;
         let Err(StepError::Failed(message)) = result else { panic!("{result:?}") };
@@ -106,7 +126,7 @@ mod tests {
         let lefts = std::cell::RefCell::new(Vec::new());
         let _: Result<(), _> = until_timeout(Duration::from_secs(3), "x", &ui(), |left| {
             lefts.borrow_mut().push(left);
-            async { Err(StepError::Failed("no".into())) }
+            async { Err(TryError::Again("no".into())) }
         })
         .await;
         // The third try starts at 4 s, past the 3 s (as in Packer): it
@@ -115,14 +135,19 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn cancellation_is_not_retried() {
-        let tries = Cell::new(0);
-        let result: Result<(), _> = until_timeout(Duration::from_secs(60), "x", &ui(), |_| {
-            tries.set(tries.get() + 1);
-            async { Err(StepError::Cancelled) }
-        })
-        .await;
-        assert!(matches!(result, Err(StepError::Cancelled)));
-        assert_eq!(tries.get(), 1);
+    async fn cancellation_and_final_failures_are_not_retried() {
+        for end in [StepError::Cancelled, StepError::Failed("ran too long".into())] {
+            let expected = end.to_string();
+            let end = std::cell::RefCell::new(Some(end));
+            let tries = Cell::new(0);
+            let result: Result<(), _> = until_timeout(Duration::from_secs(60), "x", &ui(), |_| {
+                tries.set(tries.get() + 1);
+                let end = end.borrow_mut().take().expect("tried once");
+                async { Err(TryError::Final(end)) }
+            })
+            .await;
+            assert_eq!(result.unwrap_err().to_string(), expected);
+            assert_eq!(tries.get(), 1);
+        }
     }
 }

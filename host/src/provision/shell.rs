@@ -13,9 +13,9 @@
 use super::environment::{self, Environment};
 use super::error::StepError;
 use super::keys::Keys;
-use super::retry;
+use super::retry::{self, TryError};
 use super::shell_local::BuildEnv;
-use crate::caps::comm::{Exit, Session, Source, Upload, quiet};
+use crate::caps::comm::{self, Exit, Session, Source, Upload, quiet};
 use crate::template::Problem;
 use crate::ui::BuildUi;
 use serde_json::{Map, Value};
@@ -240,7 +240,15 @@ impl Shell {
                 session.upload(upload, within).await.map_err(|e| failed("uploading the script", e))?;
                 started(session.exec(chmod, quiet(), within).await, chmod)?;
                 let on_line = Arc::new(move |line: &str| out.message(line));
-                session.exec(command, on_line, within).await.map_err(|e| failed("starting the script", e))
+                session.exec(command, on_line, within).await.map_err(|e| match e {
+                    // Logging in again failed: the script has not started.
+                    comm::Error::Unreachable(_) | comm::Error::Authentication(_) => {
+                        TryError::from(failed("starting the script", e))
+                    }
+                    // It started, then ran too long or broke: running it
+                    // again would run it twice.
+                    other => TryError::Final(failed("running the script", other)),
+                })
             }
         })
         .await
@@ -286,7 +294,7 @@ impl Shell {
             async move {
                 let upload = Upload::new(Source::Bytes(body.clone().into_bytes()), path, 0o600);
                 session.upload(upload, within).await.map_err(|e| failed("uploading the env var file", e))?;
-                started(session.exec(chmod, quiet(), within).await, chmod)
+                started(session.exec(chmod, quiet(), within).await, chmod).map_err(TryError::from)
             }
         })
         .await?;
@@ -302,7 +310,7 @@ impl Shell {
             let rm = &rm;
             async move {
                 match session.exec(rm, quiet(), within).await.map_err(|e| failed("running rm", e))? {
-                    Exit::Disconnected(why) => Err(StepError::Failed(why)),
+                    Exit::Disconnected(why) => Err(TryError::Again(why)),
                     Exit::Status(code) => Ok(code),
                 }
             }
@@ -319,9 +327,9 @@ impl Shell {
 }
 
 /// A communicator error of `doing`, cancellation kept apart.
-fn failed(doing: &str, e: crate::caps::comm::Error) -> StepError {
+fn failed(doing: &str, e: comm::Error) -> StepError {
     match e {
-        crate::caps::comm::Error::Cancelled => StepError::Cancelled,
+        comm::Error::Cancelled => StepError::Cancelled,
         other => StepError::Failed(format!("{doing}: {other}")),
     }
 }
@@ -329,7 +337,7 @@ fn failed(doing: &str, e: crate::caps::comm::Error) -> StepError {
 /// A helper command (`chmod`) ran, whatever its status (Packer ignores
 /// it); one that could not run or lost its connection is a failure to try
 /// again.
-fn started(exit: Result<Exit, crate::caps::comm::Error>, command: &str) -> Result<(), StepError> {
+fn started(exit: Result<Exit, comm::Error>, command: &str) -> Result<(), StepError> {
     match exit.map_err(|e| failed(&format!("running `{command}`"), e))? {
         Exit::Status(_) => Ok(()),
         Exit::Disconnected(why) => Err(StepError::Failed(why)),

@@ -68,6 +68,16 @@ async fn a_script_that_cannot_start_is_retried_but_an_exit_code_is_not() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_script_that_started_then_ran_too_long_is_not_run_again() {
+    let (_dir, plan) = planned(json!([shell(json!({}))]), None);
+    let too_long = comm::Error::Io("`x` ran longer than ssh_read_write_timeout (1s)".into());
+    let session = FakeSession::answering([Err(too_long), Ok(Exit::Status(0))]);
+    let message = failure(run(&plan, Some(&session)).await);
+    assert!(message.contains("running the script: `x` ran longer than ssh_read_write_timeout"), "{message}");
+    assert_eq!(session.script_commands().len(), 1, "{:?}", session.commands());
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_disconnect_is_not_retried_and_needs_expect_disconnect_or_packers_code() {
     let lost = || FakeSession::answering([Ok(Exit::Disconnected("connection reset".into()))]);
     let (_dir, plan) = planned(json!([shell(json!({}))]), None);
