@@ -219,7 +219,8 @@ fn unexpected_disconnect_names_the_command() {
     let sshd = Sshd::start();
     let p = Project::new();
     p.template(over_ssh(&sshd, json!({}), json!([{"type": "shell", "inline": [sshd.drop_sessions()]}])));
-    p.run(&["build", "template.json"]).code(1)
+    p.run(&["build", "template.json"])
+        .code(1)
         .contains("was lost while running")
         .contains(r#"add `"expect_disconnect": true`"#);
 }

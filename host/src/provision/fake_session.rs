@@ -28,16 +28,19 @@ pub enum Call {
     ListDir(String),
 }
 
+/// What a command answers, in order; `Status(0)` once used up.
+type Answers = VecDeque<Result<Exit, Error>>;
+
 /// A session that records calls and answers from a script.
 #[derive(Default)]
 pub struct FakeSession {
     calls: Mutex<Vec<Call>>,
     /// What each script command (not a housekeeping `chmod` or `rm -f`)
     /// answers, in order; `Status(0)` once used up.
-    exits: Mutex<VecDeque<Result<Exit, Error>>>,
+    exits: Mutex<Answers>,
     /// What the commands starting with a prefix answer, in order, before
     /// anything else; `Status(0)` once used up.
-    exits_for: Mutex<Vec<(String, VecDeque<Result<Exit, Error>>)>>,
+    exits_for: Mutex<Vec<(String, Answers)>>,
     /// What the next uploads answer instead of success, in order.
     upload_errors: Mutex<VecDeque<Error>>,
     /// The remote files `download` can copy, by path.

@@ -47,7 +47,12 @@ impl From<StepError> for TryError {
 ///
 /// Cancelling the build drops this future: the pause between tries is a
 /// plain timer, so it ends with it.
-pub async fn until_timeout<T, F, Fut>(timeout: Duration, what: &str, ui: &BuildUi, mut attempt: F) -> Result<T, StepError>
+pub async fn until_timeout<T, F, Fut>(
+    timeout: Duration,
+    what: &str,
+    ui: &BuildUi,
+    mut attempt: F,
+) -> Result<T, StepError>
 where
     F: FnMut(Duration) -> Fut,
     Fut: Future<Output = Result<T, TryError>>,

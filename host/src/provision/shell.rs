@@ -262,7 +262,9 @@ impl Shell {
                 "script {name} exited with code {code}; valid exit codes are {:?} (valid_exit_codes)",
                 self.valid_exit_codes
             ))),
-            Exit::Disconnected(why) if self.expect_disconnect || self.valid_exit_codes.contains(&DISCONNECT_EXIT_CODE) => {
+            Exit::Disconnected(why)
+                if self.expect_disconnect || self.valid_exit_codes.contains(&DISCONNECT_EXIT_CODE) =>
+            {
                 ui.say(&format!("Remote end disconnected, as expect_disconnect allows ({why})"));
                 Ok(())
             }

@@ -178,7 +178,7 @@ impl ShellLocal {
         let mut command = tokio::process::Command::new(&argv[0]);
         command
             .args(&argv[1..])
-            .envs(env.iter().map(|(k, v)| (k, v)))
+            .envs(env)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
