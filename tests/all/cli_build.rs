@@ -179,7 +179,7 @@ fn scripts_and_execute_command_are_honoured() {
     ])));
     p.run(&["build", "template.json"])
         .code(0)
-        .contains("vars: PACKER_BUILD_NAME=null PACKER_BUILDER_TYPE=null GREETING=hi there")
+        .contains("vars: GREETING=hi there PACKER_BUILDER_TYPE=null PACKER_BUILD_NAME=null")
         .contains("    null: one says hi there")
         .contains("    null: two");
 }
@@ -234,5 +234,5 @@ fn shell_local_only_on_and_env_var_format() {
         .code(0)
         .contains("Skipping shell-local: only_on [\"windows\"]")
         .lacks("    null: skipped")
-        .contains("export PACKER_BUILD_NAME=\"null\"; export PACKER_BUILDER_TYPE=\"null\"; export A=\"1\";");
+        .contains("export A=\"1\"; export PACKER_BUILDER_TYPE=\"null\"; export PACKER_BUILD_NAME=\"null\";");
 }

@@ -5,6 +5,8 @@
 use crate::support::sshd::{self, Sshd};
 use crate::support::{Project, Run, signal};
 use serde_json::{Value, json};
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
 
 crate::support::tests! {
     key_login_runs_shell_and_file_provisioners needs [Sshd],
@@ -36,6 +38,10 @@ crate::support::tests! {
     directory_download_with_a_slash_lands_below_the_destination needs [Sshd],
     wildcard_download_takes_the_matches_only needs [Sshd],
     file_into_a_missing_directory_fails_naming_the_destination needs [Sshd],
+    next_script_waits_for_a_rebooting_machine_within_start_retry_timeout needs [Sshd],
+    use_env_var_file_sources_the_variables_and_removes_the_file needs [Sshd],
+    pause_after_pauses_between_provisioners needs [Sshd],
+    shell_local_output_that_is_not_utf8_is_shown_and_read_to_the_end needs [Sshd],
 }
 
 /// A null builder logging in to `sshd` with its key, and `provisioners`.
@@ -222,7 +228,10 @@ fn unexpected_disconnect_names_the_command() {
     let sshd = Sshd::start();
     let p = Project::new();
     p.template(over_ssh(&sshd, json!({}), json!([{"type": "shell", "inline": [sshd.drop_sessions()]}])));
-    p.run(&["build", "template.json"]).code(1).contains("was lost while running").contains("set expect_disconnect");
+    p.run(&["build", "template.json"])
+        .code(1)
+        .contains("was lost while running")
+        .contains(r#"add `"expect_disconnect": true`"#);
 }
 
 fn sshd_killed_mid_command_fails_the_build_clearly() {
@@ -630,4 +639,117 @@ fn file_into_a_missing_directory_fails_naming_the_destination() {
         .contains(&format!("{destination} ends in \"/\" but is no directory on the machine"))
         .contains("mkdir -p");
     assert!(!remote.join("etc").exists(), "nothing written where the user meant a directory");
+/// Accepts up to `count` connections on `listener` and closes each at
+/// once, as a machine whose sshd is not ready yet does; gives up after a
+/// minute (kiln stopped trying). Answers how many it closed.
+fn close_connections(listener: &TcpListener, count: usize) -> usize {
+    listener.set_nonblocking(true).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut closed = 0;
+    while closed < count && Instant::now() < deadline {
+        match listener.accept() {
+            Ok((connection, _)) => {
+                drop(connection);
+                closed += 1;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
+    closed
+}
+
+fn next_script_waits_for_a_rebooting_machine_within_start_retry_timeout() {
+    let mut sshd = Sshd::start();
+    let port = sshd.port;
+    let p = Project::new();
+    let remote = p.machine_dir("remote");
+    // Two handshakes per login: the three closed connections below make a
+    // login fail, so only start_retry_timeout's retry gets the script on.
+    p.template(over_ssh(
+        &sshd,
+        json!({"ssh_handshake_attempts": 2}),
+        json!([
+            {"type": "shell", "inline": ["echo going down", "sleep 600"], "expect_disconnect": true,
+             "skip_clean": true},
+            {"type": "shell", "inline": [format!("echo back > {}", remote.join("after-reboot").display()),
+                                         "echo back again"]}
+        ]),
+    ));
+    let mut closed = 0;
+    let run = p.run_until(&["build", "template.json"], "null: going down", |_| {
+        // The machine goes down (its sessions with it), boots with sshd
+        // not ready (connections closed at once, then refused), then is
+        // back on the same address.
+        sshd.kill();
+        let booting = TcpListener::bind(("127.0.0.1", port)).expect("the port is free once sshd is gone");
+        closed = close_connections(&booting, 3);
+        drop(booting);
+        sshd.start_again();
+    });
+    assert_eq!(closed, 3, "kiln stopped connecting while the machine booted:\n{}", run.all());
+    run.code(0)
+        .contains("Remote end disconnected")
+        .contains("uploading and starting inline script failed, retrying in 2s")
+        .contains("    null: back again");
+    assert_eq!(std::fs::read_to_string(remote.join("after-reboot")).unwrap(), "back\n");
+}
+
+fn use_env_var_file_sources_the_variables_and_removes_the_file() {
+    let sshd = Sshd::start();
+    let p = Project::new();
+    let folder = p.machine_dir("remote");
+    p.template(over_ssh(
+        &sshd,
+        json!({}),
+        json!([
+            {"type": "shell", "use_env_var_file": true, "remote_folder": folder,
+             "environment_vars": ["QUOTED=it's a \"test\" with  spaces", "SECRET={{user `secret`}}"],
+             "inline": ["echo \"quoted=[$QUOTED] build=[$PACKER_BUILD_NAME]\"", "echo \"secret=$SECRET\"",
+                        format!("stat -c 'var file mode %a' {}/varfile_*.sh", folder.display())]}
+        ]),
+    ));
+    p.run(&["build", "template.json"])
+        .code(0)
+        .contains("quoted=[it's a \"test\" with  spaces] build=[null]")
+        .contains("secret=<sensitive>")
+        .contains("var file mode 600")
+        .lacks("sup3r-s3cret-value");
+    let left: Vec<_> = std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "the script and the var file are removed: {left:?}");
+}
+
+fn pause_after_pauses_between_provisioners() {
+    let sshd = Sshd::start();
+    let p = Project::new();
+    p.template(over_ssh(
+        &sshd,
+        json!({}),
+        json!([
+            {"type": "shell", "inline": ["echo first"], "pause_after": "1s"},
+            {"type": "shell", "inline": ["echo second"]}
+        ]),
+    ));
+    let run = p.run(&["build", "template.json"]);
+    run.code(0).contains("==> null: Pausing 1s after this provisioner...");
+    let all = run.all();
+    let at = |text: &str| all.find(text).unwrap_or_else(|| panic!("{text:?} missing:\n{all}"));
+    assert!(at("null: first") < at("Pausing 1s after") && at("Pausing 1s after") < at("null: second"), "{all}");
+}
+
+fn shell_local_output_that_is_not_utf8_is_shown_and_read_to_the_end() {
+    let sshd = Sshd::start();
+    let p = Project::new();
+    // Far more than a pipe holds after the bad line: a reader that stopped
+    // there would leave seq blocked and the build hung.
+    p.template(over_ssh(
+        &sshd,
+        json!({}),
+        json!([{"type": "shell-local", "inline": ["printf 'caf\\351 latin-1\\n'", "seq 1 100000", "echo done"]}]),
+    ));
+    p.run(&["build", "template.json"])
+        .code(0)
+        .contains("    null: caf\u{fffd} latin-1")
+        .contains("    null: 100000\n")
+        .contains("    null: done");
 }

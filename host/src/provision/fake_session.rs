@@ -28,14 +28,21 @@ pub enum Call {
     ListDir(String),
 }
 
+/// What a command answers, in order; `Status(0)` once used up.
+type Answers = VecDeque<Result<Exit, Error>>;
+
 /// A session that records calls and answers from a script.
 #[derive(Default)]
 pub struct FakeSession {
     calls: Mutex<Vec<Call>>,
-    /// What each `exec` answers, in order; `Status(0)` once used up.
-    exits: Mutex<VecDeque<Result<Exit, Error>>>,
-    /// What the next `upload` answers instead of success, if anything.
-    upload_error: Mutex<Option<Error>>,
+    /// What each script command (not a housekeeping `chmod` or `rm -f`)
+    /// answers, in order; `Status(0)` once used up.
+    exits: Mutex<Answers>,
+    /// What the commands starting with a prefix answer, in order, before
+    /// anything else; `Status(0)` once used up.
+    exits_for: Mutex<Vec<(String, Answers)>>,
+    /// What the next uploads answer instead of success, in order.
+    upload_errors: Mutex<VecDeque<Error>>,
     /// The remote files `download` can copy, by path.
     remote_files: BTreeMap<String, Vec<u8>>,
     /// The remote directories: those added and every ancestor of a remote
@@ -44,7 +51,9 @@ pub struct FakeSession {
 }
 
 impl FakeSession {
-    /// A session whose commands answer `exits`, in order, then `Status(0)`.
+    /// A session whose script commands answer `exits`, in order, then
+    /// `Status(0)`; the shell provisioner's own `chmod` and `rm -f` answer
+    /// `Status(0)` (see [`FakeSession::answering_to`]).
     pub fn answering(exits: impl IntoIterator<Item = Result<Exit, Error>>) -> Self {
         FakeSession { exits: Mutex::new(exits.into_iter().collect()), ..FakeSession::default() }
     }
@@ -75,8 +84,31 @@ impl FakeSession {
 
     /// This session, failing its next upload with `error`.
     pub fn failing_upload(self, error: Error) -> Self {
-        *self.upload_error.lock().unwrap() = Some(error);
+        self.failing_uploads([error])
+    }
+
+    /// This session, failing its next uploads with `errors`, in order.
+    pub fn failing_uploads(self, errors: impl IntoIterator<Item = Error>) -> Self {
+        self.upload_errors.lock().unwrap().extend(errors);
         self
+    }
+
+    /// This session, answering the commands that start with `prefix`
+    /// (`rm -f`, `chmod 0755`) with `exits` in order, then `Status(0)`.
+    pub fn answering_to(self, prefix: &str, exits: impl IntoIterator<Item = Result<Exit, Error>>) -> Self {
+        self.exits_for.lock().unwrap().push((prefix.to_string(), exits.into_iter().collect()));
+        self
+    }
+
+    /// How many uploads were tried so far (failed ones included).
+    pub fn uploads(&self) -> usize {
+        self.calls().iter().filter(|c| matches!(c, Call::Upload { .. })).count()
+    }
+
+    /// The commands run so far that are neither `chmod` nor `rm -f`: the
+    /// scripts' own.
+    pub fn script_commands(&self) -> Vec<String> {
+        self.commands().into_iter().filter(|c| !is_housekeeping(c)).collect()
     }
 
     /// Every call so far, in order.
@@ -100,6 +132,12 @@ impl FakeSession {
     }
 }
 
+/// Whether `command` is the shell provisioner's own (`chmod` of a file it
+/// uploaded, `rm -f` of it), not a script's.
+fn is_housekeeping(command: &str) -> bool {
+    command.starts_with("chmod 0") || command.starts_with("rm -f ")
+}
+
 #[async_trait::async_trait]
 impl Session for FakeSession {
     fn endpoint(&self) -> String {
@@ -117,6 +155,13 @@ impl Session for FakeSession {
     async fn exec(&self, command: &str, on_line: OnLine, _login_within: Duration) -> Result<Exit, Error> {
         self.record(Call::Exec(command.to_string()));
         on_line("fake output");
+        let mut exits_for = self.exits_for.lock().unwrap();
+        if let Some((_, exits)) = exits_for.iter_mut().find(|(prefix, _)| command.starts_with(prefix.as_str())) {
+            return exits.pop_front().unwrap_or(Ok(Exit::Status(0)));
+        }
+        if is_housekeeping(command) {
+            return Ok(Exit::Status(0));
+        }
         self.exits.lock().unwrap().pop_front().unwrap_or(Ok(Exit::Status(0)))
     }
 
@@ -126,7 +171,7 @@ impl Session for FakeSession {
             Source::File(path) => std::fs::read(&path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?,
         };
         self.record(Call::Upload { remote: upload.remote, bytes, mode: upload.mode });
-        match self.upload_error.lock().unwrap().take() {
+        match self.upload_errors.lock().unwrap().pop_front() {
             Some(error) => Err(error),
             None => Ok(()),
         }

@@ -1,17 +1,21 @@
 //! The provisioners the host runs for a build when its builder calls the
 //! `hook`, with Packer's common options: `only`/`except` and `override`
 //! (applied when the plan is made), `pause_before`, `max_retries`,
-//! `timeout`; and the template's `error-cleanup-provisioner`, run when a
+//! `timeout`, and the shell provisioner's `pause_after`; and the template's `error-cleanup-provisioner`, run when a
 //! provisioner fails. Each provisioner type is one module; the remote ones
 //! work over a communicator [`Session`], whichever communicator it is.
 
+mod environment;
 mod error;
 #[cfg(test)]
 mod fake_session;
 pub mod file;
 mod keys;
+mod retry;
 pub mod shell;
 pub mod shell_local;
+#[cfg(test)]
+mod shell_tests;
 #[cfg(test)]
 mod tests;
 
@@ -209,7 +213,7 @@ impl Provisioning {
                 _ = cancel.interrupted() => return Err(Error::Cancelled),
             };
             match outcome {
-                Ok(()) => return Ok(()),
+                Ok(()) => return self.pause_after(&provisioner, cancel).await,
                 Err(StepError::Cancelled) => return Err(Error::Cancelled),
                 Err(StepError::Failed(message)) if attempt < def.max_retries => {
                     attempt += 1;
@@ -227,6 +231,21 @@ impl Provisioner {
     /// Whether it works on the machine, over a communicator session.
     fn needs_session(&self) -> bool {
         !matches!(self, Provisioner::ShellLocal(_))
+    }
+}
+
+impl Provisioning {
+    /// Waits the shell provisioner's `pause_after` once it has succeeded:
+    /// after its retries and outside its `timeout`, as in Packer (whose
+    /// pause no timeout cuts). Unlike Packer's, cancelling cuts it short.
+    async fn pause_after(&self, provisioner: &Provisioner, cancel: &BuildCancel) -> Result<(), Error> {
+        let Provisioner::Shell(shell) = provisioner else { return Ok(()) };
+        let Some(pause) = shell.pause_after() else { return Ok(()) };
+        self.ui.say(&format!("Pausing {} after this provisioner...", human(pause)));
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => Ok(()),
+            _ = cancel.interrupted() => Err(Error::Cancelled),
+        }
     }
 }
 

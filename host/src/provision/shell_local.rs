@@ -7,6 +7,7 @@
 //! `{{.Script}}`. The process runs in its own process group so that
 //! cancelling or timing out stops the whole tree.
 
+use super::environment::{self, Environment};
 use super::error::StepError;
 use super::keys::Keys;
 use crate::template::Problem;
@@ -15,7 +16,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 
 const KEYS: &[&str] = &[
     "inline",
@@ -127,11 +128,7 @@ impl ShellLocal {
             ));
             return Ok(());
         }
-        let mut env: Vec<(String, String)> = vec![
-            ("PACKER_BUILD_NAME".into(), build.build_name.into()),
-            ("PACKER_BUILDER_TYPE".into(), build.build_type.into()),
-        ];
-        env.extend(self.environment_vars.iter().cloned());
+        let env = environment::build(build.build_name, build.build_type, &self.environment_vars);
         // Kept alive until the scripts have run; deleted on drop.
         let mut temp = None;
         let scripts = match &self.inline {
@@ -167,10 +164,10 @@ impl ShellLocal {
         &self,
         ui: &BuildUi,
         script: &Path,
-        env: &[(String, String)],
+        env: &Environment,
         build: &BuildEnv<'_>,
     ) -> Result<(), String> {
-        let vars = flatten_env(&self.env_var_format, env);
+        let vars = environment::flatten(&self.env_var_format, env);
         let fields: BTreeMap<String, String> =
             [("Vars".to_string(), vars), ("Script".to_string(), script.display().to_string())].into();
         let argv = self
@@ -181,7 +178,7 @@ impl ShellLocal {
         let mut command = tokio::process::Command::new(&argv[0]);
         command
             .args(&argv[1..])
-            .envs(env.iter().map(|(k, v)| (k, v)))
+            .envs(env)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -194,12 +191,7 @@ impl ShellLocal {
         let stderr = child.stderr.take().expect("stderr is piped");
         let stream = |reader: Box<dyn tokio::io::AsyncRead + Unpin + Send>| {
             let ui = ui.clone();
-            async move {
-                let mut lines = BufReader::new(reader).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    ui.message(&line);
-                }
-            }
+            async move { stream_lines(reader, |line| ui.message(line)).await }
         };
         let (_, _, status) = tokio::join!(stream(Box::new(stdout)), stream(Box::new(stderr)), child.wait());
         std::mem::forget(group);
@@ -217,17 +209,25 @@ impl ShellLocal {
     }
 }
 
-/// The environment as `{{.Vars}}`: each pair in `format` (Go's `%s`
-/// twice), single quotes in values escaped for the shell as Packer does.
-pub fn flatten_env(format: &str, env: &[(String, String)]) -> String {
-    env.iter()
-        .map(|(name, value)| {
-            let value = crate::shell_quote::escape_single_quoted(value);
-            format.replacen("%s", name, 1).replacen("%s", &value, 1)
-        })
-        .collect::<String>()
-        .trim_end()
-        .to_string()
+/// Hands each line of `reader` to `on_line` until its end: bytes split on
+/// `\n`, the line ending (and a `\r` before it) dropped, each line decoded
+/// lossily. Output that is not UTF-8 is shown, not a reason to stop:
+/// stopping would leave the pipe full and the script blocked on it. A read
+/// error ends the stream (the process is gone).
+async fn stream_lines(reader: impl AsyncRead + Unpin, on_line: impl Fn(&str)) {
+    let mut reader = BufReader::new(reader);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                let text = line.strip_suffix(b"\n").unwrap_or(&line);
+                let text = text.strip_suffix(b"\r").unwrap_or(text);
+                on_line(&String::from_utf8_lossy(text));
+            }
+        }
+    }
 }
 
 /// Kills a process group when dropped.
@@ -242,5 +242,27 @@ impl Drop for KillGroup {
                 libc::killpg(pid as libc::pid_t, libc::SIGTERM);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[tokio::test]
+    async fn output_that_is_not_utf8_is_shown_lossily_and_read_to_the_end() {
+        let mut output = b"before\n\xff\xfe bad \xc3\n".to_vec();
+        for i in 0..20_000 {
+            output.extend_from_slice(format!("line {i}\r\n").as_bytes());
+        }
+        output.extend_from_slice(b"no newline at the end");
+        let lines = Mutex::new(Vec::new());
+        stream_lines(&output[..], |line| lines.lock().unwrap().push(line.to_string())).await;
+        let lines = lines.into_inner().unwrap();
+        assert_eq!(lines.len(), 20_003);
+        assert_eq!(lines[..2], ["before", "\u{fffd}\u{fffd} bad \u{fffd}"]);
+        assert_eq!(lines[20_001], "line 19999");
+        assert_eq!(lines[20_002], "no newline at the end");
     }
 }

@@ -16,12 +16,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The remote path every shell provisioner here uploads its script to.
-const SCRIPT: &str = "/tmp/kiln-test.sh";
+pub(super) const SCRIPT: &str = "/tmp/kiln-test.sh";
 
 /// A template with one `null` build and `provisioners` (and an
 /// error-cleanup provisioner, if given), planned for that build. The
 /// directory holds the template and stays alive as long as the plan.
-fn planned(provisioners: Value, cleanup: Option<Value>) -> (tempfile::TempDir, Provisioning) {
+pub(super) fn planned(provisioners: Value, cleanup: Option<Value>) -> (tempfile::TempDir, Provisioning) {
     let dir = tempfile::tempdir().unwrap();
     let mut root = json!({"builders": [{"type": "null"}], "provisioners": provisioners});
     if let Some(cleanup) = cleanup {
@@ -38,13 +38,13 @@ fn planned(provisioners: Value, cleanup: Option<Value>) -> (tempfile::TempDir, P
 }
 
 /// A shell provisioner running `inline`, with `extra` settings.
-fn shell(extra: Value) -> Value {
+pub(super) fn shell(extra: Value) -> Value {
     let mut p = json!({"type": "shell", "inline": ["echo hi"], "remote_path": SCRIPT});
     p.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
     p
 }
 
-async fn run(provisioning: &Provisioning, session: Option<&FakeSession>) -> Result<(), Error> {
+pub(super) async fn run(provisioning: &Provisioning, session: Option<&FakeSession>) -> Result<(), Error> {
     let cancel = RunCancel::default().for_build();
     let session = session.map(|s| s as &dyn comm::Session);
     provisioning.run(session, BTreeMap::new(), &cancel).await
@@ -61,9 +61,10 @@ async fn shell_uploads_the_script_runs_it_then_removes_it() {
         Call::Upload { remote: SCRIPT.into(), bytes: b"#!/bin/sh -e\necho hi\n".to_vec(), mode: 0o755 }
     );
     let commands = session.commands();
-    assert_eq!(commands.len(), 2, "{commands:?}");
-    assert!(commands[0].contains("PACKER_BUILD_NAME='null'") && commands[0].ends_with(SCRIPT), "{}", commands[0]);
-    assert_eq!(commands[1], format!("rm -f '{SCRIPT}'"));
+    assert_eq!(commands.len(), 3, "{commands:?}");
+    assert_eq!(commands[0], format!("chmod 0755 '{SCRIPT}'"), "Packer's own chmod, before the script");
+    assert!(commands[1].contains("PACKER_BUILD_NAME='null'") && commands[1].ends_with(SCRIPT), "{}", commands[1]);
+    assert_eq!(commands[2], format!("rm -f '{SCRIPT}'"));
 }
 
 #[tokio::test]
@@ -73,7 +74,7 @@ async fn a_cancelled_command_is_the_cancelled_variant_and_skips_the_cleanup_prov
     let session = FakeSession::answering([Err(comm::Error::Cancelled)]);
     let result = run(&plan, Some(&session)).await;
     assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
-    assert_eq!(session.commands().len(), 1, "no retry, no cleanup: {:?}", session.calls());
+    assert_eq!(session.script_commands().len(), 1, "no retry, no cleanup: {:?}", session.calls());
 }
 
 #[tokio::test]
@@ -144,7 +145,7 @@ async fn max_retries_runs_a_failed_provisioner_again() {
     let session = FakeSession::answering([Ok(Exit::Status(1)), Ok(Exit::Status(1)), Ok(Exit::Status(0))]);
     let result = run(&plan, Some(&session)).await;
     assert!(matches!(result, Err(Error::Failed { .. })), "{result:?}");
-    assert_eq!(session.commands().len(), 2, "one run and one retry: {:?}", session.commands());
+    assert_eq!(session.script_commands().len(), 2, "one run and one retry: {:?}", session.commands());
 }
 
 #[tokio::test]

@@ -80,33 +80,24 @@ impl Sshd {
             path("authorized_keys").display()
         );
         std::fs::write(path("sshd_config"), config).unwrap();
-        let mut child = Command::new(sshd)
-            .args(["-D", "-e", "-f"])
-            .arg(path("sshd_config"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start sshd");
-        // sshd says when it listens; the rest of its log is kept, for the
-        // tests to read and to show if one fails.
-        let (ready, listening) = mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
-        let kept = log.clone();
-        let log_reader = std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("Server listening") {
-                    let _ = ready.send(());
-                } else {
-                    kept.lock().unwrap().push(line);
-                }
-            }
-        });
-        listening.recv_timeout(Duration::from_secs(20)).expect("sshd did not start listening");
+        let (child, log_reader) = listen(&path("sshd_config"), &log);
         let user =
             String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap().trim().to_string();
         Sshd { port, key: path("client_key"), user, log, log_reader: Some(log_reader), child, _dir: dir }
+    }
+
+    /// Starts the server again after [`Sshd::kill`], on the same port with
+    /// the same keys and config, and waits until it listens: a machine
+    /// back from a reboot. (What it logs joins the same log.)
+    ///
+    /// Panics when it is still running, or does not listen within 20 s
+    /// (the port taken meanwhile, say).
+    pub fn start_again(&mut self) {
+        assert!(!matches!(self.child.try_wait(), Ok(None)), "sshd is still running: kill it first");
+        let (child, log_reader) = listen(&self._dir.path().join("sshd_config"), &self.log);
+        self.child = child;
+        self.log_reader = Some(log_reader);
     }
 
     /// Stops the server and says how many password logins of
@@ -195,6 +186,34 @@ impl Drop for Sshd {
             }
         }
     }
+}
+
+/// Starts sshd with `config` and waits until it says it listens; the rest
+/// of what it logs goes to `log`, for the tests to read and to show if one
+/// fails. Answers the process and the thread reading its log.
+fn listen(config: &Path, log: &Arc<Mutex<Vec<String>>>) -> (Child, JoinHandle<()>) {
+    let mut child = Command::new(SSHD)
+        .args(["-D", "-e", "-f"])
+        .arg(config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sshd");
+    let (ready, listening) = mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    let kept = log.clone();
+    let log_reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("Server listening") {
+                let _ = ready.send(());
+            } else {
+                kept.lock().unwrap().push(line);
+            }
+        }
+    });
+    listening.recv_timeout(Duration::from_secs(20)).expect("sshd did not start listening");
+    (child, log_reader)
 }
 
 /// Makes sure the throwaway password user exists (needs root); false when
