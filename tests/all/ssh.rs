@@ -548,6 +548,8 @@ fn negative_keep_alive_interval_sends_no_keep_alives() {
     assert_eq!(keep_alives_with("-1s"), 0);
     // The server does log them when they are sent.
     assert!(keep_alives_with("1s") > 0);
+}
+
 /// `"source": "scripts"` to a destination that does not exist yet makes
 /// the destination the copy (Packer's scp landing), file modes kept, by
 /// `method`.
@@ -639,6 +641,8 @@ fn file_into_a_missing_directory_fails_naming_the_destination() {
         .contains(&format!("{destination} ends in \"/\" but is no directory on the machine"))
         .contains("mkdir -p");
     assert!(!remote.join("etc").exists(), "nothing written where the user meant a directory");
+}
+
 /// Accepts up to `count` connections on `listener` and closes each at
 /// once, as a machine whose sshd is not ready yet does; gives up after a
 /// minute (kiln stopped trying). Answers how many it closed.
