@@ -52,6 +52,18 @@ impl Sshd {
     /// Panics when sshd is missing, a key cannot be made, or sshd does not
     /// listen within 20 s.
     pub fn start() -> Sshd {
+        Sshd::start_with("")
+    }
+
+    /// Starts a server whose logins get the sftp subsystem and nothing
+    /// else (`ForceCommand internal-sftp`: no shell, no scp, no command),
+    /// as some file servers are set up. Panics as [`Sshd::start`] does.
+    pub fn start_sftp_only() -> Sshd {
+        Sshd::start_with("ForceCommand internal-sftp\n")
+    }
+
+    /// [`Sshd::start`] with `extra` appended to its `sshd_config`.
+    fn start_with(extra: &str) -> Sshd {
         let sshd = Path::new(SSHD);
         assert!(sshd.exists(), "{SSHD} is missing: run ./setup.sh (it installs openssh-server)");
         let dir = tempfile::tempdir().unwrap();
@@ -65,7 +77,7 @@ impl Sshd {
         let config = format!(
             "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nAuthorizedKeysFile {}\nPasswordAuthentication yes\n\
              KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nUsePAM no\nStrictModes no\nPidFile none\n\
-             PermitRootLogin yes\nLogLevel INFO\nMaxStartups 100\nSubsystem sftp internal-sftp\n",
+             PermitRootLogin yes\nLogLevel INFO\nMaxStartups 100\nSubsystem sftp internal-sftp\n{extra}",
             path("host_key").display(),
             path("authorized_keys").display()
         );
