@@ -414,7 +414,8 @@ fn handshake_attempts_cap_a_refused_login_before_the_timeout() {
 /// file, and files and directories of modes 0600, 0644, 0755 and 0700.
 fn odd_tree(root: &std::path::Path) {
     use std::os::unix::fs::PermissionsExt;
-    let chmod = |path: &str, mode| std::fs::set_permissions(root.join(path), std::fs::Permissions::from_mode(mode)).unwrap();
+    let chmod =
+        |path: &str, mode| std::fs::set_permissions(root.join(path), std::fs::Permissions::from_mode(mode)).unwrap();
     let write = |path: &str, body: &[u8]| {
         let path = root.join(path);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -481,7 +482,11 @@ fn sftp_tree_of_300_files_round_trips_with_modes_and_odd_names() {
     assert_eq!(local.iter().filter(|(_, _, c)| c.is_some()).count(), 300);
     assert!(tree_snapshot(&remote) == local, "the uploaded tree differs");
     assert!(tree_snapshot(&back) == local, "the downloaded tree differs");
-    assert_eq!(std::fs::metadata(&remote).unwrap().permissions().mode() & 0o7777, 0o1777, "the destination's mode changed");
+    assert_eq!(
+        std::fs::metadata(&remote).unwrap().permissions().mode() & 0o7777,
+        0o1777,
+        "the destination's mode changed"
+    );
 }
 
 fn sftp_only_server_moves_files_and_directories() {
@@ -523,7 +528,11 @@ fn sftp_upload_under_a_missing_parent_fails_naming_it() {
     p.file("tree/a.txt", "a");
     let missing = p.root().join("no such dir");
     for (source, destination, says) in [
-        ("tree/", missing.join("tree"), format!("its parent directory {} does not exist on the machine", missing.display())),
+        (
+            "tree/",
+            missing.join("tree"),
+            format!("its parent directory {} does not exist on the machine", missing.display()),
+        ),
         ("tree/a.txt", missing.join("a.txt"), format!("(does {} exist?)", missing.display())),
     ] {
         p.template(over_ssh(

@@ -8,8 +8,8 @@
 //! the window we open the channel with ([`WINDOW`]), so the server never
 //! waits on us while we wait to write to it.
 
-use super::protocol::{self, Reply, Request};
 use super::Failure;
+use super::protocol::{self, Reply, Request};
 use std::collections::HashMap;
 use std::io::{Read, Write};
 
@@ -30,14 +30,18 @@ pub const MAX_CHUNK: u32 = 128 << 10;
 const SAFE_CHUNK: u32 = 32 << 10;
 /// How much a reply costs besides its data (framing, type, id, length).
 const REPLY_OVERHEAD: usize = 64;
+/// The input buffer holds twice this: the largest packet, plus room to
+/// read ahead without moving bytes often.
+const INPUT: usize = protocol::MAX_REPLY + 4;
 
 /// A running SFTP session.
 pub struct Client {
     channel: ssh2::Channel,
     next_id: u32,
-    /// Bytes read off the channel and not yet decoded, from `start`.
+    /// Bytes read off the channel: decoded up to `start`, read up to `end`.
     input: Vec<u8>,
     start: usize,
+    end: usize,
     /// The read and write size to use with this server.
     pub chunk: u32,
 }
@@ -53,14 +57,19 @@ impl Client {
         // Whatever the server logs must not eat into the window unread.
         channel.handle_extended_data(ssh2::ExtendedData::Ignore).map_err(|e| broken("channel setup", e))?;
         channel.subsystem("sftp").map_err(|e| {
-            Failure::Remote(format!("the server offers no sftp subsystem ({}); use ssh_file_transfer_method scp", e.message()))
+            Failure::Remote(format!(
+                "the server offers no sftp subsystem ({}); use ssh_file_transfer_method scp",
+                e.message()
+            ))
         })?;
-        let mut client = Client { channel, next_id: 0, input: Vec::new(), start: 0, chunk: SAFE_CHUNK };
+        let input = vec![0; 2 * INPUT];
+        let mut client = Client { channel, next_id: 0, input, start: 0, end: 0, chunk: SAFE_CHUNK };
         let mut init = Vec::new();
         protocol::encode_init(&mut init);
         client.send(&init)?;
         let packet = client.packet()?;
-        let (version, extensions) = protocol::decode_version(&packet).map_err(|e| Failure::Broken(e.to_string()))?;
+        let (version, extensions) =
+            protocol::decode_version(&client.input[packet]).map_err(|e| Failure::Broken(e.to_string()))?;
         if version < protocol::VERSION {
             return Err(Failure::Remote(format!(
                 "the server speaks SFTP version {version}; kiln needs version 3: use ssh_file_transfer_method scp"
@@ -77,7 +86,7 @@ impl Client {
     fn limits(&mut self) -> Result<u32, Failure> {
         let request = Request::Extended { name: "limits@openssh.com".into(), data: Vec::new() };
         match self.call(request)? {
-            Reply::ExtendedReply(data) => {
+            Reply::Extended(data) => {
                 let (read, write) = protocol::decode_limits(&data).map_err(|e| Failure::Broken(e.to_string()))?;
                 let allowed = |n: u64| if n == 0 { u64::from(MAX_CHUNK) } else { n };
                 Ok(allowed(read).min(allowed(write)).clamp(u64::from(SAFE_CHUNK), u64::from(MAX_CHUNK)) as u32)
@@ -132,7 +141,8 @@ impl Client {
                 return Ok(());
             }
             let packet = self.packet()?;
-            let (id, reply) = protocol::decode_reply(&packet).map_err(|e| Failure::Broken(e.to_string()))?;
+            let (id, reply) =
+                protocol::decode_reply(&self.input[packet]).map_err(|e| Failure::Broken(e.to_string()))?;
             let Some((tag, cost)) = in_flight.remove(&id) else {
                 return Err(Failure::Broken(format!("the sftp server answered request {id}, which was never sent")));
             };
@@ -145,34 +155,27 @@ impl Client {
         self.channel.write_all(bytes).map_err(|e| Failure::Broken(format!("cannot write to the sftp channel: {e}")))
     }
 
-    /// The next whole packet off the channel, without its length prefix.
-    fn packet(&mut self) -> Result<Vec<u8>, Failure> {
+    /// Where the next whole packet off the channel lies in `input`,
+    /// without its length prefix.
+    fn packet(&mut self) -> Result<std::ops::Range<usize>, Failure> {
         loop {
-            let pending = &self.input[self.start..];
+            let pending = &self.input[self.start..self.end];
             if let Some(len) = protocol::frame_len(pending).map_err(|e| Failure::Broken(e.to_string()))? {
-                let packet = pending[4..len].to_vec();
+                let packet = self.start + 4..self.start + len;
                 self.start += len;
-                if self.start == self.input.len() {
-                    self.input.clear();
-                    self.start = 0;
-                }
                 return Ok(packet);
             }
-            if self.start > 0 {
-                self.input.drain(..self.start);
+            // Room for a whole packet of the largest size after `start`.
+            if self.input.len() - self.start < INPUT {
+                self.input.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
                 self.start = 0;
             }
-            let filled = self.input.len();
-            self.input.resize(filled + (256 << 10), 0);
-            let read = self.channel.read(&mut self.input[filled..]);
-            let n = match read {
-                Ok(n) => n,
-                Err(e) => {
-                    self.input.truncate(filled);
-                    return Err(Failure::Broken(format!("cannot read from the sftp channel: {e}")));
-                }
-            };
-            self.input.truncate(filled + n);
+            let n = self
+                .channel
+                .read(&mut self.input[self.end..])
+                .map_err(|e| Failure::Broken(format!("cannot read from the sftp channel: {e}")))?;
+            self.end += n;
             if n == 0 && self.channel.eof() {
                 return Err(Failure::Broken("the sftp server closed the channel".into()));
             }

@@ -53,7 +53,11 @@ pub fn get_files(client: &mut Client, files: Vec<Incoming>) -> Result<(), Failur
 
 /// Closes `to_close` (files read, whose CLOSE has nothing to report) and
 /// opens every file of `group` for reading, in one pipeline.
-fn open_closing(client: &mut Client, group: &[Incoming], to_close: Vec<(String, Vec<u8>)>) -> Result<Vec<Vec<u8>>, Failure> {
+fn open_closing(
+    client: &mut Client,
+    group: &[Incoming],
+    to_close: Vec<(String, Vec<u8>)>,
+) -> Result<Vec<Vec<u8>>, Failure> {
     let mut handles = vec![Vec::new(); group.len()];
     let closes = to_close.into_iter().map(|(_, handle)| Ok((None, Request::Close { handle })));
     let opens = group.iter().enumerate().map(|(i, f)| {
@@ -75,7 +79,12 @@ fn open_closing(client: &mut Client, group: &[Incoming], to_close: Vec<(String, 
 
 /// Reads every file of `group` into its local file; answers where each
 /// ended (its size, or less when it shrank meanwhile).
-fn read_all(client: &mut Client, group: &[Incoming], handles: &[Vec<u8>], locals: &[std::fs::File]) -> Result<Vec<u64>, Failure> {
+fn read_all(
+    client: &mut Client,
+    group: &[Incoming],
+    handles: &[Vec<u8>],
+    locals: &[std::fs::File],
+) -> Result<Vec<u64>, Failure> {
     let chunk = u64::from(client.chunk);
     let mut ends: Vec<u64> = group.iter().map(|f| f.size.unwrap_or(u64::MAX)).collect();
     // (file, offset, length) still to ask for; a file of unknown size is
@@ -220,7 +229,8 @@ pub fn list_many(client: &mut Client, dirs: &[String]) -> Result<Vec<Vec<(String
     let mut active: Vec<usize> = (0..dirs.len()).collect();
     let mut done: Vec<usize> = Vec::new();
     while !active.is_empty() || !done.is_empty() {
-        let closes = std::mem::take(&mut done).into_iter().map(|i| Ok((None, Request::Close { handle: handles[i].clone() })));
+        let closes =
+            std::mem::take(&mut done).into_iter().map(|i| Ok((None, Request::Close { handle: handles[i].clone() })));
         let reads = active.iter().map(|&i| Ok((Some(i), Request::Readdir { handle: handles[i].clone() })));
         let mut ended = Vec::new();
         client.pipeline(closes.chain(reads), |tag, reply| {

@@ -76,7 +76,12 @@ impl Connection {
     /// [`Session::upload_dir`] by SFTP.
     ///
     /// [`Session::upload_dir`]: crate::caps::comm::Session::upload_dir
-    pub(super) async fn sftp_upload_dir(&self, local: &Path, remote: &str, login_within: Duration) -> Result<usize, Error> {
+    pub(super) async fn sftp_upload_dir(
+        &self,
+        local: &Path,
+        remote: &str,
+        login_within: Duration,
+    ) -> Result<usize, Error> {
         let what = format!("upload of {} to {}:{remote}", local.display(), self.config.login.host);
         let (remote, local) = (remote.to_string(), local.to_path_buf());
         self.over_sftp(login_within, what, move |client| put::put_tree(client, &local, &remote)).await

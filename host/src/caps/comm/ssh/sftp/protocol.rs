@@ -159,7 +159,7 @@ pub enum Reply {
     /// A path's attributes.
     Attrs(Attrs),
     /// An extension's answer, undecoded.
-    ExtendedReply(Vec<u8>),
+    Extended(Vec<u8>),
 }
 
 impl Reply {
@@ -171,7 +171,7 @@ impl Reply {
             Reply::Data(_) => "DATA",
             Reply::Name(_) => "NAME",
             Reply::Attrs(_) => "ATTRS",
-            Reply::ExtendedReply(_) => "EXTENDED_REPLY",
+            Reply::Extended(_) => "EXTENDED_REPLY",
         }
     }
 }
@@ -234,9 +234,7 @@ pub fn encode(id: u32, request: &Request, out: &mut Vec<u8>) {
             out.extend_from_slice(&offset.to_be_bytes());
             put_bytes(out, data);
         }
-        Request::Stat { path } | Request::Opendir { path } => {
-            put_bytes(out, path.as_bytes())
-        }
+        Request::Stat { path } | Request::Opendir { path } => put_bytes(out, path.as_bytes()),
         Request::Setstat { path, attrs } | Request::Mkdir { path, attrs } => {
             put_bytes(out, path.as_bytes());
             put_attrs(out, attrs);
@@ -265,9 +263,12 @@ pub fn frame_len(buf: &[u8]) -> Result<Option<usize>, DecodeError> {
     Ok((buf.len() >= 4 + len).then_some(4 + len))
 }
 
+/// The extensions a server announces: name and data.
+pub type Extensions = Vec<(String, Vec<u8>)>;
+
 /// Decodes `SSH_FXP_VERSION` (the packet without its length prefix): the
 /// server's version and its extensions (name, data).
-pub fn decode_version(packet: &[u8]) -> Result<(u32, Vec<(String, Vec<u8>)>), DecodeError> {
+pub fn decode_version(packet: &[u8]) -> Result<(u32, Extensions), DecodeError> {
     let mut r = Reader(packet);
     match r.u8()? {
         VERSION_REPLY => {}
@@ -317,7 +318,7 @@ pub fn decode_reply(packet: &[u8]) -> Result<(u32, Reply), DecodeError> {
             Reply::Name(entries)
         }
         ATTRS => Reply::Attrs(r.attrs()?),
-        EXTENDED_REPLY => Reply::ExtendedReply(std::mem::take(&mut r.0).to_vec()),
+        EXTENDED_REPLY => Reply::Extended(std::mem::take(&mut r.0).to_vec()),
         other => return Err(DecodeError::UnknownType(other)),
     };
     match r.0.len() {
@@ -460,12 +461,16 @@ mod tests {
 
     #[test]
     fn a_status_reply_decodes_with_its_message() {
-        let body = [&[STATUS][..], &7u32.to_be_bytes(), &2u32.to_be_bytes(), &4u32.to_be_bytes(), b"gone", &0u32.to_be_bytes()]
-            .concat();
-        assert_eq!(
-            decode_reply(&body),
-            Ok((7, Reply::Status { code: status::NO_SUCH_FILE, message: "gone".into() }))
-        );
+        let body = [
+            &[STATUS][..],
+            &7u32.to_be_bytes(),
+            &2u32.to_be_bytes(),
+            &4u32.to_be_bytes(),
+            b"gone",
+            &0u32.to_be_bytes(),
+        ]
+        .concat();
+        assert_eq!(decode_reply(&body), Ok((7, Reply::Status { code: status::NO_SUCH_FILE, message: "gone".into() })));
     }
 
     #[test]
@@ -516,7 +521,8 @@ mod tests {
 
     #[test]
     fn attributes_round_trip_through_encode_and_decode() {
-        let attrs = Attrs { size: Some(1 << 40), uid_gid: Some((1, 2)), permissions: Some(0o40755), times: Some((3, 4)) };
+        let attrs =
+            Attrs { size: Some(1 << 40), uid_gid: Some((1, 2)), permissions: Some(0o40755), times: Some((3, 4)) };
         let mut out = Vec::new();
         encode(9, &Request::Setstat { path: "/d".into(), attrs: attrs.clone() }, &mut out);
         // type, id, path; then the attributes as a server would echo them.

@@ -28,7 +28,11 @@ pub struct Outgoing {
 
 /// Writes every file of `files`, each replaced if it exists, advancing
 /// `progress` (if any) as the server acknowledges bytes.
-pub fn put_files(client: &mut Client, files: Vec<Outgoing>, progress: Option<&indicatif::ProgressBar>) -> Result<(), Failure> {
+pub fn put_files(
+    client: &mut Client,
+    files: Vec<Outgoing>,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Result<(), Failure> {
     let mut open_before: Vec<(String, Vec<u8>)> = Vec::new();
     let mut files = files.into_iter().peekable();
     while files.peek().is_some() {
@@ -54,7 +58,11 @@ pub fn put_files(client: &mut Client, files: Vec<Outgoing>, progress: Option<&in
 
 /// Closes `to_close` and opens (creates, truncates) every file of `group`
 /// for writing, in one pipeline; answers their handles.
-fn open_closing(client: &mut Client, group: &[Outgoing], to_close: Vec<(String, Vec<u8>)>) -> Result<Vec<Vec<u8>>, Failure> {
+fn open_closing(
+    client: &mut Client,
+    group: &[Outgoing],
+    to_close: Vec<(String, Vec<u8>)>,
+) -> Result<Vec<Vec<u8>>, Failure> {
     let mut handles = vec![Vec::new(); group.len()];
     let closes = to_close.into_iter().map(|(path, handle)| Ok((Err(path), Request::Close { handle })));
     let opens = group.iter().enumerate().map(|(i, f)| {
@@ -195,7 +203,8 @@ pub fn put_tree(client: &mut Client, local: &Path, remote: &str) -> Result<usize
     if created {
         modes.push((remote.to_string(), top_mode));
     }
-    let setstats = modes.into_iter().map(|(path, mode)| Ok((path.clone(), Request::Setstat { path, attrs: Attrs::mode(mode) })));
+    let setstats =
+        modes.into_iter().map(|(path, mode)| Ok((path.clone(), Request::Setstat { path, attrs: Attrs::mode(mode) })));
     client.pipeline(setstats, |path, reply| check(reply, || format!("cannot set the mode of {path}")))?;
     Ok(count)
 }
@@ -210,7 +219,8 @@ fn make_dirs(client: &mut Client, remote: &str, dirs: &[(String, u32)]) -> Resul
         let paths: Vec<String> =
             dirs.iter().filter(|(rel, _)| depth(rel) == level).map(|(rel, _)| join(remote, rel)).collect();
         let mut refused = Vec::new();
-        let mkdirs = paths.iter().map(|p| Ok((p, Request::Mkdir { path: p.clone(), attrs: Attrs::mode(DIR_WHILE_WRITING) })));
+        let mkdirs =
+            paths.iter().map(|p| Ok((p, Request::Mkdir { path: p.clone(), attrs: Attrs::mode(DIR_WHILE_WRITING) })));
         client.pipeline(mkdirs, |path, reply| {
             if let Reply::Status { code, message } = reply
                 && code != status::OK
@@ -223,7 +233,9 @@ fn make_dirs(client: &mut Client, remote: &str, dirs: &[(String, u32)]) -> Resul
         let stats = refused.iter().map(|(p, message)| Ok(((p, message), Request::Stat { path: p.clone() })));
         client.pipeline(stats, |(path, message), reply| match reply {
             Reply::Attrs(attrs) if attrs.kind() == Kind::Dir => Ok(()),
-            Reply::Attrs(_) => Err(Failure::Remote(format!("cannot create the directory {path}: a file is in the way"))),
+            Reply::Attrs(_) => {
+                Err(Failure::Remote(format!("cannot create the directory {path}: a file is in the way")))
+            }
             _ => Err(Failure::Remote(format!("cannot create the directory {path}: {message}"))),
         })?;
     }
@@ -233,7 +245,12 @@ fn make_dirs(client: &mut Client, remote: &str, dirs: &[(String, u32)]) -> Resul
 /// Lists `dir` below `prefix`: directories (parents first) and regular
 /// files, each with its relative path and mode. Symbolic links are
 /// followed to files only: a link to a directory could loop.
-fn walk(dir: &Path, prefix: &str, dirs: &mut Vec<(String, u32)>, files: &mut Vec<(String, PathBuf, u32)>) -> std::io::Result<()> {
+fn walk(
+    dir: &Path,
+    prefix: &str,
+    dirs: &mut Vec<(String, u32)>,
+    files: &mut Vec<(String, PathBuf, u32)>,
+) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
     entries.sort_by_key(|e| e.file_name());
