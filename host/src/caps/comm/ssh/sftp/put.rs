@@ -78,9 +78,10 @@ fn open_closing(
         }
         (Ok(i), reply) => {
             let remote = &group[i].remote;
+            let missing_parent = matches!(reply, Reply::Status { code: status::NO_SUCH_FILE, .. });
             check(reply, || match parent_of(remote) {
-                Some(parent) => format!("cannot create {remote} (does {parent} exist?)"),
-                None => format!("cannot create {remote}"),
+                Some(parent) if missing_parent => format!("cannot create {remote} (does {parent} exist?)"),
+                _ => format!("cannot create {remote}"),
             })?;
             Err(Failure::Broken(format!("the sftp server answered opening {remote} without a handle")))
         }
