@@ -42,6 +42,9 @@ crate::support::tests! {
     use_env_var_file_sources_the_variables_and_removes_the_file needs [Sshd],
     pause_after_pauses_between_provisioners needs [Sshd],
     shell_local_output_that_is_not_utf8_is_shown_and_read_to_the_end needs [Sshd],
+    sftp_tree_of_300_files_round_trips_with_modes_and_odd_names needs [Sshd],
+    sftp_only_server_moves_files_and_directories needs [Sshd],
+    sftp_upload_under_a_missing_parent_fails_naming_it needs [Sshd],
 }
 
 /// A null builder logging in to `sshd` with its key, and `provisioners`.
@@ -756,4 +759,140 @@ fn shell_local_output_that_is_not_utf8_is_shown_and_read_to_the_end() {
         .contains("    null: caf\u{fffd} latin-1")
         .contains("    null: 100000\n")
         .contains("    null: done");
+}
+
+/// A local tree for the sftp tests: 300 small files in nested directories
+/// (names with spaces and a single quote), an empty directory, an empty
+/// file, and files and directories of modes 0600, 0644, 0755 and 0700.
+fn odd_tree(root: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let chmod =
+        |path: &str, mode| std::fs::set_permissions(root.join(path), std::fs::Permissions::from_mode(mode)).unwrap();
+    let write = |path: &str, body: &[u8]| {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, body).unwrap();
+    };
+    for i in 0..297 {
+        let dir = ["", "a/", "a/b c/", "it's/", "a/b c/d/"][i % 5];
+        write(&format!("{dir}file {i}.txt"), format!("file {i}\n").repeat(i % 7 + 1).as_bytes());
+    }
+    write("empty file", b"");
+    write("it's/secret", b"only me");
+    write("a/run.sh", b"#!/bin/sh\necho hi\n");
+    std::fs::create_dir_all(root.join("empty dir")).unwrap();
+    chmod("it's/secret", 0o600);
+    chmod("a/run.sh", 0o755);
+    chmod("file 0.txt", 0o644);
+    chmod("it's", 0o700);
+    chmod("a/b c/d", 0o755);
+    chmod("empty dir", 0o700);
+}
+
+/// Every path below `root` (relative), with its kind, mode and contents.
+fn tree_snapshot(root: &std::path::Path) -> Vec<(String, u32, Option<Vec<u8>>)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let relative = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            let contents = if meta.is_dir() {
+                stack.push(path.clone());
+                None
+            } else {
+                Some(std::fs::read(&path).unwrap())
+            };
+            out.push((relative, meta.permissions().mode() & 0o7777, contents));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn sftp_tree_of_300_files_round_trips_with_modes_and_odd_names() {
+    use std::os::unix::fs::PermissionsExt;
+    let sshd = Sshd::start();
+    let p = Project::new();
+    odd_tree(&p.root().join("tree"));
+    // Like /tmp: an existing destination keeps its own mode.
+    let remote = p.machine_dir("remote");
+    std::fs::set_permissions(&remote, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let back = p.machine_dir("back");
+    p.template(over_ssh(
+        &sshd,
+        json!({"ssh_file_transfer_method": "sftp"}),
+        json!([
+            {"type": "file", "source": "tree/", "destination": remote},
+            {"type": "file", "direction": "download", "source": format!("{}/", remote.display()), "destination": back}
+        ]),
+    ));
+    p.run(&["build", "template.json"]).code(0).contains("uploaded 300 file(s)").contains("downloaded 300 file(s)");
+    let local = tree_snapshot(&p.root().join("tree"));
+    assert_eq!(local.iter().filter(|(_, _, c)| c.is_some()).count(), 300);
+    assert!(tree_snapshot(&remote) == local, "the uploaded tree differs");
+    assert!(tree_snapshot(&back) == local, "the downloaded tree differs");
+    assert_eq!(
+        std::fs::metadata(&remote).unwrap().permissions().mode() & 0o7777,
+        0o1777,
+        "the destination's mode changed"
+    );
+}
+
+fn sftp_only_server_moves_files_and_directories() {
+    let sshd = Sshd::start_sftp_only();
+    let p = Project::new();
+    odd_tree(&p.root().join("tree"));
+    p.file("one.txt", "just one\n");
+    let remote = p.machine_dir("remote");
+    let back = p.machine_dir("back");
+    p.template(over_ssh(
+        &sshd,
+        json!({"ssh_file_transfer_method": "sftp"}),
+        json!([
+            {"type": "file", "source": "one.txt", "destination": remote.join("one.txt")},
+            {"type": "file", "source": "tree/", "destination": remote},
+            {"type": "file", "direction": "download", "source": remote.join("one.txt"), "destination": back.join("one.txt")},
+            {"type": "file", "direction": "download", "source": format!("{}/", remote.display()), "destination": back}
+        ]),
+    ));
+    p.run(&["build", "template.json"]).code(0);
+    assert_eq!(std::fs::read_to_string(back.join("one.txt")).unwrap(), "just one\n");
+    let mut expected = tree_snapshot(&p.root().join("tree"));
+    expected.push(("one.txt".into(), 0o644, Some(b"just one\n".to_vec())));
+    expected.sort();
+    let mut fetched = tree_snapshot(&back);
+    for entry in &mut fetched {
+        // A single-file download makes a new file (the umask's mode).
+        if entry.0 == "one.txt" {
+            entry.1 = 0o644;
+        }
+    }
+    assert!(tree_snapshot(&remote) == expected, "the uploaded tree differs");
+    assert!(fetched == expected, "the downloaded tree differs");
+}
+
+fn sftp_upload_under_a_missing_parent_fails_naming_it() {
+    let sshd = Sshd::start();
+    let p = Project::new();
+    p.file("tree/a.txt", "a");
+    let missing = p.root().join("no such dir");
+    for (source, destination, says) in [
+        (
+            "tree/",
+            missing.join("tree"),
+            format!("its parent directory {} does not exist on the machine", missing.display()),
+        ),
+        ("tree/a.txt", missing.join("a.txt"), format!("(does {} exist?)", missing.display())),
+    ] {
+        p.template(over_ssh(
+            &sshd,
+            json!({"ssh_file_transfer_method": "sftp"}),
+            json!([{"type": "file", "source": source, "destination": destination}]),
+        ));
+        p.run(&["build", "template.json"]).code(1).contains(&says);
+    }
+    assert!(!missing.exists(), "nothing was created");
 }

@@ -52,16 +52,25 @@ impl Sshd {
     /// Panics when sshd is missing, a key cannot be made, or sshd does not
     /// listen within 20 s.
     pub fn start() -> Sshd {
-        Sshd::start_logging("INFO")
+        Sshd::start_with("INFO", "")
     }
 
     /// [`Sshd::start`], logging at `DEBUG1`: each global request a client
     /// sends (a keep-alive) is logged, for [`Sshd::log_to_the_end`].
     pub fn start_logging_requests() -> Sshd {
-        Sshd::start_logging("DEBUG1")
+        Sshd::start_with("DEBUG1", "")
     }
 
-    fn start_logging(level: &str) -> Sshd {
+    /// Starts a server whose logins get the sftp subsystem and nothing
+    /// else (`ForceCommand internal-sftp`: no shell, no scp, no command),
+    /// as some file servers are set up. Panics as [`Sshd::start`] does.
+    pub fn start_sftp_only() -> Sshd {
+        Sshd::start_with("INFO", "ForceCommand internal-sftp\n")
+    }
+
+    /// [`Sshd::start`] logging at `level`, with `extra` appended to its
+    /// `sshd_config`.
+    fn start_with(level: &str, extra: &str) -> Sshd {
         let sshd = Path::new(SSHD);
         assert!(sshd.exists(), "{SSHD} is missing: run ./setup.sh (it installs openssh-server)");
         let dir = tempfile::tempdir().unwrap();
@@ -75,7 +84,7 @@ impl Sshd {
         let config = format!(
             "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nAuthorizedKeysFile {}\nPasswordAuthentication yes\n\
              KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nUsePAM no\nStrictModes no\nPidFile none\n\
-             PermitRootLogin yes\nLogLevel {level}\nMaxStartups 100\nSubsystem sftp internal-sftp\n",
+             PermitRootLogin yes\nLogLevel {level}\nMaxStartups 100\nSubsystem sftp internal-sftp\n{extra}",
             path("host_key").display(),
             path("authorized_keys").display()
         );

@@ -9,16 +9,19 @@
 //! - `agent.rs`: forwarding the local SSH agent to a command (FFI).
 //! - `transfer.rs`: one file up or down.
 //! - `tree.rs`: directories, and the remote-directory test.
+//! - `sftp/`: everything by SFTP (`ssh_file_transfer_method: sftp`),
+//!   within the sftp subsystem, pipelined.
 
 mod agent;
 mod connect;
 mod exec;
+pub mod sftp;
 mod transfer;
 mod tree;
 
 pub use agent::local_agent;
 
-use super::config::SshConfig;
+use super::config::{SshConfig, TransferMethod};
 use super::session::{Error, Exit, OnLine, RemoteKind, Session, Upload};
 use crate::caps::cancel::BuildCancel;
 use crate::shell_quote::single_quoted;
@@ -84,27 +87,45 @@ impl Session for Connection {
     }
 
     async fn upload(&self, upload: Upload, login_within: Duration) -> Result<(), Error> {
-        self.send_file(upload, login_within).await
+        match self.config.transfer {
+            TransferMethod::Sftp => self.sftp_upload(upload, login_within).await,
+            TransferMethod::Scp => self.send_file(upload, login_within).await,
+        }
     }
 
     async fn download(&self, remote: &str, local: &Path, login_within: Duration) -> Result<(), Error> {
-        self.receive_file(remote, local, login_within).await
+        match self.config.transfer {
+            TransferMethod::Sftp => self.sftp_download(remote, local, login_within).await,
+            TransferMethod::Scp => self.receive_file(remote, local, login_within).await,
+        }
     }
 
     async fn upload_dir(&self, local: &Path, remote: &str, login_within: Duration) -> Result<usize, Error> {
-        self.send_tree(local, remote, login_within).await
+        match self.config.transfer {
+            TransferMethod::Sftp => self.sftp_upload_dir(local, remote, login_within).await,
+            TransferMethod::Scp => self.send_tree(local, remote, login_within).await,
+        }
     }
 
     async fn download_dir(&self, remote: &str, local: &Path, login_within: Duration) -> Result<usize, Error> {
-        self.receive_tree(remote, local, login_within).await
+        match self.config.transfer {
+            TransferMethod::Sftp => self.sftp_download_dir(remote, local, login_within).await,
+            TransferMethod::Scp => self.receive_tree(remote, local, login_within).await,
+        }
     }
 
     async fn remote_kind(&self, remote: &str, login_within: Duration) -> Result<RemoteKind, Error> {
-        self.kind_of(remote, login_within).await
+        match self.config.transfer {
+            TransferMethod::Sftp => self.sftp_remote_kind(remote, login_within).await,
+            TransferMethod::Scp => self.kind_of(remote, login_within).await,
+        }
     }
 
     async fn list_dir(&self, remote: &str, login_within: Duration) -> Result<Vec<String>, Error> {
-        self.names_in(remote, login_within).await
+        match self.config.transfer {
+            TransferMethod::Sftp => self.sftp_list_dir(remote, login_within).await,
+            TransferMethod::Scp => self.names_in(remote, login_within).await,
+        }
     }
 }
 
