@@ -6,15 +6,20 @@
 //!
 //! - `connect.rs`: logging in, with retries and the bastion hop.
 //! - `exec.rs`: running one command.
-//! - `transfer.rs`: one file up or down.
-//! - `tree.rs`: directories, and the remote-directory test.
+//! - `transfer.rs`: one file up or down (libssh2's SCP and SFTP).
+//! - `scp/`: files and whole directories by kiln's own SCP protocol code,
+//!   one channel per transfer.
+//! - `tree.rs`: directories by SFTP, and the remote-directory test.
 
 mod connect;
 mod exec;
+mod scp;
 mod transfer;
 mod tree;
 
-use super::config::SshConfig;
+pub use scp::check_scp_stream;
+
+use super::config::{SshConfig, TransferMethod};
 use super::session::{Error, Exit, OnLine, RemoteKind, Session, Upload};
 use crate::caps::cancel::BuildCancel;
 use crate::shell_quote::single_quoted;
@@ -88,11 +93,17 @@ impl Session for Connection {
     }
 
     async fn upload_dir(&self, local: &Path, remote: &str, login_within: Duration) -> Result<usize, Error> {
-        self.send_tree(local, remote, login_within).await
+        match self.config.transfer {
+            TransferMethod::Scp => self.scp_upload_dir(local, remote, login_within).await,
+            TransferMethod::Sftp => self.send_tree(local, remote, login_within).await,
+        }
     }
 
     async fn download_dir(&self, remote: &str, local: &Path, login_within: Duration) -> Result<usize, Error> {
-        self.receive_tree(remote, local, login_within).await
+        match self.config.transfer {
+            TransferMethod::Scp => self.scp_download_dir(remote, local, login_within).await,
+            TransferMethod::Sftp => self.receive_tree(remote, local, login_within).await,
+        }
     }
 
     async fn remote_kind(&self, remote: &str, login_within: Duration) -> Result<RemoteKind, Error> {
