@@ -85,7 +85,10 @@ impl Session for Connection {
     }
 
     async fn upload(&self, upload: Upload, login_within: Duration) -> Result<(), Error> {
-        self.send_file(upload, login_within).await
+        match self.config.transfer {
+            TransferMethod::Scp => self.scp_upload(upload, login_within).await,
+            TransferMethod::Sftp => self.send_file(upload, login_within).await,
+        }
     }
 
     async fn download(&self, remote: &str, local: &Path, login_within: Duration) -> Result<(), Error> {

@@ -64,7 +64,12 @@ impl Connection {
     /// ([`Session::upload_dir`]).
     ///
     /// [`Session::upload_dir`]: crate::caps::comm::Session::upload_dir
-    pub(super) async fn scp_upload_dir(&self, local: &Path, remote: &str, login_within: Duration) -> Result<usize, Error> {
+    pub(super) async fn scp_upload_dir(
+        &self,
+        local: &Path,
+        remote: &str,
+        login_within: Duration,
+    ) -> Result<usize, Error> {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(local)
             .map_err(|e| Error::Io(format!("cannot read {}: {e}", local.display())))?
@@ -198,26 +203,43 @@ impl Connection {
         step: impl FnOnce(&mut ssh2::Channel) -> Result<T, Step> + Send + 'static,
     ) -> Result<Result<T, Failed>, Error> {
         let live = self.live(login_within).await?;
+        let keep_alive = self.config.keep_alive;
         let run = tokio::task::spawn_blocking(move || {
             let session = live.session.lock().unwrap_or_else(|e| e.into_inner());
-            let broken = |e: ssh2::Error| Failed {
-                message: format!("cannot start scp: {}", e.message()),
-                broken: true,
-                at_top: false,
-            };
-            let mut channel = session.channel_session().map_err(broken)?;
-            channel.exec(&command).map_err(broken)?;
-            let outcome = step(&mut channel);
-            let ending = end(&mut channel, outcome.as_ref().err());
-            match outcome {
-                Ok(value) => match ending.status {
-                    Some(0) => Ok(value),
-                    _ => Err(Failed { message: ending.describe(), broken: false, at_top: false }),
-                },
-                Err(step) => Err(step.explain(&ending)),
+            // libssh2 cuts every blocking wait at the next keep-alive's time
+            // and fails it ("Timed out waiting on socket"): a sink busy on
+            // its disk for longer would fail the transfer. The data keeps
+            // the connection alive meanwhile; each wait stays bounded by the
+            // call timeout.
+            session.set_keepalive(false, 0);
+            let result = run_on(&session, &command, step);
+            if !keep_alive.is_zero() {
+                session.set_keepalive(true, keep_alive.as_secs().max(1) as u32);
             }
+            result
         });
         run.await.map_err(|e| Error::Io(format!("internal error: {e}")))
+    }
+}
+
+/// Runs `command` on a new channel of `session`, then `step` on it.
+fn run_on<T>(
+    session: &ssh2::Session,
+    command: &str,
+    step: impl FnOnce(&mut ssh2::Channel) -> Result<T, Step>,
+) -> Result<T, Failed> {
+    let broken =
+        |e: ssh2::Error| Failed { message: format!("cannot start scp: {}", e.message()), broken: true, at_top: false };
+    let mut channel = session.channel_session().map_err(broken)?;
+    channel.exec(command).map_err(broken)?;
+    let outcome = step(&mut channel);
+    let ending = end(&mut channel, outcome.as_ref().err());
+    match outcome {
+        Ok(value) => match ending.status {
+            Some(0) => Ok(value),
+            _ => Err(Failed { message: ending.describe(), broken: false, at_top: false }),
+        },
+        Err(step) => Err(step.explain(&ending)),
     }
 }
 
@@ -235,10 +257,8 @@ impl Step {
     fn explain(self, ending: &Ending) -> Failed {
         let early = matches!(self, Step::Send(SendError::EndedEarly { .. }) | Step::Receive(ReceiveError::EndedEarly));
         let at_top = matches!(self, Step::Send(SendError::Remote { at_top: true, .. }));
-        let broken = matches!(
-            self,
-            Step::Send(SendError::Wire(_)) | Step::Receive(ReceiveError::Wire(_))
-        ) && ending.status.is_none();
+        let broken = matches!(self, Step::Send(SendError::Wire(_)) | Step::Receive(ReceiveError::Wire(_)))
+            && ending.status.is_none();
         let message = match self {
             Step::Probe(text) => text,
             Step::Send(e) => e.to_string(),
@@ -280,7 +300,9 @@ fn probe(channel: &mut ssh2::Channel) -> Result<bool, Step> {
 fn end(channel: &mut ssh2::Channel, failed: Option<&Step>) -> Ending {
     let abandon = matches!(
         failed,
-        Some(Step::Receive(ReceiveError::Local { .. } | ReceiveError::BadRecord { .. } | ReceiveError::OutOfPlace { .. }))
+        Some(Step::Receive(
+            ReceiveError::Local { .. } | ReceiveError::BadRecord { .. } | ReceiveError::OutOfPlace { .. }
+        ))
     );
     let mut stderr = Vec::new();
     if abandon {

@@ -144,10 +144,10 @@ pub fn receive_dir(from: &mut impl BufRead, to: &mut impl Write, tree: &mut dyn 
     }
 }
 
-/// Status 0: go on.
+/// Status 0: go on. Not flushed: on an ssh2 channel `flush()` discards
+/// the input not yet read (libssh2_channel_flush); writes go at once.
 fn answer(to: &mut impl Write) -> std::io::Result<()> {
-    to.write_all(b"\0")?;
-    to.flush()
+    to.write_all(b"\0")
 }
 
 fn out_of_place(record: &str, why: &'static str) -> ReceiveError {
@@ -199,8 +199,7 @@ impl Tree for LocalTree {
     fn file(&mut self, path: &Path, mode: u32, size: u64, data: &mut dyn Read) -> std::io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         let target = self.local.join(path);
-        let mut out =
-            std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&target)?;
+        let mut out = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&target)?;
         if self.buffer.is_empty() {
             self.buffer = vec![0; super::CHUNK];
         }

@@ -215,10 +215,7 @@ mod tests {
 
     #[test]
     fn file_dir_end_and_times_records_parse() {
-        assert_eq!(
-            Record::parse(b"C0644 12 a file"),
-            Ok(Record::File { mode: 0o644, size: 12, name: name("a file") })
-        );
+        assert_eq!(Record::parse(b"C0644 12 a file"), Ok(Record::File { mode: 0o644, size: 12, name: name("a file") }));
         assert_eq!(Record::parse(b"D1777 0 tmp"), Ok(Record::Dir { mode: 0o1777, name: name("tmp") }));
         assert_eq!(Record::parse(b"C0600 0 it's"), Ok(Record::File { mode: 0o600, size: 0, name: name("it's") }));
         assert_eq!(Record::parse(b"E"), Ok(Record::End));
@@ -229,7 +226,8 @@ mod tests {
 
     #[test]
     fn names_that_leave_the_directory_are_refused() {
-        for bad in ["C0644 1 ../x", "C0644 1 a/b", "C0644 1 /etc", "C0644 1 ..", "C0644 1 .", "D0755 0 ", "D0755 0 a\0b"]
+        for bad in
+            ["C0644 1 ../x", "C0644 1 a/b", "C0644 1 /etc", "C0644 1 ..", "C0644 1 .", "D0755 0 ", "D0755 0 a\0b"]
         {
             assert_eq!(Record::parse(bad.as_bytes()), Err(RecordError::BadName), "{bad:?}");
         }

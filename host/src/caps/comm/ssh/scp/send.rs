@@ -250,7 +250,8 @@ impl<'l, L: Link> Wire<'l, L> {
             self.link.write_all(&self.stage)?;
             self.stage.clear();
         }
-        self.link.flush()?;
+        // No `flush()`: on an ssh2 channel it discards the input not yet
+        // read (libssh2_channel_flush), answers included; writes go at once.
         for owed in &mut self.owed {
             owed.sent = true;
         }
@@ -319,7 +320,12 @@ impl<'l, L: Link> Wire<'l, L> {
             let line: Vec<u8> = self.inbox.drain(..=end).collect();
             let text = String::from_utf8_lossy(&line[1..line.len() - 1]).into_owned();
             return Err(if matches!(first, 1 | 2) {
-                SendError::Remote { doing: owed.doing.clone(), message: text, at_start: owed.at_start, at_top: owed.at_top }
+                SendError::Remote {
+                    doing: owed.doing.clone(),
+                    message: text,
+                    at_start: owed.at_start,
+                    at_top: owed.at_top,
+                }
             } else {
                 SendError::Garbled { doing: owed.doing.clone(), answer: String::from_utf8_lossy(&line).into_owned() }
             });
