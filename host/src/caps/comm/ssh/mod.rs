@@ -7,8 +7,8 @@
 //! - `connect.rs`: logging in, with retries and the bastion hop.
 //! - `exec.rs`: running one command.
 //! - `transfer.rs`: one file up or down (libssh2's SCP and SFTP).
-//! - `scp/`: files and whole directories by kiln's own SCP protocol code,
-//!   one channel per transfer.
+//! - `scp/`: whole directories by kiln's own SCP protocol code, one
+//!   channel per directory.
 //! - `tree.rs`: directories by SFTP, and the remote-directory test.
 
 mod connect;
@@ -85,10 +85,7 @@ impl Session for Connection {
     }
 
     async fn upload(&self, upload: Upload, login_within: Duration) -> Result<(), Error> {
-        match self.config.transfer {
-            TransferMethod::Scp => self.scp_upload(upload, login_within).await,
-            TransferMethod::Sftp => self.send_file(upload, login_within).await,
-        }
+        self.send_file(upload, login_within).await
     }
 
     async fn download(&self, remote: &str, local: &Path, login_within: Duration) -> Result<(), Error> {

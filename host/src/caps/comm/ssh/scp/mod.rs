@@ -1,5 +1,5 @@
-//! Files and directories by SCP (`ssh_file_transfer_method: scp`, the
-//! default), kiln speaking the SCP (rcp) protocol itself over one channel
+//! Directories by SCP (`ssh_file_transfer_method: scp`, the default),
+//! kiln speaking the SCP (rcp) protocol itself over one channel
 //! that runs the machine's `scp` in sink (`-t`) or source (`-f`) mode, as
 //! Packer does: a whole directory is one transfer, not one channel per
 //! file. Modes are kept (`-p`); times are not, as Packer keeps none.
@@ -13,7 +13,7 @@ mod records;
 mod send;
 
 use super::Connection;
-use crate::caps::comm::session::{Error, Source, Upload};
+use crate::caps::comm::session::Error;
 use crate::shell_quote::single_quoted;
 use receive::{LocalTree, ReceiveError};
 use send::{SendError, Top, Wire};
@@ -52,7 +52,7 @@ impl Ending {
 }
 
 /// A failure, whether the connection itself broke, and whether the
-/// machine refused the top directory (or the one file) itself.
+/// machine refused to create the top directory itself.
 struct Failed {
     message: String,
     broken: bool,
@@ -143,50 +143,6 @@ impl Connection {
             }
             Error::Io(format!("download of {}:{remote} to {} failed: {}", self.host(), local.display(), failed.message))
         })
-    }
-
-    /// Writes one file as one `scp -pt` ([`Session::upload`]), its mode
-    /// kept, advancing the progress bar as bytes go.
-    ///
-    /// [`Session::upload`]: crate::caps::comm::Session::upload
-    pub(super) async fn scp_upload(&self, upload: Upload, login_within: Duration) -> Result<(), Error> {
-        let Upload { source, remote, mode, progress } = upload;
-        let (size, reader): (u64, Box<dyn Read + Send>) = match source {
-            Source::Bytes(b) => (b.len() as u64, Box::new(std::io::Cursor::new(b))),
-            Source::File(p) => {
-                let file =
-                    std::fs::File::open(&p).map_err(|e| Error::Io(format!("cannot read {}: {e}", p.display())))?;
-                let size = file.metadata().map_err(|e| Error::Io(format!("cannot read {}: {e}", p.display())))?.len();
-                (size, Box::new(file))
-            }
-        };
-        let name = Path::new(&remote).file_name().map(|n| n.to_os_string()).unwrap_or_else(|| remote.clone().into());
-        let command = format!("scp -pt {}", single_quoted(&remote));
-        let bar = progress.clone();
-        let result = self
-            .with_scp(command, login_within, move |channel| {
-                if let Some(bar) = &bar {
-                    bar.set_length(size);
-                }
-                let mut reader: Box<dyn Read> = match bar.clone() {
-                    Some(bar) => Box::new(bar.wrap_read(reader)),
-                    None => reader,
-                };
-                Wire::start(channel).send_file(&mut reader, size, mode, &name).map_err(Step::Send)
-            })
-            .await?;
-        if let Some(bar) = &progress {
-            bar.finish_and_clear();
-        }
-        let failed = match result {
-            Ok(()) => return Ok(()),
-            Err(failed) => failed,
-        };
-        if failed.broken {
-            self.lost();
-        }
-        let message = format!("upload to {}:{remote} failed: {}", self.host(), failed.message);
-        Err(Error::Io(self.with_parent_hint(message, &remote, failed.at_top, login_within).await))
     }
 
     fn host(&self) -> &str {

@@ -1,5 +1,5 @@
 //! The source side of the SCP protocol, as kiln runs it against the
-//! machine's `scp -pt`/`scp -rpt`: records and file bytes go out without
+//! machine's `scp -rpt`: records and file bytes go out without
 //! waiting for each answer, and the answers are read as they come.
 //!
 //! Waiting is kept to where going on blind could do harm: after a `D`
@@ -145,13 +145,6 @@ impl<'l, L: Link> Wire<'l, L> {
         Ok(files)
     }
 
-    /// Sends one file's `size` bytes from `data` as `name` with `mode`,
-    /// once every answer has come.
-    pub fn send_file(&mut self, data: &mut dyn Read, size: u64, mode: u32, name: &OsStr) -> Result<(), SendError> {
-        self.file(data, size, mode, name, Path::new(name), true, &|why| SendError::Local { path: name.into(), why })?;
-        self.settle(0)
-    }
-
     fn send_dir(&mut self, dir: &Path, relative: &Path) -> Result<usize, SendError> {
         let mut entries: Vec<_> =
             std::fs::read_dir(dir).and_then(|d| d.collect::<Result<_, _>>()).map_err(local(dir))?;
@@ -181,7 +174,7 @@ impl<'l, L: Link> Wire<'l, L> {
             } else if meta.is_file() {
                 let mut file = std::fs::File::open(&path).map_err(local(&path))?;
                 let path_for = path.clone();
-                self.file(&mut file, meta.len(), mode, &name, &rel, false, &move |why| SendError::Local {
+                self.file(&mut file, meta.len(), mode, &name, &rel, &move |why| SendError::Local {
                     path: path_for.clone(),
                     why,
                 })?;
@@ -201,7 +194,6 @@ impl<'l, L: Link> Wire<'l, L> {
         mode: u32,
         name: &OsStr,
         rel: &Path,
-        at_top: bool,
         local: &dyn Fn(String) -> SendError,
     ) -> Result<(), SendError> {
         if self.buffer.is_empty() {
@@ -212,7 +204,7 @@ impl<'l, L: Link> Wire<'l, L> {
         let result = (|| {
             let mut filled = fill(&mut data, &mut buffer).map_err(|e| local(e.to_string()))?;
             self.put(&file_record(mode, size, name))?;
-            self.owe(format!("creating {}", rel.display()), at_top)?;
+            self.owe(format!("creating {}", rel.display()), false)?;
             if could_pass_for_a_record(buffer[..filled].first().copied()) {
                 self.settle(0)?;
             }
