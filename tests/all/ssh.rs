@@ -500,7 +500,11 @@ fn scp_upload_under_a_missing_parent_fails_naming_it() {
     p.file("tree/a.txt", "a");
     let remote = p.machine_dir("remote");
     let missing = remote.join("missing");
-    p.template(over_ssh(&sshd, json!({}), json!([{"type": "file", "source": "tree/", "destination": missing.join("deeper")}])));
+    p.template(over_ssh(
+        &sshd,
+        json!({}),
+        json!([{"type": "file", "source": "tree/", "destination": missing.join("deeper")}]),
+    ));
     p.run(&["build", "template.json"])
         .code(1)
         .contains(&format!("the directory {} does not exist on the machine; create it first", missing.display()));

@@ -346,7 +346,7 @@ mod tests {
         assert_eq!((mode(""), mode("ro"), mode("ro/x"), mode("e")), (0o711, 0o500, 0o755, 0o600));
         assert_eq!(std::fs::read(local.join("ro/x")).unwrap(), b"hi");
         // An existing top keeps its own mode.
-        std::fs::set_permissions(&local.join("ro"), std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::set_permissions(local.join("ro"), std::fs::Permissions::from_mode(0o700)).unwrap();
         let stream = b"D0700 0 top\nE\n";
         receive_dir(&mut &stream[..], &mut Vec::new(), &mut LocalTree::new(&local)).unwrap();
         assert_eq!(mode(""), 0o711);
