@@ -254,7 +254,8 @@ impl<'l, L: Link> Wire<'l, L> {
     /// some when too many are due.
     fn owe(&mut self, doing: String, at_top: bool) -> Result<(), SendError> {
         self.owed.push_back(Owed { doing, sent: self.stage.is_empty(), at_start: false, at_top });
-        while self.link.has_input() && self.owed.front().is_some_and(|o| o.sent) {
+        // Not once the stream has ended: the input left may be stderr only.
+        while !self.ended && self.link.has_input() && self.owed.front().is_some_and(|o| o.sent) {
             self.receive()?;
             self.take_answers()?;
         }
