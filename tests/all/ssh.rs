@@ -45,6 +45,9 @@ crate::support::tests! {
     sftp_tree_of_300_files_round_trips_with_modes_and_odd_names needs [Sshd],
     sftp_only_server_moves_files_and_directories needs [Sshd],
     sftp_upload_under_a_missing_parent_fails_naming_it needs [Sshd],
+    scp_directory_round_trip_keeps_every_file_and_mode needs [Sshd],
+    scp_upload_into_an_existing_directory_keeps_its_mode needs [Sshd],
+    scp_upload_under_a_missing_parent_fails_naming_it needs [Sshd],
 }
 
 /// A null builder logging in to `sshd` with its key, and `provisioners`.
@@ -895,4 +898,106 @@ fn sftp_upload_under_a_missing_parent_fails_naming_it() {
         p.run(&["build", "template.json"]).code(1).contains(&says);
     }
     assert!(!missing.exists(), "nothing was created");
+}
+
+/// Every path below `root` (and `root` itself as ""), with its mode and,
+/// for files, its bytes.
+fn snapshot(root: &std::path::Path) -> std::collections::BTreeMap<String, (u32, Option<Vec<u8>>)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut seen = std::collections::BTreeMap::new();
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(path) = todo.pop() {
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        let relative = path.strip_prefix(root).unwrap().display().to_string();
+        let bytes = if meta.is_dir() {
+            todo.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            None
+        } else {
+            Some(std::fs::read(&path).unwrap())
+        };
+        seen.insert(relative, (meta.permissions().mode() & 0o7777, bytes));
+    }
+    seen
+}
+
+/// A tree of 300 small files in nested directories, plus an empty
+/// directory and an empty file, with modes 0600/0644/0755/0700 on files
+/// and directories and names with spaces and a single quote, at `root`.
+fn awkward_tree(root: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let modes = [0o600, 0o644, 0o755, 0o700];
+    let set = |path: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    for d in 0..10 {
+        for s in 0..3 {
+            let dir = root.join(format!("dir {d}")).join(format!("it's {s}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            for f in 0..10 {
+                let file = dir.join(format!("file {f}'s.txt"));
+                std::fs::write(&file, format!("{d} {s} {f}\n").repeat(f + 1)).unwrap();
+                set(&file, modes[(d + s + f) % 4]);
+            }
+            set(&dir, [0o755, 0o700, 0o750][s]);
+        }
+        set(&root.join(format!("dir {d}")), modes[d % 4] | 0o700);
+    }
+    std::fs::create_dir_all(root.join("empty dir")).unwrap();
+    set(&root.join("empty dir"), 0o700);
+    std::fs::write(root.join("empty file"), "").unwrap();
+    set(&root.join("empty file"), 0o600);
+    set(root, 0o750);
+}
+
+fn scp_directory_round_trip_keeps_every_file_and_mode() {
+    let sshd = Sshd::start();
+    let p = Project::new();
+    awkward_tree(&p.root().join("tree"));
+    let remote = p.machine_dir("remote");
+    p.template(over_ssh(
+        &sshd,
+        json!({"ssh_file_transfer_method": "scp"}),
+        json!([
+            {"type": "file", "source": "tree/", "destination": remote.join("copy")},
+            {"type": "file", "direction": "download", "source": format!("{}/", remote.join("copy").display()),
+             "destination": "fetched"}
+        ]),
+    ));
+    p.run(&["build", "template.json"]).code(0).contains("uploaded 301 file(s)").contains("downloaded 301 file(s)");
+    let tree = snapshot(&p.root().join("tree"));
+    assert_eq!(tree.len(), 1 + 10 + 30 + 300 + 2);
+    assert_eq!(snapshot(&remote.join("copy")), tree, "the upload differs");
+    assert_eq!(snapshot(&p.root().join("fetched")), tree, "the download differs");
+}
+
+fn scp_upload_into_an_existing_directory_keeps_its_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let sshd = Sshd::start();
+    let p = Project::new();
+    p.file("tree/a.txt", "a");
+    std::fs::set_permissions(p.root().join("tree"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let remote = p.machine_dir("shared");
+    // Like /tmp: sticky and open to all.
+    std::fs::set_permissions(&remote, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    p.template(over_ssh(&sshd, json!({}), json!([{"type": "file", "source": "tree/", "destination": remote}])));
+    p.run(&["build", "template.json"]).code(0);
+    assert_eq!(std::fs::read_to_string(remote.join("a.txt")).unwrap(), "a");
+    assert_eq!(std::fs::metadata(&remote).unwrap().permissions().mode() & 0o7777, 0o1777);
+}
+
+fn scp_upload_under_a_missing_parent_fails_naming_it() {
+    let sshd = Sshd::start();
+    let p = Project::new();
+    p.file("tree/a.txt", "a");
+    let remote = p.machine_dir("remote");
+    let missing = remote.join("missing");
+    p.template(over_ssh(
+        &sshd,
+        json!({}),
+        json!([{"type": "file", "source": "tree/", "destination": missing.join("deeper")}]),
+    ));
+    p.run(&["build", "template.json"])
+        .code(1)
+        .contains(&format!("the directory {} does not exist on the machine; create it first", missing.display()));
+    assert!(!missing.exists());
 }

@@ -28,7 +28,47 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct Live {
     /// The session to the machine.
     pub session: Arc<Mutex<ssh2::Session>>,
+    /// `ssh_keep_alive_interval` (`None`: off), restored after a transfer.
+    keep_alive: Option<Duration>,
     _bastion: Option<Arc<Bastion>>,
+}
+
+impl Live {
+    /// The session, locked for one blocking transfer with libssh2's
+    /// keep-alives off until the guard drops. libssh2 cuts every blocking
+    /// wait at the next keep-alive's time and fails it ("Timed out waiting
+    /// on socket"), so a server busy on its disk for longer than the
+    /// interval would fail the transfer; the data itself keeps the
+    /// connection alive meanwhile, and each wait stays bounded by
+    /// [`CALL_TIMEOUT`].
+    pub fn lock_for_transfer(&self) -> TransferLock<'_> {
+        let session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        session.set_keepalive(false, 0);
+        TransferLock { session, keep_alive: self.keep_alive }
+    }
+}
+
+/// The session locked by [`Live::lock_for_transfer`]; keep-alives come back
+/// on when it drops.
+pub struct TransferLock<'a> {
+    session: std::sync::MutexGuard<'a, ssh2::Session>,
+    keep_alive: Option<Duration>,
+}
+
+impl std::ops::Deref for TransferLock<'_> {
+    type Target = ssh2::Session;
+
+    fn deref(&self) -> &ssh2::Session {
+        &self.session
+    }
+}
+
+impl Drop for TransferLock<'_> {
+    fn drop(&mut self) {
+        if let Some(interval) = self.keep_alive {
+            self.session.set_keepalive(true, interval.as_secs().max(1) as u32);
+        }
+    }
 }
 
 /// What one attempt ran into.
@@ -137,7 +177,7 @@ fn establish(config: &SshConfig, remaining: Duration) -> Result<Live, Failure> {
     if config.forward_agent {
         super::agent::accept_forwarded(&session);
     }
-    Ok(Live { session: Arc::new(Mutex::new(session)), _bastion: bastion })
+    Ok(Live { session: Arc::new(Mutex::new(session)), keep_alive: config.keep_alive, _bastion: bastion })
 }
 
 fn tcp(login: &Login, timeout: Duration) -> Result<TcpStream, Failure> {

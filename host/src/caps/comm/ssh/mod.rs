@@ -7,19 +7,24 @@
 //! - `connect.rs`: logging in, with retries and the bastion hop.
 //! - `exec.rs`: running one command.
 //! - `agent.rs`: forwarding the local SSH agent to a command (FFI).
-//! - `transfer.rs`: one file up or down.
-//! - `tree.rs`: directories, and the remote-directory test.
+//! - `transfer.rs`: one file up or down by SCP (libssh2's).
+//! - `scp/`: whole directories by kiln's own SCP protocol code, one
+//!   channel per directory.
 //! - `sftp/`: everything by SFTP (`ssh_file_transfer_method: sftp`),
 //!   within the sftp subsystem, pipelined.
+//! - `tree.rs`: what a remote path is, and a directory's names, over the
+//!   shell (the SCP method).
 
 mod agent;
 mod connect;
 mod exec;
+mod scp;
 pub mod sftp;
 mod transfer;
 mod tree;
 
 pub use agent::local_agent;
+pub use scp::check_scp_stream;
 
 use super::config::{SshConfig, TransferMethod};
 use super::session::{Error, Exit, OnLine, RemoteKind, Session, Upload};
@@ -103,14 +108,14 @@ impl Session for Connection {
     async fn upload_dir(&self, local: &Path, remote: &str, login_within: Duration) -> Result<usize, Error> {
         match self.config.transfer {
             TransferMethod::Sftp => self.sftp_upload_dir(local, remote, login_within).await,
-            TransferMethod::Scp => self.send_tree(local, remote, login_within).await,
+            TransferMethod::Scp => self.scp_upload_dir(local, remote, login_within).await,
         }
     }
 
     async fn download_dir(&self, remote: &str, local: &Path, login_within: Duration) -> Result<usize, Error> {
         match self.config.transfer {
             TransferMethod::Sftp => self.sftp_download_dir(remote, local, login_within).await,
-            TransferMethod::Scp => self.receive_tree(remote, local, login_within).await,
+            TransferMethod::Scp => self.scp_download_dir(remote, local, login_within).await,
         }
     }
 

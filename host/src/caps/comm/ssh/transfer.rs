@@ -1,9 +1,8 @@
-//! Moving one file: SCP or SFTP (`ssh_file_transfer_method`), streamed
+//! Moving one file by SCP (libssh2's; the SFTP method has `sftp/`), streamed
 //! from and to local files so that size does not cost memory, permissions
 //! kept.
 
 use super::Connection;
-use crate::caps::comm::config::TransferMethod;
 use crate::caps::comm::session::{Error, Source, Upload};
 use std::io::{Read, Write};
 use std::path::Path;
@@ -19,10 +18,9 @@ impl Connection {
         let remote = remote.as_str();
         let mode = mode as i32;
         let live = self.live(login_within).await?;
-        let method = self.config.transfer;
         let remote_path = remote.to_string();
         let result = tokio::task::spawn_blocking(move || {
-            let session = live.session.lock().unwrap_or_else(|e| e.into_inner());
+            let session = live.lock_for_transfer();
             let (size, reader): (u64, Box<dyn Read>) = match source {
                 Source::Bytes(b) => (b.len() as u64, Box::new(std::io::Cursor::new(b))),
                 Source::File(p) => {
@@ -38,34 +36,12 @@ impl Connection {
                 Some(bar) => Box::new(bar.wrap_read(reader)),
                 None => reader,
             };
-            match method {
-                TransferMethod::Scp => {
-                    let mut channel = session
-                        .scp_send(Path::new(&remote_path), mode, size, None)
-                        .map_err(|e| format!("scp to {remote_path}: {}", e.message()))?;
-                    copy(&mut reader, &mut channel).map_err(|e| format!("scp to {remote_path}: {e}"))?;
-                    channel.send_eof().and_then(|_| channel.wait_eof()).map_err(|e| e.message().to_string())?;
-                    channel.close().and_then(|_| channel.wait_close()).map_err(|e| e.message().to_string())?;
-                }
-                TransferMethod::Sftp => {
-                    let sftp = session.sftp().map_err(|e| format!("sftp: {}", e.message()))?;
-                    let flags = ssh2::OpenFlags::WRITE | ssh2::OpenFlags::CREATE | ssh2::OpenFlags::TRUNCATE;
-                    let mut file = sftp
-                        .open_mode(Path::new(&remote_path), flags, mode, ssh2::OpenType::File)
-                        .map_err(|e| format!("sftp open {remote_path}: {}", e.message()))?;
-                    copy(&mut reader, &mut file).map_err(|e| format!("sftp to {remote_path}: {e}"))?;
-                    file.flush().map_err(|e| e.to_string())?;
-                    let stat = ssh2::FileStat {
-                        size: None,
-                        uid: None,
-                        gid: None,
-                        perm: Some(mode as u32),
-                        atime: None,
-                        mtime: None,
-                    };
-                    file.setstat(stat).map_err(|e| format!("sftp chmod {remote_path}: {}", e.message()))?;
-                }
-            }
+            let mut channel = session
+                .scp_send(Path::new(&remote_path), mode, size, None)
+                .map_err(|e| format!("scp to {remote_path}: {}", e.message()))?;
+            copy(&mut reader, &mut channel).map_err(|e| format!("scp to {remote_path}: {e}"))?;
+            channel.send_eof().and_then(|_| channel.wait_eof()).map_err(|e| e.message().to_string())?;
+            channel.close().and_then(|_| channel.wait_close()).map_err(|e| e.message().to_string())?;
             if let Some(bar) = &progress {
                 bar.finish_and_clear();
             }
@@ -86,31 +62,19 @@ impl Connection {
     /// [`Session::download`]: crate::caps::comm::Session::download
     pub(super) async fn receive_file(&self, remote: &str, local: &Path, login_within: Duration) -> Result<(), Error> {
         let live = self.live(login_within).await?;
-        let method = self.config.transfer;
         let (remote_path, local_path) = (remote.to_string(), local.to_path_buf());
         let result = tokio::task::spawn_blocking(move || {
-            let session = live.session.lock().unwrap_or_else(|e| e.into_inner());
+            let session = live.lock_for_transfer();
             let mut out = std::fs::File::create(&local_path)
                 .map_err(|e| format!("cannot write {}: {e}", local_path.display()))?;
-            match method {
-                TransferMethod::Scp => {
-                    let (mut channel, _) = session
-                        .scp_recv(Path::new(&remote_path))
-                        .map_err(|e| format!("scp from {remote_path}: {}", e.message()))?;
-                    copy(&mut channel, &mut out).map_err(|e| format!("scp from {remote_path}: {e}"))?;
-                    let _ = channel.send_eof();
-                    let _ = channel.wait_eof();
-                    let _ = channel.close();
-                    let _ = channel.wait_close();
-                }
-                TransferMethod::Sftp => {
-                    let sftp = session.sftp().map_err(|e| format!("sftp: {}", e.message()))?;
-                    let mut file = sftp
-                        .open(Path::new(&remote_path))
-                        .map_err(|e| format!("sftp open {remote_path}: {}", e.message()))?;
-                    copy(&mut file, &mut out).map_err(|e| format!("sftp from {remote_path}: {e}"))?;
-                }
-            }
+            let (mut channel, _) = session
+                .scp_recv(Path::new(&remote_path))
+                .map_err(|e| format!("scp from {remote_path}: {}", e.message()))?;
+            copy(&mut channel, &mut out).map_err(|e| format!("scp from {remote_path}: {e}"))?;
+            let _ = channel.send_eof();
+            let _ = channel.wait_eof();
+            let _ = channel.close();
+            let _ = channel.wait_close();
             out.flush().map_err(|e| e.to_string())
         })
         .await

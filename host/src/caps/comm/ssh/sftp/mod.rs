@@ -143,7 +143,7 @@ impl Connection {
     ) -> Result<R, Error> {
         let live = self.live(login_within).await?;
         let result = tokio::task::spawn_blocking(move || {
-            let session = live.session.lock().unwrap_or_else(|e| e.into_inner());
+            let session = live.lock_for_transfer();
             let mut client = Client::start(&session)?;
             job(&mut client)
         })
