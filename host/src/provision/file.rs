@@ -227,7 +227,8 @@ impl File {
             ))),
             RemoteKind::Missing => Err(self.destination_problem(format!(
                 "{parent}, the parent of {path}, does not exist on the machine; create it first (a shell \
-                 provisioner running mkdir -p {parent}) or name a path in an existing directory"
+                 provisioner running mkdir -p {}) or name a path in an existing directory",
+                session.quote(parent)
             ))),
         }
     }
