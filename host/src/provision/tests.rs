@@ -257,7 +257,7 @@ async fn upload_a_file_where_no_directory_takes_it_fails_naming_the_destination(
         assert!(session.calls().iter().all(|c| matches!(c, Call::RemoteKind(_))), "{case}: nothing sent");
     }
     let message = file_run(json!({"source": f, "destination": "/r/no/g.txt"}), &machine()).await.unwrap_err();
-    assert!(message.contains("mkdir -p /r/no"), "says what to do: {message}");
+    assert!(message.contains("mkdir -p '/r/no'"), "says what to do: {message}");
 }
 
 #[tokio::test]
