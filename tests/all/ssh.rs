@@ -764,62 +764,11 @@ fn shell_local_output_that_is_not_utf8_is_shown_and_read_to_the_end() {
         .contains("    null: done");
 }
 
-/// A local tree for the sftp tests: 300 small files in nested directories
-/// (names with spaces and a single quote), an empty directory, an empty
-/// file, and files and directories of modes 0600, 0644, 0755 and 0700.
-fn odd_tree(root: &std::path::Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let chmod =
-        |path: &str, mode| std::fs::set_permissions(root.join(path), std::fs::Permissions::from_mode(mode)).unwrap();
-    let write = |path: &str, body: &[u8]| {
-        let path = root.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, body).unwrap();
-    };
-    for i in 0..297 {
-        let dir = ["", "a/", "a/b c/", "it's/", "a/b c/d/"][i % 5];
-        write(&format!("{dir}file {i}.txt"), format!("file {i}\n").repeat(i % 7 + 1).as_bytes());
-    }
-    write("empty file", b"");
-    write("it's/secret", b"only me");
-    write("a/run.sh", b"#!/bin/sh\necho hi\n");
-    std::fs::create_dir_all(root.join("empty dir")).unwrap();
-    chmod("it's/secret", 0o600);
-    chmod("a/run.sh", 0o755);
-    chmod("file 0.txt", 0o644);
-    chmod("it's", 0o700);
-    chmod("a/b c/d", 0o755);
-    chmod("empty dir", 0o700);
-}
-
-/// Every path below `root` (relative), with its kind, mode and contents.
-fn tree_snapshot(root: &std::path::Path) -> Vec<(String, u32, Option<Vec<u8>>)> {
-    use std::os::unix::fs::PermissionsExt;
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            let relative = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-            let contents = if meta.is_dir() {
-                stack.push(path.clone());
-                None
-            } else {
-                Some(std::fs::read(&path).unwrap())
-            };
-            out.push((relative, meta.permissions().mode() & 0o7777, contents));
-        }
-    }
-    out.sort();
-    out
-}
-
 fn sftp_tree_of_300_files_round_trips_with_modes_and_odd_names() {
     use std::os::unix::fs::PermissionsExt;
     let sshd = Sshd::start();
     let p = Project::new();
-    odd_tree(&p.root().join("tree"));
+    awkward_tree(&p.root().join("tree"));
     // Like /tmp: an existing destination keeps its own mode.
     let remote = p.machine_dir("remote");
     std::fs::set_permissions(&remote, std::fs::Permissions::from_mode(0o1777)).unwrap();
@@ -832,12 +781,12 @@ fn sftp_tree_of_300_files_round_trips_with_modes_and_odd_names() {
             {"type": "file", "direction": "download", "source": format!("{}/", remote.display()), "destination": back}
         ]),
     ));
-    p.run(&["build", "template.json"]).code(0).contains("uploaded 300 file(s)").contains("downloaded 300 file(s)");
-    let local = tree_snapshot(&p.root().join("tree"));
-    assert_eq!(local.iter().filter(|(_, _, c)| c.is_some()).count(), 300);
-    assert!(tree_snapshot(&remote) == local, "the uploaded tree differs");
+    p.run(&["build", "template.json"]).code(0).contains("uploaded 301 file(s)").contains("downloaded 301 file(s)");
+    let local = below(&p.root().join("tree"));
+    assert_eq!(local.values().filter(|(_, bytes)| bytes.is_some()).count(), 301);
+    assert!(below(&remote) == local, "the uploaded tree differs");
     // `remote/` lands below the destination, as Packer puts it.
-    assert!(tree_snapshot(&back.join(remote.file_name().unwrap())) == local, "the downloaded tree differs");
+    assert!(below(&back.join(remote.file_name().unwrap())) == local, "the downloaded tree differs");
     assert_eq!(
         std::fs::metadata(&remote).unwrap().permissions().mode() & 0o7777,
         0o1777,
@@ -848,7 +797,7 @@ fn sftp_tree_of_300_files_round_trips_with_modes_and_odd_names() {
 fn sftp_only_server_moves_files_and_directories() {
     let sshd = Sshd::start_sftp_only();
     let p = Project::new();
-    odd_tree(&p.root().join("tree"));
+    awkward_tree(&p.root().join("tree"));
     p.file("one.txt", "just one\n");
     let remote = p.machine_dir("remote");
     let back = p.machine_dir("back");
@@ -864,12 +813,11 @@ fn sftp_only_server_moves_files_and_directories() {
     ));
     p.run(&["build", "template.json"]).code(0);
     assert_eq!(std::fs::read_to_string(back.join("one.txt")).unwrap(), "just one\n");
-    let mut expected = tree_snapshot(&p.root().join("tree"));
-    expected.push(("one.txt".into(), 0o644, Some(b"just one\n".to_vec())));
-    expected.sort();
-    assert!(tree_snapshot(&remote) == expected, "the uploaded tree differs");
+    let mut expected = below(&p.root().join("tree"));
+    expected.insert("one.txt".into(), (0o644, Some(b"just one\n".to_vec())));
+    assert!(below(&remote) == expected, "the uploaded tree differs");
     // `remote/` lands below the destination, as Packer puts it.
-    assert!(tree_snapshot(&back.join(remote.file_name().unwrap())) == expected, "the downloaded tree differs");
+    assert!(below(&back.join(remote.file_name().unwrap())) == expected, "the downloaded tree differs");
 }
 
 fn sftp_upload_under_a_missing_parent_fails_naming_it() {
@@ -916,6 +864,14 @@ fn snapshot(root: &std::path::Path) -> std::collections::BTreeMap<String, (u32, 
         };
         seen.insert(relative, (meta.permissions().mode() & 0o7777, bytes));
     }
+    seen
+}
+
+/// [`snapshot`] without `root` itself: what a copy into an existing
+/// directory (which keeps its own mode) must match.
+fn below(root: &std::path::Path) -> std::collections::BTreeMap<String, (u32, Option<Vec<u8>>)> {
+    let mut seen = snapshot(root);
+    seen.remove("");
     seen
 }
 
