@@ -12,5 +12,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = kiln::caps::comm::ssh::sftp::decode_replies(data);
+    let _ = kiln::caps::comm::ssh::decode_replies(data);
 });

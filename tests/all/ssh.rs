@@ -740,7 +740,10 @@ fn pause_after_pauses_between_provisioners() {
             {"type": "shell", "inline": ["echo second"]}
         ]),
     ));
+    let started = Instant::now();
     let run = p.run(&["build", "template.json"]);
+    // A lower bound, not a speed: the pause happened.
+    assert!(started.elapsed() >= Duration::from_secs(1), "no pause: {:?}", started.elapsed());
     run.code(0).contains("==> null: Pausing 1s after this provisioner...");
     let all = run.all();
     let at = |text: &str| all.find(text).unwrap_or_else(|| panic!("{text:?} missing:\n{all}"));

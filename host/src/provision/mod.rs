@@ -189,11 +189,7 @@ impl Provisioning {
             return Err(Error::NoSession { provisioner: def.provisioner_type.clone(), at: def.at() });
         }
         if let Some(pause) = def.pause_before {
-            self.ui.say(&format!("Pausing {} before the next provisioner...", human(pause)));
-            tokio::select! {
-                _ = tokio::time::sleep(pause) => {}
-                _ = cancel.interrupted() => return Err(Error::Cancelled),
-            }
+            self.pause(pause, "before the next provisioner", cancel).await?;
         }
         let render = |text: &str, fields: &BTreeMap<String, String>| self.render(text, fields, data);
         let mut attempt = 0;
@@ -241,7 +237,13 @@ impl Provisioning {
     async fn pause_after(&self, provisioner: &Provisioner, cancel: &BuildCancel) -> Result<(), Error> {
         let Provisioner::Shell(shell) = provisioner else { return Ok(()) };
         let Some(pause) = shell.pause_after() else { return Ok(()) };
-        self.ui.say(&format!("Pausing {} after this provisioner...", human(pause)));
+        self.pause(pause, "after this provisioner", cancel).await
+    }
+
+    /// Says `Pausing DURATION WHEN...` (Packer's lines) and waits `pause`;
+    /// fails with [`Error::Cancelled`] at once when the build is cancelled.
+    async fn pause(&self, pause: Duration, when: &str, cancel: &BuildCancel) -> Result<(), Error> {
+        self.ui.say(&format!("Pausing {} {when}...", human(pause)));
         tokio::select! {
             _ = tokio::time::sleep(pause) => Ok(()),
             _ = cancel.interrupted() => Err(Error::Cancelled),

@@ -230,7 +230,10 @@ async fn cancelling_cuts_the_wait_between_tries() {
 async fn pause_after_waits_once_the_provisioner_is_done_and_cancelling_cuts_it() {
     let (_dir, plan) = planned(json!([shell(json!({"pause_after": "1h"})), shell(json!({}))]), None);
     let session = FakeSession::default();
+    // The clock is paused: the pause costs no real time but must pass on it.
+    let started = tokio::time::Instant::now();
     run(&plan, Some(&session)).await.unwrap();
+    assert!(started.elapsed() >= std::time::Duration::from_secs(3600), "paused {:?}", started.elapsed());
     assert_eq!(session.script_commands().len(), 2, "the pause ends and the next one runs");
 
     let session = FakeSession::default();

@@ -48,6 +48,15 @@ impl Live {
     }
 }
 
+/// Turns libssh2's keep-alives on at `interval` (whole seconds, at least
+/// one, as libssh2 counts). Off (`None`), libssh2's interval stays 0 and
+/// its keep-alive call sends nothing.
+fn keep_alive(session: &ssh2::Session, interval: Option<Duration>) {
+    if let Some(interval) = interval {
+        session.set_keepalive(true, interval.as_secs().max(1) as u32);
+    }
+}
+
 /// The session locked by [`Live::lock_for_transfer`]; keep-alives come back
 /// on when it drops.
 pub struct TransferLock<'a> {
@@ -65,9 +74,7 @@ impl std::ops::Deref for TransferLock<'_> {
 
 impl Drop for TransferLock<'_> {
     fn drop(&mut self) {
-        if let Some(interval) = self.keep_alive {
-            self.session.set_keepalive(true, interval.as_secs().max(1) as u32);
-        }
+        keep_alive(&self.session, self.keep_alive);
     }
 }
 
@@ -169,11 +176,7 @@ fn establish(config: &SshConfig, remaining: Duration) -> Result<Live, Failure> {
             (handshake_and_auth(stream, &config.login, remaining)?, Some(Arc::new(bastion)))
         }
     };
-    // Off (`None`), libssh2's interval stays 0 and its keep-alive call
-    // sends nothing.
-    if let Some(interval) = config.keep_alive {
-        session.set_keepalive(true, interval.as_secs().max(1) as u32);
-    }
+    keep_alive(&session, config.keep_alive);
     if config.forward_agent {
         super::agent::accept_forwarded(&session);
     }

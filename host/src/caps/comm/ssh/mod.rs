@@ -12,19 +12,22 @@
 //!   channel per directory.
 //! - `sftp/`: everything by SFTP (`ssh_file_transfer_method: sftp`),
 //!   within the sftp subsystem, pipelined.
+//! - `local.rs`: the local side every transfer shares (buffers, modes).
 //! - `tree.rs`: what a remote path is, and a directory's names, over the
 //!   shell (the SCP method).
 
 mod agent;
 mod connect;
 mod exec;
+mod local;
 mod scp;
-pub mod sftp;
+mod sftp;
 mod transfer;
 mod tree;
 
 pub use agent::local_agent;
 pub use scp::check_scp_stream;
+pub use sftp::decode_replies;
 
 use super::config::{SshConfig, TransferMethod};
 use super::session::{Error, Exit, OnLine, RemoteKind, Session, Upload};

@@ -3,6 +3,7 @@
 //! kept.
 
 use super::Connection;
+use super::local::fill;
 use crate::caps::comm::session::{Error, Source, Upload};
 use std::io::{Read, Write};
 use std::path::Path;
@@ -95,14 +96,7 @@ fn copy(from: &mut dyn Read, to: &mut dyn Write) -> std::io::Result<u64> {
     let mut buf = vec![0u8; CHUNK];
     let mut total = 0;
     loop {
-        // Fill the chunk: a short read would make a short (slow) write.
-        let mut filled = 0;
-        while filled < buf.len() {
-            match from.read(&mut buf[filled..])? {
-                0 => break,
-                n => filled += n,
-            }
-        }
+        let filled = fill(from, &mut buf)?;
         if filled == 0 {
             return Ok(total);
         }

@@ -4,6 +4,7 @@
 //! the same code runs over an SSH channel, in unit tests and under the
 //! fuzzer.
 
+use super::super::local::set_mode;
 use super::records::{Line, ReadError, Record, RecordError, read_line};
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
@@ -222,11 +223,6 @@ impl Tree for LocalTree {
         }
         set_mode(&self.local.join(path), mode)
     }
-}
-
-fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o7777))
 }
 
 /// A [`Tree`] that keeps nothing: the fuzz target's.

@@ -10,6 +10,7 @@
 //! [`MAX_PENDING`] answers are due (so the sink never blocks on answers
 //! kiln does not read while kiln blocks on a sink that does not read).
 
+use super::super::local::fill;
 use super::records::{END_RECORD, MAX_LINE, could_pass_for_a_record, dir_record, file_record, sendable};
 use std::collections::VecDeque;
 use std::ffi::OsStr;
@@ -330,18 +331,6 @@ impl<'l, L: Link> Wire<'l, L> {
 /// A local I/O error about `path`, as a [`SendError`].
 fn local(path: &Path) -> impl Fn(std::io::Error) -> SendError + '_ {
     move |e| SendError::Local { path: path.to_path_buf(), why: e.to_string() }
-}
-
-/// Reads into `buffer` until it is full or `from` ends.
-fn fill(from: &mut dyn Read, buffer: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match from.read(&mut buffer[filled..])? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    Ok(filled)
 }
 
 #[cfg(test)]

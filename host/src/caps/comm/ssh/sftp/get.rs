@@ -2,6 +2,7 @@
 //! a depth at once), then files read with many READs in flight across
 //! files, written where they belong in the local file (`pwrite`).
 
+use super::super::local::set_mode;
 use super::client::Client;
 use super::protocol::{Attrs, Kind, Reply, Request, open, status};
 use super::{Failure, check, join, stat};
@@ -41,8 +42,7 @@ pub fn get_files(client: &mut Client, files: Vec<Incoming>) -> Result<(), Failur
             let failed = |e: std::io::Error| Failure::Local(format!("cannot write {}: {e}", file.local.display()));
             local.set_len(end).map_err(failed)?;
             if let Some(mode) = file.mode {
-                use std::os::unix::fs::PermissionsExt;
-                local.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777)).map_err(failed)?;
+                set_mode(&file.local, mode).map_err(failed)?;
             }
         }
         open_before = group.iter().map(|f| f.remote.clone()).zip(handles).collect();
@@ -198,9 +198,7 @@ pub fn get_tree(client: &mut Client, remote: &str, local: &Path) -> Result<usize
     get_files(client, files)?;
     // Deepest first: a directory closed to its owner is closed last.
     for (path, mode) in dirs.iter().rev() {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o7777))
-            .map_err(|e| Failure::Local(format!("cannot set the mode of {}: {e}", path.display())))?;
+        set_mode(path, *mode).map_err(|e| Failure::Local(format!("cannot set the mode of {}: {e}", path.display())))?;
     }
     Ok(count)
 }

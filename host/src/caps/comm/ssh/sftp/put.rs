@@ -3,6 +3,7 @@
 //! CLOSE, many files in flight at once; and whole directories, created
 //! parents first with MKDIR, their modes set once their files are in.
 
+use super::super::local::fill;
 use super::client::Client;
 use super::protocol::{Attrs, Kind, Reply, Request, open, status};
 use super::{Failure, check, join, parent_of, stat};
@@ -146,21 +147,6 @@ impl Iterator for Writes<'_> {
         self.offset += filled as u64;
         Some(Ok((Tag::Write(self.file, filled), Request::Write { handle, offset, data })))
     }
-}
-
-/// Reads until `buf` is full or the source ends: a short read would make a
-/// short WRITE.
-fn fill(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 /// Makes `remote` a copy of the local directory `local`
