@@ -209,18 +209,21 @@ impl Session for FakeSession {
         })
     }
 
-    async fn list_dir(&self, remote: &str, _login_within: Duration) -> Result<Vec<String>, Error> {
+    async fn list_dir(&self, remote: &str, _login_within: Duration) -> Result<Vec<(String, RemoteKind)>, Error> {
         self.record(Call::ListDir(remote.to_string()));
         if !self.remote_dirs.contains(remote) {
             return Err(Error::Io(format!("{remote}: not a directory")));
         }
         let prefix = format!("{}/", remote.trim_end_matches('/'));
-        let mut names: Vec<String> = (self.remote_files.keys().chain(&self.remote_dirs))
-            .filter_map(|k| k.strip_prefix(&prefix))
-            .filter(|name| !name.is_empty() && !name.contains('/'))
-            .map(str::to_string)
+        let mut names: Vec<(String, RemoteKind)> = (self.remote_files.keys().chain(&self.remote_dirs))
+            .filter_map(|k| Some((k, k.strip_prefix(&prefix)?)))
+            .filter(|(_, name)| !name.is_empty() && !name.contains('/'))
+            .map(|(path, name)| {
+                let kind = if self.remote_dirs.contains(path) { RemoteKind::Dir } else { RemoteKind::File };
+                (name.to_string(), kind)
+            })
             .collect();
-        names.sort();
+        names.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(names)
     }
 }

@@ -285,7 +285,8 @@ impl File {
     ) -> Result<(), StepError> {
         let glob = glob::Pattern::new(pattern).map_err(|e| format!("{}: {pattern}: {e}", source.at))?;
         let names = session.list_dir(parent, LOGIN_WITHIN).await?;
-        let matches: Vec<String> = names.into_iter().filter(|n| glob.matches_with(n, MATCHING)).collect();
+        let matches: Vec<(String, RemoteKind)> =
+            names.into_iter().filter(|(n, _)| glob.matches_with(n, MATCHING)).collect();
         if matches.is_empty() {
             return Err(format!(
                 "{}: nothing in {parent} on the machine matches {pattern}; check the pattern, or drop the \
@@ -296,16 +297,18 @@ impl File {
         }
         // The machine answers the listing: a name that is not one would
         // write outside the destination.
-        if let Some(bad) = matches.iter().find(|n| matches!(n.as_str(), "." | "..") || n.contains(['/', '\\'])) {
+        if let Some((bad, _)) =
+            matches.iter().find(|(n, _)| matches!(n.as_str(), "." | "..") || n.contains(['/', '\\']))
+        {
             return Err(
                 format!("{}: the machine listed {bad:?} in {parent}, which is not a file name", source.at).into()
             );
         }
         let into = self.local_dir(local)?;
-        for name in matches {
+        for (name, kind) in matches {
             let remote = if parent == "." { name.clone() } else { join(parent, &name) };
             let target = into.join(&name);
-            if session.remote_kind(&remote, LOGIN_WITHIN).await? == RemoteKind::Dir {
+            if kind == RemoteKind::Dir {
                 session.download_dir(&remote, &target, LOGIN_WITHIN).await?;
             } else {
                 session.download(&remote, &target, LOGIN_WITHIN).await?;

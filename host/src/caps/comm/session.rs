@@ -143,7 +143,9 @@ pub trait Session: Send + Sync {
     async fn remote_kind(&self, remote: &str, login_within: Duration) -> Result<RemoteKind, Error>;
 
     /// The names in the remote directory `remote` (not `.` and `..`),
-    /// sorted, for matching a download's wildcard. Fails with
-    /// [`Error::Io`] when `remote` is not a directory that can be read.
-    async fn list_dir(&self, remote: &str, login_within: Duration) -> Result<Vec<String>, Error>;
+    /// sorted, each with what it names (symbolic links followed, as
+    /// [`Session::remote_kind`] does), for matching a download's wildcard
+    /// without a round trip per match. Fails with [`Error::Io`] when
+    /// `remote` is not a directory that can be read.
+    async fn list_dir(&self, remote: &str, login_within: Duration) -> Result<Vec<(String, RemoteKind)>, Error>;
 }

@@ -129,7 +129,7 @@ impl Session for Connection {
         }
     }
 
-    async fn list_dir(&self, remote: &str, login_within: Duration) -> Result<Vec<String>, Error> {
+    async fn list_dir(&self, remote: &str, login_within: Duration) -> Result<Vec<(String, RemoteKind)>, Error> {
         match self.config.transfer {
             TransferMethod::Sftp => self.sftp_list_dir(remote, login_within).await,
             TransferMethod::Scp => self.names_in(remote, login_within).await,

@@ -31,15 +31,24 @@ impl Connection {
     /// ([`Session::list_dir`]).
     ///
     /// [`Session::list_dir`]: crate::caps::comm::Session::list_dir
-    pub(super) async fn names_in(&self, remote: &str, login_within: Duration) -> Result<Vec<String>, Error> {
+    pub(super) async fn names_in(
+        &self,
+        remote: &str,
+        login_within: Duration,
+    ) -> Result<Vec<(String, RemoteKind)>, Error> {
         // NUL-separated: a name may hold a newline (GNU find's -printf).
-        let list = format!("find {} -mindepth 1 -maxdepth 1 -printf '%f\\0'", single_quoted(remote));
+        // `%Y` is the type with links followed (`d` a directory).
+        let list = format!("find {} -mindepth 1 -maxdepth 1 -printf '%Y %f\\0'", single_quoted(remote));
         let (exit, output) = self.output_of(&list, login_within).await?;
         if exit != 0 {
             return Err(Error::Io(format!("cannot list {remote} on the machine (find exited with {exit})")));
         }
-        let mut names: Vec<String> = output.split('\0').filter(|n| !n.is_empty()).map(str::to_string).collect();
-        names.sort();
+        let mut names: Vec<(String, RemoteKind)> = output
+            .split('\0')
+            .filter_map(|entry| entry.split_once(' '))
+            .map(|(kind, name)| (name.to_string(), if kind == "d" { RemoteKind::Dir } else { RemoteKind::File }))
+            .collect();
+        names.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(names)
     }
 

@@ -120,13 +120,32 @@ impl Connection {
     /// [`Session::list_dir`] by SFTP (OPENDIR, READDIR).
     ///
     /// [`Session::list_dir`]: crate::caps::comm::Session::list_dir
-    pub(super) async fn sftp_list_dir(&self, remote: &str, login_within: Duration) -> Result<Vec<String>, Error> {
+    pub(super) async fn sftp_list_dir(
+        &self,
+        remote: &str,
+        login_within: Duration,
+    ) -> Result<Vec<(String, RemoteKind)>, Error> {
         let what = format!("listing {}:{remote}", self.config.login.host);
         let remote = remote.to_string();
         self.over_sftp(login_within, what, move |client| {
             let listing = get::list_many(client, std::slice::from_ref(&remote))?;
-            let mut names: Vec<String> = listing.into_iter().flatten().map(|(name, _)| name).collect();
-            names.sort();
+            let mut names = Vec::new();
+            let mut links = Vec::new();
+            for (name, attrs) in listing.into_iter().flatten() {
+                match attrs.kind() {
+                    Kind::Dir => names.push((name, RemoteKind::Dir)),
+                    Kind::File => names.push((name, RemoteKind::File)),
+                    // READDIR reports links unfollowed: STAT them, together.
+                    Kind::Link | Kind::Other => links.push(name),
+                }
+            }
+            let stats = links.into_iter().map(|name| Ok((name.clone(), Request::Stat { path: join(&remote, &name) })));
+            client.pipeline(stats, |name, reply| {
+                let is_dir = matches!(&reply, Reply::Attrs(attrs) if attrs.kind() == Kind::Dir);
+                names.push((name, if is_dir { RemoteKind::Dir } else { RemoteKind::File }));
+                Ok(())
+            })?;
+            names.sort_by(|a, b| a.0.cmp(&b.0));
             Ok(names)
         })
         .await
