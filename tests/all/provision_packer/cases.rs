@@ -61,17 +61,26 @@ pub struct Case {
     pub provisioners: Vec<Value>,
     /// Runs in a build of its own: it fails, or a tool may refuse it.
     pub alone: bool,
+    /// Both tools are meant to refuse its template: otherwise a case that
+    /// both refuse is a broken case, not a match.
+    pub refused: bool,
 }
 
 fn case(id: &str, provisioners: Value) -> Case {
     let Value::Array(provisioners) = provisioners else { panic!("{id}: provisioners must be a list") };
-    Case { id: id.to_string(), builder: Builder::Default, provisioners, alone: false }
+    Case { id: id.to_string(), builder: Builder::Default, provisioners, alone: false, refused: false }
 }
 
 impl Case {
     fn alone(mut self) -> Self {
         self.alone = true;
         self
+    }
+
+    /// Both tools refuse this template (it runs alone).
+    fn refused(mut self) -> Self {
+        self.refused = true;
+        self.alone()
     }
 
     fn on(mut self, builder: Builder) -> Self {
@@ -328,7 +337,7 @@ fn file(builder: Builder, suffix: &str) -> Vec<Case> {
         one("file-upload-dir-modes", json!("@IN/modes"), "@R/dest"),
         one("file-upload-group-writable", json!("@IN/shared"), "@R/existing"),
         one("file-upload-sources", json!(["@IN/a.txt", "@IN/tree"]), "@R/existing/"),
-        one("file-upload-missing-source", json!("@IN/no-such-file"), "@R/copy.txt").alone(),
+        one("file-upload-missing-source", json!("@IN/no-such-file"), "@R/copy.txt").refused(),
         down("file-download-file", "@R/remote.txt", "@L/got.txt"),
         down("file-download-file-into-dir", "@R/remote.txt", "@L/into/"),
         down("file-download-dir-contents", "@R/logs/", "@L/out/"),
