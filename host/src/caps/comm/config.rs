@@ -32,8 +32,7 @@ pub enum Config {
     None(SshConfig),
     /// `"communicator": "ssh"` (the default).
     Ssh(SshConfig),
-    /// `"communicator": "winrm"`: refused when a builder connects, since
-    /// kiln has no WinRM communicator yet.
+    /// `"communicator": "winrm"`.
     Winrm(WinrmConfig),
 }
 
@@ -123,8 +122,7 @@ impl Default for SshConfig {
     }
 }
 
-/// The WinRM settings the template gives (`winrm_*`); kiln cannot connect
-/// with them yet, but checks them and tells the builder.
+/// The WinRM communicator's settings for one build (`winrm_*`).
 #[derive(Clone)]
 pub struct WinrmConfig {
     /// `winrm_host`; empty until the builder names the machine.
@@ -143,6 +141,9 @@ pub struct WinrmConfig {
     pub insecure: bool,
     /// `winrm_use_ntlm`.
     pub use_ntlm: bool,
+    /// Connect here instead of `host:port` (a simulated machine's
+    /// endpoint); messages still name `host:port`.
+    pub dial: Option<std::net::SocketAddr>,
 }
 
 // By hand: the derived form would print the password.
