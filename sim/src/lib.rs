@@ -15,7 +15,8 @@
 //! - [`warnings`]: what it tells its user while it runs.
 //! - The core, which knows no cloud: `server.rs` (HTTP, proxy form),
 //!   `api.rs` (one API call: faults, log), [`state`], [`admin`] (the
-//!   `/__kiln/` API), [`keys`]; [`ssh`] is the Linux machines' endpoint.
+//!   `/__kiln/` API), [`keys`]; [`ssh`] is the Linux machines' endpoint, [`winrm`] the Windows
+//!   machines'.
 //! - [`signed`]: a raw request signed with the default key and served as
 //!   the simulator would (the `sim_request` fuzz target's way in).
 
@@ -36,6 +37,7 @@ pub mod signed;
 pub mod ssh;
 pub mod state;
 pub mod warnings;
+pub mod winrm;
 
 pub use clouds::{accept_environment, accept_section, credentials_env};
 pub use config::{Config, SshMode};

@@ -7,6 +7,8 @@
 //!   with Packer's defaults.
 //! - `ssh/`: the SSH communicator over libssh2 (`ssh2`): connecting with
 //!   retries and a bastion hop, running commands, moving files.
+//! - `winrm/`: the WinRM communicator: WS-Management remote shells over
+//!   HTTP(S), files through one PowerShell process each.
 //! - `comm_impl.rs`: the `kiln:plugin/communicator` interface.
 //!
 //! libssh2 is blocking: every call runs on tokio's blocking pool, never on
@@ -16,6 +18,7 @@ mod comm_impl;
 pub mod config;
 mod session;
 pub mod ssh;
+pub mod winrm;
 
 pub use config::{Config, Login, SshConfig, TransferMethod, WinrmConfig};
 pub use session::{Error, Exit, OnLine, RemoteKind, Session, Source, Upload, quiet};

@@ -1,0 +1,1 @@
+//! The WS-Management client that the WinRM session is built on.
