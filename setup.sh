@@ -32,6 +32,10 @@ elif ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
   missing+=(python3-venv)
 fi
 [ -x /usr/bin/packer ] || missing+=(packer)
+# Debian's winrmcp, Packer's own WinRM upload code, as a client of the
+# simulated Windows machines (pywinrm, the other, comes from PyPI into the
+# tests' venv).
+[ -x /usr/bin/winrmcp ] || missing+=(winrmcp)
 # The heavy mode's fuzz targets link libFuzzer, which libfuzzer-sys
 # compiles with a C++ compiler.
 if [ "${KILN_TEST_HEAVY:-}" = 1 ]; then
