@@ -111,6 +111,11 @@ async fn refusals_and_odd_answers_are_told_apart() {
     let error = Shell::open(endpoint.clone(), DEFAULT_MAX_ENVELOPE).await.unwrap_err();
     assert!(matches!(&error, WsmanError::Broken(t) if t.contains("names no shell")), "{error:?}");
 
+    // A fault says more than its status, whichever status it came with.
+    *answer.lock().unwrap() = (400, fault("w:EncodingLimit", 2150858817, "The envelope is too large."));
+    let error = Shell::open(endpoint.clone(), DEFAULT_MAX_ENVELOPE).await.unwrap_err();
+    assert!(matches!(&error, WsmanError::Fault { code: Some(2150858817), .. }), "{error:?}");
+
     // A config Get that faults (a non-admin user) means Windows' default.
     *answer.lock().unwrap() = (500, fault("w:AccessDenied", 5, "Access is denied."));
     assert_eq!(endpoint.max_envelope_size().await, DEFAULT_MAX_ENVELOPE);
