@@ -114,7 +114,7 @@ pub struct Running<'a> {
 }
 
 /// What one Receive brought.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Received {
     /// stdout bytes, in order.
     pub stdout: Vec<u8>,

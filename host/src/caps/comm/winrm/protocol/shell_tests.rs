@@ -168,3 +168,24 @@ fn endpoint_urls_use_the_dial_address_or_the_host() {
     let endpoint = Endpoint::new(&config).unwrap();
     assert_eq!((endpoint.url(), endpoint.display().as_str()), ("http://127.0.0.1:41234/wsman", "u@win.example:5985"));
 }
+
+#[tokio::test]
+async fn a_connection_dropped_mid_request_is_broken_and_loses_the_shell() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            use tokio::io::AsyncReadExt;
+            let mut buffer = [0u8; 4096];
+            let _ = socket.read(&mut buffer).await;
+            // Closed without a word, as a rebooting machine does.
+        }
+    });
+    let server = FakeServer { address, seen: Default::default() };
+    let error = Shell::open(endpoint(&server), DEFAULT_MAX_ENVELOPE).await.unwrap_err();
+    assert!(
+        matches!(&error, WsmanError::Broken(t) if t.starts_with("Create on Administrator@win-test:5986: the connection broke")),
+        "{error:?}"
+    );
+    assert!(error.shell_lost());
+}
