@@ -18,8 +18,11 @@ pub enum Peer {
     Root,
     /// Debian's Packer 1.6.6, the peer the simulator must satisfy.
     Packer,
-    /// Python 3 with `venv`, for the official Alibaba Cloud SDK.
+    /// Python 3 with `venv`, for the official Alibaba Cloud SDK and
+    /// pywinrm.
     PythonVenv,
+    /// Debian's `winrmcp`, Packer's WinRM upload code as a command.
+    Winrmcp,
     /// The heavy mode, `KILN_TEST_HEAVY=1`: the short fuzz runs. A choice,
     /// not a program, so it is skipped when off even under `CI=true`.
     HeavyMode,
@@ -36,6 +39,7 @@ impl Peer {
             Peer::Root => "root",
             Peer::Packer => "packer",
             Peer::PythonVenv => "python3-venv",
+            Peer::Winrmcp => "winrmcp",
             Peer::HeavyMode => "heavy",
         }
     }
@@ -58,6 +62,7 @@ impl Peer {
             // SAFETY: geteuid has no preconditions.
             Peer::Root => (unsafe { libc::geteuid() }) == 0,
             Peer::Packer => Path::new(PACKER).exists(),
+            Peer::Winrmcp => Path::new(WINRMCP).exists(),
             Peer::PythonVenv => Command::new("python3")
                 .args(["-c", "import venv, ensurepip"])
                 .stdout(Stdio::null())
@@ -76,6 +81,7 @@ impl Peer {
             Peer::Root => "not root: run the tests as root, as CI does (it creates a login user or listens on port 22)",
             Peer::Packer => "/usr/bin/packer is missing: install Debian's packer 1.6.6, as ./setup.sh does",
             Peer::PythonVenv => "python3 with venv is missing: install python3-venv, as ./setup.sh does",
+            Peer::Winrmcp => "/usr/bin/winrmcp is missing: install Debian's winrmcp, as ./setup.sh does",
             Peer::HeavyMode => {
                 "heavy mode is off: KILN_TEST_HEAVY=1 ./setup.sh && KILN_TEST_HEAVY=1 cargo test runs the fuzz targets"
             }
@@ -85,3 +91,6 @@ impl Peer {
 
 /// Where the Packer test expects Debian's Packer.
 pub const PACKER: &str = "/usr/bin/packer";
+
+/// Where the WinRM peer test expects Debian's winrmcp.
+pub const WINRMCP: &str = "/usr/bin/winrmcp";

@@ -1,13 +1,21 @@
-//! The official Alibaba Cloud Python SDK (`tests/sdk/requirements.txt`) in
-//! a venv of its own, made once per target directory.
+//! The Python peers (`tests/sdk/requirements.txt`: the official Alibaba
+//! Cloud SDK, pywinrm) in a venv of their own, made once per target
+//! directory.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The venv's Python, with the SDK installed.
+/// The venv's Python, with the peers installed; made (or brought up to
+/// date with the requirements) by the first test that asks, while the
+/// others wait.
 ///
 /// Panics when `python3 -m venv` or pip fails (no python3-venv, no index).
 pub fn python() -> PathBuf {
+    static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PYTHON.get_or_init(make_venv).clone()
+}
+
+fn make_venv() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let requirements = root.join("tests/sdk/requirements.txt");
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("alicloud-sdk-venv");
