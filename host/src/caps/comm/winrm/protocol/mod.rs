@@ -1,1 +1,40 @@
-//! The WS-Management client that the WinRM session is built on.
+//! The WS-Management client that the WinRM session is built on: plain
+//! MS-WSMV remote shells (`cmd`), as `docs/winrm-protocol.md` lists them.
+//!
+//! - `error.rs`: [`WsmanError`], why an operation failed, and how it becomes
+//!   a `session::Error`.
+//! - `xml.rs`: a small element tree read with quick-xml, and escaping.
+//! - `envelope.rs`: the SOAP requests (Get config, Create, Command, Send,
+//!   Receive, Signal, Delete).
+//! - `reply.rs`: [`parse_reply`], the replies and SOAP faults.
+//! - `transport.rs`: [`Endpoint`], one POST per operation over reqwest with
+//!   Basic authentication.
+//! - `shell.rs`: [`Shell`] and [`Running`]: a cmd shell and one command in it.
+//! - `login.rs`: [`login`], retried until a shell opens and a command runs.
+//! - `clixml.rs`: [`readable_stderr`], PowerShell's CLIXML error stream as text.
+
+mod clixml;
+mod envelope;
+mod error;
+#[cfg(test)]
+mod fake_server;
+mod login;
+mod reply;
+mod shell;
+mod transport;
+mod xml;
+
+pub use clixml::readable_stderr;
+pub use error::WsmanError;
+pub use login::login;
+pub use reply::{Reply, Stream, parse_reply};
+pub use shell::{Received, Running, Shell, run_to_end};
+pub use transport::Endpoint;
+
+/// The `OperationTimeout` of every request: how long the server may hold a
+/// Receive before it answers `w:TimedOut` (the keep-alive of a long command).
+pub const OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The envelope size assumed when the server's `MaxEnvelopeSizekb` cannot
+/// be read (Windows' default, 150 KB), and used until it is.
+pub const DEFAULT_MAX_ENVELOPE: usize = 150 * 1024;

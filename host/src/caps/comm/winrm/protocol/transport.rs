@@ -1,0 +1,258 @@
+//! One WinRM endpoint and the one exit to it: each operation is one HTTP
+//! POST of an envelope to `/wsman` (reqwest, rustls, Basic
+//! authentication, connections reused), whose answer is a reply, a SOAP
+//! fault (HTTP 500), a refusal (HTTP 401) or something broken.
+
+use super::envelope::{self, Header, Request};
+use super::error::WsmanError;
+use super::reply::{Reply, parse_reply};
+use super::{DEFAULT_MAX_ENVELOPE, OPERATION_TIMEOUT};
+use crate::caps::comm::config::WinrmConfig;
+use std::time::Duration;
+
+/// Longest a TCP (and TLS) connect may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest one request may take: above the [`OPERATION_TIMEOUT`] a Receive
+/// may be held for, so a slow answer is told apart from a dead server.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(OPERATION_TIMEOUT.as_secs() + 30);
+/// Largest reply body read: a few times the largest envelope Windows allows
+/// (its `MaxEnvelopeSizekb` is at most a few MB), so a runaway peer cannot
+/// fill memory.
+const MAX_REPLY: usize = 32 << 20;
+/// How much of an unexpected body a message quotes.
+const EXCERPT: usize = 200;
+
+/// One WinRM endpoint: the URL (`http(s)://{dial or host}:{port}/wsman`),
+/// the credentials and the HTTP client whose connections are reused.
+pub struct Endpoint {
+    url: String,
+    display: String,
+    username: String,
+    password: Option<String>,
+    client: reqwest::Client,
+}
+
+// By hand: the derived form would print the password.
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Endpoint({} at {})", self.display, self.url)
+    }
+}
+
+impl Endpoint {
+    /// The endpoint `config` names. Fails with [`WsmanError::Unauthorized`]
+    /// when `winrm_use_ntlm` is set (not supported yet: kiln speaks Basic),
+    /// and with [`WsmanError::Broken`] only when the HTTP client cannot be
+    /// built (no TLS backend).
+    pub fn new(config: &WinrmConfig) -> Result<Endpoint, WsmanError> {
+        let display = format!("{}@{}:{}", config.username, config.host, config.port);
+        if config.use_ntlm {
+            return Err(WsmanError::Unauthorized(format!(
+                "{display}: winrm_use_ntlm is not supported yet; set winrm_use_ntlm to false to use Basic \
+                 authentication, over HTTPS (winrm_use_ssl) so that the password is not sent in the clear"
+            )));
+        }
+        let scheme = if config.use_ssl { "https" } else { "http" };
+        let authority = match config.dial {
+            // The simulator's machine: its own address and port (a
+            // SocketAddr writes an IPv6 address in brackets).
+            Some(dial) => dial.to_string(),
+            None if config.host.contains(':') && !config.host.starts_with('[') => {
+                format!("[{}]:{}", config.host, config.port)
+            }
+            None => format!("{}:{}", config.host, config.port),
+        };
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("kiln/", env!("CARGO_PKG_VERSION")))
+            .tcp_nodelay(true)
+            .danger_accept_invalid_certs(config.insecure);
+        if config.dial.is_some() {
+            // A simulated machine on loopback: never through a proxy.
+            builder = builder.no_proxy();
+        }
+        let client = builder
+            .build()
+            .map_err(|e| WsmanError::Broken(format!("{display}: cannot make the HTTP client for WinRM: {e}")))?;
+        Ok(Endpoint {
+            url: format!("{scheme}://{authority}/wsman"),
+            display,
+            username: config.username.clone(),
+            password: config.password.clone(),
+            client,
+        })
+    }
+
+    /// `user@host:port` as the template names it (never the dial address,
+    /// never the password).
+    pub fn display(&self) -> String {
+        self.display.clone()
+    }
+
+    /// The URL requests go to (the dial address when there is one).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The header fields of a new request that accepts replies up to
+    /// `max_envelope` bytes, with a fresh message id.
+    pub(crate) fn header<'a>(&'a self, max_envelope: usize, message_id: &'a str) -> Header<'a> {
+        Header { to: &self.url, max_envelope, message_id }
+    }
+
+    /// The server's `MaxEnvelopeSizekb * 1024`, read with a WS-Transfer Get
+    /// of the configuration; [`DEFAULT_MAX_ENVELOPE`] (150 KB) when that
+    /// fails (a fault: a non-admin user may not read it), logged at debug.
+    pub async fn max_envelope_size(&self) -> usize {
+        let id = envelope::message_id();
+        let request = envelope::get_config(&self.header(DEFAULT_MAX_ENVELOPE, &id));
+        match self.post(&request).await {
+            Ok(Reply { max_envelope_kb: Some(kb), .. }) if kb > 0 => {
+                usize::try_from(kb.saturating_mul(1024)).unwrap_or(usize::MAX)
+            }
+            Ok(_) => {
+                tracing::debug!(endpoint = %self.display, "the WinRM config has no MaxEnvelopeSizekb; assuming 150 KB");
+                DEFAULT_MAX_ENVELOPE
+            }
+            Err(e) => {
+                tracing::debug!(endpoint = %self.display, "cannot read the WinRM config ({e}); assuming 150 KB");
+                DEFAULT_MAX_ENVELOPE
+            }
+        }
+    }
+
+    /// Sends `request` and reads its reply. Fails with
+    /// [`WsmanError::Unreachable`] (no connection, no answer within
+    /// [`REQUEST_TIMEOUT`]), [`WsmanError::Unauthorized`] (HTTP 401),
+    /// [`WsmanError::Fault`] (the fault of an HTTP 500, its message
+    /// prefixed by the operation and the endpoint) or
+    /// [`WsmanError::Broken`] (a dropped connection, an unexpected status or
+    /// body).
+    pub(crate) async fn post(&self, request: &Request) -> Result<Reply, WsmanError> {
+        let operation = request.operation();
+        let at = format!("{operation} on {}", self.display);
+        tracing::trace!(endpoint = %self.display, operation, bytes = request.text.len(), "WS-Management request");
+        let response = self
+            .client
+            .post(&self.url)
+            .basic_auth(&self.username, self.password.as_deref())
+            .header(reqwest::header::CONTENT_TYPE, "application/soap+xml;charset=UTF-8")
+            .body(request.text.clone())
+            .send()
+            .await
+            .map_err(|e| self.failure(&at, &e))?;
+        let status = response.status();
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            return Err(WsmanError::Unauthorized(format!(
+                "{}: HTTP 401: the user name or password was refused; check winrm_username and winrm_password \
+                 (kiln uses Basic authentication, which the machine's WinRM service must allow)",
+                self.display
+            )));
+        }
+        let body = read_body(response).await.map_err(|e| match e {
+            BodyError::Http(e) => self.failure(&at, &e),
+            BodyError::TooLarge => WsmanError::Broken(format!("{at}: the reply is larger than {} MB", MAX_REPLY >> 20)),
+        })?;
+        let unexpected = |what: &str| {
+            WsmanError::Broken(format!("{at}: unexpected answer, HTTP {status}{what}: {}", excerpt(&body)))
+        };
+        match status.as_u16() {
+            200 => parse_reply(&body).map_err(|e| match e {
+                WsmanError::Broken(why) => WsmanError::Broken(format!("{at}: {why}: {}", excerpt(&body))),
+                other => prefixed(other, &at),
+            }),
+            500 => match parse_reply(&body) {
+                Err(fault @ WsmanError::Fault { .. }) => Err(prefixed(fault, &at)),
+                _ => Err(unexpected(" without a SOAP fault")),
+            },
+            _ => Err(unexpected("")),
+        }
+    }
+
+    /// A transport failure as an error naming the endpoint and the cause.
+    fn failure(&self, at: &str, error: &reqwest::Error) -> WsmanError {
+        let cause = cause(error);
+        if error.is_connect() {
+            let hint = if cause.contains("certificate") { " (winrm_insecure skips the certificate check)" } else { "" };
+            WsmanError::Unreachable(format!("{}: {cause}{hint}", self.display))
+        } else if error.is_timeout() {
+            WsmanError::Unreachable(format!(
+                "{}: no answer to {at} within {}",
+                self.display,
+                crate::duration::human(REQUEST_TIMEOUT)
+            ))
+        } else {
+            WsmanError::Broken(format!("{at}: the connection broke: {cause}"))
+        }
+    }
+}
+
+/// `fault` with its message prefixed by where it happened.
+fn prefixed(fault: WsmanError, at: &str) -> WsmanError {
+    match fault {
+        WsmanError::Fault { code, subcode, message } => {
+            WsmanError::Fault { code, subcode, message: format!("{at}: {message}") }
+        }
+        other => other,
+    }
+}
+
+enum BodyError {
+    Http(reqwest::Error),
+    TooLarge,
+}
+
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, BodyError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Http)? {
+        if body.len() + chunk.len() > MAX_REPLY {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The short cause of a transport failure: `connection refused`, `timed
+/// out`, or the innermost error's own words (a name that does not resolve,
+/// a TLS alert). Never the URL's credentials: kiln's URLs carry none.
+pub(crate) fn cause(error: &reqwest::Error) -> String {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
+    let mut last = None;
+    while let Some(at) = source {
+        if let Some(io) = at.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            match io.kind() {
+                ConnectionRefused => return "connection refused".into(),
+                ConnectionReset => return "connection reset".into(),
+                ConnectionAborted => return "connection aborted".into(),
+                TimedOut => return "connection timed out".into(),
+                _ => {}
+            }
+        }
+        last = Some(at);
+        source = at.source();
+    }
+    if error.is_timeout() {
+        return format!("no answer within {}", crate::duration::human(CONNECT_TIMEOUT));
+    }
+    match last {
+        Some(inner) => inner.to_string(),
+        None => error.to_string(),
+    }
+}
+
+/// The start of `body`, on one line, for a message.
+fn excerpt(body: &[u8]) -> String {
+    if body.is_empty() {
+        return "(empty body)".into();
+    }
+    let text = String::from_utf8_lossy(body);
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(EXCERPT) {
+        Some((cut, _)) => format!("{}…", &flat[..cut]),
+        None => flat,
+    }
+}
