@@ -17,6 +17,8 @@
 //! - `records.rs`: the records `put` reads and `get` prints.
 
 mod exec;
+#[cfg(test)]
+mod fake_machine;
 mod get;
 mod output;
 pub mod protocol;
@@ -25,5 +27,7 @@ mod query;
 mod records;
 mod scripts;
 mod session;
+#[cfg(test)]
+mod session_tests;
 
 pub use session::{WinrmSession, cmd_quoted};

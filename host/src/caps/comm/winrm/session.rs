@@ -49,6 +49,10 @@ pub(super) enum Stop {
     Failed(Error),
 }
 
+/// Takes each piece of a command's stdout and stderr as it arrives; an
+/// error stops the command.
+pub(super) type OnOutput<'a> = dyn FnMut(&[u8], &[u8]) -> Result<(), Error> + Send + 'a;
+
 /// A WinRM session: commands through `cmd.exe`, files through one
 /// PowerShell process per operation (`docs/winrm-protocol.md`).
 ///
@@ -136,7 +140,7 @@ impl WinrmSession {
     pub(super) async fn receive_all(
         &self,
         running: &Running<'_>,
-        on_output: &mut (dyn FnMut(&[u8], &[u8]) -> Result<(), Error> + Send),
+        on_output: &mut OnOutput<'_>,
     ) -> Result<i32, Stop> {
         loop {
             let received = tokio::select! {
