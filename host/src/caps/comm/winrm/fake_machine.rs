@@ -32,6 +32,10 @@ pub struct Machine {
     pub scripts: Vec<String>,
     /// The next Command fails as if the shell were gone (a reboot).
     pub lose_shell_at_next_command: bool,
+    /// After this many more Sends with data, the shell is gone.
+    pub lose_shell_after_sends: Option<usize>,
+    /// How many Signals (terminate) came.
+    pub signals: usize,
 }
 
 struct Command {
@@ -98,6 +102,10 @@ async fn serve(mut socket: tokio::net::TcpStream, machine: Arc<Mutex<Machine>>) 
         let body = String::from_utf8_lossy(&buffer[head_end..head_end + length]).into_owned();
         buffer.drain(..head_end + length);
         let (status, reply) = answer(&mut machine.lock().unwrap(), &body);
+        if reply.contains("w:TimedOut") {
+            // Windows holds such a Receive for the operation timeout.
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         let response = format!(
             "HTTP/1.1 {status} X\r\nContent-Type: application/soap+xml;charset=UTF-8\r\nContent-Length: {}\r\n\r\n{reply}",
             reply.len()
@@ -201,6 +209,15 @@ fn answer(m: &mut Machine, body: &str) -> (u16, String) {
             let data = between(body, "<rsp:Stream", "</rsp:Stream>").unwrap_or_default();
             let (attributes, b64) = data.split_once('>').unwrap_or_default();
             let bytes = STANDARD.decode(b64).unwrap();
+            if !bytes.is_empty()
+                && let Some(left) = &mut m.lose_shell_after_sends
+            {
+                if *left == 0 {
+                    m.shell = None;
+                    return shell_gone();
+                }
+                *left -= 1;
+            }
             m.sends.push(bytes.len());
             let Some(command) = m.commands.get_mut(&id) else { return fault("w:InvalidParameter", 1, "no command") };
             if command.exit.is_some() {
@@ -208,7 +225,7 @@ fn answer(m: &mut Machine, body: &str) -> (u16, String) {
                 return (200, envelope(&format!("{SHELL_NS}/SendResponse"), "<rsp:SendResponse/>"));
             }
             command.stdin.extend_from_slice(&bytes);
-            if attributes.contains("End=\"true\"") {
+            if attributes.contains("End=\"true\"") && command.script.is_some() {
                 run_script(command);
             }
             (200, envelope(&format!("{SHELL_NS}/SendResponse"), "<rsp:SendResponse/>"))
@@ -253,7 +270,10 @@ fn answer(m: &mut Machine, body: &str) -> (u16, String) {
                 ),
             )
         }
-        "Signal" => (200, envelope(&format!("{SHELL_NS}/SignalResponse"), "<rsp:SignalResponse/>")),
+        "Signal" => {
+            m.signals += 1;
+            (200, envelope(&format!("{SHELL_NS}/SignalResponse"), "<rsp:SignalResponse/>"))
+        }
         other => fault("w:ActionNotSupported", 2150858771, &format!("unknown action {other}")),
     }
 }
@@ -282,6 +302,8 @@ fn start(text: &str) -> Command {
 fn run_cmd(c: &mut Command) {
     let (out, err, code): (String, String, i32) = match c.text.as_str() {
         t if t.starts_with("echo ") => (format!("{}\r\n", &t[5..]), String::new(), 0),
+        // Never exits: every Receive times out.
+        "kiln-hang" => return,
         "kiln-lines" => (
             "one\r\ntwo\r\nthree".into(),
             "#< CLIXML\r\n<Objs Version=\"1.1.0.1\" xmlns=\"http://schemas.microsoft.com/powershell/2004/04\"><S S=\"Error\">it broke_x000D__x000A_</S></Objs>".into(),

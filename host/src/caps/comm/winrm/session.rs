@@ -137,11 +137,7 @@ impl WinrmSession {
     /// of stdout and stderr to `on_output`, then signals its end (the spec
     /// does, as `winrs` does). Answers the exit code. A cancelled build
     /// terminates the command and stops with [`Error::Cancelled`].
-    pub(super) async fn receive_all(
-        &self,
-        running: &Running<'_>,
-        on_output: &mut OnOutput<'_>,
-    ) -> Result<i32, Stop> {
+    pub(super) async fn receive_all(&self, running: &Running<'_>, on_output: &mut OnOutput<'_>) -> Result<i32, Stop> {
         loop {
             let received = tokio::select! {
                 received = running.receive() => received,

@@ -152,3 +152,48 @@ async fn failures_name_the_path_and_the_reason_the_script_gave() {
     };
     assert!(why.contains("is a directory on the machine"), "{why}");
 }
+
+#[tokio::test]
+async fn cancelling_a_command_terminates_it() {
+    let fake = Fake::start().await;
+    let run = RunCancel::default();
+    let config = WinrmConfig {
+        host: "win.example".into(),
+        port: 5985,
+        username: "Administrator".into(),
+        password: Some("hunter2".into()),
+        timeout: WITHIN,
+        use_ssl: false,
+        insecure: false,
+        use_ntlm: false,
+        dial: Some(fake.address),
+    };
+    let session = WinrmSession::open(config, run.for_build()).await.unwrap();
+    let signals = fake.machine.lock().unwrap().signals;
+    let exec = session.exec("kiln-hang", crate::caps::comm::quiet(), WITHIN);
+    let cancel = async {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        run.cancel();
+    };
+    let (result, ()) = tokio::join!(exec, cancel);
+    assert_eq!(result, Err(Error::Cancelled));
+    assert_eq!(fake.machine.lock().unwrap().signals, signals + 1, "the command was terminated");
+}
+
+#[tokio::test]
+async fn a_connection_lost_mid_upload_says_how_far_it_got_and_that_nothing_was_written() {
+    let fake = Fake::start().await;
+    let session = open(&fake).await;
+    let dir = tempfile::tempdir().unwrap();
+    let remote = dir.path().join("remote.bin");
+    let remote = remote.to_str().unwrap();
+    fake.machine.lock().unwrap().lose_shell_after_sends = Some(2);
+    let upload = Upload::new(Source::Bytes(vec![7u8; 500_000]), remote, 0o644);
+    let Err(Error::Io(why)) = session.upload(upload, WITHIN).await else { panic!("the upload went through") };
+    assert!(why.contains("the connection to Administrator@win.example:5985 was lost after"), "{why}");
+    assert!(why.contains("of 500000 bytes of") && why.contains("was not written"), "{why}");
+    assert!(!std::path::Path::new(remote).exists());
+    fake.machine.lock().unwrap().lose_shell_after_sends = None;
+    let (lines, _) = exec(&session, "echo after").await;
+    assert_eq!(lines, ["after"], "the next operation logs in again");
+}
