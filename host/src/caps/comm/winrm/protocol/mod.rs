@@ -12,6 +12,8 @@
 //! - `shell.rs`: [`Shell`] and [`Running`]: a cmd shell and one command in it.
 //! - `login.rs`: [`login`], retried until a shell opens and a command runs.
 //! - `clixml.rs`: [`readable_stderr`], PowerShell's CLIXML error stream as text.
+//! - `fake_server.rs` (tests only): a loopback WinRM server whose answers
+//!   each test chooses.
 
 mod clixml;
 mod envelope;

@@ -32,6 +32,8 @@ pub struct Reply {
 pub struct Stream {
     /// `stdout` or `stderr` (as the server named it).
     pub name: String,
+    /// The command it belongs to (its `CommandId` attribute), if named.
+    pub command_id: Option<String>,
     /// The bytes (empty for an `End="true"` marker).
     pub data: Vec<u8>,
     /// Whether the stream ends here.
@@ -69,11 +71,9 @@ pub fn parse_reply(body: &[u8]) -> Result<Reply, WsmanError> {
         let data = base64::engine::general_purpose::STANDARD
             .decode(text.as_bytes())
             .map_err(|e| broken(format!("its {name} stream is not base64 ({e})")))?;
-        streams.push(Stream {
-            name,
-            data,
-            end: stream.attribute("End").is_some_and(|v| v.eq_ignore_ascii_case("true")),
-        });
+        let command_id = stream.attribute("CommandId").map(str::to_string);
+        let end = stream.attribute("End").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        streams.push(Stream { name, command_id, data, end });
     }
     let state = body.find("CommandState");
     let done = state.and_then(|s| s.attribute("State")).is_some_and(|s| s.ends_with("/Done"));

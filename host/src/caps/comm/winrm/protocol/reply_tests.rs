@@ -203,3 +203,33 @@ fn garbage_and_other_documents_are_broken_replies() {
     let error = parse_reply(bad_stream.as_bytes()).unwrap_err();
     assert!(error.to_string().contains("stdout stream is not base64"), "{error}");
 }
+
+#[test]
+fn no_prefix_or_corruption_of_a_reply_panics() {
+    let samples = [
+        reply(
+            "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/ReceiveResponse",
+            r#"<rsp:ReceiveResponse><rsp:Stream Name="stdout" CommandId="C">aGVsbG8=</rsp:Stream><rsp:Stream Name="stderr" CommandId="C" End="true"/>
+            <rsp:CommandState CommandId="C" State="http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandState/Done"><rsp:ExitCode>3</rsp:ExitCode></rsp:CommandState></rsp:ReceiveResponse>"#,
+        ),
+        fault(
+            "w:TimedOut",
+            "r &amp; s",
+            r#"<f:WSManFault xmlns:f="u" Code="2150858793"><f:Message><f:ProviderFault>x</f:ProviderFault></f:Message></f:WSManFault>"#,
+        ),
+    ];
+    let mut seed = 0x2545_F491_u32;
+    for sample in &samples {
+        let bytes = sample.as_bytes();
+        for cut in 0..bytes.len() {
+            let _ = parse_reply(&bytes[..cut]);
+            let mut flipped = bytes.to_vec();
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            flipped[cut] = (seed & 0xff) as u8;
+            let _ = parse_reply(&flipped);
+            let _ = super::super::readable_stderr(&String::from_utf8_lossy(&flipped));
+        }
+    }
+}

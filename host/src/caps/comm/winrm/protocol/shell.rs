@@ -114,7 +114,7 @@ pub struct Running<'a> {
 }
 
 /// What one Receive brought.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Received {
     /// stdout bytes, in order.
     pub stdout: Vec<u8>,
@@ -155,7 +155,9 @@ impl Running<'_> {
 
     fn received(&self, reply: Reply) -> Result<Received, WsmanError> {
         let mut received = Received::default();
-        for stream in reply.streams {
+        // A shell may run several commands: output of another is not ours.
+        let ours = |s: &super::reply::Stream| s.command_id.as_deref().is_none_or(|c| c.eq_ignore_ascii_case(&self.id));
+        for stream in reply.streams.into_iter().filter(ours) {
             match stream.name.as_str() {
                 "stdout" => received.stdout.extend_from_slice(&stream.data),
                 "stderr" => received.stderr.extend_from_slice(&stream.data),

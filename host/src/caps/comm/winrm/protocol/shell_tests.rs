@@ -111,6 +111,11 @@ async fn refusals_and_odd_answers_are_told_apart() {
     let error = Shell::open(endpoint.clone(), DEFAULT_MAX_ENVELOPE).await.unwrap_err();
     assert!(matches!(&error, WsmanError::Broken(t) if t.contains("names no shell")), "{error:?}");
 
+    // A fault says more than its status, whichever status it came with.
+    *answer.lock().unwrap() = (400, fault("w:EncodingLimit", 2150858817, "The envelope is too large."));
+    let error = Shell::open(endpoint.clone(), DEFAULT_MAX_ENVELOPE).await.unwrap_err();
+    assert!(matches!(&error, WsmanError::Fault { code: Some(2150858817), .. }), "{error:?}");
+
     // A config Get that faults (a non-admin user) means Windows' default.
     *answer.lock().unwrap() = (500, fault("w:AccessDenied", 5, "Access is denied."));
     assert_eq!(endpoint.max_envelope_size().await, DEFAULT_MAX_ENVELOPE);
@@ -162,4 +167,25 @@ fn endpoint_urls_use_the_dial_address_or_the_host() {
     config.dial = Some("127.0.0.1:41234".parse().unwrap());
     let endpoint = Endpoint::new(&config).unwrap();
     assert_eq!((endpoint.url(), endpoint.display().as_str()), ("http://127.0.0.1:41234/wsman", "u@win.example:5985"));
+}
+
+#[tokio::test]
+async fn a_connection_dropped_mid_request_is_broken_and_loses_the_shell() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            use tokio::io::AsyncReadExt;
+            let mut buffer = [0u8; 4096];
+            let _ = socket.read(&mut buffer).await;
+            // Closed without a word, as a rebooting machine does.
+        }
+    });
+    let server = FakeServer { address, seen: Default::default() };
+    let error = Shell::open(endpoint(&server), DEFAULT_MAX_ENVELOPE).await.unwrap_err();
+    assert!(
+        matches!(&error, WsmanError::Broken(t) if t.starts_with("Create on Administrator@win-test:5986: the connection broke")),
+        "{error:?}"
+    );
+    assert!(error.shell_lost());
 }

@@ -126,10 +126,10 @@ impl Endpoint {
     /// Sends `request` and reads its reply. Fails with
     /// [`WsmanError::Unreachable`] (no connection, no answer within
     /// [`REQUEST_TIMEOUT`]), [`WsmanError::Unauthorized`] (HTTP 401),
-    /// [`WsmanError::Fault`] (the fault of an HTTP 500, its message
-    /// prefixed by the operation and the endpoint) or
+    /// [`WsmanError::Fault`] (a SOAP fault, normally with HTTP 500, its
+    /// message prefixed by the operation and the endpoint) or
     /// [`WsmanError::Broken`] (a dropped connection, an unexpected status or
-    /// body).
+    /// body, quoted).
     pub(crate) async fn post(&self, request: &Request) -> Result<Reply, WsmanError> {
         let operation = request.operation();
         let at = format!("{operation} on {}", self.display);
@@ -163,11 +163,13 @@ impl Endpoint {
                 WsmanError::Broken(why) => WsmanError::Broken(format!("{at}: {why}: {}", excerpt(&body))),
                 other => prefixed(other, &at),
             }),
-            500 => match parse_reply(&body) {
+            // Windows answers faults with HTTP 500, a few with 400: a fault
+            // says more than its status, whichever it came with.
+            _ => match parse_reply(&body) {
                 Err(fault @ WsmanError::Fault { .. }) => Err(prefixed(fault, &at)),
-                _ => Err(unexpected(" without a SOAP fault")),
+                _ if status.as_u16() == 500 => Err(unexpected(" without a SOAP fault")),
+                _ => Err(unexpected("")),
             },
-            _ => Err(unexpected("")),
         }
     }
 
@@ -238,10 +240,17 @@ pub(crate) fn cause(error: &reqwest::Error) -> String {
     if error.is_timeout() {
         return format!("no answer within {}", crate::duration::human(CONNECT_TIMEOUT));
     }
-    match last {
-        Some(inner) => inner.to_string(),
-        None => error.to_string(),
+    let Some(inner) = last else {
+        return error.to_string();
+    };
+    let mut chain: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
+    while let Some(at) = chain {
+        if at.to_string().starts_with("dns error") {
+            return format!("cannot resolve the host name: {inner}");
+        }
+        chain = at.source();
     }
+    inner.to_string()
 }
 
 /// The start of `body`, on one line, for a message.
