@@ -113,24 +113,44 @@ if ($e -is [IO.DirectoryInfo]) { $w.WriteLine('D ' + (Name $q)); Put-Dir $e.Full
 }
 }
 try {
-if ([IO.Directory]::Exists($src)) { $w.WriteLine('D '); Put-Dir $src '' }
-elseif ([IO.File]::Exists($src)) { Put-File $src '' }
-else { [Console]::Error.WriteLine("$src does not exist"); exit 1 }
+if ([IO.Directory]::Exists($src)) { $w.WriteLine('D '); Put-Dir $src '' } elseif ([IO.File]::Exists($src)) { Put-File $src '' } else { [Console]::Error.WriteLine("$src does not exist"); exit 1 }
 $w.WriteLine("done $files $bytes"); $w.Flush()
 } catch { $w.Flush(); [Console]::Error.WriteLine("cannot read ${src}: " + $_.Exception.Message); exit 1 }
 exit 0
 "#;
 
+/// The characters PowerShell takes as a single quote: `'` and the
+/// typographic ones (U+2018 to U+201B). Inside a single-quoted string each
+/// is escaped by doubling it, so a path holding `’` cannot end the string.
+const SINGLE_QUOTES: [char; 5] = ['\'', '\u{2018}', '\u{2019}', '\u{201A}', '\u{201B}'];
+
 /// The header of every script: `# kiln:<operation> 1`, one
-/// `$<name> = '<value>'` line per parameter (`'` doubled, as PowerShell's
-/// single-quoted strings take it), then an empty line.
+/// `$<name> = '<value>'` line per parameter (each single quote doubled, as
+/// PowerShell's single-quoted strings take it), then an empty line.
 pub fn header(operation: &str, params: &[(&str, &str)]) -> String {
     let mut text = format!("# kiln:{operation} 1\n");
     for (name, value) in params {
-        text.push_str(&format!("${name} = '{}'\n", value.replace('\'', "''")));
+        let mut quoted = String::with_capacity(value.len());
+        for c in value.chars() {
+            quoted.push(c);
+            if SINGLE_QUOTES.contains(&c) {
+                quoted.push(c);
+            }
+        }
+        text.push_str(&format!("${name} = '{quoted}'\n"));
     }
     text.push('\n');
     text
+}
+
+/// The script `body` for `operation` with its one parameter. Fails when
+/// `value` holds a line break (no Windows path does, and the header is one
+/// line per parameter) or the command would be too long ([`command`]).
+fn script(operation: &str, name: &str, value: &str, body: &str) -> Result<String, String> {
+    if value.contains(['\n', '\r']) {
+        return Err(format!("{value:?} holds a line break, which no Windows path can"));
+    }
+    command(&(header(operation, &[(name, value)]) + body))
 }
 
 /// `script` as the whole `rsp:Command`: PowerShell with the script
@@ -152,22 +172,22 @@ pub fn command(script: &str) -> Result<String, String> {
 
 /// The `kind` command for `path`.
 pub fn kind(path: &str) -> Result<String, String> {
-    command(&(header("kind", &[("path", path)]) + KIND))
+    script("kind", "path", path, KIND)
 }
 
 /// The `list` command for `path`.
 pub fn list(path: &str) -> Result<String, String> {
-    command(&(header("list", &[("path", path)]) + LIST))
+    script("list", "path", path, LIST)
 }
 
 /// The `put` command writing into `dest`.
 pub fn put(dest: &str) -> Result<String, String> {
-    command(&(header("put", &[("dest", dest)]) + PUT))
+    script("put", "dest", dest, PUT)
 }
 
 /// The `get` command reading `src`.
 pub fn get(src: &str) -> Result<String, String> {
-    command(&(header("get", &[("src", src)]) + GET))
+    script("get", "src", src, GET)
 }
 
 #[cfg(test)]
@@ -186,6 +206,12 @@ mod tests {
     fn the_header_names_the_operation_and_doubles_quotes() {
         let text = header("put", &[("dest", r"C:\it's here")]);
         assert_eq!(text, "# kiln:put 1\n$dest = 'C:\\it''s here'\n\n");
+    }
+
+    #[test]
+    fn typographic_quotes_are_doubled_too_and_line_breaks_refused() {
+        assert_eq!(header("kind", &[("path", "a\u{2019}b")]), "# kiln:kind 1\n$path = 'a\u{2019}\u{2019}b'\n\n");
+        assert!(kind("a\nRemove-Item C:\\").unwrap_err().contains("line break"));
     }
 
     #[test]
