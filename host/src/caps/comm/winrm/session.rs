@@ -126,7 +126,10 @@ impl WinrmSession {
                     Err(Failure::Failed(e)) => Err(e),
                     Err(Failure::NotStarted(why)) => {
                         self.lost(&live);
-                        Err(Error::Io(format!("the WinRM shell on {} was lost again at once: {why}", self.endpoint())))
+                        Err(Error::Io(format!(
+                            "the WinRM shell on {} was lost again after logging in again: {why}",
+                            self.endpoint()
+                        )))
                     }
                 }
             }
