@@ -36,6 +36,9 @@ pub struct Machine {
     pub lose_shell_after_sends: Option<usize>,
     /// How many Signals (terminate) came.
     pub signals: usize,
+    /// Sends to a command that has exited fail (else they are taken and
+    /// dropped: which one Windows does is not known here).
+    pub refuse_sends_after_exit: bool,
 }
 
 struct Command {
@@ -221,10 +224,22 @@ fn answer(m: &mut Machine, body: &str) -> (u16, String) {
             m.sends.push(bytes.len());
             let Some(command) = m.commands.get_mut(&id) else { return fault("w:InvalidParameter", 1, "no command") };
             if command.exit.is_some() {
+                if m.refuse_sends_after_exit {
+                    return fault("w:InvalidParameter", 2150858790, "the process has exited");
+                }
                 // Input for a process that has exited goes nowhere.
                 return (200, envelope(&format!("{SHELL_NS}/SendResponse"), "<rsp:SendResponse/>"));
             }
             command.stdin.extend_from_slice(&bytes);
+            // A put script that cannot write its target stops at once, as
+            // the real one does at the F record.
+            if let Some(("put", params)) = command.script.as_ref().map(|(op, p)| (op.as_str(), p))
+                && let Some(end) = command.stdin.iter().rposition(|&b| b == b'\n')
+                && let Err((1, message)) = put(Path::new(&params["dest"]), &command.stdin[..=end])
+            {
+                command.stderr = format!("{message}\r\n").into_bytes();
+                command.exit = Some(1);
+            }
             if attributes.contains("End=\"true\"") && command.script.is_some() {
                 run_script(command);
             }

@@ -197,3 +197,18 @@ async fn a_connection_lost_mid_upload_says_how_far_it_got_and_that_nothing_was_w
     let (lines, _) = exec(&session, "echo after").await;
     assert_eq!(lines, ["after"], "the next operation logs in again");
 }
+
+#[tokio::test]
+async fn a_put_script_that_stops_early_is_heard_whether_or_not_the_rest_is_refused() {
+    let fake = Fake::start().await;
+    let session = open(&fake).await;
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no/file.bin");
+    let missing = missing.to_str().unwrap();
+    for refuse in [false, true] {
+        fake.machine.lock().unwrap().refuse_sends_after_exit = refuse;
+        let upload = Upload::new(Source::Bytes(vec![1u8; 400_000]), missing, 0o644);
+        let Err(Error::Io(why)) = session.upload(upload, WITHIN).await else { panic!("uploaded to a missing dir") };
+        assert!(why.contains("cannot upload") && why.contains("does not exist"), "refuse {refuse}: {why}");
+    }
+}
