@@ -52,7 +52,9 @@ struct Command {
 
 /// A running machine.
 pub struct Fake {
+    /// Where it listens (the session's dial address).
     pub address: SocketAddr,
+    /// Its state, for tests to inject faults and look at what came.
     pub machine: Arc<Mutex<Machine>>,
 }
 
