@@ -2,9 +2,9 @@
 //! machine (and may add credentials it generated); the host merges that
 //! with the template's settings, logs in, and serves the session.
 
-use super::config::{Config, SshConfig};
+use super::config::{Config, SshConfig, WinrmConfig};
 use super::session::{self, Exit, Session, Source, Upload};
-use super::{HostSession, ssh};
+use super::{HostSession, ssh, winrm};
 use crate::caps::secrets::HostSecret;
 use crate::plugin::HostState;
 use crate::plugin::bindings::communicator::{Error, Host, HostSession as HostSessionTrait, Target};
@@ -67,10 +67,9 @@ impl HostState {
                     "the template sets \"communicator\": \"none\", so there is nothing to connect with".into(),
                 )));
             }
+            // `connect` serves WinRM before it asks for SSH settings.
             Config::Winrm(_) => {
-                return Ok(Err(Error::Unsupported(
-                    "this kiln has no WinRM communicator yet; use \"communicator\": \"ssh\"".into(),
-                )));
+                return Ok(Err(Error::Other("internal error: WinRM settings on the SSH path".into())));
             }
             Config::Ssh(config) => config.clone(),
         };
@@ -91,10 +90,59 @@ impl HostState {
         }
         Ok(Ok(config))
     }
+
+    /// The template's WinRM settings with what the builder says of the
+    /// machine (as [`HostState::ssh_config`] merges SSH's); an error value
+    /// when there is no user name or password to log in with.
+    fn winrm_config(&self, mut config: WinrmConfig, target: &Target) -> wasmtime::Result<Result<WinrmConfig, Error>> {
+        config.host = target.host.clone();
+        if let Some(port) = target.port {
+            config.port = port;
+        }
+        if let Some(username) = target.username.clone() {
+            config.username = username;
+        }
+        if let Some(password) = self.secret_text(&target.password)? {
+            config.password = Some(password);
+        }
+        config.dial = self.caps.redirect.as_ref().and_then(|r| r(&config.host, config.port));
+        if config.username.is_empty() {
+            return Ok(Err(Error::Other("no user name: set winrm_username".into())));
+        }
+        if config.password.as_deref().is_none_or(str::is_empty) {
+            return Ok(Err(Error::Other(
+                "no password: set winrm_password, or use a builder that sets the machine's password".into(),
+            )));
+        }
+        Ok(Ok(config))
+    }
+
+    /// Logs in over WinRM and serves the session, within the host-call
+    /// deadline as SSH's login is.
+    async fn connect_winrm(&mut self, config: WinrmConfig) -> wasmtime::Result<Result<Resource<HostSession>, Error>> {
+        let (host, port) = (config.host.clone(), config.port);
+        self.caps.ui.say(&format!("Waiting for WinRM to become available on {host}:{port}..."));
+        let operation = format!("connecting to {host}:{port}");
+        let open = winrm::WinrmSession::open(config, self.caps.cancel.clone());
+        let run = async { open.await.map_err(Error::from) };
+        match within_deadline(self.caps.limits.host_call_deadline, &operation, Error::Unreachable, run).await {
+            Ok(session) => {
+                self.caps.ui.say("Connected to WinRM!");
+                Ok(Ok(self.table.push(HostSession { session })?))
+            }
+            Err(e) => Ok(Err(e)),
+        }
+    }
 }
 
 impl Host for HostState {
     async fn connect(&mut self, target: Target) -> wasmtime::Result<Result<Resource<HostSession>, Error>> {
+        if let Some(Config::Winrm(winrm)) = &self.caps.communicator {
+            return match self.winrm_config(winrm.clone(), &target)? {
+                Ok(config) => self.connect_winrm(config).await,
+                Err(e) => Ok(Err(e)),
+            };
+        }
         let mut config = match self.ssh_config(&target)? {
             Ok(config) => config,
             Err(e) => return Ok(Err(e)),

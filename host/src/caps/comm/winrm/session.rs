@@ -1,0 +1,316 @@
+//! [`WinrmSession`]: a logged-in WinRM endpoint with one `cmd` shell,
+//! reused for every command until it is lost; then the next operation logs
+//! in again (a provisioner may have rebooted the machine).
+//!
+//! The operations themselves live beside: `exec.rs`, `put.rs` (uploads),
+//! `get.rs` (downloads), `query.rs` (`kind`, `list`); this file holds what
+//! they share: the live shell, starting a command, and receiving to its end.
+
+use super::protocol::{self, Running, Shell, WsmanError};
+use crate::caps::cancel::BuildCancel;
+use crate::caps::comm::config::WinrmConfig;
+use crate::caps::comm::session::{Error, Exit, OnLine, RemoteKind, Session, Upload};
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A logged-in shell. It keeps its endpoint (URL, credentials, HTTP
+/// client) and the server's largest envelope, which sizes each Send.
+pub(super) struct Live {
+    /// The `cmd` shell every command runs in.
+    pub shell: Shell,
+}
+
+/// Why one attempt at an operation failed.
+pub(super) enum Failure {
+    /// The command did not start because the shell is gone: worth logging
+    /// in again once.
+    NotStarted(WsmanError),
+    /// For good.
+    Failed(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Failed(e)
+    }
+}
+
+/// One attempt at an operation, on the live shell it is given.
+pub(super) type Attempt<'a, T> = Pin<Box<dyn Future<Output = Result<T, Failure>> + Send + 'a>>;
+
+/// How a command's receiving ended short of its exit code.
+pub(super) enum Stop {
+    /// The connection or the shell was lost.
+    Lost(WsmanError),
+    /// For good (cancelled, a fault, the caller's own error).
+    Failed(Error),
+}
+
+/// Takes each piece of a command's stdout and stderr as it arrives; an
+/// error stops the command.
+pub(super) type OnOutput<'a> = dyn FnMut(&[u8], &[u8]) -> Result<(), Error> + Send + 'a;
+
+/// A WinRM session: commands through `cmd.exe`, files through one
+/// PowerShell process per operation (`docs/winrm-protocol.md`).
+///
+/// Modes are ignored: Windows has no permission bits, so
+/// [`Session::upload`] and [`Session::upload_dir`] drop them and
+/// downloaded files get 0644.
+pub struct WinrmSession {
+    config: WinrmConfig,
+    pub(super) cancel: BuildCancel,
+    live: Mutex<Option<Arc<Live>>>,
+}
+
+impl WinrmSession {
+    /// Logs in within `winrm_timeout`: fails with [`Error::Unreachable`]
+    /// or [`Error::Authentication`] (naming the endpoint and every reason
+    /// seen) when it runs out, with [`Error::Cancelled`] when the build is
+    /// cancelled meanwhile, and with [`Error::Io`] when the settings cannot
+    /// make a client (`winrm_use_ntlm`).
+    pub async fn open(config: WinrmConfig, cancel: BuildCancel) -> Result<Arc<Self>, Error> {
+        let session = WinrmSession { config, cancel, live: Mutex::new(None) };
+        session.live(session.config.timeout).await?;
+        Ok(Arc::new(session))
+    }
+
+    /// The live shell, logging in again (for up to `within`) if the last
+    /// one was lost.
+    async fn live(&self, within: Duration) -> Result<Arc<Live>, Error> {
+        if let Some(live) = self.live.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+            return Ok(live);
+        }
+        tracing::info!(endpoint = %self.endpoint(), "logging in to WinRM");
+        let (endpoint, shell, max_envelope) = protocol::login(&self.config, &self.cancel, within).await?;
+        tracing::debug!(
+            endpoint = %endpoint.display(),
+            max_envelope,
+            send_capacity = shell.send_capacity(),
+            "WinRM shell open"
+        );
+        let live = Arc::new(Live { shell });
+        *self.live.lock().unwrap_or_else(|e| e.into_inner()) = Some(live.clone());
+        Ok(live)
+    }
+
+    /// Forgets `live`, which broke, so the next operation logs in again
+    /// (unless another one already did).
+    pub(super) fn lost(&self, live: &Arc<Live>) {
+        let mut current = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, live)) {
+            *current = None;
+        }
+    }
+
+    /// Runs `attempt` on the live shell; when its command could not start
+    /// because the shell was lost, logs in again (within `within`) once and
+    /// runs it again.
+    pub(super) async fn with_shell<'a, T>(
+        &'a self,
+        within: Duration,
+        attempt: impl Fn(Arc<Live>) -> Attempt<'a, T> + Send + Sync + 'a,
+    ) -> Result<T, Error> {
+        let live = self.live(within).await?;
+        match attempt(live.clone()).await {
+            Ok(value) => Ok(value),
+            Err(Failure::Failed(e)) => Err(e),
+            Err(Failure::NotStarted(why)) => {
+                tracing::info!(endpoint = %self.endpoint(), "the WinRM shell was lost ({why}); logging in again");
+                self.lost(&live);
+                let live = self.live(within).await?;
+                match attempt(live.clone()).await {
+                    Ok(value) => Ok(value),
+                    Err(Failure::Failed(e)) => Err(e),
+                    Err(Failure::NotStarted(why)) => {
+                        self.lost(&live);
+                        Err(Error::Io(format!(
+                            "the WinRM shell on {} was lost again after logging in again: {why}",
+                            self.endpoint()
+                        )))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Receives `running`'s output until it is done, handing each piece
+    /// of stdout and stderr to `on_output`, then signals its end (the spec
+    /// does, as `winrs` does). Answers the exit code. A cancelled build
+    /// terminates the command and stops with [`Error::Cancelled`].
+    pub(super) async fn receive_all(&self, running: &Running<'_>, on_output: &mut OnOutput<'_>) -> Result<i32, Stop> {
+        loop {
+            let received = tokio::select! {
+                received = running.receive() => received,
+                _ = self.cancel.interrupted() => {
+                    running.terminate().await;
+                    return Err(Stop::Failed(Error::Cancelled));
+                }
+            };
+            let received = match received {
+                Ok(received) => received,
+                Err(e) if connection_lost(&e) => return Err(Stop::Lost(e)),
+                Err(e) => return Err(Stop::Failed(e.into())),
+            };
+            if let Err(e) = on_output(&received.stdout, &received.stderr) {
+                running.terminate().await;
+                return Err(Stop::Failed(e));
+            }
+            if let Some(code) = received.exit {
+                running.terminate().await;
+                return Ok(code);
+            }
+        }
+    }
+}
+
+/// A script's whole output and exit code.
+pub(super) struct Answer {
+    /// How it exited.
+    pub code: i32,
+    /// All of stdout.
+    pub stdout: Vec<u8>,
+    /// The start of stderr (a script says one line of its own there).
+    pub stderr: Vec<u8>,
+}
+
+/// The most of stderr kept for a message.
+const MAX_STDERR: usize = 64 << 10;
+
+impl WinrmSession {
+    /// Receives all of a script's output ([`WinrmSession::receive_all`]).
+    pub(super) async fn answer(&self, running: &Running<'_>) -> Result<Answer, Stop> {
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        let code = self
+            .receive_all(running, &mut |out, err| {
+                stdout.extend_from_slice(out);
+                if stderr.len() < MAX_STDERR {
+                    stderr.extend_from_slice(err);
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(Answer { code, stdout, stderr })
+    }
+}
+
+/// Starts `command` on `live`'s shell; a lost shell is worth a new login.
+pub(super) async fn start<'a>(live: &'a Live, command: &str) -> Result<Running<'a>, Failure> {
+    match live.shell.start(command).await {
+        Ok(running) => Ok(running),
+        Err(e) if connection_lost(&e) => Err(Failure::NotStarted(e)),
+        Err(e) => Err(Failure::Failed(e.into())),
+    }
+}
+
+/// Whether `e` means the shell or the connection to it is gone (a reboot,
+/// a dead server), rather than a refusal of this one request.
+pub(super) fn connection_lost(e: &WsmanError) -> bool {
+    e.shell_lost() || matches!(e, WsmanError::Unreachable(_))
+}
+
+/// What a script said on stderr, readable, or a note that it said nothing.
+pub(super) fn reason(stderr: &[u8]) -> String {
+    let text = protocol::readable_stderr(&String::from_utf8_lossy(stderr));
+    match text.trim() {
+        "" => "it said nothing on stderr".to_string(),
+        text => text.to_string(),
+    }
+}
+
+impl Drop for WinrmSession {
+    /// Deletes the shell on the machine, in the background (a drop cannot
+    /// wait): Windows keeps an idle shell for its IdleTimeout otherwise,
+    /// and counts it against MaxShellsPerUser.
+    fn drop(&mut self) {
+        let live = self.live.get_mut().unwrap_or_else(|e| e.into_inner()).take();
+        if let (Some(live), Ok(runtime)) = (live, tokio::runtime::Handle::try_current()) {
+            runtime.spawn(async move { live.shell.close().await });
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Session for WinrmSession {
+    fn endpoint(&self) -> String {
+        format!("{}@{}:{}", self.config.username, self.config.host, self.config.port)
+    }
+
+    fn login_timeout(&self) -> Duration {
+        self.config.timeout
+    }
+
+    fn quote(&self, text: &str) -> String {
+        cmd_quoted(text)
+    }
+
+    async fn exec(&self, command: &str, on_line: OnLine, login_within: Duration) -> Result<Exit, Error> {
+        self.with_shell(login_within, |live| Box::pin(self.exec_on(live, command, on_line.clone()))).await
+    }
+
+    async fn upload(&self, upload: Upload, login_within: Duration) -> Result<(), Error> {
+        self.put_file(upload, login_within).await
+    }
+
+    async fn download(&self, remote: &str, local: &Path, login_within: Duration) -> Result<(), Error> {
+        self.get(remote, local, false, login_within).await.map(|_| ())
+    }
+
+    async fn upload_dir(&self, local: &Path, remote: &str, login_within: Duration) -> Result<usize, Error> {
+        self.put_dir(local, remote, login_within).await
+    }
+
+    async fn download_dir(&self, remote: &str, local: &Path, login_within: Duration) -> Result<usize, Error> {
+        self.get(remote, local, true, login_within).await
+    }
+
+    async fn remote_kind(&self, remote: &str, login_within: Duration) -> Result<RemoteKind, Error> {
+        self.kind(remote, login_within).await
+    }
+
+    async fn list_dir(&self, remote: &str, login_within: Duration) -> Result<Vec<(String, RemoteKind)>, Error> {
+        self.list(remote, login_within).await
+    }
+}
+
+/// `text` as one argument on a `cmd.exe` command line: in double quotes,
+/// each `"` doubled (what cmd's own commands and the C runtime's argument
+/// parser both read as a quote), and backslashes before a quote doubled
+/// for the C runtime. `%NAME%` still expands: cmd offers no escape for it
+/// inside quotes.
+pub fn cmd_quoted(text: &str) -> String {
+    let mut out = String::from("\"");
+    let mut backslashes = 0;
+    for c in text.chars() {
+        if c == '\\' {
+            backslashes += 1;
+            continue;
+        }
+        let doubled = if c == '"' { 2 } else { 1 };
+        out.push_str(&"\\".repeat(backslashes * doubled));
+        if c == '"' {
+            out.push_str("\"\"");
+        } else {
+            out.push(c);
+        }
+        backslashes = 0;
+    }
+    out.push_str(&"\\".repeat(backslashes * 2));
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cmd_quoting_keeps_one_argument() {
+        assert_eq!(cmd_quoted(r"C:\Program Files\x"), r#""C:\Program Files\x""#);
+        assert_eq!(cmd_quoted(r#"say "hi""#), "\"say \"\"hi\"\"\"");
+        assert_eq!(cmd_quoted(r"C:\dir\"), r#""C:\dir\\""#);
+        assert_eq!(cmd_quoted(""), r#""""#);
+    }
+}
