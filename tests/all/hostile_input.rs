@@ -225,10 +225,6 @@ fn errors(run: &Run) -> Vec<&str> {
 }
 
 fn validate_refuses_what_build_refuses_in_the_same_words() {
-    let winrm = json!({"builders": [{
-        "type": "null", "communicator": "winrm",
-        "winrm_host": "127.0.0.1", "winrm_username": "admin", "winrm_password": "a-long-password",
-    }]});
     let two = json!({"builders": [
         {"type": "null", "name": "a", "communicator": "none"},
         {"type": "null", "name": "b", "communicator": "none"},
@@ -241,10 +237,9 @@ fn validate_refuses_what_build_refuses_in_the_same_words() {
         "error-cleanup-provisioner": {"type": "file", "content": "x", "destination": "/tmp/x"},
     });
     for (template, filters, expected) in [
-        (&winrm, &[][..], "builders[0].communicator: this kiln has no WinRM communicator yet"),
         (
             &shell_without_a_machine,
-            &[],
+            &[][..],
             "provisioners[0]: a shell provisioner works on the machine, but build \"null\" has no connection to \
              one: its \"communicator\" is \"none\"; give the build \"communicator\": \"ssh\", use a shell-local \
              provisioner instead or keep this one off the build with \"except\": [\"null\"]",

@@ -62,14 +62,6 @@ async fn prepare_in_span(run: &Run, def: &BuilderDef, index: usize, for_run: boo
     if !refused.is_empty() {
         return Err(refused);
     }
-    // Refused here, not when the builder connects: validate must say it,
-    // and a build must not create cloud resources only to fail at login.
-    if description.uses_communicator && matches!(comm.config, crate::caps::comm::Config::Winrm(_)) {
-        return Err(vec![Problem::new(
-            format!("{at}.communicator"),
-            "this kiln has no WinRM communicator yet; use \"communicator\": \"ssh\"",
-        )]);
-    }
     let fields = plugin::fields(description);
     decode::apply_env_fallbacks(&mut section, &fields, &run.options.environment);
     let redactor = run.ui.redactor();

@@ -161,7 +161,7 @@ fn describe(plugin: &Plugin, shadowed: &[Arc<Plugin>]) -> String {
         d.builder_types.join(", "),
         d.version,
         plugin.contract,
-        if d.uses_communicator { "yes (ssh_* settings; WinRM is not available yet)" } else { "no" },
+        if d.uses_communicator { "yes (ssh_* or winrm_* settings)" } else { "no" },
         if d.egress.is_empty() { "(none)".to_string() } else { d.egress.join(", ") },
     ));
     if d.fields.is_empty() {

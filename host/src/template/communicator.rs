@@ -181,7 +181,16 @@ pub fn extract(
     if let Some(other) = kind.as_deref().filter(|k| !["ssh", "winrm", "none"].contains(k)) {
         problems.push(Problem::new(
             format!("{at}.communicator"),
-            format!("unknown communicator {other:?}; use \"ssh\" or \"none\" (WinRM is not available yet)"),
+            format!("unknown communicator {other:?}; use \"ssh\", \"winrm\" or \"none\""),
+        ));
+    }
+    // Refused here, before a builder creates anything, rather than at the
+    // login that would fail once the machine is paid for.
+    if kind.as_deref() == Some("winrm") && flag(&values, "winrm_use_ntlm") {
+        problems.push(Problem::new(
+            format!("{at}.winrm_use_ntlm"),
+            "NTLM is not in this kiln yet: set winrm_use_ntlm to false to log in with Basic authentication \
+             (over HTTPS, winrm_use_ssl, outside a lab)",
         ));
     }
     if let Some(method) = text("ssh_file_transfer_method")
@@ -442,9 +451,8 @@ mod tests {
         let problems = read(json!({"communicator": "telnet", "ssh_port": 70000})).unwrap_err();
         let at: Vec<&str> = problems.iter().map(|p| p.at.as_str()).collect();
         assert_eq!(at, ["builders[0].communicator", "builders[0].ssh_port"]);
-        // WinRM is refused once read (build/setup.rs): not offered here.
         assert!(
-            problems[0].to_string().ends_with("use \"ssh\" or \"none\" (WinRM is not available yet)"),
+            problems[0].to_string().ends_with("use \"ssh\", \"winrm\" or \"none\""),
             "{}",
             problems[0]
         );

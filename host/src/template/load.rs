@@ -460,7 +460,9 @@ fn provisioners_at(
         let Some(provisioner_type) = required_type(map, &at, problems) else { continue };
         if !PROVISIONER_TYPES.contains(&provisioner_type.as_str()) {
             let hint = if matches!(provisioner_type.as_str(), "powershell" | "windows-shell" | "windows-restart") {
-                "; it runs over WinRM, which this kiln does not have yet".to_string()
+                "; kiln speaks WinRM (\"communicator\": \"winrm\") but has no Windows provisioners yet: \
+                 move files with \"file\" meanwhile"
+                    .to_string()
             } else {
                 did_you_mean(&provisioner_type, PROVISIONER_TYPES.iter().copied())
             };
