@@ -377,4 +377,39 @@ assert r.status_code == 3 and r.std_out.strip() == b"hi", r
             assert!(output.status.success(), "{scheme}: {said}\n{}", machine.records());
         }
     }
+
+    /// A real peer: Debian's winrmcp (`apt-get install winrmcp`; the
+    /// upload code Packer uses) copies a file over HTTP and HTTPS, and the
+    /// machine holds its bytes.
+    #[tokio::test]
+    #[ignore = "needs winrmcp installed"]
+    async fn winrmcp_uploads_a_file() {
+        let dir = std::env::temp_dir().join(format!("kiln-winrmcp-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir(&dir).unwrap();
+        let local = dir.join("payload.bin");
+        let bytes: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&local, &bytes).unwrap();
+        for https in [false, true] {
+            let machine = Standalone::start(StandaloneConfig { https, ..StandaloneConfig::default() }).await.unwrap();
+            let mut args = vec![
+                format!("-addr={}", machine.address()),
+                "-user=Administrator".to_string(),
+                "-pass=kiln-Sim-1".to_string(),
+            ];
+            if https {
+                args.extend(["-https".to_string(), "-insecure".to_string()]);
+            }
+            args.extend([local.display().to_string(), "C:/Windows/Temp/payload.bin".to_string()]);
+            let output = tokio::task::spawn_blocking(move || std::process::Command::new("winrmcp").args(args).output())
+                .await
+                .unwrap()
+                .unwrap();
+            let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+            println!("https={https}: {said}\ncounts: {}", machine.records()["counts"]);
+            assert!(output.status.success(), "https={https}: {said}\n{}", machine.records());
+            let held = machine.machine().file("C:\\Windows\\Temp\\payload.bin");
+            assert_eq!(held.as_deref(), Some(bytes.as_slice()), "https={https}: {:?}", machine.machine().files());
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
