@@ -65,14 +65,23 @@ impl WinrmSettings {
         if !(32..=65536).contains(&self.max_envelope_size_kb) {
             return Err(bad(
                 "max_envelope_size_kb",
-                format!("{} is out of range; write a size in KiB from 32 to 65536 (Windows' default is 500)", self.max_envelope_size_kb),
+                format!(
+                    "{} is out of range; write a size in KiB from 32 to 65536 (Windows' default is 500)",
+                    self.max_envelope_size_kb
+                ),
             ));
         }
         if self.max_shells_per_user == 0 {
-            return Err(bad("max_shells_per_user", "0 would refuse every shell; write at least 1 (Windows' default is 30)".into()));
+            return Err(bad(
+                "max_shells_per_user",
+                "0 would refuse every shell; write at least 1 (Windows' default is 30)".into(),
+            ));
         }
         if self.http_port != 0 && self.http_port == self.https_port {
-            return Err(bad("https_port", format!("{} is http_port too; give HTTPS a port of its own (5986) or 0", self.https_port)));
+            return Err(bad(
+                "https_port",
+                format!("{} is http_port too; give HTTPS a port of its own (5986) or 0", self.https_port),
+            ));
         }
         Ok(())
     }

@@ -125,7 +125,13 @@ pub const IMAGES: &[PublicImage] = &[
     },
     PublicImage {
         id: "m-marketplace-lamp-centos7",
-        owner: "marketplace", status: "Available", os: "CentOS", os_type: "linux", platform: "CentOS", size: 40 },
+        owner: "marketplace",
+        status: "Available",
+        os: "CentOS",
+        os_type: "linux",
+        platform: "CentOS",
+        size: 40,
+    },
 ];
 
 /// The region with this id.

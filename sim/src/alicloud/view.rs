@@ -81,7 +81,8 @@ mod tests {
     /// Serves one signed ECS or VPC call on `clouds`; its JSON answer.
     fn call(clouds: &Clouds, service: &str, query: &str) -> serde_json::Value {
         let version = if service == "vpc" { "2016-04-28" } else { "2014-05-26" };
-        let raw = format!("GET\n{service}.cn-hangzhou.aliyuncs.com\n/\n\n{query}&Version={version}&RegionId=cn-hangzhou\n");
+        let raw =
+            format!("GET\n{service}.cn-hangzhou.aliyuncs.com\n/\n\n{query}&Version={version}&RegionId=cn-hangzhou\n");
         let request = crate::signed::request(raw.as_bytes());
         let (cloud, call) = clouds.recognise(&request).expect("an Alibaba call");
         let reply = cloud.serve(&request, &call, CallContext { now: Instant::now(), fail_images: false });
@@ -96,10 +97,17 @@ mod tests {
         let clouds = Clouds::start(&Settings::default(), common);
         let images = call(&clouds, "ecs", &format!("Action=DescribeImages&ImageId={WINDOWS}"));
         let image = &images["Images"]["Image"][0];
-        assert_eq!((image["OSType"].as_str(), image["Platform"].as_str()), (Some("windows"), Some("Windows Server 2019")));
-        let vpc = call(&clouds, "vpc", "Action=CreateVpc&CidrBlock=172.16.0.0/16")["VpcId"].as_str().unwrap().to_string();
-        let vsw = call(&clouds, "vpc", &format!("Action=CreateVSwitch&VpcId={vpc}&ZoneId=cn-hangzhou-b&CidrBlock=172.16.1.0/24"))
-            ["VSwitchId"]
+        assert_eq!(
+            (image["OSType"].as_str(), image["Platform"].as_str()),
+            (Some("windows"), Some("Windows Server 2019"))
+        );
+        let vpc =
+            call(&clouds, "vpc", "Action=CreateVpc&CidrBlock=172.16.0.0/16")["VpcId"].as_str().unwrap().to_string();
+        let vsw = call(
+            &clouds,
+            "vpc",
+            &format!("Action=CreateVSwitch&VpcId={vpc}&ZoneId=cn-hangzhou-b&CidrBlock=172.16.1.0/24"),
+        )["VSwitchId"]
             .as_str()
             .unwrap()
             .to_string();
@@ -121,10 +129,11 @@ mod tests {
         assert_eq!(os(&linux), Some(OsFamily::Linux));
         let listed = call(&clouds, "ecs", &format!("Action=DescribeInstances&InstanceIds=[\"{windows}\"]"));
         assert_eq!(listed["Instances"]["Instance"][0]["OSType"], "windows", "{listed}");
-        let made = call(&clouds, "ecs", &format!("Action=CreateImage&InstanceId={windows}&ImageName=win-built"))["ImageId"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let made =
+            call(&clouds, "ecs", &format!("Action=CreateImage&InstanceId={windows}&ImageName=win-built"))["ImageId"]
+                .as_str()
+                .unwrap()
+                .to_string();
         let again = create(&made);
         assert_eq!(os(&again), Some(OsFamily::Windows));
     }

@@ -67,7 +67,11 @@ impl WinrmHub {
     /// that looks machines up in `machines` and says what it cannot do to
     /// `warnings`. Must be called inside a tokio runtime. Fails when no
     /// TLS certificate can be made.
-    pub fn new(settings: WinrmSettings, machines: Weak<dyn MachineLookup>, warnings: Warnings) -> std::io::Result<Arc<Self>> {
+    pub fn new(
+        settings: WinrmSettings,
+        machines: Weak<dyn MachineLookup>,
+        warnings: Warnings,
+    ) -> std::io::Result<Arc<Self>> {
         let tls = Arc::new(super::tls::acceptor("kiln-sim-windows")?);
         Ok(Arc::new_cyclic(|me| WinrmHub {
             settings,
@@ -266,7 +270,12 @@ mod tests {
             os: OsFamily::Windows,
             running: true,
         };
-        let linux = Machine { id: "i-l".into(), addresses: vec![Ipv4Addr::new(127, 3, 0, 10)], os: OsFamily::Linux, ..windows.clone() };
+        let linux = Machine {
+            id: "i-l".into(),
+            addresses: vec![Ipv4Addr::new(127, 3, 0, 10)],
+            os: OsFamily::Linux,
+            ..windows.clone()
+        };
         let lookup: Arc<dyn MachineLookup> = Arc::new(One(windows.clone()));
         let hub = WinrmHub::new(WinrmSettings::default(), Arc::downgrade(&lookup), Warnings::to(|_| {})).unwrap();
         hub.sync(&[windows.clone(), linux.clone()]);

@@ -2,7 +2,7 @@
 //! Basic authentication as Windows asks for it, the envelope quota, and
 //! the SOAP faults' HTTP form. What a request does is `service.rs`'s.
 
-use super::records::{RequestRecord, Records};
+use super::records::{Records, RequestRecord};
 use super::service::{self, Limits, Outcome, Target};
 use super::wsman::{self, Fault};
 use base64::Engine;
@@ -93,7 +93,8 @@ async fn connection(stream: tokio::net::TcpStream, backend: Arc<dyn Backend>, tl
 const SOAP: &str = "application/soap+xml;charset=UTF-8";
 
 fn reply(status: u16, content_type: Option<&str>, body: Vec<u8>) -> Response<Full<Bytes>> {
-    let mut builder = Response::builder().status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+    let mut builder =
+        Response::builder().status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
     if let Some(content_type) = content_type {
         builder = builder.header("content-type", content_type);
     }
@@ -109,7 +110,11 @@ async fn handle(
     let path = request.uri().path().to_string();
     if request.method() == Method::GET && path == "/__kiln/winrm" {
         if let Some(value) = backend.admin() {
-            return Ok(reply(200, Some("application/json"), serde_json::to_vec_pretty(&value).expect("a Value encodes")));
+            return Ok(reply(
+                200,
+                Some("application/json"),
+                serde_json::to_vec_pretty(&value).expect("a Value encodes"),
+            ));
         }
     }
     let Some(target) = target else { return Ok(reply(404, None, Vec::new())) };
@@ -229,7 +234,8 @@ mod tests {
     #[test]
     fn logins_take_the_local_forms_of_the_user_name() {
         let t = target();
-        for ok in ["Administrator:Pa:ss", "administrator:Pa:ss", ".\\Administrator:Pa:ss", "win-1\\Administrator:Pa:ss"] {
+        for ok in ["Administrator:Pa:ss", "administrator:Pa:ss", ".\\Administrator:Pa:ss", "win-1\\Administrator:Pa:ss"]
+        {
             assert!(basic_login_ok(&basic(ok), &t), "{ok}");
         }
         for bad in ["Administrator:pa:ss", "Admin:Pa:ss", "OTHER\\Administrator:Pa:ss", "Administrator"] {

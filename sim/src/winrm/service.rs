@@ -64,7 +64,13 @@ pub enum Outcome {
 
 /// Serves `request` on `target`, filling in `record`; `address` is the
 /// endpoint's URL (for Create's reply).
-pub async fn serve(target: &Target, limits: Limits, request: Request, address: &str, record: &mut RequestRecord) -> Outcome {
+pub async fn serve(
+    target: &Target,
+    limits: Limits,
+    request: Request,
+    address: &str,
+    record: &mut RequestRecord,
+) -> Outcome {
     record.action = request.operation.name();
     record.shell = request.shell_id.clone();
     let relates = request.message_id.as_str();
@@ -118,10 +124,12 @@ pub async fn serve(target: &Target, limits: Limits, request: Request, address: &
             }
             Ok(Outcome::Reply(wsman::send_reply(relates)))
         }),
-        Operation::Receive { command_id } => match shell_id().and_then(|shell| target.shells.command(&shell, command_id)) {
-            Ok(command) => Ok(receive(&request, command_id, &command).await),
-            Err(fault) => Err(fault),
-        },
+        Operation::Receive { command_id } => {
+            match shell_id().and_then(|shell| target.shells.command(&shell, command_id)) {
+                Ok(command) => Ok(receive(&request, command_id, &command).await),
+                Err(fault) => Err(fault),
+            }
+        }
         Operation::Signal { command_id, code } => shell_id().and_then(|shell| {
             if code.ends_with("/signal/ctrl_c") || code.ends_with("/signal/ctrl_break") {
                 // The process is stopped; its command stays, so that what

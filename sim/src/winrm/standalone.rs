@@ -198,20 +198,24 @@ mod tests {
 
     async fn command(address: SocketAddr, shell: &str, line: &str) -> String {
         let body = format!("<rsp:CommandLine><rsp:Command>{line}</rsp:Command></rsp:CommandLine>");
-        let (status, body) = post(address, Some(USER), &envelope(&format!("{SHELL_NS}/Command"), Some(shell), "", &body)).await;
+        let (status, body) =
+            post(address, Some(USER), &envelope(&format!("{SHELL_NS}/Command"), Some(shell), "", &body)).await;
         assert_eq!(status, 200, "{body}");
         between(&body, "<rsp:CommandId>", "<").to_string()
     }
 
     async fn receive(address: SocketAddr, shell: &str, id: &str, timeout: &str) -> (u16, String) {
-        let body = format!(r#"<rsp:Receive><rsp:DesiredStream CommandId="{id}">stdout stderr</rsp:DesiredStream></rsp:Receive>"#);
+        let body = format!(
+            r#"<rsp:Receive><rsp:DesiredStream CommandId="{id}">stdout stderr</rsp:DesiredStream></rsp:Receive>"#
+        );
         let header = format!("<w:OperationTimeout>{timeout}</w:OperationTimeout>");
         post(address, Some(USER), &envelope(&format!("{SHELL_NS}/Receive"), Some(shell), &header, &body)).await
     }
 
     async fn send(address: SocketAddr, shell: &str, id: &str, data: &[u8], end: bool) -> (u16, String) {
         let b64 = base64::engine::general_purpose::STANDARD.encode(data);
-        let body = format!(r#"<rsp:Send><rsp:Stream Name="stdin" CommandId="{id}" End="{end}">{b64}</rsp:Stream></rsp:Send>"#);
+        let body =
+            format!(r#"<rsp:Send><rsp:Stream Name="stdin" CommandId="{id}" End="{end}">{b64}</rsp:Stream></rsp:Send>"#);
         post(address, Some(USER), &envelope(&format!("{SHELL_NS}/Send"), Some(shell), "", &body)).await
     }
 
@@ -251,7 +255,8 @@ mod tests {
             let auth = login
                 .map(|l| format!("Authorization: Basic {}\r\n", base64::engine::general_purpose::STANDARD.encode(l)))
                 .unwrap_or_default();
-            let head = format!("POST /wsman HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n");
+            let head =
+                format!("POST /wsman HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n");
             stream.write_all(head.as_bytes()).await.unwrap();
             let mut answer = String::new();
             stream.read_to_string(&mut answer).await.unwrap();
@@ -267,21 +272,34 @@ mod tests {
     async fn a_command_runs_and_its_output_and_exit_code_are_received() {
         let machine = Standalone::start(StandaloneConfig::default()).await.unwrap();
         let address = machine.address();
-        let (status, config) = post(address, Some(USER), &envelope("http://schemas.xmlsoap.org/ws/2004/09/transfer/Get", None, "", "").replace(CMD_RESOURCE, "http://schemas.microsoft.com/wbem/wsman/1/config")).await;
+        let (status, config) = post(
+            address,
+            Some(USER),
+            &envelope("http://schemas.xmlsoap.org/ws/2004/09/transfer/Get", None, "", "")
+                .replace(CMD_RESOURCE, "http://schemas.microsoft.com/wbem/wsman/1/config"),
+        )
+        .await;
         assert_eq!(status, 200, "{config}");
         assert_eq!(between(&config, "<cfg:MaxEnvelopeSizekb>", "<"), "500");
         let shell = create(address).await;
         let id = command(address, &shell, "echo hello").await;
         let (out, exit) = run_to_end(address, &shell, &id).await;
         assert_eq!((String::from_utf8_lossy(&out).trim(), exit), ("hello", 0));
-        let signal = format!(r#"<rsp:Signal CommandId="{id}"><rsp:Code>{SHELL_NS}/signal/terminate</rsp:Code></rsp:Signal>"#);
-        let (status, _) = post(address, Some(USER), &envelope(&format!("{SHELL_NS}/Signal"), Some(&shell), "", &signal)).await;
+        let signal =
+            format!(r#"<rsp:Signal CommandId="{id}"><rsp:Code>{SHELL_NS}/signal/terminate</rsp:Code></rsp:Signal>"#);
+        let (status, _) =
+            post(address, Some(USER), &envelope(&format!("{SHELL_NS}/Signal"), Some(&shell), "", &signal)).await;
         assert_eq!(status, 200);
         // The command is gone once signalled.
         let (status, body) = receive(address, &shell, &id, "PT1S").await;
         assert_eq!(status, 500);
         assert!(body.contains("w:InvalidParameter"), "{body}");
-        let (status, _) = post(address, Some(USER), &envelope("http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete", Some(&shell), "", "")).await;
+        let (status, _) = post(
+            address,
+            Some(USER),
+            &envelope("http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete", Some(&shell), "", ""),
+        )
+        .await;
         assert_eq!(status, 200);
         let records = machine.records();
         assert_eq!(records["counts"]["Create"], 1, "{records}");
@@ -291,7 +309,9 @@ mod tests {
 
     #[tokio::test]
     async fn faults_are_windows_own() {
-        let machine = Standalone::start(StandaloneConfig { max_envelope_size_kb: 32, ..StandaloneConfig::default() }).await.unwrap();
+        let machine = Standalone::start(StandaloneConfig { max_envelope_size_kb: 32, ..StandaloneConfig::default() })
+            .await
+            .unwrap();
         let address = machine.address();
         let shell = create(address).await;
         // A command that waits for stdin: a Receive times out soon.
@@ -368,11 +388,13 @@ assert r.status_code == 3 and r.std_out.strip() == b"hi", r
                 address = machine.address()
             );
             let python = python.clone();
-            let output = tokio::task::spawn_blocking(move || std::process::Command::new(python).arg("-c").arg(script).output())
-                .await
-                .unwrap()
-                .unwrap();
-            let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+            let output =
+                tokio::task::spawn_blocking(move || std::process::Command::new(python).arg("-c").arg(script).output())
+                    .await
+                    .unwrap()
+                    .unwrap();
+            let said =
+                format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
             println!("{scheme}: {said}");
             assert!(output.status.success(), "{scheme}: {said}\n{}", machine.records());
         }
@@ -404,7 +426,8 @@ assert r.status_code == 3 and r.std_out.strip() == b"hi", r
                 .await
                 .unwrap()
                 .unwrap();
-            let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+            let said =
+                format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
             println!("https={https}: {said}\ncounts: {}", machine.records()["counts"]);
             assert!(output.status.success(), "https={https}: {said}\n{}", machine.records());
             let held = machine.machine().file("C:\\Windows\\Temp\\payload.bin");

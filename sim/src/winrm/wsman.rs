@@ -136,9 +136,8 @@ pub fn parse_request(body: &[u8]) -> Result<Request, ParseError> {
     // Attributes of the element being read, by element kind.
     let mut open_attrs: Vec<Vec<(String, String)>> = Vec::new();
     loop {
-        let event = reader
-            .read_event()
-            .map_err(|e| ParseError::Xml { at: reader.error_position(), why: e.to_string() })?;
+        let event =
+            reader.read_event().map_err(|e| ParseError::Xml { at: reader.error_position(), why: e.to_string() })?;
         match event {
             Event::Start(start) => {
                 path.push(local(&start));
@@ -152,7 +151,8 @@ pub fn parse_request(body: &[u8]) -> Result<Request, ParseError> {
                 path.pop();
             }
             Event::Text(t) => {
-                let piece = t.unescape().map_err(|e| ParseError::Xml { at: reader.buffer_position(), why: e.to_string() })?;
+                let piece =
+                    t.unescape().map_err(|e| ParseError::Xml { at: reader.buffer_position(), why: e.to_string() })?;
                 text.push_str(&piece);
             }
             Event::CData(c) => text.push_str(&String::from_utf8_lossy(&c)),
@@ -167,7 +167,10 @@ pub fn parse_request(body: &[u8]) -> Result<Request, ParseError> {
         }
     }
     if !path.is_empty() {
-        return Err(ParseError::Xml { at: reader.buffer_position(), why: "the document ends inside an element".into() });
+        return Err(ParseError::Xml {
+            at: reader.buffer_position(),
+            why: "the document ends inside an element".into(),
+        });
     }
     raw.into_request()
 }
@@ -312,7 +315,14 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
             'H' | 'M' | 'S' => {
                 let value: f64 = number.parse().ok()?;
                 number.clear();
-                seconds += value * if c == 'H' { 3600.0 } else if c == 'M' { 60.0 } else { 1.0 };
+                seconds += value
+                    * if c == 'H' {
+                        3600.0
+                    } else if c == 'M' {
+                        60.0
+                    } else {
+                        1.0
+                    };
             }
             _ => return None,
         }
@@ -385,7 +395,8 @@ pub fn create_reply(relates_to: &str, address: &str, shell_id: &str, owner: &str
 
 /// The reply to Command: its `rsp:CommandId`.
 pub fn command_reply(relates_to: &str, command_id: &str) -> String {
-    let body = format!("<rsp:CommandResponse><rsp:CommandId>{}</rsp:CommandId></rsp:CommandResponse>", escape(command_id));
+    let body =
+        format!("<rsp:CommandResponse><rsp:CommandId>{}</rsp:CommandId></rsp:CommandResponse>", escape(command_id));
     envelope(&format!("{SHELL_NS}/CommandResponse"), relates_to, &body)
 }
 
@@ -429,7 +440,9 @@ pub fn receive_reply(relates_to: &str, command_id: &str, stdout: &[u8], stderr: 
                 r#"<rsp:CommandState CommandId="{id}" State="{SHELL_NS}/CommandState/Done"><rsp:ExitCode>{code}</rsp:ExitCode></rsp:CommandState>"#
             ));
         }
-        None => body.push_str(&format!(r#"<rsp:CommandState CommandId="{id}" State="{SHELL_NS}/CommandState/Running"/>"#)),
+        None => {
+            body.push_str(&format!(r#"<rsp:CommandState CommandId="{id}" State="{SHELL_NS}/CommandState/Running"/>"#))
+        }
     }
     body.push_str("</rsp:ReceiveResponse>");
     envelope(&format!("{SHELL_NS}/ReceiveResponse"), relates_to, &body)
@@ -499,8 +512,9 @@ impl Fault {
             code: "s:Receiver",
             subcode: "w:TimedOut",
             wsman_code: 2150858793,
-            message: "The WS-Management service cannot complete the operation within the time specified in OperationTimeout."
-                .into(),
+            message:
+                "The WS-Management service cannot complete the operation within the time specified in OperationTimeout."
+                    .into(),
         }
     }
 
@@ -542,7 +556,9 @@ impl Fault {
             code: "s:Sender",
             subcode: "a:ActionNotSupported",
             wsman_code: 2150858771,
-            message: format!("The WS-Management service does not support the action specified in the request: {action}"),
+            message: format!(
+                "The WS-Management service does not support the action specified in the request: {action}"
+            ),
         }
     }
 
@@ -575,7 +591,9 @@ impl Fault {
             code: "s:Sender",
             subcode: "a:DestinationUnreachable",
             wsman_code: 2150858770,
-            message: format!("The WS-Management service cannot process the request because the resource URI {uri} is not served by this machine."),
+            message: format!(
+                "The WS-Management service cannot process the request because the resource URI {uri} is not served by this machine."
+            ),
         }
     }
 
@@ -644,22 +662,45 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.shell_id.as_deref(), Some("S-1"));
-        assert_eq!(r.operation, Operation::Command { command: "echo".into(), arguments: vec!["hello".into(), "there".into()] });
+        assert_eq!(
+            r.operation,
+            Operation::Command { command: "echo".into(), arguments: vec!["hello".into(), "there".into()] }
+        );
         let r = parse_request(
-            request(&shell("Send"), SELECTOR, r#"<rsp:Send><rsp:Stream Name="stdin" CommandId="C-1" End="true">aGk=</rsp:Stream></rsp:Send>"#).as_bytes(),
+            request(
+                &shell("Send"),
+                SELECTOR,
+                r#"<rsp:Send><rsp:Stream Name="stdin" CommandId="C-1" End="true">aGk=</rsp:Stream></rsp:Send>"#,
+            )
+            .as_bytes(),
         )
         .unwrap();
         assert_eq!(r.operation, Operation::Send { command_id: "C-1".into(), data: b"hi".to_vec(), end: true });
         let r = parse_request(
-            request(&shell("Receive"), SELECTOR, r#"<rsp:Receive><rsp:DesiredStream CommandId="C-1">stdout stderr</rsp:DesiredStream></rsp:Receive>"#).as_bytes(),
+            request(
+                &shell("Receive"),
+                SELECTOR,
+                r#"<rsp:Receive><rsp:DesiredStream CommandId="C-1">stdout stderr</rsp:DesiredStream></rsp:Receive>"#,
+            )
+            .as_bytes(),
         )
         .unwrap();
         assert_eq!(r.operation, Operation::Receive { command_id: "C-1".into() });
         let r = parse_request(
-            request(&shell("Signal"), SELECTOR, &format!(r#"<rsp:Signal CommandId="C-1"><rsp:Code>{SHELL_NS}/signal/terminate</rsp:Code></rsp:Signal>"#)).as_bytes(),
+            request(
+                &shell("Signal"),
+                SELECTOR,
+                &format!(
+                    r#"<rsp:Signal CommandId="C-1"><rsp:Code>{SHELL_NS}/signal/terminate</rsp:Code></rsp:Signal>"#
+                ),
+            )
+            .as_bytes(),
         )
         .unwrap();
-        assert_eq!(r.operation, Operation::Signal { command_id: "C-1".into(), code: format!("{SHELL_NS}/signal/terminate") });
+        assert_eq!(
+            r.operation,
+            Operation::Signal { command_id: "C-1".into(), code: format!("{SHELL_NS}/signal/terminate") }
+        );
     }
 
     #[test]
@@ -670,7 +711,11 @@ mod tests {
         assert_eq!(parse_request(b"<Envelope/>"), Err(ParseError::NoAction));
         let r = parse_request(request("http://example.com/Frobnicate", "", "").as_bytes()).unwrap();
         assert_eq!(r.operation, Operation::Other("http://example.com/Frobnicate".into()));
-        let send = request(&format!("{SHELL_NS}/Send"), SELECTOR, r#"<rsp:Send><rsp:Stream CommandId="C">!!</rsp:Stream></rsp:Send>"#);
+        let send = request(
+            &format!("{SHELL_NS}/Send"),
+            SELECTOR,
+            r#"<rsp:Send><rsp:Stream CommandId="C">!!</rsp:Stream></rsp:Send>"#,
+        );
         assert!(matches!(parse_request(send.as_bytes()), Err(ParseError::Base64(_))));
     }
 
