@@ -98,7 +98,7 @@ fn line(ctx: &mut Ctx<'_>, text: &str) {
 /// Records a cmdlet's error (unless `-ErrorAction` hides it) and fails.
 fn fail(interp: &mut Interp, args: &Args, stmt: &Stmt, msg: &str, cat: &str, fqid: &str) -> bool {
     if !args.silent() {
-        interp.errors.push(error_record(&format!("{}", msg), Some(&stmt.at), cat, fqid));
+        interp.errors.push(error_record(msg, Some(&stmt.at), cat, fqid));
     }
     false
 }
@@ -214,11 +214,10 @@ fn test_path(interp: &Interp, ctx: &Ctx<'_>, path: &str, kind: Option<&str>) -> 
         // The preference variables exist in every session.
         return name.ends_with("preference") || interp.vars.contains_key(name);
     }
-    match (ctx.fs.kind(&ctx.resolve(path)), kind.map(str::to_ascii_lowercase).as_deref()) {
-        (Kind::Missing, _) => false,
-        (Kind::File, Some("container")) | (Kind::Dir, Some("leaf")) => false,
-        _ => true,
-    }
+    !matches!(
+        (ctx.fs.kind(&ctx.resolve(path)), kind.map(str::to_ascii_lowercase).as_deref()),
+        (Kind::Missing, _) | (Kind::File, Some("container")) | (Kind::Dir, Some("leaf"))
+    )
 }
 
 /// A text file's characters: UTF-16LE or UTF-8 with their marks, else UTF-8.

@@ -27,9 +27,12 @@ fn say(out: &mut Vec<u8>, text: &str) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// A script header: operation, version, parameters (names lower-cased).
+type Header = (String, String, Vec<(String, String)>);
+
 /// The operation and parameters of a kiln script's header, or `None` when
 /// `script` does not start with one.
-fn header(script: &str) -> Option<(String, String, Vec<(String, String)>)> {
+fn header(script: &str) -> Option<Header> {
     let mut lines = script.trim_start_matches('\u{feff}').lines();
     let first = lines.next()?.trim();
     let (op, version) = first.strip_prefix("# kiln:")?.split_once(' ')?;
@@ -101,7 +104,7 @@ fn list(ctx: &mut Ctx<'_>, path: &str) -> Ended {
 }
 
 fn put(_ctx: &mut Ctx<'_>, dest: &str) -> Ended {
-    Ended::Job(Job::Put(Put { dest: dest.to_string(), line: Vec::new(), current: None, files: 0, bytes: 0 }))
+    Ended::Job(Job::Put(Box::new(Put { dest: dest.to_string(), line: Vec::new(), current: None, files: 0, bytes: 0 })))
 }
 
 /// A file being written by `put`.
@@ -300,7 +303,7 @@ fn get(ctx: &mut Ctx<'_>, src: &str) -> Ended {
             walk(ctx.fs, src, "", &mut items);
         }
     }
-    Ended::Job(Job::Get(Get { items, files: 0, bytes: 0 }))
+    Ended::Job(Job::Get(Box::new(Get { items, files: 0, bytes: 0 })))
 }
 
 /// Directories before their contents, entries by name.

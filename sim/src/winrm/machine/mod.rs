@@ -16,6 +16,7 @@
 
 mod cmd;
 mod cmdlets;
+mod cmdline;
 mod env;
 mod fs;
 mod kiln;
@@ -131,8 +132,8 @@ pub(crate) enum Ended {
 
 /// A process that outlives `start`.
 pub(crate) enum Job {
-    Put(kiln::Put),
-    Get(kiln::Get),
+    Put(Box<kiln::Put>),
+    Get(Box<kiln::Get>),
 }
 
 /// Everything one command sees while it runs.
@@ -195,10 +196,10 @@ impl Process {
     /// stays for the next call), all of stderr, and `Some(exit code)` only
     /// once the process has ended and all its output was taken.
     pub fn take_output(&mut self, max_stdout: usize) -> Chunk {
-        if let State::Running(Job::Get(get)) = &mut self.state {
-            if let Some(code) = get.produce(&mut self.stdout, max_stdout) {
-                self.state = State::Exited(code);
-            }
+        if let State::Running(Job::Get(get)) = &mut self.state
+            && let Some(code) = get.produce(&mut self.stdout, max_stdout)
+        {
+            self.state = State::Exited(code);
         }
         let n = max_stdout.min(self.stdout.len());
         let stdout: Vec<u8> = self.stdout.drain(..n).collect();

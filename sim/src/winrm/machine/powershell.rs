@@ -179,7 +179,6 @@ fn xml_escape(text: &str) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
             c if (c as u32) < 0x20 => out.push_str(&format!("_x{:04X}_", c as u32)),
             c => out.push(c),
         }

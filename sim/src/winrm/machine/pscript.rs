@@ -93,8 +93,10 @@ pub(crate) fn statements(script: &str) -> Vec<Stmt> {
 
 fn flush(out: &mut Vec<Stmt>, cur: &mut String, start: &mut Option<(usize, usize)>, lines: &[&str]) {
     let text = std::mem::take(cur).trim().to_string();
-    if let Some((ln, col)) = start.take() {
-        if !text.is_empty() {
+    if let Some((ln, col)) = start.take()
+        && !text.is_empty()
+    {
+        {
             let len = text.lines().next().unwrap_or("").chars().count();
             let at = Position { line: ln + 1, column: col + 1, source: lines[ln].to_string(), len };
             out.push(Stmt { text, at });

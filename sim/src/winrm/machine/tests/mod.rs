@@ -34,3 +34,16 @@ fn process_is_send() {
     send::<Process>();
     send::<Arc<WindowsMachine>>();
 }
+
+/// A line as masterzen/winrm's `Powershell()` makes it (each byte of the
+/// script one UTF-16 code unit), which Packer and winrmcp send.
+fn powershell_line(script: &str) -> String {
+    use base64::Engine as _;
+    let wide: Vec<u8> = script.bytes().flat_map(|b| [b, 0]).collect();
+    format!("powershell.exe -EncodedCommand {}", base64::engine::general_purpose::STANDARD.encode(wide))
+}
+
+mod cmd;
+mod kiln;
+mod packer;
+mod ps;
