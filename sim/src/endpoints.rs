@@ -25,3 +25,28 @@ pub fn start(
     let winrm: Arc<dyn MachineEndpoint> = WinrmHub::new(config.winrm, machines, warnings)?;
     Ok(vec![ssh, winrm])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::{Machine, OsFamily};
+
+    struct NoMachines;
+
+    impl MachineLookup for NoMachines {
+        fn machine(&self, _: &str) -> Option<Machine> {
+            None
+        }
+    }
+
+    #[tokio::test]
+    async fn linux_machines_get_ssh_and_windows_ones_winrm() {
+        let lookup: Arc<dyn MachineLookup> = Arc::new(NoMachines);
+        let endpoints = start(&Config::default(), Arc::downgrade(&lookup), Warnings::to(|_| {})).unwrap();
+        let named: Vec<(&str, OsFamily)> = endpoints.iter().map(|e| (e.name(), e.family())).collect();
+        assert_eq!(named, [("ssh", OsFamily::Linux), ("winrm", OsFamily::Windows)]);
+        for endpoint in &endpoints {
+            endpoint.stop();
+        }
+    }
+}

@@ -57,11 +57,8 @@ pub async fn accept(listener: tokio::net::TcpListener, backend: Arc<dyn Backend>
 
 async fn connection(stream: tokio::net::TcpStream, backend: Arc<dyn Backend>, tls: Option<Arc<SslAcceptor>>) {
     let Ok(local) = stream.local_addr() else { return };
-    let admin_only = backend.admin().is_some();
-    let target = backend.target(local);
-    if target.is_none() && !admin_only {
-        return;
-    }
+    // A machine that is not running refuses, as a booting one would.
+    let Some(target) = backend.target(local) else { return };
     if backend.limits().drop_after_stdin_bytes.is_some() {
         // A dropped link is a reset, not an orderly close.
         let _ = stream.set_zero_linger();
@@ -103,21 +100,18 @@ fn reply(status: u16, content_type: Option<&str>, body: Vec<u8>) -> Response<Ful
 
 async fn handle(
     backend: Arc<dyn Backend>,
-    target: Option<Target>,
+    target: Target,
     address: Arc<str>,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Reset> {
     let path = request.uri().path().to_string();
-    if request.method() == Method::GET && path == "/__kiln/winrm" {
-        if let Some(value) = backend.admin() {
-            return Ok(reply(
-                200,
-                Some("application/json"),
-                serde_json::to_vec_pretty(&value).expect("a Value encodes"),
-            ));
-        }
+    if request.method() == Method::GET
+        && path == "/__kiln/winrm"
+        && let Some(value) = backend.admin()
+    {
+        let json = serde_json::to_vec_pretty(&value).expect("a Value encodes");
+        return Ok(reply(200, Some("application/json"), json));
     }
-    let Some(target) = target else { return Ok(reply(404, None, Vec::new())) };
     if !path.eq_ignore_ascii_case("/wsman") || request.method() != Method::POST {
         return Ok(reply(404, None, Vec::new()));
     }
