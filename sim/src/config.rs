@@ -1,6 +1,6 @@
 //! How a simulator is set up: where it listens, how fast its clouds are,
 //! whose keys they accept, what goes wrong, and what answers on the
-//! simulated machines' SSH port.
+//! simulated machines' SSH port, and how their WinRM endpoints behave.
 
 use crate::clouds;
 use crate::faults::FaultRule;
@@ -31,6 +31,62 @@ pub enum SshMode {
     },
 }
 
+/// The simulated Windows machines' WinRM endpoints (`winrm` in a
+/// `--config` file; every key may be left out).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WinrmSettings {
+    /// `MaxEnvelopeSizekb`: the largest request a machine takes, KiB (a
+    /// larger one is answered HTTP 413, as Windows does). 32 to 65536.
+    pub max_envelope_size_kb: u32,
+    /// The HTTP listeners' port on each machine address; 0 picks a free
+    /// port per address (reached as port 5985 through
+    /// `Simulator::endpoint`).
+    pub http_port: u16,
+    /// The HTTPS listeners' port; 0 picks a free one per address (port
+    /// 5986 through `Simulator::endpoint`).
+    pub https_port: u16,
+    /// How many shells one user may have open on a machine. At least 1.
+    pub max_shells_per_user: u32,
+}
+
+impl Default for WinrmSettings {
+    fn default() -> Self {
+        WinrmSettings { max_envelope_size_kb: 500, http_port: 0, https_port: 0, max_shells_per_user: 30 }
+    }
+}
+
+impl WinrmSettings {
+    /// Checks its ranges.
+    ///
+    /// Fails with the bad field's name (below `winrm.`) and what to write.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let bad = |field: &str, message: String| ConfigError { field: format!("winrm.{field}"), message };
+        if !(32..=65536).contains(&self.max_envelope_size_kb) {
+            return Err(bad(
+                "max_envelope_size_kb",
+                format!(
+                    "{} is out of range; write a size in KiB from 32 to 65536 (Windows' default is 500)",
+                    self.max_envelope_size_kb
+                ),
+            ));
+        }
+        if self.max_shells_per_user == 0 {
+            return Err(bad(
+                "max_shells_per_user",
+                "0 would refuse every shell; write at least 1 (Windows' default is 30)".into(),
+            ));
+        }
+        if self.http_port != 0 && self.http_port == self.https_port {
+            return Err(bad(
+                "https_port",
+                format!("{} is http_port too; give HTTPS a port of its own (5986) or 0", self.https_port),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// A simulator's configuration; also the format of `kiln sim serve --config`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -53,6 +109,8 @@ pub struct Config {
     /// own loopback address; 0 picks a free port per address (only kiln's
     /// in-process use can follow that).
     pub ssh_port: u16,
+    /// The Windows machines' WinRM endpoints.
+    pub winrm: WinrmSettings,
     /// Refuse requests whose timestamp is more than 15 minutes off, and
     /// nonces seen in the last 15 minutes, as the real APIs do.
     pub check_replay: bool,
@@ -120,6 +178,7 @@ impl Config {
                 .map_err(|message| ConfigError { field: format!("faults[{i}]"), message })?;
         }
         self.clouds.check().map_err(|e| ConfigError { field: format!("clouds.{}", e.field), message: e.message })?;
+        self.winrm.check()?;
         if let SshMode::Forward { authorized_keys: Some(file), .. } = &self.ssh {
             check_authorized_keys(file).map_err(|why| ConfigError {
                 field: "ssh.authorized_keys".into(),
@@ -176,6 +235,7 @@ impl Default for Config {
             seed: 1,
             ssh: SshMode::Builtin,
             ssh_port: 0,
+            winrm: WinrmSettings::default(),
             check_replay: true,
         }
     }
@@ -214,6 +274,17 @@ mod tests {
             assert!(error.contains(said), "{text}: {error}");
         }
         assert!(Config::from_json("{}").is_ok());
+        for (text, field) in [
+            (r#"{"winrm": {"max_envelope_size_kb": 8}}"#, "winrm.max_envelope_size_kb"),
+            (r#"{"winrm": {"max_shells_per_user": 0}}"#, "winrm.max_shells_per_user"),
+            (r#"{"winrm": {"http_port": 5985, "https_port": 5985}}"#, "winrm.https_port"),
+        ] {
+            let error = Config::from_json(text).unwrap_err().to_string();
+            assert!(error.starts_with(&format!("{field}: ")), "{text}: {error}");
+        }
+        let config = Config::from_json(r#"{"winrm": {"http_port": 15985}}"#).unwrap();
+        assert_eq!((config.winrm.http_port, config.winrm.max_envelope_size_kb), (15985, 500));
+        assert!(Config::from_json(r#"{"winrm": {"max_envelope": 1}}"#).is_err());
         assert!(parse_fault_rule("CreatVpc:reset").unwrap_err().contains("did you mean \"CreateVpc\"?"));
         assert!(parse_fault_rule("CreateVpc:reset").is_ok());
     }

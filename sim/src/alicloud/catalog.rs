@@ -56,8 +56,13 @@ pub struct PublicImage {
     pub owner: &'static str,
     /// `Available` or `Deprecated`.
     pub status: &'static str,
-    /// `CentOS`, `Ubuntu`…
+    /// `CentOS`, `Ubuntu`… (`OSName`).
     pub os: &'static str,
+    /// `linux` or `windows` (`OSType`): which remote endpoint its
+    /// instances have (SSH or WinRM).
+    pub os_type: &'static str,
+    /// `CentOS`, `Ubuntu`, `Windows Server 2019`… (`Platform`).
+    pub platform: &'static str,
     /// Size of its system disk, GiB.
     pub size: u32,
 }
@@ -69,6 +74,8 @@ pub const IMAGES: &[PublicImage] = &[
         owner: "system",
         status: "Available",
         os: "CentOS",
+        os_type: "linux",
+        platform: "CentOS",
         size: 20,
     },
     PublicImage {
@@ -76,6 +83,8 @@ pub const IMAGES: &[PublicImage] = &[
         owner: "system",
         status: "Available",
         os: "CentOS",
+        os_type: "linux",
+        platform: "CentOS",
         size: 20,
     },
     PublicImage {
@@ -83,6 +92,8 @@ pub const IMAGES: &[PublicImage] = &[
         owner: "system",
         status: "Available",
         os: "Ubuntu",
+        os_type: "linux",
+        platform: "Ubuntu",
         size: 20,
     },
     PublicImage {
@@ -90,6 +101,8 @@ pub const IMAGES: &[PublicImage] = &[
         owner: "system",
         status: "Available",
         os: "Ubuntu",
+        os_type: "linux",
+        platform: "Ubuntu",
         size: 20,
     },
     PublicImage {
@@ -97,9 +110,28 @@ pub const IMAGES: &[PublicImage] = &[
         owner: "system",
         status: "Deprecated",
         os: "CentOS",
+        os_type: "linux",
+        platform: "CentOS",
         size: 20,
     },
-    PublicImage { id: "m-marketplace-lamp-centos7", owner: "marketplace", status: "Available", os: "CentOS", size: 40 },
+    PublicImage {
+        id: "win2019_1809_x64_dtc_en-us_40G_alibase_20201120.vhd",
+        owner: "system",
+        status: "Available",
+        os: "Windows Server  2019 Data Center Edition 64bit English Edition",
+        os_type: "windows",
+        platform: "Windows Server 2019",
+        size: 40,
+    },
+    PublicImage {
+        id: "m-marketplace-lamp-centos7",
+        owner: "marketplace",
+        status: "Available",
+        os: "CentOS",
+        os_type: "linux",
+        platform: "CentOS",
+        size: 40,
+    },
 ];
 
 /// The region with this id.

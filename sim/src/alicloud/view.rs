@@ -43,7 +43,7 @@ pub fn leftovers(resources: &Value) -> Vec<String> {
 
 /// The instances that are not being deleted, as machines: reached at their
 /// private, public and elastic addresses, with their key pair's public key
-/// and their password.
+/// and their password; those from a Windows image are Windows machines.
 pub fn machines(w: &World) -> Vec<Machine> {
     w.instances
         .values()
@@ -61,11 +61,80 @@ pub fn machines(w: &World) -> Vec<Machine> {
                     .and_then(|k| w.key_pairs.get(&(i.region.clone(), k.clone())))
                     .map(|k| k.public_key.clone()),
                 password: i.password.clone(),
-                // Every image the simulated catalog offers (and so every
-                // image made from one) is Linux.
-                os: OsFamily::Linux,
+                // The image's system, which images made from it keep.
+                os: if i.os_type == "windows" { OsFamily::Windows } else { OsFamily::Linux },
                 running: i.state.status == "Running",
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cloud::{CallContext, Common, OsFamily};
+    use crate::clouds::{Clouds, Settings};
+    use crate::latency::{Latencies, Profile};
+    use std::time::Instant;
+
+    const WINDOWS: &str = "win2019_1809_x64_dtc_en-us_40G_alibase_20201120.vhd";
+
+    /// Serves one signed ECS or VPC call on `clouds`; its JSON answer.
+    fn call(clouds: &Clouds, service: &str, query: &str) -> serde_json::Value {
+        let version = if service == "vpc" { "2016-04-28" } else { "2014-05-26" };
+        let raw =
+            format!("GET\n{service}.cn-hangzhou.aliyuncs.com\n/\n\n{query}&Version={version}&RegionId=cn-hangzhou\n");
+        let request = crate::signed::request(raw.as_bytes());
+        let (cloud, call) = clouds.recognise(&request).expect("an Alibaba call");
+        let reply = cloud.serve(&request, &call, CallContext { now: Instant::now(), fail_images: false });
+        let value: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+        assert_eq!(reply.status, 200, "{query}: {value}");
+        value
+    }
+
+    #[test]
+    fn instances_of_a_windows_image_and_images_made_from_them_are_windows_machines() {
+        let common = Common { check_replay: false, latencies: Latencies::of(Profile::Instant, 1.0) };
+        let clouds = Clouds::start(&Settings::default(), common);
+        let images = call(&clouds, "ecs", &format!("Action=DescribeImages&ImageId={WINDOWS}"));
+        let image = &images["Images"]["Image"][0];
+        assert_eq!(
+            (image["OSType"].as_str(), image["Platform"].as_str()),
+            (Some("windows"), Some("Windows Server 2019"))
+        );
+        let vpc =
+            call(&clouds, "vpc", "Action=CreateVpc&CidrBlock=172.16.0.0/16")["VpcId"].as_str().unwrap().to_string();
+        let vsw = call(
+            &clouds,
+            "vpc",
+            &format!("Action=CreateVSwitch&VpcId={vpc}&ZoneId=cn-hangzhou-b&CidrBlock=172.16.1.0/24"),
+        )["VSwitchId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let sg = call(&clouds, "ecs", &format!("Action=CreateSecurityGroup&VpcId={vpc}"))["SecurityGroupId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let create = |image: &str| {
+            call(&clouds, "ecs", &format!("Action=CreateInstance&ImageId={image}&InstanceType=ecs.g6.large&SecurityGroupId={sg}&VSwitchId={vsw}&Password=Secret-123"))
+                ["InstanceId"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        let windows = create(WINDOWS);
+        let linux = create("centos_7_9_x64_20G_alibase_20220727.vhd");
+        let os = |id: &str| clouds.machines(Instant::now()).into_iter().find(|m| m.id == id).map(|m| m.os);
+        assert_eq!(os(&windows), Some(OsFamily::Windows));
+        assert_eq!(os(&linux), Some(OsFamily::Linux));
+        let listed = call(&clouds, "ecs", &format!("Action=DescribeInstances&InstanceIds=[\"{windows}\"]"));
+        assert_eq!(listed["Instances"]["Instance"][0]["OSType"], "windows", "{listed}");
+        let made =
+            call(&clouds, "ecs", &format!("Action=CreateImage&InstanceId={windows}&ImageName=win-built"))["ImageId"]
+                .as_str()
+                .unwrap()
+                .to_string();
+        let again = create(&made);
+        assert_eq!(os(&again), Some(OsFamily::Windows));
+    }
 }

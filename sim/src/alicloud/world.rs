@@ -93,6 +93,9 @@ pub struct Instance {
     pub internet_max_bandwidth_out: i64,
     pub state: Timed,
     pub created: String,
+    /// `linux` or `windows`: its image's (Windows instances are reached
+    /// over WinRM).
+    pub os_type: &'static str,
 }
 
 impl Instance {
@@ -138,6 +141,8 @@ pub struct Image {
     pub tags: BTreeMap<String, String>,
     pub size: i64,
     pub created: String,
+    /// `linux` or `windows`: its source's.
+    pub os_type: &'static str,
 }
 
 /// A snapshot.

@@ -1,6 +1,31 @@
-//! WinRM endpoints of the simulated Windows machines.
+//! WinRM endpoints of the simulated Windows machines: WS-Management
+//! remote shells (`cmd`), as a Windows machine's WinRM service answers
+//! them, over HTTP and HTTPS with Basic authentication.
 //!
+//! - `wsman.rs`: requests read ([`parse_request`]), replies and SOAP
+//!   faults built.
+//! - `shells.rs`: the shells of a machine and their commands.
+//! - `service.rs`: one request served against one machine.
+//! - `server.rs`: the HTTP(S) side: login, envelope quota, faults' status.
+//! - `tls.rs`: the HTTPS listeners' self-signed certificate.
+//! - `hub.rs`: [`WinrmHub`], every cloud machine's endpoint behind the
+//!   [`crate::endpoint::MachineEndpoint`] seam.
+//! - `standalone.rs`: [`Standalone`], one machine no cloud made.
+//! - `records.rs`: what the endpoints saw.
 //! - `machine/`: one simulated Windows machine: its files, its environment,
 //!   and the commands it understands.
 
+mod hub;
 pub mod machine;
+mod records;
+mod server;
+mod service;
+mod shells;
+mod standalone;
+mod tls;
+pub mod wsman;
+
+pub use hub::{HTTP_PORT, HTTPS_PORT, USERNAME, WinrmHub, hostname};
+pub use records::{COMMAND_KEPT, RequestRecord};
+pub use standalone::{HOSTNAME, Standalone, StandaloneConfig};
+pub use wsman::{ParseError, Request, parse_request};

@@ -25,7 +25,7 @@ fn image_value(i: &Image, ctx: &Ctx) -> Value {
         "ImageId": i.id, "ImageName": i.name, "Description": i.description, "ImageVersion": i.version,
         "Status": i.state.status, "Progress": format!("{}%", i.state.progress(ctx.now)), "ImageOwnerAlias": "self",
         "IsCopied": i.is_copied, "IsSelfShared": if i.shared_with.is_empty() { "False" } else { "True" },
-        "Size": i.size, "OSType": "linux", "Architecture": "x86_64", "CreationTime": i.created,
+        "Size": i.size, "OSType": i.os_type, "Architecture": "x86_64", "CreationTime": i.created,
         "DiskDeviceMappings": {"DiskDeviceMapping": mappings}, "Tags": tags_value(&i.tags), "Usage": "none",
     })
 }
@@ -33,7 +33,7 @@ fn image_value(i: &Image, ctx: &Ctx) -> Value {
 fn public_value(p: &catalog::PublicImage) -> Value {
     json!({
         "ImageId": p.id, "ImageName": p.id, "Description": "", "Status": p.status, "Progress": "100%",
-        "ImageOwnerAlias": p.owner, "IsCopied": false, "Size": p.size, "OSType": "linux", "OSName": p.os,
+        "ImageOwnerAlias": p.owner, "IsCopied": false, "Size": p.size, "OSType": p.os_type, "OSName": p.os, "Platform": p.platform,
         "Architecture": "x86_64", "DiskDeviceMappings": {"DiskDeviceMapping": []}, "Tags": {"Tag": []}, "Usage": "instance",
     })
 }
@@ -115,8 +115,10 @@ fn create(ctx: &mut Ctx) -> Result<Value, ApiError> {
     // The disks to snapshot: the instance's, or the one snapshot given.
     let mut disks: Vec<(String, i64, String)> = Vec::new();
     let mut size = 20;
+    let os_type;
     if let Some(instance) = ctx.args.opt("InstanceId") {
         let i = ctx.world.instances.get(instance).ok_or_else(|| ApiError::no_such("InstanceId", instance))?;
+        os_type = i.os_type;
         if i.deleting() || !matches!(i.state.status.as_str(), "Stopped" | "Running") || i.state.busy() {
             return Err(ApiError::status("IncorrectInstanceStatus", format!("The instance is {}.", i.state.status)));
         }
@@ -133,6 +135,10 @@ fn create(ctx: &mut Ctx) -> Result<Value, ApiError> {
             return Err(ApiError::status("IncorrectSnapshotStatus", "The snapshot is not ready."));
         }
         size = s.size;
+        // The snapshot's disk's instance says what system it holds (when
+        // it is gone, Linux: the catalog's usual kind).
+        let instance = ctx.world.disks.get(&s.disk_id).and_then(|d| d.instance_id.as_ref());
+        os_type = instance.and_then(|i| ctx.world.instances.get(i)).map_or("linux", |i| i.os_type);
     } else {
         return Err(ApiError::missing("InstanceId"));
     }
@@ -164,6 +170,7 @@ fn create(ctx: &mut Ctx) -> Result<Value, ApiError> {
         tags: BTreeMap::new(),
         size,
         created: now_text(),
+        os_type,
     };
     ctx.world.images.insert(id.clone(), image);
     Ok(json!({"ImageId": id}))
@@ -243,6 +250,7 @@ pub fn copy_image(ctx: &mut Ctx) -> Result<Value, ApiError> {
         tags: BTreeMap::new(),
         size: source.size,
         created: now_text(),
+        os_type: source.os_type,
     };
     ctx.world.images.insert(copy_id.clone(), copy);
     Ok(json!({"ImageId": copy_id}))

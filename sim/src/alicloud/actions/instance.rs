@@ -34,14 +34,14 @@ fn create(ctx: &mut Ctx) -> Result<Value, ApiError> {
     let region = ctx.region()?;
     let image_id = ctx.args.req("ImageId")?.to_string();
     let instance_type = ctx.args.req("InstanceType")?.to_string();
-    let image_size = if let Some(public) = crate::alicloud::catalog::public_image(&image_id) {
+    let (image_size, os_type) = if let Some(public) = crate::alicloud::catalog::public_image(&image_id) {
         if public.status == "Deprecated" {
             return Err(ApiError::forbidden("InvalidImageId.NotSupported", "The specified image is deprecated."));
         }
-        public.size as i64
+        (public.size as i64, public.os_type)
     } else {
         match ctx.world.images.get(&image_id) {
-            Some(i) if i.region == region && i.state.status == "Available" => i.size,
+            Some(i) if i.region == region && i.state.status == "Available" => (i.size, i.os_type),
             Some(i) if i.region == region => {
                 return Err(ApiError::forbidden("IncorrectImageStatus", format!("The image is {}.", i.state.status)));
             }
@@ -227,6 +227,7 @@ fn create(ctx: &mut Ctx) -> Result<Value, ApiError> {
         internet_max_bandwidth_out: bandwidth,
         state: Timed::moving("Pending", "Stopped", ctx.latencies.instance_create, ctx.now),
         created: now_text(),
+        os_type,
     };
     ctx.world.instances.insert(id.clone(), instance);
     Ok(json!({"InstanceId": id}))
@@ -241,6 +242,7 @@ fn instance_value(i: &Instance, ctx: &Ctx) -> Value {
         "ZoneId": i.zone,
         "InstanceType": i.instance_type,
         "ImageId": i.image_id,
+        "OSType": i.os_type,
         "Status": i.state.status,
         "KeyPairName": i.key_pair.clone().unwrap_or_default(),
         "InstanceNetworkType": if i.vpc_id.is_empty() { "classic" } else { "vpc" },

@@ -1,1 +1,238 @@
-//! One simulated Windows machine.
+//! One simulated Windows machine: its files, its environment, and the
+//! commands it understands, as a WinRM `cmd` shell runs them.
+//!
+//! - `fs`: the files (one drive, names without case).
+//! - `env`: environment variables.
+//! - `cmd`: the `cmd.exe` subset every command line goes through.
+//! - `powershell`: `powershell.exe` invocations and a small PowerShell subset,
+//!   errors as the CLIXML stream PowerShell writes when not interactive.
+//! - `pscript`: the PowerShell statements the machine runs.
+//! - `kiln`: kiln's own scripts (docs/winrm-protocol.md).
+//! - `packer`: what Packer 1.6.6 and winrmcp send.
+//!
+//! Everything here is pure: no I/O, no async. A command runs when it is
+//! started, except kiln's `put` (which runs as its stdin arrives) and `get`
+//! (whose records are made as they are taken).
+
+mod cmd;
+mod cmdlets;
+mod cmdline;
+mod env;
+mod fs;
+mod kiln;
+mod packer;
+mod powershell;
+mod pscript;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+pub use fs::FileRecord;
+
+use env::Env;
+use fs::Fs;
+
+/// The exit code a process gets when it is stopped (`Signal` terminate or
+/// ctrl_c): `STATUS_CONTROL_C_EXIT` (0xC000013A), what Windows reports for a
+/// console process ended by ctrl-c, as an `i32`. kiln never relies on it.
+pub const TERMINATED_EXIT_CODE: i32 = 0xC000_013A_u32 as i32;
+
+/// One machine's state (files, hostname, user), shared by its shells.
+pub struct WindowsMachine {
+    hostname: String,
+    username: String,
+    fs: Mutex<Fs>,
+}
+
+impl WindowsMachine {
+    /// A freshly installed machine named `hostname` whose one user is
+    /// `username`: `C:\`, `C:\Windows`, `C:\Windows\Temp`, `C:\Program Files`,
+    /// `C:\Users\<user>` and its `AppData\Local\Temp` (its `%TEMP%`).
+    pub fn new(hostname: &str, username: &str) -> Arc<WindowsMachine> {
+        let mut fs = Fs::new();
+        let profile = format!("C:\\Users\\{username}");
+        for dir in [
+            "C:\\Windows\\Temp".to_string(),
+            "C:\\Windows\\System32".to_string(),
+            "C:\\Program Files".to_string(),
+            format!("{profile}\\AppData\\Local\\Temp"),
+        ] {
+            // Cannot fail: each parent is made first and nothing is a file yet.
+            let _ = fs.mkdir_all(&dir);
+        }
+        Arc::new(WindowsMachine { hostname: hostname.to_string(), username: username.to_string(), fs: Mutex::new(fs) })
+    }
+
+    /// The machine's name as given to `new`.
+    pub fn hostname(&self) -> &str {
+        &self.hostname
+    }
+
+    /// Its user's name as given to `new`.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// Starts `command_line` (rsp:Command and rsp:Arguments joined with
+    /// spaces) as the `cmd` shell runs it, with the machine's environment plus
+    /// the shell's `env`, in `cwd` (default `C:\Users\<user>`; a relative one
+    /// is taken from there). Never fails: a command the machine does not
+    /// understand ends as Windows ends it (a message on stderr, exit 1).
+    pub fn start(self: &Arc<Self>, command_line: &str, env: &[(String, String)], cwd: Option<&str>) -> Process {
+        let home = format!("C:\\Users\\{}", self.username);
+        let cwd = cwd.map(|c| fs::resolve(&home, c)).unwrap_or(home);
+        let mut ctx = Ctx {
+            machine: self,
+            fs: &mut self.lock(),
+            env: Env::for_machine(&self.hostname, &self.username, env),
+            cwd,
+            out: Output::default(),
+        };
+        let ended = cmd::run_line(&mut ctx, command_line);
+        let out = std::mem::take(&mut ctx.out);
+        let state = match ended {
+            Ended::Exit(code) => State::Exited(code),
+            Ended::Job(job) => State::Running(job),
+        };
+        Process { machine: Arc::clone(self), stdout: out.stdout, stderr: out.stderr, state }
+    }
+
+    /// A file's bytes (any path spelling: case-insensitive, `/` or `\`,
+    /// relative to `C:\Users\<user>`), for tests; `None` if it is not a file.
+    pub fn file(&self, path: &str) -> Option<Vec<u8>> {
+        let home = format!("C:\\Users\\{}", self.username);
+        self.lock().read(&fs::resolve(&home, path)).map(<[u8]>::to_vec)
+    }
+
+    /// Every file with its size and SHA-256, sorted by path.
+    pub fn files(&self) -> Vec<FileRecord> {
+        self.lock().records()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Fs> {
+        // A panic while holding the lock leaves the files as they were at
+        // that point, which is still a machine state worth reading.
+        self.fs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// What a command has written so far.
+#[derive(Debug, Default)]
+pub(crate) struct Output {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// What running a command line (or part of one) came to.
+pub(crate) enum Ended {
+    /// It has ended with this exit code.
+    Exit(i32),
+    /// It goes on, fed by stdin or drained by `take_output`.
+    Job(Job),
+}
+
+/// A process that outlives `start`.
+pub(crate) enum Job {
+    Put(Box<kiln::Put>),
+    Get(Box<kiln::Get>),
+}
+
+/// Everything one command sees while it runs.
+pub(crate) struct Ctx<'a> {
+    pub machine: &'a WindowsMachine,
+    pub fs: &'a mut Fs,
+    pub env: Env,
+    pub cwd: String,
+    pub out: Output,
+}
+
+impl Ctx<'_> {
+    /// `path` made absolute against this command's working directory.
+    pub fn resolve(&self, path: &str) -> String {
+        fs::resolve(&self.cwd, path)
+    }
+}
+
+enum State {
+    Running(Job),
+    Exited(i32),
+}
+
+/// Output produced by a process since the last `take_output`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Chunk {
+    /// Bytes of stdout (at most the `max_stdout` asked for).
+    pub stdout: Vec<u8>,
+    /// Bytes of stderr (all there are).
+    pub stderr: Vec<u8>,
+    /// The exit code, once the process has ended and all its output was taken.
+    pub exit: Option<i32>,
+}
+
+/// One command started on a machine.
+pub struct Process {
+    machine: Arc<WindowsMachine>,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    state: State,
+}
+
+impl Process {
+    /// Feeds stdin as it comes, `end` with the last chunk. Only kiln's `put`
+    /// reads it; every other command ignores it, as a Windows program that
+    /// never reads its stdin does. After the process ended it is dropped.
+    pub fn stdin(&mut self, data: &[u8], end: bool) {
+        if let State::Running(Job::Put(put)) = &mut self.state {
+            let mut out = Output::default();
+            let exit = put.feed(&mut self.machine.lock(), data, end, &mut out);
+            self.stdout.extend(out.stdout);
+            self.stderr.extend(out.stderr);
+            if let Some(code) = exit {
+                self.state = State::Exited(code);
+            }
+        }
+    }
+
+    /// Output produced so far: at most `max_stdout` bytes of stdout (the rest
+    /// stays for the next call), all of stderr, and `Some(exit code)` only
+    /// once the process has ended and all its output was taken.
+    pub fn take_output(&mut self, max_stdout: usize) -> Chunk {
+        if let State::Running(Job::Get(get)) = &mut self.state
+            && let Some(code) = get.produce(&mut self.stdout, max_stdout)
+        {
+            self.state = State::Exited(code);
+        }
+        let n = max_stdout.min(self.stdout.len());
+        let stdout: Vec<u8> = self.stdout.drain(..n).collect();
+        let stderr = std::mem::take(&mut self.stderr);
+        let exit = match self.state {
+            State::Exited(code) if self.stdout.is_empty() => Some(code),
+            _ => None,
+        };
+        Chunk { stdout, stderr, exit }
+    }
+
+    /// Whether it waits for stdin before it can make progress (kiln's `put`
+    /// until stdin ends).
+    pub fn waiting_for_stdin(&self) -> bool {
+        matches!(self.state, State::Running(Job::Put(_)))
+    }
+
+    /// Whether it has ended (its output may still be waiting to be taken).
+    pub fn ended(&self) -> bool {
+        matches!(self.state, State::Exited(_))
+    }
+
+    /// Stops it (Signal terminate or ctrl_c), as Windows kills a process: a
+    /// `put` under way leaves its `<target>.kiln-upload` file as it is (the
+    /// script's cleanup never runs) and never touches the target; a `get`
+    /// makes no more records. Output already made stays to be taken; the exit
+    /// code is [`TERMINATED_EXIT_CODE`]. A process that ended keeps its code.
+    pub fn terminate(&mut self) {
+        if let State::Running(_) = self.state {
+            self.state = State::Exited(TERMINATED_EXIT_CODE);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

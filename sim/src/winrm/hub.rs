@@ -1,0 +1,294 @@
+//! The WinRM endpoints of every simulated Windows machine, whatever its
+//! cloud, behind the [`MachineEndpoint`] seam, shaped as the SSH hub:
+//! each machine address gets an HTTP and an HTTPS listener; a connection
+//! is served only while the machine is running; user `Administrator`
+//! logs in with the machine's password. Each machine keeps one
+//! [`WindowsMachine`] (its files) while it exists; its shells go when it
+//! stops, as a reboot ends them.
+
+use super::machine::WindowsMachine;
+use super::records::Records;
+use super::server::{self, Backend};
+use super::service::{Limits, Target};
+use super::shells::Shells;
+use crate::cloud::{Machine, MachineLookup, OsFamily};
+use crate::config::WinrmSettings;
+use crate::endpoint::MachineEndpoint;
+use crate::warnings::Warnings;
+use openssl::ssl::SslAcceptor;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use tokio::task::AbortHandle;
+
+/// The user a simulated Windows machine lets in.
+pub const USERNAME: &str = "Administrator";
+
+/// The port clients use for WinRM over HTTP, and over HTTPS.
+pub const HTTP_PORT: u16 = 5985;
+/// See [`HTTP_PORT`].
+pub const HTTPS_PORT: u16 = 5986;
+
+/// One bound address: its two listeners and the machine behind them.
+struct Bound {
+    http: Option<(SocketAddr, AbortHandle)>,
+    https: Option<(SocketAddr, AbortHandle)>,
+    machine: String,
+}
+
+/// One Windows machine's state, kept while the machine exists.
+struct Kept {
+    machine: Arc<WindowsMachine>,
+    shells: Arc<Shells>,
+}
+
+/// The Windows machines' WinRM endpoints.
+pub struct WinrmHub {
+    settings: WinrmSettings,
+    runtime: tokio::runtime::Handle,
+    me: Weak<WinrmHub>,
+    machines: Weak<dyn MachineLookup>,
+    endpoints: Mutex<HashMap<Ipv4Addr, Bound>>,
+    kept: Mutex<BTreeMap<String, Kept>>,
+    records: Records,
+    tls: Arc<SslAcceptor>,
+    warnings: Warnings,
+}
+
+/// The NetBIOS-style host name of machine `id`: what Windows shows as
+/// `COMPUTERNAME` (15 characters at most, upper case).
+pub fn hostname(id: &str) -> String {
+    id.chars().filter(|c| c.is_ascii_alphanumeric()).take(15).collect::<String>().to_uppercase()
+}
+
+impl WinrmHub {
+    /// A hub serving `settings`' ports on each Windows machine address,
+    /// that looks machines up in `machines` and says what it cannot do to
+    /// `warnings`. Must be called inside a tokio runtime. Fails when no
+    /// TLS certificate can be made.
+    pub fn new(
+        settings: WinrmSettings,
+        machines: Weak<dyn MachineLookup>,
+        warnings: Warnings,
+    ) -> std::io::Result<Arc<Self>> {
+        let tls = Arc::new(super::tls::acceptor("kiln-sim-windows")?);
+        Ok(Arc::new_cyclic(|me| WinrmHub {
+            settings,
+            runtime: tokio::runtime::Handle::current(),
+            me: me.clone(),
+            machines,
+            endpoints: Mutex::new(HashMap::new()),
+            kept: Mutex::new(BTreeMap::new()),
+            records: Records::default(),
+            tls,
+            warnings,
+        }))
+    }
+
+    fn bound(&self) -> MutexGuard<'_, HashMap<Ipv4Addr, Bound>> {
+        self.endpoints.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn kept(&self) -> MutexGuard<'_, BTreeMap<String, Kept>> {
+        self.kept.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn listen(&self, ip: Ipv4Addr, port: u16, tls: bool, machine: &str) -> Option<(SocketAddr, AbortHandle)> {
+        let hub: Arc<dyn Backend> = self.me.upgrade()?;
+        let what = if tls { "WinRM over HTTPS" } else { "WinRM" };
+        let listener = match std::net::TcpListener::bind((ip, port)) {
+            Ok(listener) => listener,
+            Err(e) => {
+                self.warnings.warn(&format!(
+                    "the simulator cannot listen for {what} on {ip}:{port} (machine {machine}): {e}; {what} to that address will fail"
+                ));
+                return None;
+            }
+        };
+        let address = listener.local_addr().ok()?;
+        let _ = listener.set_nonblocking(true);
+        let tls = tls.then(|| Arc::clone(&self.tls));
+        let accept = self
+            .runtime
+            .spawn(async move {
+                if let Ok(listener) = tokio::net::TcpListener::from_std(listener) {
+                    server::accept(listener, hub, tls).await;
+                }
+            })
+            .abort_handle();
+        Some((address, accept))
+    }
+
+    /// Binds every address of `machines` not bound yet (an address of a
+    /// machine that is gone goes to the machine that holds it now).
+    fn bind(&self, machines: &[Machine]) {
+        let mut endpoints = self.bound();
+        for machine in machines {
+            for ip in &machine.addresses {
+                if let Some(entry) = endpoints.get_mut(ip) {
+                    entry.machine = machine.id.clone();
+                    continue;
+                }
+                let http = self.listen(*ip, self.settings.http_port, false, &machine.id);
+                let https = self.listen(*ip, self.settings.https_port, true, &machine.id);
+                endpoints.insert(*ip, Bound { http, https, machine: machine.id.clone() });
+            }
+        }
+    }
+
+    /// Keeps one machine model per Windows machine that exists, and ends
+    /// the shells of those that are not running.
+    fn keep(&self, machines: &[Machine]) {
+        let mut kept = self.kept();
+        kept.retain(|id, k| {
+            let present = machines.iter().any(|m| &m.id == id);
+            if !present {
+                k.shells.clear();
+            }
+            present
+        });
+        for machine in machines {
+            let entry = kept.entry(machine.id.clone()).or_insert_with(|| Kept {
+                machine: WindowsMachine::new(&hostname(&machine.id), USERNAME),
+                shells: Arc::new(Shells::default()),
+            });
+            if !machine.running && !entry.shells.is_empty() {
+                entry.shells.clear();
+            }
+        }
+    }
+}
+
+impl Backend for WinrmHub {
+    fn target(&self, local: SocketAddr) -> Option<Target> {
+        let SocketAddr::V4(v4) = local else { return None };
+        let id = self.bound().get(v4.ip())?.machine.clone();
+        let machine = self.machines.upgrade()?.machine(&id).filter(|m| m.running && m.os == OsFamily::Windows)?;
+        let kept = self.kept();
+        let k = kept.get(&id)?;
+        Some(Target {
+            hostname: hostname(&id),
+            id,
+            username: USERNAME.into(),
+            password: machine.password,
+            machine: Arc::clone(&k.machine),
+            shells: Arc::clone(&k.shells),
+        })
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_envelope_size_kb: self.settings.max_envelope_size_kb,
+            max_shells_per_user: self.settings.max_shells_per_user,
+            drop_after_stdin_bytes: None,
+        }
+    }
+
+    fn log(&self) -> &Records {
+        &self.records
+    }
+}
+
+impl MachineEndpoint for WinrmHub {
+    fn name(&self) -> &'static str {
+        "winrm"
+    }
+
+    fn family(&self) -> OsFamily {
+        OsFamily::Windows
+    }
+
+    fn sync(&self, machines: &[Machine]) {
+        let windows: Vec<Machine> = machines.iter().filter(|m| m.os == OsFamily::Windows).cloned().collect();
+        self.keep(&windows);
+        self.bind(&windows);
+    }
+
+    /// The address's HTTP listener for port `http_port` (5985 when it is
+    /// 0), its HTTPS one for `https_port` (5986 when it is 0).
+    fn endpoint(&self, ip: Ipv4Addr, port: u16) -> Option<SocketAddr> {
+        let http = if self.settings.http_port == 0 { HTTP_PORT } else { self.settings.http_port };
+        let https = if self.settings.https_port == 0 { HTTPS_PORT } else { self.settings.https_port };
+        let bound = self.bound();
+        let b = bound.get(&ip)?;
+        if port == http {
+            b.http.as_ref().map(|(a, _)| *a)
+        } else if port == https {
+            b.https.as_ref().map(|(a, _)| *a)
+        } else {
+            None
+        }
+    }
+
+    /// Every request (`requests`), their count per action (`counts`), and
+    /// each machine's files (`files`, by machine id).
+    fn records(&self) -> Value {
+        let inner = self.records.lock().clone();
+        let files: BTreeMap<String, Value> =
+            self.kept().iter().map(|(id, k)| (id.clone(), serde_json::json!(k.machine.files()))).collect();
+        serde_json::json!({"requests": inner.requests, "counts": inner.counts, "files": files})
+    }
+
+    fn reset(&self) {
+        self.records.clear();
+    }
+
+    fn stop(&self) {
+        for (_, bound) in self.bound().drain() {
+            for (_, accept) in bound.http.into_iter().chain(bound.https) {
+                accept.abort();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct One(Machine);
+
+    impl MachineLookup for One {
+        fn machine(&self, id: &str) -> Option<Machine> {
+            (self.0.id == id).then(|| self.0.clone())
+        }
+    }
+
+    #[test]
+    fn host_names_are_short_upper_case_ids() {
+        assert_eq!(hostname("i-bp1abcdefghijklmnop"), "IBP1ABCDEFGHIJK");
+    }
+
+    #[tokio::test]
+    async fn a_windows_machine_gets_both_listeners_and_a_linux_one_none() {
+        let windows = Machine {
+            id: "i-w".into(),
+            addresses: vec![Ipv4Addr::new(127, 3, 0, 9)],
+            public_key: None,
+            password: Some("Secret1!".into()),
+            os: OsFamily::Windows,
+            running: true,
+        };
+        let linux = Machine {
+            id: "i-l".into(),
+            addresses: vec![Ipv4Addr::new(127, 3, 0, 10)],
+            os: OsFamily::Linux,
+            ..windows.clone()
+        };
+        let lookup: Arc<dyn MachineLookup> = Arc::new(One(windows.clone()));
+        let hub = WinrmHub::new(WinrmSettings::default(), Arc::downgrade(&lookup), Warnings::to(|_| {})).unwrap();
+        hub.sync(&[windows.clone(), linux.clone()]);
+        let http = hub.endpoint(windows.addresses[0], 5985).unwrap();
+        let https = hub.endpoint(windows.addresses[0], 5986).unwrap();
+        assert_ne!(http, https);
+        assert_eq!(hub.endpoint(windows.addresses[0], 22), None);
+        assert_eq!(hub.endpoint(linux.addresses[0], 5985), None);
+        let target = hub.target(http).unwrap();
+        assert_eq!((target.username.as_str(), target.password.as_deref()), ("Administrator", Some("Secret1!")));
+        assert!(hub.records()["files"]["i-w"].is_array());
+        hub.sync(&[]);
+        assert!(hub.target(http).is_none(), "a deleted machine's model is gone");
+        hub.stop();
+    }
+}

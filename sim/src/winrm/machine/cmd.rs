@@ -1,0 +1,254 @@
+//! The `cmd.exe` subset a WinRM `cmd` shell runs every command line through.
+//!
+//! Understood: `%VAR%` expansion over the whole line (first, as cmd does),
+//! `&`, `&&`, `||`, `^` escapes, `"` quoting, redirections `>`, `>>`, `1>`,
+//! `2>`, `2>&1`, `>nul`; built-ins `echo` (`echo.`), `exit [/b] [N]`, `set`,
+//! `type`, `del`/`erase`, `mkdir`/`md`, `cd`/`chdir`, `hostname`, `whoami`,
+//! `ver`, `cmd /c`; and `powershell[.exe]`. Anything else is cmd's "not
+//! recognized" message on stderr and exit 1 (a real cmd sets 9009 as the
+//! errorlevel; the brief of this simulator asks for 1, and no client we serve
+//! reads the number). `|` pipes and `( )` groups are not understood.
+
+use super::cmdline::{Op, Target, args, split_chain, split_word, take_redirections};
+use super::fs::{self, FsError, Kind};
+use super::{Ctx, Ended, powershell};
+
+/// How a command of a chain ended.
+enum Flow {
+    /// Go on with the chain; this is the errorlevel.
+    Next(i32),
+    /// `exit`: the whole line ends with this code.
+    Exit(i32),
+    /// A process that goes on after `start` (kiln's put/get): the rest of the
+    /// line is not run.
+    Job(super::Job),
+}
+
+/// Runs a whole command line; the exit code is the last command's errorlevel.
+pub(crate) fn run_line(ctx: &mut Ctx<'_>, line: &str) -> Ended {
+    let line = ctx.env.expand_percent(line);
+    let mut code = 0;
+    for (op, segment) in split_chain(&line) {
+        let run = match op {
+            Op::Always => true,
+            Op::And => code == 0,
+            Op::Or => code != 0,
+        };
+        if !run {
+            continue;
+        }
+        match simple(ctx, &segment) {
+            Flow::Next(c) => code = c,
+            Flow::Exit(c) => return Ended::Exit(c),
+            Flow::Job(job) => return Ended::Job(job),
+        }
+    }
+    Ended::Exit(code)
+}
+
+/// Runs one command with its redirections.
+fn simple(ctx: &mut Ctx<'_>, text: &str) -> Flow {
+    let (text, redirs) = take_redirections(text);
+    // cmd opens (and so creates or truncates) redirection files before it
+    // runs the command; a target it cannot open stops the command.
+    for (_, target) in &redirs {
+        if let Target::File { path, append } = target {
+            let path = ctx.resolve(path);
+            let opened = match (append, ctx.fs.kind(&path)) {
+                (_, Kind::Dir) => Err(FsError::IsDir(path.clone())),
+                (true, Kind::File) => Ok(()),
+                _ => ctx.fs.write(&path, Vec::new()),
+            };
+            if let Err(e) = opened {
+                let msg = match e {
+                    FsError::IsDir(_) => "Access is denied.\r\n",
+                    _ => "The system cannot find the path specified.\r\n",
+                };
+                ctx.out.stderr.extend_from_slice(msg.as_bytes());
+                return Flow::Next(1);
+            }
+        }
+    }
+    if redirs.is_empty() {
+        return builtin(ctx, &text);
+    }
+    let saved = std::mem::take(&mut ctx.out);
+    let flow = builtin(ctx, &text);
+    let made = std::mem::replace(&mut ctx.out, saved);
+    let route = |handle: u8| {
+        let mut target = Target::Handle(handle);
+        for (h, t) in &redirs {
+            if *h == handle {
+                target = t.clone();
+            }
+        }
+        target
+    };
+    for (handle, bytes) in [(1u8, made.stdout), (2u8, made.stderr)] {
+        match route(handle) {
+            Target::Nul => {}
+            Target::Handle(1) => ctx.out.stdout.extend(bytes),
+            Target::Handle(_) => ctx.out.stderr.extend(bytes),
+            Target::File { path, .. } => {
+                let path = ctx.resolve(&path);
+                // Opened above, so this cannot fail.
+                let _ = ctx.fs.append(&path, &bytes);
+            }
+        }
+    }
+    flow
+}
+
+fn say(out: &mut Vec<u8>, text: &str) {
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+fn builtin(ctx: &mut Ctx<'_>, text: &str) -> Flow {
+    let (word, rest) = split_word(text);
+    let plain_args = || args(rest).into_iter().filter(|a| !a.starts_with('/')).collect::<Vec<_>>();
+    match word.as_str() {
+        "" => Flow::Next(0),
+        "echo" => {
+            // The one character after `echo` (space, `.`, `(`) separates; the
+            // rest is printed as it is, trailing spaces and quotes included.
+            let shown = rest.get(1..).unwrap_or("");
+            let t = shown.trim();
+            if rest.starts_with(|c: char| c.is_ascii_whitespace()) && t.is_empty() || rest.is_empty() {
+                say(&mut ctx.out.stdout, "ECHO is on.");
+            } else if !(t.eq_ignore_ascii_case("on") || t.eq_ignore_ascii_case("off")) {
+                say(&mut ctx.out.stdout, shown);
+            }
+            Flow::Next(0)
+        }
+        "exit" => {
+            let code = args(rest).iter().find(|a| !a.eq_ignore_ascii_case("/b")).map(|a| a.parse().unwrap_or(0));
+            Flow::Exit(code.unwrap_or(0))
+        }
+        "set" => set(ctx, rest.trim()),
+        "type" => {
+            let mut code = 0;
+            for name in plain_args() {
+                match ctx.fs.read(&ctx.resolve(&name)) {
+                    Some(bytes) => ctx.out.stdout.extend_from_slice(bytes),
+                    None => {
+                        let msg = match ctx.fs.kind(&ctx.resolve(&name)) {
+                            Kind::Dir => "Access is denied.",
+                            _ => "The system cannot find the file specified.",
+                        };
+                        say(&mut ctx.out.stderr, msg);
+                        code = 1;
+                    }
+                }
+            }
+            Flow::Next(code)
+        }
+        "del" | "erase" => {
+            for name in plain_args() {
+                let path = ctx.resolve(&name);
+                if ctx.fs.remove_file(&path).is_err() {
+                    // del reports but keeps errorlevel 0, as the real one does.
+                    say(&mut ctx.out.stderr, &format!("Could Not Find {path}"));
+                }
+            }
+            Flow::Next(0)
+        }
+        "mkdir" | "md" => {
+            let mut code = 0;
+            for name in plain_args() {
+                let path = ctx.resolve(&name);
+                let msg = match ctx.fs.kind(&path) {
+                    Kind::Missing => {
+                        ctx.fs.mkdir_all(&path).err().map(|_| "The system cannot find the path specified.".to_string())
+                    }
+                    _ => Some(format!("A subdirectory or file {name} already exists.")),
+                };
+                if let Some(msg) = msg {
+                    say(&mut ctx.out.stderr, &msg);
+                    code = 1;
+                }
+            }
+            Flow::Next(code)
+        }
+        "cd" | "chdir" => {
+            let target = rest.trim().trim_start_matches("/d").trim_start_matches("/D").trim();
+            if target.is_empty() {
+                say(&mut ctx.out.stdout, &ctx.cwd.clone());
+                return Flow::Next(0);
+            }
+            let path = ctx.resolve(target);
+            if ctx.fs.kind(&path) == Kind::Dir {
+                ctx.cwd = ctx.fs.spelled(&path).unwrap_or(&path).to_string();
+                Flow::Next(0)
+            } else {
+                say(&mut ctx.out.stderr, "The system cannot find the path specified.");
+                Flow::Next(1)
+            }
+        }
+        "hostname" => {
+            say(&mut ctx.out.stdout, &ctx.machine.hostname.clone());
+            Flow::Next(0)
+        }
+        "whoami" => {
+            let who = format!("{}\\{}", ctx.machine.hostname, ctx.machine.username).to_lowercase();
+            say(&mut ctx.out.stdout, &who);
+            Flow::Next(0)
+        }
+        "ver" => {
+            ctx.out.stdout.extend_from_slice(b"\r\nMicrosoft Windows [Version 10.0.17763.1935]\r\n");
+            Flow::Next(0)
+        }
+        "cmd" | "cmd.exe" => {
+            let rest = rest.trim_start();
+            let lower = rest.to_ascii_lowercase();
+            let inner =
+                ["/c ", "/k ", "/s /c ", "/q /c "].iter().find_map(|p| lower.starts_with(p).then(|| &rest[p.len()..]));
+            match inner.map(|i| i.trim().trim_matches('"').to_string()) {
+                Some(inner) => match run_line(ctx, &inner) {
+                    Ended::Exit(code) => Flow::Next(code),
+                    Ended::Job(job) => Flow::Job(job),
+                },
+                None => Flow::Next(0),
+            }
+        }
+        w if is_powershell(w) => match powershell::run(ctx, rest) {
+            Ended::Exit(code) => Flow::Next(code),
+            Ended::Job(job) => Flow::Job(job),
+        },
+        _ => {
+            let shown = text.trim().split(|c: char| c.is_ascii_whitespace()).next().unwrap_or("").trim_matches('"');
+            let msg = format!(
+                "'{shown}' is not recognized as an internal or external command,\r\noperable program or batch file."
+            );
+            say(&mut ctx.out.stderr, &msg);
+            Flow::Next(1)
+        }
+    }
+}
+
+/// `powershell`, `powershell.exe`, in any case, bare or with its full path.
+fn is_powershell(word: &str) -> bool {
+    let base = fs::base_name(&word.replace('/', "\\")).to_string();
+    base == "powershell" || base == "powershell.exe"
+}
+
+fn set(ctx: &mut Ctx<'_>, rest: &str) -> Flow {
+    let rest = rest.strip_prefix('"').and_then(|r| r.strip_suffix('"')).unwrap_or(rest);
+    if let Some((name, value)) = rest.split_once('=') {
+        ctx.env.set(name, value);
+        return Flow::Next(0);
+    }
+    let mut any = false;
+    for (k, v) in ctx.env.sorted() {
+        if k.to_uppercase().starts_with(&rest.to_uppercase()) {
+            say(&mut ctx.out.stdout, &format!("{k}={v}"));
+            any = true;
+        }
+    }
+    if any {
+        Flow::Next(0)
+    } else {
+        say(&mut ctx.out.stderr, &format!("Environment variable {rest} not defined"));
+        Flow::Next(1)
+    }
+}

@@ -1,0 +1,325 @@
+//! The machine's files: an in-memory NTFS look-alike on one drive, `C:`.
+//!
+//! Names are compared without case (as NTFS does by default) but kept as they
+//! were first written; `/` and `\` are the same separator. Paths are held in
+//! their normal form: `C:\` for the root, `C:\Windows\Temp` below it (no
+//! trailing separator), which is what `files()` reports and what error
+//! messages name, as Windows does.
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
+
+/// Why a file operation failed; each names the path as Windows would.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FsError {
+    /// Nothing exists at the path.
+    #[error("{0} does not exist")]
+    NotFound(String),
+    /// The directory that should contain the path does not exist.
+    #[error("the directory of {0} does not exist")]
+    ParentMissing(String),
+    /// A file was expected but the path is a directory.
+    #[error("{0} is a directory")]
+    IsDir(String),
+    /// A directory was expected but the path is a file.
+    #[error("{0} is not a directory")]
+    NotDir(String),
+    /// The path exists already.
+    #[error("{0} already exists")]
+    Exists(String),
+}
+
+/// What a path names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Nothing.
+    Missing,
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+}
+
+/// One file, as `WindowsMachine::files` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FileRecord {
+    /// The normal path (`C:\Users\kiln\a.txt`), with the case it was created with.
+    pub path: String,
+    /// Its length in bytes.
+    pub size: u64,
+    /// SHA-256 of its bytes, lower-case hex.
+    pub sha256: String,
+}
+
+struct Node {
+    /// The normal path as first spelled.
+    path: String,
+    /// The bytes of a file; `None` for a directory.
+    data: Option<Vec<u8>>,
+}
+
+/// The whole file system.
+pub(crate) struct Fs {
+    /// Keyed by the lower-cased normal path, so that lookups ignore case and a
+    /// directory's entries are one contiguous range.
+    nodes: BTreeMap<String, Node>,
+}
+
+fn key(path: &str) -> String {
+    path.to_lowercase()
+}
+
+/// `path` made absolute against `cwd` (itself normal) and normalised:
+/// quotes around it dropped, `/` as `\`, `.` and `..` resolved (never above
+/// the root), repeated and trailing separators dropped. `\x` is `x` at the
+/// root of the drive; `C:x` is taken as relative to `cwd`, as on the one drive
+/// this machine has.
+pub(crate) fn resolve(cwd: &str, path: &str) -> String {
+    let path = path.trim();
+    let path = path.strip_prefix('"').and_then(|p| p.strip_suffix('"')).unwrap_or(path);
+    let path = path.replace('/', "\\");
+    let bytes = path.as_bytes();
+    let (drive, rest, absolute) = if bytes.len() >= 2 && bytes[1] == b':' && bytes[0].is_ascii_alphabetic() {
+        let drive = path[..1].to_ascii_uppercase();
+        let rest = &path[2..];
+        (drive, rest.to_string(), rest.starts_with('\\'))
+    } else {
+        (cwd[..1].to_string(), path.clone(), path.starts_with('\\'))
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    if !absolute {
+        parts.extend(cwd[2..].split('\\').filter(|p| !p.is_empty()));
+    }
+    for part in rest.split('\\') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("{drive}:\\{}", parts.join("\\"))
+}
+
+/// The directory holding `path`, or `None` for the root.
+pub(crate) fn parent(path: &str) -> Option<String> {
+    let idx = path.rfind('\\')?;
+    if idx + 1 == path.len() {
+        return None; // the root, `C:\`
+    }
+    Some(if idx == 2 { path[..3].to_string() } else { path[..idx].to_string() })
+}
+
+/// The last component of a normal path (`""` for the root).
+pub(crate) fn base_name(path: &str) -> &str {
+    path.rsplit('\\').next().unwrap_or("")
+}
+
+/// `child` below the normal directory `dir`.
+pub(crate) fn join(dir: &str, child: &str) -> String {
+    if dir.ends_with('\\') { format!("{dir}{child}") } else { format!("{dir}\\{child}") }
+}
+
+impl Fs {
+    /// A file system with only the root directory `C:\`.
+    pub(crate) fn new() -> Fs {
+        let mut nodes = BTreeMap::new();
+        nodes.insert(key("C:\\"), Node { path: "C:\\".into(), data: None });
+        Fs { nodes }
+    }
+
+    /// What `path` (normal) names.
+    pub(crate) fn kind(&self, path: &str) -> Kind {
+        match self.nodes.get(&key(path)) {
+            None => Kind::Missing,
+            Some(Node { data: None, .. }) => Kind::Dir,
+            Some(_) => Kind::File,
+        }
+    }
+
+    /// The path as it was first spelled, if it exists.
+    pub(crate) fn spelled(&self, path: &str) -> Option<&str> {
+        self.nodes.get(&key(path)).map(|n| n.path.as_str())
+    }
+
+    /// A file's bytes; `None` when it is missing or a directory.
+    pub(crate) fn read(&self, path: &str) -> Option<&[u8]> {
+        self.nodes.get(&key(path)).and_then(|n| n.data.as_deref())
+    }
+
+    /// The spelling a new node at `path` gets: its directories as they are
+    /// spelled already, its own name as given.
+    fn spell_new(&self, path: &str) -> String {
+        match parent(path) {
+            Some(dir) => join(self.spelled(&dir).unwrap_or(&dir), base_name(path)),
+            None => path.to_string(),
+        }
+    }
+
+    fn check_parent(&self, path: &str) -> Result<(), FsError> {
+        match parent(path) {
+            Some(dir) if self.kind(&dir) != Kind::Dir => Err(FsError::ParentMissing(path.into())),
+            _ => Ok(()),
+        }
+    }
+
+    /// Creates or replaces the file `path` with `bytes`. Fails when its
+    /// directory is missing or `path` is a directory.
+    pub(crate) fn write(&mut self, path: &str, bytes: Vec<u8>) -> Result<(), FsError> {
+        self.check_parent(path)?;
+        match self.nodes.get_mut(&key(path)) {
+            Some(Node { data: None, .. }) => Err(FsError::IsDir(path.into())),
+            Some(node) => {
+                node.data = Some(bytes);
+                Ok(())
+            }
+            None => {
+                let spelled = self.spell_new(path);
+                self.nodes.insert(key(path), Node { path: spelled, data: Some(bytes) });
+                Ok(())
+            }
+        }
+    }
+
+    /// Appends `bytes` to the file `path`, creating it. Fails as `write`.
+    pub(crate) fn append(&mut self, path: &str, bytes: &[u8]) -> Result<(), FsError> {
+        match self.nodes.get_mut(&key(path)) {
+            Some(Node { data: Some(data), .. }) => {
+                data.extend_from_slice(bytes);
+                Ok(())
+            }
+            _ => self.write(path, bytes.to_vec()),
+        }
+    }
+
+    /// Creates the directory `path`; its parent must exist. Fails with
+    /// `Exists` when anything is there already.
+    pub(crate) fn mkdir(&mut self, path: &str) -> Result<(), FsError> {
+        if self.kind(path) != Kind::Missing {
+            return Err(FsError::Exists(path.into()));
+        }
+        self.check_parent(path)?;
+        let spelled = self.spell_new(path);
+        self.nodes.insert(key(path), Node { path: spelled, data: None });
+        Ok(())
+    }
+
+    /// Creates `path` and every missing directory above it. Fails with
+    /// `NotDir` when one of them is a file; an existing directory is fine.
+    pub(crate) fn mkdir_all(&mut self, path: &str) -> Result<(), FsError> {
+        match self.kind(path) {
+            Kind::Dir => return Ok(()),
+            Kind::File => return Err(FsError::NotDir(path.into())),
+            Kind::Missing => {}
+        }
+        if let Some(dir) = parent(path) {
+            self.mkdir_all(&dir)?;
+        }
+        self.mkdir(path)
+    }
+
+    /// Deletes the file `path`. Fails when it is missing or a directory.
+    pub(crate) fn remove_file(&mut self, path: &str) -> Result<(), FsError> {
+        match self.kind(path) {
+            Kind::Missing => Err(FsError::NotFound(path.into())),
+            Kind::Dir => Err(FsError::IsDir(path.into())),
+            Kind::File => {
+                self.nodes.remove(&key(path));
+                Ok(())
+            }
+        }
+    }
+
+    /// Deletes `path`, a file or a directory with everything below it.
+    /// Fails when it is missing; the root stays.
+    pub(crate) fn remove_all(&mut self, path: &str) -> Result<(), FsError> {
+        if self.kind(path) == Kind::Missing {
+            return Err(FsError::NotFound(path.into()));
+        }
+        let below = format!("{}\\", key(path).trim_end_matches('\\'));
+        self.nodes.retain(|k, _| k.len() == 3 || !k.starts_with(&below));
+        if parent(path).is_some() {
+            self.nodes.remove(&key(path));
+        }
+        Ok(())
+    }
+
+    /// Moves the file `from` to `to`, replacing a file there. Fails when
+    /// `from` is not a file or `to` cannot be written.
+    pub(crate) fn rename_file(&mut self, from: &str, to: &str) -> Result<(), FsError> {
+        let bytes = self.read(from).ok_or_else(|| FsError::NotFound(from.into()))?.to_vec();
+        self.write(to, bytes)?;
+        self.nodes.remove(&key(from));
+        Ok(())
+    }
+
+    /// The entries of the directory `path`: (name, is a directory), sorted by
+    /// name without case as `dir` and `Get-ChildItem` list them.
+    pub(crate) fn children(&self, path: &str) -> Result<Vec<(String, bool)>, FsError> {
+        match self.kind(path) {
+            Kind::Missing => return Err(FsError::NotFound(path.into())),
+            Kind::File => return Err(FsError::NotDir(path.into())),
+            Kind::Dir => {}
+        }
+        let prefix = format!("{}\\", key(path).trim_end_matches('\\'));
+        Ok(self
+            .nodes
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .filter(|(k, _)| !k[prefix.len()..].contains('\\'))
+            .map(|(_, n)| (base_name(&n.path).to_string(), n.data.is_none()))
+            .collect())
+    }
+
+    /// Every file, sorted by path without case.
+    pub(crate) fn records(&self) -> Vec<FileRecord> {
+        self.nodes
+            .values()
+            .filter_map(|n| {
+                let data = n.data.as_ref()?;
+                Some(FileRecord { path: n.path.clone(), size: data.len() as u64, sha256: hex(&Sha256::digest(data)) })
+            })
+            .collect()
+    }
+}
+
+/// Lower-case hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_relative_absolute_and_dots() {
+        let cwd = "C:\\Users\\kiln";
+        assert_eq!(resolve(cwd, "a/b.txt"), "C:\\Users\\kiln\\a\\b.txt");
+        assert_eq!(resolve(cwd, "c:/windows/temp/"), "C:\\windows\\temp");
+        assert_eq!(resolve(cwd, "\\x"), "C:\\x");
+        assert_eq!(resolve(cwd, "..\\..\\..\\y"), "C:\\y");
+        assert_eq!(resolve(cwd, "\"C:\\Program Files\\.\\z\""), "C:\\Program Files\\z");
+        assert_eq!(resolve(cwd, "C:\\"), "C:\\");
+        assert_eq!(parent("C:\\a"), Some("C:\\".into()));
+        assert_eq!(parent("C:\\a\\b"), Some("C:\\a".into()));
+        assert_eq!(parent("C:\\"), None);
+    }
+
+    #[test]
+    fn names_ignore_case_but_keep_their_spelling() {
+        let mut fs = Fs::new();
+        fs.mkdir_all("C:\\Temp\\Sub").unwrap();
+        fs.write("C:\\temp\\sub\\A.txt", b"x".to_vec()).unwrap();
+        assert_eq!(fs.read("C:\\TEMP\\SUB\\a.TXT"), Some(&b"x"[..]));
+        assert_eq!(fs.records()[0].path, "C:\\Temp\\Sub\\A.txt");
+        assert_eq!(fs.children("c:\\temp").unwrap(), vec![("Sub".to_string(), true)]);
+        assert_eq!(fs.write("C:\\nope\\f", vec![]), Err(FsError::ParentMissing("C:\\nope\\f".into())));
+        assert_eq!(fs.write("C:\\Temp", vec![]), Err(FsError::IsDir("C:\\Temp".into())));
+        fs.remove_all("C:\\Temp").unwrap();
+        assert_eq!(fs.kind("C:\\Temp\\Sub\\A.txt"), Kind::Missing);
+        assert_eq!(fs.kind("C:\\"), Kind::Dir);
+    }
+}

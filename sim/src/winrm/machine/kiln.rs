@@ -1,0 +1,359 @@
+//! kiln's own scripts (docs/winrm-protocol.md, the contract): recognised by
+//! their header, `# kiln:<op> 1` then `$<name> = '<value>'` lines up to an
+//! empty one, and done as the page says; the body is not read.
+//!
+//! Every line the machine prints ends in CRLF, as PowerShell writes lines;
+//! kiln ignores a `\r` before `\n` both ways. Errors are one plain line on
+//! stderr starting `kiln: ` (the scripts write them with
+//! `[Console]::Error.WriteLine`, not as PowerShell error records).
+
+use std::collections::VecDeque;
+
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+use super::fs::{self, Fs, FsError, Kind};
+use super::{Ctx, Ended, Job, Output};
+
+/// Bytes of a file in one `C` record of `get` (64 KiB of base64).
+const GET_CHUNK: usize = 48 * 1024;
+
+fn b64() -> base64::engine::GeneralPurpose {
+    base64::engine::general_purpose::STANDARD
+}
+
+fn say(out: &mut Vec<u8>, text: &str) {
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+/// A script header: operation, version, parameters (names lower-cased).
+type Header = (String, String, Vec<(String, String)>);
+
+/// The operation and parameters of a kiln script's header, or `None` when
+/// `script` does not start with one.
+fn header(script: &str) -> Option<Header> {
+    let mut lines = script.trim_start_matches('\u{feff}').lines();
+    let first = lines.next()?.trim();
+    let (op, version) = first.strip_prefix("# kiln:")?.split_once(' ')?;
+    let mut params = Vec::new();
+    for line in lines {
+        let line = line.trim();
+        if line.is_empty() {
+            break;
+        }
+        let Some((name, value)) = line.strip_prefix('$').and_then(|l| l.split_once('=')) else { continue };
+        let value = value.trim();
+        let Some(inner) = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) else { continue };
+        params.push((name.trim().to_ascii_lowercase(), inner.replace("''", "'")));
+    }
+    Some((op.to_string(), version.trim().to_string(), params))
+}
+
+/// Starts a kiln script, or `None` when `script` is not one.
+pub(crate) fn start(ctx: &mut Ctx<'_>, script: &str) -> Option<Ended> {
+    let (op, version, params) = header(script)?;
+    let param = |name: &str| params.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let fail = |ctx: &mut Ctx<'_>, msg: String| {
+        say(&mut ctx.out.stderr, &format!("kiln: {msg}"));
+        Some(Ended::Exit(1))
+    };
+    if version != "1" {
+        return fail(ctx, format!("{op} script version {version} is not known here (this machine knows 1)"));
+    }
+    let (name, run): (&str, fn(&mut Ctx<'_>, &str) -> Ended) = match op.as_str() {
+        "kind" => ("path", kind),
+        "list" => ("path", list),
+        "put" => ("dest", put),
+        "get" => ("src", get),
+        _ => return fail(ctx, format!("unknown operation '{op}' (known: kind, list, put, get)")),
+    };
+    match param(name) {
+        Some(value) => {
+            let path = ctx.resolve(&value);
+            Some(run(ctx, &path))
+        }
+        None => fail(ctx, format!("the {op} script has no ${name} parameter in its header")),
+    }
+}
+
+fn kind(ctx: &mut Ctx<'_>, path: &str) -> Ended {
+    let word = match ctx.fs.kind(path) {
+        Kind::Missing => "missing",
+        Kind::File => "file",
+        Kind::Dir => "dir",
+    };
+    say(&mut ctx.out.stdout, word);
+    Ended::Exit(0)
+}
+
+fn list(ctx: &mut Ctx<'_>, path: &str) -> Ended {
+    match ctx.fs.children(path) {
+        Ok(entries) => {
+            for (name, dir) in entries {
+                let line = format!("{} {}", if dir { 'd' } else { 'f' }, b64().encode(name.as_bytes()));
+                say(&mut ctx.out.stdout, &line);
+            }
+            Ended::Exit(0)
+        }
+        Err(e) => {
+            say(&mut ctx.out.stderr, &format!("kiln: cannot list {path}: {e}"));
+            Ended::Exit(1)
+        }
+    }
+}
+
+fn put(_ctx: &mut Ctx<'_>, dest: &str) -> Ended {
+    Ended::Job(Job::Put(Box::new(Put { dest: dest.to_string(), line: Vec::new(), current: None, files: 0, bytes: 0 })))
+}
+
+/// A file being written by `put`.
+struct Upload {
+    target: String,
+    temp: String,
+    hasher: Sha256,
+    size: u64,
+}
+
+/// kiln's `put`: runs as its stdin records arrive.
+pub(crate) struct Put {
+    dest: String,
+    /// The start of a record whose line end has not come yet.
+    line: Vec<u8>,
+    current: Option<Upload>,
+    files: u64,
+    bytes: u64,
+}
+
+/// `dest/<path>` for a record's base64 path (empty: `dest` itself).
+fn record_path(dest: &str, b64_path: &str) -> Result<String, String> {
+    let bytes = b64().decode(b64_path).map_err(|e| format!("bad base64 path '{b64_path}': {e}"))?;
+    let rel = String::from_utf8(bytes).map_err(|_| format!("path '{b64_path}' is not UTF-8"))?;
+    Ok(if rel.is_empty() { dest.to_string() } else { fs::resolve(dest, &rel.replace('/', "\\")) })
+}
+
+impl Put {
+    /// Takes a chunk of stdin; `Some(exit code)` once the script has ended.
+    pub(crate) fn feed(&mut self, fs: &mut Fs, data: &[u8], end: bool, out: &mut Output) -> Option<i32> {
+        let mut rest = data;
+        while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
+            self.line.extend_from_slice(&rest[..nl]);
+            rest = &rest[nl + 1..];
+            let line = std::mem::take(&mut self.line);
+            if let Err(code) = self.record(fs, &line, out) {
+                return Some(code);
+            }
+        }
+        self.line.extend_from_slice(rest);
+        if !end {
+            return None;
+        }
+        let line = std::mem::take(&mut self.line);
+        if let Err(code) = self.record(fs, &line, out) {
+            return Some(code);
+        }
+        if let Some(up) = self.current.take() {
+            let _ = fs.remove_file(&up.temp);
+            say(&mut out.stderr, &format!("kiln: stdin ended inside {} (no E record): upload interrupted", up.target));
+            return Some(3);
+        }
+        say(&mut out.stdout, &format!("done {} {}", self.files, self.bytes));
+        Some(0)
+    }
+
+    /// Ends the script with `code` and `msg` on stderr, deleting the
+    /// temporary file of a file under way, as the script's cleanup does.
+    fn fail(&mut self, fs: &mut Fs, out: &mut Output, code: i32, msg: &str) -> Result<(), i32> {
+        if let Some(up) = self.current.take() {
+            let _ = fs.remove_file(&up.temp);
+        }
+        say(&mut out.stderr, &format!("kiln: {msg}"));
+        Err(code)
+    }
+
+    fn record(&mut self, fs: &mut Fs, line: &[u8], out: &mut Output) -> Result<(), i32> {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(line).into_owned();
+        let tag = text.get(..1).unwrap_or("?");
+        let after = text.get(1..).unwrap_or("");
+        let arg = after.strip_prefix(' ').unwrap_or(after);
+        match tag {
+            "D" | "F" if self.current.is_some() => {
+                let target = self.current.as_ref().map(|u| u.target.clone()).unwrap_or_default();
+                self.fail(fs, out, 1, &format!("a {tag} record came before the E record of {target}"))
+            }
+            "D" => {
+                let path = match record_path(&self.dest, arg) {
+                    Ok(p) => p,
+                    Err(e) => return self.fail(fs, out, 1, &e),
+                };
+                match fs.kind(&path) {
+                    Kind::Dir => Ok(()),
+                    Kind::File => self.fail(fs, out, 1, &format!("cannot make directory {path}: a file is there")),
+                    Kind::Missing => match fs.mkdir(&path) {
+                        Ok(()) => Ok(()),
+                        Err(_) => {
+                            self.fail(fs, out, 1, &format!("cannot make directory {path}: its parent does not exist"))
+                        }
+                    },
+                }
+            }
+            "F" => {
+                let target = match record_path(&self.dest, arg) {
+                    Ok(p) => p,
+                    Err(e) => return self.fail(fs, out, 1, &e),
+                };
+                let temp = format!("{target}.kiln-upload");
+                let why = match fs.kind(&target) {
+                    Kind::Dir => Some("it is a directory".to_string()),
+                    _ => fs.write(&temp, Vec::new()).err().map(|e| match e {
+                        FsError::ParentMissing(_) => "its directory does not exist".to_string(),
+                        e => e.to_string(),
+                    }),
+                };
+                if let Some(why) = why {
+                    return self.fail(fs, out, 1, &format!("cannot write {target}: {why}"));
+                }
+                self.current = Some(Upload { target, temp, hasher: Sha256::new(), size: 0 });
+                Ok(())
+            }
+            "C" => {
+                let Some(up) = self.current.as_mut() else {
+                    return self.fail(fs, out, 1, "a C record came before any F record");
+                };
+                match b64().decode(arg) {
+                    Ok(bytes) => {
+                        up.hasher.update(&bytes);
+                        up.size += bytes.len() as u64;
+                        let temp = up.temp.clone();
+                        match fs.append(&temp, &bytes) {
+                            Ok(()) => Ok(()),
+                            Err(e) => self.fail(fs, out, 1, &format!("cannot write {temp}: {e}")),
+                        }
+                    }
+                    Err(e) => {
+                        let target = up.target.clone();
+                        self.fail(fs, out, 1, &format!("bad base64 in a C record of {target}: {e}"))
+                    }
+                }
+            }
+            "E" => {
+                let Some(up) = self.current.take() else {
+                    return self.fail(fs, out, 1, "an E record came before any F record");
+                };
+                let got = fs::hex(&up.hasher.finalize());
+                if !got.eq_ignore_ascii_case(arg.trim()) {
+                    let _ = fs.remove_file(&up.temp);
+                    let msg = format!(
+                        "{}: SHA-256 of the bytes received is {got}, the E record says {}",
+                        up.target,
+                        arg.trim()
+                    );
+                    say(&mut out.stderr, &format!("kiln: {msg}"));
+                    return Err(2);
+                }
+                if let Err(e) = fs.rename_file(&up.temp, &up.target) {
+                    let _ = fs.remove_file(&up.temp);
+                    say(&mut out.stderr, &format!("kiln: cannot write {}: {e}", up.target));
+                    return Err(1);
+                }
+                self.files += 1;
+                self.bytes += up.size;
+                Ok(())
+            }
+            _ => self.fail(fs, out, 1, &format!("unknown record '{}'", text.chars().take(40).collect::<String>())),
+        }
+    }
+}
+
+/// One record source of `get`.
+enum Item {
+    Dir(String),
+    File { rel: String, data: Vec<u8>, sent: Option<usize> },
+}
+
+/// kiln's `get`: its records are made as they are taken. The files are the
+/// ones there when it started.
+pub(crate) struct Get {
+    items: VecDeque<Item>,
+    files: u64,
+    bytes: u64,
+}
+
+fn rel_b64(rel: &str) -> String {
+    b64().encode(rel.as_bytes())
+}
+
+fn get(ctx: &mut Ctx<'_>, src: &str) -> Ended {
+    let mut items = VecDeque::new();
+    match ctx.fs.kind(src) {
+        Kind::Missing => {
+            say(&mut ctx.out.stderr, &format!("kiln: cannot read {src}: it does not exist"));
+            return Ended::Exit(1);
+        }
+        Kind::File => {
+            let data = ctx.fs.read(src).unwrap_or_default().to_vec();
+            items.push_back(Item::File { rel: String::new(), data, sent: None });
+        }
+        Kind::Dir => {
+            items.push_back(Item::Dir(String::new()));
+            walk(ctx.fs, src, "", &mut items);
+        }
+    }
+    Ended::Job(Job::Get(Box::new(Get { items, files: 0, bytes: 0 })))
+}
+
+/// Directories before their contents, entries by name.
+fn walk(fs: &Fs, dir: &str, rel: &str, items: &mut VecDeque<Item>) {
+    for (name, is_dir) in fs.children(dir).unwrap_or_default() {
+        let path = fs::join(dir, &name);
+        let rel = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+        if is_dir {
+            items.push_back(Item::Dir(rel.clone()));
+            walk(fs, &path, &rel, items);
+        } else {
+            let data = fs.read(&path).unwrap_or_default().to_vec();
+            items.push_back(Item::File { rel, data, sent: None });
+        }
+    }
+}
+
+impl Get {
+    /// Adds records to `out` until it holds `want` bytes or all are made;
+    /// `Some(0)` once the last (`done`) was made.
+    pub(crate) fn produce(&mut self, out: &mut Vec<u8>, want: usize) -> Option<i32> {
+        while out.len() < want.max(1) {
+            let Some(item) = self.items.front_mut() else {
+                say(out, &format!("done {} {}", self.files, self.bytes));
+                return Some(0);
+            };
+            match item {
+                Item::Dir(rel) => {
+                    say(out, &format!("D {}", rel_b64(rel)));
+                    self.items.pop_front();
+                }
+                Item::File { rel, data, sent } => match *sent {
+                    None => {
+                        say(out, &format!("F {}", rel_b64(rel)));
+                        *sent = Some(0);
+                    }
+                    Some(done) if done < data.len() => {
+                        let end = (done + GET_CHUNK).min(data.len());
+                        say(out, &format!("C {}", b64().encode(&data[done..end])));
+                        *sent = Some(end);
+                    }
+                    Some(_) => {
+                        say(out, &format!("E {}", fs::hex(&Sha256::digest(&data[..]))));
+                        self.files += 1;
+                        self.bytes += data.len() as u64;
+                        self.items.pop_front();
+                    }
+                },
+            }
+        }
+        None
+    }
+}

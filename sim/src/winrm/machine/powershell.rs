@@ -1,0 +1,234 @@
+//! `powershell.exe` as a command line starts it, and the error stream it
+//! writes when it is not interactive.
+//!
+//! Flags understood (any case, with the abbreviations powershell.exe takes):
+//! `-NoProfile`, `-NonInteractive`, `-NoLogo`, `-NoExit`, `-Sta`, `-Mta`,
+//! `-ExecutionPolicy X`, `-InputFormat X`, `-OutputFormat X`,
+//! `-WindowStyle X`, `-Version X`, `-EncodedCommand <base64 of UTF-16LE>`
+//! (`-enc`, `-e`, `-ec`), `-Command <text>` (`-c`: the rest of the line), or
+//! the script as the rest of the line. The script then goes to kiln's
+//! scripts, to the Packer/winrmcp scripts, or to the PowerShell subset, in
+//! that order.
+
+use base64::Engine as _;
+
+use super::{Ctx, Ended, kiln, packer, pscript};
+
+/// Flags without a value: full name and the shortest prefix accepted.
+const SWITCHES: &[(&str, usize)] =
+    &[("noprofile", 3), ("noninteractive", 4), ("nologo", 3), ("noexit", 3), ("sta", 3), ("mta", 3)];
+
+/// Flags that take the next argument as their value.
+const WITH_VALUE: &[(&str, usize)] = &[
+    ("executionpolicy", 2),
+    ("inputformat", 2),
+    ("outputformat", 1),
+    ("windowstyle", 1),
+    ("version", 1),
+    ("configurationname", 4),
+];
+
+fn is_flag(word: &str, table: &[(&str, usize)]) -> bool {
+    table.iter().any(|(full, min)| word.len() >= *min && full.starts_with(word))
+}
+
+/// Splits off the first argument of `text` (quotes grouping): it and the rest.
+fn next_arg(text: &str) -> Option<(String, &str)> {
+    let text = text.trim_start();
+    if text.is_empty() {
+        return None;
+    }
+    let mut quoted = false;
+    let end = text
+        .char_indices()
+        .find(|&(_, c)| {
+            if c == '"' {
+                quoted = !quoted;
+            }
+            c.is_ascii_whitespace() && !quoted
+        })
+        .map(|(i, _)| i)
+        .unwrap_or(text.len());
+    Some((text[..end].replace('"', ""), &text[end..]))
+}
+
+/// The script as `-Command` or the rest of the line gives it: the text with
+/// one pair of quotes around the whole of it dropped, as cmd's argument
+/// splitting and powershell.exe's joining of its arguments come to.
+fn command_text(text: &str) -> String {
+    let t = text.trim();
+    match t.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(inner) if !inner.contains('"') => inner.to_string(),
+        _ => t.to_string(),
+    }
+}
+
+/// Decodes an `-EncodedCommand` value: base64 of UTF-16LE text.
+pub(crate) fn decode_encoded(value: &str) -> Option<String> {
+    let bytes = base64::engine::general_purpose::STANDARD.decode(value.trim()).ok()?;
+    if bytes.len() % 2 != 0 {
+        return None;
+    }
+    let units: Vec<u16> = bytes.chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+    Some(String::from_utf16_lossy(&units))
+}
+
+/// Runs `powershell.exe` with the arguments `rest`.
+pub(crate) fn run(ctx: &mut Ctx<'_>, rest: &str) -> Ended {
+    let mut rest = rest;
+    let script = loop {
+        let Some((arg, after)) = next_arg(rest) else {
+            // No command at all: an interactive prompt over a pipe reads
+            // stdin, which no client of ours sends; end as if it were empty.
+            return Ended::Exit(0);
+        };
+        let flag = arg.strip_prefix('-').or_else(|| arg.strip_prefix('/')).map(str::to_ascii_lowercase);
+        match flag {
+            Some(f) if is_flag(&f, SWITCHES) => rest = after,
+            Some(f) if is_flag(&f, WITH_VALUE) => rest = next_arg(after).map(|(_, r)| r).unwrap_or(""),
+            Some(f) if ["e", "ec"].contains(&f.as_str()) || (f.len() >= 3 && "encodedcommand".starts_with(&f)) => {
+                let value = next_arg(after).map(|(v, _)| v).unwrap_or_default();
+                match decode_encoded(&value) {
+                    Some(script) => break script,
+                    None => {
+                        ctx.out.stderr.extend_from_slice(
+                            b"Cannot process the command because the value specified with -EncodedCommand is not \
+                              properly encoded. The value must be Base64 encoded.\r\n",
+                        );
+                        return Ended::Exit(1);
+                    }
+                }
+            }
+            Some(f) if "command".starts_with(&f) => break command_text(after),
+            Some(f) if "file".starts_with(&f) => {
+                let file = next_arg(after).map(|(v, _)| v).unwrap_or_default();
+                let msg = format!(
+                    "The argument '{file}' to the -File parameter is not understood by this simulated machine: \
+                     it runs -Command and -EncodedCommand scripts only.\r\n"
+                );
+                ctx.out.stderr.extend_from_slice(msg.as_bytes());
+                return Ended::Exit(1);
+            }
+            _ => break command_text(rest),
+        }
+    };
+    run_script(ctx, &script)
+}
+
+/// Runs a PowerShell script's text.
+pub(crate) fn run_script(ctx: &mut Ctx<'_>, script: &str) -> Ended {
+    if let Some(ended) = kiln::start(ctx, script) {
+        return ended;
+    }
+    if let Some(code) = packer::run(ctx, script) {
+        return Ended::Exit(code);
+    }
+    Ended::Exit(pscript::run(ctx, script))
+}
+
+/// The width PowerShell's host wraps error lines at when its output is not a
+/// console (what WinRM gives it).
+const WRAP: usize = 120;
+
+/// `line` cut into pieces of at most `WRAP` characters at spaces, each space
+/// kept at the end of its piece, as PowerShell's error view wraps.
+fn wrap(line: &str) -> Vec<String> {
+    let mut pieces = Vec::new();
+    let mut cur = String::new();
+    for word in line.split_inclusive(' ') {
+        if !cur.is_empty() && cur.chars().count() + word.trim_end().chars().count() > WRAP {
+            pieces.push(std::mem::take(&mut cur));
+        }
+        cur.push_str(word);
+    }
+    pieces.push(cur);
+    pieces
+}
+
+/// Where in the script an error happened, for its `At line:` lines.
+#[derive(Debug, Clone)]
+pub(crate) struct Position {
+    /// 1-based line of the script.
+    pub line: usize,
+    /// 1-based column where the failing part starts.
+    pub column: usize,
+    /// The text of that line.
+    pub source: String,
+    /// How many characters to underline.
+    pub len: usize,
+}
+
+/// One error record as the error view shows it, line by line.
+pub(crate) fn error_record(message: &str, at: Option<&Position>, category: &str, fqid: &str) -> Vec<String> {
+    let mut lines = wrap(message);
+    if let Some(at) = at {
+        lines.push(format!("At line:{} char:{}", at.line, at.column));
+        lines.push(format!("+ {}", at.source));
+        lines.push(format!("+ {}{}", " ".repeat(at.column - 1), "~".repeat(at.len.max(1))));
+    }
+    lines.push(format!("    + CategoryInfo          : {category}"));
+    lines.push(format!("    + FullyQualifiedErrorId : {fqid}"));
+    lines.push(" ".to_string());
+    lines
+}
+
+fn xml_escape(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("_x{:04X}_", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The error stream of a non-interactive powershell.exe (stderr is a pipe):
+/// `#< CLIXML`, then one `<Objs>` holding an `<S S="Error">` per line of
+/// each record, each line ending in an escaped CRLF. pywinrm's
+/// `_clean_error_msg` reads exactly this: it takes the `S` nodes and turns
+/// `_x000D__x000A_` into a newline. Empty when there are no records.
+pub(crate) fn clixml(records: &[Vec<String>]) -> Vec<u8> {
+    if records.is_empty() {
+        return Vec::new();
+    }
+    let mut out = String::from(
+        "#< CLIXML\r\n<Objs Version=\"1.1.0.1\" xmlns=\"http://schemas.microsoft.com/powershell/2004/04\">",
+    );
+    for line in records.iter().flatten() {
+        out.push_str("<S S=\"Error\">");
+        out.push_str(&xml_escape(line));
+        out.push_str("_x000D__x000A_</S>");
+    }
+    out.push_str("</Objs>");
+    out.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_at_spaces_keeping_them() {
+        let msg = "foo : The term 'foo' is not recognized as the name of a cmdlet, function, script file, or operable \
+                   program. Check the spelling of the name, or if a path was included, verify that the path is \
+                   correct and try again.";
+        let lines = wrap(msg);
+        assert!(lines.iter().all(|l| l.chars().count() <= WRAP + 1), "{lines:?}");
+        assert_eq!(lines.concat(), msg);
+        assert!(lines[0].ends_with(' '));
+    }
+
+    #[test]
+    fn clixml_has_one_s_node_per_line() {
+        let rec =
+            error_record("Write-Error 'a<b' : a<b", None, "NotSpecified: (:) [Write-Error], WriteErrorException", "X");
+        let xml = String::from_utf8(clixml(&[rec])).unwrap();
+        assert!(xml.starts_with("#< CLIXML\r\n<Objs Version=\"1.1.0.1\" xmlns=\"http://schemas.microsoft.com/powershell/2004/04\"><S S=\"Error\">Write-Error 'a&lt;b' : a&lt;b_x000D__x000A_</S>"));
+        assert!(xml.ends_with("<S S=\"Error\"> _x000D__x000A_</S></Objs>"));
+        assert_eq!(decode_encoded("aABpAA=="), Some("hi".into()));
+    }
+}

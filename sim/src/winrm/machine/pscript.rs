@@ -1,0 +1,361 @@
+//! The PowerShell subset the machine runs: statements on lines or `;`,
+//! strings in `'` (`''` for a quote) or `"` (with `$env:X` and `$x`
+//! expansion, `` ` `` escapes), `$env:X = 'v'`, other assignments
+//! (`$ProgressPreference = ...`: remembered, otherwise ignored), `exit [N]`,
+//! `# comments`, `| Out-Null`, `> $null`, `2> $null`, and the cmdlets of
+//! `cmdlets`. A command it does not know is PowerShell's "not recognized"
+//! error. `if`, loops, script blocks and .NET calls are not understood.
+//!
+//! The exit code without `exit` is PowerShell's for `-Command`: 1 when the
+//! last statement failed, else 0.
+
+use std::collections::HashMap;
+
+use super::powershell::{Position, clixml, error_record};
+use super::{Ctx, cmdlets};
+
+/// One statement with where it starts, for error positions.
+#[derive(Debug, Clone)]
+pub(crate) struct Stmt {
+    pub text: String,
+    pub at: Position,
+}
+
+/// The script's statements (split at `;` and line ends outside quotes,
+/// parentheses and braces), comments dropped.
+pub(crate) fn statements(script: &str) -> Vec<Stmt> {
+    let lines: Vec<&str> = script.split('\n').map(|l| l.trim_end_matches('\r')).collect();
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut start: Option<(usize, usize)> = None;
+    let (mut quote, mut depth, mut block_comment) = (None::<char>, 0i32, false);
+    for (ln, line) in lines.iter().enumerate() {
+        let chars: Vec<char> = line.chars().collect();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            if block_comment {
+                if c == '#' && chars.get(i + 1) == Some(&'>') {
+                    block_comment = false;
+                    i += 1;
+                }
+                i += 1;
+                continue;
+            }
+            match quote {
+                Some(q) => {
+                    if c == '`' && q == '"' {
+                        cur.push(c);
+                        i += 1;
+                        if let Some(&n) = chars.get(i) {
+                            cur.push(n);
+                        }
+                        i += 1;
+                        continue;
+                    }
+                    if c == q {
+                        quote = None;
+                    }
+                    cur.push(c);
+                }
+                None => match c {
+                    '<' if chars.get(i + 1) == Some(&'#') => {
+                        block_comment = true;
+                        i += 1;
+                    }
+                    '#' if cur.is_empty() || cur.ends_with(char::is_whitespace) => break,
+                    ';' if depth == 0 => flush(&mut out, &mut cur, &mut start, &lines),
+                    c => {
+                        match c {
+                            '\'' | '"' => quote = Some(c),
+                            '(' | '{' => depth += 1,
+                            ')' | '}' => depth -= 1,
+                            _ => {}
+                        }
+                        if start.is_none() && !c.is_whitespace() {
+                            start = Some((ln, i));
+                        }
+                        cur.push(c);
+                    }
+                },
+            }
+            i += 1;
+        }
+        if quote.is_some() || depth > 0 {
+            cur.push('\n');
+        } else {
+            flush(&mut out, &mut cur, &mut start, &lines);
+        }
+    }
+    flush(&mut out, &mut cur, &mut start, &lines);
+    out
+}
+
+fn flush(out: &mut Vec<Stmt>, cur: &mut String, start: &mut Option<(usize, usize)>, lines: &[&str]) {
+    let text = std::mem::take(cur).trim().to_string();
+    if let Some((ln, col)) = start.take()
+        && !text.is_empty()
+    {
+        {
+            let len = text.lines().next().unwrap_or("").chars().count();
+            let at = Position { line: ln + 1, column: col + 1, source: lines[ln].to_string(), len };
+            out.push(Stmt { text, at });
+        }
+    }
+}
+
+/// One token of a statement.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Tok {
+    /// A quoted string, already expanded.
+    Str(String),
+    /// `$name` (`env:X` included), without the `$`.
+    Var(String),
+    /// A bare word: a command name, a parameter (`-Path`), an argument.
+    Word(String),
+    Pipe,
+    Assign,
+    /// `>`/`>>` (1) or `2>` (2) with its target token.
+    Redirect(u8),
+}
+
+/// The interpreter's state across statements.
+pub(crate) struct Interp {
+    pub vars: HashMap<String, String>,
+    pub errors: Vec<Vec<String>>,
+}
+
+impl Interp {
+    /// A fresh interpreter: no variables, no errors.
+    pub fn new() -> Interp {
+        Interp { vars: HashMap::new(), errors: Vec::new() }
+    }
+
+    /// A variable's value: `env:X` from the environment, `$null` none.
+    pub fn var(&self, ctx: &Ctx<'_>, name: &str) -> Option<String> {
+        let lower = name.to_ascii_lowercase();
+        if let Some(env) = lower.strip_prefix("env:") {
+            return ctx.env.get(env).map(str::to_string);
+        }
+        match lower.as_str() {
+            "null" => None,
+            "true" => Some("True".into()),
+            "false" => Some("False".into()),
+            "pwd" => Some(ctx.cwd.clone()),
+            "home" => Some(format!("C:\\Users\\{}", ctx.machine.username)),
+            _ => self.vars.get(&lower).cloned(),
+        }
+    }
+
+    /// The value a token stands for as an argument.
+    pub fn value(&self, ctx: &Ctx<'_>, tok: &Tok) -> Option<String> {
+        match tok {
+            Tok::Str(s) | Tok::Word(s) => Some(s.clone()),
+            Tok::Var(v) => self.var(ctx, v),
+            _ => None,
+        }
+    }
+
+    /// `text` of a `"` string with `$env:X`, `$x` and `` `n `` expanded.
+    pub fn expand(&self, ctx: &Ctx<'_>, text: &str) -> String {
+        let chars: Vec<char> = text.chars().collect();
+        let mut out = String::new();
+        let mut i = 0;
+        while i < chars.len() {
+            match chars[i] {
+                '`' if i + 1 < chars.len() => {
+                    i += 1;
+                    out.push(match chars[i] {
+                        'n' => '\n',
+                        'r' => '\r',
+                        't' => '\t',
+                        '0' => '\0',
+                        c => c,
+                    });
+                }
+                '"' if chars.get(i + 1) == Some(&'"') => {
+                    out.push('"');
+                    i += 1;
+                }
+                '$' if chars.get(i + 1).is_some_and(|c| c.is_alphanumeric() || *c == '_') => {
+                    let mut j = i + 1;
+                    while j < chars.len() && (chars[j].is_alphanumeric() || chars[j] == '_' || chars[j] == ':') {
+                        j += 1;
+                    }
+                    let name: String = chars[i + 1..j].iter().collect();
+                    out.push_str(&self.var(ctx, &name).unwrap_or_default());
+                    i = j - 1;
+                }
+                c => out.push(c),
+            }
+            i += 1;
+        }
+        out
+    }
+
+    /// The tokens of a statement.
+    fn tokens(&self, ctx: &Ctx<'_>, text: &str) -> Vec<Tok> {
+        let chars: Vec<char> = text.chars().collect();
+        let mut toks = Vec::new();
+        let mut i = 0;
+        let word_end = |c: char| c.is_whitespace() || "|;=>".contains(c);
+        while i < chars.len() {
+            let c = chars[i];
+            let rest: String = chars[i..].iter().take(3).collect();
+            if c.is_whitespace() {
+                i += 1;
+            } else if c == '\'' {
+                let mut s = String::new();
+                i += 1;
+                while i < chars.len() {
+                    if chars[i] == '\'' {
+                        if chars.get(i + 1) == Some(&'\'') {
+                            s.push('\'');
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    s.push(chars[i]);
+                    i += 1;
+                }
+                toks.push(Tok::Str(s));
+                i += 1;
+            } else if c == '"' {
+                let mut j = i + 1;
+                while j < chars.len() && !(chars[j] == '"' && chars.get(j + 1) != Some(&'"')) {
+                    j += if chars[j] == '`' || chars[j] == '"' { 2 } else { 1 };
+                }
+                let raw: String = chars[i + 1..j.min(chars.len())].iter().collect();
+                toks.push(Tok::Str(self.expand(ctx, &raw)));
+                i = j + 1;
+            } else if c == '|' {
+                toks.push(Tok::Pipe);
+                i += 1;
+            } else if c == '=' {
+                toks.push(Tok::Assign);
+                i += 1;
+            } else if rest.starts_with("2>") || c == '>' {
+                toks.push(Tok::Redirect(if c == '2' { 2 } else { 1 }));
+                let arrows = if rest.starts_with("2>>") || rest.starts_with(">>") { 2 } else { 1 };
+                i += arrows + usize::from(c == '2');
+            } else {
+                let mut j = i;
+                while j < chars.len() && !word_end(chars[j]) {
+                    j += 1;
+                }
+                let word: String = chars[i..j].iter().collect();
+                toks.push(match word.strip_prefix('$') {
+                    Some(v) if !v.is_empty() && !v.starts_with('(') => Tok::Var(v.to_string()),
+                    _ => Tok::Word(word),
+                });
+                i = j;
+            }
+        }
+        toks
+    }
+
+    /// Runs one statement; `Err(code)` for `exit`, else whether it succeeded.
+    fn statement(&mut self, ctx: &mut Ctx<'_>, stmt: &Stmt) -> Result<bool, i32> {
+        let mut toks = self.tokens(ctx, &stmt.text);
+        if let Some(Tok::Word(w)) = toks.first()
+            && w.eq_ignore_ascii_case("exit")
+        {
+            let code = toks.get(1).and_then(|t| self.value(ctx, t)).and_then(|v| v.parse().ok());
+            return Err(code.unwrap_or(0));
+        }
+        if let [Tok::Var(name), Tok::Assign, rest @ ..] = toks.as_slice() {
+            let value = rest.first().and_then(|t| self.value(ctx, t)).unwrap_or_default();
+            match name.to_ascii_lowercase().strip_prefix("env:") {
+                Some(env) => ctx.env.set(env, &value),
+                None => {
+                    self.vars.insert(name.to_ascii_lowercase(), value);
+                }
+            }
+            return Ok(true);
+        }
+        // Redirections of the whole statement: `> $null`, `2>$null`, `> file`.
+        let (mut discard_out, mut discard_err, mut out_file) = (false, false, None);
+        while let Some(pos) = toks.iter().position(|t| matches!(t, Tok::Redirect(_))) {
+            let handle = if let Tok::Redirect(h) = toks[pos] { h } else { 1 };
+            let target = toks.get(pos + 1).cloned();
+            toks.drain(pos..(pos + 2).min(toks.len()));
+            match (handle, target) {
+                (2, _) => discard_err = true,
+                (_, Some(Tok::Var(v))) if v.eq_ignore_ascii_case("null") => discard_out = true,
+                (_, Some(t)) => out_file = self.value(ctx, &t),
+                _ => {}
+            }
+        }
+        let mut stages: Vec<Vec<Tok>> = toks.split(|t| *t == Tok::Pipe).map(<[Tok]>::to_vec).collect();
+        for later in stages.drain(1..) {
+            match later.first() {
+                Some(Tok::Word(w)) if w.eq_ignore_ascii_case("out-null") => discard_out = true,
+                Some(Tok::Word(w))
+                    if ["out-string", "out-default", "out-host"].contains(&w.to_ascii_lowercase().as_str()) => {}
+                _ => return Ok(self.not_found(ctx, stmt, &later)),
+            }
+        }
+        let saved = std::mem::take(&mut ctx.out.stdout);
+        let errors_before = self.errors.len();
+        let ok = cmdlets::call(self, ctx, stmt, &stages[0]);
+        let made = std::mem::replace(&mut ctx.out.stdout, saved);
+        if discard_err {
+            self.errors.truncate(errors_before);
+        }
+        if let Some(file) = out_file {
+            // `>` is Out-File: UTF-16LE with a byte order mark in 5.1.
+            let mut bytes = vec![0xFF, 0xFE];
+            for unit in String::from_utf8_lossy(&made).encode_utf16() {
+                bytes.extend(unit.to_le_bytes());
+            }
+            let path = ctx.resolve(&file);
+            if ctx.fs.write(&path, bytes).is_err() {
+                let msg = format!("Could not find a part of the path '{path}'.");
+                let cat = "OpenError: (:) [Out-File], DirectoryNotFoundException";
+                self.errors.push(error_record(
+                    &msg,
+                    Some(&stmt.at),
+                    cat,
+                    "FileOpenFailure,Microsoft.PowerShell.Commands.OutFileCommand",
+                ));
+                return Ok(false);
+            }
+        } else if !discard_out {
+            ctx.out.stdout.extend(made);
+        }
+        Ok(ok)
+    }
+
+    /// Records PowerShell's error for a command it does not know.
+    pub fn not_found(&mut self, ctx: &Ctx<'_>, stmt: &Stmt, toks: &[Tok]) -> bool {
+        let name = toks.first().and_then(|t| self.value(ctx, t)).unwrap_or_default();
+        let column = stmt.at.source.find(&name).map(|c| c + 1).unwrap_or(stmt.at.column);
+        let at = Position { column, len: name.chars().count(), ..stmt.at.clone() };
+        let msg = format!(
+            "{name} : The term '{name}' is not recognized as the name of a cmdlet, function, script file, or operable \
+             program. Check the spelling of the name, or if a path was included, verify that the path is correct and \
+             try again."
+        );
+        let cat = format!("ObjectNotFound: ({name}:String) [], CommandNotFoundException");
+        self.errors.push(error_record(&msg, Some(&at), &cat, "CommandNotFoundException"));
+        false
+    }
+}
+
+/// Runs a script of the subset; its error records go to stderr as CLIXML.
+pub(crate) fn run(ctx: &mut Ctx<'_>, script: &str) -> i32 {
+    let mut interp = Interp::new();
+    let mut code = 0;
+    for stmt in statements(script) {
+        match interp.statement(ctx, &stmt) {
+            Ok(ok) => code = i32::from(!ok),
+            Err(exit) => {
+                code = exit;
+                break;
+            }
+        }
+    }
+    ctx.out.stderr.extend(clixml(&interp.errors));
+    code
+}

@@ -1,0 +1,125 @@
+//! What Packer 1.6.6 and winrmcp send, as they send it.
+
+use base64::Engine as _;
+
+use super::*;
+
+/// Packer 1.6.6's connection check (step_connect_winrm.go).
+const CONNECT_CHECK: &str = r#"if (Test-Path variable:global:ProgressPreference){$ProgressPreference='SilentlyContinue'}; echo "WinRM connected.""#;
+
+/// winrmcp's restore script (cp.go), with its `%s`s filled in.
+fn restore_script(from: &str, to: &str) -> String {
+    format!(
+        r#"
+		$tmp_file_path = [System.IO.Path]::GetFullPath("{from}")
+		$dest_file_path = [System.IO.Path]::GetFullPath("{to}".Trim("'"))
+		if (Test-Path $dest_file_path) {{
+			if (Test-Path -Path $dest_file_path -PathType container) {{
+				Exit 1
+			}} else {{
+				rm $dest_file_path
+			}}
+		}}
+		else {{
+			$dest_dir = ([System.IO.Path]::GetDirectoryName($dest_file_path))
+			New-Item -ItemType directory -Force -ErrorAction SilentlyContinue -Path $dest_dir | Out-Null
+		}}
+
+		if (Test-Path $tmp_file_path) {{
+			$reader = [System.IO.File]::OpenText($tmp_file_path)
+			$writer = [System.IO.File]::OpenWrite($dest_file_path)
+			try {{
+				for(;;) {{
+					$base64_line = $reader.ReadLine()
+					if ($base64_line -eq $null) {{ break }}
+					$bytes = [System.Convert]::FromBase64String($base64_line)
+					$writer.write($bytes, 0, $bytes.Length)
+				}}
+			}}
+			finally {{
+				$reader.Close()
+				$writer.Close()
+			}}
+		}} else {{
+			echo $null > $dest_file_path
+		}}
+	"#
+    )
+}
+
+/// winrmcp's cleanup script (cp.go).
+fn cleanup_script(path: &str) -> String {
+    format!(
+        r#"
+		$tmp_file_path = [System.IO.Path]::GetFullPath("{path}")
+		if (Test-Path $tmp_file_path) {{
+			Remove-Item $tmp_file_path -ErrorAction SilentlyContinue
+		}}
+	"#
+    )
+}
+
+/// winrmcp's path quoting (path.go `winPath`).
+fn win_path(path: &str) -> String {
+    let p = if path.contains(' ') { format!("'{}'", path.trim_matches(['\'', '"'])) } else { path.to_string() };
+    p.replace('/', "\\")
+}
+
+/// The whole of winrmcp's `doCopy` of `data` to `to`.
+fn winrmcp_copy(m: &Arc<WindowsMachine>, data: &[u8], to: &str) -> i32 {
+    let temp = "winrmcp-6ba7b810-9dad-11d1-80b4-00c04fd430c8.tmp";
+    let file_path = format!("%TEMP%\\{temp}");
+    let chunk = ((8000 - file_path.len()) / 4) * 3;
+    for piece in data.chunks(chunk) {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(piece);
+        let (out, err, code) = run(m, &format!("echo {b64} >> \"{file_path}\""));
+        assert_eq!((out.as_str(), err.as_str(), code), ("", "", 0));
+    }
+    let tmp = format!("$env:TEMP\\{temp}");
+    let (_, err, code) = run(m, &powershell_line(&restore_script(&tmp, &win_path(to))));
+    if code != 0 {
+        return code;
+    }
+    assert_eq!(err, "");
+    assert_eq!(run(m, &powershell_line(&cleanup_script(&tmp))).2, 0);
+    assert!(m.file(&format!("C:\\Users\\kiln\\AppData\\Local\\Temp\\{temp}")).is_none());
+    0
+}
+
+#[test]
+fn the_connect_check_succeeds() {
+    let m = machine();
+    let (out, err, code) = run(&m, &powershell_line(CONNECT_CHECK));
+    assert!(out.contains("WinRM connected."));
+    assert_eq!((out.as_str(), err.as_str(), code), ("WinRM connected.\r\n", "", 0));
+}
+
+#[test]
+fn winrmcp_uploads_are_byte_exact() {
+    let m = machine();
+    let data: Vec<u8> = (0..50_000u32).map(|i| (i * 31 % 251) as u8).collect();
+    assert_eq!(winrmcp_copy(&m, &data, "C:/Windows/Temp/script.ps1"), 0);
+    assert_eq!(m.file("C:\\Windows\\Temp\\script.ps1").unwrap(), data);
+    // Again over it, to a path with a space and a directory that is missing.
+    assert_eq!(winrmcp_copy(&m, b"second", "C:/Windows/Temp/script.ps1"), 0);
+    assert_eq!(m.file("C:\\Windows\\Temp\\script.ps1").unwrap(), b"second");
+    assert_eq!(winrmcp_copy(&m, b"x", "C:/Program Files/My App/conf.txt"), 0);
+    assert_eq!(m.file("C:\\Program Files\\My App\\conf.txt").unwrap(), b"x");
+    // An empty file sends no chunk: the restore makes an empty destination.
+    assert_eq!(winrmcp_copy(&m, b"", "C:\\empty.txt"), 0);
+    assert_eq!(m.file("C:\\empty.txt").unwrap(), b"");
+    // A directory there: exit 1.
+    assert_eq!(winrmcp_copy(&m, b"x", "C:\\Windows"), 1);
+}
+
+#[test]
+fn packer_downloads_read_the_file_as_base64() {
+    let m = machine();
+    run(&m, "echo data> C:\\Windows\\Temp\\out.txt");
+    let script = r#"$file=[System.IO.File]::ReadAllBytes("C:\Windows\Temp\out.txt"); Write-Output $([System.Convert]::ToBase64String($file))"#;
+    let (out, _, code) = run(&m, &powershell_line(script));
+    assert_eq!((out.as_str(), code), ("ZGF0YQ0K\r\n", 0));
+    let (_, err, code) = run(&m, &powershell_line(&script.replace("out.txt", "nope.txt")));
+    assert_eq!(code, 1);
+    assert!(err.starts_with("#< CLIXML\r\n") && err.contains("nope.txt"));
+}

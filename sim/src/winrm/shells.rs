@@ -1,0 +1,189 @@
+//! The remote shells of one machine and the commands running in them:
+//! what WinRM's Create, Command, Send, Receive, Signal and Delete act on.
+
+use super::machine::{Process, WindowsMachine};
+use super::wsman::{Fault, new_id};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// A command started in a shell: its process, and output taken from it
+/// but not sent yet (a Receive's reply is sized to the client's envelope).
+pub struct Command {
+    process: Process,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    exit: Option<i32>,
+    /// Every stdin byte it was sent.
+    pub stdin_total: u64,
+}
+
+/// What one Receive answers.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Output {
+    /// Stdout bytes.
+    pub stdout: Vec<u8>,
+    /// Stderr bytes.
+    pub stderr: Vec<u8>,
+    /// The exit code, once the command ended and all its output is in
+    /// this reply or was in an earlier one.
+    pub exit: Option<i32>,
+}
+
+impl Output {
+    /// Whether it has anything to say.
+    pub fn is_empty(&self) -> bool {
+        self.stdout.is_empty() && self.stderr.is_empty() && self.exit.is_none()
+    }
+}
+
+impl Command {
+    fn new(process: Process) -> Self {
+        Command { process, stdout: Vec::new(), stderr: Vec::new(), exit: None, stdin_total: 0 }
+    }
+
+    /// Takes at most `budget` bytes of output (stdout first), and the exit
+    /// code when nothing is left behind.
+    pub fn take(&mut self, budget: usize) -> Output {
+        if self.exit.is_none() {
+            let room = budget.saturating_sub(self.stdout.len() + self.stderr.len());
+            if room > 0 || self.stdout.is_empty() && self.stderr.is_empty() {
+                let chunk = self.process.take_output(room);
+                self.stdout.extend_from_slice(&chunk.stdout);
+                self.stderr.extend_from_slice(&chunk.stderr);
+                self.exit = chunk.exit;
+            }
+        }
+        let n = self.stdout.len().min(budget);
+        let stdout: Vec<u8> = self.stdout.drain(..n).collect();
+        let m = self.stderr.len().min(budget - n);
+        let stderr: Vec<u8> = self.stderr.drain(..m).collect();
+        let exit = if self.stdout.is_empty() && self.stderr.is_empty() { self.exit } else { None };
+        Output { stdout, stderr, exit }
+    }
+
+    /// Hands stdin to the process.
+    pub fn stdin(&mut self, data: &[u8], end: bool) {
+        self.stdin_total += data.len() as u64;
+        self.process.stdin(data, end);
+    }
+
+    /// Whether the process waits for stdin before it can go on.
+    pub fn waiting_for_stdin(&self) -> bool {
+        self.exit.is_none() && self.process.waiting_for_stdin()
+    }
+
+    /// Stops the process.
+    pub fn terminate(&mut self) {
+        self.process.terminate();
+    }
+}
+
+/// One command, shared between the requests that act on it.
+pub type SharedCommand = Arc<Mutex<Command>>;
+
+/// Locks a command; a panic in another request (a bug) does not poison it.
+pub fn lock(command: &SharedCommand) -> MutexGuard<'_, Command> {
+    command.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+struct Shell {
+    owner: String,
+    env: Vec<(String, String)>,
+    cwd: Option<String>,
+    commands: HashMap<String, SharedCommand>,
+}
+
+/// Every shell of one machine, by id.
+#[derive(Default)]
+pub struct Shells(Mutex<HashMap<String, Shell>>);
+
+impl Shells {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Shell>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Makes a shell for `owner` with its environment and working
+    /// directory; its id.
+    ///
+    /// Fails when `owner` has `max_per_user` shells already.
+    pub fn create(
+        &self,
+        owner: &str,
+        env: Vec<(String, String)>,
+        cwd: Option<String>,
+        max_per_user: u32,
+    ) -> Result<String, Fault> {
+        let mut shells = self.lock();
+        if shells.values().filter(|s| s.owner.eq_ignore_ascii_case(owner)).count() >= max_per_user as usize {
+            return Err(Fault::too_many_shells(max_per_user));
+        }
+        let id = new_id();
+        shells.insert(id.clone(), Shell { owner: owner.to_string(), env, cwd, commands: HashMap::new() });
+        Ok(id)
+    }
+
+    /// Starts `line` in shell `shell` on `machine`; the command's id.
+    ///
+    /// Fails when there is no such shell.
+    pub fn start(&self, shell: &str, machine: &Arc<WindowsMachine>, line: &str) -> Result<String, Fault> {
+        let mut shells = self.lock();
+        let s = shells.get_mut(shell).ok_or_else(|| Fault::shell_not_found(shell))?;
+        let process = machine.start(line, &s.env, s.cwd.as_deref());
+        let id = new_id();
+        s.commands.insert(id.clone(), Arc::new(Mutex::new(Command::new(process))));
+        Ok(id)
+    }
+
+    /// Command `command` of shell `shell`.
+    ///
+    /// Fails when there is no such shell, or no such command in it.
+    pub fn command(&self, shell: &str, command: &str) -> Result<SharedCommand, Fault> {
+        let shells = self.lock();
+        let s = shells.get(shell).ok_or_else(|| Fault::shell_not_found(shell))?;
+        s.commands.get(command).cloned().ok_or_else(|| Fault::command_not_found(command))
+    }
+
+    /// Forgets command `command` of shell `shell` (terminating it).
+    ///
+    /// Fails when there is no such shell, or no such command in it.
+    pub fn remove_command(&self, shell: &str, command: &str) -> Result<(), Fault> {
+        let removed = {
+            let mut shells = self.lock();
+            let s = shells.get_mut(shell).ok_or_else(|| Fault::shell_not_found(shell))?;
+            s.commands.remove(command).ok_or_else(|| Fault::command_not_found(command))?
+        };
+        lock(&removed).terminate();
+        Ok(())
+    }
+
+    /// Deletes shell `shell`, terminating its commands.
+    ///
+    /// Fails when there is no such shell.
+    pub fn delete(&self, shell: &str) -> Result<(), Fault> {
+        let removed = self.lock().remove(shell).ok_or_else(|| Fault::shell_not_found(shell))?;
+        for command in removed.commands.values() {
+            lock(command).terminate();
+        }
+        Ok(())
+    }
+
+    /// Deletes every shell (the machine stopped or went away).
+    pub fn clear(&self) {
+        let all: Vec<Shell> = self.lock().drain().map(|(_, s)| s).collect();
+        for shell in all {
+            for command in shell.commands.values() {
+                lock(command).terminate();
+            }
+        }
+    }
+
+    /// How many shells there are.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

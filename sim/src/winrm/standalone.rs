@@ -1,0 +1,438 @@
+//! One simulated Windows machine that no cloud made, on a listener of its
+//! own: for tests, benchmarks and `kiln sim winrm`. It also answers
+//! `GET /__kiln/winrm` (its records, no login) on the same listener, for
+//! readers in another process.
+
+use super::machine::WindowsMachine;
+use super::records::Records;
+use super::server::{self, Backend};
+use super::service::{Limits, Target};
+use super::shells::Shells;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// How a [`Standalone`] machine is set up.
+#[derive(Clone, Debug)]
+pub struct StandaloneConfig {
+    /// Where it listens (port 0: a free one).
+    pub listen: SocketAddr,
+    /// Serve HTTPS (a self-signed certificate) instead of HTTP.
+    pub https: bool,
+    /// The user that may log in.
+    pub username: String,
+    /// Its password.
+    pub password: String,
+    /// `MaxEnvelopeSizekb`.
+    pub max_envelope_size_kb: u32,
+    /// Once a command got this many stdin bytes in all, the connection is
+    /// reset and the shell forgotten: a dropped link.
+    pub drop_after_stdin_bytes: Option<u64>,
+}
+
+impl Default for StandaloneConfig {
+    fn default() -> Self {
+        StandaloneConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            https: false,
+            username: "Administrator".into(),
+            password: "kiln-Sim-1".into(),
+            max_envelope_size_kb: 500,
+            drop_after_stdin_bytes: None,
+        }
+    }
+}
+
+/// The host name of a standalone machine.
+pub const HOSTNAME: &str = "KILN-SIM-WIN";
+
+struct Alone {
+    config: StandaloneConfig,
+    machine: Arc<WindowsMachine>,
+    shells: Arc<Shells>,
+    records: Records,
+}
+
+impl Alone {
+    fn report(&self) -> serde_json::Value {
+        let inner = self.records.lock().clone();
+        serde_json::json!({
+            "requests": inner.requests,
+            "counts": inner.counts,
+            "files": {HOSTNAME: self.machine.files()},
+        })
+    }
+}
+
+impl Backend for Alone {
+    fn target(&self, _: SocketAddr) -> Option<Target> {
+        Some(Target {
+            id: HOSTNAME.into(),
+            hostname: HOSTNAME.into(),
+            username: self.config.username.clone(),
+            password: Some(self.config.password.clone()),
+            machine: Arc::clone(&self.machine),
+            shells: Arc::clone(&self.shells),
+        })
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_envelope_size_kb: self.config.max_envelope_size_kb,
+            max_shells_per_user: 30,
+            drop_after_stdin_bytes: self.config.drop_after_stdin_bytes,
+        }
+    }
+
+    fn log(&self) -> &Records {
+        &self.records
+    }
+
+    fn admin(&self) -> Option<serde_json::Value> {
+        Some(self.report())
+    }
+}
+
+/// A running standalone Windows machine. Dropping it stops it too.
+pub struct Standalone {
+    alone: Arc<Alone>,
+    address: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Standalone {
+    /// Starts one on the current tokio runtime.
+    ///
+    /// Fails when the listen address cannot be bound, or (HTTPS) no
+    /// certificate can be made.
+    pub async fn start(config: StandaloneConfig) -> std::io::Result<Standalone> {
+        let tls = if config.https { Some(Arc::new(super::tls::acceptor(HOSTNAME)?)) } else { None };
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let address = listener.local_addr()?;
+        let machine = WindowsMachine::new(HOSTNAME, &config.username);
+        let alone = Arc::new(Alone { config, machine, shells: Arc::default(), records: Records::default() });
+        let backend: Arc<dyn Backend> = alone.clone();
+        let task = tokio::spawn(server::accept(listener, backend, tls));
+        Ok(Standalone { alone, address, task })
+    }
+
+    /// Where it listens.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The machine: its files, for a test to check.
+    pub fn machine(&self) -> &Arc<WindowsMachine> {
+        &self.alone.machine
+    }
+
+    /// Every request (`requests`), their count per action (`counts`), and
+    /// the machine's files (`files`).
+    pub fn records(&self) -> serde_json::Value {
+        self.alone.report()
+    }
+
+    /// Stops listening and ends its shells.
+    pub fn stop(&self) {
+        self.task.abort();
+        self.alone.shells.clear();
+    }
+}
+
+impl Drop for Standalone {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::winrm::wsman::{CMD_RESOURCE, SHELL_NS};
+    use base64::Engine;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const USER: &str = "Administrator:kiln-Sim-1";
+
+    /// One request on a connection of its own: the status and the body.
+    async fn post(address: SocketAddr, login: Option<&str>, body: &str) -> (u16, String) {
+        let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+        let auth = login
+            .map(|l| format!("Authorization: Basic {}\r\n", base64::engine::general_purpose::STANDARD.encode(l)))
+            .unwrap_or_default();
+        let head = format!(
+            "POST /wsman HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/soap+xml;charset=UTF-8\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let _ = stream.write_all(body.as_bytes()).await;
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer).await;
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+        (status, body)
+    }
+
+    fn envelope(action: &str, shell: Option<&str>, extra_header: &str, body: &str) -> String {
+        let selector = shell
+            .map(|s| format!(r#"<w:SelectorSet><w:Selector Name="ShellId">{s}</w:Selector></w:SelectorSet>"#))
+            .unwrap_or_default();
+        format!(
+            r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" xmlns:rsp="{SHELL_NS}"><s:Header><a:Action>{action}</a:Action><a:MessageID>uuid:42</a:MessageID><w:ResourceURI>{CMD_RESOURCE}</w:ResourceURI><w:MaxEnvelopeSize>153600</w:MaxEnvelopeSize>{extra_header}{selector}</s:Header><s:Body>{body}</s:Body></s:Envelope>"#
+        )
+    }
+
+    fn between<'a>(text: &'a str, open: &str, close: &str) -> &'a str {
+        let start = text.find(open).unwrap_or_else(|| panic!("no {open} in {text}")) + open.len();
+        let end = text[start..].find(close).unwrap() + start;
+        &text[start..end]
+    }
+
+    async fn create(address: SocketAddr) -> String {
+        let (status, body) = post(address, Some(USER), &envelope("http://schemas.xmlsoap.org/ws/2004/09/transfer/Create", None, "", "<rsp:Shell><rsp:InputStreams>stdin</rsp:InputStreams><rsp:OutputStreams>stdout stderr</rsp:OutputStreams></rsp:Shell>")).await;
+        assert_eq!(status, 200, "{body}");
+        let id = between(&body, r#"<w:Selector Name="ShellId">"#, "<").to_string();
+        assert_eq!(between(&body, "<rsp:ShellId>", "<"), id);
+        id
+    }
+
+    async fn command(address: SocketAddr, shell: &str, line: &str) -> String {
+        let body = format!("<rsp:CommandLine><rsp:Command>{line}</rsp:Command></rsp:CommandLine>");
+        let (status, body) =
+            post(address, Some(USER), &envelope(&format!("{SHELL_NS}/Command"), Some(shell), "", &body)).await;
+        assert_eq!(status, 200, "{body}");
+        between(&body, "<rsp:CommandId>", "<").to_string()
+    }
+
+    async fn receive(address: SocketAddr, shell: &str, id: &str, timeout: &str) -> (u16, String) {
+        let body = format!(
+            r#"<rsp:Receive><rsp:DesiredStream CommandId="{id}">stdout stderr</rsp:DesiredStream></rsp:Receive>"#
+        );
+        let header = format!("<w:OperationTimeout>{timeout}</w:OperationTimeout>");
+        post(address, Some(USER), &envelope(&format!("{SHELL_NS}/Receive"), Some(shell), &header, &body)).await
+    }
+
+    async fn send(address: SocketAddr, shell: &str, id: &str, data: &[u8], end: bool) -> (u16, String) {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(data);
+        let body =
+            format!(r#"<rsp:Send><rsp:Stream Name="stdin" CommandId="{id}" End="{end}">{b64}</rsp:Stream></rsp:Send>"#);
+        post(address, Some(USER), &envelope(&format!("{SHELL_NS}/Send"), Some(shell), "", &body)).await
+    }
+
+    /// Every stdout byte and the exit code, Receive after Receive.
+    async fn run_to_end(address: SocketAddr, shell: &str, id: &str) -> (Vec<u8>, i32) {
+        let mut out = Vec::new();
+        for _ in 0..100 {
+            let (status, body) = receive(address, shell, id, "PT5S").await;
+            assert_eq!(status, 200, "{body}");
+            let mut rest = body.as_str();
+            while let Some(at) = rest.find(r#"<rsp:Stream Name="stdout""#) {
+                let chunk = &rest[at..];
+                let text = between(chunk, ">", "</rsp:Stream>");
+                out.extend(base64::engine::general_purpose::STANDARD.decode(text).unwrap());
+                rest = &chunk[1..];
+            }
+            if body.contains("CommandState/Done") {
+                return (out, between(&body, "<rsp:ExitCode>", "<").parse().unwrap());
+            }
+        }
+        panic!("the command never ended");
+    }
+
+    /// kiln's `put` into `dest`: the one command that waits for stdin.
+    fn put(dest: &str) -> String {
+        let script = format!("# kiln:put 1\n$dest = '{dest}'\n\n# body\n");
+        let utf16: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let encoded = base64::engine::general_purpose::STANDARD.encode(utf16);
+        format!("powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand {encoded}")
+    }
+
+    #[tokio::test]
+    async fn a_login_is_asked_for_as_windows_asks() {
+        let machine = Standalone::start(StandaloneConfig::default()).await.unwrap();
+        for login in [None, Some("Administrator:wrong")] {
+            let mut stream = tokio::net::TcpStream::connect(machine.address()).await.unwrap();
+            let auth = login
+                .map(|l| format!("Authorization: Basic {}\r\n", base64::engine::general_purpose::STANDARD.encode(l)))
+                .unwrap_or_default();
+            let head =
+                format!("POST /wsman HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n");
+            stream.write_all(head.as_bytes()).await.unwrap();
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).await.unwrap();
+            assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+            assert!(answer.to_lowercase().contains("www-authenticate: negotiate\r\n"), "{answer}");
+            assert!(answer.to_lowercase().contains("www-authenticate: basic realm=\"wsman\"\r\n"), "{answer}");
+            assert!(answer.to_lowercase().contains("content-length: 0"), "{answer}");
+        }
+        assert_eq!(machine.records()["counts"]["Unauthorized"], 2);
+    }
+
+    #[tokio::test]
+    async fn a_command_runs_and_its_output_and_exit_code_are_received() {
+        let machine = Standalone::start(StandaloneConfig::default()).await.unwrap();
+        let address = machine.address();
+        let (status, config) = post(
+            address,
+            Some(USER),
+            &envelope("http://schemas.xmlsoap.org/ws/2004/09/transfer/Get", None, "", "")
+                .replace(CMD_RESOURCE, "http://schemas.microsoft.com/wbem/wsman/1/config"),
+        )
+        .await;
+        assert_eq!(status, 200, "{config}");
+        assert_eq!(between(&config, "<cfg:MaxEnvelopeSizekb>", "<"), "500");
+        let shell = create(address).await;
+        let id = command(address, &shell, "echo hello").await;
+        let (out, exit) = run_to_end(address, &shell, &id).await;
+        assert_eq!((String::from_utf8_lossy(&out).trim(), exit), ("hello", 0));
+        let signal =
+            format!(r#"<rsp:Signal CommandId="{id}"><rsp:Code>{SHELL_NS}/signal/terminate</rsp:Code></rsp:Signal>"#);
+        let (status, _) =
+            post(address, Some(USER), &envelope(&format!("{SHELL_NS}/Signal"), Some(&shell), "", &signal)).await;
+        assert_eq!(status, 200);
+        // The command is gone once signalled.
+        let (status, body) = receive(address, &shell, &id, "PT1S").await;
+        assert_eq!(status, 500);
+        assert!(body.contains("w:InvalidParameter"), "{body}");
+        let (status, _) = post(
+            address,
+            Some(USER),
+            &envelope("http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete", Some(&shell), "", ""),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let records = machine.records();
+        assert_eq!(records["counts"]["Create"], 1, "{records}");
+        let command_record = records["requests"].as_array().unwrap().iter().find(|r| r["action"] == "Command").unwrap();
+        assert_eq!(command_record["command"], "echo hello");
+    }
+
+    #[tokio::test]
+    async fn faults_are_windows_own() {
+        let machine = Standalone::start(StandaloneConfig { max_envelope_size_kb: 32, ..StandaloneConfig::default() })
+            .await
+            .unwrap();
+        let address = machine.address();
+        let shell = create(address).await;
+        // A command that waits for stdin: a Receive times out soon.
+        let id = command(address, &shell, &put("C:\\Windows\\Temp")).await;
+        let started = std::time::Instant::now();
+        let (status, body) = receive(address, &shell, &id, "PT60S").await;
+        assert_eq!(status, 500, "{body}");
+        assert!(body.contains(r#"Code="2150858793""#) && body.contains("w:TimedOut"), "{body}");
+        assert!(body.contains("<a:RelatesTo>uuid:42</a:RelatesTo>"), "{body}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+        let (status, body) = receive(address, "NO-SUCH-SHELL", &id, "PT1S").await;
+        assert_eq!(status, 500);
+        assert!(body.contains(r#"Code="2150858843""#) && body.contains("w:InvalidSelectors"), "{body}");
+        let (status, body) = post(address, Some(USER), &envelope("http://example.com/Frobnicate", None, "", "")).await;
+        assert_eq!(status, 500);
+        assert!(body.contains("a:ActionNotSupported"), "{body}");
+        let (status, body) = post(address, Some(USER), "<s:Envelope><unclosed").await;
+        assert_eq!(status, 500);
+        assert!(body.contains(r#"Code="2150858819""#), "{body}");
+        let (status, body) = send(address, &shell, &id, &vec![b'x'; 40 * 1024], false).await;
+        assert_eq!((status, body.as_str()), (413, ""));
+        let records = machine.records();
+        assert_eq!(records["counts"]["TooLarge"], 1, "{records}");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_link_resets_the_connection_and_forgets_the_shell() {
+        let config = StandaloneConfig { drop_after_stdin_bytes: Some(10), ..StandaloneConfig::default() };
+        let machine = Standalone::start(config).await.unwrap();
+        let address = machine.address();
+        let shell = create(address).await;
+        let id = command(address, &shell, &put("C:\\Windows\\Temp")).await;
+        let (status, _) = send(address, &shell, &id, b"12345", false).await;
+        assert_eq!(status, 200);
+        let (status, body) = send(address, &shell, &id, b"67890", false).await;
+        assert_eq!((status, body.as_str()), (0, ""), "the connection is reset without an answer");
+        let (status, body) = receive(address, &shell, &id, "PT1S").await;
+        assert_eq!(status, 500);
+        assert!(body.contains("2150858843"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn records_are_served_to_other_processes() {
+        let machine = Standalone::start(StandaloneConfig::default()).await.unwrap();
+        let mut stream = tokio::net::TcpStream::connect(machine.address()).await.unwrap();
+        stream.write_all(b"GET /__kiln/winrm HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.contains("\"requests\""), "{answer}");
+    }
+
+    /// A real peer: pywinrm 0.5.0 (`python3 -m venv /tmp/pywinrm-venv &&
+    /// /tmp/pywinrm-venv/bin/pip install pywinrm==0.5.0`; another Python
+    /// with `KILN_PYWINRM_PYTHON`) runs commands over HTTP and HTTPS.
+    #[tokio::test]
+    #[ignore = "needs pywinrm installed in /tmp/pywinrm-venv"]
+    async fn pywinrm_runs_commands() {
+        let python = std::env::var("KILN_PYWINRM_PYTHON").unwrap_or_else(|_| "/tmp/pywinrm-venv/bin/python".into());
+        for https in [false, true] {
+            let machine = Standalone::start(StandaloneConfig { https, ..StandaloneConfig::default() }).await.unwrap();
+            let scheme = if https { "https" } else { "http" };
+            let script = format!(
+                r#"
+import winrm
+s = winrm.Session("{scheme}://{address}/wsman", auth=("Administrator", "kiln-Sim-1"), transport="basic", server_cert_validation="ignore")
+r = s.run_cmd("echo", ["hello"])
+print("cmd", r.status_code, repr(r.std_out), repr(r.std_err))
+assert r.status_code == 0 and r.std_out.strip() == b"hello", r
+r = s.run_ps("Write-Output hi; exit 3")
+print("ps", r.status_code, repr(r.std_out), repr(r.std_err))
+assert r.status_code == 3 and r.std_out.strip() == b"hi", r
+"#,
+                address = machine.address()
+            );
+            let python = python.clone();
+            let output =
+                tokio::task::spawn_blocking(move || std::process::Command::new(python).arg("-c").arg(script).output())
+                    .await
+                    .unwrap()
+                    .unwrap();
+            let said =
+                format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+            println!("{scheme}: {said}");
+            assert!(output.status.success(), "{scheme}: {said}\n{}", machine.records());
+        }
+    }
+
+    /// A real peer: Debian's winrmcp (`apt-get install winrmcp`; the
+    /// upload code Packer uses) copies a file over HTTP and HTTPS, and the
+    /// machine holds its bytes.
+    #[tokio::test]
+    #[ignore = "needs winrmcp installed"]
+    async fn winrmcp_uploads_a_file() {
+        let dir = std::env::temp_dir().join(format!("kiln-winrmcp-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir(&dir).unwrap();
+        let local = dir.join("payload.bin");
+        let bytes: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&local, &bytes).unwrap();
+        for https in [false, true] {
+            let machine = Standalone::start(StandaloneConfig { https, ..StandaloneConfig::default() }).await.unwrap();
+            let mut args = vec![
+                format!("-addr={}", machine.address()),
+                "-user=Administrator".to_string(),
+                "-pass=kiln-Sim-1".to_string(),
+            ];
+            if https {
+                args.extend(["-https".to_string(), "-insecure".to_string()]);
+            }
+            args.extend([local.display().to_string(), "C:/Windows/Temp/payload.bin".to_string()]);
+            let output = tokio::task::spawn_blocking(move || std::process::Command::new("winrmcp").args(args).output())
+                .await
+                .unwrap()
+                .unwrap();
+            let said =
+                format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+            println!("https={https}: {said}\ncounts: {}", machine.records()["counts"]);
+            assert!(output.status.success(), "https={https}: {said}\n{}", machine.records());
+            let held = machine.machine().file("C:\\Windows\\Temp\\payload.bin");
+            assert_eq!(held.as_deref(), Some(bytes.as_slice()), "https={https}: {:?}", machine.machine().files());
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
