@@ -27,6 +27,8 @@ mod sim_admin;
 mod simulate_env;
 mod ssh;
 mod support;
+mod winrm;
+mod winrm_peers;
 
 fn main() -> std::process::ExitCode {
     support::harness::main(&[
@@ -49,5 +51,7 @@ fn main() -> std::process::ExitCode {
         sim_admin::TESTS,
         simulate_env::TESTS,
         ssh::TESTS,
+        winrm::TESTS,
+        winrm_peers::TESTS,
     ])
 }

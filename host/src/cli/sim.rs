@@ -1,6 +1,7 @@
 //! `kiln sim serve`: the built-in cloud simulator on its own, for other
 //! tools (the clouds' SDKs, Packer through `HTTP_PROXY`) or for a kiln
-//! run pointed at it with a builder's custom endpoint. Without the
+//! run pointed at it with a builder's custom endpoint. `kiln sim winrm`:
+//! one simulated Windows machine, for WinRM templates and clients. Without the
 //! `simulator` cargo feature, `kiln sim` says how to get a kiln that has
 //! it.
 
@@ -30,6 +31,35 @@ mod on {
         /// Serve the simulated clouds until interrupted.
         #[command(after_long_help = serve_defaults())]
         Serve(ServeArgs),
+        /// Serve one simulated Windows machine over WinRM until
+        /// interrupted, to try WinRM templates and clients on.
+        Winrm(WinrmArgs),
+    }
+
+    /// The password `kiln sim winrm` accepts when given none.
+    const DEFAULT_WINRM_PASSWORD: &str = "kiln";
+
+    /// Arguments of `kiln sim winrm`.
+    #[derive(Debug, clap::Args)]
+    pub struct WinrmArgs {
+        /// Address of its WinRM listener (port 0 picks a free one).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5985")]
+        pub listen: SocketAddr,
+        /// HTTPS with a certificate generated at start (clients must accept
+        /// it: `winrm_insecure`), instead of HTTP.
+        #[arg(long)]
+        pub https: bool,
+        /// The user it accepts.
+        #[arg(long, value_name = "NAME", default_value = "Administrator", value_parser = NonEmptyStringValueParser::new())]
+        pub username: String,
+        /// The user's password (never printed).
+        #[arg(long, env = "KILN_SIM_WINRM_PASSWORD", hide_env_values = true, default_value = DEFAULT_WINRM_PASSWORD,
+              value_parser = NonEmptyStringValueParser::new())]
+        pub password: String,
+        /// The largest request it takes, in KB (MaxEnvelopeSizekb; Windows
+        /// takes 500 by default, 150 at least).
+        #[arg(long, value_name = "KB", default_value_t = 500, value_parser = clap::value_parser!(u32).range(32..=65536))]
+        pub max_envelope_size_kb: u32,
     }
 
     /// The end of `kiln sim serve --help`: what the simulator does when no
@@ -188,7 +218,10 @@ mod on {
     /// Runs `kiln sim`; what it prints goes through `ui`'s redactor, and
     /// the simulator's warnings through `ui`'s.
     pub async fn exec(command: Command, ui: Ui) -> anyhow::Result<Exit> {
-        let Command::Serve(args) = command;
+        let args = match command {
+            Command::Serve(args) => args,
+            Command::Winrm(args) => return winrm(args, ui).await,
+        };
         let redactor = ui.redactor().clone();
         // A configuration file that does not read is bad usage, as a bad
         // flag is.
@@ -218,6 +251,48 @@ mod on {
         tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
         Ok(Exit::Success)
     }
+
+    /// Runs `kiln sim winrm`: one simulated Windows machine until Ctrl-C.
+    async fn winrm(args: WinrmArgs, ui: Ui) -> anyhow::Result<Exit> {
+        use kiln_sim::winrm::{Standalone, StandaloneConfig};
+        let redactor = ui.redactor().clone();
+        // The default is documented, so no secret (and hiding it would
+        // hide "kiln" in every line).
+        if args.password != DEFAULT_WINRM_PASSWORD {
+            redactor.add(&args.password);
+        }
+        let config = StandaloneConfig {
+            listen: args.listen,
+            https: args.https,
+            username: args.username.clone(),
+            password: args.password.clone(),
+            max_envelope_size_kb: args.max_envelope_size_kb,
+            drop_after_stdin_bytes: None,
+        };
+        let machine = match Standalone::start(config).await {
+            Ok(machine) => machine,
+            Err(e) => {
+                let text = format!("Error: --listen {}: cannot listen there ({e})\n", args.listen);
+                output::write(Stream::Stderr, &redactor.redact(&text));
+                return Ok(Exit::Invalid);
+            }
+        };
+        let address = machine.address();
+        let scheme = if args.https { "https" } else { "http" };
+        let banner = format!(
+            "kiln-sim Windows machine listening on {scheme}://{address}/wsman (WinRM, Basic authentication)\n  \
+             user:     {user} with the password of --password{default}\n  \
+             envelope: MaxEnvelopeSizekb {kb}\n  \
+             records:  GET http://{address}/__kiln/winrm (requests, counts, files)\n",
+            user = args.username,
+            default = if args.password == DEFAULT_WINRM_PASSWORD { " (default: kiln)" } else { "" },
+            kb = args.max_envelope_size_kb,
+        );
+        output::write(Stream::Stdout, &redactor.redact(&banner));
+        tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+        machine.stop();
+        Ok(Exit::Success)
+    }
 }
 
 #[cfg(not(feature = "simulator"))]
@@ -233,6 +308,9 @@ mod off {
         /// Serve the simulated clouds until interrupted (not in this kiln:
         /// it was built without the simulator).
         Serve(ServeArgs),
+        /// Serve a simulated Windows machine until interrupted (not in this
+        /// kiln: it was built without the simulator).
+        Winrm(ServeArgs),
     }
 
     /// Arguments of `kiln sim serve`, unread in this kiln.

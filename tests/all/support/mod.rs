@@ -18,6 +18,7 @@ pub mod sim;
 pub mod sshd;
 pub mod stray;
 pub mod watchdog;
+pub mod windows;
 
 pub use project::{Project, Run};
 

@@ -77,9 +77,11 @@ impl Windows {
         self.records()["counts"][action].as_u64().unwrap_or(0)
     }
 
-    /// Every request it answered.
-    pub fn requests(&self) -> u64 {
-        self.records()["counts"].as_object().map(|m| m.values().filter_map(Value::as_u64).sum()).unwrap_or(0)
+    /// How many stdin bytes its commands were sent, in all.
+    pub fn stdin_bytes(&self) -> u64 {
+        let records = self.records();
+        let requests = records["requests"].as_array().cloned().unwrap_or_default();
+        requests.iter().filter_map(|r| r["stdin_bytes"].as_u64()).sum()
     }
 
     /// A `null` builder that logs in to this machine over WinRM, with
