@@ -191,6 +191,7 @@ mod tests {
         for _ in 0..100 {
             let (status, body) = receive(address, shell, id, "PT5S").await;
             assert_eq!(status, 200, "{body}");
+            assert!(body.len() <= 153_600, "a reply of {} bytes is over the request's MaxEnvelopeSize", body.len());
             let mut rest = body.as_str();
             while let Some(at) = rest.find(r#"<rsp:Stream Name="stdout""#) {
                 let chunk = &rest[at..];
@@ -207,7 +208,11 @@ mod tests {
 
     /// kiln's `put` into `dest`: the one command that waits for stdin.
     fn put(dest: &str) -> String {
-        let script = format!("# kiln:put 1\n$dest = '{dest}'\n\n# body\n");
+        script(&format!("# kiln:put 1\n$dest = '{dest}'\n\n# body\n"))
+    }
+
+    /// The command line of one of kiln's PowerShell scripts.
+    fn script(script: &str) -> String {
         let utf16: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
         let encoded = base64::engine::general_purpose::STANDARD.encode(utf16);
         format!("powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand {encoded}")
@@ -271,6 +276,40 @@ mod tests {
         assert_eq!(records["counts"]["Create"], 1, "{records}");
         let command_record = records["requests"].as_array().unwrap().iter().find(|r| r["action"] == "Command").unwrap();
         assert_eq!(command_record["command"], "echo hello");
+    }
+
+    #[tokio::test]
+    async fn a_file_goes_up_in_sends_and_comes_back_in_replies_sized_to_the_envelope() {
+        use sha2::Digest;
+        let machine = Standalone::start(StandaloneConfig::default()).await.unwrap();
+        let address = machine.address();
+        let shell = create(address).await;
+        let bytes: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 256) as u8).collect();
+        let id = command(address, &shell, &put("C:\\Windows\\Temp\\big.bin")).await;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut records = vec!["F \n".to_string()];
+        records.extend(bytes.chunks(48_000).map(|c| format!("C {}\n", b64.encode(c))));
+        records.push(format!("E {:x}\n", sha2::Sha256::digest(&bytes)));
+        for record in &records {
+            let (status, body) = send(address, &shell, &id, record.as_bytes(), false).await;
+            assert_eq!(status, 200, "{body}");
+        }
+        let (status, body) = send(address, &shell, &id, b"", true).await;
+        assert_eq!(status, 200, "{body}");
+        let (out, exit) = run_to_end(address, &shell, &id).await;
+        assert_eq!(exit, 0, "{}", String::from_utf8_lossy(&out));
+        assert_eq!(machine.machine().file("C:\\Windows\\Temp\\big.bin").as_deref(), Some(bytes.as_slice()));
+        let id =
+            command(address, &shell, &script("# kiln:get 1\n$src = 'C:\\Windows\\Temp\\big.bin'\n\n# body\n")).await;
+        let (out, exit) = run_to_end(address, &shell, &id).await;
+        assert_eq!(exit, 0);
+        let text = String::from_utf8(out).unwrap();
+        let got: Vec<u8> =
+            text.lines().filter_map(|l| l.strip_prefix("C ")).flat_map(|c| b64.decode(c.trim()).unwrap()).collect();
+        assert_eq!(got.len(), bytes.len());
+        assert!(got == bytes);
+        let receives = machine.records()["counts"]["Receive"].as_u64().unwrap();
+        assert!(receives >= 4, "300 KB in base64 records takes several 150 KB replies, not {receives}");
     }
 
     #[tokio::test]
