@@ -255,6 +255,45 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_running_machine_lets_its_administrator_in_with_its_password() {
+        use crate::winrm::testing::{envelope, post};
+        let mut windows = Machine {
+            id: "i-pw".into(),
+            addresses: vec![Ipv4Addr::new(127, 3, 0, 11)],
+            public_key: None,
+            password: Some("Secret1!".into()),
+            os: OsFamily::Windows,
+            running: true,
+        };
+        let create = envelope(
+            "http://schemas.xmlsoap.org/ws/2004/09/transfer/Create",
+            None,
+            "",
+            "<rsp:Shell><rsp:InputStreams>stdin</rsp:InputStreams></rsp:Shell>",
+        );
+        for running in [true, false] {
+            windows.running = running;
+            let lookup: Arc<dyn MachineLookup> = Arc::new(One(windows.clone()));
+            let hub = WinrmHub::new(WinrmSettings::default(), Arc::downgrade(&lookup), Warnings::to(|_| {})).unwrap();
+            hub.sync(std::slice::from_ref(&windows));
+            let http = hub.endpoint(windows.addresses[0], HTTP_PORT).unwrap();
+            let (status, body) = post(http, Some("Administrator:Secret1!"), &create).await;
+            if running {
+                assert_eq!(status, 200, "{body}");
+                assert_eq!(post(http, Some("Administrator:secret1!"), &create).await.0, 401);
+                let records = MachineEndpoint::records(&*hub);
+                assert_eq!(records["counts"]["Create"], 1, "{records}");
+                assert_eq!(records["requests"][0]["machine"], "i-pw", "{records}");
+                hub.reset();
+                assert_eq!(MachineEndpoint::records(&*hub)["requests"], serde_json::json!([]));
+            } else {
+                assert_eq!(status, 0, "a stopped machine refuses: {body}");
+            }
+            hub.stop();
+        }
+    }
+
     #[test]
     fn host_names_are_short_upper_case_ids() {
         assert_eq!(hostname("i-bp1abcdefghijklmnop"), "IBP1ABCDEFGHIJK");

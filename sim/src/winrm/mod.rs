@@ -22,6 +22,8 @@ mod server;
 mod service;
 mod shells;
 mod standalone;
+#[cfg(test)]
+mod testing;
 mod tls;
 pub mod wsman;
 

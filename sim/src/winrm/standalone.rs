@@ -147,46 +147,12 @@ impl Drop for Standalone {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::winrm::testing::{between, envelope, post};
     use crate::winrm::wsman::{CMD_RESOURCE, SHELL_NS};
     use base64::Engine;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     const USER: &str = "Administrator:kiln-Sim-1";
-
-    /// One request on a connection of its own: the status and the body.
-    async fn post(address: SocketAddr, login: Option<&str>, body: &str) -> (u16, String) {
-        let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
-        let auth = login
-            .map(|l| format!("Authorization: Basic {}\r\n", base64::engine::general_purpose::STANDARD.encode(l)))
-            .unwrap_or_default();
-        let head = format!(
-            "POST /wsman HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/soap+xml;charset=UTF-8\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        );
-        stream.write_all(head.as_bytes()).await.unwrap();
-        let _ = stream.write_all(body.as_bytes()).await;
-        let mut answer = Vec::new();
-        let _ = stream.read_to_end(&mut answer).await;
-        let text = String::from_utf8_lossy(&answer).into_owned();
-        let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-        let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-        (status, body)
-    }
-
-    fn envelope(action: &str, shell: Option<&str>, extra_header: &str, body: &str) -> String {
-        let selector = shell
-            .map(|s| format!(r#"<w:SelectorSet><w:Selector Name="ShellId">{s}</w:Selector></w:SelectorSet>"#))
-            .unwrap_or_default();
-        format!(
-            r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" xmlns:rsp="{SHELL_NS}"><s:Header><a:Action>{action}</a:Action><a:MessageID>uuid:42</a:MessageID><w:ResourceURI>{CMD_RESOURCE}</w:ResourceURI><w:MaxEnvelopeSize>153600</w:MaxEnvelopeSize>{extra_header}{selector}</s:Header><s:Body>{body}</s:Body></s:Envelope>"#
-        )
-    }
-
-    fn between<'a>(text: &'a str, open: &str, close: &str) -> &'a str {
-        let start = text.find(open).unwrap_or_else(|| panic!("no {open} in {text}")) + open.len();
-        let end = text[start..].find(close).unwrap() + start;
-        &text[start..end]
-    }
 
     async fn create(address: SocketAddr) -> String {
         let (status, body) = post(address, Some(USER), &envelope("http://schemas.xmlsoap.org/ws/2004/09/transfer/Create", None, "", "<rsp:Shell><rsp:InputStreams>stdin</rsp:InputStreams><rsp:OutputStreams>stdout stderr</rsp:OutputStreams></rsp:Shell>")).await;
@@ -225,6 +191,7 @@ mod tests {
         for _ in 0..100 {
             let (status, body) = receive(address, shell, id, "PT5S").await;
             assert_eq!(status, 200, "{body}");
+            assert!(body.len() <= 153_600, "a reply of {} bytes is over the request's MaxEnvelopeSize", body.len());
             let mut rest = body.as_str();
             while let Some(at) = rest.find(r#"<rsp:Stream Name="stdout""#) {
                 let chunk = &rest[at..];
@@ -241,7 +208,11 @@ mod tests {
 
     /// kiln's `put` into `dest`: the one command that waits for stdin.
     fn put(dest: &str) -> String {
-        let script = format!("# kiln:put 1\n$dest = '{dest}'\n\n# body\n");
+        script(&format!("# kiln:put 1\n$dest = '{dest}'\n\n# body\n"))
+    }
+
+    /// The command line of one of kiln's PowerShell scripts.
+    fn script(script: &str) -> String {
         let utf16: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
         let encoded = base64::engine::general_purpose::STANDARD.encode(utf16);
         format!("powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand {encoded}")
@@ -305,6 +276,40 @@ mod tests {
         assert_eq!(records["counts"]["Create"], 1, "{records}");
         let command_record = records["requests"].as_array().unwrap().iter().find(|r| r["action"] == "Command").unwrap();
         assert_eq!(command_record["command"], "echo hello");
+    }
+
+    #[tokio::test]
+    async fn a_file_goes_up_in_sends_and_comes_back_in_replies_sized_to_the_envelope() {
+        use sha2::Digest;
+        let machine = Standalone::start(StandaloneConfig::default()).await.unwrap();
+        let address = machine.address();
+        let shell = create(address).await;
+        let bytes: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 256) as u8).collect();
+        let id = command(address, &shell, &put("C:\\Windows\\Temp\\big.bin")).await;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut records = vec!["F \n".to_string()];
+        records.extend(bytes.chunks(48_000).map(|c| format!("C {}\n", b64.encode(c))));
+        records.push(format!("E {:x}\n", sha2::Sha256::digest(&bytes)));
+        for record in &records {
+            let (status, body) = send(address, &shell, &id, record.as_bytes(), false).await;
+            assert_eq!(status, 200, "{body}");
+        }
+        let (status, body) = send(address, &shell, &id, b"", true).await;
+        assert_eq!(status, 200, "{body}");
+        let (out, exit) = run_to_end(address, &shell, &id).await;
+        assert_eq!(exit, 0, "{}", String::from_utf8_lossy(&out));
+        assert_eq!(machine.machine().file("C:\\Windows\\Temp\\big.bin").as_deref(), Some(bytes.as_slice()));
+        let id =
+            command(address, &shell, &script("# kiln:get 1\n$src = 'C:\\Windows\\Temp\\big.bin'\n\n# body\n")).await;
+        let (out, exit) = run_to_end(address, &shell, &id).await;
+        assert_eq!(exit, 0);
+        let text = String::from_utf8(out).unwrap();
+        let got: Vec<u8> =
+            text.lines().filter_map(|l| l.strip_prefix("C ")).flat_map(|c| b64.decode(c.trim()).unwrap()).collect();
+        assert_eq!(got.len(), bytes.len());
+        assert!(got == bytes);
+        let receives = machine.records()["counts"]["Receive"].as_u64().unwrap();
+        assert!(receives >= 4, "300 KB in base64 records takes several 150 KB replies, not {receives}");
     }
 
     #[tokio::test]

@@ -7,11 +7,15 @@
 //! `ver`, `cmd /c`; and `powershell[.exe]`. Anything else is cmd's "not
 //! recognized" message on stderr and exit 1 (a real cmd sets 9009 as the
 //! errorlevel; the brief of this simulator asks for 1, and no client we serve
-//! reads the number). `|` pipes and `( )` groups are not understood.
+//! reads the number). `|` pipes and `( )` groups are not understood. A line
+//! longer than 8191 characters is refused as cmd refuses it.
 
 use super::cmdline::{Op, Target, args, split_chain, split_word, take_redirections};
 use super::fs::{self, FsError, Kind};
 use super::{Ctx, Ended, powershell};
+
+/// The longest command line cmd.exe takes, in characters.
+pub const MAX_LINE: usize = 8191;
 
 /// How a command of a chain ended.
 enum Flow {
@@ -26,6 +30,12 @@ enum Flow {
 
 /// Runs a whole command line; the exit code is the last command's errorlevel.
 pub(crate) fn run_line(ctx: &mut Ctx<'_>, line: &str) -> Ended {
+    // cmd's limit: what makes winrmcp cut its uploads into ~8000-character
+    // chunks, and what a long `-EncodedCommand` script runs into.
+    if line.chars().count() > MAX_LINE {
+        ctx.out.stderr.extend_from_slice(b"The command line is too long.\r\n");
+        return Ended::Exit(1);
+    }
     let line = ctx.env.expand_percent(line);
     let mut code = 0;
     for (op, segment) in split_chain(&line) {

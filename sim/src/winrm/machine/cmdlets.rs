@@ -194,6 +194,14 @@ pub(crate) fn call(interp: &mut Interp, ctx: &mut Ctx<'_>, stmt: &Stmt, toks: &[
                 not_found(interp, &args, stmt, &path, "Set-Location", "SetLocationCommand")
             }
         }
+        // Assignments of preference variables: remembered like `$x = v`.
+        "set-variable" | "sv" => {
+            if let (Some(name), value) = (args.get(&["name"]), args.get(&["value"])) {
+                let name = name.trim_start_matches("variable:").trim_start_matches("global:").to_ascii_lowercase();
+                interp.vars.insert(name, value.unwrap_or_default().to_string());
+            }
+            true
+        }
         "hostname" | "hostname.exe" => {
             let host = ctx.machine.hostname.clone();
             line(ctx, &host);
@@ -221,7 +229,7 @@ fn test_path(interp: &Interp, ctx: &Ctx<'_>, path: &str, kind: Option<&str>) -> 
 }
 
 /// A text file's characters: UTF-16LE or UTF-8 with their marks, else UTF-8.
-fn decode_text(bytes: &[u8]) -> String {
+pub(crate) fn decode_text(bytes: &[u8]) -> String {
     if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
         let units: Vec<u16> = rest.chunks(2).map(|c| u16::from_le_bytes([c[0], *c.get(1).unwrap_or(&0)])).collect();
         return String::from_utf16_lossy(&units);

@@ -6,7 +6,8 @@
 //! - `cmd`: the `cmd.exe` subset every command line goes through.
 //! - `powershell`: `powershell.exe` invocations and a small PowerShell subset,
 //!   errors as the CLIXML stream PowerShell writes when not interactive.
-//! - `pscript`: the PowerShell statements the machine runs.
+//! - `pscript`: the PowerShell statements the machine runs (`psflow`: `if`,
+//!   script blocks and script files; `cmdlets`: the commands).
 //! - `kiln`: kiln's own scripts (docs/winrm-protocol.md).
 //! - `packer`: what Packer 1.6.6 and winrmcp send.
 //!
@@ -23,6 +24,7 @@ mod kiln;
 mod packer;
 mod powershell;
 mod pscript;
+mod psflow;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 

@@ -96,6 +96,13 @@ fn flush(out: &mut Vec<Stmt>, cur: &mut String, start: &mut Option<(usize, usize
     if let Some((ln, col)) = start.take()
         && !text.is_empty()
     {
+        let lower = text.to_ascii_lowercase();
+        if (lower.starts_with("else") || lower.starts_with("elseif"))
+            && let Some(last) = out.last_mut()
+        {
+            last.text = format!("{}\n{text}", last.text);
+            return;
+        }
         {
             let len = text.lines().next().unwrap_or("").chars().count();
             let at = Position { line: ln + 1, column: col + 1, source: lines[ln].to_string(), len };
@@ -194,7 +201,7 @@ impl Interp {
     }
 
     /// The tokens of a statement.
-    fn tokens(&self, ctx: &Ctx<'_>, text: &str) -> Vec<Tok> {
+    pub fn tokens(&self, ctx: &Ctx<'_>, text: &str) -> Vec<Tok> {
         let chars: Vec<char> = text.chars().collect();
         let mut toks = Vec::new();
         let mut i = 0;
@@ -256,7 +263,10 @@ impl Interp {
     }
 
     /// Runs one statement; `Err(code)` for `exit`, else whether it succeeded.
-    fn statement(&mut self, ctx: &mut Ctx<'_>, stmt: &Stmt) -> Result<bool, i32> {
+    pub fn statement(&mut self, ctx: &mut Ctx<'_>, stmt: &Stmt) -> Result<bool, i32> {
+        if let Some(done) = self.control(ctx, stmt) {
+            return done;
+        }
         let mut toks = self.tokens(ctx, &stmt.text);
         if let Some(Tok::Word(w)) = toks.first()
             && w.eq_ignore_ascii_case("exit")
@@ -346,16 +356,10 @@ impl Interp {
 /// Runs a script of the subset; its error records go to stderr as CLIXML.
 pub(crate) fn run(ctx: &mut Ctx<'_>, script: &str) -> i32 {
     let mut interp = Interp::new();
-    let mut code = 0;
-    for stmt in statements(script) {
-        match interp.statement(ctx, &stmt) {
-            Ok(ok) => code = i32::from(!ok),
-            Err(exit) => {
-                code = exit;
-                break;
-            }
-        }
-    }
+    let code = match interp.block(ctx, script) {
+        Ok(ok) => i32::from(!ok),
+        Err(exit) => exit,
+    };
     ctx.out.stderr.extend(clixml(&interp.errors));
     code
 }

@@ -123,3 +123,40 @@ fn packer_downloads_read_the_file_as_base64() {
     assert_eq!(code, 1);
     assert!(err.starts_with("#< CLIXML\r\n") && err.contains("nope.txt"));
 }
+
+/// Packer 1.6.6's powershell provisioner's default execute_command.
+fn provisioner_command(vars: &str, path: &str) -> String {
+    format!(
+        "powershell -executionpolicy bypass \"& {{ if (Test-Path variable:global:ProgressPreference)\
+         {{set-variable -name variable:global:ProgressPreference -value 'SilentlyContinue'}};\
+         . {vars}; &'{path}'; exit $LastExitCode }}\""
+    )
+}
+
+#[test]
+fn the_powershell_provisioner_runs_uploaded_scripts() {
+    let m = machine();
+    let vars = "c:/Windows/Temp/packer-ps-env-vars-1.ps1";
+    let script = "c:/Windows/Temp/script-1.ps1";
+    let env = "$env:PACKER_BUILDER_TYPE=\"null\"; $env:PACKER_BUILD_NAME=\"b`$x\"; ";
+    assert_eq!(winrmcp_copy(&m, env.as_bytes(), vars), 0);
+    let inline = "Write-Output \"build $env:PACKER_BUILD_NAME on $env:PACKER_BUILDER_TYPE\"\n\
+                  if (Test-Path C:\\Windows) {\n  echo 'yes'\n}\nelse { echo 'no' }\nexit 7\n";
+    assert_eq!(winrmcp_copy(&m, inline.as_bytes(), script), 0);
+    let (out, err, code) = run(&m, &provisioner_command(vars, script));
+    assert_eq!((out.as_str(), err.as_str(), code), ("build b$x on null\r\nyes\r\n", "", 7));
+    // Its cleanup: a script of `if (Test-Path X) {Remove-Item X}` lines.
+    let cleanup_path = "c:/Windows/Temp/packer-cleanup-1.ps1";
+    let cleanup: String =
+        [vars, script, cleanup_path].iter().map(|f| format!("if (Test-Path {f}) {{Remove-Item {f}}}\n")).collect();
+    assert_eq!(winrmcp_copy(&m, cleanup.as_bytes(), cleanup_path), 0);
+    assert_eq!(run(&m, &provisioner_command(vars, cleanup_path)).2, 0);
+    assert!(m.files().is_empty(), "{:?}", m.files());
+}
+
+#[test]
+fn long_command_lines_are_refused_as_cmd_refuses_them() {
+    let m = machine();
+    let line = format!("echo {}", "x".repeat(8191));
+    assert_eq!(run(&m, &line), (String::new(), "The command line is too long.\r\n".into(), 1));
+}
