@@ -70,7 +70,7 @@ class Machine:
 
     def file(self, path):
         wanted = path.replace("/", "\\").lower()
-        for f in self.records()["files"]:
+        for f in (f for files in self.records()["files"].values() for f in files):
             if f["path"].replace("/", "\\").lower() == wanted:
                 return f
         return None

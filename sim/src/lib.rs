@@ -40,7 +40,7 @@ pub mod warnings;
 pub mod winrm;
 
 pub use clouds::{accept_environment, accept_section, credentials_env};
-pub use config::{Config, SshMode};
+pub use config::{Config, SshMode, WinrmSettings};
 pub use warnings::Warnings;
 
 use cloud::{Common, MachineLookup};

@@ -9,6 +9,7 @@ use crate::support::canary::{self, SECRET_KEY, SECURITY_TOKEN, SENSITIVE_VARIABL
 use crate::support::leaks::{Finding, Matcher, Secret, base64_core};
 use crate::support::report::Report;
 use crate::support::watchdog::Watched;
+use crate::support::windows::{self, Windows};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use serde_json::json;
@@ -28,6 +29,7 @@ crate::support::tests! {
     files_the_test_wrote_are_input_until_changed,
     a_leak_planted_in_a_kiln_run_is_found_in_its_output_and_files,
     canary_secrets_go_through_every_command_where_they_could_leak,
+    winrm_password_goes_through_every_command_where_it_could_leak,
 }
 
 use crate::support::BASIC_EXAMPLE as BASIC;
@@ -326,4 +328,33 @@ fn canary_secrets_go_through_every_command_where_they_could_leak() {
     p.template(template);
     p.run(&["validate", "template.json"]).code(2).contains("builders[0].internet_max_bandwidth_out");
     p.run(&["-machine-readable", "validate", "template.json"]).code(2);
+}
+
+/// `winrm_password` (the suite's Windows password is a canary) through
+/// inspect, validate, a build that logs in and moves files both ways, the
+/// same build machine-readable, and a build whose password the machine
+/// refuses (the error path names the endpoint and the user): the sweep
+/// fails the suite if any output, log or file shows it.
+fn winrm_password_goes_through_every_command_where_it_could_leak() {
+    let machine = Windows::start();
+    let p = Project::new();
+    p.file("up.txt", "up");
+    let template = json!({
+        "builders": [machine.null_builder(json!({}))],
+        "provisioners": [
+            {"type": "file", "source": "up.txt", "destination": "C:/Windows/Temp/up.txt"},
+            {"type": "file", "direction": "download", "source": "C:/Windows/Temp/up.txt", "destination": "down.txt"}
+        ]
+    });
+    p.template(template.clone());
+    p.run(&["inspect", "template.json"]).code(0);
+    p.run(&["-machine-readable", "inspect", "template.json"]).code(0);
+    p.run(&["validate", "template.json"]).code(0);
+    p.run(&["build", "template.json"]).code(0).lacks(windows::PASSWORD);
+    p.run(&["-machine-readable", "build", "template.json"]).code(0);
+    let refused = Windows::start_with(|c| c.password = format!("{}-other", windows::PASSWORD));
+    let mut builder = refused.null_builder(json!({"winrm_timeout": "1s"}));
+    builder["winrm_password"] = json!(windows::PASSWORD);
+    p.template(json!({"builders": [builder], "provisioners": template["provisioners"]}));
+    p.run(&["build", "template.json"]).code(1).contains("winrm_password");
 }

@@ -4,6 +4,8 @@
 //! reads the bytes that arrived.
 
 use crate::support::windows::{self, Windows};
+use crate::support::report::{Report, simulate};
+use crate::support::sim::SimServer;
 use crate::support::{Project, signal};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -19,6 +21,8 @@ crate::support::tests! {
     dropped_connection_fails_the_upload_clearly_and_writes_nothing,
     interrupted_upload_leaves_no_half_written_file,
     file_into_a_missing_directory_fails_naming_the_destination,
+    alicloud_windows_instance_takes_files_over_winrm_in_the_simulator,
+    kiln_sim_winrm_serves_a_machine_to_build_against,
 }
 
 /// `mib` MiB that no compression shrinks (xorshift), written to `name`.
@@ -225,4 +229,57 @@ fn file_into_a_missing_directory_fails_naming_the_destination() {
     ));
     p.run(&["build", "template.json"]).code(1).contains("C:/no/such/dir");
     assert_eq!(machine.file("C:/no/such/dir/a.txt"), None);
+}
+
+fn alicloud_windows_instance_takes_files_over_winrm_in_the_simulator() {
+    let p = Project::new();
+    p.file("setup.ps1", "Write-Output 'configured'");
+    p.template(json!({
+        "variables": {"access_key": "{{env `ALICLOUD_ACCESS_KEY`}}", "secret_key": "{{env `ALICLOUD_SECRET_KEY`}}"},
+        "builders": [{
+            "type": "alicloud-ecs", "access_key": "{{user `access_key`}}", "secret_key": "{{user `secret_key`}}",
+            "region": "cn-beijing", "image_name": "windows-golden",
+            "source_image": "win2019_1809_x64_dtc_en-us_40G_alibase_20201120.vhd",
+            "instance_type": "ecs.n1.tiny", "io_optimized": "true",
+            "communicator": "winrm", "winrm_username": "Administrator", "winrm_password": windows::PASSWORD,
+        }],
+        "provisioners": [{"type": "file", "source": "setup.ps1", "destination": "C:/Windows/Temp/setup.ps1"}]
+    }));
+    simulate(&p, &[])
+        .code(0)
+        .contains("Waiting for WinRM to become available on ")
+        .contains("Connected to WinRM!")
+        .contains("Alicloud images were created")
+        .lacks(windows::PASSWORD);
+    let report = Report::read(&p);
+    assert!(report.leftovers().is_empty(), "{:?}", report.leftovers());
+    // The instance got the template's password at creation, and its
+    // simulated Windows machine holds the file.
+    let files = report.0["winrm"]["files"].as_object().expect("the report has the Windows machines' files");
+    let setup: Vec<&Value> = files
+        .values()
+        .flat_map(|list| list.as_array().into_iter().flatten())
+        .filter(|f| f["path"].as_str().is_some_and(|p| p.eq_ignore_ascii_case("C:\\Windows\\Temp\\setup.ps1")))
+        .collect();
+    assert_eq!(setup.len(), 1, "{files:?}");
+    assert_eq!(setup[0]["size"], "Write-Output 'configured'".len());
+}
+
+fn kiln_sim_winrm_serves_a_machine_to_build_against() {
+    let server = SimServer::start_winrm(windows::PASSWORD, &[]);
+    let port: u16 = server.address.rsplit(':').next().unwrap().parse().unwrap();
+    let p = Project::new();
+    p.file("app.zip", "not really a zip");
+    p.template(json!({
+        "builders": [{"type": "null", "communicator": "winrm", "winrm_host": "127.0.0.1", "winrm_port": port,
+                      "winrm_username": "Administrator", "winrm_password": windows::PASSWORD, "winrm_timeout": "30s"}],
+        "provisioners": [{"type": "file", "source": "app.zip", "destination": "C:/app.zip"}]
+    }));
+    p.run(&["build", "template.json"]).code(0).contains("Connected to WinRM!");
+    // Its records, for a tool out of its process: the file arrived whole.
+    let records = crate::support::admin::get(&server.address, "/__kiln/winrm");
+    let files = records["files"].as_object().unwrap().values().flat_map(|l| l.as_array().cloned().unwrap_or_default());
+    let file = files.into_iter().find(|f| f["path"] == "C:\\app.zip");
+    assert_eq!(file.as_ref().map(|f| f["size"].clone()), Some(json!("not really a zip".len())), "{records}");
+    assert!(records["counts"]["Send"].as_u64().unwrap() >= 1, "{records}");
 }

@@ -21,7 +21,7 @@ mod on {
     use clap::builder::NonEmptyStringValueParser;
     use kiln_sim::faults::FaultRule;
     use kiln_sim::latency::Profile;
-    use kiln_sim::{Config, Simulator, SshMode, StartError, Warnings};
+    use kiln_sim::{Config, Simulator, SshMode, StartError, Warnings, WinrmSettings};
     use std::net::SocketAddr;
     use std::path::PathBuf;
 
@@ -74,11 +74,14 @@ mod on {
              profile:       fast (a fraction of a second per operation), --latency-scale 1, seed 1, no fault rules\n  \
              machines' SSH: the built-in recorder (accepts the machine's key pair or password, records commands\n                 \
              and files, runs nothing) on port 22 of each machine's own address (needs root; --ssh-port 0 picks one)\n  \
+             machines' WinRM: a simulated Windows machine (Basic authentication as Administrator with the instance's\n                 \
+             password; cmd and PowerShell subsets, file transfers) on ports 5985 (HTTP) and 5986 (HTTPS) of each\n                 \
+             Windows machine's address\n  \
              Alibaba Cloud: accepts the access key {id} with the secret {secret}\n                 \
              (--access-key and --secret-key replace it); machines' addresses in 127.1.0.0/16;\n                 \
              regions {regions}\n\
              A --config file is the JSON form of these settings; what it leaves out takes the library's defaults\n\
-             (listen on 127.0.0.1:0, a free port, and SSH on a free port per machine), and the flags override it.\n\n\
+             (listen on 127.0.0.1:0, a free port, and SSH and WinRM on free ports per machine), and the flags override it.\n\n\
              Fault kinds: server-error (HTTP 500), unavailable (503), throttling, reset, timeout (no answer for\n\
              delay, default 120 s), slow (answer after delay, default 2 s), image-fails, denied (403), lost (the\n\
              call takes effect, the answer never arrives). Options (each at most once): nth=N (only the Nth\n\
@@ -86,7 +89,7 @@ mod on {
              or an action a simulated cloud answers (CreateVpc, DescribeInstances…); another name is refused.\n\n\
              Admin API (JSON): GET /__kiln/ lists the routes with a line each: health, resources, requests\n\
              (?action=NAME), counts, faults (GET, POST a rule, DELETE all), reset (POST), and one per machine\n\
-             endpoint (ssh: what the built-in recorder saw).",
+             endpoint (ssh: what the built-in recorder saw; winrm: the Windows machines' requests and files).",
             id = credentials::DEFAULT_ACCESS_KEY_ID,
             secret = credentials::DEFAULT_ACCESS_KEY_SECRET,
             regions = regions.join(", "),
@@ -165,7 +168,18 @@ mod on {
                     }
                     config
                 }
-                None => Config { listen: SocketAddr::from(([127, 0, 0, 1], 8700)), ssh_port: 22, ..Config::default() },
+                None => Config {
+                    listen: SocketAddr::from(([127, 0, 0, 1], 8700)),
+                    ssh_port: 22,
+                    // Windows' own ports: each machine has its own address,
+                    // so no two listeners share one.
+                    winrm: WinrmSettings {
+                        http_port: kiln_sim::winrm::HTTP_PORT,
+                        https_port: kiln_sim::winrm::HTTPS_PORT,
+                        ..WinrmSettings::default()
+                    },
+                    ..Config::default()
+                },
             };
             if let Some(listen) = self.listen {
                 config.listen = listen;
@@ -233,6 +247,7 @@ mod on {
             }
         };
         let ssh_port = config.ssh_port;
+        let winrm_ports = (config.winrm.http_port, config.winrm.https_port);
         let warnings = Warnings::to({
             let ui = ui.clone();
             move |text| ui.warn(text)
@@ -246,6 +261,12 @@ mod on {
         banner.push_str(&match ssh_port {
             0 => "  machines:   SSH on a random port of each machine's 127.x address\n".to_string(),
             p => format!("  machines:   SSH on port {p} of each machine's 127.x address\n"),
+        });
+        banner.push_str(&match winrm_ports {
+            (0, 0) => "  Windows:    WinRM on random ports of each Windows machine's 127.x address\n".to_string(),
+            (http, https) => format!(
+                "  Windows:    WinRM on ports {http} (HTTP) and {https} (HTTPS) of each Windows machine's 127.x address\n"
+            ),
         });
         output::write(Stream::Stdout, &redactor.redact(&banner));
         tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;

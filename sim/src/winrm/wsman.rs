@@ -793,4 +793,22 @@ mod tests {
         assert!(fault.contains(r#"Code="2150858793""#) && fault.contains("OperationTimeout"), "{fault}");
         assert!(fault.contains("<s:Value>w:TimedOut</s:Value>"), "{fault}");
     }
+
+    /// The fuzz target's seeds (`fuzz/corpus/winrm_request/`, what kiln,
+    /// pywinrm and winrmcp sent) are requests this reader takes, so the
+    /// fuzzer starts from deep inside it.
+    #[test]
+    fn every_fuzz_seed_is_a_request() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/winrm_request");
+        let mut seeds = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let body = std::fs::read(&path).unwrap();
+            if let Err(e) = parse_request(&body) {
+                panic!("{}: {e}", path.display());
+            }
+            seeds += 1;
+        }
+        assert!(seeds >= 10, "only {seeds} seeds in {}", dir.display());
+    }
 }

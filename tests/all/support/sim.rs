@@ -40,10 +40,28 @@ impl SimServer {
     /// Panics when the server cannot start or does not print its address
     /// within a minute.
     pub fn start_with(extra: &[&str]) -> SimServer {
+        let serve = ["sim", "serve", "--listen", "127.0.0.1:0", "--profile", "fast"];
+        let key = ["--access-key", canary::SERVE_ACCESS_KEY_ID, "--secret-key", canary::SECRET_KEY];
+        Self::spawn(&[&serve[..], &key, extra].concat(), &[])
+    }
+
+    /// `kiln sim winrm` on a free port, accepting `password` (given in the
+    /// environment, as a user would keep it off the command line), with
+    /// `extra` arguments; [`SimServer::address`] is `127.0.0.1:PORT`.
+    ///
+    /// Panics as [`SimServer::start_with`] does.
+    pub fn start_winrm(password: &str, extra: &[&str]) -> SimServer {
+        let winrm = ["sim", "winrm", "--listen", "127.0.0.1:0"];
+        Self::spawn(&[&winrm[..], extra].concat(), &[("KILN_SIM_WINRM_PASSWORD", password)])
+    }
+
+    /// Starts `kiln ARGS` with `env` added, logging to a file of its own,
+    /// and waits for its first line to say where it listens.
+    fn spawn(args: &[&str], env: &[(&str, &str)]) -> SimServer {
         let logs = tempfile::tempdir().expect("temp dir");
         let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
-            .args(["sim", "serve", "--listen", "127.0.0.1:0", "--profile", "fast"])
-            .args(["--access-key", canary::SERVE_ACCESS_KEY_ID, "--secret-key", canary::SECRET_KEY])
+            .args(args)
+            .envs(env.iter().copied())
             .arg("--log-file")
             .arg(logs.path().join("sim-serve.log"))
             .args(extra)
@@ -75,7 +93,9 @@ impl SimServer {
             .split("http://")
             .nth(1)
             .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("kiln sim serve said {first:?}"))
+            // `kiln sim winrm` names its path too.
+            .and_then(|url| url.split('/').next())
+            .unwrap_or_else(|| panic!("kiln sim said {first:?}"))
             .to_string();
         let test = std::thread::current().name().unwrap_or("(unnamed thread)").to_string();
         SimServer { child, address, test, logs, streams: vec![("stdout", rest), ("stderr", errors)] }

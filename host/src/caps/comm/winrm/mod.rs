@@ -29,5 +29,7 @@ mod scripts;
 mod session;
 #[cfg(test)]
 mod session_tests;
+#[cfg(all(test, feature = "simulator"))]
+mod sim_tests;
 
 pub use session::{WinrmSession, cmd_quoted};

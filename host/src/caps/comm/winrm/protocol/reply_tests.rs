@@ -233,3 +233,21 @@ fn no_prefix_or_corruption_of_a_reply_panics() {
         }
     }
 }
+
+/// The fuzz target's seeds (`fuzz/corpus/wsman_reply/`, replies the
+/// simulated machine sent kiln, pywinrm and winrmcp, and a TimedOut fault)
+/// are replies this parser reads, so the fuzzer starts from deep inside it.
+#[test]
+fn every_fuzz_seed_is_a_reply_or_a_fault() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/wsman_reply");
+    let mut seeds = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let body = std::fs::read(&path).unwrap();
+        match parse_reply(&body) {
+            Ok(_) | Err(WsmanError::Fault { .. }) => seeds += 1,
+            Err(e) => panic!("{}: {e}", path.display()),
+        }
+    }
+    assert!(seeds >= 10, "only {seeds} seeds in {}", dir.display());
+}

@@ -1,0 +1,106 @@
+//! The session against `kiln-sim`'s simulated Windows machine: the two
+//! sides of `docs/winrm-protocol.md` were written apart, and these tests
+//! hold them to agree (commands, exit codes, error streams, kinds,
+//! listings, files both ways).
+
+use super::WinrmSession;
+use crate::caps::cancel::RunCancel;
+use crate::caps::comm::{Exit, OnLine, RemoteKind, Session, Source, Upload, WinrmConfig};
+use kiln_sim::winrm::{Standalone, StandaloneConfig};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const WITHIN: Duration = Duration::from_secs(10);
+
+/// A simulated machine and a session logged in to it.
+async fn logged_in() -> (Standalone, Arc<WinrmSession>) {
+    let defaults = StandaloneConfig::default();
+    let sim = Standalone::start(defaults.clone()).await.unwrap();
+    let config = WinrmConfig {
+        host: "127.0.0.1".into(),
+        port: sim.address().port(),
+        username: defaults.username,
+        password: Some(defaults.password),
+        timeout: WITHIN,
+        use_ssl: false,
+        insecure: false,
+        use_ntlm: false,
+        dial: None,
+    };
+    let session = WinrmSession::open(config, RunCancel::default().for_build()).await.unwrap();
+    (sim, session)
+}
+
+/// Runs `command`: its exit and its lines.
+async fn run(session: &WinrmSession, command: &str) -> (Exit, Vec<String>) {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let on_line: OnLine = {
+        let lines = Arc::clone(&lines);
+        Arc::new(move |line: &str| lines.lock().unwrap().push(line.to_string()))
+    };
+    let exit = session.exec(command, on_line, WITHIN).await.unwrap();
+    let lines = lines.lock().unwrap().clone();
+    (exit, lines)
+}
+
+#[tokio::test]
+async fn commands_stream_their_lines_and_end_with_their_exit_code() {
+    let (_sim, session) = logged_in().await;
+    assert_eq!(run(&session, "echo one & echo two").await, (Exit::Status(0), vec!["one".into(), "two".into()]));
+    assert_eq!(run(&session, "exit /b 4").await.0, Exit::Status(4));
+    let (exit, lines) = run(&session, "echo %USERNAME%").await;
+    assert_eq!((exit, lines), (Exit::Status(0), vec!["Administrator".to_string()]));
+}
+
+#[tokio::test]
+async fn powershell_errors_are_shown_as_text_not_clixml() {
+    let (_sim, session) = logged_in().await;
+    let (exit, lines) = run(&session, "powershell -NoProfile -Command \"Write-Error 'it went wrong'\"").await;
+    assert_eq!(exit, Exit::Status(1));
+    assert!(lines.iter().any(|l| l.contains("it went wrong")), "{lines:?}");
+    assert!(!lines.iter().any(|l| l.contains("CLIXML") || l.contains("<Objs")), "{lines:?}");
+}
+
+#[tokio::test]
+async fn an_unknown_command_says_so_in_cmds_words() {
+    let (_sim, session) = logged_in().await;
+    let (exit, lines) = run(&session, "no-such-tool --version").await;
+    assert_ne!(exit, Exit::Status(0));
+    assert!(lines.iter().any(|l| l.contains("'no-such-tool' is not recognized")), "{lines:?}");
+}
+
+#[tokio::test]
+async fn files_go_up_and_come_back_with_kinds_and_listings() {
+    let (sim, session) = logged_in().await;
+    let data: Vec<u8> = (0..1_500_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+    let upload = Upload::new(Source::Bytes(data.clone()), "C:/Windows/Temp/blob.bin", 0o644);
+    session.upload(upload, WITHIN).await.unwrap();
+    assert!(sim.machine().file(r"C:\Windows\Temp\blob.bin").as_deref() == Some(&data[..]));
+    assert_eq!(session.remote_kind("C:/Windows/Temp/blob.bin", WITHIN).await.unwrap(), RemoteKind::File);
+    assert_eq!(session.remote_kind("C:/Windows/Temp", WITHIN).await.unwrap(), RemoteKind::Dir);
+    assert_eq!(session.remote_kind("C:/Windows/Temp/nothing", WITHIN).await.unwrap(), RemoteKind::Missing);
+    let names = session.list_dir("C:/Windows/Temp", WITHIN).await.unwrap();
+    assert!(names.contains(&("blob.bin".to_string(), RemoteKind::File)), "{names:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let back = dir.path().join("back.bin");
+    session.download("C:/Windows/Temp/blob.bin", &back, WITHIN).await.unwrap();
+    assert!(std::fs::read(&back).unwrap() == data, "the downloaded bytes differ");
+}
+
+#[tokio::test]
+async fn a_tree_goes_up_and_comes_back_whole() {
+    let (sim, session) = logged_in().await;
+    let local = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(local.path().join("sub/deeper")).unwrap();
+    std::fs::write(local.path().join("a.txt"), "a").unwrap();
+    std::fs::write(local.path().join("sub/deeper/ü & 'b'.txt"), "b").unwrap();
+    std::fs::write(local.path().join("sub/empty"), "").unwrap();
+    assert_eq!(session.upload_dir(local.path(), "C:/tree", WITHIN).await.unwrap(), 3);
+    assert_eq!(sim.machine().file("c:\\TREE\\sub\\deeper\\ü & 'b'.txt").as_deref(), Some(&b"b"[..]));
+    let back = tempfile::tempdir().unwrap();
+    let into = back.path().join("copy");
+    assert_eq!(session.download_dir("C:/tree", &into, WITHIN).await.unwrap(), 3);
+    assert_eq!(std::fs::read(into.join("sub/deeper/ü & 'b'.txt")).unwrap(), b"b");
+    assert_eq!(std::fs::read(into.join("sub/empty")).unwrap(), b"");
+    assert_eq!(std::fs::read(into.join("a.txt")).unwrap(), b"a");
+}
