@@ -62,7 +62,9 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, script: &str) -> Option<i32> {
     if let Some(rest) = trimmed.strip_prefix(PROGRESS_PREAMBLE) {
         return Some(super::pscript::run(ctx, rest));
     }
-    if trimmed.trim_end() == RESTART_CHECK {
+    // Newer masterzen/winrm puts `$ProgressPreference = 'SilentlyContinue';`
+    // before every script: the shapes are found anywhere in the text.
+    if trimmed.trim_end().ends_with(RESTART_CHECK) {
         let line = format!("{} restarted.\r\n", ctx.machine.hostname);
         ctx.out.stdout.extend_from_slice(line.as_bytes());
         return Some(0);

@@ -180,3 +180,17 @@ fn windows_restart_sees_the_machine_back_at_once() {
     assert_eq!(run(&m, &powershell_line(key)), ("False\r\n".into(), String::new(), 0));
     assert_eq!(run(&m, &powershell_line("Write-Output \"${env:COMPUTERNAME} up\"")).0, "WIN-SIM up\r\n");
 }
+
+#[test]
+fn shapes_are_found_after_newer_masterzen_preamble() {
+    // masterzen/winrm after 2020-09 puts this before every script.
+    let pre = "$ProgressPreference = 'SilentlyContinue';";
+    let m = machine();
+    assert_eq!(run(&m, &powershell_line(&format!("{pre}{CONNECT_CHECK}"))).0, "WinRM connected.\r\n");
+    let check = r#"echo ("{0} restarted." -f [System.Net.Dns]::GetHostName())"#;
+    assert_eq!(run(&m, &powershell_line(&format!("{pre}{check}"))).0, "win-sim restarted.\r\n");
+    run(&m, "echo QUJD >> \"%TEMP%\\winrmcp-2.tmp\"");
+    let restore = format!("{pre}{}", restore_script("$env:TEMP\\winrmcp-2.tmp", "C:\\abc.txt"));
+    assert_eq!(run(&m, &powershell_line(&restore)).2, 0);
+    assert_eq!(m.file("C:\\abc.txt").unwrap(), b"ABC");
+}
