@@ -4,7 +4,7 @@
 //! `&`, `&&`, `||`, `^` escapes, `"` quoting, redirections `>`, `>>`, `1>`,
 //! `2>`, `2>&1`, `>nul`; built-ins `echo` (`echo.`), `exit [/b] [N]`, `set`,
 //! `type`, `del`/`erase`, `mkdir`/`md`, `cd`/`chdir`, `hostname`, `whoami`,
-//! `ver`, `cmd /c`; and `powershell[.exe]`. Anything else is cmd's "not
+//! `ver`, `shutdown` (a restart that is over at once), `cmd /c`; `.bat`/`.cmd` files; and `powershell[.exe]`. Anything else is cmd's "not
 //! recognized" message on stderr and exit 1 (a real cmd sets 9009 as the
 //! errorlevel; the brief of this simulator asks for 1, and no client we serve
 //! reads the number). `|` pipes and `( )` groups are not understood. A line
@@ -23,6 +23,9 @@ enum Flow {
     Next(i32),
     /// `exit`: the whole line ends with this code.
     Exit(i32),
+    /// `exit /b`: a batch file ends with this code (on a command line, the
+    /// line does).
+    ExitBatch(i32),
     /// A process that goes on after `start` (kiln's put/get): the rest of the
     /// line is not run.
     Job(super::Job),
@@ -36,6 +39,14 @@ pub(crate) fn run_line(ctx: &mut Ctx<'_>, line: &str) -> Ended {
         ctx.out.stderr.extend_from_slice(b"The command line is too long.\r\n");
         return Ended::Exit(1);
     }
+    match chain(ctx, line) {
+        Flow::Next(code) | Flow::Exit(code) | Flow::ExitBatch(code) => Ended::Exit(code),
+        Flow::Job(job) => Ended::Job(job),
+    }
+}
+
+/// Runs one line of commands (`%VAR%` expanded first); how it ended.
+fn chain(ctx: &mut Ctx<'_>, line: &str) -> Flow {
     let line = ctx.env.expand_percent(line);
     let mut code = 0;
     for (op, segment) in split_chain(&line) {
@@ -49,11 +60,34 @@ pub(crate) fn run_line(ctx: &mut Ctx<'_>, line: &str) -> Ended {
         }
         match simple(ctx, &segment) {
             Flow::Next(c) => code = c,
-            Flow::Exit(c) => return Ended::Exit(c),
-            Flow::Job(job) => return Ended::Job(job),
+            other => return other,
         }
     }
-    Ended::Exit(code)
+    Flow::Next(code)
+}
+
+/// Runs a `.bat`/`.cmd` file line by line, as if `@echo off` were its first
+/// line (cmd would echo each command otherwise; Packer's windows-shell
+/// scripts start with it as a rule). `rem` and `::` lines are skipped;
+/// `%1`-style arguments and labels are not understood.
+fn batch(ctx: &mut Ctx<'_>, text: &str) -> Flow {
+    let mut code = 0;
+    for line in text.lines() {
+        let line = line.trim().trim_start_matches('@');
+        let lower = line.to_ascii_lowercase();
+        if line.is_empty() || lower.starts_with("rem ") || lower == "rem" || line.starts_with("::") {
+            continue;
+        }
+        if lower == "echo off" || lower == "echo on" {
+            continue;
+        }
+        match chain(ctx, line) {
+            Flow::Next(c) => code = c,
+            Flow::ExitBatch(c) => return Flow::Next(c),
+            other => return other,
+        }
+    }
+    Flow::Next(code)
 }
 
 /// Runs one command with its redirections.
@@ -133,7 +167,12 @@ fn builtin(ctx: &mut Ctx<'_>, text: &str) -> Flow {
         }
         "exit" => {
             let code = args(rest).iter().find(|a| !a.eq_ignore_ascii_case("/b")).map(|a| a.parse().unwrap_or(0));
-            Flow::Exit(code.unwrap_or(0))
+            let code = code.unwrap_or(0);
+            if args(rest).iter().any(|a| a.eq_ignore_ascii_case("/b")) {
+                Flow::ExitBatch(code)
+            } else {
+                Flow::Exit(code)
+            }
         }
         "set" => set(ctx, rest.trim()),
         "type" => {
@@ -204,6 +243,10 @@ fn builtin(ctx: &mut Ctx<'_>, text: &str) -> Flow {
             say(&mut ctx.out.stdout, &who);
             Flow::Next(0)
         }
+        // Packer's windows-restart sends `shutdown /r ...`, then a second one
+        // to learn whether the restart is over (0: it is) and `shutdown /a`.
+        // This machine restarts at once and keeps its shells: all succeed.
+        "shutdown" | "shutdown.exe" => Flow::Next(0),
         "ver" => {
             ctx.out.stdout.extend_from_slice(b"\r\nMicrosoft Windows [Version 10.0.17763.1935]\r\n");
             Flow::Next(0)
@@ -225,6 +268,11 @@ fn builtin(ctx: &mut Ctx<'_>, text: &str) -> Flow {
             Ended::Exit(code) => Flow::Next(code),
             Ended::Job(job) => Flow::Job(job),
         },
+        _ if is_batch(ctx, &word) => {
+            let path = ctx.resolve(&word);
+            let text = String::from_utf8_lossy(ctx.fs.read(&path).unwrap_or_default()).into_owned();
+            batch(ctx, &text)
+        }
         _ => {
             let shown = text.trim().split(|c: char| c.is_ascii_whitespace()).next().unwrap_or("").trim_matches('"');
             let msg = format!(
@@ -234,6 +282,11 @@ fn builtin(ctx: &mut Ctx<'_>, text: &str) -> Flow {
             Flow::Next(1)
         }
     }
+}
+
+/// Whether `word` names an existing `.bat` or `.cmd` file.
+fn is_batch(ctx: &Ctx<'_>, word: &str) -> bool {
+    (word.ends_with(".bat") || word.ends_with(".cmd")) && ctx.fs.kind(&ctx.resolve(word)) == Kind::File
 }
 
 /// `powershell`, `powershell.exe`, in any case, bare or with its full path.

@@ -2,17 +2,20 @@
 //! their header, `# kiln:<op> 1` then `$<name> = '<value>'` lines up to an
 //! empty one, and done as the page says; the body is not read.
 //!
-//! Every line the machine prints ends in CRLF, as PowerShell writes lines;
-//! kiln ignores a `\r` before `\n` both ways. Errors are one plain line on
-//! stderr starting `kiln: ` (the scripts write them with
-//! `[Console]::Error.WriteLine`, not as PowerShell error records).
+//! Where the page leaves a detail open, the machine does what kiln's scripts
+//! (host/src/caps/comm/winrm/scripts.rs) do on Windows: `kind`, `list` and
+//! `put` print lines with CRLF (`[Console]::Out.WriteLine`), `get` with `\n`
+//! (its writer's `NewLine`), 48 KiB per `C` record; errors are one plain line
+//! on stderr (`[Console]::Error.WriteLine`, not PowerShell error records),
+//! worded as the scripts word them; an `F` before the last file's `E` drops
+//! that file's temporary file and goes on.
 
 use std::collections::VecDeque;
 
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-use super::fs::{self, Fs, FsError, Kind};
+use super::fs::{self, Fs, Kind};
 use super::{Ctx, Ended, Job, Output};
 
 /// Bytes of a file in one `C` record of `get` (64 KiB of base64).
@@ -22,6 +25,13 @@ fn b64() -> base64::engine::GeneralPurpose {
     base64::engine::general_purpose::STANDARD
 }
 
+/// `text` and `\n`, as `get`'s writer ends its lines.
+fn line_lf(out: &mut Vec<u8>, text: &str) {
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'\n');
+}
+
+/// `text` and CRLF, as `[Console]::Out.WriteLine` ends lines on Windows.
 fn say(out: &mut Vec<u8>, text: &str) {
     out.extend_from_slice(text.as_bytes());
     out.extend_from_slice(b"\r\n");
@@ -45,9 +55,29 @@ fn header(script: &str) -> Option<Header> {
         let Some((name, value)) = line.strip_prefix('$').and_then(|l| l.split_once('=')) else { continue };
         let value = value.trim();
         let Some(inner) = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) else { continue };
-        params.push((name.trim().to_ascii_lowercase(), inner.replace("''", "'")));
+        params.push((name.trim().to_ascii_lowercase(), unquote(inner)));
     }
     Some((op.to_string(), version.trim().to_string(), params))
+}
+
+/// The characters PowerShell takes as a single quote: `'` and U+2018..U+201B.
+const SINGLE_QUOTES: [char; 5] = ['\'', '\u{2018}', '\u{2019}', '\u{201A}', '\u{201B}'];
+
+/// The inside of a single-quoted PowerShell string: two quote characters
+/// (of any of the five kinds) are one, the second kept, as its tokenizer does.
+fn unquote(inner: &str) -> String {
+    let mut out = String::new();
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
+        if SINGLE_QUOTES.contains(&c)
+            && let Some(&next) = chars.peek()
+            && SINGLE_QUOTES.contains(&next)
+        {
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Starts a kiln script, or `None` when `script` is not one.
@@ -55,7 +85,7 @@ pub(crate) fn start(ctx: &mut Ctx<'_>, script: &str) -> Option<Ended> {
     let (op, version, params) = header(script)?;
     let param = |name: &str| params.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
     let fail = |ctx: &mut Ctx<'_>, msg: String| {
-        say(&mut ctx.out.stderr, &format!("kiln: {msg}"));
+        say(&mut ctx.out.stderr, &msg);
         Some(Ended::Exit(1))
     };
     if version != "1" {
@@ -96,8 +126,8 @@ fn list(ctx: &mut Ctx<'_>, path: &str) -> Ended {
             }
             Ended::Exit(0)
         }
-        Err(e) => {
-            say(&mut ctx.out.stderr, &format!("kiln: cannot list {path}: {e}"));
+        Err(_) => {
+            say(&mut ctx.out.stderr, &format!("{path} is not a directory"));
             Ended::Exit(1)
         }
     }
@@ -154,7 +184,8 @@ impl Put {
         }
         if let Some(up) = self.current.take() {
             let _ = fs.remove_file(&up.temp);
-            say(&mut out.stderr, &format!("kiln: stdin ended inside {} (no E record): upload interrupted", up.target));
+            let t = &up.target;
+            say(&mut out.stderr, &format!("stdin ended inside {t}: the upload was interrupted, {t} was not changed"));
             return Some(3);
         }
         say(&mut out.stdout, &format!("done {} {}", self.files, self.bytes));
@@ -167,8 +198,15 @@ impl Put {
         if let Some(up) = self.current.take() {
             let _ = fs.remove_file(&up.temp);
         }
-        say(&mut out.stderr, &format!("kiln: {msg}"));
+        say(&mut out.stderr, msg);
         Err(code)
+    }
+
+    /// Closes the file under way, deleting its temporary file (`Drop`).
+    fn drop_current(&mut self, fs: &mut Fs) {
+        if let Some(up) = self.current.take() {
+            let _ = fs.remove_file(&up.temp);
+        }
     }
 
     fn record(&mut self, fs: &mut Fs, line: &[u8], out: &mut Output) -> Result<(), i32> {
@@ -177,42 +215,37 @@ impl Put {
             return Ok(());
         }
         let text = String::from_utf8_lossy(line).into_owned();
-        let tag = text.get(..1).unwrap_or("?");
-        let after = text.get(1..).unwrap_or("");
-        let arg = after.strip_prefix(' ').unwrap_or(after);
+        let tag = text.chars().next().unwrap_or(' ');
+        // As the script's `$l.Substring(2)`: the argument starts after the space.
+        let arg = text.get(2..).unwrap_or("");
         match tag {
-            "D" | "F" if self.current.is_some() => {
-                let target = self.current.as_ref().map(|u| u.target.clone()).unwrap_or_default();
-                self.fail(fs, out, 1, &format!("a {tag} record came before the E record of {target}"))
-            }
-            "D" => {
-                let path = match record_path(&self.dest, arg) {
-                    Ok(p) => p,
-                    Err(e) => return self.fail(fs, out, 1, &e),
+            'C' => {
+                let Some(up) = self.current.as_mut() else { return self.fail(fs, out, 1, "C outside a file") };
+                let Ok(bytes) = b64().decode(arg) else {
+                    let msg = format!("cannot write {}: the input is not a valid Base-64 string", self.dest);
+                    return self.fail(fs, out, 1, &msg);
                 };
-                match fs.kind(&path) {
-                    Kind::Dir => Ok(()),
-                    Kind::File => self.fail(fs, out, 1, &format!("cannot make directory {path}: a file is there")),
-                    Kind::Missing => match fs.mkdir(&path) {
-                        Ok(()) => Ok(()),
-                        Err(_) => {
-                            self.fail(fs, out, 1, &format!("cannot make directory {path}: its parent does not exist"))
-                        }
-                    },
+                up.hasher.update(&bytes);
+                up.size += bytes.len() as u64;
+                self.bytes += bytes.len() as u64;
+                let temp = up.temp.clone();
+                match fs.append(&temp, &bytes) {
+                    Ok(()) => Ok(()),
+                    Err(e) => self.fail(fs, out, 1, &format!("cannot write {temp}: {e}")),
                 }
             }
-            "F" => {
+            'F' => {
+                // A new file before the last one's E: the last one is dropped.
+                self.drop_current(fs);
                 let target = match record_path(&self.dest, arg) {
                     Ok(p) => p,
-                    Err(e) => return self.fail(fs, out, 1, &e),
+                    Err(e) => return self.fail(fs, out, 1, &format!("cannot write {}: {e}", self.dest)),
                 };
                 let temp = format!("{target}.kiln-upload");
-                let why = match fs.kind(&target) {
-                    Kind::Dir => Some("it is a directory".to_string()),
-                    _ => fs.write(&temp, Vec::new()).err().map(|e| match e {
-                        FsError::ParentMissing(_) => "its directory does not exist".to_string(),
-                        e => e.to_string(),
-                    }),
+                let why = match (fs.kind(&target), fs::parent(&target)) {
+                    (Kind::Dir, _) => Some("it is a directory".to_string()),
+                    (_, Some(dir)) if fs.kind(&dir) != Kind::Dir => Some(format!("directory {dir} does not exist")),
+                    _ => fs.write(&temp, Vec::new()).err().map(|e| e.to_string()),
                 };
                 if let Some(why) = why {
                     return self.fail(fs, out, 1, &format!("cannot write {target}: {why}"));
@@ -220,51 +253,51 @@ impl Put {
                 self.current = Some(Upload { target, temp, hasher: Sha256::new(), size: 0 });
                 Ok(())
             }
-            "C" => {
-                let Some(up) = self.current.as_mut() else {
-                    return self.fail(fs, out, 1, "a C record came before any F record");
-                };
-                match b64().decode(arg) {
-                    Ok(bytes) => {
-                        up.hasher.update(&bytes);
-                        up.size += bytes.len() as u64;
-                        let temp = up.temp.clone();
-                        match fs.append(&temp, &bytes) {
-                            Ok(()) => Ok(()),
-                            Err(e) => self.fail(fs, out, 1, &format!("cannot write {temp}: {e}")),
-                        }
-                    }
-                    Err(e) => {
-                        let target = up.target.clone();
-                        self.fail(fs, out, 1, &format!("bad base64 in a C record of {target}: {e}"))
-                    }
-                }
-            }
-            "E" => {
-                let Some(up) = self.current.take() else {
-                    return self.fail(fs, out, 1, "an E record came before any F record");
-                };
+            'E' => {
+                let Some(up) = self.current.take() else { return self.fail(fs, out, 1, "E outside a file") };
                 let got = fs::hex(&up.hasher.finalize());
-                if !got.eq_ignore_ascii_case(arg.trim()) {
+                let t = &up.target;
+                // PowerShell's `-ne` ignores case.
+                if !got.eq_ignore_ascii_case(arg) {
                     let _ = fs.remove_file(&up.temp);
-                    let msg = format!(
-                        "{}: SHA-256 of the bytes received is {got}, the E record says {}",
-                        up.target,
-                        arg.trim()
+                    say(
+                        &mut out.stderr,
+                        &format!("{t}: the bytes written hash to {got}, not {arg}; {t} was not changed"),
                     );
-                    say(&mut out.stderr, &format!("kiln: {msg}"));
                     return Err(2);
                 }
-                if let Err(e) = fs.rename_file(&up.temp, &up.target) {
+                if let Err(e) = fs.rename_file(&up.temp, t) {
                     let _ = fs.remove_file(&up.temp);
-                    say(&mut out.stderr, &format!("kiln: cannot write {}: {e}", up.target));
+                    say(&mut out.stderr, &format!("cannot write {t}: {e}"));
                     return Err(1);
                 }
                 self.files += 1;
-                self.bytes += up.size;
                 Ok(())
             }
-            _ => self.fail(fs, out, 1, &format!("unknown record '{}'", text.chars().take(40).collect::<String>())),
+            'D' => {
+                let d = match record_path(&self.dest, arg) {
+                    Ok(p) => p,
+                    Err(e) => return self.fail(fs, out, 1, &format!("cannot write {}: {e}", self.dest)),
+                };
+                let parent = fs::parent(&d);
+                match fs.kind(&d) {
+                    Kind::Dir => Ok(()),
+                    Kind::File => self.fail(fs, out, 1, &format!("cannot create directory {d}: a file is there")),
+                    Kind::Missing => match parent {
+                        Some(p) if fs.kind(&p) != Kind::Dir => self.fail(
+                            fs,
+                            out,
+                            1,
+                            &format!("cannot create directory {d}: its parent {p} does not exist"),
+                        ),
+                        _ => match fs.mkdir(&d) {
+                            Ok(()) => Ok(()),
+                            Err(e) => self.fail(fs, out, 1, &format!("cannot create directory {d}: {e}")),
+                        },
+                    },
+                }
+            }
+            other => self.fail(fs, out, 1, &format!("unknown record {other}")),
         }
     }
 }
@@ -291,7 +324,7 @@ fn get(ctx: &mut Ctx<'_>, src: &str) -> Ended {
     let mut items = VecDeque::new();
     match ctx.fs.kind(src) {
         Kind::Missing => {
-            say(&mut ctx.out.stderr, &format!("kiln: cannot read {src}: it does not exist"));
+            say(&mut ctx.out.stderr, &format!("{src} does not exist"));
             return Ended::Exit(1);
         }
         Kind::File => {
@@ -327,26 +360,26 @@ impl Get {
     pub(crate) fn produce(&mut self, out: &mut Vec<u8>, want: usize) -> Option<i32> {
         while out.len() < want.max(1) {
             let Some(item) = self.items.front_mut() else {
-                say(out, &format!("done {} {}", self.files, self.bytes));
+                line_lf(out, &format!("done {} {}", self.files, self.bytes));
                 return Some(0);
             };
             match item {
                 Item::Dir(rel) => {
-                    say(out, &format!("D {}", rel_b64(rel)));
+                    line_lf(out, &format!("D {}", rel_b64(rel)));
                     self.items.pop_front();
                 }
                 Item::File { rel, data, sent } => match *sent {
                     None => {
-                        say(out, &format!("F {}", rel_b64(rel)));
+                        line_lf(out, &format!("F {}", rel_b64(rel)));
                         *sent = Some(0);
                     }
                     Some(done) if done < data.len() => {
                         let end = (done + GET_CHUNK).min(data.len());
-                        say(out, &format!("C {}", b64().encode(&data[done..end])));
+                        line_lf(out, &format!("C {}", b64().encode(&data[done..end])));
                         *sent = Some(end);
                     }
                     Some(_) => {
-                        say(out, &format!("E {}", fs::hex(&Sha256::digest(&data[..]))));
+                        line_lf(out, &format!("E {}", fs::hex(&Sha256::digest(&data[..]))));
                         self.files += 1;
                         self.bytes += data.len() as u64;
                         self.items.pop_front();

@@ -22,6 +22,10 @@
 //!   temporary file, for an empty upload, is an empty destination).
 //! - winrmcp's cleanup script: the `$tmp_file_path` line and
 //!   `Remove-Item $tmp_file_path -ErrorAction SilentlyContinue`.
+//! - windows-restart's restart check,
+//!   `echo ("{0} restarted." -f [System.Net.Dns]::GetHostName())`: prints
+//!   `<hostname> restarted.`; its registry checks are `Test-Path "HKLM:..."`,
+//!   false here (nothing pending), and its `shutdown` commands succeed (cmd).
 //! - Packer's download: `$file=[System.IO.File]::ReadAllBytes("<src>"); Write-Output $([System.Convert]::ToBase64String($file))`.
 
 use base64::Engine as _;
@@ -35,6 +39,7 @@ use super::pscript::Interp;
 const PROGRESS_PREAMBLE: &str =
     "if (Test-Path variable:global:ProgressPreference){$ProgressPreference='SilentlyContinue'};";
 
+const RESTART_CHECK: &str = r#"echo ("{0} restarted." -f [System.Net.Dns]::GetHostName())"#;
 const TMP_OPEN: &str = "$tmp_file_path = [System.IO.Path]::GetFullPath(\"";
 const DEST_OPEN: &str = "$dest_file_path = [System.IO.Path]::GetFullPath(\"";
 const DEST_CLOSE: &str = "\".Trim(\"'\"))";
@@ -56,6 +61,13 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, script: &str) -> Option<i32> {
     let trimmed = script.trim_start();
     if let Some(rest) = trimmed.strip_prefix(PROGRESS_PREAMBLE) {
         return Some(super::pscript::run(ctx, rest));
+    }
+    // Newer masterzen/winrm puts `$ProgressPreference = 'SilentlyContinue';`
+    // before every script: the shapes are found anywhere in the text.
+    if trimmed.trim_end().ends_with(RESTART_CHECK) {
+        let line = format!("{} restarted.\r\n", ctx.machine.hostname);
+        ctx.out.stdout.extend_from_slice(line.as_bytes());
+        return Some(0);
     }
     let interp = Interp::new();
     if let Some(src) = between(script, DOWNLOAD_OPEN, DOWNLOAD_CLOSE) {

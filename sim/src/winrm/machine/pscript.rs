@@ -184,6 +184,13 @@ impl Interp {
                     out.push('"');
                     i += 1;
                 }
+                '$' if chars.get(i + 1) == Some(&'{') && chars[i..].contains(&'}') => {
+                    // `${env:X}`: the name is everything up to the brace.
+                    let end = i + chars[i..].iter().position(|&c| c == '}').unwrap_or(0);
+                    let name: String = chars[i + 2..end].iter().collect();
+                    out.push_str(&self.var(ctx, &name).unwrap_or_default());
+                    i = end;
+                }
                 '$' if chars.get(i + 1).is_some_and(|c| c.is_alphanumeric() || *c == '_') => {
                     let mut j = i + 1;
                     while j < chars.len() && (chars[j].is_alphanumeric() || chars[j] == '_' || chars[j] == ':') {

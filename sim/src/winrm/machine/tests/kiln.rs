@@ -64,7 +64,7 @@ fn kind_and_list() {
     assert_eq!(run(&m, &kiln_line("list", "path", "C:\\Windows\\Temp")), (expected, String::new(), 0));
     let (_, err, code) = run(&m, &kiln_line("list", "path", "C:\\Windows\\Temp\\it's.txt"));
     assert_eq!(code, 1);
-    assert!(err.starts_with("kiln: ") && err.contains("it's.txt"), "{err}");
+    assert_eq!(err, "C:\\Windows\\Temp\\it's.txt is not a directory\r\n");
 }
 
 #[test]
@@ -128,7 +128,7 @@ fn put_refuses_targets_it_cannot_write() {
         p.stdin(&records, true);
         let (_, err, code) = drain(&mut p, usize::MAX);
         assert_eq!(code, 1, "{dest}");
-        assert!(err.starts_with("kiln: ") && err.contains(dest), "{err}");
+        assert!(err.starts_with("cannot ") && err.contains(dest), "{err}");
     }
     assert!(m.files().is_empty());
 }
@@ -159,7 +159,8 @@ fn get_makes_records_lazily_within_the_limit() {
     let (out, err, code) = drain(&mut p, 1000);
     assert_eq!((err.as_str(), code), ("", 0));
     let text = String::from_utf8(out).unwrap();
-    let lines: Vec<&str> = text.split("\r\n").collect();
+    assert!(!text.contains('\r'), "get's writer ends lines with \\n");
+    let lines: Vec<&str> = text.split('\n').collect();
     let heads: Vec<String> =
         lines.iter().filter(|l| !l.starts_with("C ")).map(|l| l.chars().take(1).collect()).collect();
     // D "", F a.txt, E, D d, D d/e, F d/e/big.bin, E, F d/z, E, done.
@@ -180,8 +181,42 @@ fn get_makes_records_lazily_within_the_limit() {
 
     let (out, _, code) = drain(&mut m.start(&kiln_line("get", "src", "C:\\Src\\a.txt"), &[], None), 3);
     assert_eq!(code, 0);
-    assert_eq!(out, format!("F \r\nC {}\r\nE {}\r\ndone 1 2\r\n", b64(b"hi"), sha(b"hi")).into_bytes());
+    assert_eq!(out, format!("F \nC {}\nE {}\ndone 1 2\n", b64(b"hi"), sha(b"hi")).into_bytes());
     let (_, err, code) = drain(&mut m.start(&kiln_line("get", "src", "C:\\Nope"), &[], None), 3);
     assert_eq!(code, 1);
     assert!(err.contains("C:\\Nope"));
+}
+
+#[test]
+fn header_values_undouble_every_powershell_quote() {
+    let m = machine();
+    run(&m, "mkdir \"C:\\it’s ‘here’\"");
+    let script = "# kiln:kind 1\n$path = 'C:\\it’’s ‘‘here’’'\n\nexit 0\n";
+    let wide: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    assert_eq!(run(&m, &format!("powershell.exe -EncodedCommand {}", b64(&wide))).0, "dir\r\n");
+}
+
+#[test]
+fn put_drops_a_file_left_without_its_e_and_says_failures_as_the_script() {
+    let m = machine();
+    let mut p = m.start(&kiln_line("put", "dest", "C:\\Windows\\Temp"), &[], None);
+    let rest = put_records(&[], &[("b", b"bb")]);
+    p.stdin(format!("F {}\nC {}\n", b64(b"a"), b64(b"aa")).as_bytes(), false);
+    p.stdin(&rest, true);
+    assert_eq!(drain(&mut p, usize::MAX), (b"done 1 4\r\n".to_vec(), String::new(), 0));
+    assert!(m.file("C:\\Windows\\Temp\\a.kiln-upload").is_none() && m.file("C:\\Windows\\Temp\\a").is_none());
+    let mut p = m.start(&kiln_line("put", "dest", "C:\\Windows\\Temp\\x"), &[], None);
+    p.stdin(format!("F \nC {}\n", b64(b"x")).as_bytes(), true);
+    let t = "C:\\Windows\\Temp\\x";
+    assert_eq!(
+        drain(&mut p, 9).1,
+        format!("stdin ended inside {t}: the upload was interrupted, {t} was not changed\r\n")
+    );
+    let mut p = m.start(&kiln_line("put", "dest", t), &[], None);
+    p.stdin(format!("F \nE {}\n", sha(b"x")).as_bytes(), true);
+    let want = format!("{t}: the bytes written hash to {}, not {}; {t} was not changed\r\n", sha(b""), sha(b"x"));
+    assert_eq!(drain(&mut p, 9), (Vec::new(), want, 2));
+    let mut p = m.start(&kiln_line("put", "dest", t), &[], None);
+    p.stdin(b"C AAAA\n", true);
+    assert_eq!(drain(&mut p, 9), (Vec::new(), "C outside a file\r\n".into(), 1));
 }

@@ -160,3 +160,37 @@ fn long_command_lines_are_refused_as_cmd_refuses_them() {
     let line = format!("echo {}", "x".repeat(8191));
     assert_eq!(run(&m, &line), (String::new(), "The command line is too long.\r\n".into(), 1));
 }
+
+#[test]
+fn the_windows_shell_provisioner_runs_batch_files() {
+    let m = machine();
+    let script = "c:/Windows/Temp/script-1.bat";
+    assert_eq!(winrmcp_copy(&m, b"@echo off\r\nrem setup\r\necho %PACKER_BUILD_NAME% on %PACKER_BUILDER_TYPE%\r\nexit /b 3\r\necho never\r\n", script), 0);
+    let line = format!("set \"PACKER_BUILDER_TYPE=null\" && set \"PACKER_BUILD_NAME=b\" && \"{script}\"");
+    assert_eq!(run(&m, &line), ("b on null\r\n".into(), String::new(), 3));
+}
+
+#[test]
+fn windows_restart_sees_the_machine_back_at_once() {
+    let m = machine();
+    assert_eq!(run(&m, "shutdown /r /f /t 0 /c \"packer restart\"").2, 0);
+    let check = r#"echo ("{0} restarted." -f [System.Net.Dns]::GetHostName())"#;
+    assert_eq!(run(&m, &powershell_line(check)).0, "win-sim restarted.\r\n");
+    let key = r#"Test-Path "HKLM:SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending""#;
+    assert_eq!(run(&m, &powershell_line(key)), ("False\r\n".into(), String::new(), 0));
+    assert_eq!(run(&m, &powershell_line("Write-Output \"${env:COMPUTERNAME} up\"")).0, "WIN-SIM up\r\n");
+}
+
+#[test]
+fn shapes_are_found_after_newer_masterzen_preamble() {
+    // masterzen/winrm after 2020-09 puts this before every script.
+    let pre = "$ProgressPreference = 'SilentlyContinue';";
+    let m = machine();
+    assert_eq!(run(&m, &powershell_line(&format!("{pre}{CONNECT_CHECK}"))).0, "WinRM connected.\r\n");
+    let check = r#"echo ("{0} restarted." -f [System.Net.Dns]::GetHostName())"#;
+    assert_eq!(run(&m, &powershell_line(&format!("{pre}{check}"))).0, "win-sim restarted.\r\n");
+    run(&m, "echo QUJD >> \"%TEMP%\\winrmcp-2.tmp\"");
+    let restore = format!("{pre}{}", restore_script("$env:TEMP\\winrmcp-2.tmp", "C:\\abc.txt"));
+    assert_eq!(run(&m, &powershell_line(&restore)).2, 0);
+    assert_eq!(m.file("C:\\abc.txt").unwrap(), b"ABC");
+}
