@@ -169,7 +169,7 @@ impl Endpoint {
                 Err(fault @ WsmanError::Fault { .. }) => Err(prefixed(fault, &at)),
                 _ if status.as_u16() == 500 => Err(unexpected(" without a SOAP fault")),
                 // How Windows refuses a request over its MaxEnvelopeSizekb.
-                413 => Err(WsmanError::Broken(format!(
+                _ if status.as_u16() == 413 => Err(WsmanError::Broken(format!(
                     "{at}: the machine refused a request of {} bytes as larger than its MaxEnvelopeSizekb \
                      (HTTP 413); raise it on the machine (Set-Item WSMan:\\localhost\\MaxEnvelopeSizekb 500)",
                     request.text.len()
