@@ -231,6 +231,10 @@ fn file_into_a_missing_directory_fails_naming_the_destination() {
     assert_eq!(machine.file("C:/no/such/dir/a.txt"), None);
 }
 
+/// A password ECS takes for an instance (8 to 30 characters of letters,
+/// digits and its own set of specials).
+const ALICLOUD_PASSWORD: &str = "Kiln-Win2019(pw)";
+
 fn alicloud_windows_instance_takes_files_over_winrm_in_the_simulator() {
     let p = Project::new();
     p.file("setup.ps1", "Write-Output 'configured'");
@@ -241,7 +245,7 @@ fn alicloud_windows_instance_takes_files_over_winrm_in_the_simulator() {
             "region": "cn-beijing", "image_name": "windows-golden",
             "source_image": "win2019_1809_x64_dtc_en-us_40G_alibase_20201120.vhd",
             "instance_type": "ecs.n1.tiny", "io_optimized": "true",
-            "communicator": "winrm", "winrm_username": "Administrator", "winrm_password": windows::PASSWORD,
+            "communicator": "winrm", "winrm_username": "Administrator", "winrm_password": ALICLOUD_PASSWORD,
         }],
         "provisioners": [{"type": "file", "source": "setup.ps1", "destination": "C:/Windows/Temp/setup.ps1"}]
     }));
@@ -250,19 +254,18 @@ fn alicloud_windows_instance_takes_files_over_winrm_in_the_simulator() {
         .contains("Waiting for WinRM to become available on ")
         .contains("Connected to WinRM!")
         .contains("Alicloud images were created")
-        .lacks(windows::PASSWORD);
+        .lacks(ALICLOUD_PASSWORD);
     let report = Report::read(&p);
     assert!(report.leftovers().is_empty(), "{:?}", report.leftovers());
-    // The instance got the template's password at creation, and its
-    // simulated Windows machine holds the file.
-    let files = report.0["winrm"]["files"].as_object().expect("the report has the Windows machines' files");
-    let setup: Vec<&Value> = files
-        .values()
-        .flat_map(|list| list.as_array().into_iter().flatten())
-        .filter(|f| f["path"].as_str().is_some_and(|p| p.eq_ignore_ascii_case("C:\\Windows\\Temp\\setup.ps1")))
-        .collect();
-    assert_eq!(setup.len(), 1, "{files:?}");
-    assert_eq!(setup[0]["size"], "Write-Output 'configured'".len());
+    // The instance got the template's password at creation (kiln logged
+    // in with it), and the file went to its simulated Windows machine in
+    // one Send.
+    let requests = report.0["winrm"]["requests"].as_array().expect("the report has the Windows machines' requests");
+    let sent: u64 = requests.iter().filter_map(|r| r["stdin_bytes"].as_u64()).sum();
+    assert!(sent as usize > "Write-Output 'configured'".len(), "{requests:?}");
+    assert!(requests.iter().all(|r| r["status"] != 401), "a login was refused: {requests:?}");
+    let feeds = requests.iter().filter(|r| r["stdin_bytes"].as_u64().is_some_and(|n| n > 0)).count();
+    assert_eq!(feeds, 1, "{requests:?}");
 }
 
 fn kiln_sim_winrm_serves_a_machine_to_build_against() {

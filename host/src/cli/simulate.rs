@@ -32,7 +32,7 @@ pub type FaultArg = String;
 #[derive(Debug, clap::Args)]
 pub struct SimulationArgs {
     /// Run the builds against the built-in simulator (started in this
-    /// process): API calls and SSH go to it, nothing to the real cloud.
+    /// process): API calls, SSH and WinRM go to it, nothing to the real cloud.
     /// Each simulated cloud accepts as its account's the key a builder
     /// section names (alicloud-ecs: access_key, secret_key and
     /// security_token, after interpolation) and the one your environment
@@ -197,7 +197,7 @@ mod on {
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot start the simulator: {e}"))?;
             ui.say(&format!(
-                "Simulating the clouds: API calls and SSH go to kiln's simulator at http://{}",
+                "Simulating the clouds: API calls, SSH and WinRM go to kiln's simulator at http://{}",
                 sim.address()
             ));
             Ok(Some(Simulation {

@@ -64,7 +64,6 @@ impl SimServer {
             .envs(env.iter().copied())
             .arg("--log-file")
             .arg(logs.path().join("sim-serve.log"))
-            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
