@@ -80,7 +80,7 @@ fn unknown_provisioner_and_post_processor_types_are_errors() {
         .code(2)
         .contains("unknown provisioner type \"shel\"")
         .contains("did you mean \"shell\"?")
-        .contains("it runs over WinRM")
+        .contains("has no Windows provisioners yet")
         .contains("unknown post-processor type \"manifets\"")
         .contains("did you mean \"manifest\"?");
 }
