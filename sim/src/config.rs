@@ -48,11 +48,33 @@ pub struct WinrmSettings {
     pub https_port: u16,
     /// How many shells one user may have open on a machine. At least 1.
     pub max_shells_per_user: u32,
+    /// A shell no request names for this long, seconds, is deleted when
+    /// a shell is next made (Windows' `IdleTimeout`, 7200 s by default),
+    /// so that clients that go away without a Delete do not use up
+    /// `max_shells_per_user` for good. At least 1.
+    pub idle_timeout_secs: u64,
+}
+
+/// Windows' defaults, shared by every endpoint (the hub, a standalone
+/// machine) so that they are written once.
+impl WinrmSettings {
+    /// `MaxEnvelopeSizekb`'s default.
+    pub const DEFAULT_MAX_ENVELOPE_SIZE_KB: u32 = 500;
+    /// `MaxShellsPerUser`'s default.
+    pub const DEFAULT_MAX_SHELLS_PER_USER: u32 = 30;
+    /// `IdleTimeout`'s default, seconds.
+    pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 7200;
 }
 
 impl Default for WinrmSettings {
     fn default() -> Self {
-        WinrmSettings { max_envelope_size_kb: 500, http_port: 0, https_port: 0, max_shells_per_user: 30 }
+        WinrmSettings {
+            max_envelope_size_kb: Self::DEFAULT_MAX_ENVELOPE_SIZE_KB,
+            http_port: 0,
+            https_port: 0,
+            max_shells_per_user: Self::DEFAULT_MAX_SHELLS_PER_USER,
+            idle_timeout_secs: Self::DEFAULT_IDLE_TIMEOUT_SECS,
+        }
     }
 }
 
@@ -75,6 +97,12 @@ impl WinrmSettings {
             return Err(bad(
                 "max_shells_per_user",
                 "0 would refuse every shell; write at least 1 (Windows' default is 30)".into(),
+            ));
+        }
+        if self.idle_timeout_secs == 0 {
+            return Err(bad(
+                "idle_timeout_secs",
+                "0 would reap every shell at once; write at least 1 second (Windows' default is 7200)".into(),
             ));
         }
         if self.http_port != 0 && self.http_port == self.https_port {

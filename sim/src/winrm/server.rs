@@ -15,6 +15,8 @@ use openssl::ssl::{Ssl, SslAcceptor};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::AbortHandle;
 
 /// What an endpoint (the hub, a standalone machine) gives its listeners.
 pub trait Backend: Send + Sync + 'static {
@@ -30,7 +32,19 @@ pub trait Backend: Send + Sync + 'static {
     fn admin(&self) -> Option<serde_json::Value> {
         None
     }
+    /// Keeps `connection`, a task serving a connection to machine
+    /// `machine`, so that it is ended (its client sees a reset) when the
+    /// machine stops or goes away, as a rebooting Windows drops its
+    /// clients.
+    fn track(&self, machine: &str, connection: AbortHandle);
+    /// Says what a listener cannot do (an accept that failed).
+    fn warn(&self, message: &str);
 }
+
+/// How long a listener waits after a failed accept (out of file
+/// descriptors, a connection reset before it was taken) before it tries
+/// again, so that a lasting failure does not spin.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(50);
 
 /// The error that makes hyper drop the connection without an answer.
 #[derive(Debug)]
@@ -45,20 +59,44 @@ impl std::fmt::Display for Reset {
 impl std::error::Error for Reset {}
 
 /// Serves connections from `listener` (over TLS when `tls` is given)
-/// until the task is dropped.
+/// until the task is dropped. A failed accept does not end it: the first
+/// one is said through [`Backend::warn`], and each is followed by a short
+/// pause.
 pub async fn accept(listener: tokio::net::TcpListener, backend: Arc<dyn Backend>, tls: Option<Arc<SslAcceptor>>) {
+    let mut warned = false;
     loop {
-        let Ok((stream, _)) = listener.accept().await else { return };
-        let backend = Arc::clone(&backend);
-        let tls = tls.clone();
-        tokio::spawn(async move { connection(stream, backend, tls).await });
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                if !warned {
+                    let at = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| "?".into());
+                    backend.warn(&format!(
+                        "the WinRM listener on {at} could not accept a connection: {e}; it keeps trying every {} ms",
+                        ACCEPT_PAUSE.as_millis()
+                    ));
+                    warned = true;
+                }
+                tokio::time::sleep(ACCEPT_PAUSE).await;
+                continue;
+            }
+        };
+        let Ok(local) = stream.local_addr() else { continue };
+        // A machine that is not running refuses, as a booting one would.
+        let Some(target) = backend.target(local) else { continue };
+        let task = tokio::spawn(connection(stream, local, target.id.clone(), Arc::clone(&backend), tls.clone()));
+        backend.track(&target.id, task.abort_handle());
     }
 }
 
-async fn connection(stream: tokio::net::TcpStream, backend: Arc<dyn Backend>, tls: Option<Arc<SslAcceptor>>) {
-    let Ok(local) = stream.local_addr() else { return };
-    // A machine that is not running refuses, as a booting one would.
-    let Some(target) = backend.target(local) else { return };
+/// Serves one connection to machine `machine` (reached at `local`).
+async fn connection(
+    stream: tokio::net::TcpStream,
+    local: SocketAddr,
+    machine: String,
+    backend: Arc<dyn Backend>,
+    tls: Option<Arc<SslAcceptor>>,
+) {
+    let machine: Arc<str> = machine.into();
     if backend.limits().drop_after_stdin_bytes.is_some() {
         // A dropped link is a reset, not an orderly close.
         let _ = stream.set_zero_linger();
@@ -68,7 +106,7 @@ async fn connection(stream: tokio::net::TcpStream, backend: Arc<dyn Backend>, tl
     let service = {
         let backend = Arc::clone(&backend);
         hyper::service::service_fn(move |request| {
-            handle(Arc::clone(&backend), target.clone(), Arc::clone(&address), request)
+            handle(Arc::clone(&backend), local, Arc::clone(&machine), Arc::clone(&address), request)
         })
     };
     let http = hyper::server::conn::http1::Builder::new();
@@ -98,12 +136,21 @@ fn reply(status: u16, content_type: Option<&str>, body: Vec<u8>) -> Response<Ful
     builder.body(Full::new(Bytes::from(body))).expect("a response from valid parts")
 }
 
+/// The machine behind `local` now, if it is still `machine` and running:
+/// a connection outlives neither a stop nor a delete (nor its address
+/// going to another machine).
+fn current(backend: &dyn Backend, local: SocketAddr, machine: &str) -> Option<Target> {
+    backend.target(local).filter(|t| t.id == machine)
+}
+
 async fn handle(
     backend: Arc<dyn Backend>,
-    target: Target,
+    local: SocketAddr,
+    machine: Arc<str>,
     address: Arc<str>,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Reset> {
+    let Some(target) = current(&*backend, local, &machine) else { return Err(Reset) };
     let path = request.uri().path().to_string();
     if request.method() == Method::GET
         && path == "/__kiln/winrm"
@@ -153,6 +200,13 @@ async fn handle(
             Outcome::Fault(Fault::invalid_xml(&e.to_string()))
         }
     };
+    // A machine that stopped while the request was served (a Receive
+    // waiting) drops the connection rather than answer.
+    if current(&*backend, local, &machine).is_none() {
+        record.status = 0;
+        backend.log().add(record);
+        return Err(Reset);
+    }
     let relates = message_id(&body);
     let response = match outcome {
         Outcome::Reply(xml) => {

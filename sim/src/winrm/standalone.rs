@@ -8,6 +8,7 @@ use super::records::Records;
 use super::server::{self, Backend};
 use super::service::{Limits, Target};
 use super::shells::Shells;
+use crate::config::WinrmSettings;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -36,7 +37,7 @@ impl Default for StandaloneConfig {
             https: false,
             username: "Administrator".into(),
             password: "kiln-Sim-1".into(),
-            max_envelope_size_kb: 500,
+            max_envelope_size_kb: WinrmSettings::DEFAULT_MAX_ENVELOPE_SIZE_KB,
             drop_after_stdin_bytes: None,
         }
     }
@@ -50,6 +51,8 @@ struct Alone {
     machine: Arc<WindowsMachine>,
     shells: Arc<Shells>,
     records: Records,
+    /// Its connection tasks, ended when it stops.
+    connections: std::sync::Mutex<Vec<tokio::task::AbortHandle>>,
 }
 
 impl Alone {
@@ -78,7 +81,8 @@ impl Backend for Alone {
     fn limits(&self) -> Limits {
         Limits {
             max_envelope_size_kb: self.config.max_envelope_size_kb,
-            max_shells_per_user: 30,
+            max_shells_per_user: WinrmSettings::DEFAULT_MAX_SHELLS_PER_USER,
+            idle_timeout: std::time::Duration::from_secs(WinrmSettings::DEFAULT_IDLE_TIMEOUT_SECS),
             drop_after_stdin_bytes: self.config.drop_after_stdin_bytes,
         }
     }
@@ -89,6 +93,18 @@ impl Backend for Alone {
 
     fn admin(&self) -> Option<serde_json::Value> {
         Some(self.report())
+    }
+
+    fn track(&self, _: &str, connection: tokio::task::AbortHandle) {
+        let mut connections = self.connections.lock().unwrap_or_else(|e| e.into_inner());
+        connections.retain(|t| !t.is_finished());
+        connections.push(connection);
+    }
+
+    fn warn(&self, message: &str) {
+        // No warnings sink of its own: a standalone machine runs in a
+        // test or in `kiln sim winrm`, whose stderr a person reads.
+        eprintln!("kiln-sim: {message}");
     }
 }
 
@@ -109,7 +125,13 @@ impl Standalone {
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let address = listener.local_addr()?;
         let machine = WindowsMachine::new(HOSTNAME, &config.username);
-        let alone = Arc::new(Alone { config, machine, shells: Arc::default(), records: Records::default() });
+        let alone = Arc::new(Alone {
+            config,
+            machine,
+            shells: Arc::default(),
+            records: Records::default(),
+            connections: Default::default(),
+        });
         let backend: Arc<dyn Backend> = alone.clone();
         let task = tokio::spawn(server::accept(listener, backend, tls));
         Ok(Standalone { alone, address, task })
@@ -131,9 +153,13 @@ impl Standalone {
         self.alone.report()
     }
 
-    /// Stops listening and ends its shells.
+    /// Stops listening, ends its connections (their clients see a reset)
+    /// and its shells.
     pub fn stop(&self) {
         self.task.abort();
+        for connection in self.alone.connections.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+            connection.abort();
+        }
         self.alone.shells.clear();
     }
 }
@@ -356,6 +382,39 @@ mod tests {
         let (status, body) = receive(address, &shell, &id, "PT1S").await;
         assert_eq!(status, 500);
         assert!(body.contains("2150858843"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_receive_waiting_on_a_deleted_shell_answers_the_unknown_shell_fault() {
+        let machine = Standalone::start(StandaloneConfig::default()).await.unwrap();
+        let address = machine.address();
+        let shell = create(address).await;
+        // A put waits for stdin: its Receive waits (up to STDIN_WAIT).
+        let id = command(address, &shell, &put("C:\\Windows\\Temp\\x.bin")).await;
+        let waiting = {
+            let (shell, id) = (shell.clone(), id.clone());
+            tokio::spawn(async move { receive(address, &shell, &id, "PT5S").await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        let delete = envelope("http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete", Some(&shell), "", "");
+        assert_eq!(post(address, Some(USER), &delete).await.0, 200);
+        let (status, body) = waiting.await.unwrap();
+        assert_eq!(status, 500, "{body}");
+        assert!(body.contains("2150858843"), "not the unknown-shell fault: {body}");
+        assert!(!body.contains("ExitCode"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn stopping_drops_the_open_connections() {
+        let machine = Standalone::start(StandaloneConfig::default()).await.unwrap();
+        let address = machine.address();
+        let shell = create(address).await;
+        let id = command(address, &shell, &put("C:\\Windows\\Temp\\x.bin")).await;
+        let waiting = tokio::spawn(async move { receive(address, &shell, &id, "PT5S").await });
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        machine.stop();
+        let (status, body) = waiting.await.unwrap();
+        assert_eq!((status, body.as_str()), (0, ""), "the connection is reset, not answered");
     }
 
     #[tokio::test]

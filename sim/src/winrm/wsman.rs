@@ -370,7 +370,16 @@ pub fn envelope(action: &str, relates_to: &str, body: &str) -> String {
 /// The reply to Create: the new shell as `x:ResourceCreated` (with the
 /// `ShellId` selector that pywinrm and masterzen/winrm read) and as
 /// `rsp:Shell` (with `rsp:ShellId`, that older clients read).
-pub fn create_reply(relates_to: &str, address: &str, shell_id: &str, owner: &str, input: &str, output: &str) -> String {
+/// `idle` is the shell's idle timeout, as `IdleTimeOut` says it.
+pub fn create_reply(
+    relates_to: &str,
+    address: &str,
+    shell_id: &str,
+    owner: &str,
+    input: &str,
+    output: &str,
+    idle: Duration,
+) -> String {
     let id = escape(shell_id);
     let body = format!(
         concat!(
@@ -379,7 +388,7 @@ pub fn create_reply(relates_to: &str, address: &str, shell_id: &str, owner: &str
             r#"<w:Selector Name="ShellId">{id}</w:Selector></w:SelectorSet></a:ReferenceParameters></x:ResourceCreated>"#,
             "<rsp:Shell><rsp:ShellId>{id}</rsp:ShellId><rsp:ResourceUri>{CMD_RESOURCE}</rsp:ResourceUri>",
             "<rsp:Owner>{owner}</rsp:Owner><rsp:ClientIP>127.0.0.1</rsp:ClientIP>",
-            "<rsp:IdleTimeOut>PT7200.000S</rsp:IdleTimeOut><rsp:InputStreams>{input}</rsp:InputStreams>",
+            "<rsp:IdleTimeOut>PT{idle}.000S</rsp:IdleTimeOut><rsp:InputStreams>{input}</rsp:InputStreams>",
             "<rsp:OutputStreams>{output}</rsp:OutputStreams><rsp:ShellRunTime>P0DT0H0M0S</rsp:ShellRunTime>",
             "<rsp:ShellInactivity>P0DT0H0M0S</rsp:ShellInactivity></rsp:Shell>"
         ),
@@ -389,6 +398,7 @@ pub fn create_reply(relates_to: &str, address: &str, shell_id: &str, owner: &str
         owner = escape(owner),
         input = escape(input),
         output = escape(output),
+        idle = idle.as_secs(),
     );
     envelope(&format!("{TRANSFER}/CreateResponse"), relates_to, &body)
 }
@@ -450,7 +460,7 @@ pub fn receive_reply(relates_to: &str, command_id: &str, stdout: &[u8], stderr: 
 
 /// The reply to Get of the configuration: `cfg:Config` with the fields
 /// `winrm get winrm/config` shows, `MaxEnvelopeSizekb` among them.
-pub fn config_reply(relates_to: &str, max_envelope_size_kb: u32, max_shells_per_user: u32) -> String {
+pub fn config_reply(relates_to: &str, max_envelope_size_kb: u32, max_shells_per_user: u32, idle: Duration) -> String {
     let body = format!(
         concat!(
             r#"<cfg:Config xmlns:cfg="{CONFIG_RESOURCE}">"#,
@@ -478,7 +488,7 @@ pub fn config_reply(relates_to: &str, max_envelope_size_kb: u32, max_shells_per_
             "<cfg:CertificateThumbprint></cfg:CertificateThumbprint>",
             "<cfg:AllowRemoteAccess>true</cfg:AllowRemoteAccess></cfg:Service>",
             "<cfg:Winrs><cfg:AllowRemoteShellAccess>true</cfg:AllowRemoteShellAccess>",
-            "<cfg:IdleTimeout>7200000</cfg:IdleTimeout><cfg:MaxConcurrentUsers>2147483647</cfg:MaxConcurrentUsers>",
+            "<cfg:IdleTimeout>{idle_ms}</cfg:IdleTimeout><cfg:MaxConcurrentUsers>2147483647</cfg:MaxConcurrentUsers>",
             "<cfg:MaxShellRunTime>2147483647</cfg:MaxShellRunTime><cfg:MaxProcessesPerShell>2147483647</cfg:MaxProcessesPerShell>",
             "<cfg:MaxMemoryPerShellMB>2147483647</cfg:MaxMemoryPerShellMB><cfg:MaxShellsPerUser>{shells}</cfg:MaxShellsPerUser>",
             "</cfg:Winrs></cfg:Config>"
@@ -486,6 +496,7 @@ pub fn config_reply(relates_to: &str, max_envelope_size_kb: u32, max_shells_per_
         CONFIG_RESOURCE = CONFIG_RESOURCE,
         kb = max_envelope_size_kb,
         shells = max_shells_per_user,
+        idle_ms = idle.as_millis(),
     );
     envelope(&format!("{TRANSFER}/GetResponse"), relates_to, &body)
 }
@@ -594,6 +605,18 @@ impl Fault {
             message: format!(
                 "The WS-Management service cannot process the request because the resource URI {uri} is not served by this machine."
             ),
+        }
+    }
+
+    /// The service failed on its side (a bug in the simulator: a command
+    /// that panicked): `ERROR_INTERNAL_ERROR` (1359), as WinRM reports an
+    /// internal failure.
+    pub fn internal(why: &str) -> Fault {
+        Fault {
+            code: "s:Receiver",
+            subcode: "w:InternalError",
+            wsman_code: 1359,
+            message: format!("An internal error occurred. {why}"),
         }
     }
 
@@ -766,11 +789,19 @@ mod tests {
     #[test]
     fn replies_are_well_formed_and_relate_to_the_request() {
         for xml in [
-            create_reply("uuid:1", "http://h:5985/wsman", "S<1>", "Administrator", "stdin", "stdout stderr"),
+            create_reply(
+                "uuid:1",
+                "http://h:5985/wsman",
+                "S<1>",
+                "Administrator",
+                "stdin",
+                "stdout stderr",
+                Duration::from_secs(7200),
+            ),
             command_reply("uuid:1", "C"),
             receive_reply("uuid:1", "C", b"out", b"err", Some(3)),
             receive_reply("uuid:1", "C", b"", b"", None),
-            config_reply("uuid:1", 500, 30),
+            config_reply("uuid:1", 500, 30, Duration::from_secs(7200)),
             Fault::timed_out().to_xml("uuid:1", "host"),
             send_reply("uuid:1"),
             signal_reply("uuid:1"),
