@@ -90,15 +90,15 @@ impl WinrmHub {
     }
 
     fn bound(&self) -> MutexGuard<'_, HashMap<Ipv4Addr, Bound>> {
-        self.endpoints.lock().unwrap_or_else(|e| e.into_inner())
+        super::lock(&self.endpoints)
     }
 
     fn kept(&self) -> MutexGuard<'_, BTreeMap<String, Kept>> {
-        self.kept.lock().unwrap_or_else(|e| e.into_inner())
+        super::lock(&self.kept)
     }
 
     fn connections(&self) -> MutexGuard<'_, HashMap<String, Vec<AbortHandle>>> {
-        self.connections.lock().unwrap_or_else(|e| e.into_inner())
+        super::lock(&self.connections)
     }
 
     /// Ends every connection to machine `id` (its clients see a reset).
@@ -255,13 +255,13 @@ impl MachineEndpoint for WinrmHub {
         }
     }
 
-    /// Every request (`requests`), their count per action (`counts`), and
-    /// each machine's files (`files`, by machine id).
+    /// The requests kept (`requests`), every request's count per action
+    /// (`counts`), how many were dropped (`dropped`), and each machine's
+    /// files (`files`, by machine id).
     fn records(&self) -> Value {
-        let inner = self.records.lock().clone();
         let files: BTreeMap<String, Value> =
             self.kept().iter().map(|(id, k)| (id.clone(), serde_json::json!(k.machine.files()))).collect();
-        serde_json::json!({"requests": inner.requests, "counts": inner.counts, "files": files})
+        self.records.report(serde_json::json!(files))
     }
 
     fn reset(&self) {

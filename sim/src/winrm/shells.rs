@@ -84,7 +84,7 @@ pub type SharedCommand = Arc<Mutex<Command>>;
 
 /// Locks a command; a panic in another request (a bug) does not poison it.
 pub fn lock(command: &SharedCommand) -> MutexGuard<'_, Command> {
-    command.lock().unwrap_or_else(|e| e.into_inner())
+    super::lock(command)
 }
 
 struct Shell {
@@ -114,7 +114,7 @@ pub struct Shells(Mutex<HashMap<String, Shell>>);
 
 impl Shells {
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Shell>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        super::lock(&self.0)
     }
 
     /// Makes a shell for `owner` with its environment and working

@@ -57,12 +57,7 @@ struct Alone {
 
 impl Alone {
     fn report(&self) -> serde_json::Value {
-        let inner = self.records.lock().clone();
-        serde_json::json!({
-            "requests": inner.requests,
-            "counts": inner.counts,
-            "files": {HOSTNAME: self.machine.files()},
-        })
+        self.records.report(serde_json::json!({HOSTNAME: self.machine.files()}))
     }
 }
 
@@ -96,7 +91,7 @@ impl Backend for Alone {
     }
 
     fn track(&self, _: &str, connection: tokio::task::AbortHandle) {
-        let mut connections = self.connections.lock().unwrap_or_else(|e| e.into_inner());
+        let mut connections = super::lock(&self.connections);
         connections.retain(|t| !t.is_finished());
         connections.push(connection);
     }
@@ -147,8 +142,9 @@ impl Standalone {
         &self.alone.machine
     }
 
-    /// Every request (`requests`), their count per action (`counts`), and
-    /// the machine's files (`files`).
+    /// The requests kept (`requests`), every request's count per action
+    /// (`counts`), how many were dropped (`dropped`), and the machine's
+    /// files (`files`).
     pub fn records(&self) -> serde_json::Value {
         self.alone.report()
     }
@@ -157,7 +153,7 @@ impl Standalone {
     /// and its shells.
     pub fn stop(&self) {
         self.task.abort();
-        for connection in self.alone.connections.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        for connection in super::lock(&self.alone.connections).drain(..) {
             connection.abort();
         }
         self.alone.shells.clear();
