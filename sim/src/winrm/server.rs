@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use openssl::ssl::{Ssl, SslAcceptor};
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -45,6 +45,16 @@ pub trait Backend: Send + Sync + 'static {
 /// descriptors, a connection reset before it was taken) before it tries
 /// again, so that a lasting failure does not spin.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(50);
+
+/// How long a client has to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a client has to send a request's head. hyper also counts
+/// the wait for the next request of a kept-alive connection against it,
+/// so it is HTTP.sys' own idle-connection timeout (120 s), which clients
+/// of a real Windows already live with: a shorter one would close pooled
+/// connections that reqwest and Go (90 s idle pools) still mean to use.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The error that makes hyper drop the connection without an answer.
 #[derive(Debug)]
@@ -109,7 +119,10 @@ async fn connection(
             handle(Arc::clone(&backend), local, Arc::clone(&machine), Arc::clone(&address), request)
         })
     };
-    let http = hyper::server::conn::http1::Builder::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    // A client that opens a connection and never finishes a request's
+    // head would hold its task for good.
+    http.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
     match tls {
         None => {
             let _ = http.serve_connection(TokioIo::new(stream), service).await;
@@ -117,8 +130,10 @@ async fn connection(
         Some(acceptor) => {
             let Ok(ssl) = Ssl::new(acceptor.context()) else { return };
             let Ok(mut stream) = tokio_openssl::SslStream::new(ssl, stream) else { return };
-            if Pin::new(&mut stream).accept().await.is_err() {
-                return;
+            // A client that never finishes the handshake is dropped.
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, Pin::new(&mut stream).accept()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) | Err(_) => return,
             }
             let _ = http.serve_connection(TokioIo::new(stream), service).await;
         }
