@@ -4,7 +4,7 @@
 use super::machine::WindowsMachine;
 use super::records::RequestRecord;
 use super::shells::{self, Shells};
-use super::wsman::{self, CMD_RESOURCE, CONFIG_RESOURCE, Fault, Operation, RECEIVE_OVERHEAD, Request};
+use super::wsman::{self, CMD_RESOURCE, CONFIG_RESOURCE, Fault, MIN_ENVELOPE_SIZE, Operation, Request};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,10 +18,6 @@ const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a Receive waits for a command that waits for stdin: the
 /// client can only send it once the Receive is answered.
 pub const STDIN_WAIT: Duration = Duration::from_millis(100);
-
-/// The reply size a request that gives no MaxEnvelopeSize accepts (the
-/// WS-Management default, 150 KB).
-const DEFAULT_MAX_ENVELOPE: u64 = 153_600;
 
 /// The machine a connection reached, and who may log in to it.
 #[derive(Clone)]
@@ -78,6 +74,9 @@ pub async fn serve(
     record.shell = request.shell_id.clone();
     let relates = request.message_id.as_str();
     let shell_id = || request.shell_id.clone().ok_or_else(Fault::no_shell_selector);
+    if let Some(size) = request.max_envelope_size.filter(|&size| size < MIN_ENVELOPE_SIZE) {
+        return Outcome::Fault(Fault::encoding_limit(size));
+    }
     let result = match &request.operation {
         Operation::Get if request.resource_uri.eq_ignore_ascii_case(CONFIG_RESOURCE) => Ok(Outcome::Reply(
             wsman::config_reply(relates, limits.max_envelope_size_kb, limits.max_shells_per_user, limits.idle_timeout),
@@ -148,7 +147,7 @@ pub async fn serve(
         }
         Operation::Receive { command_id } => {
             match shell_id().and_then(|shell| target.shells.command(&shell, command_id)) {
-                Ok(command) => Ok(receive(&request, &target.shells, command_id, &command).await),
+                Ok(command) => Ok(receive(&request, limits, &target.shells, command_id, &command).await),
                 Err(fault) => Err(fault),
             }
         }
@@ -176,10 +175,24 @@ pub async fn serve(
 /// timeout (or soon, when the command waits for stdin). A shell deleted
 /// (or a command signalled away) while the Receive waits answers the
 /// fault its next request would get, not the terminated command's exit.
-async fn receive(request: &Request, shells: &Shells, command_id: &str, command: &shells::SharedCommand) -> Outcome {
-    let envelope = request.max_envelope_size.unwrap_or(DEFAULT_MAX_ENVELOPE) as usize;
-    // Base64 takes 4 bytes for 3, and the envelope's own markup comes off.
-    let budget = (envelope.saturating_sub(RECEIVE_OVERHEAD) / 4 * 3).max(1024);
+async fn receive(
+    request: &Request,
+    limits: Limits,
+    shells: &Shells,
+    command_id: &str,
+    command: &shells::SharedCommand,
+) -> Outcome {
+    // The reply fits the client's MaxEnvelopeSize, and the server's
+    // MaxEnvelopeSizekb when the client asks for more or says nothing
+    // (MS-WSMAN 3.1.4.1.9).
+    let server = u64::from(limits.max_envelope_size_kb) * 1024;
+    let envelope = request.max_envelope_size.map_or(server, |asked| asked.min(server));
+    // The envelope's own markup comes off, and base64 takes 4 bytes for 3.
+    let room = usize::try_from(envelope).unwrap_or(usize::MAX);
+    let budget = room.saturating_sub(wsman::receive_overhead(&request.message_id, command_id)) / 4 * 3;
+    if budget == 0 {
+        return Outcome::Fault(Fault::encoding_limit(envelope));
+    }
     let timeout = request.operation_timeout.unwrap_or(DEFAULT_OPERATION_TIMEOUT).min(OPERATION_TIMEOUT_CAP);
     let start = Instant::now();
     let mut pause = Duration::from_millis(1);

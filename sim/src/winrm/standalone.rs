@@ -335,6 +335,55 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn replies_fit_a_small_envelope_whatever_the_message_id_and_a_too_small_one_is_refused() {
+        let machine = Standalone::start(StandaloneConfig::default()).await.unwrap();
+        let address = machine.address();
+        let shell = create(address).await;
+        let bytes: Vec<u8> = (0..20_000u32).map(|i| (i * 13 % 256) as u8).collect();
+        let id = command(address, &shell, &put("C:\\Windows\\Temp\\s.bin")).await;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        use sha2::Digest;
+        let records = format!("F \nC {}\nE {:x}\n", b64.encode(&bytes), sha2::Sha256::digest(&bytes));
+        assert_eq!(send(address, &shell, &id, records.as_bytes(), true).await.0, 200);
+        let (_, exit) = run_to_end(address, &shell, &id).await;
+        assert_eq!(exit, 0);
+        let id = command(address, &shell, &script("# kiln:get 1\n$src = 'C:\\Windows\\Temp\\s.bin'\n\n# body\n")).await;
+        let long_id = format!("uuid:{}", "9".repeat(1000));
+        let receive_body = format!(
+            r#"<rsp:Receive><rsp:DesiredStream CommandId="{id}">stdout stderr</rsp:DesiredStream></rsp:Receive>"#
+        );
+        let small = |size: u64| {
+            envelope(&format!("{SHELL_NS}/Receive"), Some(&shell), "", &receive_body)
+                .replace("<w:MaxEnvelopeSize>153600<", &format!("<w:MaxEnvelopeSize>{size}<"))
+                .replace("uuid:42", &long_id)
+        };
+        let mut text = String::new();
+        let mut replies = 0;
+        loop {
+            let (status, body) = post(address, Some(USER), &small(8192)).await;
+            assert_eq!(status, 200, "{body}");
+            assert!(body.len() <= 8192, "a reply of {} bytes is over 8192", body.len());
+            replies += 1;
+            let mut rest = body.as_str();
+            while let Some(at) = rest.find(r#"<rsp:Stream Name="stdout""#) {
+                let chunk = &rest[at..];
+                text.push_str(&String::from_utf8(b64.decode(between(chunk, ">", "</rsp:Stream>")).unwrap()).unwrap());
+                rest = &chunk[1..];
+            }
+            if body.contains("CommandState/Done") {
+                break;
+            }
+            assert!(replies < 200, "the get never ended");
+        }
+        let got: Vec<u8> =
+            text.lines().filter_map(|l| l.strip_prefix("C ")).flat_map(|c| b64.decode(c.trim()).unwrap()).collect();
+        assert!(got == bytes, "{} bytes back of {}", got.len(), bytes.len());
+        let (status, body) = post(address, Some(USER), &small(4096)).await;
+        assert_eq!(status, 500, "{body}");
+        assert!(body.contains("w:EncodingLimit"), "{body}");
+    }
+
+    #[tokio::test]
     async fn faults_are_windows_own() {
         let machine = Standalone::start(StandaloneConfig { max_envelope_size_kb: 32, ..StandaloneConfig::default() })
             .await

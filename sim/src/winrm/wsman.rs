@@ -425,9 +425,22 @@ pub fn delete_reply(relates_to: &str) -> String {
     envelope(&format!("{TRANSFER}/DeleteResponse"), relates_to, "")
 }
 
-/// The size of a Receive reply with no stream in it, bytes, rounded up:
-/// what a reply's budget for output leaves aside.
-pub const RECEIVE_OVERHEAD: usize = 2048;
+/// The smallest `MaxEnvelopeSize` a server takes: DSP0226 6.2 (and
+/// MS-WSMAN 3.1.4.1.9, which makes it a MUST for Windows) answers a
+/// smaller one with the `w:EncodingLimit` fault.
+pub const MIN_ENVELOPE_SIZE: u64 = 8192;
+
+/// The bytes of a Receive reply to `relates_to` for `command_id` that are
+/// not stream data: the envelope, the Done state with the longest exit
+/// code, the two streams' markup, and base64's padding of each. What a
+/// reply's budget for output leaves aside.
+pub fn receive_overhead(relates_to: &str, command_id: &str) -> usize {
+    let id = escape(command_id);
+    let stream = r#"<rsp:Stream Name="stdout" CommandId="">"#.len() + id.len() + "</rsp:Stream>".len();
+    // `stderr` is as long as `stdout`; each stream's base64 rounds up to
+    // 4 bytes, which is at most 4 more than 4/3 of its data.
+    receive_reply(relates_to, command_id, b"", b"", Some(i32::MIN)).len() + 2 * stream + 2 * 4
+}
 
 /// The reply to Receive: the output streams (base64), and the command's
 /// state: Running, or Done with its exit code (and each stream's
@@ -604,6 +617,22 @@ impl Fault {
             wsman_code: 2150858770,
             message: format!(
                 "The WS-Management service cannot process the request because the resource URI {uri} is not served by this machine."
+            ),
+        }
+    }
+
+    /// A request whose `MaxEnvelopeSize` leaves no room for its reply
+    /// (under [`MIN_ENVELOPE_SIZE`], as DSP0226 6.2 says). The subcode
+    /// and the reason are DSP0226's; the WSManFault code is
+    /// `ERROR_WSMAN_MAX_ENVELOPE_SIZE` as we believe Windows numbers it,
+    /// unconfirmed against a real Windows (no client we know of reads it).
+    pub fn encoding_limit(max_envelope_size: u64) -> Fault {
+        Fault {
+            code: "s:Sender",
+            subcode: "w:EncodingLimit",
+            wsman_code: 2150858817,
+            message: format!(
+                "The WS-Management service cannot process the request because the MaxEnvelopeSize of {max_envelope_size} bytes is too small for its reply: give at least {MIN_ENVELOPE_SIZE}."
             ),
         }
     }
