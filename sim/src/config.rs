@@ -79,6 +79,13 @@ impl Default for WinrmSettings {
 }
 
 impl WinrmSettings {
+    /// The ports clients name for HTTP and HTTPS: `http_port` and
+    /// `https_port`, with 0 read as Windows' own 5985 and 5986.
+    pub fn effective_ports(&self) -> (u16, u16) {
+        let or = |port: u16, default: u16| if port == 0 { default } else { port };
+        (or(self.http_port, crate::winrm::HTTP_PORT), or(self.https_port, crate::winrm::HTTPS_PORT))
+    }
+
     /// Checks its ranges.
     ///
     /// Fails with the bad field's name (below `winrm.`) and what to write.
@@ -105,10 +112,15 @@ impl WinrmSettings {
                 "0 would reap every shell at once; write at least 1 second (Windows' default is 7200)".into(),
             ));
         }
-        if self.http_port != 0 && self.http_port == self.https_port {
+        // 0 is reached as Windows' own port, so 5986 with 0 collides too.
+        let (http, https) = self.effective_ports();
+        if http == https {
             return Err(bad(
                 "https_port",
-                format!("{} is http_port too; give HTTPS a port of its own (5986) or 0", self.https_port),
+                format!(
+                    "{} makes HTTPS answer on port {https}, as HTTP does (http_port {}, where 0 means 5985 and https_port 0 means 5986); give each its own port",
+                    self.https_port, self.http_port
+                ),
             ));
         }
         Ok(())
@@ -306,6 +318,9 @@ mod tests {
             (r#"{"winrm": {"max_envelope_size_kb": 8}}"#, "winrm.max_envelope_size_kb"),
             (r#"{"winrm": {"max_shells_per_user": 0}}"#, "winrm.max_shells_per_user"),
             (r#"{"winrm": {"http_port": 5985, "https_port": 5985}}"#, "winrm.https_port"),
+            (r#"{"winrm": {"http_port": 5986}}"#, "winrm.https_port"),
+            (r#"{"winrm": {"https_port": 5985}}"#, "winrm.https_port"),
+            (r#"{"winrm": {"idle_timeout_secs": 0}}"#, "winrm.idle_timeout_secs"),
         ] {
             let error = Config::from_json(text).unwrap_err().to_string();
             assert!(error.starts_with(&format!("{field}: ")), "{text}: {error}");

@@ -242,8 +242,7 @@ impl MachineEndpoint for WinrmHub {
     /// The address's HTTP listener for port `http_port` (5985 when it is
     /// 0), its HTTPS one for `https_port` (5986 when it is 0).
     fn endpoint(&self, ip: Ipv4Addr, port: u16) -> Option<SocketAddr> {
-        let http = if self.settings.http_port == 0 { HTTP_PORT } else { self.settings.http_port };
-        let https = if self.settings.https_port == 0 { HTTPS_PORT } else { self.settings.https_port };
+        let (http, https) = self.settings.effective_ports();
         let bound = self.bound();
         let b = bound.get(&ip)?;
         if port == http {
