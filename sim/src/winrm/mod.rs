@@ -2,8 +2,8 @@
 //! remote shells (`cmd`), as a Windows machine's WinRM service answers
 //! them, over HTTP and HTTPS with Basic authentication.
 //!
-//! - `wsman.rs`: requests read ([`parse_request`]), replies and SOAP
-//!   faults built.
+//! - `wsman/`: requests read ([`parse_request`]), replies and SOAP
+//!   faults built, each in its own module.
 //! - `shells.rs`: the shells of a machine and their commands.
 //! - `service.rs`: one request served against one machine.
 //! - `server.rs`: the HTTP(S) side: login, envelope quota, faults' status.

@@ -208,11 +208,14 @@ async fn handle(
         }
         Err(_) => return Err(Reset),
     };
-    let outcome = match wsman::parse_request(&body) {
-        Ok(parsed) => service::serve(&target, limits, parsed, &address, &mut record).await,
+    let (outcome, relates) = match wsman::parse_request(&body) {
+        Ok(parsed) => {
+            let relates = parsed.message_id.clone();
+            (service::serve(&target, limits, parsed, &address, &mut record).await, relates)
+        }
         Err(e) => {
             record.action = "Invalid".into();
-            Outcome::Fault(Fault::invalid_xml(&e.to_string()))
+            (Outcome::Fault(Fault::invalid_xml(&e.to_string())), message_id(&body))
         }
     };
     // A machine that stopped while the request was served (a Receive
@@ -222,7 +225,6 @@ async fn handle(
         backend.log().add(record);
         return Err(Reset);
     }
-    let relates = message_id(&body);
     let response = match outcome {
         Outcome::Reply(xml) => {
             record.status = 200;
@@ -242,8 +244,8 @@ async fn handle(
     response
 }
 
-/// The request's MessageID for a fault's RelatesTo, even when the rest
-/// of the request cannot be read.
+/// The MessageID of a request that cannot be read, for its fault's
+/// RelatesTo (a request that can be read gives its own).
 fn message_id(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let Some(start) = text.find("MessageID") else { return String::new() };
