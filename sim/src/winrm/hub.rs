@@ -258,8 +258,12 @@ impl MachineEndpoint for WinrmHub {
     /// (`counts`), how many were dropped (`dropped`), and each machine's
     /// files (`files`, by machine id).
     fn records(&self) -> Value {
+        // The models are taken out first: hashing every file must not hold
+        // the lock that each request takes to find its machine.
+        let machines: Vec<(String, Arc<WindowsMachine>)> =
+            self.kept().iter().map(|(id, k)| (id.clone(), Arc::clone(&k.machine))).collect();
         let files: BTreeMap<String, Value> =
-            self.kept().iter().map(|(id, k)| (id.clone(), serde_json::json!(k.machine.files()))).collect();
+            machines.into_iter().map(|(id, machine)| (id, serde_json::json!(machine.files()))).collect();
         self.records.report(serde_json::json!(files))
     }
 
