@@ -48,15 +48,44 @@ pub struct WinrmSettings {
     pub https_port: u16,
     /// How many shells one user may have open on a machine. At least 1.
     pub max_shells_per_user: u32,
+    /// A shell no request names for this long, seconds, is deleted when
+    /// a shell is next made (Windows' `IdleTimeout`, 7200 s by default),
+    /// so that clients that go away without a Delete do not use up
+    /// `max_shells_per_user` for good. At least 1.
+    pub idle_timeout_secs: u64,
+}
+
+/// Windows' defaults, shared by every endpoint (the hub, a standalone
+/// machine) so that they are written once.
+impl WinrmSettings {
+    /// `MaxEnvelopeSizekb`'s default.
+    pub const DEFAULT_MAX_ENVELOPE_SIZE_KB: u32 = 500;
+    /// `MaxShellsPerUser`'s default.
+    pub const DEFAULT_MAX_SHELLS_PER_USER: u32 = 30;
+    /// `IdleTimeout`'s default, seconds.
+    pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 7200;
 }
 
 impl Default for WinrmSettings {
     fn default() -> Self {
-        WinrmSettings { max_envelope_size_kb: 500, http_port: 0, https_port: 0, max_shells_per_user: 30 }
+        WinrmSettings {
+            max_envelope_size_kb: Self::DEFAULT_MAX_ENVELOPE_SIZE_KB,
+            http_port: 0,
+            https_port: 0,
+            max_shells_per_user: Self::DEFAULT_MAX_SHELLS_PER_USER,
+            idle_timeout_secs: Self::DEFAULT_IDLE_TIMEOUT_SECS,
+        }
     }
 }
 
 impl WinrmSettings {
+    /// The ports clients name for HTTP and HTTPS: `http_port` and
+    /// `https_port`, with 0 read as Windows' own 5985 and 5986.
+    pub fn effective_ports(&self) -> (u16, u16) {
+        let or = |port: u16, default: u16| if port == 0 { default } else { port };
+        (or(self.http_port, crate::winrm::HTTP_PORT), or(self.https_port, crate::winrm::HTTPS_PORT))
+    }
+
     /// Checks its ranges.
     ///
     /// Fails with the bad field's name (below `winrm.`) and what to write.
@@ -77,10 +106,21 @@ impl WinrmSettings {
                 "0 would refuse every shell; write at least 1 (Windows' default is 30)".into(),
             ));
         }
-        if self.http_port != 0 && self.http_port == self.https_port {
+        if self.idle_timeout_secs == 0 {
+            return Err(bad(
+                "idle_timeout_secs",
+                "0 would reap every shell at once; write at least 1 second (Windows' default is 7200)".into(),
+            ));
+        }
+        // 0 is reached as Windows' own port, so 5986 with 0 collides too.
+        let (http, https) = self.effective_ports();
+        if http == https {
             return Err(bad(
                 "https_port",
-                format!("{} is http_port too; give HTTPS a port of its own (5986) or 0", self.https_port),
+                format!(
+                    "{} makes HTTPS answer on port {https}, as HTTP does (http_port {}, where 0 means 5985 and https_port 0 means 5986); give each its own port",
+                    self.https_port, self.http_port
+                ),
             ));
         }
         Ok(())
@@ -278,6 +318,9 @@ mod tests {
             (r#"{"winrm": {"max_envelope_size_kb": 8}}"#, "winrm.max_envelope_size_kb"),
             (r#"{"winrm": {"max_shells_per_user": 0}}"#, "winrm.max_shells_per_user"),
             (r#"{"winrm": {"http_port": 5985, "https_port": 5985}}"#, "winrm.https_port"),
+            (r#"{"winrm": {"http_port": 5986}}"#, "winrm.https_port"),
+            (r#"{"winrm": {"https_port": 5985}}"#, "winrm.https_port"),
+            (r#"{"winrm": {"idle_timeout_secs": 0}}"#, "winrm.idle_timeout_secs"),
         ] {
             let error = Config::from_json(text).unwrap_err().to_string();
             assert!(error.starts_with(&format!("{field}: ")), "{text}: {error}");

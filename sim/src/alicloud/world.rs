@@ -120,6 +120,10 @@ pub struct Disk {
     pub device: String,
     pub delete_with_instance: bool,
     pub snapshot_id: Option<String>,
+    /// The system of the instance it was made with (`windows`, `linux`),
+    /// kept with the disk so that a snapshot of it, and an image of that
+    /// snapshot, hold the same system once the instance is gone.
+    pub os_type: &'static str,
 }
 
 /// An image (public ones live in the catalog).
@@ -156,6 +160,9 @@ pub struct Snapshot {
     pub tags: BTreeMap<String, String>,
     /// The image this snapshot belongs to, if it was made for one.
     pub image_id: Option<String>,
+    /// The system its disk held (`windows`, `linux`): an image made from
+    /// it holds that one.
+    pub os_type: &'static str,
 }
 
 /// A VPC.
@@ -358,13 +365,16 @@ impl World {
         }
     }
 
-    /// A new snapshot of `size` GiB in `region`, `progressing` until
-    /// `after` has passed; `disk_id` is empty for a copy's snapshot.
+    /// A new snapshot of `size` GiB in `region` holding system `os_type`,
+    /// `progressing` until `after` has passed; `disk_id` is empty for a
+    /// copy's snapshot.
+    #[allow(clippy::too_many_arguments)]
     pub fn new_snapshot(
         &mut self,
         region: &str,
         disk_id: &str,
         size: i64,
+        os_type: &'static str,
         image_id: Option<&str>,
         after: Duration,
         now: Instant,
@@ -378,6 +388,7 @@ impl World {
             state: Timed::moving("progressing", "accomplished", after, now),
             tags: BTreeMap::new(),
             image_id: image_id.map(str::to_string),
+            os_type,
         };
         self.snapshots.insert(id.clone(), snapshot);
         id

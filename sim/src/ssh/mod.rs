@@ -52,6 +52,9 @@ pub struct SshHub {
     warnings: Warnings,
 }
 
+/// How long a listener waits after a failed accept before it tries again.
+const ACCEPT_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
+
 impl SshHub {
     /// A hub serving `mode` on `port` (0: a free one per address) of each
     /// machine address, that looks machines up in `machines` and says what
@@ -157,8 +160,25 @@ impl SshHub {
         let _ = listener.set_nonblocking(true);
         let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
         let Ok(local) = listener.local_addr() else { return };
+        let mut warned = false;
         loop {
-            let Ok((stream, _)) = listener.accept().await else { return };
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // One failed accept (out of file descriptors, a
+                    // connection reset before it was taken) must not end
+                    // the listener: say it once, pause, go on.
+                    if !warned {
+                        self.warnings.warn(&format!(
+                            "the SSH listener on {local} could not accept a connection: {e}; it keeps trying every {} ms",
+                            ACCEPT_PAUSE.as_millis()
+                        ));
+                        warned = true;
+                    }
+                    tokio::time::sleep(ACCEPT_PAUSE).await;
+                    continue;
+                }
+            };
             let hub = Arc::clone(&self);
             tokio::spawn(async move { hub.serve(local, stream).await });
         }

@@ -51,6 +51,8 @@ pub struct WinrmHub {
     machines: Weak<dyn MachineLookup>,
     endpoints: Mutex<HashMap<Ipv4Addr, Bound>>,
     kept: Mutex<BTreeMap<String, Kept>>,
+    /// The connection tasks to each machine, ended when it stops or goes.
+    connections: Mutex<HashMap<String, Vec<AbortHandle>>>,
     records: Records,
     tls: Arc<SslAcceptor>,
     warnings: Warnings,
@@ -80,6 +82,7 @@ impl WinrmHub {
             machines,
             endpoints: Mutex::new(HashMap::new()),
             kept: Mutex::new(BTreeMap::new()),
+            connections: Mutex::new(HashMap::new()),
             records: Records::default(),
             tls,
             warnings,
@@ -87,11 +90,22 @@ impl WinrmHub {
     }
 
     fn bound(&self) -> MutexGuard<'_, HashMap<Ipv4Addr, Bound>> {
-        self.endpoints.lock().unwrap_or_else(|e| e.into_inner())
+        super::lock(&self.endpoints)
     }
 
     fn kept(&self) -> MutexGuard<'_, BTreeMap<String, Kept>> {
-        self.kept.lock().unwrap_or_else(|e| e.into_inner())
+        super::lock(&self.kept)
+    }
+
+    fn connections(&self) -> MutexGuard<'_, HashMap<String, Vec<AbortHandle>>> {
+        super::lock(&self.connections)
+    }
+
+    /// Ends every connection to machine `id` (its clients see a reset).
+    fn drop_connections(&self, id: &str) {
+        for connection in self.connections().remove(id).unwrap_or_default() {
+            connection.abort();
+        }
     }
 
     fn listen(&self, ip: Ipv4Addr, port: u16, tls: bool, machine: &str) -> Option<(SocketAddr, AbortHandle)> {
@@ -138,8 +152,16 @@ impl WinrmHub {
     }
 
     /// Keeps one machine model per Windows machine that exists, and ends
-    /// the shells of those that are not running.
+    /// the connections and shells of those that are not running.
     fn keep(&self, machines: &[Machine]) {
+        // Connections go first, so that a Receive waiting on a shell that
+        // is cleared below is reset rather than answered.
+        let served: Vec<String> = self.connections().keys().cloned().collect();
+        for id in served {
+            if !machines.iter().any(|m| m.id == id && m.running) {
+                self.drop_connections(&id);
+            }
+        }
         let mut kept = self.kept();
         kept.retain(|id, k| {
             let present = machines.iter().any(|m| &m.id == id);
@@ -181,12 +203,24 @@ impl Backend for WinrmHub {
         Limits {
             max_envelope_size_kb: self.settings.max_envelope_size_kb,
             max_shells_per_user: self.settings.max_shells_per_user,
+            idle_timeout: std::time::Duration::from_secs(self.settings.idle_timeout_secs),
             drop_after_stdin_bytes: None,
         }
     }
 
     fn log(&self) -> &Records {
         &self.records
+    }
+
+    fn track(&self, machine: &str, connection: AbortHandle) {
+        let mut connections = self.connections();
+        let tasks = connections.entry(machine.to_string()).or_default();
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(connection);
+    }
+
+    fn warn(&self, message: &str) {
+        self.warnings.warn(message);
     }
 }
 
@@ -208,8 +242,7 @@ impl MachineEndpoint for WinrmHub {
     /// The address's HTTP listener for port `http_port` (5985 when it is
     /// 0), its HTTPS one for `https_port` (5986 when it is 0).
     fn endpoint(&self, ip: Ipv4Addr, port: u16) -> Option<SocketAddr> {
-        let http = if self.settings.http_port == 0 { HTTP_PORT } else { self.settings.http_port };
-        let https = if self.settings.https_port == 0 { HTTPS_PORT } else { self.settings.https_port };
+        let (http, https) = self.settings.effective_ports();
         let bound = self.bound();
         let b = bound.get(&ip)?;
         if port == http {
@@ -221,13 +254,17 @@ impl MachineEndpoint for WinrmHub {
         }
     }
 
-    /// Every request (`requests`), their count per action (`counts`), and
-    /// each machine's files (`files`, by machine id).
+    /// The requests kept (`requests`), every request's count per action
+    /// (`counts`), how many were dropped (`dropped`), and each machine's
+    /// files (`files`, by machine id).
     fn records(&self) -> Value {
-        let inner = self.records.lock().clone();
+        // The models are taken out first: hashing every file must not hold
+        // the lock that each request takes to find its machine.
+        let machines: Vec<(String, Arc<WindowsMachine>)> =
+            self.kept().iter().map(|(id, k)| (id.clone(), Arc::clone(&k.machine))).collect();
         let files: BTreeMap<String, Value> =
-            self.kept().iter().map(|(id, k)| (id.clone(), serde_json::json!(k.machine.files()))).collect();
-        serde_json::json!({"requests": inner.requests, "counts": inner.counts, "files": files})
+            machines.into_iter().map(|(id, machine)| (id, serde_json::json!(machine.files()))).collect();
+        self.records.report(serde_json::json!(files))
     }
 
     fn reset(&self) {
@@ -235,6 +272,11 @@ impl MachineEndpoint for WinrmHub {
     }
 
     fn stop(&self) {
+        for (_, connections) in self.connections().drain() {
+            for connection in connections {
+                connection.abort();
+            }
+        }
         for (_, bound) in self.bound().drain() {
             for (_, accept) in bound.http.into_iter().chain(bound.https) {
                 accept.abort();
@@ -292,6 +334,65 @@ mod tests {
             }
             hub.stop();
         }
+    }
+
+    /// A machine whose state a test changes.
+    struct Changing(Mutex<Machine>);
+
+    impl MachineLookup for Changing {
+        fn machine(&self, id: &str) -> Option<Machine> {
+            let machine = self.0.lock().unwrap().clone();
+            (machine.id == id).then_some(machine)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_machine_that_stops_drops_its_connections_and_refuses_requests() {
+        use crate::winrm::testing::{between, envelope, post};
+        use crate::winrm::wsman::SHELL_NS;
+        let mut windows = Machine {
+            id: "i-stop".into(),
+            addresses: vec![Ipv4Addr::new(127, 3, 0, 12)],
+            public_key: None,
+            password: Some("Secret1!".into()),
+            os: OsFamily::Windows,
+            running: true,
+        };
+        let changing = Arc::new(Changing(Mutex::new(windows.clone())));
+        let lookup: Arc<dyn MachineLookup> = changing.clone();
+        let hub = WinrmHub::new(WinrmSettings::default(), Arc::downgrade(&lookup), Warnings::to(|_| {})).unwrap();
+        hub.sync(std::slice::from_ref(&windows));
+        let http = hub.endpoint(windows.addresses[0], HTTP_PORT).unwrap();
+        let login = Some("Administrator:Secret1!");
+        let create = envelope(
+            "http://schemas.xmlsoap.org/ws/2004/09/transfer/Create",
+            None,
+            "",
+            "<rsp:Shell><rsp:InputStreams>stdin</rsp:InputStreams></rsp:Shell>",
+        );
+        let (status, body) = post(http, login, &create).await;
+        assert_eq!(status, 200, "{body}");
+        let shell = between(&body, "<rsp:ShellId>", "<").to_string();
+        let put = "powershell.exe -NoProfile -NonInteractive -EncodedCommand ".to_string()
+            + &crate::winrm::testing::encoded("# kiln:put 1\n$dest = 'C:\\Windows\\Temp\\x'\n\n# body\n");
+        let line = format!("<rsp:CommandLine><rsp:Command>{put}</rsp:Command></rsp:CommandLine>");
+        let (status, body) =
+            post(http, login, &envelope(&format!("{SHELL_NS}/Command"), Some(&shell), "", &line)).await;
+        assert_eq!(status, 200, "{body}");
+        let id = between(&body, "<rsp:CommandId>", "<").to_string();
+        let receive = format!(
+            r#"<rsp:Receive><rsp:DesiredStream CommandId="{id}">stdout stderr</rsp:DesiredStream></rsp:Receive>"#
+        );
+        let receive = envelope(&format!("{SHELL_NS}/Receive"), Some(&shell), "", &receive);
+        let waiting = tokio::spawn(async move { post(http, login, &receive).await });
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        windows.running = false;
+        *changing.0.lock().unwrap() = windows.clone();
+        hub.sync(std::slice::from_ref(&windows));
+        let (status, body) = waiting.await.unwrap();
+        assert_eq!((status, body.as_str()), (0, ""), "a stopped machine resets its clients");
+        assert_eq!(post(http, login, &create).await.0, 0, "and refuses new ones");
+        hub.stop();
     }
 
     #[test]

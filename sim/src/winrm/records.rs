@@ -1,9 +1,9 @@
-//! What the WinRM endpoints saw: every request, with what it asked and
+//! What the WinRM endpoints saw: the newest requests, with what they asked and
 //! how it was answered, and counts per action, for the admin API
 //! (`/__kiln/winrm`) and for tests.
 
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
 /// The longest command line a record keeps, characters (its length is
@@ -46,31 +46,52 @@ impl RequestRecord {
     }
 }
 
-/// Every request seen, in order, and their count per action.
+/// How many requests [`Records`] keeps: the newest; older ones are
+/// dropped (and counted) so that a long-lived simulator does not grow
+/// without bound. Counts per action stay exact.
+pub const REQUESTS_KEPT: usize = 10_000;
+
+/// The newest requests seen, in order, and their count per action.
 #[derive(Debug, Default)]
 pub struct Records(Mutex<Inner>);
 
-/// What [`Records`] holds.
-#[derive(Debug, Default, Clone, Serialize)]
-pub struct Inner {
-    /// Every request, in order.
-    pub requests: Vec<RequestRecord>,
-    /// How many requests of each action.
-    pub counts: BTreeMap<String, u64>,
+#[derive(Debug, Default)]
+struct Inner {
+    requests: VecDeque<RequestRecord>,
+    counts: BTreeMap<String, u64>,
+    dropped: u64,
 }
 
 impl Records {
-    /// The records, locked; a panic while holding the lock (a bug) does
-    /// not poison them for the rest of the simulator.
-    pub fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        super::lock(&self.0)
     }
 
-    /// Adds one request.
+    /// Adds one request, dropping the oldest one kept when
+    /// [`REQUESTS_KEPT`] are.
     pub fn add(&self, record: RequestRecord) {
         let mut inner = self.lock();
         *inner.counts.entry(record.action.clone()).or_default() += 1;
-        inner.requests.push(record);
+        if inner.requests.len() >= REQUESTS_KEPT {
+            inner.requests.pop_front();
+            inner.dropped += 1;
+        }
+        inner.requests.push_back(record);
+    }
+
+    /// What the admin API shows (`GET /__kiln/winrm`, the hub's and a
+    /// standalone machine's alike): the requests kept (`requests`, oldest
+    /// first), every request's count per action (`counts`), how many
+    /// requests were dropped from `requests` (`dropped`), and `files`
+    /// (each machine's files, by machine).
+    pub fn report(&self, files: serde_json::Value) -> serde_json::Value {
+        let inner = self.lock();
+        serde_json::json!({
+            "requests": inner.requests,
+            "counts": inner.counts,
+            "dropped": inner.dropped,
+            "files": files,
+        })
     }
 
     /// Forgets everything.
@@ -92,8 +113,25 @@ mod tests {
         let records = Records::default();
         records.add(RequestRecord { action: "Send".into(), ..RequestRecord::default() });
         records.add(RequestRecord { action: "Send".into(), ..RequestRecord::default() });
-        assert_eq!(records.lock().counts["Send"], 2);
+        assert_eq!(records.report(serde_json::json!({}))["counts"]["Send"], 2);
         records.clear();
-        assert!(records.lock().requests.is_empty());
+        assert_eq!(records.report(serde_json::json!({}))["requests"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn only_the_newest_requests_are_kept_but_every_one_is_counted() {
+        let records = Records::default();
+        for i in 0..REQUESTS_KEPT + 5 {
+            records.add(RequestRecord {
+                action: "Receive".into(),
+                shell: Some(i.to_string()),
+                ..RequestRecord::default()
+            });
+        }
+        let report = records.report(serde_json::json!({}));
+        assert_eq!(report["counts"]["Receive"], (REQUESTS_KEPT + 5) as u64);
+        assert_eq!(report["dropped"], 5);
+        assert_eq!(report["requests"].as_array().unwrap().len(), REQUESTS_KEPT);
+        assert_eq!(report["requests"][0]["shell"], "5", "the oldest go first");
     }
 }

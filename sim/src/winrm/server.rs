@@ -10,11 +10,13 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use openssl::ssl::{Ssl, SslAcceptor};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::AbortHandle;
 
 /// What an endpoint (the hub, a standalone machine) gives its listeners.
 pub trait Backend: Send + Sync + 'static {
@@ -30,7 +32,29 @@ pub trait Backend: Send + Sync + 'static {
     fn admin(&self) -> Option<serde_json::Value> {
         None
     }
+    /// Keeps `connection`, a task serving a connection to machine
+    /// `machine`, so that it is ended (its client sees a reset) when the
+    /// machine stops or goes away, as a rebooting Windows drops its
+    /// clients.
+    fn track(&self, machine: &str, connection: AbortHandle);
+    /// Says what a listener cannot do (an accept that failed).
+    fn warn(&self, message: &str);
 }
+
+/// How long a listener waits after a failed accept (out of file
+/// descriptors, a connection reset before it was taken) before it tries
+/// again, so that a lasting failure does not spin.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(50);
+
+/// How long a client has to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a client has to send a request's head. hyper also counts
+/// the wait for the next request of a kept-alive connection against it,
+/// so it is HTTP.sys' own idle-connection timeout (120 s), which clients
+/// of a real Windows already live with: a shorter one would close pooled
+/// connections that reqwest and Go (90 s idle pools) still mean to use.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The error that makes hyper drop the connection without an answer.
 #[derive(Debug)]
@@ -45,20 +69,44 @@ impl std::fmt::Display for Reset {
 impl std::error::Error for Reset {}
 
 /// Serves connections from `listener` (over TLS when `tls` is given)
-/// until the task is dropped.
+/// until the task is dropped. A failed accept does not end it: the first
+/// one is said through [`Backend::warn`], and each is followed by a short
+/// pause.
 pub async fn accept(listener: tokio::net::TcpListener, backend: Arc<dyn Backend>, tls: Option<Arc<SslAcceptor>>) {
+    let mut warned = false;
     loop {
-        let Ok((stream, _)) = listener.accept().await else { return };
-        let backend = Arc::clone(&backend);
-        let tls = tls.clone();
-        tokio::spawn(async move { connection(stream, backend, tls).await });
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                if !warned {
+                    let at = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| "?".into());
+                    backend.warn(&format!(
+                        "the WinRM listener on {at} could not accept a connection: {e}; it keeps trying every {} ms",
+                        ACCEPT_PAUSE.as_millis()
+                    ));
+                    warned = true;
+                }
+                tokio::time::sleep(ACCEPT_PAUSE).await;
+                continue;
+            }
+        };
+        let Ok(local) = stream.local_addr() else { continue };
+        // A machine that is not running refuses, as a booting one would.
+        let Some(target) = backend.target(local) else { continue };
+        let task = tokio::spawn(connection(stream, local, target.id.clone(), Arc::clone(&backend), tls.clone()));
+        backend.track(&target.id, task.abort_handle());
     }
 }
 
-async fn connection(stream: tokio::net::TcpStream, backend: Arc<dyn Backend>, tls: Option<Arc<SslAcceptor>>) {
-    let Ok(local) = stream.local_addr() else { return };
-    // A machine that is not running refuses, as a booting one would.
-    let Some(target) = backend.target(local) else { return };
+/// Serves one connection to machine `machine` (reached at `local`).
+async fn connection(
+    stream: tokio::net::TcpStream,
+    local: SocketAddr,
+    machine: String,
+    backend: Arc<dyn Backend>,
+    tls: Option<Arc<SslAcceptor>>,
+) {
+    let machine: Arc<str> = machine.into();
     if backend.limits().drop_after_stdin_bytes.is_some() {
         // A dropped link is a reset, not an orderly close.
         let _ = stream.set_zero_linger();
@@ -68,10 +116,13 @@ async fn connection(stream: tokio::net::TcpStream, backend: Arc<dyn Backend>, tl
     let service = {
         let backend = Arc::clone(&backend);
         hyper::service::service_fn(move |request| {
-            handle(Arc::clone(&backend), target.clone(), Arc::clone(&address), request)
+            handle(Arc::clone(&backend), local, Arc::clone(&machine), Arc::clone(&address), request)
         })
     };
-    let http = hyper::server::conn::http1::Builder::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    // A client that opens a connection and never finishes a request's
+    // head would hold its task for good.
+    http.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
     match tls {
         None => {
             let _ = http.serve_connection(TokioIo::new(stream), service).await;
@@ -79,8 +130,10 @@ async fn connection(stream: tokio::net::TcpStream, backend: Arc<dyn Backend>, tl
         Some(acceptor) => {
             let Ok(ssl) = Ssl::new(acceptor.context()) else { return };
             let Ok(mut stream) = tokio_openssl::SslStream::new(ssl, stream) else { return };
-            if Pin::new(&mut stream).accept().await.is_err() {
-                return;
+            // A client that never finishes the handshake is dropped.
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, Pin::new(&mut stream).accept()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) | Err(_) => return,
             }
             let _ = http.serve_connection(TokioIo::new(stream), service).await;
         }
@@ -98,12 +151,21 @@ fn reply(status: u16, content_type: Option<&str>, body: Vec<u8>) -> Response<Ful
     builder.body(Full::new(Bytes::from(body))).expect("a response from valid parts")
 }
 
+/// The machine behind `local` now, if it is still `machine` and running:
+/// a connection outlives neither a stop nor a delete (nor its address
+/// going to another machine).
+fn current(backend: &dyn Backend, local: SocketAddr, machine: &str) -> Option<Target> {
+    backend.target(local).filter(|t| t.id == machine)
+}
+
 async fn handle(
     backend: Arc<dyn Backend>,
-    target: Target,
+    local: SocketAddr,
+    machine: Arc<str>,
     address: Arc<str>,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Reset> {
+    let Some(target) = current(&*backend, local, &machine) else { return Err(Reset) };
     let path = request.uri().path().to_string();
     if request.method() == Method::GET
         && path == "/__kiln/winrm"
@@ -146,14 +208,23 @@ async fn handle(
         }
         Err(_) => return Err(Reset),
     };
-    let outcome = match wsman::parse_request(&body) {
-        Ok(parsed) => service::serve(&target, limits, parsed, &address, &mut record).await,
+    let (outcome, relates) = match wsman::parse_request(&body) {
+        Ok(parsed) => {
+            let relates = parsed.message_id.clone();
+            (service::serve(&target, limits, parsed, &address, &mut record).await, relates)
+        }
         Err(e) => {
             record.action = "Invalid".into();
-            Outcome::Fault(Fault::invalid_xml(&e.to_string()))
+            (Outcome::Fault(Fault::invalid_xml(&e.to_string())), message_id(&body))
         }
     };
-    let relates = message_id(&body);
+    // A machine that stopped while the request was served (a Receive
+    // waiting) drops the connection rather than answer.
+    if current(&*backend, local, &machine).is_none() {
+        record.status = 0;
+        backend.log().add(record);
+        return Err(Reset);
+    }
     let response = match outcome {
         Outcome::Reply(xml) => {
             record.status = 200;
@@ -173,8 +244,8 @@ async fn handle(
     response
 }
 
-/// The request's MessageID for a fault's RelatesTo, even when the rest
-/// of the request cannot be read.
+/// The MessageID of a request that cannot be read, for its fault's
+/// RelatesTo (a request that can be read gives its own).
 fn message_id(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let Some(start) = text.find("MessageID") else { return String::new() };

@@ -8,6 +8,7 @@ use super::records::Records;
 use super::server::{self, Backend};
 use super::service::{Limits, Target};
 use super::shells::Shells;
+use crate::config::WinrmSettings;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -36,7 +37,7 @@ impl Default for StandaloneConfig {
             https: false,
             username: "Administrator".into(),
             password: "kiln-Sim-1".into(),
-            max_envelope_size_kb: 500,
+            max_envelope_size_kb: WinrmSettings::DEFAULT_MAX_ENVELOPE_SIZE_KB,
             drop_after_stdin_bytes: None,
         }
     }
@@ -50,16 +51,13 @@ struct Alone {
     machine: Arc<WindowsMachine>,
     shells: Arc<Shells>,
     records: Records,
+    /// Its connection tasks, ended when it stops.
+    connections: std::sync::Mutex<Vec<tokio::task::AbortHandle>>,
 }
 
 impl Alone {
     fn report(&self) -> serde_json::Value {
-        let inner = self.records.lock().clone();
-        serde_json::json!({
-            "requests": inner.requests,
-            "counts": inner.counts,
-            "files": {HOSTNAME: self.machine.files()},
-        })
+        self.records.report(serde_json::json!({HOSTNAME: self.machine.files()}))
     }
 }
 
@@ -78,7 +76,8 @@ impl Backend for Alone {
     fn limits(&self) -> Limits {
         Limits {
             max_envelope_size_kb: self.config.max_envelope_size_kb,
-            max_shells_per_user: 30,
+            max_shells_per_user: WinrmSettings::DEFAULT_MAX_SHELLS_PER_USER,
+            idle_timeout: std::time::Duration::from_secs(WinrmSettings::DEFAULT_IDLE_TIMEOUT_SECS),
             drop_after_stdin_bytes: self.config.drop_after_stdin_bytes,
         }
     }
@@ -89,6 +88,18 @@ impl Backend for Alone {
 
     fn admin(&self) -> Option<serde_json::Value> {
         Some(self.report())
+    }
+
+    fn track(&self, _: &str, connection: tokio::task::AbortHandle) {
+        let mut connections = super::lock(&self.connections);
+        connections.retain(|t| !t.is_finished());
+        connections.push(connection);
+    }
+
+    fn warn(&self, message: &str) {
+        // No warnings sink of its own: a standalone machine runs in a
+        // test or in `kiln sim winrm`, whose stderr a person reads.
+        eprintln!("kiln-sim: {message}");
     }
 }
 
@@ -109,7 +120,13 @@ impl Standalone {
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let address = listener.local_addr()?;
         let machine = WindowsMachine::new(HOSTNAME, &config.username);
-        let alone = Arc::new(Alone { config, machine, shells: Arc::default(), records: Records::default() });
+        let alone = Arc::new(Alone {
+            config,
+            machine,
+            shells: Arc::default(),
+            records: Records::default(),
+            connections: Default::default(),
+        });
         let backend: Arc<dyn Backend> = alone.clone();
         let task = tokio::spawn(server::accept(listener, backend, tls));
         Ok(Standalone { alone, address, task })
@@ -125,15 +142,20 @@ impl Standalone {
         &self.alone.machine
     }
 
-    /// Every request (`requests`), their count per action (`counts`), and
-    /// the machine's files (`files`).
+    /// The requests kept (`requests`), every request's count per action
+    /// (`counts`), how many were dropped (`dropped`), and the machine's
+    /// files (`files`).
     pub fn records(&self) -> serde_json::Value {
         self.alone.report()
     }
 
-    /// Stops listening and ends its shells.
+    /// Stops listening, ends its connections (their clients see a reset)
+    /// and its shells.
     pub fn stop(&self) {
         self.task.abort();
+        for connection in super::lock(&self.alone.connections).drain(..) {
+            connection.abort();
+        }
         self.alone.shells.clear();
     }
 }
@@ -313,6 +335,55 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn replies_fit_a_small_envelope_whatever_the_message_id_and_a_too_small_one_is_refused() {
+        let machine = Standalone::start(StandaloneConfig::default()).await.unwrap();
+        let address = machine.address();
+        let shell = create(address).await;
+        let bytes: Vec<u8> = (0..20_000u32).map(|i| (i * 13 % 256) as u8).collect();
+        let id = command(address, &shell, &put("C:\\Windows\\Temp\\s.bin")).await;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        use sha2::Digest;
+        let records = format!("F \nC {}\nE {:x}\n", b64.encode(&bytes), sha2::Sha256::digest(&bytes));
+        assert_eq!(send(address, &shell, &id, records.as_bytes(), true).await.0, 200);
+        let (_, exit) = run_to_end(address, &shell, &id).await;
+        assert_eq!(exit, 0);
+        let id = command(address, &shell, &script("# kiln:get 1\n$src = 'C:\\Windows\\Temp\\s.bin'\n\n# body\n")).await;
+        let long_id = format!("uuid:{}", "9".repeat(1000));
+        let receive_body = format!(
+            r#"<rsp:Receive><rsp:DesiredStream CommandId="{id}">stdout stderr</rsp:DesiredStream></rsp:Receive>"#
+        );
+        let small = |size: u64| {
+            envelope(&format!("{SHELL_NS}/Receive"), Some(&shell), "", &receive_body)
+                .replace("<w:MaxEnvelopeSize>153600<", &format!("<w:MaxEnvelopeSize>{size}<"))
+                .replace("uuid:42", &long_id)
+        };
+        let mut text = String::new();
+        let mut replies = 0;
+        loop {
+            let (status, body) = post(address, Some(USER), &small(8192)).await;
+            assert_eq!(status, 200, "{body}");
+            assert!(body.len() <= 8192, "a reply of {} bytes is over 8192", body.len());
+            replies += 1;
+            let mut rest = body.as_str();
+            while let Some(at) = rest.find(r#"<rsp:Stream Name="stdout""#) {
+                let chunk = &rest[at..];
+                text.push_str(&String::from_utf8(b64.decode(between(chunk, ">", "</rsp:Stream>")).unwrap()).unwrap());
+                rest = &chunk[1..];
+            }
+            if body.contains("CommandState/Done") {
+                break;
+            }
+            assert!(replies < 200, "the get never ended");
+        }
+        let got: Vec<u8> =
+            text.lines().filter_map(|l| l.strip_prefix("C ")).flat_map(|c| b64.decode(c.trim()).unwrap()).collect();
+        assert!(got == bytes, "{} bytes back of {}", got.len(), bytes.len());
+        let (status, body) = post(address, Some(USER), &small(4096)).await;
+        assert_eq!(status, 500, "{body}");
+        assert!(body.contains("w:EncodingLimit"), "{body}");
+    }
+
+    #[tokio::test]
     async fn faults_are_windows_own() {
         let machine = Standalone::start(StandaloneConfig { max_envelope_size_kb: 32, ..StandaloneConfig::default() })
             .await
@@ -356,6 +427,39 @@ mod tests {
         let (status, body) = receive(address, &shell, &id, "PT1S").await;
         assert_eq!(status, 500);
         assert!(body.contains("2150858843"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_receive_waiting_on_a_deleted_shell_answers_the_unknown_shell_fault() {
+        let machine = Standalone::start(StandaloneConfig::default()).await.unwrap();
+        let address = machine.address();
+        let shell = create(address).await;
+        // A put waits for stdin: its Receive waits (up to STDIN_WAIT).
+        let id = command(address, &shell, &put("C:\\Windows\\Temp\\x.bin")).await;
+        let waiting = {
+            let (shell, id) = (shell.clone(), id.clone());
+            tokio::spawn(async move { receive(address, &shell, &id, "PT5S").await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        let delete = envelope("http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete", Some(&shell), "", "");
+        assert_eq!(post(address, Some(USER), &delete).await.0, 200);
+        let (status, body) = waiting.await.unwrap();
+        assert_eq!(status, 500, "{body}");
+        assert!(body.contains("2150858843"), "not the unknown-shell fault: {body}");
+        assert!(!body.contains("ExitCode"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn stopping_drops_the_open_connections() {
+        let machine = Standalone::start(StandaloneConfig::default()).await.unwrap();
+        let address = machine.address();
+        let shell = create(address).await;
+        let id = command(address, &shell, &put("C:\\Windows\\Temp\\x.bin")).await;
+        let waiting = tokio::spawn(async move { receive(address, &shell, &id, "PT5S").await });
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        machine.stop();
+        let (status, body) = waiting.await.unwrap();
+        assert_eq!((status, body.as_str()), (0, ""), "the connection is reset, not answered");
     }
 
     #[tokio::test]

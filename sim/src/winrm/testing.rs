@@ -40,3 +40,9 @@ pub fn between<'a>(text: &'a str, open: &str, close: &str) -> &'a str {
     let end = text[start..].find(close).unwrap() + start;
     &text[start..end]
 }
+
+/// `script` as `-EncodedCommand` takes it: UTF-16LE, base64.
+pub fn encoded(script: &str) -> String {
+    let utf16: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    base64::engine::general_purpose::STANDARD.encode(utf16)
+}

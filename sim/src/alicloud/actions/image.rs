@@ -135,10 +135,9 @@ fn create(ctx: &mut Ctx) -> Result<Value, ApiError> {
             return Err(ApiError::status("IncorrectSnapshotStatus", "The snapshot is not ready."));
         }
         size = s.size;
-        // The snapshot's disk's instance says what system it holds (when
-        // it is gone, Linux: the catalog's usual kind).
-        let instance = ctx.world.disks.get(&s.disk_id).and_then(|d| d.instance_id.as_ref());
-        os_type = instance.and_then(|i| ctx.world.instances.get(i)).map_or("linux", |i| i.os_type);
+        // The snapshot says what system it holds, whatever became of its
+        // disk and instance since.
+        os_type = s.os_type;
     } else {
         return Err(ApiError::missing("InstanceId"));
     }
@@ -152,7 +151,8 @@ fn create(ctx: &mut Ctx) -> Result<Value, ApiError> {
         }
     }
     for (disk, disk_size, device) in disks {
-        let snap = ctx.world.new_snapshot(&region, &disk, disk_size, Some(&id), ctx.latencies.image_create, ctx.now);
+        let snap =
+            ctx.world.new_snapshot(&region, &disk, disk_size, os_type, Some(&id), ctx.latencies.image_create, ctx.now);
         mappings.push((snap, device, disk_size));
     }
     let image = Image {
@@ -232,7 +232,7 @@ pub fn copy_image(ctx: &mut Ctx) -> Result<Value, ApiError> {
     let copy_id = ctx.world.new_id("m-");
     let mut disks = Vec::new();
     for (_, device, size) in &source.disks {
-        let snap = ctx.world.new_snapshot(&destination, "", *size, Some(&copy_id), after, now);
+        let snap = ctx.world.new_snapshot(&destination, "", *size, source.os_type, Some(&copy_id), after, now);
         disks.push((snap, device.clone(), *size));
     }
     let copy = Image {

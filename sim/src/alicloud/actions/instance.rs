@@ -184,6 +184,7 @@ fn create(ctx: &mut Ctx) -> Result<Value, ApiError> {
             device: "/dev/xvda".into(),
             delete_with_instance: true,
             snapshot_id: None,
+            os_type,
         },
     );
     for (i, (category, size, snapshot, delete, name, device)) in data_disks.into_iter().enumerate() {
@@ -203,6 +204,7 @@ fn create(ctx: &mut Ctx) -> Result<Value, ApiError> {
                 device,
                 delete_with_instance: delete,
                 snapshot_id: snapshot,
+                os_type,
             },
         );
     }

@@ -8,7 +8,15 @@ pub fn create_snapshot(ctx: &mut Ctx) -> Result<Value, ApiError> {
     ctx.idempotent("CreateSnapshot", |ctx| {
         let disk_id = ctx.args.req("DiskId")?.to_string();
         let disk = ctx.world.disks.get(&disk_id).ok_or_else(|| ApiError::no_such("DiskId", &disk_id))?.clone();
-        let id = ctx.world.new_snapshot(&disk.region, &disk_id, disk.size, None, ctx.latencies.snapshot, ctx.now);
+        let id = ctx.world.new_snapshot(
+            &disk.region,
+            &disk_id,
+            disk.size,
+            disk.os_type,
+            None,
+            ctx.latencies.snapshot,
+            ctx.now,
+        );
         Ok(json!({"SnapshotId": id}))
     })
 }
@@ -106,4 +114,62 @@ pub fn describe_tags(ctx: &mut Ctx) -> Result<Value, ApiError> {
     }
     .ok_or_else(|| ApiError::no_such("ResourceId", id))?;
     Ok(json!({"Tags": tags_value(&tags)}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alicloud::params::Args;
+    use crate::alicloud::signature::Params;
+    use crate::alicloud::world::{Disk, World};
+    use crate::cloud::AddressBlock;
+    use crate::latency::{Latencies, Profile};
+    use std::time::Instant;
+
+    fn call(world: &mut World, action: fn(&mut Ctx) -> Result<Value, ApiError>, params: &[(&str, &str)]) -> Value {
+        let params: Params = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut ctx = Ctx {
+            world,
+            args: Args(&params),
+            host_region: None,
+            // Later than any latency: every transition has happened.
+            now: Instant::now() + std::time::Duration::from_secs(3600),
+            latencies: Latencies::of(Profile::Instant, 1.0),
+            fail_images: false,
+        };
+        action(&mut ctx).unwrap()
+    }
+
+    #[test]
+    fn an_image_of_a_windows_disk_snapshot_is_windows_once_the_instance_is_gone() {
+        let mut world = World::new(AddressBlock::new(90));
+        let disk = Disk {
+            id: "d-1".into(),
+            region: "cn-hangzhou".into(),
+            zone: "cn-hangzhou-i".into(),
+            instance_id: Some("i-gone".into()),
+            system: true,
+            category: "cloud_efficiency".into(),
+            size: 40,
+            name: String::new(),
+            device: "/dev/xvda".into(),
+            delete_with_instance: false,
+            snapshot_id: None,
+            os_type: "windows",
+        };
+        world.disks.insert(disk.id.clone(), disk);
+        let snapshot = call(&mut world, create_snapshot, &[("DiskId", "d-1")]);
+        let snapshot = snapshot["SnapshotId"].as_str().unwrap().to_string();
+        world.disks.clear();
+        for s in world.snapshots.values_mut() {
+            s.state = crate::alicloud::world::Timed::new("accomplished");
+        }
+        let image = call(
+            &mut world,
+            super::super::image::create_image,
+            &[("RegionId", "cn-hangzhou"), ("SnapshotId", &snapshot)],
+        );
+        let image = &world.images[image["ImageId"].as_str().unwrap()];
+        assert_eq!(image.os_type, "windows");
+    }
 }
