@@ -8,9 +8,10 @@
 //! [`Session::download`]: crate::caps::comm::Session::download
 //! [`Session::download_dir`]: crate::caps::comm::Session::download_dir
 
+use super::protocol::Stdin;
 use super::records::{Lines, Record, below};
 use super::scripts;
-use super::session::{Failure, Live, Stop, WinrmSession, connection_lost, reason, start};
+use super::session::{Failure, Live, MAX_STDERR, Stop, WinrmSession, reason};
 use crate::caps::comm::session::{Error, Session};
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -42,12 +43,12 @@ impl WinrmSession {
         local: &Path,
         tree: bool,
     ) -> Result<usize, Failure> {
-        let running = start(&live, command).await?;
-        if let Err(e) = running.send(&[], true).await {
-            if connection_lost(&e) {
-                return Err(Failure::NotStarted(e));
-            }
-            tracing::debug!("closing stdin of the get script failed (it may have exited already): {e}");
+        // Reading changes nothing on the machine: starting it again is safe.
+        let running = self.start(&live, command, Stdin::Console).await.map_err(Failure::idempotent)?;
+        match self.close_stdin(&running).await {
+            Ok(()) => {}
+            Err(Stop::Lost(e)) => return Err(Failure::NotStarted(e)),
+            Err(Stop::Failed(e)) => return Err(Failure::Failed(e)),
         }
         let endpoint = self.endpoint();
         let failed = |e: String| Error::Io(format!("downloading {remote} from {endpoint}: {e}"));
@@ -55,7 +56,7 @@ impl WinrmSession {
         let mut stderr = Vec::new();
         let code = self
             .receive_all(&running, &mut |out, err| {
-                if stderr.len() < 64 << 10 {
+                if stderr.len() < MAX_STDERR {
                     stderr.extend_from_slice(err);
                 }
                 sink.push(out).map_err(failed)

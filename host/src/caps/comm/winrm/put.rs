@@ -6,10 +6,11 @@
 //! [`Session::upload`]: crate::caps::comm::Session::upload
 //! [`Session::upload_dir`]: crate::caps::comm::Session::upload_dir
 
+use super::protocol::Stdin;
 use super::protocol::{Running, WsmanError};
 use super::records::{Packer, Payload};
 use super::scripts;
-use super::session::{Failure, Live, Stop, WinrmSession, connection_lost, reason, start};
+use super::session::{Failure, Live, Stop, WinrmSession, connection_lost, reason};
 use crate::caps::comm::session::{Error, Session, Source, Upload};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -104,7 +105,19 @@ impl WinrmSession {
         shared: Shared,
         progress: Option<indicatif::ProgressBar>,
     ) -> Result<usize, Failure> {
-        let running = start(&live, command).await?;
+        let running = match self.start(&live, command, Stdin::Stream).await {
+            Ok(running) => running,
+            // Never sent twice: the first may be writing already.
+            Err(Failure::MaybeStarted(e)) => {
+                self.lost(&live);
+                return Err(Failure::Failed(Error::Io(format!(
+                    "the connection was lost while the upload to {} was starting; it may have been partly \
+                     written beside its target (as .kiln-upload), the target itself was not changed: {e}",
+                    shared_remote(&shared)
+                ))));
+            }
+            Err(other) => return Err(other),
+        };
         // Started: from here on the plan is spent, whatever happens.
         let Some(plan) = shared.lock().unwrap_or_else(|e| e.into_inner()).take() else {
             return Err(Failure::Failed(Error::Io("internal error: an upload was sent twice".into())));
@@ -193,6 +206,11 @@ enum SendStop {
     Refused(WsmanError),
 }
 
+/// The remote path of the plan in `shared`, for a message.
+fn shared_remote(shared: &Shared) -> String {
+    shared.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|p| p.remote.clone()).unwrap_or_default()
+}
+
 /// Feeds one running `put` script.
 struct Sender<'s, 'r> {
     session: &'s WinrmSession,
@@ -277,11 +295,19 @@ impl Sender<'_, '_> {
     }
 
     /// Ends stdin inside the file being written, so that the script deletes
-    /// its temporary file and exits 3, then terminates it.
+    /// its temporary file and exits 3, and keeps receiving until it has
+    /// exited (or [`CANCEL_GRACE`] is over); then terminates it.
     async fn abandon(&self) {
         let _ = tokio::time::timeout(CANCEL_GRACE, async {
-            if self.running.send(&[], true).await.is_ok() {
-                let _ = self.running.receive().await;
+            if self.running.send(&[], true).await.is_err() {
+                return;
+            }
+            loop {
+                match self.running.receive().await {
+                    Ok(received) if received.exit.is_some() => return,
+                    Ok(_) => {}
+                    Err(_) => return,
+                }
             }
         })
         .await;
