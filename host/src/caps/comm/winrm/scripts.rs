@@ -13,6 +13,9 @@ use base64::Engine;
 /// The program line every script runs under (the spec's, exactly).
 const POWERSHELL: &str = "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand ";
 
+/// The first line of every script body.
+const PROGRESS: &str = "$ProgressPreference = 'SilentlyContinue'\n";
+
 /// The longest command line `cmd.exe` runs.
 pub const MAX_COMMAND: usize = 8191;
 
@@ -150,7 +153,9 @@ fn script(operation: &str, name: &str, value: &str, body: &str) -> Result<String
     if value.contains(['\n', '\r']) {
         return Err(format!("{value:?} holds a line break, which no Windows path can"));
     }
-    command(&(header(operation, &[(name, value)]) + body))
+    // Progress records would come as CLIXML on stderr (a first use of a
+    // module says "Preparing modules"): nobody reads them.
+    command(&(header(operation, &[(name, value)]) + PROGRESS + body))
 }
 
 /// `script` as the whole `rsp:Command`: PowerShell with the script
@@ -217,11 +222,14 @@ mod tests {
     #[test]
     fn the_command_decodes_back_to_header_and_body() {
         let script = decoded(&put(r"C:\Windows\Temp\ü x").unwrap());
-        assert!(script.starts_with("# kiln:put 1\n$dest = 'C:\\Windows\\Temp\\ü x'\n\n$ErrorActionPreference"));
+        assert!(script.starts_with(
+            "# kiln:put 1\n$dest = 'C:\\Windows\\Temp\\ü x'\n\n$ProgressPreference = 'SilentlyContinue'\n$ErrorActionPreference"
+        ));
         assert!(script.ends_with(PUT));
         for (op, command) in [("kind", kind("p")), ("list", list("p")), ("get", get("p"))] {
             let script = decoded(&command.unwrap());
             assert!(script.starts_with(&format!("# kiln:{op} 1\n$")), "{script}");
+            assert!(script.contains("\n\n$ProgressPreference = 'SilentlyContinue'\n"), "{script}");
         }
     }
 
@@ -231,6 +239,20 @@ mod tests {
         for command in [kind(&path), list(&path), put(&path), get(&path)] {
             let command = command.unwrap();
             assert!(command.len() <= MAX_COMMAND, "{}", command.len());
+        }
+    }
+
+    #[test]
+    fn every_command_leaves_room_for_a_300_character_path() {
+        // Each path character costs 8/3 characters once encoded; a path
+        // of 300 (all of them a quote, doubled) must still fit.
+        for path in ["x".repeat(300), "'".repeat(150)] {
+            for (op, command) in
+                [("kind", kind(&path)), ("list", list(&path)), ("put", put(&path)), ("get", get(&path))]
+            {
+                let command = command.unwrap_or_else(|e| panic!("{op}: {e}"));
+                assert!(command.len() <= MAX_COMMAND, "{op}: {}", command.len());
+            }
         }
     }
 
