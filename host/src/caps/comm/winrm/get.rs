@@ -82,6 +82,8 @@ struct Sink<'a> {
     lines: Lines,
     current: Option<Incoming>,
     files: usize,
+    /// File bytes received so far.
+    bytes: u64,
     done: Option<(u64, u64)>,
 }
 
@@ -94,7 +96,7 @@ struct Incoming {
 
 impl<'a> Sink<'a> {
     fn new(remote: &'a str, root: &'a Path, tree: bool) -> Self {
-        Sink { remote, root, tree, lines: Lines::default(), current: None, files: 0, done: None }
+        Sink { remote, root, tree, lines: Lines::default(), current: None, files: 0, bytes: 0, done: None }
     }
 
     /// Writes the records that a piece of stdout completes.
@@ -153,6 +155,7 @@ impl<'a> Sink<'a> {
                     return Err("the get script sent bytes outside a file".into());
                 };
                 incoming.hash.update(&bytes);
+                self.bytes += bytes.len() as u64;
                 incoming
                     .temp
                     .write_all(&bytes)
@@ -196,8 +199,11 @@ impl<'a> Sink<'a> {
             return Err(format!("the output ended inside {}, which was not written", self.current_name()));
         }
         match self.done {
-            Some((files, _)) if files == self.files as u64 => Ok(self.files),
-            Some((files, _)) => Err(format!("the get script said it sent {files} files, but {} came", self.files)),
+            Some((files, bytes)) if files == self.files as u64 && bytes == self.bytes => Ok(self.files),
+            Some((files, bytes)) => Err(format!(
+                "the get script said it sent {files} files and {bytes} bytes, but {} files and {} bytes came",
+                self.files, self.bytes
+            )),
             None => Err("the get script ended without saying `done`".into()),
         }
     }
@@ -294,6 +300,11 @@ mod tests {
         let mut sink = Sink::new("C:\\src", dir.path(), true);
         sink.push(b"D \ndone 3 0\n").unwrap();
         assert!(sink.finish().unwrap_err().contains("said it sent 3 files"));
+        let one = dir.path().join("one");
+        let mut sink = Sink::new("C:\\x.txt", &one, false);
+        sink.push(format!("F \nC {}\nE {}\ndone 1 5\n", b64(b"hi"), sha256_hex(b"hi")).as_bytes()).unwrap();
+        let error = sink.finish().unwrap_err();
+        assert!(error.contains("1 files and 5 bytes, but 1 files and 2 bytes came"), "{error}");
         let mut sink = Sink::new("C:\\src", dir.path(), true);
         sink.push(b"D \n").unwrap();
         assert!(sink.finish().unwrap_err().contains("without saying `done`"));

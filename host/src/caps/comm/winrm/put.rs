@@ -131,7 +131,7 @@ impl WinrmSession {
         let mut sender = Sender { session: self, running: &running, progress: progress.as_ref(), sent: 0 };
         let endpoint = self.endpoint();
         let result = match sender.send_items(items, &mut packer, read_size).await {
-            Ok(()) => self.put_answer(&running, &what, None).await,
+            Ok(()) => self.put_answer(&running, &what, None, (files as u64, sender.sent)).await,
             Err(SendStop::Local(e)) => {
                 sender.abandon().await;
                 Err(e)
@@ -145,7 +145,7 @@ impl WinrmSession {
             // ran) and let its answer say why.
             Err(SendStop::Refused(e)) => {
                 let _ = running.send(&[], true).await;
-                self.put_answer(&running, &what, Some(e)).await
+                self.put_answer(&running, &what, Some(e), (files as u64, sender.sent)).await
             }
             Err(SendStop::Lost(e)) => {
                 self.lost(&live);
@@ -167,11 +167,18 @@ impl WinrmSession {
     /// Receives the script's answer once stdin has ended: `Ok` for exit 0,
     /// else an error naming the destination and the reason it gave (and
     /// `refused`, the Send the server refused before, unless the script's
-    /// own failure explains it).
-    async fn put_answer(&self, running: &Running<'_>, what: &str, refused: Option<WsmanError>) -> Result<(), Error> {
+    /// own failure explains it). Exit 0 must come with the script's `done
+    /// <files> <bytes>` counting what kiln `sent` (files, file bytes).
+    async fn put_answer(
+        &self,
+        running: &Running<'_>,
+        what: &str,
+        refused: Option<WsmanError>,
+        sent: (u64, u64),
+    ) -> Result<(), Error> {
         let endpoint = self.endpoint();
-        let (code, stderr) = match self.answer(running).await {
-            Ok(answer) => (answer.code, answer.stderr),
+        let (code, stdout, stderr) = match self.answer(running).await {
+            Ok(answer) => (answer.code, answer.stdout, answer.stderr),
             Err(Stop::Lost(e)) => {
                 return Err(Error::Io(format!(
                     "the connection to {endpoint} was lost while {what} was being written; it may not have \
@@ -183,7 +190,7 @@ impl WinrmSession {
         };
         let why = reason(&stderr);
         match (code, refused) {
-            (0, None) => Ok(()),
+            (0, None) => written(&stdout, sent).map_err(|e| Error::Io(format!("uploading {what} to {endpoint}: {e}"))),
             (1 | 2, _) => Err(Error::Io(format!("cannot upload {what} to {endpoint}: {why}"))),
             (0 | 3, Some(e)) => Err(Error::Io(format!("sending {what} to {endpoint} failed: {e}"))),
             (3, None) => Err(Error::Io(format!("cannot upload {what} to {endpoint}: {why}"))),
@@ -191,6 +198,30 @@ impl WinrmSession {
                 Err(Error::Io(format!("cannot upload {what} to {endpoint}: the put script exited {code}: {why}")))
             }
         }
+    }
+}
+
+/// Checks the `put` script's `done <files> <bytes>` on `stdout` against
+/// what was `sent`; fails naming both, or saying that no `done` came.
+fn written(stdout: &[u8], sent: (u64, u64)) -> Result<(), String> {
+    let text = String::from_utf8_lossy(stdout);
+    let done = text.lines().map(str::trim).find_map(|line| {
+        let mut counts = line.strip_prefix("done ")?.split(' ').map(str::parse::<u64>);
+        match (counts.next(), counts.next(), counts.next()) {
+            (Some(Ok(files)), Some(Ok(bytes)), None) => Some((files, bytes)),
+            _ => None,
+        }
+    });
+    match done {
+        Some(done) if done == sent => Ok(()),
+        Some((files, bytes)) => Err(format!(
+            "the put script says it wrote {files} files and {bytes} bytes, but kiln sent {} files and {} bytes",
+            sent.0, sent.1
+        )),
+        None => Err(format!(
+            "the put script exited 0 without printing `done <files> <bytes>` (it printed {:?})",
+            text.trim()
+        )),
     }
 }
 
@@ -365,6 +396,14 @@ mod tests {
             })
             .collect();
         assert_eq!(names, ["F a 1", "D b", "D b/c", "F b/c/x 5"]);
+    }
+
+    #[test]
+    fn the_done_line_must_count_what_was_sent() {
+        assert!(written(b"done 2 10\r\n", (2, 10)).is_ok());
+        let error = written(b"done 1 10\r\n", (2, 10)).unwrap_err();
+        assert!(error.contains("wrote 1 files and 10 bytes") && error.contains("sent 2 files and 10 bytes"), "{error}");
+        assert!(written(b"", (1, 1)).unwrap_err().contains("without printing `done"));
     }
 
     #[test]
