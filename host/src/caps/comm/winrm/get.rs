@@ -292,6 +292,25 @@ mod tests {
     }
 
     #[test]
+    fn a_local_link_that_leads_outside_is_not_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let (root, outside) = (dir.path().join("in"), dir.path().join("outside"));
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("d")).unwrap();
+        std::fs::create_dir_all(root.join("real")).unwrap();
+        std::os::unix::fs::symlink(root.join("real"), root.join("inner")).unwrap();
+        let mut sink = Sink::new("C:\\src", &root, true);
+        let error = sink.push(format!("D \nF {}\n", b64(b"d/x")).as_bytes()).unwrap_err();
+        assert!(error.contains("symbolic link that leads outside"), "{error}");
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+        let mut sink = Sink::new("C:\\src", &root, true);
+        let output = format!("D \nF {}\nC {}\nE {}\ndone 1 2\n", b64(b"inner/x"), b64(b"hi"), sha256_hex(b"hi"));
+        sink.push(output.as_bytes()).unwrap();
+        assert_eq!(sink.finish().unwrap(), 1, "a link that stays inside is fine");
+    }
+
+    #[test]
     fn truncated_or_mismatched_output_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let mut sink = Sink::new("C:\\src", dir.path(), true);

@@ -93,7 +93,10 @@ exit 0
 /// `get`: `$src` as records on stdout through one buffered writer
 /// (`\n` line ends), 48 KiB of the file per `C` record, entries sorted by
 /// name with each directory's `D` before its contents; then `done`. A
-/// missing `src`: said on stderr, exit 1; an unreadable one, exit 1 too.
+/// missing `src`: said on stderr, exit 1; an unreadable entry, exit 1 too,
+/// named (`$at`). A reparse point that is a directory below `src` (a
+/// junction, a directory symlink) is skipped and said on stderr: it may
+/// loop, and Windows' legacy profile junctions deny listing.
 const GET: &str = r#"$ErrorActionPreference = 'Stop'
 $w = [IO.StreamWriter]::new([Console]::OpenStandardOutput(), [Text.UTF8Encoding]::new($false), 65536)
 $w.NewLine = "`n"; $files = 0; $bytes = [int64]0; $buf = [byte[]]::new(49152)
@@ -110,15 +113,21 @@ $w.WriteLine('E ' + ([BitConverter]::ToString($h.Hash) -replace '-', '').ToLower
 $script:files++
 }
 function Put-Dir([string]$p, [string]$r) {
+$script:at = $p
 foreach ($e in (([IO.DirectoryInfo]::new($p)).GetFileSystemInfos() | Sort-Object Name)) {
 if ($r -eq '') { $q = $e.Name } else { $q = $r + '/' + $e.Name }
-if ($e -is [IO.DirectoryInfo]) { $w.WriteLine('D ' + (Name $q)); Put-Dir $e.FullName $q } else { Put-File $e.FullName $q }
+$script:at = $e.FullName
+if ($e -is [IO.DirectoryInfo]) {
+if ($e.Attributes -band [IO.FileAttributes]::ReparsePoint) { [Console]::Error.WriteLine("skipped $($e.FullName): a link to a directory"); continue }
+$w.WriteLine('D ' + (Name $q)); Put-Dir $e.FullName $q
+} else { Put-File $e.FullName $q }
 }
 }
+$at = $src
 try {
 if ([IO.Directory]::Exists($src)) { $w.WriteLine('D '); Put-Dir $src '' } elseif ([IO.File]::Exists($src)) { Put-File $src '' } else { [Console]::Error.WriteLine("$src does not exist"); exit 1 }
 $w.WriteLine("done $files $bytes"); $w.Flush()
-} catch { $w.Flush(); [Console]::Error.WriteLine("cannot read ${src}: " + $_.Exception.Message); exit 1 }
+} catch { $w.Flush(); [Console]::Error.WriteLine("cannot read ${at}: " + $_.Exception.Message); exit 1 }
 exit 0
 "#;
 
@@ -266,6 +275,7 @@ mod tests {
     fn bodies_exit_as_the_spec_says() {
         assert!(PUT.contains("Fail 2 ") && PUT.contains("Fail 3 ") && PUT.contains("done $files $bytes"));
         assert!(GET.contains("done $files $bytes") && GET.contains("exit 1"));
+        assert!(GET.contains("ReparsePoint") && GET.contains("skipped") && GET.contains("cannot read ${at}"));
         assert!(!PUT.contains('\t') && !GET.contains('\t'));
     }
 }
