@@ -7,7 +7,7 @@
 
 use super::output::Output;
 use super::protocol::Stdin;
-use super::session::{Failure, Live, Stop, WinrmSession};
+use super::session::{Failure, Live, Stop, WinrmSession, bare};
 use crate::caps::comm::session::{Error, Exit, OnLine, Session};
 use std::sync::Arc;
 
@@ -47,7 +47,11 @@ impl WinrmSession {
             Err(Stop::Lost(e)) => Ok(disconnected(e.to_string())),
             Err(Stop::Failed(Error::Cancelled)) => Err(Failure::Failed(Error::Cancelled)),
             Err(Stop::Failed(e)) => {
-                Err(Failure::Failed(Error::Io(format!("running `{command}` on {} failed: {e}", self.endpoint()))))
+                let endpoint = self.endpoint();
+                Err(Failure::Failed(Error::Io(format!(
+                    "running `{command}` on {endpoint} failed: {}",
+                    bare(&e, &endpoint)
+                ))))
             }
         }
     }

@@ -10,7 +10,7 @@ use super::protocol::Stdin;
 use super::protocol::{Running, WsmanError};
 use super::records::{Packer, Payload};
 use super::scripts;
-use super::session::{Failure, Live, Stop, WinrmSession, connection_lost, reason};
+use super::session::{Failure, Live, Stop, WinrmSession, bare, connection_lost, reason};
 use crate::caps::comm::session::{Error, Session, Source, Upload};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -157,7 +157,8 @@ impl WinrmSession {
                 Err(Error::Io(format!(
                     "the connection to {endpoint} was lost after {} of {total} bytes of {what}; {landing} (each \
                      file goes beside its target first): {e}",
-                    sender.sent
+                    sender.sent,
+                    e = bare(&e, &endpoint)
                 )))
             }
         };
@@ -182,17 +183,20 @@ impl WinrmSession {
             Err(Stop::Lost(e)) => {
                 return Err(Error::Io(format!(
                     "the connection to {endpoint} was lost while {what} was being written; it may not have \
-                     been written: {e}"
+                     been written: {}",
+                    bare(&e, &endpoint)
                 )));
             }
             Err(Stop::Failed(Error::Cancelled)) => return Err(Error::Cancelled),
-            Err(Stop::Failed(e)) => return Err(Error::Io(format!("uploading {what} to {endpoint} failed: {e}"))),
+            Err(Stop::Failed(e)) => {
+                return Err(Error::Io(format!("uploading {what} to {endpoint} failed: {}", bare(&e, &endpoint))));
+            }
         };
         let why = reason(&stderr);
         match (code, refused) {
             (0, None) => written(&stdout, sent).map_err(|e| Error::Io(format!("uploading {what} to {endpoint}: {e}"))),
             (1 | 2, _) => Err(Error::Io(format!("cannot upload {what} to {endpoint}: {why}"))),
-            (0 | 3, Some(e)) => Err(Error::Io(format!("sending {what} to {endpoint} failed: {e}"))),
+            (0 | 3, Some(e)) => Err(Error::Io(format!("sending {what} to {endpoint} failed: {}", bare(&e, &endpoint)))),
             (3, None) => Err(Error::Io(format!("cannot upload {what} to {endpoint}: {why}"))),
             (code, _) => {
                 Err(Error::Io(format!("cannot upload {what} to {endpoint}: the put script exited {code}: {why}")))

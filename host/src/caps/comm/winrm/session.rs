@@ -293,6 +293,15 @@ pub(super) fn connection_lost(e: &WsmanError) -> bool {
     e.shell_lost() || matches!(e, WsmanError::Unreachable(_) | WsmanError::NotSent(_))
 }
 
+/// `error`'s text without the endpoint it names (`user@host:port: …`,
+/// `Receive on user@host:port: …`), for a message that names the
+/// endpoint itself: no message names it twice.
+pub(super) fn bare(error: &dyn std::fmt::Display, endpoint: &str) -> String {
+    let text = error.to_string();
+    let text = text.strip_prefix(&format!("{endpoint}: ")).map(str::to_string).unwrap_or(text);
+    text.replace(&format!(" on {endpoint}"), "").replace(&format!("{endpoint}: "), "")
+}
+
 /// What a script said on stderr, readable, or a note that it said nothing.
 pub(super) fn reason(stderr: &[u8]) -> String {
     let text = protocol::readable_stderr(&String::from_utf8_lossy(stderr));
@@ -387,6 +396,17 @@ pub fn cmd_quoted(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bare_error_does_not_name_the_endpoint() {
+        let endpoint = "me@win:5985";
+        assert_eq!(bare(&"me@win:5985: connection refused", endpoint), "connection refused");
+        assert_eq!(
+            bare(&"Receive on me@win:5985: the connection broke: reset", endpoint),
+            "Receive: the connection broke: reset"
+        );
+        assert_eq!(bare(&"plain", endpoint), "plain");
+    }
 
     #[test]
     fn cmd_quoting_keeps_one_argument() {

@@ -30,7 +30,7 @@ pub fn readable_stderr(text: &str) -> String {
             out.push_str(section);
             continue;
         };
-        match xml::parse(body[..end].as_bytes()) {
+        match xml::parse(&body.as_bytes()[..end]) {
             Ok(root) if root.name == "Objs" => strings(&root, &mut out),
             _ => {
                 out.push_str(MARKER);

@@ -80,10 +80,9 @@ async fn a_machine_that_is_not_there_is_unreachable_with_counts() {
     let error = login(&config(address), &cancel, Duration::from_millis(1600)).await.unwrap_err();
     let Error::Unreachable(text) = &error else { panic!("{error:?}") };
     assert!(text.contains("Administrator@win-test:5985"), "{text}");
-    let hint = format!(
-        "connection refused; check that WinRM listens on port 5985 (winrm quickconfig) and the firewall allows it"
-    );
-    assert!(text.contains(&hint), "{text}");
+    let hint =
+        "connection refused; check that WinRM listens on port 5985 (winrm quickconfig) and the firewall allows it";
+    assert!(text.contains(hint), "{text}");
     let attempts: u32 = text.split(" attempts)").next().unwrap().rsplit('(').next().unwrap().parse().unwrap();
     assert!(attempts >= 2, "{text}");
     assert!(text.contains(&format!("{hint} ({attempts} times)")), "{text}");

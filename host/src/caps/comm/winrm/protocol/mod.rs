@@ -31,7 +31,7 @@ pub use envelope::Stdin;
 pub use error::WsmanError;
 pub use login::login;
 pub use reply::{Reply, Stream, parse_reply};
-pub use shell::{Received, Running, Shell, TERMINATE_WITHIN, run_to_end};
+pub use shell::{Received, Running, Shell, TERMINATE_WITHIN};
 pub use transport::Endpoint;
 
 /// The `OperationTimeout` of every request: how long the server may hold a

@@ -47,7 +47,8 @@ impl Shell {
         }
     }
 
-    /// The server's id for this shell.
+    /// The server's id for this shell (tests look at it).
+    #[cfg(test)]
     pub fn id(&self) -> &str {
         &self.id
     }
@@ -136,7 +137,8 @@ pub struct Received {
 }
 
 impl Running<'_> {
-    /// The server's id for this command.
+    /// The server's id for this command (tests look at it).
+    #[cfg(test)]
     pub fn id(&self) -> &str {
         &self.id
     }

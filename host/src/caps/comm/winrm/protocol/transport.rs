@@ -100,7 +100,9 @@ impl Endpoint {
         format!("{}@{}:{}", config.username, config.host, config.port)
     }
 
-    /// The URL requests go to (the dial address when there is one).
+    /// The URL requests go to (the dial address when there is one; tests
+    /// look at it).
+    #[cfg(test)]
     pub fn url(&self) -> &str {
         &self.url
     }
