@@ -318,7 +318,9 @@ impl Drop for WinrmSession {
     fn drop(&mut self) {
         let live = self.live.get_mut().unwrap_or_else(|e| e.into_inner()).take();
         if let (Some(live), Ok(runtime)) = (live, tokio::runtime::Handle::try_current()) {
-            runtime.spawn(async move { live.shell.close().await });
+            runtime.spawn(async move {
+                let _ = tokio::time::timeout(protocol::TERMINATE_WITHIN, live.shell.close()).await;
+            });
         }
     }
 }
