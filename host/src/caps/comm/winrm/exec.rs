@@ -6,28 +6,31 @@
 //! [`Session::exec`]: crate::caps::comm::Session::exec
 
 use super::output::Output;
-use super::session::{Failure, Live, Stop, WinrmSession, connection_lost, start};
+use super::protocol::Stdin;
+use super::session::{Failure, Live, Stop, WinrmSession, bare};
 use crate::caps::comm::session::{Error, Exit, OnLine, Session};
 use std::sync::Arc;
 
 impl WinrmSession {
     /// One attempt at `command` on `live`'s shell.
     pub(super) async fn exec_on(&self, live: Arc<Live>, command: &str, on_line: OnLine) -> Result<Exit, Failure> {
-        let running = start(&live, command).await?;
+        // The reason already names the endpoint: say it once.
         let disconnected = |why: String| {
             self.lost(&live);
-            Exit::Disconnected(format!(
-                "the connection to {} was lost while running `{command}`: {why}",
-                self.endpoint()
-            ))
+            Exit::Disconnected(format!("the connection was lost while running `{command}`: {why}"))
         };
-        // End of file on stdin at once, as over SSH. A command that has
-        // already exited may refuse the Send: its output is still there.
-        if let Err(e) = running.send(&[], true).await {
-            if connection_lost(&e) {
-                return Ok(disconnected(e.to_string()));
-            }
-            tracing::debug!("closing stdin of a WinRM command failed (it may have exited already): {e}");
+        // A command that may have started is never run again: it is the
+        // provisioner's to judge (Exit::Disconnected), as over SSH.
+        let running = match self.start(&live, command, Stdin::Console).await {
+            Ok(running) => running,
+            Err(Failure::MaybeStarted(e)) => return Ok(disconnected(e.to_string())),
+            Err(other) => return Err(other),
+        };
+        // End of file on stdin at once, as over SSH.
+        match self.close_stdin(&running).await {
+            Ok(()) => {}
+            Err(Stop::Lost(e)) => return Ok(disconnected(e.to_string())),
+            Err(Stop::Failed(e)) => return Err(Failure::Failed(e)),
         }
         let mut output = Output::default();
         let line = |text: &str| on_line(text);
@@ -44,7 +47,11 @@ impl WinrmSession {
             Err(Stop::Lost(e)) => Ok(disconnected(e.to_string())),
             Err(Stop::Failed(Error::Cancelled)) => Err(Failure::Failed(Error::Cancelled)),
             Err(Stop::Failed(e)) => {
-                Err(Failure::Failed(Error::Io(format!("running `{command}` on {} failed: {e}", self.endpoint()))))
+                let endpoint = self.endpoint();
+                Err(Failure::Failed(Error::Io(format!(
+                    "running `{command}` on {endpoint} failed: {}",
+                    bare(&e, &endpoint)
+                ))))
             }
         }
     }

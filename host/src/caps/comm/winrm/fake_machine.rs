@@ -36,6 +36,11 @@ pub struct Machine {
     pub lose_shell_after_sends: Option<usize>,
     /// How many Signals (terminate) came.
     pub signals: usize,
+    /// The next Command is taken (it runs) but its connection drops before
+    /// the reply, as when the network fails mid-request.
+    pub drop_reply_to_next_command: bool,
+    /// Every command line that started, in order.
+    pub started: Vec<String>,
     /// Sends to a command that has exited fail (else they are taken and
     /// dropped: which one Windows does is not known here).
     pub refuse_sends_after_exit: bool,
@@ -107,6 +112,10 @@ async fn serve(mut socket: tokio::net::TcpStream, machine: Arc<Mutex<Machine>>) 
         let body = String::from_utf8_lossy(&buffer[head_end..head_end + length]).into_owned();
         buffer.drain(..head_end + length);
         let (status, reply) = answer(&mut machine.lock().unwrap(), &body);
+        if status == 0 {
+            // The connection drops without a reply.
+            return;
+        }
         if reply.contains("w:TimedOut") {
             // Windows holds such a Receive for the operation timeout.
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -184,7 +193,10 @@ fn answer(m: &mut Machine, body: &str) -> (u16, String) {
             (200, envelope("http://schemas.xmlsoap.org/ws/2004/09/transfer/CreateResponse", &body))
         }
         "Delete" => {
-            m.shell = None;
+            // Windows deletes the shell the selector names, not the newest.
+            if shell == m.shell {
+                m.shell = None;
+            }
             (200, envelope("http://schemas.xmlsoap.org/ws/2004/09/transfer/DeleteResponse", ""))
         }
         _ if shell != m.shell => shell_gone(),
@@ -200,12 +212,16 @@ fn answer(m: &mut Machine, body: &str) -> (u16, String) {
             if let Some((op, _)) = &command.script {
                 m.scripts.push(op.clone());
             }
+            m.started.push(text.clone());
             match &command.script {
                 None => run_cmd(&mut command),
                 Some((op, _)) if op != "put" => run_script(&mut command),
                 Some(_) => {}
             }
             m.commands.insert(id.clone(), command);
+            if std::mem::take(&mut m.drop_reply_to_next_command) {
+                return (0, String::new());
+            }
             let body = format!("<rsp:CommandResponse><rsp:CommandId>{id}</rsp:CommandId></rsp:CommandResponse>");
             (200, envelope(&format!("{SHELL_NS}/CommandResponse"), &body))
         }

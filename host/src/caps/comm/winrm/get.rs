@@ -8,9 +8,10 @@
 //! [`Session::download`]: crate::caps::comm::Session::download
 //! [`Session::download_dir`]: crate::caps::comm::Session::download_dir
 
+use super::protocol::Stdin;
 use super::records::{Lines, Record, below};
 use super::scripts;
-use super::session::{Failure, Live, Stop, WinrmSession, connection_lost, reason, start};
+use super::session::{Failure, Live, MAX_STDERR, Stop, WinrmSession, reason};
 use crate::caps::comm::session::{Error, Session};
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -42,12 +43,12 @@ impl WinrmSession {
         local: &Path,
         tree: bool,
     ) -> Result<usize, Failure> {
-        let running = start(&live, command).await?;
-        if let Err(e) = running.send(&[], true).await {
-            if connection_lost(&e) {
-                return Err(Failure::NotStarted(e));
-            }
-            tracing::debug!("closing stdin of the get script failed (it may have exited already): {e}");
+        // Reading changes nothing on the machine: starting it again is safe.
+        let running = self.start(&live, command, Stdin::Console).await.map_err(Failure::idempotent)?;
+        match self.close_stdin(&running).await {
+            Ok(()) => {}
+            Err(Stop::Lost(e)) => return Err(Failure::NotStarted(e)),
+            Err(Stop::Failed(e)) => return Err(Failure::Failed(e)),
         }
         let endpoint = self.endpoint();
         let failed = |e: String| Error::Io(format!("downloading {remote} from {endpoint}: {e}"));
@@ -55,7 +56,7 @@ impl WinrmSession {
         let mut stderr = Vec::new();
         let code = self
             .receive_all(&running, &mut |out, err| {
-                if stderr.len() < 64 << 10 {
+                if stderr.len() < MAX_STDERR {
                     stderr.extend_from_slice(err);
                 }
                 sink.push(out).map_err(failed)
@@ -81,6 +82,8 @@ struct Sink<'a> {
     lines: Lines,
     current: Option<Incoming>,
     files: usize,
+    /// File bytes received so far.
+    bytes: u64,
     done: Option<(u64, u64)>,
 }
 
@@ -93,7 +96,7 @@ struct Incoming {
 
 impl<'a> Sink<'a> {
     fn new(remote: &'a str, root: &'a Path, tree: bool) -> Self {
-        Sink { remote, root, tree, lines: Lines::default(), current: None, files: 0, done: None }
+        Sink { remote, root, tree, lines: Lines::default(), current: None, files: 0, bytes: 0, done: None }
     }
 
     /// Writes the records that a piece of stdout completes.
@@ -152,6 +155,7 @@ impl<'a> Sink<'a> {
                     return Err("the get script sent bytes outside a file".into());
                 };
                 incoming.hash.update(&bytes);
+                self.bytes += bytes.len() as u64;
                 incoming
                     .temp
                     .write_all(&bytes)
@@ -195,8 +199,11 @@ impl<'a> Sink<'a> {
             return Err(format!("the output ended inside {}, which was not written", self.current_name()));
         }
         match self.done {
-            Some((files, _)) if files == self.files as u64 => Ok(self.files),
-            Some((files, _)) => Err(format!("the get script said it sent {files} files, but {} came", self.files)),
+            Some((files, bytes)) if files == self.files as u64 && bytes == self.bytes => Ok(self.files),
+            Some((files, bytes)) => Err(format!(
+                "the get script said it sent {files} files and {bytes} bytes, but {} files and {} bytes came",
+                self.files, self.bytes
+            )),
             None => Err("the get script ended without saying `done`".into()),
         }
     }
@@ -285,6 +292,25 @@ mod tests {
     }
 
     #[test]
+    fn a_local_link_that_leads_outside_is_not_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let (root, outside) = (dir.path().join("in"), dir.path().join("outside"));
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("d")).unwrap();
+        std::fs::create_dir_all(root.join("real")).unwrap();
+        std::os::unix::fs::symlink(root.join("real"), root.join("inner")).unwrap();
+        let mut sink = Sink::new("C:\\src", &root, true);
+        let error = sink.push(format!("D \nF {}\n", b64(b"d/x")).as_bytes()).unwrap_err();
+        assert!(error.contains("symbolic link that leads outside"), "{error}");
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+        let mut sink = Sink::new("C:\\src", &root, true);
+        let output = format!("D \nF {}\nC {}\nE {}\ndone 1 2\n", b64(b"inner/x"), b64(b"hi"), sha256_hex(b"hi"));
+        sink.push(output.as_bytes()).unwrap();
+        assert_eq!(sink.finish().unwrap(), 1, "a link that stays inside is fine");
+    }
+
+    #[test]
     fn truncated_or_mismatched_output_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let mut sink = Sink::new("C:\\src", dir.path(), true);
@@ -293,6 +319,11 @@ mod tests {
         let mut sink = Sink::new("C:\\src", dir.path(), true);
         sink.push(b"D \ndone 3 0\n").unwrap();
         assert!(sink.finish().unwrap_err().contains("said it sent 3 files"));
+        let one = dir.path().join("one");
+        let mut sink = Sink::new("C:\\x.txt", &one, false);
+        sink.push(format!("F \nC {}\nE {}\ndone 1 5\n", b64(b"hi"), sha256_hex(b"hi")).as_bytes()).unwrap();
+        let error = sink.finish().unwrap_err();
+        assert!(error.contains("1 files and 5 bytes, but 1 files and 2 bytes came"), "{error}");
         let mut sink = Sink::new("C:\\src", dir.path(), true);
         sink.push(b"D \n").unwrap();
         assert!(sink.finish().unwrap_err().contains("without saying `done`"));

@@ -23,8 +23,22 @@ enum Stderr {
     Undecided(Vec<u8>),
     /// Plain text, split as it comes.
     Plain(Lines),
-    /// CLIXML, kept until the end.
-    Clixml(Vec<u8>),
+    /// CLIXML (from the start or from a line on), kept until the end, at
+    /// most [`MAX_CLIXML`] bytes; `true` once some was cut.
+    Clixml(Vec<u8>, bool),
+}
+
+/// The most CLIXML stderr kept for the end: a runaway stream must not
+/// fill memory.
+const MAX_CLIXML: usize = 1 << 20;
+
+/// `piece` added to a CLIXML buffer, up to [`MAX_CLIXML`].
+fn keep(all: &mut Vec<u8>, cut: &mut bool, piece: &[u8]) {
+    let room = MAX_CLIXML.saturating_sub(all.len());
+    if piece.len() > room {
+        *cut = true;
+    }
+    all.extend_from_slice(&piece[..piece.len().min(room)]);
 }
 
 impl Default for Stderr {
@@ -43,18 +57,44 @@ impl Output {
     /// (none while it is CLIXML: those come at [`Output::finish`]).
     pub fn stderr(&mut self, piece: &[u8], on_line: &dyn Fn(&str)) {
         match &mut self.stderr {
-            Stderr::Clixml(all) => all.extend_from_slice(piece),
-            Stderr::Plain(lines) => emit(lines, piece, on_line),
+            Stderr::Clixml(all, cut) => keep(all, cut, piece),
+            Stderr::Plain(lines) => {
+                // A PowerShell run by the command may start a CLIXML
+                // stream after plain lines: keep it from its marker on.
+                let mut complete = lines.push(piece).into_iter();
+                while let Some(line) = complete.next() {
+                    if line.starts_with(CLIXML) {
+                        let mut all = Vec::new();
+                        for line in std::iter::once(line).chain(complete) {
+                            all.extend_from_slice(&line);
+                            all.push(b'\n');
+                        }
+                        if let Some(rest) = lines.rest() {
+                            all.extend_from_slice(&rest);
+                        }
+                        let mut cut = false;
+                        let mut kept = Vec::new();
+                        keep(&mut kept, &mut cut, &all);
+                        self.stderr = Stderr::Clixml(kept, cut);
+                        return;
+                    }
+                    on_line(&String::from_utf8_lossy(&line));
+                }
+                if lines.too_long() {
+                    flush(lines, on_line);
+                }
+            }
             Stderr::Undecided(start) => {
                 start.extend_from_slice(piece);
                 let start = std::mem::take(start);
                 let n = start.len().min(CLIXML.len());
                 if start[..n] != CLIXML[..n] {
-                    let mut lines = Lines::default();
-                    emit(&mut lines, &start, on_line);
-                    self.stderr = Stderr::Plain(lines);
+                    self.stderr = Stderr::Plain(Lines::default());
+                    self.stderr(&start, on_line);
                 } else if n == CLIXML.len() {
-                    self.stderr = Stderr::Clixml(start);
+                    let (mut all, mut cut) = (Vec::new(), false);
+                    keep(&mut all, &mut cut, &start);
+                    self.stderr = Stderr::Clixml(all, cut);
                 } else {
                     self.stderr = Stderr::Undecided(start);
                 }
@@ -73,11 +113,14 @@ impl Output {
                 emit(&mut lines, &start, on_line);
                 flush(&mut lines, on_line);
             }
-            Stderr::Clixml(all) => {
+            Stderr::Clixml(all, cut) => {
                 let text = readable_stderr(&String::from_utf8_lossy(&all));
                 let mut lines = Lines::default();
                 emit(&mut lines, text.as_bytes(), on_line);
                 flush(&mut lines, on_line);
+                if cut {
+                    on_line(&format!("(stderr was cut: only its first {} MiB were kept)", MAX_CLIXML >> 20));
+                }
             }
         }
     }
@@ -138,6 +181,32 @@ mod tests {
         let lines = run(&[(true, b"#<"), (true, b" not xml\n")]);
         assert_eq!(lines, ["#< not xml"]);
         assert_eq!(run(&[(true, b"#")]), ["#"]);
+    }
+
+    #[test]
+    fn plain_lines_then_clixml_then_plain_text_is_all_readable() {
+        let xml = br#"<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04"><S S="Error">boom_x000D__x000A_</S></Objs>"#;
+        let lines = run(&[(true, b"plain first\r\n#< CLIXML\r\n"), (true, xml), (true, b"own text\r\n")]);
+        assert_eq!(lines, ["plain first", "boom", "own text"]);
+    }
+
+    #[test]
+    fn progress_then_console_error_text_is_the_text() {
+        let stderr = concat!(
+            "#< CLIXML\r\n",
+            r#"<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">"#,
+            r#"<Obj S="progress" RefId="0"><MS><PR N="Record"><AV>Preparing modules for first use.</AV></PR></MS></Obj></Objs>"#,
+            "C:\\x does not exist\r\n",
+        );
+        assert_eq!(run(&[(true, stderr.as_bytes())]), ["C:\\x does not exist"]);
+    }
+
+    #[test]
+    fn a_huge_clixml_stream_is_cut_and_says_so() {
+        let mut big = b"#< CLIXML\n<Objs>".to_vec();
+        big.extend(std::iter::repeat_n(b'x', MAX_CLIXML + 10));
+        let lines = run(&[(true, &big)]);
+        assert!(lines.last().unwrap().contains("stderr was cut"), "{:?}", lines.last());
     }
 
     #[test]

@@ -6,10 +6,11 @@
 //! [`Session::upload`]: crate::caps::comm::Session::upload
 //! [`Session::upload_dir`]: crate::caps::comm::Session::upload_dir
 
+use super::protocol::Stdin;
 use super::protocol::{Running, WsmanError};
 use super::records::{Packer, Payload};
 use super::scripts;
-use super::session::{Failure, Live, Stop, WinrmSession, connection_lost, reason, start};
+use super::session::{Failure, Live, Stop, WinrmSession, bare, connection_lost, reason};
 use crate::caps::comm::session::{Error, Session, Source, Upload};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -104,7 +105,19 @@ impl WinrmSession {
         shared: Shared,
         progress: Option<indicatif::ProgressBar>,
     ) -> Result<usize, Failure> {
-        let running = start(&live, command).await?;
+        let running = match self.start(&live, command, Stdin::Stream).await {
+            Ok(running) => running,
+            // Never sent twice: the first may be writing already.
+            Err(Failure::MaybeStarted(e)) => {
+                self.lost(&live);
+                return Err(Failure::Failed(Error::Io(format!(
+                    "the connection was lost while the upload to {} was starting; it may have been partly \
+                     written beside its target (as .kiln-upload), the target itself was not changed: {e}",
+                    shared_remote(&shared)
+                ))));
+            }
+            Err(other) => return Err(other),
+        };
         // Started: from here on the plan is spent, whatever happens.
         let Some(plan) = shared.lock().unwrap_or_else(|e| e.into_inner()).take() else {
             return Err(Failure::Failed(Error::Io("internal error: an upload was sent twice".into())));
@@ -118,7 +131,7 @@ impl WinrmSession {
         let mut sender = Sender { session: self, running: &running, progress: progress.as_ref(), sent: 0 };
         let endpoint = self.endpoint();
         let result = match sender.send_items(items, &mut packer, read_size).await {
-            Ok(()) => self.put_answer(&running, &what, None).await,
+            Ok(()) => self.put_answer(&running, &what, None, (files as u64, sender.sent)).await,
             Err(SendStop::Local(e)) => {
                 sender.abandon().await;
                 Err(e)
@@ -132,7 +145,7 @@ impl WinrmSession {
             // ran) and let its answer say why.
             Err(SendStop::Refused(e)) => {
                 let _ = running.send(&[], true).await;
-                self.put_answer(&running, &what, Some(e)).await
+                self.put_answer(&running, &what, Some(e), (files as u64, sender.sent)).await
             }
             Err(SendStop::Lost(e)) => {
                 self.lost(&live);
@@ -144,7 +157,8 @@ impl WinrmSession {
                 Err(Error::Io(format!(
                     "the connection to {endpoint} was lost after {} of {total} bytes of {what}; {landing} (each \
                      file goes beside its target first): {e}",
-                    sender.sent
+                    sender.sent,
+                    e = bare(&e, &endpoint)
                 )))
             }
         };
@@ -154,30 +168,64 @@ impl WinrmSession {
     /// Receives the script's answer once stdin has ended: `Ok` for exit 0,
     /// else an error naming the destination and the reason it gave (and
     /// `refused`, the Send the server refused before, unless the script's
-    /// own failure explains it).
-    async fn put_answer(&self, running: &Running<'_>, what: &str, refused: Option<WsmanError>) -> Result<(), Error> {
+    /// own failure explains it). Exit 0 must come with the script's `done
+    /// <files> <bytes>` counting what kiln `sent` (files, file bytes).
+    async fn put_answer(
+        &self,
+        running: &Running<'_>,
+        what: &str,
+        refused: Option<WsmanError>,
+        sent: (u64, u64),
+    ) -> Result<(), Error> {
         let endpoint = self.endpoint();
-        let (code, stderr) = match self.answer(running).await {
-            Ok(answer) => (answer.code, answer.stderr),
+        let (code, stdout, stderr) = match self.answer(running).await {
+            Ok(answer) => (answer.code, answer.stdout, answer.stderr),
             Err(Stop::Lost(e)) => {
                 return Err(Error::Io(format!(
                     "the connection to {endpoint} was lost while {what} was being written; it may not have \
-                     been written: {e}"
+                     been written: {}",
+                    bare(&e, &endpoint)
                 )));
             }
             Err(Stop::Failed(Error::Cancelled)) => return Err(Error::Cancelled),
-            Err(Stop::Failed(e)) => return Err(Error::Io(format!("uploading {what} to {endpoint} failed: {e}"))),
+            Err(Stop::Failed(e)) => {
+                return Err(Error::Io(format!("uploading {what} to {endpoint} failed: {}", bare(&e, &endpoint))));
+            }
         };
         let why = reason(&stderr);
         match (code, refused) {
-            (0, None) => Ok(()),
+            (0, None) => written(&stdout, sent).map_err(|e| Error::Io(format!("uploading {what} to {endpoint}: {e}"))),
             (1 | 2, _) => Err(Error::Io(format!("cannot upload {what} to {endpoint}: {why}"))),
-            (0 | 3, Some(e)) => Err(Error::Io(format!("sending {what} to {endpoint} failed: {e}"))),
+            (0 | 3, Some(e)) => Err(Error::Io(format!("sending {what} to {endpoint} failed: {}", bare(&e, &endpoint)))),
             (3, None) => Err(Error::Io(format!("cannot upload {what} to {endpoint}: {why}"))),
             (code, _) => {
                 Err(Error::Io(format!("cannot upload {what} to {endpoint}: the put script exited {code}: {why}")))
             }
         }
+    }
+}
+
+/// Checks the `put` script's `done <files> <bytes>` on `stdout` against
+/// what was `sent`; fails naming both, or saying that no `done` came.
+fn written(stdout: &[u8], sent: (u64, u64)) -> Result<(), String> {
+    let text = String::from_utf8_lossy(stdout);
+    let done = text.lines().map(str::trim).find_map(|line| {
+        let mut counts = line.strip_prefix("done ")?.split(' ').map(str::parse::<u64>);
+        match (counts.next(), counts.next(), counts.next()) {
+            (Some(Ok(files)), Some(Ok(bytes)), None) => Some((files, bytes)),
+            _ => None,
+        }
+    });
+    match done {
+        Some(done) if done == sent => Ok(()),
+        Some((files, bytes)) => Err(format!(
+            "the put script says it wrote {files} files and {bytes} bytes, but kiln sent {} files and {} bytes",
+            sent.0, sent.1
+        )),
+        None => Err(format!(
+            "the put script exited 0 without printing `done <files> <bytes>` (it printed {:?})",
+            text.trim()
+        )),
     }
 }
 
@@ -191,6 +239,11 @@ enum SendStop {
     Lost(WsmanError),
     /// The server refused a Send (the script may have exited).
     Refused(WsmanError),
+}
+
+/// The remote path of the plan in `shared`, for a message.
+fn shared_remote(shared: &Shared) -> String {
+    shared.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|p| p.remote.clone()).unwrap_or_default()
 }
 
 /// Feeds one running `put` script.
@@ -277,11 +330,19 @@ impl Sender<'_, '_> {
     }
 
     /// Ends stdin inside the file being written, so that the script deletes
-    /// its temporary file and exits 3, then terminates it.
+    /// its temporary file and exits 3, and keeps receiving until it has
+    /// exited (or [`CANCEL_GRACE`] is over); then terminates it.
     async fn abandon(&self) {
         let _ = tokio::time::timeout(CANCEL_GRACE, async {
-            if self.running.send(&[], true).await.is_ok() {
-                let _ = self.running.receive().await;
+            if self.running.send(&[], true).await.is_err() {
+                return;
+            }
+            loop {
+                match self.running.receive().await {
+                    Ok(received) if received.exit.is_some() => return,
+                    Ok(_) => {}
+                    Err(_) => return,
+                }
             }
         })
         .await;
@@ -339,6 +400,14 @@ mod tests {
             })
             .collect();
         assert_eq!(names, ["F a 1", "D b", "D b/c", "F b/c/x 5"]);
+    }
+
+    #[test]
+    fn the_done_line_must_count_what_was_sent() {
+        assert!(written(b"done 2 10\r\n", (2, 10)).is_ok());
+        let error = written(b"done 1 10\r\n", (2, 10)).unwrap_err();
+        assert!(error.contains("wrote 1 files and 10 bytes") && error.contains("sent 2 files and 10 bytes"), "{error}");
+        assert!(written(b"", (1, 1)).unwrap_err().contains("without printing `done"));
     }
 
     #[test]

@@ -6,8 +6,9 @@
 //! [`Session::remote_kind`]: crate::caps::comm::Session::remote_kind
 //! [`Session::list_dir`]: crate::caps::comm::Session::list_dir
 
+use super::protocol::Stdin;
 use super::scripts;
-use super::session::{Answer, Failure, Live, Stop, WinrmSession, connection_lost, reason, start};
+use super::session::{Answer, Failure, Live, Stop, WinrmSession, reason};
 use crate::caps::comm::session::{Error, RemoteKind, Session};
 use base64::Engine;
 use std::sync::Arc;
@@ -16,7 +17,8 @@ use std::time::Duration;
 impl WinrmSession {
     /// [`Session::remote_kind`].
     pub(super) async fn kind(&self, remote: &str, within: Duration) -> Result<RemoteKind, Error> {
-        let command = scripts::kind(remote).map_err(|e| Error::Io(format!("cannot ask what {remote} is: {e}")))?;
+        let command = scripts::kind(remote)
+            .map_err(|e| Error::Io(format!("cannot ask {} what {remote} is: {e}", self.endpoint())))?;
         let answer = self.with_shell(within, |live| Box::pin(self.run_script(live, &command))).await?;
         let printed = String::from_utf8_lossy(&answer.stdout);
         match (answer.code, printed.trim()) {
@@ -33,7 +35,8 @@ impl WinrmSession {
 
     /// [`Session::list_dir`].
     pub(super) async fn list(&self, remote: &str, within: Duration) -> Result<Vec<(String, RemoteKind)>, Error> {
-        let command = scripts::list(remote).map_err(|e| Error::Io(format!("cannot list {remote}: {e}")))?;
+        let command = scripts::list(remote)
+            .map_err(|e| Error::Io(format!("cannot list {remote} on {}: {e}", self.endpoint())))?;
         let answer = self.with_shell(within, |live| Box::pin(self.run_script(live, &command))).await?;
         if answer.code != 0 {
             return Err(Error::Io(format!("cannot list {remote} on {}: {}", self.endpoint(), reason(&answer.stderr))));
@@ -46,12 +49,11 @@ impl WinrmSession {
     /// all of its output kept. A lost shell, before or during, is worth a
     /// new login.
     async fn run_script(&self, live: Arc<Live>, command: &str) -> Result<Answer, Failure> {
-        let running = start(&live, command).await?;
-        if let Err(e) = running.send(&[], true).await {
-            if connection_lost(&e) {
-                return Err(Failure::NotStarted(e));
-            }
-            tracing::debug!("closing stdin of a WinRM script failed (it may have exited already): {e}");
+        let running = self.start(&live, command, Stdin::Console).await.map_err(Failure::idempotent)?;
+        match self.close_stdin(&running).await {
+            Ok(()) => {}
+            Err(Stop::Lost(e)) => return Err(Failure::NotStarted(e)),
+            Err(Stop::Failed(e)) => return Err(Failure::Failed(e)),
         }
         match self.answer(&running).await {
             Ok(answer) => Ok(answer),

@@ -223,9 +223,39 @@ impl Record {
 
 /// `relative` (a record's path, `/`-separated) below `root`: `root` itself
 /// when empty. Fails when the machine names a path that is not plainly
-/// below `root` (`..`, an absolute path, a drive, a `\`): writing it would
-/// put a file outside the download's destination.
+/// below `root` (`..`, an absolute path, a drive, a `\`), or when a local
+/// symbolic link already on the way (`root/a` for `a/b`) leads outside
+/// `root`: writing it would put a file outside the download's destination.
 pub fn below(root: &Path, relative: &str) -> Result<PathBuf, String> {
+    let path = plainly_below(root, relative)?;
+    let mut at = root.to_path_buf();
+    for part in Path::new(relative).components() {
+        at.push(part);
+        let Ok(meta) = std::fs::symlink_metadata(&at) else {
+            // Not there yet: nothing below it is either.
+            break;
+        };
+        if !meta.file_type().is_symlink() {
+            continue;
+        }
+        let inside = match (std::fs::canonicalize(&at), std::fs::canonicalize(root)) {
+            (Ok(target), Ok(root)) => target.starts_with(&root),
+            // A dangling link or an unreadable root: do not write through it.
+            _ => false,
+        };
+        if !inside {
+            return Err(format!(
+                "{} is a symbolic link that leads outside {}; nothing was written through it",
+                at.display(),
+                root.display()
+            ));
+        }
+    }
+    Ok(path)
+}
+
+/// [`below`] without looking at the local file system.
+fn plainly_below(root: &Path, relative: &str) -> Result<PathBuf, String> {
     if relative.is_empty() {
         return Ok(root.to_path_buf());
     }

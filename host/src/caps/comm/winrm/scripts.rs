@@ -13,6 +13,9 @@ use base64::Engine;
 /// The program line every script runs under (the spec's, exactly).
 const POWERSHELL: &str = "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand ";
 
+/// The first line of every script body.
+const PROGRESS: &str = "$ProgressPreference = 'SilentlyContinue'\n";
+
 /// The longest command line `cmd.exe` runs.
 pub const MAX_COMMAND: usize = 8191;
 
@@ -90,7 +93,10 @@ exit 0
 /// `get`: `$src` as records on stdout through one buffered writer
 /// (`\n` line ends), 48 KiB of the file per `C` record, entries sorted by
 /// name with each directory's `D` before its contents; then `done`. A
-/// missing `src`: said on stderr, exit 1; an unreadable one, exit 1 too.
+/// missing `src`: said on stderr, exit 1; an unreadable entry, exit 1 too,
+/// named (`$at`). A reparse point that is a directory below `src` (a
+/// junction, a directory symlink) is skipped and said on stderr: it may
+/// loop, and Windows' legacy profile junctions deny listing.
 const GET: &str = r#"$ErrorActionPreference = 'Stop'
 $w = [IO.StreamWriter]::new([Console]::OpenStandardOutput(), [Text.UTF8Encoding]::new($false), 65536)
 $w.NewLine = "`n"; $files = 0; $bytes = [int64]0; $buf = [byte[]]::new(49152)
@@ -107,15 +113,21 @@ $w.WriteLine('E ' + ([BitConverter]::ToString($h.Hash) -replace '-', '').ToLower
 $script:files++
 }
 function Put-Dir([string]$p, [string]$r) {
+$script:at = $p
 foreach ($e in (([IO.DirectoryInfo]::new($p)).GetFileSystemInfos() | Sort-Object Name)) {
 if ($r -eq '') { $q = $e.Name } else { $q = $r + '/' + $e.Name }
-if ($e -is [IO.DirectoryInfo]) { $w.WriteLine('D ' + (Name $q)); Put-Dir $e.FullName $q } else { Put-File $e.FullName $q }
+$script:at = $e.FullName
+if ($e -is [IO.DirectoryInfo]) {
+if ($e.Attributes -band [IO.FileAttributes]::ReparsePoint) { [Console]::Error.WriteLine("skipped $($e.FullName): a link to a directory"); continue }
+$w.WriteLine('D ' + (Name $q)); Put-Dir $e.FullName $q
+} else { Put-File $e.FullName $q }
 }
 }
+$at = $src
 try {
 if ([IO.Directory]::Exists($src)) { $w.WriteLine('D '); Put-Dir $src '' } elseif ([IO.File]::Exists($src)) { Put-File $src '' } else { [Console]::Error.WriteLine("$src does not exist"); exit 1 }
 $w.WriteLine("done $files $bytes"); $w.Flush()
-} catch { $w.Flush(); [Console]::Error.WriteLine("cannot read ${src}: " + $_.Exception.Message); exit 1 }
+} catch { $w.Flush(); [Console]::Error.WriteLine("cannot read ${at}: " + $_.Exception.Message); exit 1 }
 exit 0
 "#;
 
@@ -150,7 +162,9 @@ fn script(operation: &str, name: &str, value: &str, body: &str) -> Result<String
     if value.contains(['\n', '\r']) {
         return Err(format!("{value:?} holds a line break, which no Windows path can"));
     }
-    command(&(header(operation, &[(name, value)]) + body))
+    // Progress records would come as CLIXML on stderr (a first use of a
+    // module says "Preparing modules"): nobody reads them.
+    command(&(header(operation, &[(name, value)]) + PROGRESS + body))
 }
 
 /// `script` as the whole `rsp:Command`: PowerShell with the script
@@ -217,11 +231,14 @@ mod tests {
     #[test]
     fn the_command_decodes_back_to_header_and_body() {
         let script = decoded(&put(r"C:\Windows\Temp\ü x").unwrap());
-        assert!(script.starts_with("# kiln:put 1\n$dest = 'C:\\Windows\\Temp\\ü x'\n\n$ErrorActionPreference"));
+        assert!(script.starts_with(
+            "# kiln:put 1\n$dest = 'C:\\Windows\\Temp\\ü x'\n\n$ProgressPreference = 'SilentlyContinue'\n$ErrorActionPreference"
+        ));
         assert!(script.ends_with(PUT));
         for (op, command) in [("kind", kind("p")), ("list", list("p")), ("get", get("p"))] {
             let script = decoded(&command.unwrap());
             assert!(script.starts_with(&format!("# kiln:{op} 1\n$")), "{script}");
+            assert!(script.contains("\n\n$ProgressPreference = 'SilentlyContinue'\n"), "{script}");
         }
     }
 
@@ -235,6 +252,20 @@ mod tests {
     }
 
     #[test]
+    fn every_command_leaves_room_for_a_300_character_path() {
+        // Each path character costs 8/3 characters once encoded; a path
+        // of 300 (all of them a quote, doubled) must still fit.
+        for path in ["x".repeat(300), "'".repeat(150)] {
+            for (op, command) in
+                [("kind", kind(&path)), ("list", list(&path)), ("put", put(&path)), ("get", get(&path))]
+            {
+                let command = command.unwrap_or_else(|e| panic!("{op}: {e}"));
+                assert!(command.len() <= MAX_COMMAND, "{op}: {}", command.len());
+            }
+        }
+    }
+
+    #[test]
     fn a_path_too_long_for_cmd_exe_is_refused() {
         let error = put(&"x".repeat(4000)).unwrap_err();
         assert!(error.contains("cmd.exe"), "{error}");
@@ -244,6 +275,7 @@ mod tests {
     fn bodies_exit_as_the_spec_says() {
         assert!(PUT.contains("Fail 2 ") && PUT.contains("Fail 3 ") && PUT.contains("done $files $bytes"));
         assert!(GET.contains("done $files $bytes") && GET.contains("exit 1"));
+        assert!(GET.contains("ReparsePoint") && GET.contains("skipped") && GET.contains("cannot read ${at}"));
         assert!(!PUT.contains('\t') && !GET.contains('\t'));
     }
 }

@@ -6,7 +6,7 @@
 //! `get.rs` (downloads), `query.rs` (`kind`, `list`); this file holds what
 //! they share: the live shell, starting a command, and receiving to its end.
 
-use super::protocol::{self, Running, Shell, WsmanError};
+use super::protocol::{self, Running, Shell, Stdin, WsmanError};
 use crate::caps::cancel::BuildCancel;
 use crate::caps::comm::config::WinrmConfig;
 use crate::caps::comm::session::{Error, Exit, OnLine, RemoteKind, Session, Upload};
@@ -16,8 +16,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// A logged-in shell. It keeps its endpoint (URL, credentials, HTTP
-/// client) and the server's largest envelope, which sizes each Send.
+/// A logged-in shell. The [`Shell`] keeps its endpoint (URL, credentials,
+/// HTTP client) and the server's largest envelope, which sizes each Send.
 pub(super) struct Live {
     /// The `cmd` shell every command runs in.
     pub shell: Shell,
@@ -25,11 +25,27 @@ pub(super) struct Live {
 
 /// Why one attempt at an operation failed.
 pub(super) enum Failure {
-    /// The command did not start because the shell is gone: worth logging
-    /// in again once.
+    /// The command provably did not start (the request was never sent, or
+    /// the server did not know the shell): worth logging in again once.
     NotStarted(WsmanError),
+    /// The connection or shell was lost while the command was being
+    /// started: it may be running. Only an operation that changes nothing
+    /// may run again ([`Failure::idempotent`]).
+    MaybeStarted(WsmanError),
     /// For good.
     Failed(Error),
+}
+
+impl Failure {
+    /// For an operation that changes nothing on the machine (`kind`,
+    /// `list`, `get`): starting it twice is harmless, so a command that may
+    /// have started is worth a new login too.
+    pub fn idempotent(self) -> Failure {
+        match self {
+            Failure::MaybeStarted(e) => Failure::NotStarted(e),
+            other => other,
+        }
+    }
 }
 
 impl From<Error> for Failure {
@@ -63,16 +79,20 @@ pub struct WinrmSession {
     config: WinrmConfig,
     pub(super) cancel: BuildCancel,
     live: Mutex<Option<Arc<Live>>>,
+    /// Held across a login, so that operations that find the shell lost at
+    /// once log in only once between them.
+    logging_in: tokio::sync::Mutex<()>,
 }
 
 impl WinrmSession {
     /// Logs in within `winrm_timeout`: fails with [`Error::Unreachable`]
     /// or [`Error::Authentication`] (naming the endpoint and every reason
     /// seen) when it runs out, with [`Error::Cancelled`] when the build is
-    /// cancelled meanwhile, and with [`Error::Io`] when the settings cannot
-    /// make a client (`winrm_use_ntlm`).
+    /// cancelled meanwhile, with [`Error::Authentication`] at once when
+    /// `winrm_use_ntlm` is set (not supported yet), and with [`Error::Io`]
+    /// when no HTTP client can be made.
     pub async fn open(config: WinrmConfig, cancel: BuildCancel) -> Result<Arc<Self>, Error> {
-        let session = WinrmSession { config, cancel, live: Mutex::new(None) };
+        let session = WinrmSession { config, cancel, live: Mutex::new(None), logging_in: tokio::sync::Mutex::new(()) };
         session.live(session.config.timeout).await?;
         Ok(Arc::new(session))
     }
@@ -80,14 +100,22 @@ impl WinrmSession {
     /// The live shell, logging in again (for up to `within`) if the last
     /// one was lost.
     async fn live(&self, within: Duration) -> Result<Arc<Live>, Error> {
-        if let Some(live) = self.live.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+        if let Some(live) = self.current() {
+            return Ok(live);
+        }
+        let _only_one = tokio::select! {
+            guard = self.logging_in.lock() => guard,
+            _ = self.cancel.interrupted() => return Err(Error::Cancelled),
+        };
+        // Another operation may have logged in while this one waited.
+        if let Some(live) = self.current() {
             return Ok(live);
         }
         tracing::info!(endpoint = %self.endpoint(), "logging in to WinRM");
-        let (endpoint, shell, max_envelope) = protocol::login(&self.config, &self.cancel, within).await?;
+        let shell = protocol::login(&self.config, &self.cancel, within).await?;
         tracing::debug!(
-            endpoint = %endpoint.display(),
-            max_envelope,
+            endpoint = %shell.endpoint().display(),
+            max_envelope = shell.max_envelope(),
             send_capacity = shell.send_capacity(),
             "WinRM shell open"
         );
@@ -96,12 +124,24 @@ impl WinrmSession {
         Ok(live)
     }
 
+    fn current(&self) -> Option<Arc<Live>> {
+        self.live.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// Forgets `live`, which broke, so the next operation logs in again
-    /// (unless another one already did).
+    /// (unless another one already did), and deletes its shell in the
+    /// background, best effort: if the machine still knows it, it would
+    /// idle there and count against MaxShellsPerUser.
     pub(super) fn lost(&self, live: &Arc<Live>) {
         let mut current = self.live.lock().unwrap_or_else(|e| e.into_inner());
         if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, live)) {
             *current = None;
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                let live = live.clone();
+                runtime.spawn(async move {
+                    let _ = tokio::time::timeout(protocol::TERMINATE_WITHIN, live.shell.close()).await;
+                });
+            }
         }
     }
 
@@ -117,6 +157,7 @@ impl WinrmSession {
         match attempt(live.clone()).await {
             Ok(value) => Ok(value),
             Err(Failure::Failed(e)) => Err(e),
+            Err(Failure::MaybeStarted(why)) => Err(self.maybe_started(&live, &why)),
             Err(Failure::NotStarted(why)) => {
                 tracing::info!(endpoint = %self.endpoint(), "the WinRM shell was lost ({why}); logging in again");
                 self.lost(&live);
@@ -124,6 +165,7 @@ impl WinrmSession {
                 match attempt(live.clone()).await {
                     Ok(value) => Ok(value),
                     Err(Failure::Failed(e)) => Err(e),
+                    Err(Failure::MaybeStarted(why)) => Err(self.maybe_started(&live, &why)),
                     Err(Failure::NotStarted(why)) => {
                         self.lost(&live);
                         Err(Error::Io(format!(
@@ -132,6 +174,55 @@ impl WinrmSession {
                         )))
                     }
                 }
+            }
+        }
+    }
+
+    /// The error of a command that may have started when the connection
+    /// was lost: it is not run again.
+    fn maybe_started(&self, live: &Arc<Live>, why: &WsmanError) -> Error {
+        self.lost(live);
+        Error::Io(format!(
+            "the connection was lost while a command was being started, so it may have run; kiln does not run \
+             it again: {why}"
+        ))
+    }
+
+    /// Starts `command` on `live`'s shell, its stdin as `stdin` says,
+    /// cancellable. [`Failure::NotStarted`] only when it provably did not
+    /// start; [`Failure::MaybeStarted`] when the connection or shell was
+    /// lost while it was being started.
+    pub(super) async fn start<'a>(&self, live: &'a Live, command: &str, stdin: Stdin) -> Result<Running<'a>, Failure> {
+        let started = tokio::select! {
+            started = live.shell.start(command, stdin) => started,
+            _ = self.cancel.interrupted() => return Err(Failure::Failed(Error::Cancelled)),
+        };
+        match started {
+            Ok(running) => Ok(running),
+            Err(e) if e.had_no_effect() => Err(Failure::NotStarted(e)),
+            Err(e) if connection_lost(&e) => Err(Failure::MaybeStarted(e)),
+            Err(e) => Err(Failure::Failed(e.into())),
+        }
+    }
+
+    /// Ends `running`'s stdin at once (an empty Send with end of file),
+    /// cancellable: a cancelled build terminates the command. A command
+    /// that has already exited may refuse the Send: its output is still
+    /// there, so that is no failure.
+    pub(super) async fn close_stdin(&self, running: &Running<'_>) -> Result<(), Stop> {
+        let sent = tokio::select! {
+            sent = running.send(&[], true) => sent,
+            _ = self.cancel.interrupted() => {
+                running.terminate().await;
+                return Err(Stop::Failed(Error::Cancelled));
+            }
+        };
+        match sent {
+            Ok(()) => Ok(()),
+            Err(e) if connection_lost(&e) => Err(Stop::Lost(e)),
+            Err(e) => {
+                tracing::debug!("closing stdin of a WinRM command failed (it may have exited already): {e}");
+                Ok(())
             }
         }
     }
@@ -177,7 +268,7 @@ pub(super) struct Answer {
 }
 
 /// The most of stderr kept for a message.
-const MAX_STDERR: usize = 64 << 10;
+pub(super) const MAX_STDERR: usize = 64 << 10;
 
 impl WinrmSession {
     /// Receives all of a script's output ([`WinrmSession::receive_all`]).
@@ -196,19 +287,19 @@ impl WinrmSession {
     }
 }
 
-/// Starts `command` on `live`'s shell; a lost shell is worth a new login.
-pub(super) async fn start<'a>(live: &'a Live, command: &str) -> Result<Running<'a>, Failure> {
-    match live.shell.start(command).await {
-        Ok(running) => Ok(running),
-        Err(e) if connection_lost(&e) => Err(Failure::NotStarted(e)),
-        Err(e) => Err(Failure::Failed(e.into())),
-    }
-}
-
 /// Whether `e` means the shell or the connection to it is gone (a reboot,
 /// a dead server), rather than a refusal of this one request.
 pub(super) fn connection_lost(e: &WsmanError) -> bool {
-    e.shell_lost() || matches!(e, WsmanError::Unreachable(_))
+    e.shell_lost() || matches!(e, WsmanError::Unreachable(_) | WsmanError::NotSent(_))
+}
+
+/// `error`'s text without the endpoint it names (`user@host:port: …`,
+/// `Receive on user@host:port: …`), for a message that names the
+/// endpoint itself: no message names it twice.
+pub(super) fn bare(error: &dyn std::fmt::Display, endpoint: &str) -> String {
+    let text = error.to_string();
+    let text = text.strip_prefix(&format!("{endpoint}: ")).map(str::to_string).unwrap_or(text);
+    text.replace(&format!(" on {endpoint}"), "").replace(&format!("{endpoint}: "), "")
 }
 
 /// What a script said on stderr, readable, or a note that it said nothing.
@@ -227,7 +318,9 @@ impl Drop for WinrmSession {
     fn drop(&mut self) {
         let live = self.live.get_mut().unwrap_or_else(|e| e.into_inner()).take();
         if let (Some(live), Ok(runtime)) = (live, tokio::runtime::Handle::try_current()) {
-            runtime.spawn(async move { live.shell.close().await });
+            runtime.spawn(async move {
+                let _ = tokio::time::timeout(protocol::TERMINATE_WITHIN, live.shell.close()).await;
+            });
         }
     }
 }
@@ -235,7 +328,7 @@ impl Drop for WinrmSession {
 #[async_trait::async_trait]
 impl Session for WinrmSession {
     fn endpoint(&self) -> String {
-        format!("{}@{}:{}", self.config.username, self.config.host, self.config.port)
+        protocol::Endpoint::display_of(&self.config)
     }
 
     fn login_timeout(&self) -> Duration {
@@ -305,6 +398,17 @@ pub fn cmd_quoted(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bare_error_does_not_name_the_endpoint() {
+        let endpoint = "me@win:5985";
+        assert_eq!(bare(&"me@win:5985: connection refused", endpoint), "connection refused");
+        assert_eq!(
+            bare(&"Receive on me@win:5985: the connection broke: reset", endpoint),
+            "Receive: the connection broke: reset"
+        );
+        assert_eq!(bare(&"plain", endpoint), "plain");
+    }
 
     #[test]
     fn cmd_quoting_keeps_one_argument() {

@@ -212,3 +212,51 @@ async fn a_put_script_that_stops_early_is_heard_whether_or_not_the_rest_is_refus
         assert!(why.contains("cannot upload") && why.contains("does not exist"), "refuse {refuse}: {why}");
     }
 }
+
+#[tokio::test]
+async fn a_command_whose_start_was_cut_off_is_a_disconnect_and_never_runs_twice() {
+    let fake = Fake::start().await;
+    let session = open(&fake).await;
+    fake.machine.lock().unwrap().drop_reply_to_next_command = true;
+    let (_, exit) = exec(&session, "echo once").await;
+    let Exit::Disconnected(why) = exit else { panic!("{exit:?}") };
+    assert_eq!(why.matches("Administrator@win.example:5985").count(), 1, "the endpoint named once: {why}");
+    let started = fake.machine.lock().unwrap().started.clone();
+    assert_eq!(started.iter().filter(|c| *c == "echo once").count(), 1, "{started:?}");
+    let (lines, exit) = exec(&session, "echo after").await;
+    assert_eq!((lines, exit), (vec!["after".to_string()], Exit::Status(0)));
+}
+
+#[tokio::test]
+async fn a_query_whose_start_was_cut_off_is_asked_again() {
+    let fake = Fake::start().await;
+    let session = open(&fake).await;
+    fake.machine.lock().unwrap().drop_reply_to_next_command = true;
+    assert_eq!(session.remote_kind("C:\\nowhere", WITHIN).await.unwrap(), RemoteKind::Missing);
+}
+
+#[tokio::test]
+async fn a_command_dropped_by_a_deadline_is_terminated() {
+    let fake = Fake::start().await;
+    let session = open(&fake).await;
+    let before = fake.machine.lock().unwrap().signals;
+    let cut = tokio::time::timeout(Duration::from_millis(300), exec(&session, "kiln-hang")).await;
+    assert!(cut.is_err(), "kiln-hang never ends");
+    for _ in 0..50 {
+        if fake.machine.lock().unwrap().signals > before {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no terminate came for the dropped command");
+}
+
+#[tokio::test]
+async fn operations_that_find_the_shell_lost_together_log_in_once() {
+    let fake = Fake::start().await;
+    let session = open(&fake).await;
+    fake.machine.lock().unwrap().lose_shell_at_next_command = true;
+    let (a, b) = tokio::join!(exec(&session, "echo a"), exec(&session, "echo b"));
+    assert_eq!((a.1, b.1), (Exit::Status(0), Exit::Status(0)));
+    assert_eq!(fake.shells_created(), 2, "one new login between them");
+}

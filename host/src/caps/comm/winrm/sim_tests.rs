@@ -46,8 +46,8 @@ async fn run(session: &WinrmSession, command: &str) -> (Exit, Vec<String>) {
 #[tokio::test]
 async fn commands_stream_their_lines_and_end_with_their_exit_code() {
     let (_sim, session) = logged_in().await;
-    // cmd keeps the space before `&`, as Windows does.
-    assert_eq!(run(&session, "echo one& echo two").await, (Exit::Status(0), vec!["one".into(), "two".into()]));
+    // cmd's echo keeps the space before `&`, as Windows' does.
+    assert_eq!(run(&session, "echo one & echo two").await, (Exit::Status(0), vec!["one ".into(), "two".into()]));
     assert_eq!(run(&session, "exit /b 4").await.0, Exit::Status(4));
     let (exit, lines) = run(&session, "echo %USERNAME%").await;
     assert_eq!((exit, lines), (Exit::Status(0), vec!["Administrator".to_string()]));

@@ -5,27 +5,40 @@
 use super::xml::{self, Element};
 
 const MARKER: &str = "#< CLIXML";
+/// How a stream's one element ends.
+const OBJS_END: &str = "</Objs>";
 
-/// `text` made readable: a CLIXML stream becomes the text of its top-level
-/// strings (`<S S="Error">`, warnings, verbose and the like; progress
-/// records are dropped), `_xHHHH_` escapes decoded and `_x000D__x000A_` a
-/// line break. Several streams in a row (one per PowerShell process) are
-/// each decoded. Anything else, or a stream that does not parse, is
-/// returned as is.
+/// `text` made readable: each CLIXML stream in it (`#< CLIXML` then one
+/// `<Objs>` element) becomes the text of its top-level strings
+/// (`<S S="Error">`, warnings, verbose and the like; progress records are
+/// dropped), `_xHHHH_` escapes decoded and `_x000D__x000A_` a line break.
+/// Plain text around the streams (a script's own `[Console]::Error` lines
+/// after PowerShell's progress stream, one stream per PowerShell process)
+/// is kept as it is, in order. A stream that does not parse is kept as it
+/// came; text without a stream is returned as is.
 pub fn readable_stderr(text: &str) -> String {
-    let trimmed = text.trim_start();
-    if !trimmed.starts_with(MARKER) {
+    if !text.contains(MARKER) {
         return text.to_string();
     }
-    let mut out = String::new();
-    for section in trimmed.split(MARKER).skip(1) {
-        let Ok(root) = xml::parse(section.trim().as_bytes()) else {
-            return text.to_string();
+    let mut sections = text.split(MARKER);
+    let before = sections.next().unwrap_or_default();
+    let mut out = if before.trim().is_empty() { String::new() } else { before.to_string() };
+    for section in sections {
+        let body = section.trim_start();
+        let Some(end) = body.find(OBJS_END).map(|at| at + OBJS_END.len()) else {
+            out.push_str(MARKER);
+            out.push_str(section);
+            continue;
         };
-        if root.name != "Objs" {
-            return text.to_string();
+        match xml::parse(&body.as_bytes()[..end]) {
+            Ok(root) if root.name == "Objs" => strings(&root, &mut out),
+            _ => {
+                out.push_str(MARKER);
+                out.push_str(&section[..section.len() - body.len() + end]);
+            }
         }
-        strings(&root, &mut out);
+        // What the process wrote to stderr itself, after PowerShell's block.
+        out.push_str(body[end..].trim_start_matches(['\r', '\n']));
     }
     out
 }
@@ -123,6 +136,25 @@ mod tests {
             "The system cannot find the path specified.\r\n"
         );
         assert_eq!(readable_stderr("#< CLIXML\n<Objs><S>unclosed"), "#< CLIXML\n<Objs><S>unclosed");
+    }
+
+    #[test]
+    fn a_progress_block_then_plain_text_gives_the_plain_text() {
+        let stderr = concat!(
+            "#< CLIXML\r\n",
+            r#"<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">"#,
+            r#"<Obj S="progress" RefId="0"><TN RefId="0"><T>System.Management.Automation.PSCustomObject</T></TN>"#,
+            r#"<MS><I64 N="SourceId">1</I64><PR N="Record"><AV>Preparing modules for first use.</AV></PR></MS></Obj></Objs>"#,
+            "C:\\x does not exist\r\n",
+        );
+        assert_eq!(readable_stderr(stderr), "C:\\x does not exist\r\n");
+        let mixed = format!(
+            "first\n#< CLIXML\n{}second\n",
+            r#"<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04"><S S="Error">boom_x000A_</S></Objs>"#
+        );
+        let text = readable_stderr(&mixed);
+        assert_eq!(text, "first\nboom\nsecond\n");
+        assert!(!text.contains('<'), "{text}");
     }
 
     #[test]

@@ -140,16 +140,29 @@ pub(crate) fn create_shell(header: &Header<'_>) -> Request {
     )
 }
 
-/// Start `command` (the whole command line, no arguments) in `shell`.
-/// Fails with the code of a character XML cannot carry.
-pub(crate) fn command(header: &Header<'_>, shell: &str, command: &str) -> Result<Request, u32> {
+/// How a command's stdin reaches it (`WINRS_CONSOLEMODE_STDIN`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stdin {
+    /// Through a console (`TRUE`, winrs' default): fine for a command whose
+    /// stdin is closed at once (exec, `kind`, `list`, `get`).
+    Console,
+    /// As a pipe (`FALSE`): for a command that reads a byte stream (`put`);
+    /// a console would line-edit it (Ansible's WinRM client knows this too).
+    Stream,
+}
+
+/// Start `command` (the whole command line, no arguments) in `shell`, its
+/// stdin as `stdin` says. Fails with the code of a character XML cannot
+/// carry.
+pub(crate) fn command(header: &Header<'_>, shell: &str, command: &str, stdin: Stdin) -> Result<Request, u32> {
     let body = format!("<rsp:CommandLine><rsp:Command>{}</rsp:Command></rsp:CommandLine>", escape(command)?);
+    let console = if stdin == Stdin::Console { "TRUE" } else { "FALSE" };
     Ok(envelope(
         header,
         ACTION_COMMAND,
         RESOURCE_CMD,
         Some(shell),
-        &[("WINRS_CONSOLEMODE_STDIN", "TRUE"), ("WINRS_SKIP_CMD_SHELL", "FALSE")],
+        &[("WINRS_CONSOLEMODE_STDIN", console), ("WINRS_SKIP_CMD_SHELL", "FALSE")],
         &body,
     ))
 }
@@ -205,7 +218,7 @@ mod tests {
         for request in [
             get_config(&header()),
             create_shell(&header()),
-            command(&header(), "S", "dir").unwrap(),
+            command(&header(), "S", "dir", Stdin::Console).unwrap(),
             send(&header(), "S", "C", "", true),
             receive(&header(), "S", "C"),
             terminate(&header(), "S", "C"),
@@ -237,11 +250,23 @@ mod tests {
     #[test]
     fn the_command_text_is_escaped() {
         let line = "echo \"a<b>&c\" 'd'\r\nx";
-        let request = command(&header(), "S", line).unwrap();
+        let request = command(&header(), "S", line, Stdin::Console).unwrap();
         let root = tree(&request);
         assert_eq!(root.path(&["Body", "CommandLine", "Command"]).unwrap().text, line);
         assert!(root.path(&["Body", "CommandLine", "Arguments"]).is_none());
-        assert_eq!(command(&header(), "S", "a\u{1b}b").err(), Some(0x1b));
+        assert_eq!(command(&header(), "S", "a\u{1b}b", Stdin::Console).err(), Some(0x1b));
+    }
+
+    #[test]
+    fn only_a_streaming_command_turns_console_stdin_off() {
+        for (stdin, console) in [(Stdin::Console, "TRUE"), (Stdin::Stream, "FALSE")] {
+            let root = tree(&command(&header(), "S", "x", stdin).unwrap());
+            let options = &root.path(&["Header", "OptionSet"]).unwrap().children;
+            let option =
+                |name: &str| options.iter().find(|o| o.attribute("Name") == Some(name)).map(|o| o.text.clone());
+            assert_eq!(option("WINRS_CONSOLEMODE_STDIN").as_deref(), Some(console));
+            assert_eq!(option("WINRS_SKIP_CMD_SHELL").as_deref(), Some("FALSE"));
+        }
     }
 
     #[test]

@@ -27,8 +27,10 @@ const REFUSED: &str = "HTTP 401: the user name or password was refused";
 
 /// Logs in: keeps trying for up to `within` (cancellable by `cancel`, which
 /// fails with [`Error::Cancelled`]) until a shell opens and `echo kiln`
-/// succeeds in it, pausing between tries. Answers the endpoint, the open
-/// shell (its envelope size the server's) and the server's envelope size.
+/// succeeds in it, pausing between tries. Answers the open shell, which
+/// holds its endpoint and the server's envelope size. A try cut off by its
+/// time budget (or by `cancel`) deletes the shell it had opened, in the
+/// background.
 ///
 /// A refused password (HTTP 401) is retried within `within` too (a machine
 /// may set its password late). When time runs out the error is
@@ -37,11 +39,7 @@ const REFUSED: &str = "HTTP 401: the user name or password was refused";
 /// many times it tried, and each distinct reason with its count. Fails at
 /// once with [`Error::Authentication`] when `winrm_use_ntlm` is set, and
 /// with [`Error::Io`] when no HTTP client can be made.
-pub async fn login(
-    config: &WinrmConfig,
-    cancel: &BuildCancel,
-    within: Duration,
-) -> Result<(Arc<Endpoint>, Shell, usize), Error> {
+pub async fn login(config: &WinrmConfig, cancel: &BuildCancel, within: Duration) -> Result<Shell, Error> {
     let endpoint = Arc::new(Endpoint::new(config)?);
     let started = Instant::now();
     let mut backoff = FIRST_BACKOFF;
@@ -50,21 +48,34 @@ pub async fn login(
     loop {
         attempts += 1;
         let budget = within.saturating_sub(started.elapsed()).max(MIN_ATTEMPT);
+        let mut opened = None;
         let outcome = tokio::select! {
-            outcome = tokio::time::timeout(budget, attempt(&endpoint)) => outcome,
-            _ = cancel.interrupted() => return Err(Error::Cancelled),
+            outcome = tokio::time::timeout(budget, attempt(&endpoint, &mut opened)) => Some(outcome),
+            _ = cancel.interrupted() => None,
+        };
+        let Some(outcome) = outcome else {
+            close_in_background(opened);
+            return Err(Error::Cancelled);
         };
         let failure = match outcome {
-            Ok(Ok((shell, max))) => {
-                tracing::debug!(endpoint = %endpoint.display(), attempts, max_envelope = max, "WinRM login");
-                return Ok((endpoint, shell, max));
-            }
+            Ok(Ok(())) => match opened {
+                Some(shell) => {
+                    tracing::debug!(endpoint = %endpoint.display(), attempts, max_envelope = shell.max_envelope, "WinRM login");
+                    return Ok(shell);
+                }
+                None => WsmanError::Broken(format!("{}: internal error: no shell after login", endpoint.display())),
+            },
             Ok(Err(e)) => e,
-            Err(_) => WsmanError::Unreachable(format!(
-                "{}: no answer within {}",
-                endpoint.display(),
-                crate::duration::human(budget)
-            )),
+            Err(_) => {
+                // Cut off midway: a shell it opened would idle on the
+                // machine and count against MaxShellsPerUser.
+                close_in_background(opened);
+                WsmanError::Unreachable(format!(
+                    "{}: no answer within {}",
+                    endpoint.display(),
+                    crate::duration::human(budget)
+                ))
+            }
         };
         let refused = matches!(failure, WsmanError::Unauthorized(_));
         reasons.add(if refused { REFUSED.to_string() } else { reason(&failure, &endpoint.display()) });
@@ -85,9 +96,11 @@ pub async fn login(
 /// One try: a shell, the check command in it, then the server's envelope
 /// size (read last: before the shell works, its failure would only mean
 /// "assume 150 KB").
-async fn attempt(endpoint: &Arc<Endpoint>) -> Result<(Shell, usize), WsmanError> {
-    let mut shell = Shell::open(endpoint.clone(), DEFAULT_MAX_ENVELOPE).await?;
-    let check = match run_to_end(&shell, CHECK_COMMAND).await {
+/// The shell goes into `opened` as soon as it exists, so that a caller
+/// who cuts the try off can still delete it.
+async fn attempt(endpoint: &Arc<Endpoint>, opened: &mut Option<Shell>) -> Result<(), WsmanError> {
+    let shell = opened.insert(Shell::open(endpoint.clone(), DEFAULT_MAX_ENVELOPE).await?);
+    let check = match run_to_end(shell, CHECK_COMMAND).await {
         Ok(done) if done.exit == Some(0) => Ok(()),
         Ok(done) => Err(WsmanError::Broken(format!(
             "`{CHECK_COMMAND}` exited with {}{}",
@@ -97,12 +110,21 @@ async fn attempt(endpoint: &Arc<Endpoint>) -> Result<(Shell, usize), WsmanError>
         Err(e) => Err(e),
     };
     if let Err(e) = check {
-        shell.close().await;
+        if let Some(shell) = opened.take() {
+            shell.close().await;
+        }
         return Err(e);
     }
     let max = endpoint.max_envelope_size().await;
     shell.max_envelope = max;
-    Ok((shell, max))
+    Ok(())
+}
+
+/// Deletes `shell`, if any, without waiting for it.
+fn close_in_background(shell: Option<Shell>) {
+    if let (Some(shell), Ok(runtime)) = (shell, tokio::runtime::Handle::try_current()) {
+        runtime.spawn(async move { shell.close().await });
+    }
 }
 
 fn first_line(bytes: &[u8]) -> Option<String> {
@@ -153,8 +175,9 @@ fn give_up(endpoint: &Endpoint, within: Duration, attempts: u32, reasons: &Reaso
     );
     if refused {
         Error::Authentication(format!(
-            "{text}. Check winrm_username and winrm_password (kiln authenticates with Basic, which the \
-             machine's WinRM service must allow)"
+            "{text}. Check winrm_username and winrm_password, and that the machine's WinRM service allows \
+             Basic authentication (Auth Basic) and, over plain HTTP, AllowUnencrypted; or use HTTPS \
+             (winrm_use_ssl)"
         ))
     } else {
         Error::Unreachable(text)

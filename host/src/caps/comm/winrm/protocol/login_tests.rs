@@ -41,9 +41,9 @@ async fn a_password_set_late_is_retried_until_it_works() {
     }))
     .await;
     let cancel = RunCancel::default().for_build();
-    let (endpoint, shell, max) = login(&config(server.address), &cancel, Duration::from_secs(20)).await.unwrap();
-    assert_eq!(endpoint.display(), "Administrator@win-test:5985");
-    assert_eq!((max, shell.max_envelope(), shell.id()), (500 * 1024, 500 * 1024, "S1"));
+    let shell = login(&config(server.address), &cancel, Duration::from_secs(20)).await.unwrap();
+    assert_eq!(shell.endpoint().display(), "Administrator@win-test:5985");
+    assert_eq!((shell.max_envelope(), shell.id()), (500 * 1024, "S1"));
     let ops = server.operations();
     assert_eq!(ops, ["Create", "Create", "Create", "Command", "Send", "Receive", "Signal", "Get"]);
     let expected =
@@ -65,6 +65,10 @@ async fn a_refused_password_ends_in_an_authentication_error_with_counts() {
     assert!(text.contains("HTTP 401: the user name or password was refused ("), "{text}");
     assert!(text.contains("times)") || text.contains("(once)"), "{text}");
     assert!(text.contains("Check winrm_username and winrm_password"), "{text}");
+    assert!(
+        text.contains("AllowUnencrypted") && text.contains("Auth Basic") && text.contains("winrm_use_ssl"),
+        "{text}"
+    );
     assert!(!text.contains(PASSWORD), "{text}");
     assert!(!text.contains(&server.address.to_string()), "names the template's host, not the dial address: {text}");
 }
@@ -76,10 +80,12 @@ async fn a_machine_that_is_not_there_is_unreachable_with_counts() {
     let error = login(&config(address), &cancel, Duration::from_millis(1600)).await.unwrap_err();
     let Error::Unreachable(text) = &error else { panic!("{error:?}") };
     assert!(text.contains("Administrator@win-test:5985"), "{text}");
-    assert!(text.contains("connection refused ("), "{text}");
+    let hint =
+        "connection refused; check that WinRM listens on port 5985 (winrm quickconfig) and the firewall allows it";
+    assert!(text.contains(hint), "{text}");
     let attempts: u32 = text.split(" attempts)").next().unwrap().rsplit('(').next().unwrap().parse().unwrap();
     assert!(attempts >= 2, "{text}");
-    assert!(text.contains(&format!("connection refused ({attempts} times)")), "{text}");
+    assert!(text.contains(&format!("{hint} ({attempts} times)")), "{text}");
     assert!(!text.contains(PASSWORD));
 }
 
@@ -95,7 +101,7 @@ async fn a_machine_that_comes_up_with_the_wrong_password_lists_both_reasons() {
     let cancel = RunCancel::default().for_build();
     let error = login(&cfg, &cancel, Duration::from_millis(2500)).await.unwrap_err();
     let Error::Authentication(text) = &error else { panic!("{error:?}") };
-    let refused = text.find("connection refused (").expect(text);
+    let refused = text.find("connection refused; ").expect(text);
     let unauthorized = text.find("HTTP 401: the user name or password was refused (").expect(text);
     assert!(refused < unauthorized, "{text}");
     assert!(!text.contains("wrong-canary"), "{text}");

@@ -27,10 +27,11 @@ mod transport;
 mod xml;
 
 pub use clixml::readable_stderr;
+pub use envelope::Stdin;
 pub use error::WsmanError;
 pub use login::login;
 pub use reply::{Reply, Stream, parse_reply};
-pub use shell::{Received, Running, Shell, run_to_end};
+pub use shell::{Received, Running, Shell, TERMINATE_WITHIN};
 pub use transport::Endpoint;
 
 /// The `OperationTimeout` of every request: how long the server may hold a

@@ -116,6 +116,13 @@ fn read_fault(fault: &Element) -> WsmanError {
         (false, false) if reason.ends_with(['.', '!', '?']) => format!("{reason} {said}"),
         (false, false) => format!("{reason}: {said}"),
     };
+    // Windows refuses a user outside these groups with a bare "Access is
+    // denied": say what fixes it.
+    let message = if subcode.rsplit(':').next() == Some("AccessDenied") {
+        format!("{message} (the user must be in Administrators or Remote Management Users on the machine)")
+    } else {
+        message
+    };
     WsmanError::Fault { code, subcode, message }
 }
 

@@ -2,12 +2,18 @@
 //! each command Command, Send (stdin), Receive (output, until Done) and
 //! Signal; Delete at the end.
 
-use super::envelope::{self, Request};
+use super::envelope::{self, Request, Stdin};
 use super::error::WsmanError;
 use super::reply::Reply;
 use super::transport::Endpoint;
 use base64::Engine as _;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Longest a terminate Signal may take: a cancelled or abandoned command
+/// must let go promptly, and a dead server must not hold it for the whole
+/// request timeout.
+pub const TERMINATE_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Bytes of each Send kept free below the envelope size: the server counts
 /// its own way (a header it adds, a different id length after a reconnect).
@@ -41,7 +47,8 @@ impl Shell {
         }
     }
 
-    /// The server's id for this shell.
+    /// The server's id for this shell (tests look at it).
+    #[cfg(test)]
     pub fn id(&self) -> &str {
         &self.id
     }
@@ -63,13 +70,14 @@ impl Shell {
         (room / 4 * 3).max(3)
     }
 
-    /// Starts `command` (the whole `rsp:Command` text, no arguments). Fails
-    /// as requests do, with [`WsmanError::Broken`] when the reply names no
-    /// command or `command` holds a character XML cannot carry.
-    pub async fn start(&self, command: &str) -> Result<Running<'_>, WsmanError> {
+    /// Starts `command` (the whole `rsp:Command` text, no arguments), its
+    /// stdin a console or a stream as `stdin` says. Fails as requests do,
+    /// with [`WsmanError::Broken`] when the reply names no command or
+    /// `command` holds a character XML cannot carry.
+    pub async fn start(&self, command: &str, stdin: Stdin) -> Result<Running<'_>, WsmanError> {
         let id = envelope::message_id();
-        let request =
-            envelope::command(&self.endpoint.header(self.max_envelope, &id), &self.id, command).map_err(|code| {
+        let request = envelope::command(&self.endpoint.header(self.max_envelope, &id), &self.id, command, stdin)
+            .map_err(|code| {
                 WsmanError::Broken(format!(
                     "cannot run the command on {}: it holds the control character U+{code:04X}, which \
                      WS-Management cannot carry",
@@ -78,7 +86,7 @@ impl Shell {
             })?;
         let reply = self.endpoint.post(&request).await?;
         match reply.command_id.filter(|c| !c.is_empty()) {
-            Some(command) => Ok(Running { shell: self, id: command }),
+            Some(command) => Ok(Running { shell: self, id: command, settled: AtomicBool::new(false) }),
             None => Err(WsmanError::Broken(format!(
                 "Command on {}: the reply names no command (no rsp:CommandId)",
                 self.endpoint.display()
@@ -106,11 +114,15 @@ impl Shell {
     }
 }
 
-/// A command started in a [`Shell`].
+/// A command started in a [`Shell`]. Dropped before it finished or was
+/// terminated (a future cut off by a deadline), it is terminated in the
+/// background: it must not keep running on the machine.
 #[derive(Debug)]
 pub struct Running<'a> {
     shell: &'a Shell,
     id: String,
+    /// Set once the command is done or a terminate was sent.
+    settled: AtomicBool,
 }
 
 /// What one Receive brought.
@@ -125,7 +137,8 @@ pub struct Received {
 }
 
 impl Running<'_> {
-    /// The server's id for this command.
+    /// The server's id for this command (tests look at it).
+    #[cfg(test)]
     pub fn id(&self) -> &str {
         &self.id
     }
@@ -165,6 +178,7 @@ impl Running<'_> {
             }
         }
         if reply.done {
+            self.settled.store(true, Ordering::Relaxed);
             received.exit = Some(reply.exit_code.ok_or_else(|| {
                 WsmanError::Broken(format!(
                     "Receive on {}: the command is done but the reply has no readable rsp:ExitCode",
@@ -175,12 +189,39 @@ impl Running<'_> {
         Ok(received)
     }
 
-    /// Signals terminate (after the command ended, or to abandon it); errors
-    /// are logged (at debug), not returned.
+    /// Signals terminate (after the command ended, or to abandon it), for
+    /// at most [`TERMINATE_WITHIN`]; errors are logged (at debug), not
+    /// returned.
     pub async fn terminate(&self) {
+        self.settled.store(true, Ordering::Relaxed);
         let request = self.shell.request(|h| envelope::terminate(h, &self.shell.id, &self.id));
-        if let Err(e) = self.shell.endpoint.post(&request).await {
-            tracing::debug!(endpoint = %self.shell.endpoint.display(), command = %self.id, "cannot terminate the WinRM command: {e}");
+        terminate(&self.shell.endpoint, request, &self.id).await;
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        if self.settled.load(Ordering::Relaxed) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let request = self.shell.request(|h| envelope::terminate(h, &self.shell.id, &self.id));
+        let (endpoint, id) = (self.shell.endpoint.clone(), self.id.clone());
+        tracing::debug!(endpoint = %endpoint.display(), command = %id, "a WinRM command was dropped unfinished; terminating it");
+        runtime.spawn(async move { terminate(&endpoint, request, &id).await });
+    }
+}
+
+/// Posts a terminate `request` for command `id`, for at most
+/// [`TERMINATE_WITHIN`].
+async fn terminate(endpoint: &Endpoint, request: Request, id: &str) {
+    match tokio::time::timeout(TERMINATE_WITHIN, endpoint.post(&request)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => {
+            tracing::debug!(endpoint = %endpoint.display(), command = %id, "cannot terminate the WinRM command: {e}")
+        }
+        Err(_) => {
+            tracing::debug!(endpoint = %endpoint.display(), command = %id, "terminating the WinRM command took too long; left to the server")
         }
     }
 }
@@ -190,7 +231,7 @@ impl Running<'_> {
 /// or the time). The command is terminated afterwards, also when a request
 /// failed. Fails as the requests do.
 pub async fn run_to_end(shell: &Shell, command: &str) -> Result<Received, WsmanError> {
-    let running = shell.start(command).await?;
+    let running = shell.start(command, Stdin::Console).await?;
     let outcome = collect(&running).await;
     running.terminate().await;
     outcome

@@ -68,7 +68,7 @@ async fn an_unknown_shell_fault_says_the_shell_is_lost_and_where() {
     }))
     .await;
     let shell = Shell::open(endpoint(&server), DEFAULT_MAX_ENVELOPE).await.unwrap();
-    let error = shell.start("dir").await.unwrap_err();
+    let error = shell.start("dir", Stdin::Console).await.unwrap_err();
     assert!(error.shell_lost(), "{error:?}");
     let text = error.to_string();
     assert!(
@@ -128,7 +128,7 @@ async fn a_send_of_send_capacity_bytes_fits_the_envelope() {
     for max in [DEFAULT_MAX_ENVELOPE, 500 * 1024, 8 * 1024] {
         let shell = Shell::open(endpoint(&server), max).await.unwrap();
         let capacity = shell.send_capacity();
-        let running = shell.start("more").await.unwrap();
+        let running = shell.start("more", Stdin::Console).await.unwrap();
         running.send(&vec![b'x'; capacity], false).await.unwrap();
         let body_len = server.seen.lock().unwrap().last().unwrap().body.len();
         assert!(body_len <= max, "{max}: a Send of {capacity} bytes is {body_len} bytes");
@@ -141,7 +141,7 @@ async fn a_send_of_send_capacity_bytes_fits_the_envelope() {
 async fn a_control_character_in_a_command_is_refused_before_sending() {
     let server = FakeServer::start(Arc::new(|seen| windows(&seen.operation, "", 0))).await;
     let shell = Shell::open(endpoint(&server), DEFAULT_MAX_ENVELOPE).await.unwrap();
-    let error = shell.start("echo \u{1b}[31m").await.unwrap_err();
+    let error = shell.start("echo \u{1b}[31m", Stdin::Console).await.unwrap_err();
     assert!(error.to_string().contains("U+001B"), "{error}");
     assert_eq!(server.operations(), ["Create"]);
 }

@@ -27,6 +27,8 @@ const EXCERPT: usize = 200;
 pub struct Endpoint {
     url: String,
     display: String,
+    port: u16,
+    use_ssl: bool,
     username: String,
     password: Option<String>,
     client: reqwest::Client,
@@ -45,7 +47,7 @@ impl Endpoint {
     /// and with [`WsmanError::Broken`] only when the HTTP client cannot be
     /// built (no TLS backend).
     pub fn new(config: &WinrmConfig) -> Result<Endpoint, WsmanError> {
-        let display = format!("{}@{}:{}", config.username, config.host, config.port);
+        let display = Endpoint::display_of(config);
         if config.use_ntlm {
             return Err(WsmanError::Unauthorized(format!(
                 "{display}: winrm_use_ntlm is not supported yet; set winrm_use_ntlm to false to use Basic \
@@ -79,6 +81,8 @@ impl Endpoint {
         Ok(Endpoint {
             url: format!("{scheme}://{authority}/wsman"),
             display,
+            port: config.port,
+            use_ssl: config.use_ssl,
             username: config.username.clone(),
             password: config.password.clone(),
             client,
@@ -91,7 +95,14 @@ impl Endpoint {
         self.display.clone()
     }
 
-    /// The URL requests go to (the dial address when there is one).
+    /// [`Endpoint::display`] for `config`: the one place that text is made.
+    pub fn display_of(config: &WinrmConfig) -> String {
+        format!("{}@{}:{}", config.username, config.host, config.port)
+    }
+
+    /// The URL requests go to (the dial address when there is one; tests
+    /// look at it).
+    #[cfg(test)]
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -145,11 +156,7 @@ impl Endpoint {
             .map_err(|e| self.failure(&at, &e))?;
         let status = response.status();
         if status == reqwest::StatusCode::UNAUTHORIZED {
-            return Err(WsmanError::Unauthorized(format!(
-                "{}: HTTP 401: the user name or password was refused; check winrm_username and winrm_password \
-                 (kiln uses Basic authentication, which the machine's WinRM service must allow)",
-                self.display
-            )));
+            return Err(WsmanError::Unauthorized(format!("{}: {REFUSED_HINT}", self.display)));
         }
         let body = read_body(response).await.map_err(|e| match e {
             BodyError::Http(e) => self.failure(&at, &e),
@@ -183,8 +190,14 @@ impl Endpoint {
     fn failure(&self, at: &str, error: &reqwest::Error) -> WsmanError {
         let cause = cause(error);
         if error.is_connect() {
-            let hint = if cause.contains("certificate") { " (winrm_insecure skips the certificate check)" } else { "" };
-            WsmanError::Unreachable(format!("{}: {cause}{hint}", self.display))
+            let hint = if cause.contains("certificate") {
+                " (winrm_insecure skips the certificate check)".to_string()
+            } else if cause.contains("refused") || cause.contains("timed out") || cause.contains("no answer") {
+                self.listener_hint()
+            } else {
+                String::new()
+            };
+            WsmanError::NotSent(format!("{}: {cause}{hint}", self.display))
         } else if error.is_timeout() {
             WsmanError::Unreachable(format!(
                 "{}: no answer to {at} within {}",
@@ -196,6 +209,23 @@ impl Endpoint {
         }
     }
 }
+
+impl Endpoint {
+    /// What to check when nothing answers on the port.
+    fn listener_hint(&self) -> String {
+        let listener =
+            if self.use_ssl { " (an HTTPS listener, on 5986 by default, as winrm_use_ssl asks)" } else { "" };
+        format!(
+            "; check that WinRM listens on port {}{listener} (winrm quickconfig) and the firewall allows it",
+            self.port
+        )
+    }
+}
+
+/// What an HTTP 401 means and what to check.
+pub(crate) const REFUSED_HINT: &str = "HTTP 401: the user name or password was refused; check winrm_username and \
+     winrm_password, and that the machine's WinRM service allows Basic authentication (Auth Basic) over this \
+     transport: over plain HTTP it must also allow AllowUnencrypted, or use HTTPS with winrm_use_ssl";
 
 /// `fault` with its message prefixed by where it happened.
 fn prefixed(fault: WsmanError, at: &str) -> WsmanError {
