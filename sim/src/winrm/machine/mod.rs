@@ -64,16 +64,6 @@ impl WindowsMachine {
         Arc::new(WindowsMachine { hostname: hostname.to_string(), username: username.to_string(), fs: Mutex::new(fs) })
     }
 
-    /// The machine's name as given to `new`.
-    pub fn hostname(&self) -> &str {
-        &self.hostname
-    }
-
-    /// Its user's name as given to `new`.
-    pub fn username(&self) -> &str {
-        &self.username
-    }
-
     /// Starts `command_line` (rsp:Command and rsp:Arguments joined with
     /// spaces) as the `cmd` shell runs it, with the machine's environment plus
     /// the shell's `env`, in `cwd` (default `C:\Users\<user>`; a relative one
@@ -88,6 +78,7 @@ impl WindowsMachine {
             env: Env::for_machine(&self.hostname, &self.username, env),
             cwd,
             out: Output::default(),
+            nesting: 0,
         };
         let ended = cmd::run_line(&mut ctx, command_line);
         let out = std::mem::take(&mut ctx.out);
@@ -120,8 +111,17 @@ impl WindowsMachine {
 /// What a command has written so far.
 #[derive(Debug, Default)]
 pub(crate) struct Output {
+    /// Bytes for the client's stdout stream, in order.
     pub stdout: Vec<u8>,
+    /// Bytes for its stderr stream (CLIXML for PowerShell's error records).
     pub stderr: Vec<u8>,
+}
+
+/// Writes `text` and CRLF, as Windows programs end their lines
+/// (`[Console]::Out.WriteLine`, cmd's messages).
+pub(crate) fn say(out: &mut Vec<u8>, text: &str) {
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(b"\r\n");
 }
 
 /// What running a command line (or part of one) came to.
@@ -134,17 +134,27 @@ pub(crate) enum Ended {
 
 /// A process that outlives `start`.
 pub(crate) enum Job {
+    /// kiln's `put`, fed by stdin.
     Put(Box<kiln::Put>),
+    /// kiln's `get`, whose records are made as they are taken.
     Get(Box<kiln::Get>),
 }
 
 /// Everything one command sees while it runs.
 pub(crate) struct Ctx<'a> {
+    /// The machine it runs on (its hostname and user).
     pub machine: &'a WindowsMachine,
+    /// The machine's files, locked for the whole command.
     pub fs: &'a mut Fs,
+    /// This process's environment (`set` and `$env:X =` change it).
     pub env: Env,
+    /// Its working directory, a normal path (`cd` changes it).
     pub cwd: String,
+    /// What it has written so far.
     pub out: Output,
+    /// How many `cmd /c` and batch files run inside one another now
+    /// (bounded by `cmd::MAX_NESTING`).
+    pub nesting: usize,
 }
 
 impl Ctx<'_> {
@@ -217,11 +227,6 @@ impl Process {
     /// until stdin ends).
     pub fn waiting_for_stdin(&self) -> bool {
         matches!(self.state, State::Running(Job::Put(_)))
-    }
-
-    /// Whether it has ended (its output may still be waiting to be taken).
-    pub fn ended(&self) -> bool {
-        matches!(self.state, State::Exited(_))
     }
 
     /// Stops it (Signal terminate or ctrl_c), as Windows kills a process: a

@@ -1,0 +1,191 @@
+//! Input that must neither hang, overflow the stack, panic nor allocate
+//! without bound: whatever a client sends, the machine answers.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use super::pscript::{Interp, MAX_DEPTH, statements};
+use super::*;
+
+/// kiln's real scripts (their raw-string bodies), the corpus of the sweeps.
+const KILN_SCRIPTS: &str = include_str!("../../../../../host/src/caps/comm/winrm/scripts.rs");
+
+/// Scripts the machine sees: kiln's bodies, Packer's shapes and odd ones.
+fn corpus() -> Vec<String> {
+    let mut out: Vec<String> =
+        KILN_SCRIPTS.split("r#\"").skip(1).filter_map(|s| s.split("\"#").next()).map(str::to_string).collect();
+    assert!(out.len() >= 4, "kiln's scripts were not found in scripts.rs");
+    out.extend(
+        [
+            "$h = @{a=1;b=2}; Write-Output $h",
+            "Write-Output (1;2)",
+            ") ; echo a } ; echo b",
+            "& { if (Test-Path variable:global:ProgressPreference){set-variable -name variable:global:ProgressPreference -value 'SilentlyContinue'};. C:\\v.ps1; &'C:\\s.ps1'; exit $LastExitCode }",
+            "$file=[System.IO.File]::ReadAllBytes(\"C:\\x\"); Write-Output $([System.Convert]::ToBase64String($file))",
+            "echo \"${env:TEMP} ${ ${ `\" $ `\"",
+            "<# unterminated comment",
+            "if (if (if (1) {2}) {3}) {4} elseif",
+        ]
+        .map(str::to_string),
+    );
+    out
+}
+
+/// Runs `f` on a thread of the default 2 MiB stack (what a tokio worker
+/// has); fails if it does not end within `secs` seconds.
+fn ends_within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(move || {
+            let _ = tx.send(f());
+        })
+        .unwrap();
+    rx.recv_timeout(Duration::from_secs(secs)).expect("the machine did not end (or it panicked)")
+}
+
+/// Runs `script` through the PowerShell subset directly.
+fn ps(m: &Arc<WindowsMachine>, script: &str) -> (Output, i32) {
+    let mut fs = m.lock();
+    let mut ctx = Ctx {
+        machine: m,
+        fs: &mut fs,
+        env: env::Env::for_machine("win-sim", "kiln", &[]),
+        cwd: "C:\\Users\\kiln".into(),
+        out: Output::default(),
+        nesting: 0,
+    };
+    let code = pscript::run(&mut ctx, script);
+    (std::mem::take(&mut ctx.out), code)
+}
+
+#[test]
+fn semicolons_inside_brackets_end_and_tokenize() {
+    let m = machine();
+    for script in ["$h = @{a=1;b=2}", "Write-Output (1;2)", "echo a ) ; echo b", "}; ;) ;; (;", "$x = (;"] {
+        let m = Arc::clone(&m);
+        let script = script.to_string();
+        let (_, code) = ends_within(10, move || ps(&m, &script));
+        assert!(code == 0 || code == 1, "{code}");
+    }
+    let interp = Interp::new();
+    let m2 = Arc::clone(&m);
+    let toks = {
+        let mut fs = m2.lock();
+        let ctx = Ctx {
+            machine: &m2,
+            fs: &mut fs,
+            env: env::Env::default(),
+            cwd: "C:\\".into(),
+            out: Output::default(),
+            nesting: 0,
+        };
+        interp.tokens(&ctx, "$h = @{a=1;b=2}")
+    };
+    assert!(toks.len() < 16, "{toks:?}");
+    // An unbalanced `)` does not stop `;` from splitting what follows.
+    let texts: Vec<String> = statements(") ; echo a; echo b").into_iter().map(|s| s.text).collect();
+    assert_eq!(texts, [")", "echo a", "echo b"]);
+    assert_eq!(run(&m, "powershell -c \") ; echo after\"").0, "after\r\n");
+}
+
+#[test]
+fn every_truncation_of_real_scripts_ends() {
+    let m = machine();
+    ends_within(120, move || {
+        for script in corpus() {
+            let cuts: Vec<usize> = (0..=script.len()).filter(|&i| script.is_char_boundary(i)).collect();
+            for &i in &cuts {
+                for piece in [&script[..i], &script[i..]] {
+                    let _ = ps(&m, piece);
+                    // The same text as a command line and as an encoded script.
+                    let _ = m.start(piece, &[], None).take_output(usize::MAX);
+                    let _ = m.start(&powershell_line(piece), &[], None).take_output(usize::MAX);
+                }
+            }
+        }
+    });
+}
+
+/// pywinrm's view of a CLIXML stream: the `S` nodes' text.
+fn clean(stderr: &str) -> String {
+    stderr
+        .split("<S S=\"Error\">")
+        .skip(1)
+        .map(|s| s.split("</S>").next().unwrap_or("").replace("_x000D__x000A_", "\n"))
+        .collect()
+}
+
+#[test]
+fn a_script_that_runs_itself_overflows_the_call_depth_as_powershell_does() {
+    let m = machine();
+    write(&m, "C:\\a.ps1", b"echo in\r\n& 'C:\\a.ps1'\r\necho never-after\r\n");
+    let m2 = Arc::clone(&m);
+    let (out, err, code) = ends_within(30, move || run(&m2, "powershell -c \"& 'C:\\a.ps1'; echo not-this\""));
+    assert_eq!(code, 1);
+    assert_eq!(out.matches("in\r\n").count(), MAX_DEPTH - 1, "one level is the command itself");
+    assert!(!out.contains("never-after") && !out.contains("not-this"), "{out}");
+    assert!(err.starts_with("#< CLIXML\r\n"), "{err}");
+    assert_eq!(
+        clean(&err),
+        "The script failed due to call depth overflow.\n    + CategoryInfo          : InvalidOperation: (0:Int32) \
+         [], ParentContainsErrorRecordException\n    + FullyQualifiedErrorId : CallDepthOverflow\n \n"
+    );
+    // `. file` and nested script blocks and `if` bodies count the same way.
+    write(&m, "C:\\b.ps1", b". C:\\b.ps1");
+    let m2 = Arc::clone(&m);
+    assert_eq!(ends_within(30, move || run(&m2, "powershell -c \". C:\\b.ps1\"")).2, 1);
+    let deep = format!("{}echo deep{}", "& { ".repeat(300), " }".repeat(300));
+    let m2 = Arc::clone(&m);
+    let (out, code) = ends_within(30, move || ps(&m2, &deep));
+    assert_eq!((code, out.stdout.as_slice()), (1, &b""[..]));
+    assert!(clean(&String::from_utf8(out.stderr).unwrap()).contains("call depth overflow"));
+    let deep = format!("{}echo deep{}", "if ($true) { ".repeat(300), " }".repeat(300));
+    let m2 = Arc::clone(&m);
+    assert_eq!(ends_within(30, move || ps(&m2, &deep)).1, 1);
+    // Within the limit, nesting works.
+    let ok = format!("{}echo deep{}", "& { ".repeat(20), " }".repeat(20));
+    let (out, code) = ps(&m, &ok);
+    assert_eq!((out.stdout.as_slice(), code), (&b"deep\r\n"[..], 0));
+}
+
+#[test]
+fn cmd_nesting_is_bounded() {
+    let m = machine();
+    // As deep as a command line can make it: 8191 characters of `cmd /c`.
+    let line = format!("{}echo deep", "cmd /c ".repeat(1100));
+    let m2 = Arc::clone(&m);
+    let (out, err, code) = ends_within(30, move || run(&m2, &line));
+    assert_eq!((out.as_str(), code), ("", 1));
+    assert!(err.contains("B A T C H   R E C U R S I O N"), "{err}");
+    assert_eq!(run(&m, &format!("{}echo deep", "cmd /c ".repeat(10))).0, "deep\r\n");
+    // A batch file that runs itself: a real one loops for ever.
+    write(&m, "C:\\loop.bat", b"@echo off\r\necho round\r\nC:\\loop.bat\r\necho back\r\n");
+    let m2 = Arc::clone(&m);
+    let (out, err, code) = ends_within(30, move || run(&m2, "C:\\loop.bat & echo after"));
+    assert_eq!(code, 1);
+    assert_eq!(out.matches("round").count(), super::super::cmd::MAX_NESTING);
+    assert!(!out.contains("back") && !out.contains("after"), "the whole line is aborted: {out}");
+    assert!(err.contains("B A T C H   PROCESSING IS   A B O R T E D"), "{err}");
+    // The deepest cmd nesting with the deepest PowerShell inside still fits
+    // the stack.
+    write(&m, "C:\\ps.ps1", b"& 'C:\\ps.ps1'");
+    let mut batch = String::from("@echo off\r\n");
+    batch.push_str("powershell -c \"& 'C:\\ps.ps1'\"\r\nC:\\deep.bat\r\n");
+    write(&m, "C:\\deep.bat", batch.as_bytes());
+    let m2 = Arc::clone(&m);
+    assert_eq!(ends_within(60, move || run(&m2, "C:\\deep.bat")).2, 1);
+}
+
+#[test]
+fn long_batch_lines_and_expansions_are_refused_as_cmd_refuses_them() {
+    let m = machine();
+    write(&m, "C:\\long.bat", format!("echo {}\r\necho next\r\n", "x".repeat(9000)).as_bytes());
+    assert_eq!(run(&m, "C:\\long.bat"), ("next\r\n".into(), "The command line is too long.\r\n".into(), 0));
+    let value = "y".repeat(5000);
+    let (_, err, code) = run(&m, &format!("set BIG={value}& echo %BIG%"));
+    assert_eq!((err.as_str(), code), ("", 0));
+    let mut p = m.start("echo %BIG%%BIG%", &[("BIG".into(), value)], None);
+    let c = p.take_output(usize::MAX);
+    assert_eq!((c.stderr.as_slice(), c.exit), (&b"The command line is too long.\r\n"[..], Some(1)));
+}
