@@ -209,15 +209,24 @@ impl Fs {
     /// Creates `path` and every missing directory above it. Fails with
     /// `NotDir` when one of them is a file; an existing directory is fine.
     pub(crate) fn mkdir_all(&mut self, path: &str) -> Result<(), FsError> {
-        match self.kind(path) {
-            Kind::Dir => return Ok(()),
-            Kind::File => return Err(FsError::NotDir(path.into())),
-            Kind::Missing => {}
+        // Upwards to the first that exists, then down making each: a loop,
+        // not recursion, since a path may have thousands of components.
+        let mut missing = Vec::new();
+        let mut at = Some(path.to_string());
+        while let Some(dir) = at {
+            match self.kind(&dir) {
+                Kind::Dir => break,
+                Kind::File => return Err(FsError::NotDir(dir)),
+                Kind::Missing => {
+                    at = parent(&dir);
+                    missing.push(dir);
+                }
+            }
         }
-        if let Some(dir) = parent(path) {
-            self.mkdir_all(&dir)?;
+        for dir in missing.iter().rev() {
+            self.mkdir(dir)?;
         }
-        self.mkdir(path)
+        Ok(())
     }
 
     /// Deletes the file `path`. Fails when it is missing or a directory.
@@ -264,13 +273,21 @@ impl Fs {
             Kind::Dir => {}
         }
         let prefix = format!("{}\\", key(path).trim_end_matches('\\'));
-        Ok(self
-            .nodes
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
-            .filter(|(k, _)| !k[prefix.len()..].contains('\\'))
-            .map(|(_, n)| (base_name(&n.path).to_string(), n.data.is_none()))
-            .collect())
+        // Each entry's own subtree is one contiguous range of keys: jump over
+        // it rather than walk it, or a deep tree costs its size per listing.
+        let mut out = Vec::new();
+        let mut from = prefix.clone();
+        while let Some((k, n)) = self.nodes.range(from.clone()..).next() {
+            let Some(rel) = k.strip_prefix(&prefix) else { break };
+            match rel.find('\\') {
+                None => {
+                    out.push((base_name(&n.path).to_string(), n.data.is_none()));
+                    from = format!("{k}\0");
+                }
+                Some(i) => from = format!("{prefix}{}\\{}", &rel[..i], char::MAX),
+            }
+        }
+        Ok(out)
     }
 
     /// Every file, sorted by path without case.

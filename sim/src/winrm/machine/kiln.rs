@@ -355,14 +355,28 @@ fn get(ctx: &mut Ctx<'_>, src: &str) -> Ended {
     Ended::Job(Job::Get(Box::new(Get { items, files: 0, bytes: 0 })))
 }
 
-/// Directories before their contents, entries by name.
+/// Directories before their contents, entries by name. A stack of entries
+/// still to visit rather than recursion: `put`'s `D` records can make
+/// directories nested deeper than any thread's stack would take.
 fn walk(fs: &Fs, dir: &str, rel: &str, items: &mut VecDeque<Item>) {
-    for (name, is_dir) in fs.children(dir).unwrap_or_default() {
-        let path = fs::join(dir, &name);
-        let rel = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+    let entries = |dir: &str, rel: &str| {
+        let mut found: Vec<(String, String, bool)> = fs
+            .children(dir)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, is_dir)| {
+                let sub = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
+                (fs::join(dir, &name), sub, is_dir)
+            })
+            .collect();
+        found.reverse();
+        found
+    };
+    let mut todo = entries(dir, rel);
+    while let Some((path, rel, is_dir)) = todo.pop() {
         if is_dir {
             items.push_back(Item::Dir(rel.clone()));
-            walk(fs, &path, &rel, items);
+            todo.extend(entries(&path, &rel));
         } else {
             let data = fs.read(&path).unwrap_or_default().to_vec();
             items.push_back(Item::File { rel, data, sent: None });

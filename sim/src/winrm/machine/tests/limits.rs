@@ -189,3 +189,44 @@ fn long_batch_lines_and_expansions_are_refused_as_cmd_refuses_them() {
     let c = p.take_output(usize::MAX);
     assert_eq!((c.stderr.as_slice(), c.exit), (&b"The command line is too long.\r\n"[..], Some(1)));
 }
+
+#[test]
+fn deep_directories_are_made_and_read_without_recursion() {
+    let m = machine();
+    // As deep as put's D records can make it, one level per record.
+    let depth = 5_000;
+    {
+        let mut fs = m.lock();
+        let mut path = String::from("C:\\d");
+        for _ in 0..depth {
+            fs.mkdir(&path).unwrap();
+            path.push_str("\\d");
+        }
+        fs.write(&format!("{path}.txt"), b"end".to_vec()).unwrap();
+    }
+    let m2 = Arc::clone(&m);
+    let (files, dirs) = ends_within(60, move || {
+        let mut fs = m2.lock();
+        let mut ctx = Ctx {
+            machine: &m2,
+            fs: &mut fs,
+            env: env::Env::default(),
+            cwd: "C:\\".into(),
+            out: Output::default(),
+            nesting: 0,
+        };
+        let Ended::Job(Job::Get(mut get)) =
+            super::super::kiln::start(&mut ctx, "# kiln:get 1\r\n$src = 'C:\\d'\r\n\r\n").unwrap()
+        else {
+            panic!("get did not start")
+        };
+        let mut out = Vec::new();
+        while get.produce(&mut out, usize::MAX).is_none() {}
+        let text = String::from_utf8(out).unwrap();
+        (text.lines().filter(|l| l.starts_with("F ")).count(), text.lines().filter(|l| l.starts_with("D ")).count())
+    });
+    assert_eq!((files, dirs), (1, depth));
+    let m2 = Arc::clone(&m);
+    let deep = format!("C:\\e{}", "\\e".repeat(depth));
+    ends_within(60, move || m2.lock().mkdir_all(&deep).unwrap());
+}
