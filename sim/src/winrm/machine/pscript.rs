@@ -20,6 +20,12 @@ use super::{Ctx, cmdlets};
 /// limit a script that runs itself would overflow the machine's stack.
 pub(crate) const MAX_DEPTH: usize = 100;
 
+/// The longest string an expansion makes, in bytes. Without it
+/// `$a = "$a$a"` doubles per statement and a short script asks for
+/// exabytes; what passes the cap is cut off (kiln's and Packer's scripts
+/// never come near it).
+pub(crate) const MAX_STRING: usize = 1024 * 1024;
+
 /// One statement with where it starts, for error positions.
 #[derive(Debug, Clone)]
 pub(crate) struct Stmt {
@@ -235,6 +241,14 @@ impl Interp {
                     i = j - 1;
                 }
                 c => out.push(c),
+            }
+            if out.len() > MAX_STRING {
+                let mut cut = MAX_STRING;
+                while !out.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                out.truncate(cut);
+                break;
             }
             i += 1;
         }

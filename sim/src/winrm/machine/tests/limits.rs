@@ -230,3 +230,13 @@ fn deep_directories_are_made_and_read_without_recursion() {
     let deep = format!("C:\\e{}", "\\e".repeat(depth));
     ends_within(60, move || m2.lock().mkdir_all(&deep).unwrap());
 }
+
+#[test]
+fn doubling_a_string_is_capped() {
+    let m = machine();
+    let script = format!("$a = 'xx'\n{}Write-Output \"$a$a\"", "$a = \"$a$a$a$a\"\n".repeat(60));
+    let m2 = Arc::clone(&m);
+    let (out, code) = ends_within(60, move || ps(&m2, &script));
+    assert_eq!(code, 0);
+    assert_eq!(out.stdout.len(), super::pscript::MAX_STRING + 2, "the string is cut at the cap, then CRLF");
+}
