@@ -159,6 +159,7 @@ fn simple(ctx: &mut Ctx<'_>, text: &str) -> Flow {
         }
         target
     };
+    let mut flow = flow;
     for (handle, bytes) in [(1u8, made.stdout), (2u8, made.stderr)] {
         match route(handle) {
             Target::Nul => {}
@@ -166,8 +167,13 @@ fn simple(ctx: &mut Ctx<'_>, text: &str) -> Flow {
             Target::Handle(_) => ctx.out.stderr.extend(bytes),
             Target::File { path, .. } => {
                 let path = ctx.resolve(&path);
-                // Opened above, so this cannot fail.
-                let _ = ctx.fs.append(&path, &bytes);
+                // Opened above: only a full disk can refuse the bytes.
+                if let Err(e) = ctx.fs.append(&path, &bytes) {
+                    say(&mut ctx.out.stderr, &e.to_string());
+                    if let Flow::Next(_) = flow {
+                        flow = Flow::Next(1);
+                    }
+                }
             }
         }
     }

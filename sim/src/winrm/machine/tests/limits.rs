@@ -240,3 +240,43 @@ fn doubling_a_string_is_capped() {
     assert_eq!(code, 0);
     assert_eq!(out.stdout.len(), super::pscript::MAX_STRING + 2, "the string is cut at the cap, then CRLF");
 }
+
+#[test]
+fn files_copied_into_one_another_fill_the_disk_not_the_memory() {
+    let m = machine();
+    m.lock().disk = 1024 * 1024;
+    write(&m, "C:\\a", &[b'x'; 1000]);
+    // Each `type` doubles a file; a real disk fills up, so does this one.
+    let line = "type C:\\a >> C:\\b & type C:\\b >> C:\\a & ".repeat(40);
+    let m2 = Arc::clone(&m);
+    let (_, err, _) = ends_within(60, move || run(&m2, &line));
+    assert!(err.contains("There is not enough space on the disk."), "{err}");
+    let used: u64 = m.files().iter().map(|f| f.size).sum();
+    assert!(used <= 1024 * 1024, "{used}");
+    // A put that does not fit fails naming its temporary file; removing
+    // files gives their room back.
+    let mut p = m.start(&powershell_kiln_put("C:\\c"), &[], None);
+    use base64::Engine as _;
+    let chunk = base64::engine::general_purpose::STANDARD.encode(vec![0u8; 600 * 1024]);
+    p.stdin(format!("F \nC {chunk}\nC {chunk}\n").as_bytes(), true);
+    let c = p.take_output(usize::MAX);
+    assert_eq!(c.exit, Some(1));
+    let err = String::from_utf8(c.stderr).unwrap();
+    assert_eq!(err, "cannot write C:\\c.kiln-upload: There is not enough space on the disk.\r\n");
+    assert_eq!(run(&m, "del C:\\a C:\\b").2, 0);
+    let mut p = m.start(&powershell_kiln_put("C:\\c"), &[], None);
+    let sha: String = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(vec![0u8; 600 * 1024]).iter().map(|b| format!("{b:02x}")).collect()
+    };
+    p.stdin(format!("F \nC {chunk}\nE {sha}\n").as_bytes(), true);
+    assert_eq!(p.take_output(usize::MAX).exit, Some(0));
+}
+
+/// kiln's `put` command line for `dest` (the body is not read).
+fn powershell_kiln_put(dest: &str) -> String {
+    use base64::Engine as _;
+    let script = format!("# kiln:put 1\r\n$dest = '{dest}'\r\n\r\n");
+    let wide: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    format!("powershell.exe -EncodedCommand {}", base64::engine::general_purpose::STANDARD.encode(wide))
+}
