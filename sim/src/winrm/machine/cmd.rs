@@ -14,7 +14,7 @@
 
 use super::cmdline::{Op, Target, args, split_chain, split_word, take_redirections};
 use super::fs::{self, FsError, Kind};
-use super::{Ctx, Ended, powershell, say};
+use super::{Ctx, Ended, output_full_message, powershell, say};
 
 /// The longest command line cmd.exe takes, in characters.
 pub const MAX_LINE: usize = 8191;
@@ -81,6 +81,11 @@ fn chain(ctx: &mut Ctx<'_>, line: &str) -> Flow {
     }
     let mut code = 0;
     for (op, segment) in split_chain(&line) {
+        if ctx.output_full() {
+            let msg = output_full_message(ctx.max_output);
+            say(&mut ctx.out.stderr, &msg);
+            return Flow::Exit(1);
+        }
         let run = match op {
             Op::Always => true,
             Op::And => code == 0,
@@ -148,7 +153,10 @@ fn simple(ctx: &mut Ctx<'_>, text: &str) -> Flow {
         return builtin(ctx, &text);
     }
     let saved = std::mem::take(&mut ctx.out);
+    let set_aside = saved.stdout.len() + saved.stderr.len();
+    ctx.held += set_aside;
     let flow = builtin(ctx, &text);
+    ctx.held -= set_aside;
     let made = std::mem::replace(&mut ctx.out, saved);
     let route = |handle: u8| {
         let mut target = Target::Handle(handle);
@@ -210,6 +218,9 @@ fn builtin(ctx: &mut Ctx<'_>, text: &str) -> Flow {
         "type" => {
             let mut code = 0;
             for name in plain_args() {
+                if ctx.output_full() {
+                    break;
+                }
                 match ctx.fs.read(&ctx.resolve(&name)) {
                     Some(bytes) => ctx.out.stdout.extend_from_slice(bytes),
                     None => {

@@ -79,6 +79,9 @@ impl WindowsMachine {
             cwd,
             out: Output::default(),
             nesting: 0,
+            held: 0,
+            max_output: MAX_OUTPUT,
+            out_of_room: false,
         };
         let ended = cmd::run_line(&mut ctx, command_line);
         let out = std::mem::take(&mut ctx.out);
@@ -115,6 +118,20 @@ pub(crate) struct Output {
     pub stdout: Vec<u8>,
     /// Bytes for its stderr stream (CLIXML for PowerShell's error records).
     pub stderr: Vec<u8>,
+}
+
+/// The most output one command may make before it is taken (twice the
+/// drive: a whole disk as base64 fits). Everything a command writes is made
+/// before `start` returns, so without a bound `type f & type f & ...` would
+/// hold the file a thousand times over.
+pub(crate) const MAX_OUTPUT: usize = 2 * 1024 * 1024 * 1024;
+
+/// What a command says when it reaches its output bound.
+pub(crate) fn output_full_message(max: usize) -> String {
+    format!(
+        "This simulated machine keeps at most {max} bytes of one command's output until the client takes it; \
+         the command made more and was stopped."
+    )
 }
 
 /// Writes `text` and CRLF, as Windows programs end their lines
@@ -155,12 +172,26 @@ pub(crate) struct Ctx<'a> {
     /// How many `cmd /c` and batch files run inside one another now
     /// (bounded by `cmd::MAX_NESTING`).
     pub nesting: usize,
+    /// Output set aside by the commands this one runs inside (while they
+    /// capture what it writes), counted against `max_output`.
+    pub held: usize,
+    /// The bound on all its output ([`MAX_OUTPUT`]; tests make it smaller).
+    pub max_output: usize,
+    /// Set when a command would have gone past `max_output` without writing
+    /// (its arguments alone would): the output counts as full from then on.
+    pub out_of_room: bool,
 }
 
 impl Ctx<'_> {
     /// `path` made absolute against this command's working directory.
     pub fn resolve(&self, path: &str) -> String {
         fs::resolve(&self.cwd, path)
+    }
+
+    /// Whether the output made so far (held by callers included) has
+    /// passed `max_output`: the command must stop.
+    pub fn output_full(&self) -> bool {
+        self.out_of_room || self.held + self.out.stdout.len() + self.out.stderr.len() > self.max_output
     }
 }
 

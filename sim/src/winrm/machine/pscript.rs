@@ -43,6 +43,9 @@ pub(crate) enum Halt {
     /// Blocks nested deeper than [`MAX_DEPTH`]: the error is recorded where
     /// it happened and the whole script ends with exit code 1.
     CallDepthOverflow,
+    /// The output passed the machine's bound (`Ctx::output_full`): the
+    /// error is recorded and the whole script ends with exit code 1.
+    OutputFull,
 }
 
 /// The script's statements (split at `;` and line ends outside quotes,
@@ -369,7 +372,9 @@ impl Interp {
         }
         let saved = std::mem::take(&mut ctx.out.stdout);
         let errors_before = self.errors.len();
+        ctx.held += saved.len();
         let ok = cmdlets::call(self, ctx, stmt, &stages[0]);
+        ctx.held -= saved.len();
         let made = std::mem::replace(&mut ctx.out.stdout, saved);
         if discard_err {
             self.errors.truncate(errors_before);
@@ -420,7 +425,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, script: &str) -> i32 {
     let code = match interp.block(ctx, script) {
         Ok(ok) => i32::from(!ok),
         Err(Halt::Exit(exit)) => exit,
-        Err(Halt::CallDepthOverflow) => 1,
+        Err(Halt::CallDepthOverflow | Halt::OutputFull) => 1,
     };
     ctx.out.stderr.extend(clixml(&interp.errors));
     code

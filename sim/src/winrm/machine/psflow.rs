@@ -6,10 +6,10 @@
 //! `powershell -executionpolicy bypass "& { if (Test-Path variable:global:ProgressPreference){set-variable ...};. <env vars file>; &'<script>'; exit $LastExitCode }"`,
 //! and its cleanup script's `if (Test-Path X) {Remove-Item X}` lines.
 
-use super::Ctx;
 use super::cmdlets::decode_text;
 use super::powershell::error_record;
 use super::pscript::{Halt, Interp, MAX_DEPTH, Stmt, Tok, statements};
+use super::{Ctx, output_full_message};
 
 /// `text` starting with `open`: what is inside up to the matching `close`
 /// (quotes respected) and what follows it.
@@ -61,6 +61,12 @@ impl Interp {
         self.depth += 1;
         let mut ran = Ok(true);
         for stmt in statements(text) {
+            if ctx.output_full() {
+                let msg = output_full_message(ctx.max_output);
+                self.errors.push(error_record(&msg, None, "LimitsExceeded: (:) [], OutputFull", "OutputFull"));
+                ran = Err(Halt::OutputFull);
+                break;
+            }
             ran = self.statement(ctx, &stmt);
             if ran.is_err() {
                 break;
@@ -117,7 +123,9 @@ impl Interp {
     /// A condition's truth: what it writes out, as PowerShell converts it.
     fn condition(&mut self, ctx: &mut Ctx<'_>, cond: &str) -> Result<bool, Halt> {
         let saved = std::mem::take(&mut ctx.out.stdout);
+        ctx.held += saved.len();
         let ran = self.block(ctx, cond);
+        ctx.held -= saved.len();
         let made = std::mem::replace(&mut ctx.out.stdout, saved);
         ran?;
         let text = String::from_utf8_lossy(&made);

@@ -46,6 +46,11 @@ fn ends_within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'sta
 
 /// Runs `script` through the PowerShell subset directly.
 fn ps(m: &Arc<WindowsMachine>, script: &str) -> (Output, i32) {
+    limited(m, MAX_OUTPUT, |ctx| pscript::run(ctx, script))
+}
+
+/// Runs `f` in a command's context whose output bound is `max_output`.
+fn limited(m: &Arc<WindowsMachine>, max_output: usize, f: impl FnOnce(&mut Ctx<'_>) -> i32) -> (Output, i32) {
     let mut fs = m.lock();
     let mut ctx = Ctx {
         machine: m,
@@ -54,8 +59,11 @@ fn ps(m: &Arc<WindowsMachine>, script: &str) -> (Output, i32) {
         cwd: "C:\\Users\\kiln".into(),
         out: Output::default(),
         nesting: 0,
+        held: 0,
+        max_output,
+        out_of_room: false,
     };
-    let code = pscript::run(&mut ctx, script);
+    let code = f(&mut ctx);
     (std::mem::take(&mut ctx.out), code)
 }
 
@@ -79,6 +87,9 @@ fn semicolons_inside_brackets_end_and_tokenize() {
             cwd: "C:\\".into(),
             out: Output::default(),
             nesting: 0,
+            held: 0,
+            max_output: MAX_OUTPUT,
+            out_of_room: false,
         };
         interp.tokens(&ctx, "$h = @{a=1;b=2}")
     };
@@ -214,6 +225,9 @@ fn deep_directories_are_made_and_read_without_recursion() {
             cwd: "C:\\".into(),
             out: Output::default(),
             nesting: 0,
+            held: 0,
+            max_output: MAX_OUTPUT,
+            out_of_room: false,
         };
         let Ended::Job(Job::Get(mut get)) =
             super::super::kiln::start(&mut ctx, "# kiln:get 1\r\n$src = 'C:\\d'\r\n\r\n").unwrap()
@@ -279,4 +293,26 @@ fn powershell_kiln_put(dest: &str) -> String {
     let script = format!("# kiln:put 1\r\n$dest = '{dest}'\r\n\r\n");
     let wide: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
     format!("powershell.exe -EncodedCommand {}", base64::engine::general_purpose::STANDARD.encode(wide))
+}
+
+#[test]
+fn output_is_bounded_however_it_is_amplified() {
+    let m = machine();
+    write(&m, "C:\\f", &[b'x'; 10_000]);
+    let max = 100_000;
+    let full = |out: &Output| String::from_utf8_lossy(&out.stderr).contains("keeps at most 100000 bytes");
+    let line = "type C:\\f & ".repeat(500);
+    let (out, code) = limited(&m, max, |ctx| match super::super::cmd::run_line(ctx, &line) {
+        Ended::Exit(c) => c,
+        Ended::Job(_) => -1,
+    });
+    assert_eq!(code, 1);
+    assert!(out.stdout.len() <= max + 10_000 && full(&out), "{}", out.stdout.len());
+    let script = format!("$a = '{}'\n{}", "x".repeat(10_000), "Write-Output $a $a $a $a\n".repeat(500));
+    let (out, code) = limited(&m, max, |ctx| pscript::run(ctx, &script));
+    assert_eq!(code, 1, "{} {}", out.stdout.len(), String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.len() <= max + 40_010 && full(&out), "{}", out.stdout.len());
+    let script = format!("$a = 'xxxxxxxxxx'\nWrite-Output {}", "$a ".repeat(5000));
+    let (out, _) = limited(&m, 1000, |ctx| pscript::run(ctx, &script));
+    assert!(out.stdout.len() <= 1000 + 12, "{}", out.stdout.len());
 }
