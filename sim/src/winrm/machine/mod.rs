@@ -68,7 +68,10 @@ impl WindowsMachine {
     /// spaces) as the `cmd` shell runs it, with the machine's environment plus
     /// the shell's `env`, in `cwd` (default `C:\Users\<user>`; a relative one
     /// is taken from there). Never fails: a command the machine does not
-    /// understand ends as Windows ends it (a message on stderr, exit 1).
+    /// understand ends as Windows ends it (cmd's message on stderr, exit
+    /// 9009; PowerShell's error record, exit 1). Input that would loop, nest
+    /// or grow without bound stops at the limits of `cmd`, `pscript`, `fs`
+    /// and [`MAX_OUTPUT`], each with a message on stderr.
     pub fn start(self: &Arc<Self>, command_line: &str, env: &[(String, String)], cwd: Option<&str>) -> Process {
         let home = format!("C:\\Users\\{}", self.username);
         let cwd = cwd.map(|c| fs::resolve(&home, c)).unwrap_or(home);
