@@ -71,7 +71,7 @@ impl WindowsMachine {
     /// understand ends as Windows ends it (cmd's message on stderr, exit
     /// 9009; PowerShell's error record, exit 1). Input that would loop, nest
     /// or grow without bound stops at the limits of `cmd`, `pscript`, `fs`
-    /// and [`MAX_OUTPUT`], each with a message on stderr.
+    /// and `MAX_OUTPUT`, each with a message on stderr.
     pub fn start(self: &Arc<Self>, command_line: &str, env: &[(String, String)], cwd: Option<&str>) -> Process {
         let home = format!("C:\\Users\\{}", self.username);
         let cwd = cwd.map(|c| fs::resolve(&home, c)).unwrap_or(home);
