@@ -4,18 +4,35 @@
 //! `&`, `&&`, `||`, `^` escapes, `"` quoting, redirections `>`, `>>`, `1>`,
 //! `2>`, `2>&1`, `>nul`; built-ins `echo` (`echo.`), `exit [/b] [N]`, `set`,
 //! `type`, `del`/`erase`, `mkdir`/`md`, `cd`/`chdir`, `hostname`, `whoami`,
-//! `ver`, `shutdown` (a restart that is over at once), `cmd /c`; `.bat`/`.cmd` files; and `powershell[.exe]`. Anything else is cmd's "not
-//! recognized" message on stderr and exit 1 (a real cmd sets 9009 as the
-//! errorlevel; the brief of this simulator asks for 1, and no client we serve
-//! reads the number). `|` pipes and `( )` groups are not understood. A line
-//! longer than 8191 characters is refused as cmd refuses it.
+//! `ver`, `shutdown` (a restart that is over at once), `cmd /c`;
+//! `.bat`/`.cmd` files; and `powershell[.exe]`. Anything else is cmd's "not
+//! recognized" message on stderr and errorlevel 9009, as a real cmd sets it.
+//! `|` pipes and `( )` groups are not understood. A line longer than 8191
+//! characters, before or after `%VAR%` expansion (batch lines too), is
+//! refused as cmd refuses it. `cmd /c` and batch files nest at most
+//! [`MAX_NESTING`] deep.
 
 use super::cmdline::{Op, Target, args, split_chain, split_word, take_redirections};
 use super::fs::{self, FsError, Kind};
-use super::{Ctx, Ended, powershell};
+use super::{Ctx, Ended, output_full_message, powershell, say};
 
 /// The longest command line cmd.exe takes, in characters.
 pub const MAX_LINE: usize = 8191;
+
+/// The errorlevel cmd sets for a command it cannot find.
+pub const NOT_RECOGNIZED: i32 = 9009;
+
+/// How deep `cmd /c` and batch files may run inside one another. A real
+/// batch file that names itself loops for ever, and nested `cmd /c` are
+/// processes of their own; here both are calls on one stack, so they stop at
+/// this depth with cmd's batch-recursion message (exit 1) instead of
+/// overflowing it.
+pub const MAX_NESTING: usize = 64;
+
+/// What cmd prints when batch files nest too deep.
+const TOO_DEEP: &str = "******  B A T C H   R E C U R S I O N  exceeds STACK limits ******\r\n\
+                        Recursion Count=64, Stack Usage=90 percent\r\n\
+                        ******       B A T C H   PROCESSING IS   A B O R T E D      ******";
 
 /// How a command of a chain ended.
 enum Flow {
@@ -35,8 +52,7 @@ enum Flow {
 pub(crate) fn run_line(ctx: &mut Ctx<'_>, line: &str) -> Ended {
     // cmd's limit: what makes winrmcp cut its uploads into ~8000-character
     // chunks, and what a long `-EncodedCommand` script runs into.
-    if line.chars().count() > MAX_LINE {
-        ctx.out.stderr.extend_from_slice(b"The command line is too long.\r\n");
+    if too_long(ctx, line) {
         return Ended::Exit(1);
     }
     match chain(ctx, line) {
@@ -45,11 +61,31 @@ pub(crate) fn run_line(ctx: &mut Ctx<'_>, line: &str) -> Ended {
     }
 }
 
+/// Says cmd's error when `line` is longer than [`MAX_LINE`].
+fn too_long(ctx: &mut Ctx<'_>, line: &str) -> bool {
+    let long = line.chars().count() > MAX_LINE;
+    if long {
+        say(&mut ctx.out.stderr, "The command line is too long.");
+    }
+    long
+}
+
 /// Runs one line of commands (`%VAR%` expanded first); how it ended.
 fn chain(ctx: &mut Ctx<'_>, line: &str) -> Flow {
+    if too_long(ctx, line) {
+        return Flow::Next(1);
+    }
     let line = ctx.env.expand_percent(line);
+    if too_long(ctx, &line) {
+        return Flow::Next(1);
+    }
     let mut code = 0;
     for (op, segment) in split_chain(&line) {
+        if ctx.output_full() {
+            let msg = output_full_message(ctx.max_output);
+            say(&mut ctx.out.stderr, &msg);
+            return Flow::Exit(1);
+        }
         let run = match op {
             Op::Always => true,
             Op::And => code == 0,
@@ -117,7 +153,10 @@ fn simple(ctx: &mut Ctx<'_>, text: &str) -> Flow {
         return builtin(ctx, &text);
     }
     let saved = std::mem::take(&mut ctx.out);
+    let set_aside = saved.stdout.len() + saved.stderr.len();
+    ctx.held += set_aside;
     let flow = builtin(ctx, &text);
+    ctx.held -= set_aside;
     let made = std::mem::replace(&mut ctx.out, saved);
     let route = |handle: u8| {
         let mut target = Target::Handle(handle);
@@ -128,6 +167,7 @@ fn simple(ctx: &mut Ctx<'_>, text: &str) -> Flow {
         }
         target
     };
+    let mut flow = flow;
     for (handle, bytes) in [(1u8, made.stdout), (2u8, made.stderr)] {
         match route(handle) {
             Target::Nul => {}
@@ -135,17 +175,17 @@ fn simple(ctx: &mut Ctx<'_>, text: &str) -> Flow {
             Target::Handle(_) => ctx.out.stderr.extend(bytes),
             Target::File { path, .. } => {
                 let path = ctx.resolve(&path);
-                // Opened above, so this cannot fail.
-                let _ = ctx.fs.append(&path, &bytes);
+                // Opened above: only a full disk can refuse the bytes.
+                if let Err(e) = ctx.fs.append(&path, &bytes) {
+                    say(&mut ctx.out.stderr, &e.to_string());
+                    if let Flow::Next(_) = flow {
+                        flow = Flow::Next(1);
+                    }
+                }
             }
         }
     }
     flow
-}
-
-fn say(out: &mut Vec<u8>, text: &str) {
-    out.extend_from_slice(text.as_bytes());
-    out.extend_from_slice(b"\r\n");
 }
 
 fn builtin(ctx: &mut Ctx<'_>, text: &str) -> Flow {
@@ -178,6 +218,9 @@ fn builtin(ctx: &mut Ctx<'_>, text: &str) -> Flow {
         "type" => {
             let mut code = 0;
             for name in plain_args() {
+                if ctx.output_full() {
+                    break;
+                }
                 match ctx.fs.read(&ctx.resolve(&name)) {
                     Some(bytes) => ctx.out.stdout.extend_from_slice(bytes),
                     None => {
@@ -257,10 +300,10 @@ fn builtin(ctx: &mut Ctx<'_>, text: &str) -> Flow {
             let inner =
                 ["/c ", "/k ", "/s /c ", "/q /c "].iter().find_map(|p| lower.starts_with(p).then(|| &rest[p.len()..]));
             match inner.map(|i| i.trim().trim_matches('"').to_string()) {
-                Some(inner) => match run_line(ctx, &inner) {
+                Some(inner) => nested(ctx, |ctx| match run_line(ctx, &inner) {
                     Ended::Exit(code) => Flow::Next(code),
                     Ended::Job(job) => Flow::Job(job),
-                },
+                }),
                 None => Flow::Next(0),
             }
         }
@@ -271,7 +314,7 @@ fn builtin(ctx: &mut Ctx<'_>, text: &str) -> Flow {
         _ if is_batch(ctx, &word) => {
             let path = ctx.resolve(&word);
             let text = String::from_utf8_lossy(ctx.fs.read(&path).unwrap_or_default()).into_owned();
-            batch(ctx, &text)
+            nested(ctx, |ctx| batch(ctx, &text))
         }
         _ => {
             let shown = text.trim().split(|c: char| c.is_ascii_whitespace()).next().unwrap_or("").trim_matches('"');
@@ -279,9 +322,22 @@ fn builtin(ctx: &mut Ctx<'_>, text: &str) -> Flow {
                 "'{shown}' is not recognized as an internal or external command,\r\noperable program or batch file."
             );
             say(&mut ctx.out.stderr, &msg);
-            Flow::Next(1)
+            Flow::Next(NOT_RECOGNIZED)
         }
     }
+}
+
+/// Runs `run` one level deeper, or refuses it (the batch-recursion message,
+/// exit 1) at [`MAX_NESTING`]: the whole line stops, as cmd aborts.
+fn nested(ctx: &mut Ctx<'_>, run: impl FnOnce(&mut Ctx<'_>) -> Flow) -> Flow {
+    if ctx.nesting >= MAX_NESTING {
+        say(&mut ctx.out.stderr, TOO_DEEP);
+        return Flow::Exit(1);
+    }
+    ctx.nesting += 1;
+    let flow = run(ctx);
+    ctx.nesting -= 1;
+    flow
 }
 
 /// Whether `word` names an existing `.bat` or `.cmd` file.

@@ -37,11 +37,14 @@ const VALUED: &[&str] = &[
 struct Args {
     positional: Vec<String>,
     named: HashMap<String, Option<String>>,
+    /// The values would not fit the output bound: the rest were not copied.
+    cut: bool,
 }
 
 impl Args {
     fn parse(interp: &Interp, ctx: &Ctx<'_>, toks: &[Tok]) -> Args {
-        let mut args = Args { positional: Vec::new(), named: HashMap::new() };
+        let mut args = Args { positional: Vec::new(), named: HashMap::new(), cut: false };
+        let mut held = ctx.held + ctx.out.stdout.len();
         let mut i = 0;
         while i < toks.len() {
             let param = match &toks[i] {
@@ -64,7 +67,17 @@ impl Args {
                         args.named.insert(p, None);
                     }
                 }
-                None => args.positional.extend(interp.value(ctx, &toks[i])),
+                None => {
+                    // Arguments are copies of values: a bound on their sum
+                    // like the one on output, or `echo $a $a $a ...` would
+                    // copy a long value once per argument.
+                    held += toks[i..=i].iter().filter_map(|t| interp.value(ctx, t)).map(|v| v.len()).sum::<usize>();
+                    if held > ctx.max_output {
+                        args.cut = true;
+                        break;
+                    }
+                    args.positional.extend(interp.value(ctx, &toks[i]));
+                }
             }
             i += 1;
         }
@@ -90,7 +103,12 @@ impl Args {
     }
 }
 
+/// Writes `text` and CRLF to stdout, unless the output bound is reached (the
+/// script then stops at its next statement).
 fn line(ctx: &mut Ctx<'_>, text: &str) {
+    if ctx.output_full() {
+        return;
+    }
     ctx.out.stdout.extend_from_slice(text.as_bytes());
     ctx.out.stdout.extend_from_slice(b"\r\n");
 }
@@ -125,6 +143,10 @@ pub(crate) fn call(interp: &mut Interp, ctx: &mut Ctx<'_>, stmt: &Stmt, toks: &[
         }
     };
     let args = Args::parse(interp, ctx, &toks[1..]);
+    if args.cut {
+        ctx.out_of_room = true;
+        return false;
+    }
     match name.as_str() {
         "write-output" | "echo" | "write" => {
             for v in args.positional.iter().chain(args.get(&["inputobject"]).map(str::to_string).as_ref()) {

@@ -28,7 +28,15 @@ pub enum FsError {
     /// The path exists already.
     #[error("{0} already exists")]
     Exists(String),
+    /// Writing it would take the files past the drive's size ([`DISK_SIZE`]).
+    #[error("There is not enough space on the disk.")]
+    DiskFull(String),
 }
+
+/// How many bytes of files the drive holds. The files live in memory: a
+/// full disk (Windows' own error) rather than an exhausted simulator, even
+/// when commands copy files into one another faster than a client uploads.
+pub const DISK_SIZE: u64 = 1024 * 1024 * 1024;
 
 /// What a path names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +72,10 @@ pub(crate) struct Fs {
     /// Keyed by the lower-cased normal path, so that lookups ignore case and a
     /// directory's entries are one contiguous range.
     nodes: BTreeMap<String, Node>,
+    /// The bytes of all files together, held to `disk`.
+    used: u64,
+    /// The drive's size: [`DISK_SIZE`] (tests make it smaller).
+    pub(crate) disk: u64,
 }
 
 fn key(path: &str) -> String {
@@ -127,7 +139,7 @@ impl Fs {
     pub(crate) fn new() -> Fs {
         let mut nodes = BTreeMap::new();
         nodes.insert(key("C:\\"), Node { path: "C:\\".into(), data: None });
-        Fs { nodes }
+        Fs { nodes, used: 0, disk: DISK_SIZE }
     }
 
     /// What `path` (normal) names.
@@ -158,6 +170,15 @@ impl Fs {
         }
     }
 
+    /// Fails with `DiskFull` when `more` bytes (beyond `freed` given back)
+    /// would not fit.
+    fn check_space(&self, path: &str, more: usize, freed: usize) -> Result<(), FsError> {
+        if self.used.saturating_sub(freed as u64).saturating_add(more as u64) > self.disk {
+            return Err(FsError::DiskFull(path.into()));
+        }
+        Ok(())
+    }
+
     fn check_parent(&self, path: &str) -> Result<(), FsError> {
         match parent(path) {
             Some(dir) if self.kind(&dir) != Kind::Dir => Err(FsError::ParentMissing(path.into())),
@@ -166,17 +187,23 @@ impl Fs {
     }
 
     /// Creates or replaces the file `path` with `bytes`. Fails when its
-    /// directory is missing or `path` is a directory.
+    /// directory is missing, `path` is a directory, or the disk is full.
     pub(crate) fn write(&mut self, path: &str, bytes: Vec<u8>) -> Result<(), FsError> {
         self.check_parent(path)?;
+        let old = self.read(path).map_or(0, <[u8]>::len);
+        if self.kind(path) != Kind::Dir {
+            self.check_space(path, bytes.len(), old)?;
+        }
         match self.nodes.get_mut(&key(path)) {
             Some(Node { data: None, .. }) => Err(FsError::IsDir(path.into())),
             Some(node) => {
+                self.used = self.used - old as u64 + bytes.len() as u64;
                 node.data = Some(bytes);
                 Ok(())
             }
             None => {
                 let spelled = self.spell_new(path);
+                self.used += bytes.len() as u64;
                 self.nodes.insert(key(path), Node { path: spelled, data: Some(bytes) });
                 Ok(())
             }
@@ -185,9 +212,13 @@ impl Fs {
 
     /// Appends `bytes` to the file `path`, creating it. Fails as `write`.
     pub(crate) fn append(&mut self, path: &str, bytes: &[u8]) -> Result<(), FsError> {
+        if self.read(path).is_some() {
+            self.check_space(path, bytes.len(), 0)?;
+        }
         match self.nodes.get_mut(&key(path)) {
             Some(Node { data: Some(data), .. }) => {
                 data.extend_from_slice(bytes);
+                self.used += bytes.len() as u64;
                 Ok(())
             }
             _ => self.write(path, bytes.to_vec()),
@@ -209,15 +240,24 @@ impl Fs {
     /// Creates `path` and every missing directory above it. Fails with
     /// `NotDir` when one of them is a file; an existing directory is fine.
     pub(crate) fn mkdir_all(&mut self, path: &str) -> Result<(), FsError> {
-        match self.kind(path) {
-            Kind::Dir => return Ok(()),
-            Kind::File => return Err(FsError::NotDir(path.into())),
-            Kind::Missing => {}
+        // Upwards to the first that exists, then down making each: a loop,
+        // not recursion, since a path may have thousands of components.
+        let mut missing = Vec::new();
+        let mut at = Some(path.to_string());
+        while let Some(dir) = at {
+            match self.kind(&dir) {
+                Kind::Dir => break,
+                Kind::File => return Err(FsError::NotDir(dir)),
+                Kind::Missing => {
+                    at = parent(&dir);
+                    missing.push(dir);
+                }
+            }
         }
-        if let Some(dir) = parent(path) {
-            self.mkdir_all(&dir)?;
+        for dir in missing.iter().rev() {
+            self.mkdir(dir)?;
         }
-        self.mkdir(path)
+        Ok(())
     }
 
     /// Deletes the file `path`. Fails when it is missing or a directory.
@@ -226,7 +266,7 @@ impl Fs {
             Kind::Missing => Err(FsError::NotFound(path.into())),
             Kind::Dir => Err(FsError::IsDir(path.into())),
             Kind::File => {
-                self.nodes.remove(&key(path));
+                self.take(path);
                 Ok(())
             }
         }
@@ -239,20 +279,41 @@ impl Fs {
             return Err(FsError::NotFound(path.into()));
         }
         let below = format!("{}\\", key(path).trim_end_matches('\\'));
-        self.nodes.retain(|k, _| k.len() == 3 || !k.starts_with(&below));
+        let mut freed = 0;
+        self.nodes.retain(|k, n| {
+            let keep = k.len() == 3 || !k.starts_with(&below);
+            if !keep {
+                freed += n.data.as_ref().map_or(0, Vec::len) as u64;
+            }
+            keep
+        });
+        self.used -= freed;
         if parent(path).is_some() {
-            self.nodes.remove(&key(path));
+            self.take(path);
         }
         Ok(())
+    }
+
+    /// Removes the node at `path`, giving its bytes back to the disk.
+    fn take(&mut self, path: &str) -> Option<Node> {
+        let node = self.nodes.remove(&key(path))?;
+        self.used -= node.data.as_ref().map_or(0, Vec::len) as u64;
+        Some(node)
     }
 
     /// Moves the file `from` to `to`, replacing a file there. Fails when
     /// `from` is not a file or `to` cannot be written.
     pub(crate) fn rename_file(&mut self, from: &str, to: &str) -> Result<(), FsError> {
-        let bytes = self.read(from).ok_or_else(|| FsError::NotFound(from.into()))?.to_vec();
-        self.write(to, bytes)?;
-        self.nodes.remove(&key(from));
-        Ok(())
+        if self.kind(from) != Kind::File {
+            return Err(FsError::NotFound(from.into()));
+        }
+        self.check_parent(to)?;
+        if self.kind(to) == Kind::Dir {
+            return Err(FsError::IsDir(to.into()));
+        }
+        // Moved, not copied: a rename never needs room on the disk.
+        let bytes = self.take(from).and_then(|n| n.data).unwrap_or_default();
+        self.write(to, bytes)
     }
 
     /// The entries of the directory `path`: (name, is a directory), sorted by
@@ -264,13 +325,21 @@ impl Fs {
             Kind::Dir => {}
         }
         let prefix = format!("{}\\", key(path).trim_end_matches('\\'));
-        Ok(self
-            .nodes
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
-            .filter(|(k, _)| !k[prefix.len()..].contains('\\'))
-            .map(|(_, n)| (base_name(&n.path).to_string(), n.data.is_none()))
-            .collect())
+        // Each entry's own subtree is one contiguous range of keys: jump over
+        // it rather than walk it, or a deep tree costs its size per listing.
+        let mut out = Vec::new();
+        let mut from = prefix.clone();
+        while let Some((k, n)) = self.nodes.range(from.clone()..).next() {
+            let Some(rel) = k.strip_prefix(&prefix) else { break };
+            match rel.find('\\') {
+                None => {
+                    out.push((base_name(&n.path).to_string(), n.data.is_none()));
+                    from = format!("{k}\0");
+                }
+                Some(i) => from = format!("{prefix}{}\\{}", &rel[..i], char::MAX),
+            }
+        }
+        Ok(out)
     }
 
     /// Every file, sorted by path without case.

@@ -16,10 +16,15 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use super::fs::{self, Fs, Kind};
-use super::{Ctx, Ended, Job, Output};
+use super::{Ctx, Ended, Job, Output, say};
 
 /// Bytes of a file in one `C` record of `get` (64 KiB of base64).
 const GET_CHUNK: usize = 48 * 1024;
+
+/// The longest record line `put` holds while it waits for the line's end
+/// (kiln's own are at most a few hundred KiB). A longer one fails as the
+/// real script's `ReadLine` does when it cannot hold the line.
+pub(crate) const MAX_RECORD_LINE: usize = 64 * 1024 * 1024;
 
 fn b64() -> base64::engine::GeneralPurpose {
     base64::engine::general_purpose::STANDARD
@@ -29,12 +34,6 @@ fn b64() -> base64::engine::GeneralPurpose {
 fn line_lf(out: &mut Vec<u8>, text: &str) {
     out.extend_from_slice(text.as_bytes());
     out.push(b'\n');
-}
-
-/// `text` and CRLF, as `[Console]::Out.WriteLine` ends lines on Windows.
-fn say(out: &mut Vec<u8>, text: &str) {
-    out.extend_from_slice(text.as_bytes());
-    out.extend_from_slice(b"\r\n");
 }
 
 /// A script header: operation, version, parameters (names lower-cased).
@@ -167,14 +166,18 @@ impl Put {
     pub(crate) fn feed(&mut self, fs: &mut Fs, data: &[u8], end: bool, out: &mut Output) -> Option<i32> {
         let mut rest = data;
         while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
-            self.line.extend_from_slice(&rest[..nl]);
+            if let Err(code) = self.hold(fs, &rest[..nl], out) {
+                return Some(code);
+            }
             rest = &rest[nl + 1..];
             let line = std::mem::take(&mut self.line);
             if let Err(code) = self.record(fs, &line, out) {
                 return Some(code);
             }
         }
-        self.line.extend_from_slice(rest);
+        if let Err(code) = self.hold(fs, rest, out) {
+            return Some(code);
+        }
         if !end {
             return None;
         }
@@ -190,6 +193,19 @@ impl Put {
         }
         say(&mut out.stdout, &format!("done {} {}", self.files, self.bytes));
         Some(0)
+    }
+
+    /// Adds `part` to the line under way; fails (exit 1, naming `dest`, the
+    /// temporary file of a file under way deleted) past [`MAX_RECORD_LINE`].
+    fn hold(&mut self, fs: &mut Fs, part: &[u8], out: &mut Output) -> Result<(), i32> {
+        if self.line.len() + part.len() > MAX_RECORD_LINE {
+            self.line = Vec::new();
+            let msg =
+                format!("cannot write {}: Exception of type 'System.OutOfMemoryException' was thrown.", self.dest);
+            return self.fail(fs, out, 1, &msg);
+        }
+        self.line.extend_from_slice(part);
+        Ok(())
     }
 
     /// Ends the script with `code` and `msg` on stderr, deleting the
@@ -339,14 +355,28 @@ fn get(ctx: &mut Ctx<'_>, src: &str) -> Ended {
     Ended::Job(Job::Get(Box::new(Get { items, files: 0, bytes: 0 })))
 }
 
-/// Directories before their contents, entries by name.
+/// Directories before their contents, entries by name. A stack of entries
+/// still to visit rather than recursion: `put`'s `D` records can make
+/// directories nested deeper than any thread's stack would take.
 fn walk(fs: &Fs, dir: &str, rel: &str, items: &mut VecDeque<Item>) {
-    for (name, is_dir) in fs.children(dir).unwrap_or_default() {
-        let path = fs::join(dir, &name);
-        let rel = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+    let entries = |dir: &str, rel: &str| {
+        let mut found: Vec<(String, String, bool)> = fs
+            .children(dir)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, is_dir)| {
+                let sub = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
+                (fs::join(dir, &name), sub, is_dir)
+            })
+            .collect();
+        found.reverse();
+        found
+    };
+    let mut todo = entries(dir, rel);
+    while let Some((path, rel, is_dir)) = todo.pop() {
         if is_dir {
             items.push_back(Item::Dir(rel.clone()));
-            walk(fs, &path, &rel, items);
+            todo.extend(entries(&path, &rel));
         } else {
             let data = fs.read(&path).unwrap_or_default().to_vec();
             items.push_back(Item::File { rel, data, sent: None });

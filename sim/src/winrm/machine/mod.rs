@@ -64,21 +64,14 @@ impl WindowsMachine {
         Arc::new(WindowsMachine { hostname: hostname.to_string(), username: username.to_string(), fs: Mutex::new(fs) })
     }
 
-    /// The machine's name as given to `new`.
-    pub fn hostname(&self) -> &str {
-        &self.hostname
-    }
-
-    /// Its user's name as given to `new`.
-    pub fn username(&self) -> &str {
-        &self.username
-    }
-
     /// Starts `command_line` (rsp:Command and rsp:Arguments joined with
     /// spaces) as the `cmd` shell runs it, with the machine's environment plus
     /// the shell's `env`, in `cwd` (default `C:\Users\<user>`; a relative one
     /// is taken from there). Never fails: a command the machine does not
-    /// understand ends as Windows ends it (a message on stderr, exit 1).
+    /// understand ends as Windows ends it (cmd's message on stderr, exit
+    /// 9009; PowerShell's error record, exit 1). Input that would loop, nest
+    /// or grow without bound stops at the limits of `cmd`, `pscript`, `fs`
+    /// and `MAX_OUTPUT`, each with a message on stderr.
     pub fn start(self: &Arc<Self>, command_line: &str, env: &[(String, String)], cwd: Option<&str>) -> Process {
         let home = format!("C:\\Users\\{}", self.username);
         let cwd = cwd.map(|c| fs::resolve(&home, c)).unwrap_or(home);
@@ -88,6 +81,10 @@ impl WindowsMachine {
             env: Env::for_machine(&self.hostname, &self.username, env),
             cwd,
             out: Output::default(),
+            nesting: 0,
+            held: 0,
+            max_output: MAX_OUTPUT,
+            out_of_room: false,
         };
         let ended = cmd::run_line(&mut ctx, command_line);
         let out = std::mem::take(&mut ctx.out);
@@ -120,8 +117,31 @@ impl WindowsMachine {
 /// What a command has written so far.
 #[derive(Debug, Default)]
 pub(crate) struct Output {
+    /// Bytes for the client's stdout stream, in order.
     pub stdout: Vec<u8>,
+    /// Bytes for its stderr stream (CLIXML for PowerShell's error records).
     pub stderr: Vec<u8>,
+}
+
+/// The most output one command may make before it is taken (twice the
+/// drive: a whole disk as base64 fits). Everything a command writes is made
+/// before `start` returns, so without a bound `type f & type f & ...` would
+/// hold the file a thousand times over.
+pub(crate) const MAX_OUTPUT: usize = 2 * 1024 * 1024 * 1024;
+
+/// What a command says when it reaches its output bound.
+pub(crate) fn output_full_message(max: usize) -> String {
+    format!(
+        "This simulated machine keeps at most {max} bytes of one command's output until the client takes it; \
+         the command made more and was stopped."
+    )
+}
+
+/// Writes `text` and CRLF, as Windows programs end their lines
+/// (`[Console]::Out.WriteLine`, cmd's messages).
+pub(crate) fn say(out: &mut Vec<u8>, text: &str) {
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(b"\r\n");
 }
 
 /// What running a command line (or part of one) came to.
@@ -134,23 +154,47 @@ pub(crate) enum Ended {
 
 /// A process that outlives `start`.
 pub(crate) enum Job {
+    /// kiln's `put`, fed by stdin.
     Put(Box<kiln::Put>),
+    /// kiln's `get`, whose records are made as they are taken.
     Get(Box<kiln::Get>),
 }
 
 /// Everything one command sees while it runs.
 pub(crate) struct Ctx<'a> {
+    /// The machine it runs on (its hostname and user).
     pub machine: &'a WindowsMachine,
+    /// The machine's files, locked for the whole command.
     pub fs: &'a mut Fs,
+    /// This process's environment (`set` and `$env:X =` change it).
     pub env: Env,
+    /// Its working directory, a normal path (`cd` changes it).
     pub cwd: String,
+    /// What it has written so far.
     pub out: Output,
+    /// How many `cmd /c` and batch files run inside one another now
+    /// (bounded by `cmd::MAX_NESTING`).
+    pub nesting: usize,
+    /// Output set aside by the commands this one runs inside (while they
+    /// capture what it writes), counted against `max_output`.
+    pub held: usize,
+    /// The bound on all its output ([`MAX_OUTPUT`]; tests make it smaller).
+    pub max_output: usize,
+    /// Set when a command would have gone past `max_output` without writing
+    /// (its arguments alone would): the output counts as full from then on.
+    pub out_of_room: bool,
 }
 
 impl Ctx<'_> {
     /// `path` made absolute against this command's working directory.
     pub fn resolve(&self, path: &str) -> String {
         fs::resolve(&self.cwd, path)
+    }
+
+    /// Whether the output made so far (held by callers included) has
+    /// passed `max_output`: the command must stop.
+    pub fn output_full(&self) -> bool {
+        self.out_of_room || self.held + self.out.stdout.len() + self.out.stderr.len() > self.max_output
     }
 }
 
@@ -217,11 +261,6 @@ impl Process {
     /// until stdin ends).
     pub fn waiting_for_stdin(&self) -> bool {
         matches!(self.state, State::Running(Job::Put(_)))
-    }
-
-    /// Whether it has ended (its output may still be waiting to be taken).
-    pub fn ended(&self) -> bool {
-        matches!(self.state, State::Exited(_))
     }
 
     /// Stops it (Signal terminate or ctrl_c), as Windows kills a process: a

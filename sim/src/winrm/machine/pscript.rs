@@ -14,11 +14,38 @@ use std::collections::HashMap;
 use super::powershell::{Position, clixml, error_record};
 use super::{Ctx, cmdlets};
 
+/// How deep blocks may nest (script blocks, script files, `if` bodies and
+/// conditions): PowerShell's own call-depth limit is about 100. Deeper is
+/// PowerShell's call-depth error, which ends the whole script; without the
+/// limit a script that runs itself would overflow the machine's stack.
+pub(crate) const MAX_DEPTH: usize = 100;
+
+/// The longest string an expansion makes, in bytes. Without it
+/// `$a = "$a$a"` doubles per statement and a short script asks for
+/// exabytes; what passes the cap is cut off (kiln's and Packer's scripts
+/// never come near it).
+pub(crate) const MAX_STRING: usize = 1024 * 1024;
+
 /// One statement with where it starts, for error positions.
 #[derive(Debug, Clone)]
 pub(crate) struct Stmt {
+    /// Its text, comments dropped, trimmed; several lines for a block.
     pub text: String,
+    /// Where its first character is in the script.
     pub at: Position,
+}
+
+/// Why a script stopped before its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Halt {
+    /// `exit N`: ends the process (or, in a script file, that file).
+    Exit(i32),
+    /// Blocks nested deeper than [`MAX_DEPTH`]: the error is recorded where
+    /// it happened and the whole script ends with exit code 1.
+    CallDepthOverflow,
+    /// The output passed the machine's bound (`Ctx::output_full`): the
+    /// error is recorded and the whole script ends with exit code 1.
+    OutputFull,
 }
 
 /// The script's statements (split at `;` and line ends outside quotes,
@@ -69,7 +96,9 @@ pub(crate) fn statements(script: &str) -> Vec<Stmt> {
                         match c {
                             '\'' | '"' => quote = Some(c),
                             '(' | '{' => depth += 1,
-                            ')' | '}' => depth -= 1,
+                            // An unbalanced closer must not stop `;` from
+                            // splitting what follows.
+                            ')' | '}' => depth = (depth - 1).max(0),
                             _ => {}
                         }
                         if start.is_none() && !c.is_whitespace() {
@@ -128,14 +157,18 @@ pub(crate) enum Tok {
 
 /// The interpreter's state across statements.
 pub(crate) struct Interp {
+    /// Variables set by assignments and `Set-Variable`, names lower-cased.
     pub vars: HashMap<String, String>,
+    /// The error records made so far, in order, for stderr.
     pub errors: Vec<Vec<String>>,
+    /// How many blocks are running inside one another now.
+    pub depth: usize,
 }
 
 impl Interp {
     /// A fresh interpreter: no variables, no errors.
     pub fn new() -> Interp {
-        Interp { vars: HashMap::new(), errors: Vec::new() }
+        Interp { vars: HashMap::new(), errors: Vec::new(), depth: 0 }
     }
 
     /// A variable's value: `env:X` from the environment, `$null` none.
@@ -168,6 +201,7 @@ impl Interp {
         let chars: Vec<char> = text.chars().collect();
         let mut out = String::new();
         let mut i = 0;
+        let mut no_brace_from = usize::MAX;
         while i < chars.len() {
             match chars[i] {
                 '`' if i + 1 < chars.len() => {
@@ -184,12 +218,21 @@ impl Interp {
                     out.push('"');
                     i += 1;
                 }
-                '$' if chars.get(i + 1) == Some(&'{') && chars[i..].contains(&'}') => {
-                    // `${env:X}`: the name is everything up to the brace.
-                    let end = i + chars[i..].iter().position(|&c| c == '}').unwrap_or(0);
-                    let name: String = chars[i + 2..end].iter().collect();
-                    out.push_str(&self.var(ctx, &name).unwrap_or_default());
-                    i = end;
+                '$' if chars.get(i + 1) == Some(&'{') && i < no_brace_from => {
+                    // `${env:X}`: the name is everything up to the brace. Once
+                    // no brace follows, none follows any later `${` either: no
+                    // search twice over the same text.
+                    match chars[i..].iter().position(|&c| c == '}') {
+                        Some(len) => {
+                            let name: String = chars[i + 2..i + len].iter().collect();
+                            out.push_str(&self.var(ctx, &name).unwrap_or_default());
+                            i += len;
+                        }
+                        None => {
+                            no_brace_from = i;
+                            out.push('$');
+                        }
+                    }
                 }
                 '$' if chars.get(i + 1).is_some_and(|c| c.is_alphanumeric() || *c == '_') => {
                     let mut j = i + 1;
@@ -201,6 +244,14 @@ impl Interp {
                     i = j - 1;
                 }
                 c => out.push(c),
+            }
+            if out.len() > MAX_STRING {
+                let mut cut = MAX_STRING;
+                while !out.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                out.truncate(cut);
+                break;
             }
             i += 1;
         }
@@ -258,6 +309,12 @@ impl Interp {
                 while j < chars.len() && !word_end(chars[j]) {
                     j += 1;
                 }
+                // A `;` left inside a statement (in parentheses or braces,
+                // which the subset does not understand) is a word of its own:
+                // every branch must consume at least one character.
+                if j == i {
+                    j = i + 1;
+                }
                 let word: String = chars[i..j].iter().collect();
                 toks.push(match word.strip_prefix('$') {
                     Some(v) if !v.is_empty() && !v.starts_with('(') => Tok::Var(v.to_string()),
@@ -269,8 +326,8 @@ impl Interp {
         toks
     }
 
-    /// Runs one statement; `Err(code)` for `exit`, else whether it succeeded.
-    pub fn statement(&mut self, ctx: &mut Ctx<'_>, stmt: &Stmt) -> Result<bool, i32> {
+    /// Runs one statement: whether it succeeded, or why the script stops.
+    pub fn statement(&mut self, ctx: &mut Ctx<'_>, stmt: &Stmt) -> Result<bool, Halt> {
         if let Some(done) = self.control(ctx, stmt) {
             return done;
         }
@@ -279,7 +336,7 @@ impl Interp {
             && w.eq_ignore_ascii_case("exit")
         {
             let code = toks.get(1).and_then(|t| self.value(ctx, t)).and_then(|v| v.parse().ok());
-            return Err(code.unwrap_or(0));
+            return Err(Halt::Exit(code.unwrap_or(0)));
         }
         if let [Tok::Var(name), Tok::Assign, rest @ ..] = toks.as_slice() {
             let value = rest.first().and_then(|t| self.value(ctx, t)).unwrap_or_default();
@@ -315,7 +372,9 @@ impl Interp {
         }
         let saved = std::mem::take(&mut ctx.out.stdout);
         let errors_before = self.errors.len();
+        ctx.held += saved.len();
         let ok = cmdlets::call(self, ctx, stmt, &stages[0]);
+        ctx.held -= saved.len();
         let made = std::mem::replace(&mut ctx.out.stdout, saved);
         if discard_err {
             self.errors.truncate(errors_before);
@@ -365,7 +424,8 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, script: &str) -> i32 {
     let mut interp = Interp::new();
     let code = match interp.block(ctx, script) {
         Ok(ok) => i32::from(!ok),
-        Err(exit) => exit,
+        Err(Halt::Exit(exit)) => exit,
+        Err(Halt::CallDepthOverflow | Halt::OutputFull) => 1,
     };
     ctx.out.stderr.extend(clixml(&interp.errors));
     code

@@ -6,9 +6,10 @@
 //! `powershell -executionpolicy bypass "& { if (Test-Path variable:global:ProgressPreference){set-variable ...};. <env vars file>; &'<script>'; exit $LastExitCode }"`,
 //! and its cleanup script's `if (Test-Path X) {Remove-Item X}` lines.
 
-use super::Ctx;
 use super::cmdlets::decode_text;
-use super::pscript::{Interp, Stmt, Tok, statements};
+use super::powershell::error_record;
+use super::pscript::{Halt, Interp, MAX_DEPTH, Stmt, Tok, statements};
+use super::{Ctx, output_full_message};
 
 /// `text` starting with `open`: what is inside up to the matching `close`
 /// (quotes respected) and what follows it.
@@ -44,18 +45,39 @@ fn keyword<'a>(text: &'a str, word: &str) -> Option<&'a str> {
 }
 
 impl Interp {
-    /// Runs the statements of `text`: whether the last succeeded, or
-    /// `Err(code)` for an `exit`.
-    pub fn block(&mut self, ctx: &mut Ctx<'_>, text: &str) -> Result<bool, i32> {
-        let mut ok = true;
-        for stmt in statements(text) {
-            ok = self.statement(ctx, &stmt)?;
+    /// Runs the statements of `text`: whether the last succeeded, or why the
+    /// script stops. Fails with [`Halt::CallDepthOverflow`] (recording
+    /// PowerShell's error) when blocks already nest [`MAX_DEPTH`] deep.
+    pub fn block(&mut self, ctx: &mut Ctx<'_>, text: &str) -> Result<bool, Halt> {
+        if self.depth >= MAX_DEPTH {
+            self.errors.push(error_record(
+                "The script failed due to call depth overflow.",
+                None,
+                "InvalidOperation: (0:Int32) [], ParentContainsErrorRecordException",
+                "CallDepthOverflow",
+            ));
+            return Err(Halt::CallDepthOverflow);
         }
-        Ok(ok)
+        self.depth += 1;
+        let mut ran = Ok(true);
+        for stmt in statements(text) {
+            if ctx.output_full() {
+                let msg = output_full_message(ctx.max_output);
+                self.errors.push(error_record(&msg, None, "LimitsExceeded: (:) [], OutputFull", "OutputFull"));
+                ran = Err(Halt::OutputFull);
+                break;
+            }
+            ran = self.statement(ctx, &stmt);
+            if ran.is_err() {
+                break;
+            }
+        }
+        self.depth -= 1;
+        ran
     }
 
     /// Runs `stmt` if it is a control statement; `None` when it is not.
-    pub fn control(&mut self, ctx: &mut Ctx<'_>, stmt: &Stmt) -> Option<Result<bool, i32>> {
+    pub fn control(&mut self, ctx: &mut Ctx<'_>, stmt: &Stmt) -> Option<Result<bool, Halt>> {
         let text = stmt.text.trim();
         if let Some(rest) = keyword(text, "if") {
             return Some(self.if_chain(ctx, rest));
@@ -64,18 +86,18 @@ impl Interp {
             if let Some((inner, _)) = balanced(rest, '{', '}') {
                 return Some(self.block(ctx, inner));
             }
-            return Some(Ok(self.file(ctx, stmt, rest)));
+            return Some(self.file(ctx, stmt, rest));
         }
         if let Some(rest) = text.strip_prefix('.')
             && rest.starts_with([' ', '\'', '"', '\t'])
         {
-            return Some(Ok(self.file(ctx, stmt, rest)));
+            return Some(self.file(ctx, stmt, rest));
         }
         None
     }
 
     /// `(cond) {body}` then any `elseif (cond) {body}` and `else {body}`.
-    fn if_chain(&mut self, ctx: &mut Ctx<'_>, mut rest: &str) -> Result<bool, i32> {
+    fn if_chain(&mut self, ctx: &mut Ctx<'_>, mut rest: &str) -> Result<bool, Halt> {
         let mut chosen = None;
         while let Some((cond, after)) = balanced(rest, '(', ')') {
             let Some((body, after)) = balanced(after, '{', '}') else { break };
@@ -99,9 +121,11 @@ impl Interp {
     }
 
     /// A condition's truth: what it writes out, as PowerShell converts it.
-    fn condition(&mut self, ctx: &mut Ctx<'_>, cond: &str) -> Result<bool, i32> {
+    fn condition(&mut self, ctx: &mut Ctx<'_>, cond: &str) -> Result<bool, Halt> {
         let saved = std::mem::take(&mut ctx.out.stdout);
+        ctx.held += saved.len();
         let ran = self.block(ctx, cond);
+        ctx.held -= saved.len();
         let made = std::mem::replace(&mut ctx.out.stdout, saved);
         ran?;
         let text = String::from_utf8_lossy(&made);
@@ -110,20 +134,20 @@ impl Interp {
     }
 
     /// Runs the script file named first in `rest`: its `exit N` sets
-    /// `$LASTEXITCODE` and ends it alone.
-    fn file(&mut self, ctx: &mut Ctx<'_>, stmt: &Stmt, rest: &str) -> bool {
+    /// `$LASTEXITCODE` and ends it alone; a call-depth overflow ends all.
+    fn file(&mut self, ctx: &mut Ctx<'_>, stmt: &Stmt, rest: &str) -> Result<bool, Halt> {
         let toks = self.tokens(ctx, rest);
-        let Some(name) = toks.first().and_then(|t| self.value(ctx, t)) else { return true };
+        let Some(name) = toks.first().and_then(|t| self.value(ctx, t)) else { return Ok(true) };
         let path = ctx.resolve(&name);
         let Some(text) = ctx.fs.read(&path).map(decode_text) else {
-            return self.not_found(ctx, stmt, &[Tok::Word(name)]);
+            return Ok(self.not_found(ctx, stmt, &[Tok::Word(name)]));
         };
         match self.block(ctx, &text) {
-            Ok(ok) => ok,
-            Err(code) => {
+            Err(Halt::Exit(code)) => {
                 self.vars.insert("lastexitcode".into(), code.to_string());
-                code == 0
+                Ok(code == 0)
             }
+            other => other,
         }
     }
 }

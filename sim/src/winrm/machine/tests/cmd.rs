@@ -39,7 +39,8 @@ fn chains_and_exit_codes() {
         err,
         "'frobnicate' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n"
     );
-    assert_eq!(code, 1);
+    assert_eq!(code, 9009, "cmd's errorlevel for a command it cannot find");
+    assert_eq!(run(&m, "frobnicate || echo failed").0, "failed\r\n");
 }
 
 #[test]

@@ -220,3 +220,31 @@ fn put_drops_a_file_left_without_its_e_and_says_failures_as_the_script() {
     p.stdin(b"C AAAA\n", true);
     assert_eq!(drain(&mut p, 9), (Vec::new(), "C outside a file\r\n".into(), 1));
 }
+
+#[test]
+fn put_refuses_a_record_line_longer_than_it_holds() {
+    let m = machine();
+    let t = "C:\\Windows\\Temp\\big";
+    let mut p = m.start(&kiln_line("put", "dest", t), &[], None);
+    p.stdin(b"F \nC ", false);
+    assert!(m.file("C:\\Windows\\Temp\\big.kiln-upload").is_some());
+    let piece = vec![b'A'; 4 * 1024 * 1024];
+    let mut sent = 0;
+    while p.waiting_for_stdin() {
+        p.stdin(&piece, false);
+        sent += piece.len();
+        assert!(sent <= super::super::kiln::MAX_RECORD_LINE + piece.len(), "put held more than its cap");
+    }
+    let want = format!("cannot write {t}: Exception of type 'System.OutOfMemoryException' was thrown.\r\n");
+    assert_eq!(drain(&mut p, usize::MAX), (Vec::new(), want, 1));
+    assert!(m.file("C:\\Windows\\Temp\\big.kiln-upload").is_none(), "the script's cleanup deletes it");
+    // One line within the cap is fine, however it is cut.
+    let mut p = m.start(&kiln_line("put", "dest", t), &[], None);
+    p.stdin(b"F \nC ", false);
+    for b in b64(b"hello").bytes() {
+        p.stdin(&[b], false);
+    }
+    p.stdin(format!("\nE {}\n", sha(b"hello")).as_bytes(), true);
+    assert_eq!(drain(&mut p, usize::MAX).2, 0);
+    assert_eq!(m.file(t).unwrap(), b"hello");
+}

@@ -43,7 +43,15 @@ fn powershell_line(script: &str) -> String {
     format!("powershell.exe -EncodedCommand {}", base64::engine::general_purpose::STANDARD.encode(wide))
 }
 
+/// Writes a file straight into the machine's file system (its directory
+/// must exist).
+fn write(m: &Arc<WindowsMachine>, path: &str, bytes: &[u8]) {
+    let path = fs::resolve("C:\\Users\\kiln", path);
+    m.lock().write(&path, bytes.to_vec()).unwrap();
+}
+
 mod cmd;
 mod kiln;
+mod limits;
 mod packer;
 mod ps;
