@@ -42,7 +42,8 @@ fn check_pywinrm(seen: &Value) {
     assert_eq!(case("env").0, format!("{} on {}\r\n", windows::USER, windows_hostname(seen)));
     assert_eq!(case("exit").2, 7);
     let (_, err, code) = case("unknown");
-    assert_eq!(code, 1);
+    // cmd's errorlevel for a command it cannot find.
+    assert_eq!(code, 9009);
     assert!(err.contains("'no-such-command' is not recognized as an internal or external command"), "{err}");
     assert_eq!(case("ps_output"), ("from powershell\r\n".into(), String::new(), 3));
     assert_eq!(case("ps_env").0, format!("user {}\r\n", windows::USER));

@@ -342,7 +342,7 @@ fn run_cmd(c: &mut Command) {
             "#< CLIXML\r\n<Objs Version=\"1.1.0.1\" xmlns=\"http://schemas.microsoft.com/powershell/2004/04\"><S S=\"Error\">it broke_x000D__x000A_</S></Objs>".into(),
             7,
         ),
-        _ => (String::new(), format!("'{}' is not recognized as a command\r\n", c.text), 1),
+        _ => (String::new(), format!("'{}' is not recognized as a command\r\n", c.text), 9009),
     };
     c.stdout = out.into_bytes();
     c.stderr = err.into_bytes();
