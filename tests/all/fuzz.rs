@@ -10,8 +10,16 @@ crate::support::tests! {
 }
 
 /// The targets `fuzz/Cargo.toml` declares: each must report a clean run.
-const TARGETS: &[&str] =
-    &["template_load", "interpolate", "sim_request", "sim_signature", "sftp_packets", "scp_records", "wsman_reply", "winrm_request"];
+const TARGETS: &[&str] = &[
+    "template_load",
+    "interpolate",
+    "sim_request",
+    "sim_signature",
+    "sftp_packets",
+    "scp_records",
+    "wsman_reply",
+    "winrm_request",
+];
 
 fn every_fuzz_target_runs_a_short_while_without_a_crash() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/run-short.sh");

@@ -3,9 +3,9 @@
 //! sees. The machine is `kiln-sim`'s (`support::windows`), so each test
 //! reads the bytes that arrived.
 
-use crate::support::windows::{self, Windows};
 use crate::support::report::{Report, simulate};
 use crate::support::sim::SimServer;
+use crate::support::windows::{self, Windows};
 use crate::support::{Project, signal};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};

@@ -451,10 +451,6 @@ mod tests {
         let problems = read(json!({"communicator": "telnet", "ssh_port": 70000})).unwrap_err();
         let at: Vec<&str> = problems.iter().map(|p| p.at.as_str()).collect();
         assert_eq!(at, ["builders[0].communicator", "builders[0].ssh_port"]);
-        assert!(
-            problems[0].to_string().ends_with("use \"ssh\", \"winrm\" or \"none\""),
-            "{}",
-            problems[0]
-        );
+        assert!(problems[0].to_string().ends_with("use \"ssh\", \"winrm\" or \"none\""), "{}", problems[0]);
     }
 }
