@@ -111,17 +111,7 @@ impl WinrmHub {
     fn listen(&self, ip: Ipv4Addr, port: u16, tls: bool, machine: &str) -> Option<(SocketAddr, AbortHandle)> {
         let hub: Arc<dyn Backend> = self.me.upgrade()?;
         let what = if tls { "WinRM over HTTPS" } else { "WinRM" };
-        let listener = match std::net::TcpListener::bind((ip, port)) {
-            Ok(listener) => listener,
-            Err(e) => {
-                self.warnings.warn(&format!(
-                    "the simulator cannot listen for {what} on {ip}:{port} (machine {machine}): {e}; {what} to that address will fail"
-                ));
-                return None;
-            }
-        };
-        let address = listener.local_addr().ok()?;
-        let _ = listener.set_nonblocking(true);
+        let (listener, address) = crate::listen::bind(ip, port, what, machine, &self.warnings)?;
         let tls = tls.then(|| Arc::clone(&self.tls));
         let accept = self
             .runtime
