@@ -182,6 +182,18 @@ pub trait MachineLookup: Send + Sync {
     fn machine(&self, id: &str) -> Option<Machine>;
 }
 
+/// A lookup that finds no machine: for tests of an endpoint that only
+/// binds or lists, where no connection needs a machine behind it.
+#[cfg(test)]
+pub(crate) struct NoMachines;
+
+#[cfg(test)]
+impl MachineLookup for NoMachines {
+    fn machine(&self, _: &str) -> Option<Machine> {
+        None
+    }
+}
+
 /// One simulated cloud, behind the seam the core talks to.
 ///
 /// A cloud keeps its world behind a lock of its own. The core calls

@@ -227,14 +227,7 @@ impl MachineEndpoint for SshHub {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    struct NoMachines;
-
-    impl MachineLookup for NoMachines {
-        fn machine(&self, _: &str) -> Option<Machine> {
-            None
-        }
-    }
+    use crate::cloud::NoMachines;
 
     #[tokio::test]
     async fn an_address_it_cannot_listen_on_is_said_once() {
