@@ -3,7 +3,9 @@
 //! failed accept does not end. What a connection is then served with is
 //! the endpoint's own.
 
+use crate::cloud::Machine;
 use crate::warnings::Warnings;
+use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -66,6 +68,31 @@ pub(crate) async fn accept_each(
                     warned = true;
                 }
                 tokio::time::sleep(ACCEPT_PAUSE).await;
+            }
+        }
+    }
+}
+
+/// Brings `bound` (what an endpoint keeps per machine address) up to
+/// `machines`: an address already bound goes to the machine that holds it
+/// now (`owner` gives where an entry names its machine), as an elastic
+/// address moves; one not bound yet gets what `bind` makes, or stays
+/// unbound when `bind` gives None (it has said why). Addresses are never
+/// unbound here: a listener outlives the machine that had it.
+pub(crate) fn bind_addresses<B>(
+    bound: &mut HashMap<Ipv4Addr, B>,
+    machines: &[Machine],
+    owner: impl Fn(&mut B) -> &mut String,
+    mut bind: impl FnMut(Ipv4Addr, &Machine) -> Option<B>,
+) {
+    for machine in machines {
+        for ip in &machine.addresses {
+            if let Some(entry) = bound.get_mut(ip) {
+                *owner(entry) = machine.id.clone();
+                continue;
+            }
+            if let Some(entry) = bind(*ip, machine) {
+                bound.insert(*ip, entry);
             }
         }
     }

@@ -90,20 +90,17 @@ impl SshHub {
     /// told of a machine by the API's answer finds it listening.
     fn bind(&self, machines: &[Machine]) {
         let Some(hub) = self.me.upgrade() else { return };
-        let mut endpoints = self.bound();
-        for machine in machines {
-            for ip in &machine.addresses {
-                if let Some(entry) = endpoints.get_mut(ip) {
-                    entry.machine = machine.id.clone();
-                    continue;
-                }
-                if let Some((listener, address)) = listen::bind(*ip, self.port, "SSH", &machine.id, &self.warnings) {
-                    let hub = Arc::clone(&hub);
-                    let accept = self.runtime.spawn(async move { hub.accept(listener).await }).abort_handle();
-                    endpoints.insert(*ip, Bound { address, machine: machine.id.clone(), accept });
-                }
-            }
-        }
+        listen::bind_addresses(
+            &mut self.bound(),
+            machines,
+            |b| &mut b.machine,
+            |ip, machine| {
+                let (listener, address) = listen::bind(ip, self.port, "SSH", &machine.id, &self.warnings)?;
+                let hub = Arc::clone(&hub);
+                let accept = self.runtime.spawn(async move { hub.accept(listener).await }).abort_handle();
+                Some(Bound { address, machine: machine.id.clone(), accept })
+            },
+        );
     }
 
     /// Installs the key pair of each running machine in `file`, once, and

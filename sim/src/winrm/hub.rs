@@ -127,18 +127,18 @@ impl WinrmHub {
     /// Binds every address of `machines` not bound yet (an address of a
     /// machine that is gone goes to the machine that holds it now).
     fn bind(&self, machines: &[Machine]) {
-        let mut endpoints = self.bound();
-        for machine in machines {
-            for ip in &machine.addresses {
-                if let Some(entry) = endpoints.get_mut(ip) {
-                    entry.machine = machine.id.clone();
-                    continue;
-                }
-                let http = self.listen(*ip, self.settings.http_port, false, &machine.id);
-                let https = self.listen(*ip, self.settings.https_port, true, &machine.id);
-                endpoints.insert(*ip, Bound { http, https, machine: machine.id.clone() });
-            }
-        }
+        crate::listen::bind_addresses(
+            &mut self.bound(),
+            machines,
+            |b| &mut b.machine,
+            |ip, machine| {
+                // Kept even when neither listener could be made, so that the
+                // failure is said once rather than on every sync.
+                let http = self.listen(ip, self.settings.http_port, false, &machine.id);
+                let https = self.listen(ip, self.settings.https_port, true, &machine.id);
+                Some(Bound { http, https, machine: machine.id.clone() })
+            },
+        );
     }
 
     /// Keeps one machine model per Windows machine that exists, and ends
