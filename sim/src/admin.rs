@@ -125,61 +125,20 @@ fn parse_rule(body: &[u8]) -> Result<FaultRule, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloud::{Call, CallContext, Cloud, HttpRequest, Machine, MachineLookup, OsFamily, Reply};
+    use crate::cloud::{MachineLookup, OneWindows};
     use crate::clouds::Clouds;
     use crate::config::{Config, WinrmSettings};
     use crate::endpoint::MachineEndpoint;
-    use crate::faults::FaultKind;
     use crate::warnings::Warnings;
     use crate::winrm::WinrmHub;
-    use std::net::{Ipv4Addr, SocketAddr};
+    use std::net::Ipv4Addr;
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::Instant;
-
-    /// One Windows machine until the cloud is reset.
-    struct OneWindows(AtomicBool);
-
-    impl Cloud for OneWindows {
-        fn recognise(&self, _: &HttpRequest) -> Option<Call> {
-            None
-        }
-        fn refuse(&self, _: &HttpRequest, _: FaultKind) -> Reply {
-            unreachable!("recognises nothing")
-        }
-        fn serve(&self, _: &HttpRequest, _: &Call, _: CallContext) -> Reply {
-            unreachable!("recognises nothing")
-        }
-        fn resources(&self) -> Value {
-            json!({})
-        }
-        fn machines(&self, _: Instant) -> Vec<Machine> {
-            if !self.0.load(Ordering::SeqCst) {
-                return Vec::new();
-            }
-            vec![Machine {
-                id: "win-r".into(),
-                addresses: vec![Ipv4Addr::new(127, 2, 0, 9)],
-                public_key: None,
-                password: Some("pw".into()),
-                os: OsFamily::Windows,
-                running: true,
-            }]
-        }
-        fn reset(&self) {
-            self.0.store(false, Ordering::SeqCst);
-        }
-        fn actions(&self) -> Vec<&'static str> {
-            Vec::new()
-        }
-        fn banner(&self, _: SocketAddr) -> Vec<String> {
-            Vec::new()
-        }
-    }
 
     #[tokio::test]
     async fn a_reset_makes_the_endpoints_forget_the_machines() {
-        let clouds = Arc::new(Clouds::of(vec![Box::new(OneWindows(AtomicBool::new(true)))]));
+        let clouds =
+            Arc::new(Clouds::of(vec![Box::new(OneWindows::new("win-r", Ipv4Addr::new(127, 2, 0, 9), json!({})))]));
         let lookup: Arc<dyn MachineLookup> = clouds.clone();
         let hub = WinrmHub::new(WinrmSettings::default(), Arc::downgrade(&lookup), Warnings::to(|_| {})).unwrap();
         let shared = Shared::new(Config::default(), clouds, vec![hub.clone()]);

@@ -88,7 +88,7 @@ fn unrecognised(request: &HttpRequest) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloud::{Call, Cloud, Machine, MachineLookup, OsFamily};
+    use crate::cloud::{Call, Cloud, Machine, MachineLookup, OneWindows, OsFamily};
     use crate::clouds::Clouds;
     use crate::config::Config;
     use crate::endpoint::MachineEndpoint;
@@ -182,45 +182,9 @@ mod tests {
         assert_eq!(request("widgets.test", "/").header("Content-Type"), Some("text/plain"));
     }
 
-    /// A Windows cloud beside it, one machine whose address the SSH hub
-    /// must leave to a WinRM endpoint.
-    struct Windows;
-
-    impl Cloud for Windows {
-        fn recognise(&self, _: &HttpRequest) -> Option<Call> {
-            None
-        }
-        fn refuse(&self, _: &HttpRequest, _: FaultKind) -> Reply {
-            unreachable!("recognises nothing")
-        }
-        fn serve(&self, _: &HttpRequest, _: &Call, _: CallContext) -> Reply {
-            unreachable!("recognises nothing")
-        }
-        fn resources(&self) -> Value {
-            json!({"windows_servers": []})
-        }
-        fn machines(&self, _: Instant) -> Vec<Machine> {
-            vec![Machine {
-                id: "win-1".into(),
-                addresses: vec![Ipv4Addr::new(127, 2, 0, 1)],
-                public_key: None,
-                password: Some("pw".into()),
-                os: OsFamily::Windows,
-                running: true,
-            }]
-        }
-        fn reset(&self) {}
-        fn actions(&self) -> Vec<&'static str> {
-            Vec::new()
-        }
-        fn banner(&self, _: SocketAddr) -> Vec<String> {
-            Vec::new()
-        }
-    }
-
     #[tokio::test]
     async fn the_ssh_hub_serves_linux_machines_only_and_not_after_the_clouds_are_gone() {
-        let clouds = Arc::new(Clouds::of(vec![Box::new(Widgets), Box::new(Windows)]));
+        let clouds = Arc::new(Clouds::of(vec![Box::new(Widgets), Box::new(windows())]));
         let lookup: Arc<dyn MachineLookup> = clouds.clone();
         let hub = SshHub::new(crate::SshMode::Builtin, 0, Arc::downgrade(&lookup), Default::default()).unwrap();
         let shared = Shared::new(Config::default(), clouds, vec![hub.clone()]);
@@ -236,6 +200,12 @@ mod tests {
         assert!(matches!(read, Ok(0) | Err(_)), "no SSH banner from a dropped simulator's machine: {read:?}");
         hub.stop();
         assert!(hub.endpoint(Ipv4Addr::LOCALHOST, 22).is_none(), "stopped endpoints listen no more");
+    }
+
+    /// A Windows cloud beside it, one machine whose address the SSH hub
+    /// must leave to a WinRM endpoint.
+    fn windows() -> OneWindows {
+        OneWindows::new("win-1", Ipv4Addr::new(127, 2, 0, 1), json!({"windows_servers": []}))
     }
 
     #[test]

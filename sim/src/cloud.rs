@@ -182,6 +182,18 @@ pub trait MachineLookup: Send + Sync {
     fn machine(&self, id: &str) -> Option<Machine>;
 }
 
+/// A lookup that finds no machine: for tests of an endpoint that only
+/// binds or lists, where no connection needs a machine behind it.
+#[cfg(test)]
+pub(crate) struct NoMachines;
+
+#[cfg(test)]
+impl MachineLookup for NoMachines {
+    fn machine(&self, _: &str) -> Option<Machine> {
+        None
+    }
+}
+
 /// One simulated cloud, behind the seam the core talks to.
 ///
 /// A cloud keeps its world behind a lock of its own. The core calls
@@ -229,4 +241,60 @@ pub trait Cloud: Send + Sync {
     /// Lines for `kiln sim serve`'s banner: the keys it accepts and how to
     /// point a client at `address`.
     fn banner(&self, address: SocketAddr) -> Vec<String>;
+}
+
+/// A cloud that recognises no request and shows one running Windows
+/// machine, with the password `pw`, until it is reset: for tests of what
+/// the core and the endpoints do with the machines of a cloud.
+#[cfg(test)]
+pub(crate) struct OneWindows {
+    /// What `resources` shows (a kind of its own, beside the other test
+    /// clouds).
+    resources: Value,
+    /// The machine; `None` once the cloud was reset.
+    machine: std::sync::Mutex<Option<Machine>>,
+}
+
+#[cfg(test)]
+impl OneWindows {
+    /// The cloud of machine `id` at `ip`, showing `resources`.
+    pub(crate) fn new(id: &str, ip: Ipv4Addr, resources: Value) -> OneWindows {
+        let machine = Machine {
+            id: id.into(),
+            addresses: vec![ip],
+            public_key: None,
+            password: Some("pw".into()),
+            os: OsFamily::Windows,
+            running: true,
+        };
+        OneWindows { resources, machine: std::sync::Mutex::new(Some(machine)) }
+    }
+}
+
+#[cfg(test)]
+impl Cloud for OneWindows {
+    fn recognise(&self, _: &HttpRequest) -> Option<Call> {
+        None
+    }
+    fn refuse(&self, _: &HttpRequest, _: FaultKind) -> Reply {
+        unreachable!("recognises nothing")
+    }
+    fn serve(&self, _: &HttpRequest, _: &Call, _: CallContext) -> Reply {
+        unreachable!("recognises nothing")
+    }
+    fn resources(&self) -> Value {
+        self.resources.clone()
+    }
+    fn machines(&self, _: Instant) -> Vec<Machine> {
+        self.machine.lock().unwrap().iter().cloned().collect()
+    }
+    fn reset(&self) {
+        *self.machine.lock().unwrap() = None;
+    }
+    fn actions(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
+    fn banner(&self, _: SocketAddr) -> Vec<String> {
+        Vec::new()
+    }
 }

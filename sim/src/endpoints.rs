@@ -29,15 +29,7 @@ pub fn start(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloud::{Machine, OsFamily};
-
-    struct NoMachines;
-
-    impl MachineLookup for NoMachines {
-        fn machine(&self, _: &str) -> Option<Machine> {
-            None
-        }
-    }
+    use crate::cloud::{NoMachines, OsFamily};
 
     #[tokio::test]
     async fn linux_machines_get_ssh_and_windows_ones_winrm() {

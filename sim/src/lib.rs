@@ -31,6 +31,7 @@ pub mod endpoints;
 pub mod faults;
 pub mod keys;
 pub mod latency;
+mod listen;
 mod numbers;
 mod server;
 pub mod signed;

@@ -17,6 +17,7 @@ pub use records::{Records, SshRecord};
 use crate::cloud::{Machine, MachineLookup, OsFamily};
 use crate::config::SshMode;
 use crate::endpoint::MachineEndpoint;
+use crate::listen;
 use crate::warnings::Warnings;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
@@ -51,9 +52,6 @@ pub struct SshHub {
     /// authorized_keys).
     warnings: Warnings,
 }
-
-/// How long a listener waits after a failed accept before it tries again.
-const ACCEPT_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
 
 impl SshHub {
     /// A hub serving `mode` on `port` (0: a free one per address) of each
@@ -92,27 +90,17 @@ impl SshHub {
     /// told of a machine by the API's answer finds it listening.
     fn bind(&self, machines: &[Machine]) {
         let Some(hub) = self.me.upgrade() else { return };
-        let mut endpoints = self.bound();
-        for machine in machines {
-            for ip in &machine.addresses {
-                if let Some(entry) = endpoints.get_mut(ip) {
-                    entry.machine = machine.id.clone();
-                    continue;
-                }
-                match std::net::TcpListener::bind((*ip, self.port)) {
-                    Ok(listener) => {
-                        let address = listener.local_addr().expect("a bound listener has an address");
-                        let hub = Arc::clone(&hub);
-                        let accept = self.runtime.spawn(async move { hub.accept(listener).await }).abort_handle();
-                        endpoints.insert(*ip, Bound { address, machine: machine.id.clone(), accept });
-                    }
-                    Err(e) => self.warnings.warn(&format!(
-                        "the simulator cannot listen for SSH on {ip}:{} (machine {}): {e}; SSH to that address will fail",
-                        self.port, machine.id
-                    )),
-                }
-            }
-        }
+        listen::bind_addresses(
+            &mut self.bound(),
+            machines,
+            |b| &mut b.machine,
+            |ip, machine| {
+                let (listener, address) = listen::bind(ip, self.port, "SSH", &machine.id, &self.warnings)?;
+                let hub = Arc::clone(&hub);
+                let accept = self.runtime.spawn(async move { hub.accept(listener).await }).abort_handle();
+                Some(Bound { address, machine: machine.id.clone(), accept })
+            },
+        );
     }
 
     /// Installs the key pair of each running machine in `file`, once, and
@@ -157,31 +145,14 @@ impl SshHub {
     }
 
     async fn accept(self: Arc<Self>, listener: std::net::TcpListener) {
-        let _ = listener.set_nonblocking(true);
         let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
         let Ok(local) = listener.local_addr() else { return };
-        let mut warned = false;
-        loop {
-            let stream = match listener.accept().await {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    // One failed accept (out of file descriptors, a
-                    // connection reset before it was taken) must not end
-                    // the listener: say it once, pause, go on.
-                    if !warned {
-                        self.warnings.warn(&format!(
-                            "the SSH listener on {local} could not accept a connection: {e}; it keeps trying every {} ms",
-                            ACCEPT_PAUSE.as_millis()
-                        ));
-                        warned = true;
-                    }
-                    tokio::time::sleep(ACCEPT_PAUSE).await;
-                    continue;
-                }
-            };
+        let warn = |message: &str| self.warnings.warn(message);
+        listen::accept_each(&listener, "SSH", warn, |stream| {
             let hub = Arc::clone(&self);
             tokio::spawn(async move { hub.serve(local, stream).await });
-        }
+        })
+        .await;
     }
 
     /// The machine behind `ip`, if it is running.
@@ -253,14 +224,7 @@ impl MachineEndpoint for SshHub {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    struct NoMachines;
-
-    impl MachineLookup for NoMachines {
-        fn machine(&self, _: &str) -> Option<Machine> {
-            None
-        }
-    }
+    use crate::cloud::NoMachines;
 
     #[tokio::test]
     async fn an_address_it_cannot_listen_on_is_said_once() {

@@ -111,17 +111,7 @@ impl WinrmHub {
     fn listen(&self, ip: Ipv4Addr, port: u16, tls: bool, machine: &str) -> Option<(SocketAddr, AbortHandle)> {
         let hub: Arc<dyn Backend> = self.me.upgrade()?;
         let what = if tls { "WinRM over HTTPS" } else { "WinRM" };
-        let listener = match std::net::TcpListener::bind((ip, port)) {
-            Ok(listener) => listener,
-            Err(e) => {
-                self.warnings.warn(&format!(
-                    "the simulator cannot listen for {what} on {ip}:{port} (machine {machine}): {e}; {what} to that address will fail"
-                ));
-                return None;
-            }
-        };
-        let address = listener.local_addr().ok()?;
-        let _ = listener.set_nonblocking(true);
+        let (listener, address) = crate::listen::bind(ip, port, what, machine, &self.warnings)?;
         let tls = tls.then(|| Arc::clone(&self.tls));
         let accept = self
             .runtime
@@ -137,18 +127,18 @@ impl WinrmHub {
     /// Binds every address of `machines` not bound yet (an address of a
     /// machine that is gone goes to the machine that holds it now).
     fn bind(&self, machines: &[Machine]) {
-        let mut endpoints = self.bound();
-        for machine in machines {
-            for ip in &machine.addresses {
-                if let Some(entry) = endpoints.get_mut(ip) {
-                    entry.machine = machine.id.clone();
-                    continue;
-                }
-                let http = self.listen(*ip, self.settings.http_port, false, &machine.id);
-                let https = self.listen(*ip, self.settings.https_port, true, &machine.id);
-                endpoints.insert(*ip, Bound { http, https, machine: machine.id.clone() });
-            }
-        }
+        crate::listen::bind_addresses(
+            &mut self.bound(),
+            machines,
+            |b| &mut b.machine,
+            |ip, machine| {
+                // Kept even when neither listener could be made, so that the
+                // failure is said once rather than on every sync.
+                let http = self.listen(ip, self.settings.http_port, false, &machine.id);
+                let https = self.listen(ip, self.settings.https_port, true, &machine.id);
+                Some(Bound { http, https, machine: machine.id.clone() })
+            },
+        );
     }
 
     /// Keeps one machine model per Windows machine that exists, and ends

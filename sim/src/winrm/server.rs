@@ -41,11 +41,6 @@ pub trait Backend: Send + Sync + 'static {
     fn warn(&self, message: &str);
 }
 
-/// How long a listener waits after a failed accept (out of file
-/// descriptors, a connection reset before it was taken) before it tries
-/// again, so that a lasting failure does not spin.
-const ACCEPT_PAUSE: Duration = Duration::from_millis(50);
-
 /// How long a client has to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -73,29 +68,15 @@ impl std::error::Error for Reset {}
 /// one is said through [`Backend::warn`], and each is followed by a short
 /// pause.
 pub async fn accept(listener: tokio::net::TcpListener, backend: Arc<dyn Backend>, tls: Option<Arc<SslAcceptor>>) {
-    let mut warned = false;
-    loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                if !warned {
-                    let at = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| "?".into());
-                    backend.warn(&format!(
-                        "the WinRM listener on {at} could not accept a connection: {e}; it keeps trying every {} ms",
-                        ACCEPT_PAUSE.as_millis()
-                    ));
-                    warned = true;
-                }
-                tokio::time::sleep(ACCEPT_PAUSE).await;
-                continue;
-            }
-        };
-        let Ok(local) = stream.local_addr() else { continue };
+    let warn = |message: &str| backend.warn(message);
+    crate::listen::accept_each(&listener, "WinRM", warn, |stream| {
+        let Ok(local) = stream.local_addr() else { return };
         // A machine that is not running refuses, as a booting one would.
-        let Some(target) = backend.target(local) else { continue };
+        let Some(target) = backend.target(local) else { return };
         let task = tokio::spawn(connection(stream, local, target.id.clone(), Arc::clone(&backend), tls.clone()));
         backend.track(&target.id, task.abort_handle());
-    }
+    })
+    .await;
 }
 
 /// Serves one connection to machine `machine` (reached at `local`).

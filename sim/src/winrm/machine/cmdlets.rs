@@ -8,9 +8,9 @@
 use std::collections::HashMap;
 
 use super::Ctx;
+use super::clixml::error_record;
 use super::fs::{self, Kind};
-use super::powershell::error_record;
-use super::pscript::{Interp, Stmt, Tok};
+use super::pslang::{Interp, Stmt, Tok};
 
 /// Parameters that take a value; every other `-Name` is a switch.
 const VALUED: &[&str] = &[

@@ -7,6 +7,7 @@
 //! messages name, as Windows does.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
 
@@ -65,6 +66,20 @@ struct Node {
     path: String,
     /// The bytes of a file; `None` for a directory.
     data: Option<Vec<u8>>,
+    /// The SHA-256 of `data` (lower-case hex), made when `records` first asks
+    /// and emptied by every change, so a listing hashes only what changed
+    /// since the last one instead of every file every time.
+    sha256: OnceLock<String>,
+}
+
+impl Node {
+    fn dir(path: String) -> Node {
+        Node { path, data: None, sha256: OnceLock::new() }
+    }
+
+    fn file(path: String, bytes: Vec<u8>) -> Node {
+        Node { path, data: Some(bytes), sha256: OnceLock::new() }
+    }
 }
 
 /// The whole file system.
@@ -138,7 +153,7 @@ impl Fs {
     /// A file system with only the root directory `C:\`.
     pub(crate) fn new() -> Fs {
         let mut nodes = BTreeMap::new();
-        nodes.insert(key("C:\\"), Node { path: "C:\\".into(), data: None });
+        nodes.insert(key("C:\\"), Node::dir("C:\\".into()));
         Fs { nodes, used: 0, disk: DISK_SIZE }
     }
 
@@ -199,12 +214,13 @@ impl Fs {
             Some(node) => {
                 self.used = self.used - old as u64 + bytes.len() as u64;
                 node.data = Some(bytes);
+                node.sha256 = OnceLock::new();
                 Ok(())
             }
             None => {
                 let spelled = self.spell_new(path);
                 self.used += bytes.len() as u64;
-                self.nodes.insert(key(path), Node { path: spelled, data: Some(bytes) });
+                self.nodes.insert(key(path), Node::file(spelled, bytes));
                 Ok(())
             }
         }
@@ -216,8 +232,9 @@ impl Fs {
             self.check_space(path, bytes.len(), 0)?;
         }
         match self.nodes.get_mut(&key(path)) {
-            Some(Node { data: Some(data), .. }) => {
+            Some(Node { data: Some(data), sha256, .. }) => {
                 data.extend_from_slice(bytes);
+                *sha256 = OnceLock::new();
                 self.used += bytes.len() as u64;
                 Ok(())
             }
@@ -233,7 +250,7 @@ impl Fs {
         }
         self.check_parent(path)?;
         let spelled = self.spell_new(path);
-        self.nodes.insert(key(path), Node { path: spelled, data: None });
+        self.nodes.insert(key(path), Node::dir(spelled));
         Ok(())
     }
 
@@ -348,7 +365,8 @@ impl Fs {
             .values()
             .filter_map(|n| {
                 let data = n.data.as_ref()?;
-                Some(FileRecord { path: n.path.clone(), size: data.len() as u64, sha256: hex(&Sha256::digest(data)) })
+                let sha256 = n.sha256.get_or_init(|| hex(&Sha256::digest(data))).clone();
+                Some(FileRecord { path: n.path.clone(), size: data.len() as u64, sha256 })
             })
             .collect()
     }
@@ -375,6 +393,22 @@ mod tests {
         assert_eq!(parent("C:\\a"), Some("C:\\".into()));
         assert_eq!(parent("C:\\a\\b"), Some("C:\\a".into()));
         assert_eq!(parent("C:\\"), None);
+    }
+
+    #[test]
+    fn records_hash_each_change() {
+        let mut fs = Fs::new();
+        fs.write("C:\\a", b"one".to_vec()).unwrap();
+        let sha = |fs: &Fs| fs.records()[0].sha256.clone();
+        assert_eq!(sha(&fs), hex(&Sha256::digest(b"one")));
+        assert_eq!(sha(&fs), hex(&Sha256::digest(b"one")), "the cached hash");
+        fs.append("C:\\a", b"two").unwrap();
+        assert_eq!(sha(&fs), hex(&Sha256::digest(b"onetwo")));
+        fs.write("C:\\a", b"three".to_vec()).unwrap();
+        assert_eq!(sha(&fs), hex(&Sha256::digest(b"three")));
+        fs.rename_file("C:\\a", "C:\\b").unwrap();
+        assert_eq!(fs.records()[0].path, "C:\\b");
+        assert_eq!(sha(&fs), hex(&Sha256::digest(b"three")));
     }
 
     #[test]

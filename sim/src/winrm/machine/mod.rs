@@ -6,8 +6,11 @@
 //! - `cmd`: the `cmd.exe` subset every command line goes through.
 //! - `powershell`: `powershell.exe` invocations and a small PowerShell subset,
 //!   errors as the CLIXML stream PowerShell writes when not interactive.
-//! - `pscript`: the PowerShell statements the machine runs (`psflow`: `if`,
-//!   script blocks and script files; `cmdlets`: the commands).
+//! - `pscript`: the PowerShell statements the machine runs (`pslang`: their
+//!   tokens and the interpreter's state; `psflow`: `if`, script blocks and
+//!   script files; `cmdlets`: the commands).
+//! - `clixml`: PowerShell's error records and the CLIXML stream they go out
+//!   in (a leaf every PowerShell part uses).
 //! - `kiln`: kiln's own scripts (docs/winrm-protocol.md).
 //! - `packer`: what Packer 1.6.6 and winrmcp send.
 //!
@@ -15,6 +18,7 @@
 //! started, except kiln's `put` (which runs as its stdin arrives) and `get`
 //! (whose records are made as they are taken).
 
+mod clixml;
 mod cmd;
 mod cmdlets;
 mod cmdline;
@@ -25,6 +29,7 @@ mod packer;
 mod powershell;
 mod pscript;
 mod psflow;
+mod pslang;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 

@@ -31,9 +31,9 @@
 use base64::Engine as _;
 
 use super::Ctx;
+use super::clixml::{clixml, error_record};
 use super::fs::{self, Kind};
-use super::powershell::{clixml, error_record};
-use super::pscript::Interp;
+use super::pslang::Interp;
 
 /// The preamble Packer 1.6.6 puts in front of the PowerShell it runs.
 const PROGRESS_PREAMBLE: &str =

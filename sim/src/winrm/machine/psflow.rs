@@ -6,9 +6,9 @@
 //! `powershell -executionpolicy bypass "& { if (Test-Path variable:global:ProgressPreference){set-variable ...};. <env vars file>; &'<script>'; exit $LastExitCode }"`,
 //! and its cleanup script's `if (Test-Path X) {Remove-Item X}` lines.
 
+use super::clixml::error_record;
 use super::cmdlets::decode_text;
-use super::powershell::error_record;
-use super::pscript::{Halt, Interp, MAX_DEPTH, Stmt, Tok, statements};
+use super::pslang::{Halt, Interp, MAX_DEPTH, Stmt, Tok, statements};
 use super::{Ctx, output_full_message};
 
 /// `text` starting with `open`: what is inside up to the matching `close`

@@ -4,7 +4,7 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use super::pscript::{Interp, MAX_DEPTH, statements};
+use super::pslang::{Interp, MAX_DEPTH, statements};
 use super::*;
 
 /// kiln's real scripts (their raw-string bodies), the corpus of the sweeps.
@@ -252,7 +252,7 @@ fn doubling_a_string_is_capped() {
     let m2 = Arc::clone(&m);
     let (out, code) = ends_within(60, move || ps(&m2, &script));
     assert_eq!(code, 0);
-    assert_eq!(out.stdout.len(), super::pscript::MAX_STRING + 2, "the string is cut at the cap, then CRLF");
+    assert_eq!(out.stdout.len(), super::pslang::MAX_STRING + 2, "the string is cut at the cap, then CRLF");
 }
 
 #[test]
