@@ -334,7 +334,7 @@ fn winrm(values: &Map<String, Value>) -> WinrmConfig {
         use_ssl,
         insecure: flag(values, "winrm_insecure"),
         use_ntlm: flag(values, "winrm_use_ntlm"),
-        dial: None,
+        ..WinrmConfig::default()
     }
 }
 

@@ -22,7 +22,7 @@ pub struct Windows {
     /// Whether it speaks HTTPS (with a self-signed certificate).
     pub https: bool,
     // Last: dropped after the machine, whose tasks run on it.
-    runtime: tokio::runtime::Runtime,
+    _runtime: tokio::runtime::Runtime,
 }
 
 impl Windows {
@@ -53,7 +53,7 @@ impl Windows {
         let https = config.https;
         let sim = runtime.block_on(async { Standalone::start(config).await }).expect("the simulated machine starts");
         let port = sim.address().port();
-        Windows { sim, port, https, runtime }
+        Windows { sim, port, https, _runtime: runtime }
     }
 
     /// The bytes of the machine's file `path`, if it has one.
@@ -110,6 +110,5 @@ impl Windows {
 impl Drop for Windows {
     fn drop(&mut self) {
         self.sim.stop();
-        let _ = &self.runtime;
     }
 }

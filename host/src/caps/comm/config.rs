@@ -146,6 +146,24 @@ pub struct WinrmConfig {
     pub dial: Option<std::net::SocketAddr>,
 }
 
+impl Default for WinrmConfig {
+    /// Packer's defaults (HTTP on 5985, a 30-minute `winrm_timeout`), with
+    /// no machine, user or password yet.
+    fn default() -> Self {
+        WinrmConfig {
+            host: String::new(),
+            port: DEFAULT_WINRM_PORT,
+            username: String::new(),
+            password: None,
+            timeout: DEFAULT_WINRM_TIMEOUT,
+            use_ssl: false,
+            insecure: false,
+            use_ntlm: false,
+            dial: None,
+        }
+    }
+}
+
 // By hand: the derived form would print the password.
 impl std::fmt::Debug for WinrmConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -153,26 +153,24 @@ impl WinrmSession {
         within: Duration,
         attempt: impl Fn(Arc<Live>) -> Attempt<'a, T> + Send + Sync + 'a,
     ) -> Result<T, Error> {
-        let live = self.live(within).await?;
-        match attempt(live.clone()).await {
-            Ok(value) => Ok(value),
-            Err(Failure::Failed(e)) => Err(e),
-            Err(Failure::MaybeStarted(why)) => Err(self.maybe_started(&live, &why)),
-            Err(Failure::NotStarted(why)) => {
-                tracing::info!(endpoint = %self.endpoint(), "the WinRM shell was lost ({why}); logging in again");
-                self.lost(&live);
-                let live = self.live(within).await?;
-                match attempt(live.clone()).await {
-                    Ok(value) => Ok(value),
-                    Err(Failure::Failed(e)) => Err(e),
-                    Err(Failure::MaybeStarted(why)) => Err(self.maybe_started(&live, &why)),
-                    Err(Failure::NotStarted(why)) => {
-                        self.lost(&live);
-                        Err(Error::Io(format!(
+        let mut live = self.live(within).await?;
+        let mut again = true;
+        loop {
+            match attempt(live.clone()).await {
+                Ok(value) => return Ok(value),
+                Err(Failure::Failed(e)) => return Err(e),
+                Err(Failure::MaybeStarted(why)) => return Err(self.maybe_started(&live, &why)),
+                Err(Failure::NotStarted(why)) => {
+                    self.lost(&live);
+                    if !again {
+                        return Err(Error::Io(format!(
                             "the WinRM shell on {} was lost again after logging in again: {why}",
                             self.endpoint()
-                        )))
+                        )));
                     }
+                    tracing::info!(endpoint = %self.endpoint(), "the WinRM shell was lost ({why}); logging in again");
+                    again = false;
+                    live = self.live(within).await?;
                 }
             }
         }

@@ -11,19 +11,20 @@ use std::time::Duration;
 
 const WITHIN: Duration = Duration::from_secs(5);
 
-async fn open(fake: &Fake) -> Arc<WinrmSession> {
-    let config = WinrmConfig {
+/// The settings that log in to `fake`.
+fn config(fake: &Fake) -> WinrmConfig {
+    WinrmConfig {
         host: "win.example".into(),
-        port: 5985,
         username: "Administrator".into(),
         password: Some("hunter2".into()),
         timeout: WITHIN,
-        use_ssl: false,
-        insecure: false,
-        use_ntlm: false,
         dial: Some(fake.address),
-    };
-    WinrmSession::open(config, RunCancel::default().for_build()).await.unwrap()
+        ..WinrmConfig::default()
+    }
+}
+
+async fn open(fake: &Fake) -> Arc<WinrmSession> {
+    WinrmSession::open(config(fake), RunCancel::default().for_build()).await.unwrap()
 }
 
 /// Runs `command`, answering its lines and how it ended.
@@ -157,18 +158,7 @@ async fn failures_name_the_path_and_the_reason_the_script_gave() {
 async fn cancelling_a_command_terminates_it() {
     let fake = Fake::start().await;
     let run = RunCancel::default();
-    let config = WinrmConfig {
-        host: "win.example".into(),
-        port: 5985,
-        username: "Administrator".into(),
-        password: Some("hunter2".into()),
-        timeout: WITHIN,
-        use_ssl: false,
-        insecure: false,
-        use_ntlm: false,
-        dial: Some(fake.address),
-    };
-    let session = WinrmSession::open(config, run.for_build()).await.unwrap();
+    let session = WinrmSession::open(config(&fake), run.for_build()).await.unwrap();
     let signals = fake.machine.lock().unwrap().signals;
     let exec = session.exec("kiln-hang", crate::caps::comm::quiet(), WITHIN);
     let cancel = async {

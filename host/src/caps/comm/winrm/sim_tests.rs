@@ -22,10 +22,7 @@ async fn logged_in() -> (Standalone, Arc<WinrmSession>) {
         username: defaults.username,
         password: Some(defaults.password),
         timeout: WITHIN,
-        use_ssl: false,
-        insecure: false,
-        use_ntlm: false,
-        dial: None,
+        ..WinrmConfig::default()
     };
     let session = WinrmSession::open(config, RunCancel::default().for_build()).await.unwrap();
     (sim, session)

@@ -12,14 +12,11 @@ const PASSWORD: &str = "s3cret-canary";
 fn config(dial: std::net::SocketAddr) -> WinrmConfig {
     WinrmConfig {
         host: "win-test".into(),
-        port: 5985,
         username: "Administrator".into(),
         password: Some(PASSWORD.into()),
         timeout: Duration::from_secs(30),
-        use_ssl: false,
-        insecure: false,
-        use_ntlm: false,
         dial: Some(dial),
+        ..WinrmConfig::default()
     }
 }
 

@@ -18,10 +18,8 @@ fn endpoint(server: &FakeServer) -> Arc<Endpoint> {
             username: "Administrator".into(),
             password: Some("s3cret-canary".into()),
             timeout: Duration::from_secs(30),
-            use_ssl: false,
-            insecure: false,
-            use_ntlm: false,
             dial: Some(server.address),
+            ..WinrmConfig::default()
         })
         .unwrap(),
     )
@@ -156,8 +154,7 @@ fn endpoint_urls_use_the_dial_address_or_the_host() {
         timeout: Duration::from_secs(1),
         use_ssl: true,
         insecure: true,
-        use_ntlm: false,
-        dial: None,
+        ..WinrmConfig::default()
     };
     assert_eq!(Endpoint::new(&config).unwrap().url(), "https://[fe80::1]:5986/wsman");
     config.host = "win.example".into();
