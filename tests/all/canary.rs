@@ -30,6 +30,7 @@ crate::support::tests! {
     a_leak_planted_in_a_kiln_run_is_found_in_its_output_and_files,
     canary_secrets_go_through_every_command_where_they_could_leak,
     winrm_password_goes_through_every_command_where_it_could_leak,
+    elevated_password_goes_through_every_command_where_it_could_leak,
 }
 
 use crate::support::BASIC_EXAMPLE as BASIC;
@@ -357,4 +358,34 @@ fn winrm_password_goes_through_every_command_where_it_could_leak() {
     builder["winrm_password"] = json!(windows::PASSWORD);
     p.template(json!({"builders": [builder], "provisioners": template["provisioners"]}));
     p.run(&["build", "template.json"]).code(1).contains("winrm_password");
+}
+
+/// `elevated_password` of a `powershell` provisioner: it travels in the
+/// command that registers the scheduled task, so every path that could
+/// show a command (inspect, validate, the build's output and debug log,
+/// machine-readable output, the scheduler refusing it) is swept. The right
+/// password is the machine's (the suite's canary); the wrong one is a
+/// canary of its own, which the refusal must not echo.
+fn elevated_password_goes_through_every_command_where_it_could_leak() {
+    let machine = Windows::start();
+    let p = Project::new();
+    let elevated = |password: &str| {
+        json!({
+            "variables": {"elevated": password},
+            "builders": [machine.null_builder(json!({}))],
+            "provisioners": [{"type": "powershell", "elevated_user": windows::USER,
+                              "elevated_password": "{{user `elevated`}}",
+                              "inline": ["Write-Output 'elevated ran'"]}]
+        })
+    };
+    p.template(elevated(windows::PASSWORD));
+    p.run(&["inspect", "template.json"]).code(0);
+    p.run(&["validate", "template.json"]).code(0);
+    p.run_with_env(&["build", "template.json"], &[("KILN_LOG", "debug")])
+        .code(0)
+        .contains("elevated ran")
+        .lacks(windows::PASSWORD);
+    p.run(&["-machine-readable", "build", "template.json"]).code(0);
+    p.template(elevated("KILNCANARY-ep-91f3 'wrong' $pw"));
+    p.run(&["build", "template.json"]).code(1).contains("The user name or password is incorrect");
 }

@@ -29,6 +29,7 @@ mod ssh;
 mod support;
 mod winrm;
 mod winrm_peers;
+mod winrm_provision;
 
 fn main() -> std::process::ExitCode {
     support::harness::main(&[

@@ -14,6 +14,7 @@ crate::support::tests! {
     pywinrm_runs_cmd_and_powershell_over_https needs [PythonVenv],
     winrmcp_uploads_a_file_byte_exact needs [Winrmcp],
     packer_uploads_with_the_file_provisioner_over_winrm needs [Packer],
+    packer_runs_the_windows_template_to_the_same_machine_state needs [Packer],
 }
 
 /// What pywinrm saw of each case of `tests/sdk/winrm_client.py`.
@@ -106,6 +107,15 @@ fn packer_uploads_with_the_file_provisioner_over_winrm() {
         "builders": [builder],
         "provisioners": [{"type": "file", "source": "payload.bin", "destination": "C:/Windows/Temp/payload.bin"}]
     }));
+    let (ok, all) = packer_build(&p);
+    assert!(ok, "packer failed:\n{all}");
+    assert!(all.contains("Connected to WinRM!"), "{all}");
+    assert!(machine.file("C:/Windows/Temp/payload.bin").as_deref() == Some(&data[..]), "the bytes that arrived differ");
+}
+
+/// Runs Packer 1.6.6's `build` on `p`'s template: whether it succeeded,
+/// and its whole output.
+fn packer_build(p: &Project) -> (bool, String) {
     let output = Command::new(PACKER)
         .args(["build", "-color=false", "template.json"])
         .current_dir(p.root())
@@ -116,7 +126,18 @@ fn packer_uploads_with_the_file_provisioner_over_winrm() {
         .output()
         .expect("packer runs");
     let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "packer failed:\n{all}");
-    assert!(all.contains("Connected to WinRM!"), "{all}");
-    assert!(machine.file("C:/Windows/Temp/payload.bin").as_deref() == Some(&data[..]), "the bytes that arrived differ");
+    (output.status.success(), all)
+}
+
+/// The suite's Windows template (`winrm_provision::windows_template`:
+/// powershell, elevated, windows-shell, file, windows-restart) run by
+/// Packer 1.6.6 leaves the machine as kiln's run does: the simulated
+/// machine answers Packer's own scripts, scheduled task and restart probe.
+fn packer_runs_the_windows_template_to_the_same_machine_state() {
+    let machine = Windows::start();
+    let p = Project::new();
+    p.template(crate::winrm_provision::windows_template(&machine, &p));
+    let (ok, all) = packer_build(&p);
+    assert!(ok, "packer failed:\n{all}");
+    crate::winrm_provision::check_windows_template_ran(&machine, &all);
 }
