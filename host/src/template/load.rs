@@ -35,7 +35,8 @@ pub struct Overrides {
 }
 
 /// The provisioner types this kiln runs.
-pub const PROVISIONER_TYPES: &[&str] = &["shell-local", "shell", "file"];
+pub const PROVISIONER_TYPES: &[&str] =
+    &["shell-local", "shell", "file", "powershell", "windows-shell", "windows-restart"];
 /// The post-processor types this kiln runs.
 pub const POST_PROCESSOR_TYPES: &[&str] = &["manifest"];
 
