@@ -34,10 +34,10 @@ $d.Settings.DisallowStartIfOnBatteries = $false; $d.Settings.StopIfGoingOnBatter
 $a = $d.Actions.Create(0); $a.Path = 'cmd'; $a.Arguments = "/c $command > $log 2>&1"
 $f = $s.GetFolder('\')
 if ($password -eq '') { $null = $f.RegisterTaskDefinition($task, $d, 6, $user, $null, 5, $null) } else { $null = $f.RegisterTaskDefinition($task, $d, 6, $user, $password, 1, $null) }
-$t = $f.GetTask($task)
+$t = $f.GetTask("\$task")
 } catch { [Console]::Error.WriteLine("cannot register task $task as ${user}: " + $_.Exception.Message); exit 1 }
 $null = $t.Run($null); $n = 0
-while ($t.State -ne 4 -and $t.LastTaskResult -eq 267011) { if (++$n -gt 60) { [Console]::Error.WriteLine("task $task did not start within 30 s"); $f.DeleteTask($task, 0); exit 1 }; Start-Sleep -m 500 }
+while ($t.State -ne 4 -and $t.LastTaskResult -eq 267011) { if (++$n -gt 60) { [Console]::Error.WriteLine("task $task did not start within 30 s"); $f.DeleteTask("\$task", 0); exit 1 }; Start-Sleep -m 500 }
 $p = 0
 function Show([bool]$all) {
 $x = Get-Content -LiteralPath $log -Raw -ErrorAction SilentlyContinue
@@ -51,7 +51,7 @@ foreach ($l in (($x -replace "`r?`n$", '') -split "`r?`n")) { [Console]::Out.Wri
 while ($t.State -in 2, 4) { Start-Sleep -m 500; Show $false }
 Show $true
 $r = $t.LastTaskResult
-$f.DeleteTask($task, 0)
+$f.DeleteTask("\$task", 0)
 Remove-Item -LiteralPath $log -Force -ErrorAction SilentlyContinue
 exit $r
 "#;
