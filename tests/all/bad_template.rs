@@ -73,14 +73,14 @@ fn unknown_provisioner_and_post_processor_types_are_errors() {
     let p = Project::new();
     p.template(json!({
         "builders": [{"type": "null", "communicator": "none"}],
-        "provisioners": [{"type": "shel", "inline": ["true"]}, {"type": "powershell", "inline": ["true"]}],
+        "provisioners": [{"type": "shel", "inline": ["true"]}, {"type": "windows-restrat"}],
         "post-processors": ["manifets"]
     }));
     p.run(&["validate", "template.json"])
         .code(2)
         .contains("unknown provisioner type \"shel\"")
         .contains("did you mean \"shell\"?")
-        .contains("has no Windows provisioners yet")
+        .contains("did you mean \"windows-restart\"?")
         .contains("unknown post-processor type \"manifets\"")
         .contains("did you mean \"manifest\"?");
 }

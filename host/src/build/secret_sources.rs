@@ -10,7 +10,11 @@
 //! variable holds a credential either way); and the communicator's
 //! credentials (`ssh_password`, `ssh_bastion_password`, `winrm_password`),
 //! which the host reads out of the section before the builder's fields
-//! and whose errors (a variable reused in `ssh_port`) come first.
+//! and whose errors (a variable reused in `ssh_port`) come first; and the
+//! provisioners' credentials ([`PROVISIONER_SECRET_KEYS`]: the
+//! `powershell` provisioner's `elevated_password`), in each build that
+//! runs them, their `override`s applied, the error-cleanup provisioner
+//! included.
 
 use crate::caps::secrets::Redactor;
 use crate::plugin::{self, Registry};
@@ -19,6 +23,9 @@ use crate::template::interpolate;
 use crate::template::render::{self, Scope};
 use crate::template::{BuilderDef, Template, communicator};
 use serde_json::{Map, Value};
+
+/// The provisioner keys whose values are credentials.
+pub const PROVISIONER_SECRET_KEYS: &[&str] = &["elevated_password"];
 
 /// Registers the communicator credentials of every builder section of
 /// `template`, and the secret field values of those whose type
@@ -33,6 +40,14 @@ pub fn register(template: &Template, registry: &Registry, environment: &Environm
         for key in communicator::SECRET_KEYS {
             if let Some(Value::String(text)) = def.config.get(*key) {
                 register_text(template, def, key, text, redactor);
+            }
+        }
+        for p in template.provisioners_for(&def.name).chain(&template.error_cleanup) {
+            let config = p.config_for(&def.name);
+            for key in PROVISIONER_SECRET_KEYS {
+                if let Some(Value::String(text)) = config.get(*key) {
+                    register_text(template, def, key, text, redactor);
+                }
             }
         }
         let Some(plugin) = registry.find(&def.builder_type) else { continue };
@@ -67,5 +82,43 @@ fn register_text(template: &Template, def: &BuilderDef, key: &str, text: &str, r
         && let Some(Value::String(value)) = rendered.map.get(key)
     {
         redactor.add(value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::Overrides;
+
+    #[test]
+    fn elevated_passwords_are_secrets_literal_rendered_and_their_variables() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.json");
+        let template = serde_json::json!({
+            "variables": {"pw": "var-held-secret"},
+            "builders": [{"type": "null", "name": "a"}],
+            "provisioners": [
+                {"type": "powershell", "inline": ["x"], "elevated_user": "u", "elevated_password": "literal-secret"},
+                {"type": "powershell", "inline": ["x"], "elevated_user": "u", "elevated_password": "{{user `pw`}}-x",
+                 "override": {"a": {"elevated_password": "override-secret"}}}
+            ],
+            "error-cleanup-provisioner":
+                {"type": "powershell", "inline": ["x"], "elevated_user": "u", "elevated_password": "cleanup-secret"}
+        });
+        std::fs::write(&path, template.to_string()).unwrap();
+        let template = crate::template::load(&path, &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
+        let redactor = Redactor::default();
+        let registry = Registry { plugins: Vec::new(), failures: Vec::new() };
+        register(&template, &registry, &Environment::default(), &redactor);
+        let text = "literal-secret override-secret cleanup-secret";
+        assert_eq!(redactor.redact(text), "<sensitive> <sensitive> <sensitive>");
+
+        // Without the override, the rendered value and its variable.
+        let mut template = template;
+        template.provisioners[1].overrides.clear();
+        let redactor = Redactor::default();
+        register(&template, &registry, &Environment::default(), &redactor);
+        assert_eq!(redactor.redact("var-held-secret-x"), "<sensitive>");
+        assert_eq!(redactor.redact("var-held-secret"), "<sensitive>");
     }
 }

@@ -24,12 +24,15 @@ pub fn build(build_name: &str, build_type: &str, user: &[(String, String)]) -> E
 /// as `'"'"'` so that `'%s'` stays one shell word. Nothing is trimmed:
 /// Packer hands the text over as it is.
 pub fn flatten(format: &str, env: &Environment) -> String {
-    env.iter()
-        .map(|(name, value)| {
-            let value = crate::shell_quote::escape_single_quoted(value);
-            format.replacen("%s", name, 1).replacen("%s", &value, 1)
-        })
-        .collect()
+    flatten_with(format, env, crate::shell_quote::escape_single_quoted)
+}
+
+/// `env` in `format` as [`flatten`] writes it, each value passed through
+/// `escape` (the remote shell's own escaping; `cmd.exe` has none that
+/// works inside `set "NAME=value"`, so the Windows provisioners check
+/// values instead).
+pub fn flatten_with(format: &str, env: &Environment, escape: impl Fn(&str) -> String) -> String {
+    env.iter().map(|(name, value)| format.replacen("%s", name, 1).replacen("%s", &escape(value), 1)).collect()
 }
 
 #[cfg(test)]

@@ -63,3 +63,12 @@ impl From<comm::Error> for StepError {
         }
     }
 }
+
+/// A communicator error of `doing` (`uploading the script`), cancellation
+/// kept apart.
+pub fn failed(doing: &str, e: comm::Error) -> StepError {
+    match e {
+        comm::Error::Cancelled => StepError::Cancelled,
+        other => StepError::Failed(format!("{doing}: {other}")),
+    }
+}

@@ -28,8 +28,9 @@ pub enum Call {
     ListDir(String),
 }
 
-/// What a command answers, in order; `Status(0)` once used up.
-type Answers = VecDeque<Result<Exit, Error>>;
+/// What a command answers, in order (the lines it prints, `fake output`
+/// when none are given, and how it ends); `Status(0)` once used up.
+type Answers = VecDeque<(Option<Vec<String>>, Result<Exit, Error>)>;
 
 /// A session that records calls and answers from a script.
 #[derive(Default)]
@@ -55,7 +56,7 @@ impl FakeSession {
     /// `Status(0)`; the shell provisioner's own `chmod` and `rm -f` answer
     /// `Status(0)` (see [`FakeSession::answering_to`]).
     pub fn answering(exits: impl IntoIterator<Item = Result<Exit, Error>>) -> Self {
-        FakeSession { exits: Mutex::new(exits.into_iter().collect()), ..FakeSession::default() }
+        FakeSession { exits: Mutex::new(exits.into_iter().map(|e| (None, e)).collect()), ..FakeSession::default() }
     }
 
     /// This session, with `remote` holding `bytes` for `download` (and
@@ -96,7 +97,20 @@ impl FakeSession {
     /// This session, answering the commands that start with `prefix`
     /// (`rm -f`, `chmod 0755`) with `exits` in order, then `Status(0)`.
     pub fn answering_to(self, prefix: &str, exits: impl IntoIterator<Item = Result<Exit, Error>>) -> Self {
-        self.exits_for.lock().unwrap().push((prefix.to_string(), exits.into_iter().collect()));
+        self.exits_for.lock().unwrap().push((prefix.to_string(), exits.into_iter().map(|e| (None, e)).collect()));
+        self
+    }
+
+    /// This session, answering the commands that start with `prefix` with
+    /// `replies` in order (the lines each prints, then how it ends), then
+    /// `Status(0)`.
+    pub fn replying_to(
+        self,
+        prefix: &str,
+        replies: impl IntoIterator<Item = (Vec<String>, Result<Exit, Error>)>,
+    ) -> Self {
+        let replies = replies.into_iter().map(|(lines, exit)| (Some(lines), exit)).collect();
+        self.exits_for.lock().unwrap().push((prefix.to_string(), replies));
         self
     }
 
@@ -132,10 +146,25 @@ impl FakeSession {
     }
 }
 
-/// Whether `command` is the shell provisioner's own (`chmod` of a file it
-/// uploaded, `rm -f` of it), not a script's.
+/// Whether `command` is a provisioner's own (`chmod` of a file it
+/// uploaded, `rm -f` or kiln's `remove` script of it), not a script's.
 fn is_housekeeping(command: &str) -> bool {
-    command.starts_with("chmod 0") || command.starts_with("rm -f ")
+    command.starts_with("chmod 0")
+        || command.starts_with("rm -f ")
+        || (command.starts_with(ENCODED) && decoded(command).starts_with("# kiln:remove 1\n"))
+}
+
+/// How every kiln script's command starts (`docs/winrm-protocol.md`).
+pub const ENCODED: &str = "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand ";
+
+/// The script a kiln `-EncodedCommand` command carries, decoded back
+/// (panics on anything else: a test's mistake).
+pub fn decoded(command: &str) -> String {
+    use base64::Engine;
+    let b64 = command.strip_prefix(ENCODED).unwrap_or_else(|| panic!("not a kiln script: {command}"));
+    let bytes = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+    let units: Vec<u16> = bytes.chunks(2).map(|p| u16::from_le_bytes([p[0], p[1]])).collect();
+    String::from_utf16(&units).unwrap()
 }
 
 #[async_trait::async_trait]
@@ -154,15 +183,28 @@ impl Session for FakeSession {
 
     async fn exec(&self, command: &str, on_line: OnLine, _login_within: Duration) -> Result<Exit, Error> {
         self.record(Call::Exec(command.to_string()));
-        on_line("fake output");
-        let mut exits_for = self.exits_for.lock().unwrap();
-        if let Some((_, exits)) = exits_for.iter_mut().find(|(prefix, _)| command.starts_with(prefix.as_str())) {
-            return exits.pop_front().unwrap_or(Ok(Exit::Status(0)));
+        let reply = {
+            let mut exits_for = self.exits_for.lock().unwrap();
+            match exits_for.iter_mut().find(|(prefix, _)| command.starts_with(prefix.as_str())) {
+                Some((_, exits)) => exits.pop_front(),
+                None if is_housekeeping(command) => None,
+                None => self.exits.lock().unwrap().pop_front(),
+            }
+        };
+        let (lines, exit) = reply.unwrap_or((None, Ok(Exit::Status(0))));
+        match lines {
+            None => on_line("fake output"),
+            Some(lines) => lines.iter().for_each(|l| on_line(l)),
         }
-        if is_housekeeping(command) {
-            return Ok(Exit::Status(0));
+        // As the communicators' messages do, an answer may name the
+        // command: `{command}` in its text stands for it.
+        let named = |text: String| text.replace("{command}", command);
+        match exit {
+            Ok(Exit::Disconnected(why)) => Ok(Exit::Disconnected(named(why))),
+            Err(Error::Io(why)) => Err(Error::Io(named(why))),
+            Err(Error::Unreachable(why)) => Err(Error::Unreachable(named(why))),
+            other => other,
         }
-        self.exits.lock().unwrap().pop_front().unwrap_or(Ok(Exit::Status(0)))
     }
 
     async fn upload(&self, upload: Upload, _login_within: Duration) -> Result<(), Error> {

@@ -4,13 +4,19 @@
 //! `timeout`, and the shell provisioner's `pause_after`; and the template's `error-cleanup-provisioner`, run when a
 //! provisioner fails. Each provisioner type is one module; the remote ones
 //! work over a communicator [`Session`], whichever communicator it is.
+//! The Windows ones (`powershell`, `windows-shell`, `windows-restart`)
+//! share `windows.rs`; `elevated.rs` is powershell's run as another user.
 
+mod elevated;
 mod environment;
 mod error;
 #[cfg(test)]
 mod fake_session;
 pub mod file;
 mod keys;
+pub mod powershell;
+#[cfg(test)]
+mod powershell_tests;
 mod retry;
 pub mod shell;
 pub mod shell_local;
@@ -18,6 +24,13 @@ pub mod shell_local;
 mod shell_tests;
 #[cfg(test)]
 mod tests;
+mod windows;
+pub mod windows_restart;
+#[cfg(test)]
+mod windows_restart_tests;
+pub mod windows_shell;
+#[cfg(test)]
+mod windows_shell_tests;
 
 pub use error::{Error, StepError};
 
@@ -34,7 +47,7 @@ use std::time::Duration;
 
 /// Keys the template engine must leave alone: they are templates of their
 /// own, filled in when the provisioner runs (`{{.Vars}} {{.Script}}`).
-const LATE_KEYS: &[&str] = &["execute_command"];
+const LATE_KEYS: &[&str] = &["execute_command", "elevated_execute_command"];
 
 /// The provisioners of one build, in order, and how to run them.
 pub struct Provisioning {
@@ -52,6 +65,9 @@ enum Provisioner {
     ShellLocal(shell_local::ShellLocal),
     Shell(shell::Shell),
     File(file::File),
+    Powershell(powershell::Powershell),
+    WindowsShell(windows_shell::WindowsShell),
+    WindowsRestart(windows_restart::WindowsRestart),
 }
 
 impl Provisioning {
@@ -137,6 +153,13 @@ impl Provisioning {
         Ok(match def.provisioner_type.as_str() {
             "shell" => Provisioner::Shell(shell::Shell::from_config(&rendered, &at, pwd)?),
             "file" => Provisioner::File(file::File::from_config(&rendered, &at, pwd)?),
+            "powershell" => Provisioner::Powershell(powershell::Powershell::from_config(&rendered, &at, pwd)?),
+            "windows-shell" => {
+                Provisioner::WindowsShell(windows_shell::WindowsShell::from_config(&rendered, &at, pwd)?)
+            }
+            "windows-restart" => {
+                Provisioner::WindowsRestart(windows_restart::WindowsRestart::from_config(&rendered, &at)?)
+            }
             _ => Provisioner::ShellLocal(shell_local::ShellLocal::from_config(&rendered, &at, pwd)?),
         })
     }
@@ -201,6 +224,9 @@ impl Provisioning {
                     (Provisioner::ShellLocal(p), _) => p.run(&self.ui, &env).await,
                     (Provisioner::Shell(p), Some(session)) => p.run(session, &self.ui, &env).await,
                     (Provisioner::File(p), Some(session)) => p.run(session, &self.ui).await,
+                    (Provisioner::Powershell(p), Some(session)) => p.run(session, &self.ui, &env).await,
+                    (Provisioner::WindowsShell(p), Some(session)) => p.run(session, &self.ui, &env).await,
+                    (Provisioner::WindowsRestart(p), Some(session)) => p.run(session, &self.ui).await,
                     (_, None) => unreachable!("checked above: remote provisioners have a session"),
                 }
             };
@@ -226,7 +252,14 @@ impl Provisioning {
 impl Provisioner {
     /// Whether it works on the machine, over a communicator session.
     fn needs_session(&self) -> bool {
-        !matches!(self, Provisioner::ShellLocal(_))
+        match self {
+            Provisioner::ShellLocal(_) => false,
+            Provisioner::Shell(_)
+            | Provisioner::File(_)
+            | Provisioner::Powershell(_)
+            | Provisioner::WindowsShell(_)
+            | Provisioner::WindowsRestart(_) => true,
+        }
     }
 }
 

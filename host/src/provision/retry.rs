@@ -4,7 +4,8 @@
 //! reboots, or refuses connections while it starts, is waited for this
 //! way. Cancellation stops it at once, the pause included.
 
-use super::error::StepError;
+use super::error::{StepError, failed};
+use crate::caps::comm;
 use crate::duration::human;
 use crate::ui::BuildUi;
 use std::time::Duration;
@@ -38,6 +39,19 @@ impl From<StepError> for TryError {
     }
 }
 
+/// How a failed `exec` of a provisioner's script counts in a try: when
+/// logging in again failed, the script has not started and another try
+/// may work; otherwise it started, then ran too long or broke, and
+/// running it again would run it twice.
+pub fn script_error(e: comm::Error) -> TryError {
+    match e {
+        comm::Error::Unreachable(_) | comm::Error::Authentication(_) => {
+            TryError::from(failed("starting the script", e))
+        }
+        other => TryError::Final(failed("running the script", other)),
+    }
+}
+
 /// Runs `attempt` until it answers `Ok`, answers
 /// [`TryError::Final`] (returned as it is), or fails once `timeout` has
 /// passed since the first try began: then its last failure is returned, saying that
@@ -47,8 +61,19 @@ impl From<StepError> for TryError {
 ///
 /// Cancelling the build drops this future: the pause between tries is a
 /// plain timer, so it ends with it.
-pub async fn until_timeout<T, F, Fut>(
+pub async fn until_timeout<T, F, Fut>(timeout: Duration, what: &str, ui: &BuildUi, attempt: F) -> Result<T, StepError>
+where
+    F: FnMut(Duration) -> Fut,
+    Fut: Future<Output = Result<T, TryError>>,
+{
+    until(timeout, "start_retry_timeout", what, ui, attempt).await
+}
+
+/// [`until_timeout`] for a timeout the template calls `setting`
+/// (`restart_timeout`), which its messages name.
+pub async fn until<T, F, Fut>(
     timeout: Duration,
+    setting: &str,
     what: &str,
     ui: &BuildUi,
     mut attempt: F,
@@ -70,14 +95,14 @@ where
         let elapsed = started.elapsed();
         if elapsed >= timeout {
             return Err(StepError::Failed(format!(
-                "{what}: {message} (gave up after {tries} tr{} in {}, the start_retry_timeout; raise it if the \
-                 machine needs longer to come back)",
+                "{what}: {message} (gave up after {tries} tr{} in {}, the {setting}; raise it if the machine \
+                 needs longer to come back)",
                 if tries == 1 { "y" } else { "ies" },
                 human(elapsed)
             )));
         }
         ui.say(&format!(
-            "{what} failed, retrying in {} ({} left of start_retry_timeout): {message}",
+            "{what} failed, retrying in {} ({} left of {setting}): {message}",
             human(DELAY),
             human(timeout - elapsed)
         ));

@@ -11,7 +11,7 @@
 //! provisioner is done (run by the caller, outside `timeout`).
 
 use super::environment::{self, Environment};
-use super::error::StepError;
+use super::error::{StepError, failed};
 use super::keys::Keys;
 use super::retry::{self, TryError};
 use super::shell_local::BuildEnv;
@@ -56,8 +56,8 @@ const DEFAULT_ENV_VAR_FORMAT_ENV_FILE: &str = "export %s='%s'\n";
 /// (`packersdk.CmdDisconnect`): listed in `valid_exit_codes`, it accepts
 /// a disconnect as `expect_disconnect` does.
 pub const DISCONNECT_EXIT_CODE: i32 = 2_300_218;
-/// Packer's default `start_retry_timeout`.
-const DEFAULT_START_RETRY_TIMEOUT: Duration = Duration::from_secs(300);
+/// Packer's default `start_retry_timeout` (the Windows provisioners' too).
+pub(super) const DEFAULT_START_RETRY_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// A configured shell provisioner.
 #[derive(Clone, Debug)]
@@ -240,15 +240,7 @@ impl Shell {
                 session.upload(upload, within).await.map_err(|e| failed("uploading the script", e))?;
                 started(session.exec(chmod, quiet(), within).await, chmod)?;
                 let on_line = Arc::new(move |line: &str| out.message(line));
-                session.exec(command, on_line, within).await.map_err(|e| match e {
-                    // Logging in again failed: the script has not started.
-                    comm::Error::Unreachable(_) | comm::Error::Authentication(_) => {
-                        TryError::from(failed("starting the script", e))
-                    }
-                    // It started, then ran too long or broke: running it
-                    // again would run it twice.
-                    other => TryError::Final(failed("running the script", other)),
-                })
+                session.exec(command, on_line, within).await.map_err(retry::script_error)
             }
         })
         .await
@@ -325,14 +317,6 @@ impl Shell {
                  set \"skip_clean\": true"
             ))),
         }
-    }
-}
-
-/// A communicator error of `doing`, cancellation kept apart.
-fn failed(doing: &str, e: comm::Error) -> StepError {
-    match e {
-        comm::Error::Cancelled => StepError::Cancelled,
-        other => StepError::Failed(format!("{doing}: {other}")),
     }
 }
 

@@ -35,7 +35,8 @@ pub struct Overrides {
 }
 
 /// The provisioner types this kiln runs.
-pub const PROVISIONER_TYPES: &[&str] = &["shell-local", "shell", "file"];
+pub const PROVISIONER_TYPES: &[&str] =
+    &["shell-local", "shell", "file", "powershell", "windows-shell", "windows-restart"];
 /// The post-processor types this kiln runs.
 pub const POST_PROCESSOR_TYPES: &[&str] = &["manifest"];
 
@@ -459,13 +460,7 @@ fn provisioners_at(
         let at = if key == "provisioners" { format!("{key}[{index}]") } else { key.to_string() };
         let Some(provisioner_type) = required_type(map, &at, problems) else { continue };
         if !PROVISIONER_TYPES.contains(&provisioner_type.as_str()) {
-            let hint = if matches!(provisioner_type.as_str(), "powershell" | "windows-shell" | "windows-restart") {
-                "; kiln speaks WinRM (\"communicator\": \"winrm\") but has no Windows provisioners yet: \
-                 move files with \"file\" meanwhile"
-                    .to_string()
-            } else {
-                did_you_mean(&provisioner_type, PROVISIONER_TYPES.iter().copied())
-            };
+            let hint = did_you_mean(&provisioner_type, PROVISIONER_TYPES.iter().copied());
             problems.push(Problem::new(
                 format!("{at}.type"),
                 format!(

@@ -13,7 +13,8 @@
 //! - `put.rs`, `get.rs`: uploads and downloads through the `put` and `get`
 //!   scripts.
 //! - `query.rs`: what a path is, a directory's names (`kind`, `list`).
-//! - `scripts.rs`: the PowerShell scripts and the command that carries one.
+//! - `scripts.rs`: the PowerShell scripts and the command that carries one
+//!   (the Windows provisioners build theirs with it too).
 //! - `records.rs`: the records `put` reads and `get` prints.
 
 mod exec;
@@ -25,7 +26,7 @@ pub mod protocol;
 mod put;
 mod query;
 mod records;
-mod scripts;
+pub(crate) mod scripts;
 mod session;
 #[cfg(test)]
 mod session_tests;

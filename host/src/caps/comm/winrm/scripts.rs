@@ -13,8 +13,9 @@ use base64::Engine;
 /// The program line every script runs under (the spec's, exactly).
 const POWERSHELL: &str = "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand ";
 
-/// The first line of every script body.
-const PROGRESS: &str = "$ProgressPreference = 'SilentlyContinue'\n";
+/// The first line of every script body (the provisioners' scripts start
+/// with it too).
+pub const PROGRESS: &str = "$ProgressPreference = 'SilentlyContinue'\n";
 
 /// The longest command line `cmd.exe` runs.
 pub const MAX_COMMAND: usize = 8191;
@@ -142,17 +143,26 @@ const SINGLE_QUOTES: [char; 5] = ['\'', '\u{2018}', '\u{2019}', '\u{201A}', '\u{
 pub fn header(operation: &str, params: &[(&str, &str)]) -> String {
     let mut text = format!("# kiln:{operation} 1\n");
     for (name, value) in params {
-        let mut quoted = String::with_capacity(value.len());
-        for c in value.chars() {
-            quoted.push(c);
-            if SINGLE_QUOTES.contains(&c) {
-                quoted.push(c);
-            }
-        }
-        text.push_str(&format!("${name} = '{quoted}'\n"));
+        text.push_str(&format!("${name} = {}\n", single_quoted(value)));
     }
     text.push('\n');
     text
+}
+
+/// `value` as a PowerShell single-quoted string, quotes included: every
+/// character PowerShell takes as a single quote is doubled, so nothing in
+/// `value` can end the string, and nothing in it is expanded.
+pub fn single_quoted(value: &str) -> String {
+    let mut quoted = String::with_capacity(value.len() + 2);
+    quoted.push('\'');
+    for c in value.chars() {
+        quoted.push(c);
+        if SINGLE_QUOTES.contains(&c) {
+            quoted.push(c);
+        }
+    }
+    quoted.push('\'');
+    quoted
 }
 
 /// The script `body` for `operation` with its one parameter. Fails when
