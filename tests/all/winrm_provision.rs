@@ -5,9 +5,9 @@
 //! the machine holds afterwards (files, scheduled tasks, boots), not just
 //! what kiln printed.
 
+use crate::support::Project;
 use crate::support::report::{Report, simulate};
 use crate::support::windows::{self, Windows};
-use crate::support::Project;
 use serde_json::{Value, json};
 
 crate::support::tests! {

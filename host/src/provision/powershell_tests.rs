@@ -212,6 +212,21 @@ async fn a_file_that_cannot_be_removed_fails() {
     assert!(message.contains(&format!("removing {SCRIPT} exited with code 1")), "{message}");
 }
 
+#[tokio::test]
+async fn a_machine_gone_after_the_script_leaves_the_files_with_a_warning() {
+    // sysprep /shutdown: the script succeeded, then the machine went away.
+    let (_dir, plan) = planned(json!([powershell(json!({}))]), None);
+    let gone = comm::Error::Unreachable("connection refused".into());
+    let session = FakeSession::default().answering_to(ENCODED, [Err(gone)]);
+    run(&plan, Some(&session)).await.unwrap();
+    let removes = session
+        .commands()
+        .iter()
+        .filter(|c| c.starts_with(ENCODED) && decoded(c).starts_with("# kiln:remove 1"))
+        .count();
+    assert_eq!(removes, 1, "it tried once, not once per file or per retry: {:?}", session.calls());
+}
+
 #[test]
 fn configuration_errors_name_their_field() {
     let base = || json!({"type": "powershell", "inline": ["x"]});

@@ -237,29 +237,43 @@ pub fn boot_command() -> String {
         .expect("the boot script is a few hundred characters")
 }
 
-/// Removes each of `paths` with the `remove` script, each retried as
-/// Packer retries a cleanup until `timeout` when it cannot run or its
-/// connection drops; a non-zero exit fails at once (the file would stay
-/// on the image), and so does a path the script cannot carry.
+/// How long the cleanup after a successful script waits to reach the
+/// machine. A script may end by shutting the machine down (sysprep's
+/// `/shutdown`, the last step of many Windows recipes) or restarting it;
+/// waiting the whole `start_retry_timeout` for a machine that is gone
+/// would only delay the build, and the file is said to stay.
+pub const CLEANUP_LOGIN: Duration = Duration::from_secs(5);
+
+/// Removes each of `paths` with the `remove` script, once each, logging
+/// in again within `timeout` (at most [`CLEANUP_LOGIN`]). A machine that
+/// cannot be reached, or drops the connection, is not a failure: the
+/// script succeeded and may have shut it down, so a warning names the
+/// files that stay and how to silence it. A non-zero exit fails (the
+/// file would stay on a running machine's image), and so does a path the
+/// script cannot carry.
 pub async fn remove(session: &dyn Session, ui: &BuildUi, timeout: Duration, paths: &[&str]) -> Result<(), StepError> {
-    for path in paths {
+    let within = timeout.min(CLEANUP_LOGIN);
+    for (n, path) in paths.iter().enumerate() {
         let command = remove_command(path)?;
-        let exit = retry::until_timeout(timeout, &format!("removing {path}"), ui, |within| {
-            let command = &command;
-            async move {
-                match session.exec(command, quiet(), within).await.map_err(|e| failed("running remove", e))? {
-                    Exit::Disconnected(why) => Err(TryError::Again(why)),
-                    Exit::Status(code) => Ok(code),
-                }
+        let why = match session.exec(&command, quiet(), within).await {
+            Ok(Exit::Status(0)) => continue,
+            Ok(Exit::Status(code)) => {
+                return Err(StepError::Failed(format!(
+                    "removing {path} exited with code {code}: the file stays on the machine; fix its folder's \
+                     permissions or set \"skip_clean\": true"
+                )));
             }
-        })
-        .await?;
-        if exit != 0 {
-            return Err(StepError::Failed(format!(
-                "removing {path} exited with code {exit}: the file stays on the machine; fix its folder's \
-                 permissions"
-            )));
-        }
+            Ok(Exit::Disconnected(why)) => why,
+            Err(crate::caps::comm::Error::Cancelled) => return Err(StepError::Cancelled),
+            Err(e) => e.to_string(),
+        };
+        ui.error(&format!(
+            "Could not remove {} from the machine: it did not answer after the script ({why}); it may have shut \
+             down or restarted. The files stay on the machine; set \"skip_clean\": true to leave them without \
+             trying",
+            paths[n..].join(", ")
+        ));
+        return Ok(());
     }
     Ok(())
 }
