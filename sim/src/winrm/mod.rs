@@ -11,12 +11,14 @@
 //! - `hub.rs`: [`WinrmHub`], every cloud machine's endpoint behind the
 //!   [`crate::endpoint::MachineEndpoint`] seam.
 //! - `standalone.rs`: [`Standalone`], one machine no cloud made.
+//! - `power.rs`: restarts and shutdowns the machines' commands ask for.
 //! - `records.rs`: what the endpoints saw.
 //! - `machine/`: one simulated Windows machine: its files, its environment,
 //!   and the commands it understands.
 
 mod hub;
 pub mod machine;
+mod power;
 mod records;
 mod server;
 mod service;

@@ -37,6 +37,11 @@ pub trait Backend: Send + Sync + 'static {
     /// machine stops or goes away, as a rebooting Windows drops its
     /// clients.
     fn track(&self, machine: &str, connection: AbortHandle);
+    /// Called once `record`'s request was answered (its reply is written
+    /// in the same poll, before any task can end the connection): the
+    /// endpoint carries out a restart or shutdown the machine's commands
+    /// asked for (`power.rs`).
+    fn answered(&self, record: &RequestRecord);
     /// Says what a listener cannot do (an accept that failed).
     fn warn(&self, message: &str);
 }
@@ -221,6 +226,7 @@ async fn handle(
             Err(Reset)
         }
     };
+    backend.answered(&record);
     backend.log().add(record);
     response
 }

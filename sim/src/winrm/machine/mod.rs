@@ -26,10 +26,13 @@ mod env;
 mod fs;
 mod kiln;
 mod packer;
+#[allow(non_snake_case)]
+mod power_shim_DELETE;
 mod powershell;
 mod pscript;
 mod psflow;
 mod pslang;
+pub use power_shim_DELETE::{PowerRequest, TaskRecord};
 
 use std::sync::{Arc, Mutex, MutexGuard};
 

@@ -1,0 +1,327 @@
+//! A simulated Windows machine's power: the restarts and shutdowns its
+//! commands ask for (`shutdown /r`, `Restart-Computer`, sysprep
+//! `/shutdown`), carried out once they are due, and what the records show
+//! of them (docs/winrm-protocol.md, "What the simulated machine does").
+//!
+//! [`Power`] decides when the machine goes down and comes back; the
+//! endpoint that serves the machine (the hub, a standalone machine) does
+//! what that means for its listeners, connections and shells, behind
+//! [`Switch`].
+
+use super::machine::{PowerRequest, WindowsMachine};
+use serde::Serialize;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::task::AbortHandle;
+
+/// How often a machine with a power request that is not due yet (`shutdown
+/// /r /t 60`) looks whether it is: the request is carried out at most this
+/// late, and a machine waits on a timer rather than spinning.
+pub const POWER_TICK: Duration = Duration::from_millis(250);
+
+/// What an endpoint does when its machine's power changes. Called without
+/// any lock of [`Power`] held.
+pub trait Switch: Send + Sync + 'static {
+    /// Machine `id` went down for `request`: its connections end (their
+    /// clients see them closed), its shells are lost; on a restart it stops
+    /// listening until [`Switch::listen`]; on a shutdown its cloud (if any)
+    /// shows it stopped.
+    fn down(&self, id: &str, request: PowerRequest);
+    /// Whether machine `id` is still running as far as its cloud knows (a
+    /// restart ends with the machine up only then; a standalone machine
+    /// always is).
+    fn running(&self, id: &str) -> bool;
+    /// Machine `id`'s restart is over: it listens again.
+    fn listen(&self, id: &str);
+}
+
+/// Where the machine is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Made, never started by its cloud yet: its first start is its first
+    /// boot (the one the machine model was made with).
+    NotStarted,
+    /// Running: it serves its connections.
+    Up,
+    /// Restarting: down until its restart's time has passed.
+    Restarting,
+    /// Shut down by its own command, and not seen stopped by a cloud (a
+    /// standalone machine stays so): down for good.
+    ShutDown,
+    /// Off: stopped by its cloud (after its own shutdown, or not); it boots
+    /// when its cloud starts it again.
+    Off,
+}
+
+/// One power event, for the records.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct PowerEvent {
+    /// `restart_requested`, `shutdown_requested`, `down`, `up`.
+    pub event: &'static str,
+    /// Why it went down (`down` only): `restart`, `shutdown`, or `stopped`
+    /// (its cloud stopped it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<&'static str>,
+    /// When, UTC, RFC 3339 with milliseconds. A request's time is when the
+    /// endpoint first saw it (the end of the request that ran the command).
+    pub at: String,
+}
+
+fn now_text() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// .NET ticks (100 ns since 0001-01-01 UTC) as RFC 3339 text; empty when
+/// out of chrono's range.
+fn ticks_text(ticks: i64) -> String {
+    const UNIX_EPOCH_TICKS: i64 = 621_355_968_000_000_000;
+    let since = ticks - UNIX_EPOCH_TICKS;
+    let (secs, rest) = (since.div_euclid(10_000_000), since.rem_euclid(10_000_000));
+    chrono::DateTime::from_timestamp(secs, (rest * 100) as u32)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+struct Inner {
+    state: State,
+    events: Vec<PowerEvent>,
+    /// Every boot's time, .NET ticks, oldest first.
+    boot_times: Vec<i64>,
+    /// When a request not due yet was first seen.
+    pending_since: Option<String>,
+    /// The task waiting for a request to be due, or for a restart's end.
+    timer: Option<AbortHandle>,
+}
+
+/// One machine's power: up, restarting or off, and its history.
+pub struct Power {
+    id: String,
+    machine: Arc<WindowsMachine>,
+    restart: Duration,
+    inner: Mutex<Inner>,
+}
+
+impl Power {
+    /// The power of `machine` (its id `id` in records), for a restart of
+    /// `restart`: up (`up`: it has just booted), or not started yet (its
+    /// cloud starts it: [`Power::running`]).
+    pub fn new(id: &str, machine: Arc<WindowsMachine>, restart: Duration, up: bool) -> Arc<Power> {
+        let boot = machine.boot_time_ticks();
+        Arc::new(Power {
+            id: id.to_string(),
+            machine,
+            restart,
+            inner: Mutex::new(Inner {
+                state: if up { State::Up } else { State::NotStarted },
+                events: Vec::new(),
+                boot_times: vec![boot],
+                pending_since: None,
+                timer: None,
+            }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        super::lock(&self.inner)
+    }
+
+    /// Whether the machine is up: a connection or request to it is served.
+    pub fn is_up(&self) -> bool {
+        self.lock().state == State::Up
+    }
+
+    /// Whether the machine is restarting (its listeners closed).
+    pub fn is_restarting(&self) -> bool {
+        self.lock().state == State::Restarting
+    }
+
+    /// Acts on what the machine's commands asked for, once a request to it
+    /// (`action`, as the records name it) has been answered: a due restart
+    /// or shutdown is carried out (after a `Command`'s reply, not at once:
+    /// the client's next request or the next [`POWER_TICK`], so that it can
+    /// receive the command's exit code, as Windows takes a moment to go
+    /// down); one not due yet is waited for on a timer.
+    pub fn answered(self: &Arc<Self>, action: &str, switch: &Arc<dyn Switch>) {
+        if !self.is_up() || !self.machine.power_pending() {
+            return;
+        }
+        if action != "Command"
+            && let Some(request) = self.machine.take_power_request()
+        {
+            self.go_down(request, switch);
+            return;
+        }
+        let mut inner = self.lock();
+        inner.pending_since.get_or_insert_with(now_text);
+        if inner.timer.is_none() {
+            let (power, switch) = (Arc::clone(self), Arc::clone(switch));
+            inner.timer = Some(tokio::spawn(async move { power.wait_for_request(switch).await }).abort_handle());
+        }
+    }
+
+    /// Looks every [`POWER_TICK`] whether the pending request is due, and
+    /// carries it out; ends when it was, or was withdrawn.
+    async fn wait_for_request(self: Arc<Self>, switch: Arc<dyn Switch>) {
+        loop {
+            tokio::time::sleep(POWER_TICK).await;
+            if !self.is_up() {
+                return;
+            }
+            if let Some(request) = self.machine.take_power_request() {
+                // This task is the timer: it must not be aborted below.
+                self.lock().timer = None;
+                self.go_down(request, &switch);
+                return;
+            }
+            if !self.machine.power_pending() {
+                let mut inner = self.lock();
+                inner.pending_since = None;
+                inner.timer = None;
+                return;
+            }
+        }
+    }
+
+    /// Takes the machine down for `request`; a restart brings it back after
+    /// its time.
+    fn go_down(self: &Arc<Self>, request: PowerRequest, switch: &Arc<dyn Switch>) {
+        let (asked, cause) = match request {
+            PowerRequest::Restart => ("restart_requested", "restart"),
+            PowerRequest::Shutdown => ("shutdown_requested", "shutdown"),
+        };
+        {
+            let mut inner = self.lock();
+            // Down first: a request that finishes while the connections are
+            // ended finds the machine gone and is not answered.
+            inner.state = if cause == "restart" { State::Restarting } else { State::ShutDown };
+            let at = inner.pending_since.take().unwrap_or_else(now_text);
+            inner.events.push(PowerEvent { event: asked, cause: None, at });
+            inner.events.push(PowerEvent { event: "down", cause: Some(cause), at: now_text() });
+            if let Some(timer) = inner.timer.take() {
+                timer.abort();
+            }
+        }
+        let restart = matches!(request, PowerRequest::Restart);
+        switch.down(&self.id, request);
+        if !restart {
+            // A cloud shows the machine stopped now, and starting it boots
+            // it; without a cloud, nothing ever will.
+            if !switch.running(&self.id) {
+                let mut inner = self.lock();
+                if inner.state == State::ShutDown {
+                    inner.state = State::Off;
+                }
+            }
+            return;
+        }
+        let (power, switch) = (Arc::clone(self), Arc::clone(switch));
+        let back = tokio::spawn(async move {
+            tokio::time::sleep(power.restart).await;
+            power.restarted(&switch);
+        });
+        self.lock().timer = Some(back.abort_handle());
+    }
+
+    /// A restart's time is over: the machine boots (when its cloud still
+    /// runs it) and listens again.
+    fn restarted(&self, switch: &Arc<dyn Switch>) {
+        let running = switch.running(&self.id);
+        {
+            let mut inner = self.lock();
+            inner.timer = None;
+            if inner.state != State::Restarting {
+                return;
+            }
+            if running {
+                self.boot(&mut inner);
+            } else {
+                // Stopped by its cloud meanwhile: it boots when started.
+                inner.state = State::Off;
+            }
+        }
+        switch.listen(&self.id);
+    }
+
+    fn boot(&self, inner: &mut Inner) {
+        self.machine.booted();
+        inner.state = State::Up;
+        inner.boot_times.push(self.machine.boot_time_ticks());
+        inner.events.push(PowerEvent { event: "up", cause: None, at: now_text() });
+    }
+
+    /// Its cloud runs the machine: one that was off boots (one never
+    /// started is up in its first boot). Whether it is up now (a
+    /// restarting one is not).
+    pub fn running(&self) -> bool {
+        let mut inner = self.lock();
+        match inner.state {
+            State::Off => self.boot(&mut inner),
+            State::NotStarted => inner.state = State::Up,
+            State::Up | State::Restarting | State::ShutDown => {}
+        }
+        inner.state == State::Up
+    }
+
+    /// Its cloud stopped the machine (or it stopped itself): one that was up
+    /// is off from now on. Whether it was up (its endpoint then ends its
+    /// connections and shells).
+    pub fn stopped(&self) -> bool {
+        let mut inner = self.lock();
+        if inner.state == State::ShutDown {
+            inner.state = State::Off;
+        }
+        if inner.state != State::Up {
+            return false;
+        }
+        inner.state = State::Off;
+        inner.pending_since = None;
+        inner.events.push(PowerEvent { event: "down", cause: Some("stopped"), at: now_text() });
+        if let Some(timer) = inner.timer.take() {
+            timer.abort();
+        }
+        true
+    }
+
+    /// Ends its timers (the endpoint is going away).
+    pub fn stop(&self) {
+        if let Some(timer) = self.lock().timer.take() {
+            timer.abort();
+        }
+    }
+
+    /// What the records show: `boots` (`count`: how many times it booted,
+    /// this simulator's first boot included; `times`: each boot's `ticks`,
+    /// as `LastBootUpTime` gives them, and `at`, RFC 3339), `power` (its
+    /// [`PowerEvent`]s, oldest first), and `tasks` (every scheduled task
+    /// that ran: `name`, `user`, `exit_code`; never a password).
+    pub fn report(&self) -> serde_json::Value {
+        let (events, boot_times) = {
+            let inner = self.lock();
+            (inner.events.clone(), inner.boot_times.clone())
+        };
+        let times: Vec<serde_json::Value> =
+            boot_times.iter().map(|&ticks| serde_json::json!({"ticks": ticks, "at": ticks_text(ticks)})).collect();
+        let tasks: Vec<serde_json::Value> = self
+            .machine
+            .tasks()
+            .into_iter()
+            .map(|t| serde_json::json!({"name": t.name, "user": t.user, "exit_code": t.exit_code}))
+            .collect();
+        serde_json::json!({
+            "boots": {"count": self.machine.boots(), "times": times},
+            "power": events,
+            "tasks": tasks,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_read_as_utc_times() {
+        // 2020-01-01T00:00:00Z.
+        assert_eq!(ticks_text(637_134_336_000_000_000), "2020-01-01T00:00:00.000Z");
+    }
+}
