@@ -399,6 +399,8 @@ mod tests {
             (r#"{"winrm": {"http_port": 5986}}"#, "winrm.https_port"),
             (r#"{"winrm": {"https_port": 5985}}"#, "winrm.https_port"),
             (r#"{"winrm": {"idle_timeout_secs": 0}}"#, "winrm.idle_timeout_secs"),
+            (r#"{"winrm": {"restart_secs": -1}}"#, "winrm.restart_secs"),
+            (r#"{"winrm": {"restart_secs": 1e6}}"#, "winrm.restart_secs"),
         ] {
             let error = Config::from_json(text).unwrap_err().to_string();
             assert!(error.starts_with(&format!("{field}: ")), "{text}: {error}");
@@ -408,5 +410,22 @@ mod tests {
         assert!(Config::from_json(r#"{"winrm": {"max_envelope": 1}}"#).is_err());
         assert!(parse_fault_rule("CreatVpc:reset").unwrap_err().contains("did you mean \"CreateVpc\"?"));
         assert!(parse_fault_rule("CreateVpc:reset").is_ok());
+    }
+
+    #[test]
+    fn a_restart_lasts_what_the_settings_say_or_the_profile_scaled() {
+        let default = WinrmSettings::default();
+        assert_eq!(default.restart_secs, None);
+        assert_eq!(default.for_profile(Profile::Fast, 1.0).restart(), std::time::Duration::from_millis(300));
+        assert_eq!(default.for_profile(Profile::Instant, 1.0).restart(), std::time::Duration::ZERO);
+        assert_eq!(default.for_profile(Profile::Realistic, 2.0).restart_secs, Some(63.4));
+        let given = WinrmSettings { restart_secs: Some(5.0), ..default };
+        assert_eq!(given.for_profile(Profile::Realistic, 2.0).restart(), std::time::Duration::from_secs(5));
+        assert_eq!(default.restart(), std::time::Duration::from_millis(300), "unresolved settings restart as fast");
+        assert_eq!(Config::from_json(r#"{"winrm": {"restart_secs": 2.5}}"#).unwrap().winrm.restart_secs, Some(2.5));
+        assert_eq!(parse_restart_secs(" 30 "), Ok(30.0));
+        for bad in ["-0.5", "inf", "NaN", "x", "100000"] {
+            assert!(parse_restart_secs(bad).is_err(), "{bad}");
+        }
     }
 }
