@@ -139,31 +139,47 @@ impl WinrmHub {
     }
 
     fn listen(&self, ip: Ipv4Addr, port: u16, tls: bool, machine: &str) -> Option<Listener> {
-        let hub: Arc<dyn Backend> = self.me.upgrade()?;
         let what = if tls { "WinRM over HTTPS" } else { "WinRM" };
         let (listener, address) = crate::listen::bind(ip, port, what, machine, &self.warnings)?;
-        let tls = tls.then(|| Arc::clone(&self.tls));
-        let accept = self
-            .runtime
-            .spawn(async move {
-                if let Ok(listener) = tokio::net::TcpListener::from_std(listener) {
-                    server::accept(listener, hub, tls).await;
-                }
-            })
-            .abort_handle();
-        Some(Listener { address, accept: Some(accept) })
+        Some(Listener { address, accept: self.accept(listener, tls) })
     }
 
-    /// Listens again on every listener of `bound` that a restart closed
-    /// (at its own port: clients keep the address they were given).
-    fn reopen(&self, ip: Ipv4Addr, bound: &mut Bound) {
+    /// Serves the connections `listener` accepts; its accept loop.
+    fn accept(&self, listener: std::net::TcpListener, tls: bool) -> Option<AbortHandle> {
+        let hub: Arc<dyn Backend> = self.me.upgrade()?;
+        let tls = tls.then(|| Arc::clone(&self.tls));
+        let accept = self.runtime.spawn(async move {
+            if let Ok(listener) = tokio::net::TcpListener::from_std(listener) {
+                server::accept(listener, hub, tls).await;
+            }
+        });
+        Some(accept.abort_handle())
+    }
+
+    /// Listens again on every listener of `bound` that a restart closed,
+    /// at its own port (clients keep the address they were given); whether
+    /// all of them listen now. A port not free yet (the closed loop is
+    /// still being dropped) is said only when `last_try`.
+    fn reopen(&self, ip: Ipv4Addr, bound: &mut Bound, last_try: bool) -> bool {
         let machine = bound.machine.clone();
+        let mut all = true;
         for (listener, tls) in bound.listeners() {
-            if listener.accept.is_none() {
-                listener.accept =
-                    self.listen(ip, listener.address.port(), tls, &machine).and_then(|mut new| new.accept.take());
+            if listener.accept.is_some() {
+                continue;
+            }
+            let port = listener.address.port();
+            match crate::listen::try_bind(ip, port) {
+                Ok((socket, _)) => listener.accept = self.accept(socket, tls),
+                Err(e) => {
+                    all = false;
+                    if last_try {
+                        let what = if tls { "WinRM over HTTPS" } else { "WinRM" };
+                        self.warnings.warn(&crate::listen::cannot_listen(what, ip, port, &machine, &e));
+                    }
+                }
             }
         }
+        all
     }
 
     /// Binds every address of `machines` not bound yet (an address of a
@@ -188,7 +204,7 @@ impl WinrmHub {
         );
         for (ip, b) in bound.iter_mut() {
             if !restarting.contains(&b.machine) {
-                self.reopen(*ip, b);
+                self.reopen(*ip, b, true);
             }
         }
     }
@@ -329,13 +345,15 @@ impl Switch for WinrmHub {
         self.lookup(id).is_some_and(|m| m.running)
     }
 
-    fn listen(&self, id: &str) {
+    fn listen(&self, id: &str, last_try: bool) -> bool {
         let mut bound = self.bound();
+        let mut all = true;
         for (ip, b) in bound.iter_mut() {
             if b.machine == id {
-                self.reopen(*ip, b);
+                all &= self.reopen(*ip, b, last_try);
             }
         }
+        all
     }
 }
 

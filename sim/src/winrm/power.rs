@@ -19,6 +19,10 @@ use tokio::task::AbortHandle;
 /// late, and a machine waits on a timer rather than spinning.
 pub const POWER_TICK: Duration = Duration::from_millis(250);
 
+/// How many times a machine back from a restart tries to listen at a port
+/// that is not free yet, [`crate::listen::ACCEPT_PAUSE`] apart.
+const REBIND_TRIES: u32 = 20;
+
 /// What an endpoint does when its machine's power changes. Called without
 /// any lock of [`Power`] held.
 pub trait Switch: Send + Sync + 'static {
@@ -31,8 +35,10 @@ pub trait Switch: Send + Sync + 'static {
     /// restart ends with the machine up only then; a standalone machine
     /// always is).
     fn running(&self, id: &str) -> bool;
-    /// Machine `id`'s restart is over: it listens again.
-    fn listen(&self, id: &str);
+    /// Machine `id`'s restart is over: it listens again (at the ports it
+    /// had). Whether it does on every one; one that is not free yet is
+    /// tried again, and only a `last_try` says that it failed.
+    fn listen(&self, id: &str, last_try: bool) -> bool;
 }
 
 /// Where the machine is.
@@ -91,6 +97,16 @@ struct Inner {
     pending_since: Option<String>,
     /// The task waiting for a request to be due, or for a restart's end.
     timer: Option<AbortHandle>,
+}
+
+impl Inner {
+    /// Forgets the timer if it is the task calling (another may have taken
+    /// its place meanwhile: a request that made the machine go down).
+    fn forget_timer(&mut self) {
+        if self.timer.as_ref().map(AbortHandle::id) == tokio::task::try_id() {
+            self.timer = None;
+        }
+    }
 }
 
 /// One machine's power: up, restarting or off, and its history.
@@ -153,7 +169,9 @@ impl Power {
         }
         let mut inner = self.lock();
         inner.pending_since.get_or_insert_with(now_text);
-        if inner.timer.is_none() {
+        // A restart's task that ended before its handle was kept leaves a
+        // finished one behind.
+        if inner.timer.as_ref().is_none_or(AbortHandle::is_finished) {
             let (power, switch) = (Arc::clone(self), Arc::clone(switch));
             inner.timer = Some(tokio::spawn(async move { power.wait_for_request(switch).await }).abort_handle());
         }
@@ -169,14 +187,14 @@ impl Power {
             }
             if let Some(request) = self.machine.take_power_request() {
                 // This task is the timer: it must not be aborted below.
-                self.lock().timer = None;
+                self.lock().forget_timer();
                 self.go_down(request, &switch);
                 return;
             }
             if !self.machine.power_pending() {
                 let mut inner = self.lock();
                 inner.pending_since = None;
-                inner.timer = None;
+                inner.forget_timer();
                 return;
             }
         }
@@ -217,18 +235,17 @@ impl Power {
         let (power, switch) = (Arc::clone(self), Arc::clone(switch));
         let back = tokio::spawn(async move {
             tokio::time::sleep(power.restart).await;
-            power.restarted(&switch);
+            power.restarted(&switch).await;
         });
         self.lock().timer = Some(back.abort_handle());
     }
 
     /// A restart's time is over: the machine boots (when its cloud still
     /// runs it) and listens again.
-    fn restarted(&self, switch: &Arc<dyn Switch>) {
+    async fn restarted(&self, switch: &Arc<dyn Switch>) {
         let running = switch.running(&self.id);
         {
             let mut inner = self.lock();
-            inner.timer = None;
             if inner.state != State::Restarting {
                 return;
             }
@@ -239,7 +256,15 @@ impl Power {
                 inner.state = State::Off;
             }
         }
-        switch.listen(&self.id);
+        // The closed accept loops are dropped as the runtime cancels them:
+        // with a short restart, a port may not be free at the first try.
+        for attempt in 1..=REBIND_TRIES {
+            if switch.listen(&self.id, attempt == REBIND_TRIES) {
+                break;
+            }
+            tokio::time::sleep(crate::listen::ACCEPT_PAUSE).await;
+        }
+        self.lock().forget_timer();
     }
 
     fn boot(&self, inner: &mut Inner) {

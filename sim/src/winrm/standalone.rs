@@ -185,17 +185,26 @@ impl Switch for Alone {
         true
     }
 
-    fn listen(&self, _: &str) {
+    fn listen(&self, _: &str, last_try: bool) -> bool {
         // The port it had: clients keep the address they were given.
-        let bound = std::net::TcpListener::bind(self.address)
-            .and_then(|l| l.set_nonblocking(true).map(|()| l))
-            .and_then(tokio::net::TcpListener::from_std);
-        match bound {
-            Ok(listener) => self.serve(listener),
-            Err(e) => self.warn(&format!(
-                "the Windows machine restarted but cannot listen on {} again: {e}; WinRM to it will fail",
-                self.address
-            )),
+        let SocketAddr::V4(v4) = self.address else {
+            self.warn(&format!("the Windows machine restarted but cannot listen on {} again: not IPv4", self.address));
+            return true;
+        };
+        match crate::listen::try_bind(*v4.ip(), v4.port()).and_then(|(l, _)| tokio::net::TcpListener::from_std(l)) {
+            Ok(listener) => {
+                self.serve(listener);
+                true
+            }
+            Err(e) => {
+                if last_try {
+                    self.warn(&format!(
+                        "the Windows machine restarted but cannot listen on {} again: {e}; WinRM to it will fail",
+                        self.address
+                    ));
+                }
+                false
+            }
         }
     }
 }
