@@ -54,5 +54,6 @@ fn main() -> std::process::ExitCode {
         ssh::TESTS,
         winrm::TESTS,
         winrm_peers::TESTS,
+        winrm_provision::TESTS,
     ])
 }
