@@ -343,10 +343,127 @@ impl Power {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
 
     #[test]
     fn ticks_read_as_utc_times() {
         // 2020-01-01T00:00:00Z.
         assert_eq!(ticks_text(637_134_336_000_000_000), "2020-01-01T00:00:00.000Z");
+    }
+
+    /// An endpoint that notes what it was asked to do.
+    #[derive(Default)]
+    struct Noted {
+        calls: Mutex<Vec<String>>,
+        stopped_by_cloud: AtomicBool,
+    }
+
+    impl Switch for Noted {
+        fn down(&self, _: &str, request: PowerRequest) {
+            self.calls.lock().unwrap().push(format!("down {request:?}"));
+            if matches!(request, PowerRequest::Shutdown) {
+                self.stopped_by_cloud.store(true, Ordering::SeqCst);
+            }
+        }
+        fn running(&self, _: &str) -> bool {
+            !self.stopped_by_cloud.load(Ordering::SeqCst)
+        }
+        fn listen(&self, _: &str, _: bool) -> bool {
+            self.calls.lock().unwrap().push("listen".into());
+            true
+        }
+    }
+
+    fn machine() -> (Arc<WindowsMachine>, Arc<Noted>, Arc<dyn Switch>) {
+        let machine = WindowsMachine::new("WIN", "Administrator");
+        let noted = Arc::new(Noted::default());
+        let switch: Arc<dyn Switch> = noted.clone();
+        (machine, noted, switch)
+    }
+
+    fn calls(noted: &Noted) -> Vec<String> {
+        noted.calls.lock().unwrap().clone()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_restart_waits_for_the_exit_code_then_is_down_for_its_time() {
+        let (machine, noted, switch) = machine();
+        let power = Power::new("WIN", Arc::clone(&machine), Duration::from_secs(30), true);
+        machine.start("shutdown /r /f /t 0", &[], None);
+        power.answered("Command", &switch);
+        assert!(power.is_up(), "down before the client could receive the exit code");
+        power.answered("Receive", &switch);
+        assert!(power.is_restarting());
+        assert_eq!(calls(&noted), ["down Restart"]);
+        tokio::time::sleep(Duration::from_secs(29)).await;
+        assert!(power.is_restarting(), "back before the restart's time");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(power.is_up());
+        assert_eq!(calls(&noted), ["down Restart", "listen"]);
+        assert_eq!(machine.boots(), 2);
+        let report = power.report();
+        assert_eq!(report["boots"]["count"], 2, "{report}");
+        assert_eq!(report["boots"]["times"].as_array().map(Vec::len), Some(2), "{report}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_restart_nobody_receives_happens_within_a_tick() {
+        let (machine, noted, switch) = machine();
+        let power = Power::new("WIN", Arc::clone(&machine), Duration::from_secs(30), true);
+        machine.start("shutdown /r /t 0", &[], None);
+        power.answered("Command", &switch);
+        tokio::time::sleep(POWER_TICK + Duration::from_millis(1)).await;
+        assert!(power.is_restarting());
+        assert_eq!(calls(&noted), ["down Restart"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_delayed_restart_is_waited_for_on_a_timer() {
+        let (machine, noted, switch) = machine();
+        let power = Power::new("WIN", Arc::clone(&machine), Duration::from_secs(1), true);
+        machine.start("shutdown /r /t 60", &[], None);
+        power.answered("Command", &switch);
+        power.answered("Receive", &switch);
+        tokio::time::sleep(Duration::from_secs(59)).await;
+        assert!(power.is_up(), "restarted before its delay");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(!power.is_up(), "{:?}", calls(&noted));
+        let report = power.report();
+        let events: Vec<&str> =
+            report["power"].as_array().unwrap().iter().filter_map(|e| e["event"].as_str()).collect();
+        assert_eq!(events, ["restart_requested", "down"], "{report}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_shutdown_is_off_until_its_cloud_runs_the_machine_again() {
+        let (machine, noted, switch) = machine();
+        let power = Power::new("WIN", Arc::clone(&machine), Duration::from_secs(1), true);
+        machine.start("shutdown /s /t 0", &[], None);
+        power.answered("Command", &switch);
+        power.answered("Receive", &switch);
+        assert!(!power.is_up());
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert_eq!(calls(&noted), ["down Shutdown"], "a shutdown never comes back by itself");
+        assert!(!power.stopped(), "it was off already");
+        assert!(power.running(), "its cloud started it: it boots");
+        assert_eq!(machine.boots(), 2);
+        let report = power.report();
+        let events: Vec<&str> =
+            report["power"].as_array().unwrap().iter().filter_map(|e| e["event"].as_str()).collect();
+        assert_eq!(events, ["shutdown_requested", "down", "up"], "{report}");
+    }
+
+    #[test]
+    fn a_machine_made_before_its_start_boots_once_when_started() {
+        let machine = WindowsMachine::new("WIN", "Administrator");
+        let power = Power::new("i-1", Arc::clone(&machine), Duration::from_secs(1), false);
+        assert!(!power.is_up());
+        assert!(!power.stopped(), "never up: nothing to stop");
+        assert!(power.running());
+        assert_eq!(machine.boots(), 1, "its first start is its first boot");
+        assert!(power.stopped());
+        assert!(power.running());
+        assert_eq!(machine.boots(), 2);
+        assert_eq!(power.report()["power"][0]["cause"], "stopped");
     }
 }
