@@ -419,19 +419,49 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_delayed_restart_is_waited_for_on_a_timer() {
-        let (machine, noted, switch) = machine();
+        use crate::winrm::machine::ManualClock;
+        // The machine counts the delay on its clock, the timer on tokio's:
+        // both move together.
+        let clock = Arc::new(ManualClock::new(std::time::SystemTime::now()));
+        let machine = WindowsMachine::with_clock("WIN", "Administrator", clock.clone());
+        let noted = Arc::new(Noted::default());
+        let switch: Arc<dyn Switch> = noted.clone();
         let power = Power::new("WIN", Arc::clone(&machine), Duration::from_secs(1), true);
         machine.start("shutdown /r /t 60", &[], None);
         power.answered("Command", &switch);
         power.answered("Receive", &switch);
+        clock.advance(Duration::from_secs(59));
         tokio::time::sleep(Duration::from_secs(59)).await;
         assert!(power.is_up(), "restarted before its delay");
+        clock.advance(Duration::from_secs(2));
         tokio::time::sleep(Duration::from_secs(2)).await;
         assert!(!power.is_up(), "{:?}", calls(&noted));
         let report = power.report();
         let events: Vec<&str> =
             report["power"].as_array().unwrap().iter().filter_map(|e| e["event"].as_str()).collect();
         assert_eq!(events, ["restart_requested", "down"], "{report}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_delayed_restart_cancelled_within_its_delay_never_happens() {
+        use crate::winrm::machine::ManualClock;
+        let clock = Arc::new(ManualClock::new(std::time::SystemTime::now()));
+        let machine = WindowsMachine::with_clock("WIN", "Administrator", clock.clone());
+        let noted = Arc::new(Noted::default());
+        let switch: Arc<dyn Switch> = noted.clone();
+        let power = Power::new("WIN", Arc::clone(&machine), Duration::from_secs(1), true);
+        // Packer's restart check: a delayed restart, then `shutdown /a`.
+        machine.start(r#"shutdown /r /f /t 60 /c "packer restart test""#, &[], None);
+        power.answered("Receive", &switch);
+        clock.advance(Duration::from_secs(1));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        machine.start("shutdown /a", &[], None);
+        power.answered("Receive", &switch);
+        clock.advance(Duration::from_secs(120));
+        tokio::time::sleep(Duration::from_secs(120)).await;
+        assert!(power.is_up());
+        assert!(calls(&noted).is_empty(), "{:?}", calls(&noted));
+        assert_eq!(power.report()["power"], serde_json::json!([]));
     }
 
     #[tokio::test(start_paused = true)]

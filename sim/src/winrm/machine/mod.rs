@@ -32,7 +32,7 @@ mod powershell;
 mod pscript;
 mod psflow;
 mod pslang;
-pub use power_shim_DELETE::{PowerRequest, TaskRecord};
+pub use power_shim_DELETE::{Clock, ManualClock, PowerRequest, TaskRecord};
 
 use std::sync::{Arc, Mutex, MutexGuard};
 

@@ -80,3 +80,36 @@ impl WindowsMachine {
         with(self, |s| s.request = Some(request))
     }
 }
+
+/// Shim.
+pub trait Clock: Send + Sync {
+    /// Shim.
+    fn now(&self) -> std::time::SystemTime;
+}
+
+/// Shim.
+pub struct ManualClock(Mutex<std::time::SystemTime>);
+
+impl ManualClock {
+    /// Shim.
+    pub fn new(start: std::time::SystemTime) -> ManualClock {
+        ManualClock(Mutex::new(start))
+    }
+    /// Shim.
+    pub fn advance(&self, by: std::time::Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> std::time::SystemTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+impl WindowsMachine {
+    /// Shim.
+    pub fn with_clock(hostname: &str, username: &str, _: std::sync::Arc<dyn Clock>) -> std::sync::Arc<WindowsMachine> {
+        WindowsMachine::new(hostname, username)
+    }
+}
