@@ -60,6 +60,17 @@ mod on {
         /// takes 500 by default, 150 at least).
         #[arg(long, value_name = "KB", default_value_t = 500, value_parser = clap::value_parser!(u32).range(32..=65536))]
         pub max_envelope_size_kb: u32,
+        /// Also take NTLM (the Negotiate scheme, `winrm_use_ntlm`), and,
+        /// as Windows in its default configuration, over plain HTTP only
+        /// with MS-WSMV message encryption: Basic logins and unencrypted
+        /// bodies are refused (HTTP 401) unless --allow-unencrypted.
+        #[arg(long)]
+        pub ntlm: bool,
+        /// With --ntlm: WinRM's AllowUnencrypted, so plain HTTP also takes
+        /// Basic logins and NTLM logins with unencrypted bodies (Packer's
+        /// winrm_use_ntlm). Without --ntlm it is always on.
+        #[arg(long)]
+        pub allow_unencrypted: bool,
     }
 
     /// The end of `kiln sim serve --help`: what the simulator does when no
@@ -275,7 +286,7 @@ mod on {
 
     /// Runs `kiln sim winrm`: one simulated Windows machine until Ctrl-C.
     async fn winrm(args: WinrmArgs, ui: Ui) -> anyhow::Result<Exit> {
-        use kiln_sim::winrm::{Standalone, StandaloneConfig};
+        use kiln_sim::winrm::{Auth, Standalone, StandaloneConfig};
         let redactor = ui.redactor().clone();
         // The default is documented, so no secret (and hiding it would
         // hide "kiln" in every line).
@@ -289,6 +300,8 @@ mod on {
             password: args.password.clone(),
             max_envelope_size_kb: args.max_envelope_size_kb,
             drop_after_stdin_bytes: None,
+            auth: if args.ntlm { Auth::Both } else { Auth::Basic },
+            allow_unencrypted: !args.ntlm || args.allow_unencrypted,
         };
         let machine = match Standalone::start(config).await {
             Ok(machine) => machine,
@@ -301,13 +314,18 @@ mod on {
         let address = machine.address();
         let scheme = if args.https { "https" } else { "http" };
         let banner = format!(
-            "kiln-sim Windows machine listening on {scheme}://{address}/wsman (WinRM, Basic authentication)\n  \
+            "kiln-sim Windows machine listening on {scheme}://{address}/wsman (WinRM, {auth})\n  \
              user:     {user} with the password of --password{default}\n  \
              envelope: MaxEnvelopeSizekb {kb}\n  \
              records:  GET http://{address}/__kiln/winrm (requests, counts, files)\n",
             user = args.username,
             default = if args.password == DEFAULT_WINRM_PASSWORD { " (default: kiln)" } else { "" },
             kb = args.max_envelope_size_kb,
+            auth = match (args.ntlm, args.allow_unencrypted) {
+                (false, _) => "Basic authentication",
+                (true, true) => "Basic or NTLM authentication, unencrypted bodies allowed",
+                (true, false) => "NTLM with message encryption; Basic over HTTPS only",
+            },
         );
         output::write(Stream::Stdout, &redactor.redact(&banner));
         tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;

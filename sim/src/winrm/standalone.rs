@@ -3,6 +3,7 @@
 //! `GET /__kiln/winrm` (its records, no login) on the same listener, for
 //! readers in another process.
 
+use super::auth::{Auth, Policy};
 use super::machine::WindowsMachine;
 use super::records::Records;
 use super::server::{self, Backend};
@@ -28,6 +29,12 @@ pub struct StandaloneConfig {
     /// Once a command got this many stdin bytes in all, the connection is
     /// reset and the shell forgotten: a dropped link.
     pub drop_after_stdin_bytes: Option<u64>,
+    /// The authentication schemes it takes (default: Basic and NTLM).
+    pub auth: Auth,
+    /// WinRM's `AllowUnencrypted` (default: true, as Packer's user-data
+    /// scripts set it; Windows' own default is false, with which plain
+    /// HTTP takes only NTLM with sealed bodies).
+    pub allow_unencrypted: bool,
 }
 
 impl Default for StandaloneConfig {
@@ -39,6 +46,8 @@ impl Default for StandaloneConfig {
             password: "kiln-Sim-1".into(),
             max_envelope_size_kb: WinrmSettings::DEFAULT_MAX_ENVELOPE_SIZE_KB,
             drop_after_stdin_bytes: None,
+            auth: Auth::Both,
+            allow_unencrypted: true,
         }
     }
 }
@@ -94,6 +103,10 @@ impl Backend for Alone {
         let mut connections = super::lock(&self.connections);
         connections.retain(|t| !t.is_finished());
         connections.push(connection);
+    }
+
+    fn policy(&self) -> Policy {
+        Policy { auth: self.config.auth, allow_unencrypted: self.config.allow_unencrypted }
     }
 
     fn warn(&self, message: &str) {
