@@ -219,11 +219,33 @@ impl Endpoint {
         Ok((status, body))
     }
 
+    /// Whether it logs in with NTLM (`winrm_use_ntlm`).
+    pub fn uses_ntlm(&self) -> bool {
+        matches!(self.http, Http::Ntlm(_))
+    }
+
+    /// What to check when logins keep being refused.
+    pub fn login_advice(&self) -> &'static str {
+        match self.http {
+            Http::Basic(_) => {
+                "Check winrm_username and winrm_password, and that the machine's WinRM service allows Basic \
+                 authentication (Auth Basic) and, over plain HTTP, AllowUnencrypted; or use HTTPS (winrm_use_ssl)"
+            }
+            Http::Ntlm(_) => {
+                "Check winrm_username (user, .\\user for a local account, or DOMAIN\\user) and winrm_password, and \
+                 that the machine's WinRM service allows Negotiate authentication (winrm set \
+                 winrm/config/service/auth @{Negotiate=\"true\"}); or set winrm_use_ntlm to false for Basic"
+            }
+        }
+    }
+
     /// What an HTTP 401 means here.
     fn refused_hint(&self) -> &'static str {
         match self.http {
             Http::Basic(_) => REFUSED_HINT,
-            Http::Ntlm(_) => NTLM_REFUSED_HINT,
+            Http::Ntlm(_) => {
+                "HTTP 401 to a request after the NTLM login: the machine no longer takes the connection's login"
+            }
         }
     }
 
@@ -252,9 +274,7 @@ impl Endpoint {
             Failure::Broken(why) => WsmanError::Broken(format!("{at}: {why}")),
             Failure::Refused => WsmanError::Unauthorized(format!("{}: {NTLM_REFUSED_HINT}", self.display)),
             Failure::NoNegotiate(offers) => WsmanError::Unauthorized(format!(
-                "{}: the machine does not offer NTLM (it offers {offers}); enable Negotiate authentication on \
-                 it (winrm set winrm/config/service/auth @{{Negotiate=\"true\"}}), or set winrm_use_ntlm to false \
-                 to log in with Basic authentication",
+                "{}: HTTP 401: the machine does not offer NTLM (its WWW-Authenticate offers {offers})",
                 self.display
             )),
         }
@@ -302,9 +322,8 @@ pub(crate) const REFUSED_HINT: &str = "HTTP 401: the user name or password was r
      transport: over plain HTTP it must also allow AllowUnencrypted, or use HTTPS with winrm_use_ssl";
 
 /// What an HTTP 401 to an NTLM login means and what to check.
-pub(crate) const NTLM_REFUSED_HINT: &str = "HTTP 401 after the NTLM AUTHENTICATE message: the user name or \
-     password was refused; check winrm_username (user, .\\user for a local account, or DOMAIN\\user) and \
-     winrm_password, and that the machine's WinRM service allows Negotiate authentication (Auth Negotiate)";
+pub(crate) const NTLM_REFUSED_HINT: &str =
+    "HTTP 401 after the NTLM AUTHENTICATE message: the user name or password was refused";
 
 /// `fault` with its message prefixed by where it happened.
 fn prefixed(fault: WsmanError, at: &str) -> WsmanError {
