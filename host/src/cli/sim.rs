@@ -66,6 +66,17 @@ mod on {
         #[arg(long, value_name = "SECS", default_value_t = kiln_sim::WinrmSettings::FAST_RESTART_SECS,
               value_parser = kiln_sim::config::parse_restart_secs)]
         pub restart_secs: f64,
+        /// Also take NTLM (the Negotiate scheme, `winrm_use_ntlm`), and,
+        /// as Windows in its default configuration, over plain HTTP only
+        /// with MS-WSMV message encryption: Basic logins and unencrypted
+        /// bodies are refused (HTTP 401) unless --allow-unencrypted.
+        #[arg(long)]
+        pub ntlm: bool,
+        /// With --ntlm: WinRM's AllowUnencrypted, so plain HTTP also takes
+        /// Basic logins and NTLM logins with unencrypted bodies (Packer's
+        /// winrm_use_ntlm). Without --ntlm it is always on.
+        #[arg(long)]
+        pub allow_unencrypted: bool,
     }
 
     /// The end of `kiln sim serve --help`: what the simulator does when no
@@ -292,7 +303,7 @@ mod on {
 
     /// Runs `kiln sim winrm`: one simulated Windows machine until Ctrl-C.
     async fn winrm(args: WinrmArgs, ui: Ui) -> anyhow::Result<Exit> {
-        use kiln_sim::winrm::{Standalone, StandaloneConfig};
+        use kiln_sim::winrm::{Auth, Standalone, StandaloneConfig};
         let redactor = ui.redactor().clone();
         // The default is documented, so no secret (and hiding it would
         // hide "kiln" in every line).
@@ -307,6 +318,8 @@ mod on {
             max_envelope_size_kb: args.max_envelope_size_kb,
             drop_after_stdin_bytes: None,
             restart: std::time::Duration::from_secs_f64(args.restart_secs),
+            auth: if args.ntlm { Auth::Both } else { Auth::Basic },
+            allow_unencrypted: !args.ntlm || args.allow_unencrypted,
         };
         let machine = match Standalone::start(config).await {
             Ok(machine) => machine,
@@ -319,7 +332,7 @@ mod on {
         let address = machine.address();
         let scheme = if args.https { "https" } else { "http" };
         let banner = format!(
-            "kiln-sim Windows machine listening on {scheme}://{address}/wsman (WinRM, Basic authentication)\n  \
+            "kiln-sim Windows machine listening on {scheme}://{address}/wsman (WinRM, {auth})\n  \
              user:     {user} with the password of --password{default}\n  \
              envelope: MaxEnvelopeSizekb {kb}\n  \
              restart:  {restart} s down (connections refused); a shutdown is for good\n  \
@@ -328,6 +341,11 @@ mod on {
             default = if args.password == DEFAULT_WINRM_PASSWORD { " (default: kiln)" } else { "" },
             kb = args.max_envelope_size_kb,
             restart = args.restart_secs,
+            auth = match (args.ntlm, args.allow_unencrypted) {
+                (false, _) => "Basic authentication",
+                (true, true) => "Basic or NTLM authentication, unencrypted bodies allowed",
+                (true, false) => "NTLM with message encryption; Basic over HTTPS only",
+            },
         );
         output::write(Stream::Stdout, &redactor.redact(&banner));
         tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;

@@ -16,6 +16,7 @@
 //! - `machine/`: one simulated Windows machine: its files, its environment,
 //!   and the commands it understands.
 
+mod auth;
 mod hub;
 pub mod machine;
 mod power;
@@ -36,6 +37,7 @@ pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, 
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+pub use auth::{Auth, Policy};
 pub use hub::{HTTP_PORT, HTTPS_PORT, USERNAME, WinrmHub, hostname};
 pub use records::{COMMAND_KEPT, REQUESTS_KEPT, RequestRecord};
 pub use standalone::{HOSTNAME, Standalone, StandaloneConfig};

@@ -8,6 +8,7 @@
 //! in-process with [`Standalone::records`]); a shutdown closes it for good,
 //! and says so on stderr.
 
+use super::auth::{Auth, Policy};
 use super::machine::{PowerRequest, WindowsMachine};
 use super::power::{Power, Switch};
 use super::records::{Records, RequestRecord};
@@ -40,6 +41,12 @@ pub struct StandaloneConfig {
     pub drop_after_stdin_bytes: Option<u64>,
     /// How long a restart keeps it down (connections refused).
     pub restart: Duration,
+    /// The authentication schemes it takes (default: Basic and NTLM).
+    pub auth: Auth,
+    /// WinRM's `AllowUnencrypted` (default: true, as Packer's user-data
+    /// scripts set it; Windows' own default is false, with which plain
+    /// HTTP takes only NTLM with sealed bodies).
+    pub allow_unencrypted: bool,
 }
 
 impl Default for StandaloneConfig {
@@ -52,6 +59,8 @@ impl Default for StandaloneConfig {
             max_envelope_size_kb: WinrmSettings::DEFAULT_MAX_ENVELOPE_SIZE_KB,
             drop_after_stdin_bytes: None,
             restart: Duration::from_secs_f64(WinrmSettings::FAST_RESTART_SECS),
+            auth: Auth::Both,
+            allow_unencrypted: true,
         }
     }
 }
@@ -155,6 +164,10 @@ impl Backend for Alone {
         let mut connections = super::lock(&self.connections);
         connections.retain(|t| !t.is_finished());
         connections.push(connection);
+    }
+
+    fn policy(&self) -> Policy {
+        Policy { auth: self.config.auth, allow_unencrypted: self.config.allow_unencrypted }
     }
 
     fn warn(&self, message: &str) {
