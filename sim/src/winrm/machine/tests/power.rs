@@ -116,6 +116,9 @@ fn boots_move_the_boot_time_that_scripts_print() {
     assert_eq!(m.boots(), 2);
     assert_eq!(m.boot_time_ticks(), first + 3_000_000);
     assert_eq!(run(&m, &boot_line()).0, format!("{}\r\n", first + 3_000_000));
+    // kiln's default restart_check_command.
+    let check = run(&m, "powershell -command \"& {Write-Output 'restarted.'}\"");
+    assert_eq!(check, ("restarted.\r\n".into(), String::new(), 0));
     // On the host's clock, a machine made now booted now.
     let before = ticks(SystemTime::now());
     assert!(machine().boot_time_ticks() >= before);

@@ -6,7 +6,7 @@ use base64::Engine as _;
 use super::*;
 
 /// The password the test machines' user has.
-const PASSWORD: &str = "S3cret'$`\"pw";
+const PASSWORD: &str = "S3cret'$`\"pw <&> \\b \u{2019}";
 
 fn machine_with_password() -> Arc<WindowsMachine> {
     let m = machine();
