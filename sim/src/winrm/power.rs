@@ -426,7 +426,7 @@ mod tests {
         let machine = WindowsMachine::with_clock("WIN", "Administrator", clock.clone());
         let noted = Arc::new(Noted::default());
         let switch: Arc<dyn Switch> = noted.clone();
-        let power = Power::new("WIN", Arc::clone(&machine), Duration::from_secs(1), true);
+        let power = Power::new("WIN", Arc::clone(&machine), Duration::from_secs(30), true);
         machine.start("shutdown /r /t 60", &[], None);
         power.answered("Command", &switch);
         power.answered("Receive", &switch);
