@@ -123,6 +123,10 @@ mod tests {
         fn resources(&self) -> Value {
             json!({"widgets": [{"id": "w-1"}]})
         }
+        fn guest_shut_down(&self, _: &str, _: Instant) -> bool {
+            // Its one machine is Linux: nothing here shuts it down.
+            false
+        }
         fn machines(&self, _: Instant) -> Vec<Machine> {
             vec![Machine {
                 id: "w-1".into(),

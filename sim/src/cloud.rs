@@ -180,6 +180,13 @@ pub trait MachineLookup: Send + Sync {
     /// The machine with this id as it is now (every transition due by
     /// `Instant::now()` has happened), if it still exists.
     fn machine(&self, id: &str) -> Option<Machine>;
+
+    /// The system of machine `id` shut it down (sysprep `/shutdown`,
+    /// `shutdown /s`): its cloud shows it stopped from now on, as a real
+    /// cloud does once its guest powers off, and starting it again boots
+    /// it. Nothing happens to a machine that does not exist or is not
+    /// running.
+    fn guest_shut_down(&self, id: &str);
 }
 
 /// A lookup that finds no machine: for tests of an endpoint that only
@@ -192,6 +199,7 @@ impl MachineLookup for NoMachines {
     fn machine(&self, _: &str) -> Option<Machine> {
         None
     }
+    fn guest_shut_down(&self, _: &str) {}
 }
 
 /// One simulated cloud, behind the seam the core talks to.
@@ -228,6 +236,12 @@ pub trait Cloud: Send + Sync {
     /// Its machines as of `now` (every transition due by then has
     /// happened), but those being deleted.
     fn machines(&self, now: Instant) -> Vec<Machine>;
+
+    /// The system of its machine `id` shut it down at `now` (see
+    /// [`MachineLookup::guest_shut_down`]): the machine is stopped from
+    /// now on. Whether `id` is one of its running machines (false leaves
+    /// it to another cloud).
+    fn guest_shut_down(&self, id: &str, now: Instant) -> bool;
 
     /// Forgets every resource (and whatever else it remembers of past
     /// requests).
@@ -287,6 +301,12 @@ impl Cloud for OneWindows {
     }
     fn machines(&self, _: Instant) -> Vec<Machine> {
         self.machine.lock().unwrap().iter().cloned().collect()
+    }
+    fn guest_shut_down(&self, id: &str, _: Instant) -> bool {
+        let mut machine = self.machine.lock().unwrap();
+        let Some(m) = machine.as_mut().filter(|m| m.id == id && m.running) else { return false };
+        m.running = false;
+        true
     }
     fn reset(&self) {
         *self.machine.lock().unwrap() = None;

@@ -210,4 +210,10 @@ impl MachineLookup for Clouds {
     fn machine(&self, id: &str) -> Option<Machine> {
         self.machines(Instant::now()).into_iter().find(|m| m.id == id)
     }
+
+    fn guest_shut_down(&self, id: &str) {
+        let now = Instant::now();
+        // Ids are unique across clouds: the first that has it is the one.
+        let _ = self.0.iter().any(|cloud| cloud.guest_shut_down(id, now));
+    }
 }

@@ -33,7 +33,7 @@ pub enum SshMode {
 
 /// The simulated Windows machines' WinRM endpoints (`winrm` in a
 /// `--config` file; every key may be left out).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WinrmSettings {
     /// `MaxEnvelopeSizekb`: the largest request a machine takes, KiB (a
@@ -53,6 +53,12 @@ pub struct WinrmSettings {
     /// so that clients that go away without a Delete do not use up
     /// `max_shells_per_user` for good. At least 1.
     pub idle_timeout_secs: u64,
+    /// How long a machine whose command asked for a restart
+    /// (`shutdown /r`, `Restart-Computer`) is down, seconds: its WinRM
+    /// connections are refused meanwhile. Left out, the latency profile's
+    /// ([`WinrmSettings::profile_restart_secs`]); 0 to
+    /// [`WinrmSettings::MAX_RESTART_SECS`].
+    pub restart_secs: Option<f64>,
 }
 
 /// Windows' defaults, shared by every endpoint (the hub, a standalone
@@ -64,6 +70,74 @@ impl WinrmSettings {
     pub const DEFAULT_MAX_SHELLS_PER_USER: u32 = 30;
     /// `IdleTimeout`'s default, seconds.
     pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 7200;
+    /// The longest restart `restart_secs` may ask for (a day): longer
+    /// would only hide a mistyped value behind a build that never ends.
+    pub const MAX_RESTART_SECS: f64 = 86_400.0;
+    /// A restart of the fast profile, seconds: long enough that a client
+    /// sees the machine gone, short enough for a quick CI run.
+    pub const FAST_RESTART_SECS: f64 = 0.3;
+    /// A restart of the realistic profile, seconds: what a small cloud
+    /// Windows Server takes to reboot until WinRM answers again (not round,
+    /// like the profile's other latencies).
+    pub const REALISTIC_RESTART_SECS: f64 = 31.7;
+
+    /// A restart's length under latency `profile` scaled by `scale` (as
+    /// [`crate::latency::Latencies::of`] scales the clouds' transitions;
+    /// a scale out of range is taken into it).
+    pub fn profile_restart_secs(profile: Profile, scale: f64) -> f64 {
+        let scale = if scale.is_nan() { 0.0 } else { scale.clamp(0.0, crate::latency::MAX_LATENCY_SCALE) };
+        let secs = match profile {
+            Profile::Instant => 0.0,
+            Profile::Fast => Self::FAST_RESTART_SECS,
+            Profile::Realistic => Self::REALISTIC_RESTART_SECS,
+        };
+        (secs * scale).min(Self::MAX_RESTART_SECS)
+    }
+
+    /// These settings with `restart_secs` filled in from `profile` and
+    /// `scale` when it was left out: what the endpoints run with.
+    pub fn for_profile(self, profile: Profile, scale: f64) -> WinrmSettings {
+        let restart_secs = self.restart_secs.or_else(|| Some(Self::profile_restart_secs(profile, scale)));
+        WinrmSettings { restart_secs, ..self }
+    }
+
+    /// How long a restart keeps the machine down: `restart_secs`, or the
+    /// fast profile's when it was left out (settings not passed through
+    /// [`WinrmSettings::for_profile`], as tests build them).
+    pub fn restart(&self) -> std::time::Duration {
+        let secs = self.restart_secs.unwrap_or(Self::FAST_RESTART_SECS);
+        std::time::Duration::try_from_secs_f64(secs.clamp(0.0, Self::MAX_RESTART_SECS)).unwrap_or_default()
+    }
+}
+
+/// Checks a restart's length in seconds: a number from 0 to
+/// [`WinrmSettings::MAX_RESTART_SECS`].
+///
+/// Fails, saying the range, on a negative, non-finite or larger number.
+pub fn check_restart_secs(secs: f64) -> Result<f64, String> {
+    if (0.0..=WinrmSettings::MAX_RESTART_SECS).contains(&secs) {
+        Ok(secs)
+    } else {
+        Err(format!(
+            "{} is not a restart's length: write seconds from 0 to {} (the fast profile takes {}, the realistic one {})",
+            crate::numbers::readable(secs),
+            WinrmSettings::MAX_RESTART_SECS,
+            WinrmSettings::FAST_RESTART_SECS,
+            WinrmSettings::REALISTIC_RESTART_SECS
+        ))
+    }
+}
+
+/// Reads a restart's length as a flag gives it (`--restart-secs`), then
+/// [`check_restart_secs`]s it.
+///
+/// Fails on text that is not a number, or a number out of range.
+pub fn parse_restart_secs(text: &str) -> Result<f64, String> {
+    let secs = text
+        .trim()
+        .parse::<f64>()
+        .map_err(|_| format!("{text:?} is not a number of seconds; write it like 0.3 or 30"))?;
+    check_restart_secs(secs)
 }
 
 impl Default for WinrmSettings {
@@ -74,6 +148,7 @@ impl Default for WinrmSettings {
             https_port: 0,
             max_shells_per_user: Self::DEFAULT_MAX_SHELLS_PER_USER,
             idle_timeout_secs: Self::DEFAULT_IDLE_TIMEOUT_SECS,
+            restart_secs: None,
         }
     }
 }
@@ -111,6 +186,9 @@ impl WinrmSettings {
                 "idle_timeout_secs",
                 "0 would reap every shell at once; write at least 1 second (Windows' default is 7200)".into(),
             ));
+        }
+        if let Some(secs) = self.restart_secs {
+            check_restart_secs(secs).map_err(|message| bad("restart_secs", message))?;
         }
         // 0 is reached as Windows' own port, so 5986 with 0 collides too.
         let (http, https) = self.effective_ports();
@@ -321,6 +399,8 @@ mod tests {
             (r#"{"winrm": {"http_port": 5986}}"#, "winrm.https_port"),
             (r#"{"winrm": {"https_port": 5985}}"#, "winrm.https_port"),
             (r#"{"winrm": {"idle_timeout_secs": 0}}"#, "winrm.idle_timeout_secs"),
+            (r#"{"winrm": {"restart_secs": -1}}"#, "winrm.restart_secs"),
+            (r#"{"winrm": {"restart_secs": 1e6}}"#, "winrm.restart_secs"),
         ] {
             let error = Config::from_json(text).unwrap_err().to_string();
             assert!(error.starts_with(&format!("{field}: ")), "{text}: {error}");
@@ -330,5 +410,22 @@ mod tests {
         assert!(Config::from_json(r#"{"winrm": {"max_envelope": 1}}"#).is_err());
         assert!(parse_fault_rule("CreatVpc:reset").unwrap_err().contains("did you mean \"CreateVpc\"?"));
         assert!(parse_fault_rule("CreateVpc:reset").is_ok());
+    }
+
+    #[test]
+    fn a_restart_lasts_what_the_settings_say_or_the_profile_scaled() {
+        let default = WinrmSettings::default();
+        assert_eq!(default.restart_secs, None);
+        assert_eq!(default.for_profile(Profile::Fast, 1.0).restart(), std::time::Duration::from_millis(300));
+        assert_eq!(default.for_profile(Profile::Instant, 1.0).restart(), std::time::Duration::ZERO);
+        assert_eq!(default.for_profile(Profile::Realistic, 2.0).restart_secs, Some(63.4));
+        let given = WinrmSettings { restart_secs: Some(5.0), ..default };
+        assert_eq!(given.for_profile(Profile::Realistic, 2.0).restart(), std::time::Duration::from_secs(5));
+        assert_eq!(default.restart(), std::time::Duration::from_millis(300), "unresolved settings restart as fast");
+        assert_eq!(Config::from_json(r#"{"winrm": {"restart_secs": 2.5}}"#).unwrap().winrm.restart_secs, Some(2.5));
+        assert_eq!(parse_restart_secs(" 30 "), Ok(30.0));
+        for bad in ["-0.5", "inf", "NaN", "x", "100000"] {
+            assert!(parse_restart_secs(bad).is_err(), "{bad}");
+        }
     }
 }

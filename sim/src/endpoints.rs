@@ -22,7 +22,9 @@ pub fn start(
 ) -> std::io::Result<Vec<Arc<dyn MachineEndpoint>>> {
     let ssh: Arc<dyn MachineEndpoint> =
         SshHub::new(config.ssh.clone(), config.ssh_port, machines.clone(), warnings.clone())?;
-    let winrm: Arc<dyn MachineEndpoint> = WinrmHub::new(config.winrm, machines, warnings)?;
+    // A restart's length left out of the settings follows the profile.
+    let winrm_settings = config.winrm.for_profile(config.profile, config.latency_scale);
+    let winrm: Arc<dyn MachineEndpoint> = WinrmHub::new(winrm_settings, machines, warnings)?;
     Ok(vec![ssh, winrm])
 }
 

@@ -30,18 +30,29 @@ pub(crate) fn bind(
     machine: &str,
     warnings: &Warnings,
 ) -> Option<(std::net::TcpListener, SocketAddr)> {
-    let listener = match std::net::TcpListener::bind((ip, port)) {
-        Ok(listener) => listener,
+    match try_bind(ip, port) {
+        Ok(bound) => Some(bound),
         Err(e) => {
-            warnings.warn(&format!(
-                "the simulator cannot listen for {what} on {ip}:{port} (machine {machine}): {e}; {what} to that address will fail"
-            ));
-            return None;
+            warnings.warn(&cannot_listen(what, ip, port, machine, &e));
+            None
         }
-    };
-    let address = listener.local_addr().ok()?;
-    let _ = listener.set_nonblocking(true);
-    Some((listener, address))
+    }
+}
+
+/// What [`bind`] says when `ip:port` cannot be bound for `what` of
+/// `machine`.
+pub(crate) fn cannot_listen(what: &str, ip: Ipv4Addr, port: u16, machine: &str, e: &std::io::Error) -> String {
+    format!(
+        "the simulator cannot listen for {what} on {ip}:{port} (machine {machine}): {e}; {what} to that address will fail"
+    )
+}
+
+/// [`bind`] without a word: the listener and its address, or why not.
+pub(crate) fn try_bind(ip: Ipv4Addr, port: u16) -> std::io::Result<(std::net::TcpListener, SocketAddr)> {
+    let listener = std::net::TcpListener::bind((ip, port))?;
+    let address = listener.local_addr()?;
+    listener.set_nonblocking(true)?;
+    Ok((listener, address))
 }
 
 /// Hands each connection `listener` accepts to `each`, until the task is

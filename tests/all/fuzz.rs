@@ -19,6 +19,7 @@ const TARGETS: &[&str] = &[
     "scp_records",
     "wsman_reply",
     "winrm_request",
+    "wsman_encrypted",
 ];
 
 fn every_fuzz_target_runs_a_short_while_without_a_crash() {

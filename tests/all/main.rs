@@ -28,6 +28,7 @@ mod simulate_env;
 mod ssh;
 mod support;
 mod winrm;
+mod winrm_ntlm;
 mod winrm_peers;
 mod winrm_provision;
 
@@ -54,6 +55,7 @@ fn main() -> std::process::ExitCode {
         ssh::TESTS,
         winrm::TESTS,
         winrm_peers::TESTS,
+        winrm_ntlm::TESTS,
         winrm_provision::TESTS,
     ])
 }

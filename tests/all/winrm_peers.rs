@@ -20,10 +20,15 @@ crate::support::tests! {
 /// What pywinrm saw of each case of `tests/sdk/winrm_client.py`.
 fn pywinrm(machine: &Windows) -> Value {
     let scheme = if machine.https { "https" } else { "http" };
-    let url = format!("{scheme}://127.0.0.1:{}/wsman", machine.port);
+    pywinrm_at(&format!("{scheme}://127.0.0.1:{}/wsman", machine.port), "basic")
+}
+
+/// What pywinrm saw at `url`, logging in with `transport` (`basic`, or
+/// `ntlm` with every message encrypted).
+pub(crate) fn pywinrm_at(url: &str, transport: &str) -> Value {
     let output = Command::new(sdk::python())
         .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/sdk/winrm_client.py"))
-        .args([&url, windows::USER])
+        .args([url, windows::USER, transport])
         .env("WINRM_PASSWORD", windows::PASSWORD)
         .output()
         .expect("the venv's python runs");
@@ -33,7 +38,7 @@ fn pywinrm(machine: &Windows) -> Value {
 }
 
 /// Checks pywinrm's view of every case.
-fn check_pywinrm(seen: &Value) {
+pub(crate) fn check_pywinrm(seen: &Value) {
     let case = |name: &str| {
         let c = &seen[name];
         assert!(c.get("exception").is_none(), "{name}: pywinrm raised {c}");

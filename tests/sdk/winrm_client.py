@@ -1,9 +1,11 @@
 """pywinrm, the Python WinRM client, against a simulated Windows machine.
 
-Usage: winrm_client.py URL USER (the password comes in WINRM_PASSWORD, so
-that it is on no command line). Runs cmd and PowerShell commands as a
-pywinrm user would, and prints one JSON object: for each case its stdout,
-stderr and status code, or the exception it raised.
+Usage: winrm_client.py URL USER [basic|ntlm] (the password comes in
+WINRM_PASSWORD, so that it is on no command line). Runs cmd and PowerShell
+commands as a pywinrm user would, and prints one JSON object: for each case
+its stdout, stderr and status code, or the exception it raised. In ntlm
+mode pywinrm logs in with NTLM and encrypts every message
+(message_encryption='always', MS-WSMV multipart/encrypted bodies).
 """
 import json
 import os
@@ -24,11 +26,13 @@ def result(run):
 
 def main():
     url, user = sys.argv[1], sys.argv[2]
+    mode = sys.argv[3] if len(sys.argv) > 3 else "basic"
     password = os.environ["WINRM_PASSWORD"]
-    session = winrm.Session(url, auth=(user, password), transport="basic",
-                            server_cert_validation="ignore")
-    wrong = winrm.Session(url, auth=(user, password + "-wrong"), transport="basic",
-                          server_cert_validation="ignore")
+    options = {"transport": mode, "server_cert_validation": "ignore"}
+    if mode == "ntlm":
+        options["message_encryption"] = "always"
+    session = winrm.Session(url, auth=(user, password), **options)
+    wrong = winrm.Session(url, auth=(user, password + "-wrong"), **options)
     cases = {
         "echo": lambda: session.run_cmd("echo", ["hello", "world"]),
         "env": lambda: session.run_cmd("echo %USERNAME% on %COMPUTERNAME%"),

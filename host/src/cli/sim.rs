@@ -60,6 +60,23 @@ mod on {
         /// takes 500 by default, 150 at least).
         #[arg(long, value_name = "KB", default_value_t = 500, value_parser = clap::value_parser!(u32).range(32..=65536))]
         pub max_envelope_size_kb: u32,
+        /// How long a restart a command asks for (`shutdown /r`) keeps the
+        /// machine down, in seconds (0 to 86400; its connections are
+        /// refused meanwhile). A shutdown (`sysprep /shutdown`) is for good.
+        #[arg(long, value_name = "SECS", default_value_t = kiln_sim::WinrmSettings::FAST_RESTART_SECS,
+              value_parser = kiln_sim::config::parse_restart_secs)]
+        pub restart_secs: f64,
+        /// Also take NTLM (the Negotiate scheme, `winrm_use_ntlm`), and,
+        /// as Windows in its default configuration, over plain HTTP only
+        /// with MS-WSMV message encryption: Basic logins and unencrypted
+        /// bodies are refused (HTTP 401) unless --allow-unencrypted.
+        #[arg(long)]
+        pub ntlm: bool,
+        /// With --ntlm: WinRM's AllowUnencrypted, so plain HTTP also takes
+        /// Basic logins and NTLM logins with unencrypted bodies (Packer's
+        /// winrm_use_ntlm). Without --ntlm it is always on.
+        #[arg(long)]
+        pub allow_unencrypted: bool,
     }
 
     /// The end of `kiln sim serve --help`: what the simulator does when no
@@ -76,7 +93,8 @@ mod on {
              and files, runs nothing) on port 22 of each machine's own address (needs root; --ssh-port 0 picks one)\n  \
              machines' WinRM: a simulated Windows machine (Basic authentication as Administrator with the instance's\n                 \
              password; cmd and PowerShell subsets, file transfers) on ports 5985 (HTTP) and 5986 (HTTPS) of each\n                 \
-             Windows machine's address\n  \
+             Windows machine's address; a restart one of its commands asks for keeps it down for the\n                 \
+             profile's restart time (fast {fast} s, realistic {realistic} s; --restart-secs), a shutdown stops it\n  \
              Alibaba Cloud: accepts the access key {id} with the secret {secret}\n                 \
              (--access-key and --secret-key replace it); machines' addresses in 127.1.0.0/16;\n                 \
              regions {regions}\n\
@@ -93,6 +111,8 @@ mod on {
             id = credentials::DEFAULT_ACCESS_KEY_ID,
             secret = credentials::DEFAULT_ACCESS_KEY_SECRET,
             regions = regions.join(", "),
+            fast = kiln_sim::WinrmSettings::FAST_RESTART_SECS,
+            realistic = kiln_sim::WinrmSettings::REALISTIC_RESTART_SECS,
         )
     }
 
@@ -142,6 +162,11 @@ mod on {
         /// started machine's key pair is installed.
         #[arg(long, value_name = "FILE", requires = "ssh_forward")]
         pub authorized_keys: Option<PathBuf>,
+        /// How long a Windows machine whose command asks for a restart
+        /// (`shutdown /r`) is down, in seconds (0 to 86400); by default the
+        /// profile's, times --latency-scale (see below).
+        #[arg(long, value_name = "SECS", value_parser = kiln_sim::config::parse_restart_secs)]
+        pub restart_secs: Option<f64>,
     }
 
     impl ServeArgs {
@@ -199,6 +224,9 @@ mod on {
             }
             if let Some(port) = self.ssh_port {
                 config.ssh_port = port;
+            }
+            if let Some(secs) = self.restart_secs {
+                config.winrm.restart_secs = Some(secs);
             }
             if let Some(to) = self.ssh_forward {
                 if let Some(file) = &self.authorized_keys {
@@ -275,7 +303,7 @@ mod on {
 
     /// Runs `kiln sim winrm`: one simulated Windows machine until Ctrl-C.
     async fn winrm(args: WinrmArgs, ui: Ui) -> anyhow::Result<Exit> {
-        use kiln_sim::winrm::{Standalone, StandaloneConfig};
+        use kiln_sim::winrm::{Auth, Standalone, StandaloneConfig};
         let redactor = ui.redactor().clone();
         // The default is documented, so no secret (and hiding it would
         // hide "kiln" in every line).
@@ -289,6 +317,9 @@ mod on {
             password: args.password.clone(),
             max_envelope_size_kb: args.max_envelope_size_kb,
             drop_after_stdin_bytes: None,
+            restart: std::time::Duration::from_secs_f64(args.restart_secs),
+            auth: if args.ntlm { Auth::Both } else { Auth::Basic },
+            allow_unencrypted: !args.ntlm || args.allow_unencrypted,
         };
         let machine = match Standalone::start(config).await {
             Ok(machine) => machine,
@@ -301,18 +332,58 @@ mod on {
         let address = machine.address();
         let scheme = if args.https { "https" } else { "http" };
         let banner = format!(
-            "kiln-sim Windows machine listening on {scheme}://{address}/wsman (WinRM, Basic authentication)\n  \
+            "kiln-sim Windows machine listening on {scheme}://{address}/wsman (WinRM, {auth})\n  \
              user:     {user} with the password of --password{default}\n  \
              envelope: MaxEnvelopeSizekb {kb}\n  \
-             records:  GET http://{address}/__kiln/winrm (requests, counts, files)\n",
+             restart:  {restart} s down (connections refused); a shutdown is for good\n  \
+             records:  GET http://{address}/__kiln/winrm (requests, counts, files, boots, power, tasks)\n",
             user = args.username,
             default = if args.password == DEFAULT_WINRM_PASSWORD { " (default: kiln)" } else { "" },
             kb = args.max_envelope_size_kb,
+            restart = args.restart_secs,
+            auth = match (args.ntlm, args.allow_unencrypted) {
+                (false, _) => "Basic authentication",
+                (true, true) => "Basic or NTLM authentication, unencrypted bodies allowed",
+                (true, false) => "NTLM with message encryption; Basic over HTTPS only",
+            },
         );
         output::write(Stream::Stdout, &redactor.redact(&banner));
         tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
         machine.stop();
         Ok(Exit::Success)
+    }
+}
+
+#[cfg(all(test, feature = "simulator"))]
+mod tests {
+    use super::on::Command;
+    use crate::caps::secrets::Redactor;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: Command,
+    }
+
+    fn parse(args: &[&str]) -> Result<Command, clap::Error> {
+        Cli::try_parse_from(std::iter::once("kiln-sim").chain(args.iter().copied())).map(|c| c.command)
+    }
+
+    #[test]
+    fn restart_secs_sets_how_long_a_restart_keeps_a_windows_machine_down() {
+        let Ok(Command::Serve(args)) = parse(&["serve", "--restart-secs", "2.5"]) else { panic!("serve parses") };
+        assert_eq!(args.config(&Redactor::default()).unwrap().winrm.restart_secs, Some(2.5));
+        let Ok(Command::Serve(args)) = parse(&["serve"]) else { panic!("serve parses") };
+        assert_eq!(args.config(&Redactor::default()).unwrap().winrm.restart_secs, None, "the profile's");
+        let Ok(Command::Winrm(args)) = parse(&["winrm", "--restart-secs", "0"]) else { panic!("winrm parses") };
+        assert_eq!(args.restart_secs, 0.0);
+        let Ok(Command::Winrm(args)) = parse(&["winrm"]) else { panic!("winrm parses") };
+        assert_eq!(args.restart_secs, kiln_sim::WinrmSettings::FAST_RESTART_SECS);
+        for bad in ["-1", "1e9", "soon"] {
+            let error = parse(&["winrm", &format!("--restart-secs={bad}")]).unwrap_err().to_string();
+            assert!(error.contains("--restart-secs"), "{bad}: {error}");
+        }
     }
 }
 

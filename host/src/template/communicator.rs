@@ -186,11 +186,12 @@ pub fn extract(
     }
     // Refused here, before a builder creates anything, rather than at the
     // login that would fail once the machine is paid for.
-    if kind.as_deref() == Some("winrm") && flag(&values, "winrm_use_ntlm") {
+    if kind.as_deref() == Some("winrm") && flag(&values, "winrm_use_ntlm") && flag(&values, "winrm_use_ssl") {
         problems.push(Problem::new(
             format!("{at}.winrm_use_ntlm"),
-            "NTLM is not in this kiln yet: set winrm_use_ntlm to false to log in with Basic authentication \
-             (over HTTPS, winrm_use_ssl, outside a lab)",
+            "NTLM over HTTPS (winrm_use_ssl) is not in this kiln yet: use NTLM over plain HTTP (kiln encrypts \
+             every message, as Windows asks by default) by setting winrm_use_ssl to false, or Basic \
+             authentication over HTTPS by setting winrm_use_ntlm to false",
         ));
     }
     if let Some(method) = text("ssh_file_transfer_method")
@@ -346,6 +347,19 @@ mod tests {
     fn read(section: Value) -> Result<Communicator, Vec<Problem>> {
         let mut section = section.as_object().unwrap().clone();
         extract(&mut section, true, &[], "null", "builders[0]")
+    }
+
+    #[test]
+    fn winrm_use_ntlm_is_taken_over_http_and_refused_over_https_before_anything_is_made() {
+        let c = read(json!({"communicator": "winrm", "winrm_use_ntlm": true, "winrm_password": "pw"})).unwrap();
+        let comm::Config::Winrm(winrm) = c.config else { panic!("{:?}", c.config) };
+        assert!(winrm.use_ntlm && !winrm.use_ssl);
+        let problems =
+            read(json!({"communicator": "winrm", "winrm_use_ntlm": true, "winrm_use_ssl": true, "winrm_password": "pw"}))
+                .unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(format!("{problems:?}").contains("winrm_use_ntlm"), "{problems:?}");
+        assert!(format!("{problems:?}").contains("winrm_use_ssl to false"), "{problems:?}");
     }
 
     #[test]

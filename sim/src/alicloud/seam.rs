@@ -69,6 +69,12 @@ impl Cloud for Alicloud {
         view::machines(&state.world)
     }
 
+    fn guest_shut_down(&self, id: &str, now: Instant) -> bool {
+        let mut state = self.lock();
+        state.world.advance(now);
+        state.world.guest_shut_down(id)
+    }
+
     fn reset(&self) {
         *self.lock() = State::new(self.block);
     }

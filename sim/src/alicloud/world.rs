@@ -394,6 +394,20 @@ impl World {
         id
     }
 
+    /// The system of instance `id` powered it off (sysprep `/shutdown`):
+    /// a `Running` instance is `Stopped` at once, as ECS shows an instance
+    /// whose guest shut down (no `Stopping` in between: nothing was asked
+    /// of the API). Whether it was running.
+    pub fn guest_shut_down(&mut self, id: &str) -> bool {
+        match self.instances.get_mut(id) {
+            Some(i) if i.state.status == "Running" && !i.state.busy() => {
+                i.state = Timed::new("Stopped");
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Frees an EIP's address.
     pub fn release_ip(&mut self, ip: Ipv4Addr) {
         self.free_ips.push(ip);

@@ -11,12 +11,15 @@
 //! - `hub.rs`: [`WinrmHub`], every cloud machine's endpoint behind the
 //!   [`crate::endpoint::MachineEndpoint`] seam.
 //! - `standalone.rs`: [`Standalone`], one machine no cloud made.
+//! - `power.rs`: restarts and shutdowns the machines' commands ask for.
 //! - `records.rs`: what the endpoints saw.
 //! - `machine/`: one simulated Windows machine: its files, its environment,
 //!   and the commands it understands.
 
+mod auth;
 mod hub;
 pub mod machine;
+mod power;
 mod records;
 mod server;
 mod service;
@@ -34,6 +37,7 @@ pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, 
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+pub use auth::{Auth, Policy};
 pub use hub::{HTTP_PORT, HTTPS_PORT, USERNAME, WinrmHub, hostname};
 pub use records::{COMMAND_KEPT, REQUESTS_KEPT, RequestRecord};
 pub use standalone::{HOSTNAME, Standalone, StandaloneConfig};

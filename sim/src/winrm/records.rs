@@ -82,15 +82,17 @@ impl Records {
     /// What the admin API shows (`GET /__kiln/winrm`, the hub's and a
     /// standalone machine's alike): the requests kept (`requests`, oldest
     /// first), every request's count per action (`counts`), how many
-    /// requests were dropped from `requests` (`dropped`), and `files`
-    /// (each machine's files, by machine).
-    pub fn report(&self, files: serde_json::Value) -> serde_json::Value {
+    /// requests were dropped from `requests` (`dropped`), `files` (each
+    /// machine's files, by machine) and `machines` (each machine's boots,
+    /// power events and scheduled tasks, by machine).
+    pub fn report(&self, files: serde_json::Value, machines: serde_json::Value) -> serde_json::Value {
         let inner = self.lock();
         serde_json::json!({
             "requests": inner.requests,
             "counts": inner.counts,
             "dropped": inner.dropped,
             "files": files,
+            "machines": machines,
         })
     }
 
@@ -113,9 +115,9 @@ mod tests {
         let records = Records::default();
         records.add(RequestRecord { action: "Send".into(), ..RequestRecord::default() });
         records.add(RequestRecord { action: "Send".into(), ..RequestRecord::default() });
-        assert_eq!(records.report(serde_json::json!({}))["counts"]["Send"], 2);
+        assert_eq!(records.report(serde_json::json!({}), serde_json::json!({}))["counts"]["Send"], 2);
         records.clear();
-        assert_eq!(records.report(serde_json::json!({}))["requests"], serde_json::json!([]));
+        assert_eq!(records.report(serde_json::json!({}), serde_json::json!({}))["requests"], serde_json::json!([]));
     }
 
     #[test]
@@ -128,7 +130,7 @@ mod tests {
                 ..RequestRecord::default()
             });
         }
-        let report = records.report(serde_json::json!({}));
+        let report = records.report(serde_json::json!({}), serde_json::json!({}));
         assert_eq!(report["counts"]["Receive"], (REQUESTS_KEPT + 5) as u64);
         assert_eq!(report["dropped"], 5);
         assert_eq!(report["requests"].as_array().unwrap().len(), REQUESTS_KEPT);

@@ -1,11 +1,12 @@
 //! The HTTP side of a WinRM endpoint: `POST /wsman` over HTTP or HTTPS,
-//! Basic authentication as Windows asks for it, the envelope quota, and
-//! the SOAP faults' HTTP form. What a request does is `service.rs`'s.
+//! authentication as Windows asks for it (`auth.rs`: Basic, NTLM with
+//! sealed bodies), the envelope quota, and the SOAP faults' HTTP form.
+//! What a request does is `service.rs`'s.
 
+use super::auth::{self, Login, Policy};
 use super::records::{Records, RequestRecord};
 use super::service::{self, Limits, Outcome, Target};
 use super::wsman::{self, Fault};
-use base64::Engine;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -37,9 +38,23 @@ pub trait Backend: Send + Sync + 'static {
     /// machine stops or goes away, as a rebooting Windows drops its
     /// clients.
     fn track(&self, machine: &str, connection: AbortHandle);
+    /// Called once `record`'s request was answered (its reply is written
+    /// in the same poll, before any task can end the connection): the
+    /// endpoint carries out a restart or shutdown the machine's commands
+    /// asked for (`power.rs`).
+    fn answered(&self, record: &RequestRecord);
     /// Says what a listener cannot do (an accept that failed).
     fn warn(&self, message: &str);
+    /// The authentication it takes ([`Policy::default`]: Basic and NTLM,
+    /// unencrypted bodies allowed).
+    fn policy(&self) -> Policy {
+        Policy::default()
+    }
 }
+
+/// Room for the MIME framing and signature around a sealed envelope, on
+/// top of the envelope quota.
+const SEALING_OVERHEAD: usize = 1024;
 
 /// How long a client has to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -94,11 +109,12 @@ async fn connection(
     }
     let scheme = if tls.is_some() { "https" } else { "http" };
     let address: Arc<str> = format!("{scheme}://{local}/wsman").into();
+    // NTLM logs in a connection, not a request: its state lives here.
+    let state = Arc::new(std::sync::Mutex::new(auth::Connection::default()));
+    let link = Link { local, machine, address, tls: tls.is_some(), state };
     let service = {
         let backend = Arc::clone(&backend);
-        hyper::service::service_fn(move |request| {
-            handle(Arc::clone(&backend), local, Arc::clone(&machine), Arc::clone(&address), request)
-        })
+        hyper::service::service_fn(move |request| handle(Arc::clone(&backend), link.clone(), request))
     };
     let mut http = hyper::server::conn::http1::Builder::new();
     // A client that opens a connection and never finishes a request's
@@ -139,14 +155,37 @@ fn current(backend: &dyn Backend, local: SocketAddr, machine: &str) -> Option<Ta
     backend.target(local).filter(|t| t.id == machine)
 }
 
-async fn handle(
-    backend: Arc<dyn Backend>,
+/// What a request knows of its connection.
+#[derive(Clone)]
+struct Link {
     local: SocketAddr,
     machine: Arc<str>,
     address: Arc<str>,
+    tls: bool,
+    state: Arc<std::sync::Mutex<auth::Connection>>,
+}
+
+/// A 401 offering the schemes `policy` takes (`negotiate`: the value of
+/// the Negotiate offer, with a CHALLENGE token or bare).
+fn unauthorized(policy: Policy, negotiate: Option<&str>) -> Response<Full<Bytes>> {
+    let mut response = reply(401, None, Vec::new());
+    let headers = response.headers_mut();
+    if matches!(policy.auth, auth::Auth::Ntlm | auth::Auth::Both) || negotiate.is_some() {
+        let value = negotiate.unwrap_or("Negotiate");
+        headers.append("www-authenticate", value.parse().expect("a valid header"));
+    }
+    if matches!(policy.auth, auth::Auth::Basic | auth::Auth::Both) && negotiate.is_none() {
+        headers.append("www-authenticate", r#"Basic realm="WSMAN""#.parse().expect("a valid header"));
+    }
+    response
+}
+
+async fn handle(
+    backend: Arc<dyn Backend>,
+    link: Link,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Reset> {
-    let Some(target) = current(&*backend, local, &machine) else { return Err(Reset) };
+    let Some(target) = current(&*backend, link.local, &link.machine) else { return Err(Reset) };
     let path = request.uri().path().to_string();
     if request.method() == Method::GET
         && path == "/__kiln/winrm"
@@ -159,40 +198,66 @@ async fn handle(
         return Ok(reply(404, None, Vec::new()));
     }
     let limits = backend.limits();
+    let policy = backend.policy();
     let mut record = RequestRecord { machine: target.id.clone(), ..RequestRecord::default() };
-    let authorized = request
-        .headers()
-        .get("authorization")
-        .and_then(|h| h.to_str().ok())
-        .is_some_and(|h| basic_login_ok(h, &target));
-    if !authorized {
+    let header = |name: &str| request.headers().get(name).and_then(|h| h.to_str().ok()).map(str::to_string);
+    let authorization = header("authorization");
+    let sealed = header("content-type").is_some_and(|t| wsman_ntlm::framing::is_encrypted(&t));
+    let quota = limits.max_envelope_size_kb as usize * 1024;
+    // The body is read before the login is decided: an NTLM handshake
+    // must keep its connection, which an unread body would close.
+    let limit = if sealed { quota + SEALING_OVERHEAD } else { quota };
+    let body = match Limited::new(request.into_body(), limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            return Ok(too_large(&*backend, record));
+        }
+        Err(_) => return Err(Reset),
+    };
+    let login = {
+        let mut state = super::lock(&link.state);
+        auth::login(policy, link.tls, authorization.as_deref(), &mut state, &target)
+    };
+    let refuse = |mut record: RequestRecord, negotiate: Option<&str>| {
         record.action = "Unauthorized".into();
         record.status = 401;
         backend.log().add(record);
-        let mut response = reply(401, None, Vec::new());
-        let headers = response.headers_mut();
-        headers.append("www-authenticate", "Negotiate".parse().expect("a valid header"));
-        headers.append("www-authenticate", r#"Basic realm="WSMAN""#.parse().expect("a valid header"));
-        return Ok(response);
-    }
-    let quota = limits.max_envelope_size_kb as usize * 1024;
-    let body = match Limited::new(request.into_body(), quota).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
-            // Windows answers a request over MaxEnvelopeSizekb with HTTP
-            // 413 and no body (clients report
-            // ERROR_WSMAN_HTTP_REQUEST_TOO_LARGE_STATUS, 0x80338111).
-            record.action = "TooLarge".into();
-            record.status = 413;
-            backend.log().add(record);
-            return Ok(reply(413, None, Vec::new()));
+        Ok(unauthorized(policy, negotiate))
+    };
+    let body = match login {
+        Login::Refused => return refuse(record, None),
+        Login::Challenge(challenge) => return refuse(record, Some(&challenge)),
+        Login::Basic if sealed => return Ok(bad_request(&*backend, record, "a sealed body without an NTLM login")),
+        Login::Basic => body.to_vec(),
+        Login::Ntlm if sealed => {
+            let opened = super::lock(&link.state).session().map(|session| session.unseal(&body));
+            match opened {
+                Some(Ok(envelope)) if envelope.len() > quota => return Ok(too_large(&*backend, record)),
+                Some(Ok(envelope)) => envelope,
+                Some(Err(e)) => {
+                    super::lock(&link.state).forget();
+                    return Ok(bad_request(&*backend, record, &e.to_string()));
+                }
+                None => return refuse(record, None),
+            }
         }
-        Err(_) => return Err(Reset),
+        // pywinrm's empty POST that sets up encryption after the login.
+        Login::Ntlm if body.is_empty() => {
+            record.action = "Login".into();
+            record.status = 200;
+            backend.log().add(record);
+            return Ok(reply(200, None, Vec::new()));
+        }
+        // Windows answers an unsealed body over HTTP without
+        // AllowUnencrypted with a bare 401 (masterzen/winrm, Packer's
+        // client, says "http response error: 401 - invalid content type").
+        Login::Ntlm if !link.tls && !policy.allow_unencrypted => return refuse(record, None),
+        Login::Ntlm => body.to_vec(),
     };
     let (outcome, relates) = match wsman::parse_request(&body) {
         Ok(parsed) => {
             let relates = parsed.message_id.clone();
-            (service::serve(&target, limits, parsed, &address, &mut record).await, relates)
+            (service::serve(&target, limits, parsed, &link.address, &mut record).await, relates)
         }
         Err(e) => {
             record.action = "Invalid".into();
@@ -201,28 +266,53 @@ async fn handle(
     };
     // A machine that stopped while the request was served (a Receive
     // waiting) drops the connection rather than answer.
-    if current(&*backend, local, &machine).is_none() {
+    if current(&*backend, link.local, &link.machine).is_none() {
         record.status = 0;
         backend.log().add(record);
         return Err(Reset);
     }
-    let response = match outcome {
-        Outcome::Reply(xml) => {
-            record.status = 200;
-            Ok(reply(200, Some(SOAP), xml.into_bytes()))
-        }
+    let (status, xml) = match outcome {
+        Outcome::Reply(xml) => (200, xml),
         Outcome::Fault(fault) => {
-            record.status = 500;
             record.fault = Some(fault.wsman_code);
-            Ok(reply(500, Some(SOAP), fault.to_xml(&relates, &target.hostname).into_bytes()))
+            (500, fault.to_xml(&relates, &target.hostname))
         }
         Outcome::Reset => {
             record.status = 0;
-            Err(Reset)
+            backend.log().add(record);
+            return Err(Reset);
         }
     };
+    record.status = status;
+    backend.answered(&record);
     backend.log().add(record);
-    response
+    if sealed {
+        // The reply is sealed as the request was, by the same session.
+        let mut state = super::lock(&link.state);
+        let Some(session) = state.session() else { return Err(Reset) };
+        let body = session.seal(xml.as_bytes());
+        return Ok(reply(status, Some(wsman_ntlm::framing::CONTENT_TYPE), body));
+    }
+    Ok(reply(status, Some(SOAP), xml.into_bytes()))
+}
+
+/// Windows' answer to a request over MaxEnvelopeSizekb: HTTP 413 and no
+/// body (clients report ERROR_WSMAN_HTTP_REQUEST_TOO_LARGE_STATUS,
+/// 0x80338111).
+fn too_large(backend: &dyn Backend, mut record: RequestRecord) -> Response<Full<Bytes>> {
+    record.action = "TooLarge".into();
+    record.status = 413;
+    backend.log().add(record);
+    reply(413, None, Vec::new())
+}
+
+/// HTTP 400 for a sealed body that cannot be opened (no session, or one
+/// that does not verify), as HTTP.sys refuses a malformed request.
+fn bad_request(backend: &dyn Backend, mut record: RequestRecord, why: &str) -> Response<Full<Bytes>> {
+    record.action = "BadSealedBody".into();
+    record.status = 400;
+    backend.log().add(record);
+    reply(400, Some("text/plain"), why.as_bytes().to_vec())
 }
 
 /// The MessageID of a request that cannot be read, for its fault's
@@ -236,60 +326,9 @@ fn message_id(body: &[u8]) -> String {
     rest.find('<').map(|end| rest[..end].trim().to_string()).unwrap_or_default()
 }
 
-/// Whether `header` is Basic authentication of the target's user with
-/// its password. The user may be written `user`, `.\user` or
-/// `HOST\user`, in any case, as Windows takes local accounts.
-fn basic_login_ok(header: &str, target: &Target) -> bool {
-    let Some(password) = &target.password else { return false };
-    let Some((scheme, encoded)) = header.trim().split_once(' ') else { return false };
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return false;
-    }
-    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else { return false };
-    let Ok(text) = String::from_utf8(decoded) else { return false };
-    let Some((user, given)) = text.split_once(':') else { return false };
-    let user = match user.split_once('\\') {
-        Some((domain, name)) if domain == "." || domain.eq_ignore_ascii_case(&target.hostname) => name,
-        Some(_) => return false,
-        None => user,
-    };
-    user.eq_ignore_ascii_case(&target.username) && given == password
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::winrm::machine::WindowsMachine;
-    use crate::winrm::shells::Shells;
-
-    fn target() -> Target {
-        Target {
-            id: "i-1".into(),
-            hostname: "WIN-1".into(),
-            username: "Administrator".into(),
-            password: Some("Pa:ss".into()),
-            machine: WindowsMachine::new("WIN-1", "Administrator"),
-            shells: Arc::new(Shells::default()),
-        }
-    }
-
-    fn basic(text: &str) -> String {
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(text))
-    }
-
-    #[test]
-    fn logins_take_the_local_forms_of_the_user_name() {
-        let t = target();
-        for ok in ["Administrator:Pa:ss", "administrator:Pa:ss", ".\\Administrator:Pa:ss", "win-1\\Administrator:Pa:ss"]
-        {
-            assert!(basic_login_ok(&basic(ok), &t), "{ok}");
-        }
-        for bad in ["Administrator:pa:ss", "Admin:Pa:ss", "OTHER\\Administrator:Pa:ss", "Administrator"] {
-            assert!(!basic_login_ok(&basic(bad), &t), "{bad}");
-        }
-        assert!(!basic_login_ok("Negotiate abc", &t));
-        assert!(!basic_login_ok("Basic !!!", &t));
-    }
 
     #[test]
     fn a_fault_relates_to_a_message_id_even_in_a_broken_request() {

@@ -2,15 +2,25 @@
 //! own: for tests, benchmarks and `kiln sim winrm`. It also answers
 //! `GET /__kiln/winrm` (its records, no login) on the same listener, for
 //! readers in another process.
+//!
+//! A restart its commands ask for closes the listener for the restart's
+//! time (connections are refused, the records' route too: read them
+//! in-process with [`Standalone::records`]); a shutdown closes it for good,
+//! and says so on stderr.
 
-use super::machine::WindowsMachine;
-use super::records::Records;
+use super::auth::{Auth, Policy};
+use super::machine::{PowerRequest, WindowsMachine};
+use super::power::{Power, Switch};
+use super::records::{Records, RequestRecord};
 use super::server::{self, Backend};
 use super::service::{Limits, Target};
 use super::shells::Shells;
 use crate::config::WinrmSettings;
+use openssl::ssl::SslAcceptor;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+use tokio::task::AbortHandle;
 
 /// How a [`Standalone`] machine is set up.
 #[derive(Clone, Debug)]
@@ -21,13 +31,22 @@ pub struct StandaloneConfig {
     pub https: bool,
     /// The user that may log in.
     pub username: String,
-    /// Its password.
+    /// Its password (also the password scheduled tasks are registered
+    /// with).
     pub password: String,
     /// `MaxEnvelopeSizekb`.
     pub max_envelope_size_kb: u32,
     /// Once a command got this many stdin bytes in all, the connection is
     /// reset and the shell forgotten: a dropped link.
     pub drop_after_stdin_bytes: Option<u64>,
+    /// How long a restart keeps it down (connections refused).
+    pub restart: Duration,
+    /// The authentication schemes it takes (default: Basic and NTLM).
+    pub auth: Auth,
+    /// WinRM's `AllowUnencrypted` (default: true, as Packer's user-data
+    /// scripts set it; Windows' own default is false, with which plain
+    /// HTTP takes only NTLM with sealed bodies).
+    pub allow_unencrypted: bool,
 }
 
 impl Default for StandaloneConfig {
@@ -39,6 +58,9 @@ impl Default for StandaloneConfig {
             password: "kiln-Sim-1".into(),
             max_envelope_size_kb: WinrmSettings::DEFAULT_MAX_ENVELOPE_SIZE_KB,
             drop_after_stdin_bytes: None,
+            restart: Duration::from_secs_f64(WinrmSettings::FAST_RESTART_SECS),
+            auth: Auth::Both,
+            allow_unencrypted: true,
         }
     }
 }
@@ -48,22 +70,63 @@ pub const HOSTNAME: &str = "KILN-SIM-WIN";
 
 struct Alone {
     config: StandaloneConfig,
+    me: Weak<Alone>,
+    /// Where it listens (the port the listener got, kept across restarts).
+    address: SocketAddr,
+    tls: Option<Arc<SslAcceptor>>,
     machine: Arc<WindowsMachine>,
     shells: Arc<Shells>,
+    power: Arc<Power>,
     records: Records,
+    /// Its accept loop, while it listens.
+    accept: Mutex<Option<AbortHandle>>,
     /// Its connection tasks, ended when it stops.
-    connections: std::sync::Mutex<Vec<tokio::task::AbortHandle>>,
+    connections: Mutex<Vec<AbortHandle>>,
 }
 
 impl Alone {
+    /// The records, with the one machine's boots, power events and tasks
+    /// also at the top (`boots`, `power`, `tasks`), where a reader of one
+    /// machine looks.
     fn report(&self) -> serde_json::Value {
-        self.records.report(serde_json::json!({HOSTNAME: self.machine.files()}))
+        let power = self.power.report();
+        let mut report = self
+            .records
+            .report(serde_json::json!({HOSTNAME: self.machine.files()}), serde_json::json!({HOSTNAME: power.clone()}));
+        for key in ["boots", "power", "tasks"] {
+            report[key] = power[key].clone();
+        }
+        report
+    }
+
+    /// Serves `listener`'s connections from now on.
+    fn serve(&self, listener: tokio::net::TcpListener) {
+        let Some(me) = self.me.upgrade() else { return };
+        let backend: Arc<dyn Backend> = me;
+        let task = tokio::spawn(server::accept(listener, backend, self.tls.clone()));
+        if let Some(old) = super::lock(&self.accept).replace(task.abort_handle()) {
+            old.abort();
+        }
+    }
+
+    /// Stops listening (connections are refused) and ends its connections
+    /// (their clients see a reset) and its shells.
+    fn close(&self) {
+        if let Some(accept) = super::lock(&self.accept).take() {
+            accept.abort();
+        }
+        for connection in super::lock(&self.connections).drain(..) {
+            connection.abort();
+        }
+        self.shells.clear();
     }
 }
 
 impl Backend for Alone {
+    /// The machine while it is up; a connection that arrives as it goes
+    /// down is closed at once.
     fn target(&self, _: SocketAddr) -> Option<Target> {
-        Some(Target {
+        self.power.is_up().then(|| Target {
             id: HOSTNAME.into(),
             hostname: HOSTNAME.into(),
             username: self.config.username.clone(),
@@ -90,10 +153,21 @@ impl Backend for Alone {
         Some(self.report())
     }
 
+    fn answered(&self, record: &RequestRecord) {
+        if let Some(me) = self.me.upgrade() {
+            let switch: Arc<dyn Switch> = me;
+            self.power.answered(&record.action, &switch);
+        }
+    }
+
     fn track(&self, _: &str, connection: tokio::task::AbortHandle) {
         let mut connections = super::lock(&self.connections);
         connections.retain(|t| !t.is_finished());
         connections.push(connection);
+    }
+
+    fn policy(&self) -> Policy {
+        Policy { auth: self.config.auth, allow_unencrypted: self.config.allow_unencrypted }
     }
 
     fn warn(&self, message: &str) {
@@ -103,11 +177,69 @@ impl Backend for Alone {
     }
 }
 
+impl Switch for Alone {
+    fn down(&self, _: &str, request: PowerRequest) {
+        self.close();
+        if matches!(request, PowerRequest::Shutdown) {
+            let power = self.power.report();
+            self.warn(&format!(
+                "the Windows machine shut down (a command asked for it: sysprep /shutdown, shutdown /s, \
+                 Stop-Computer); WinRM on {} stays down for good (connections are refused, /__kiln/winrm too) \
+                 until it is started again. It booted {} time(s); scheduled tasks that ran: {}",
+                self.address,
+                power["boots"]["count"],
+                tasks_said(&power["tasks"]),
+            ));
+        }
+    }
+
+    fn running(&self, _: &str) -> bool {
+        // No cloud stops it: a shutdown is for good, a restart ends up.
+        true
+    }
+
+    fn listen(&self, _: &str, last_try: bool) -> bool {
+        // The port it had: clients keep the address they were given.
+        let SocketAddr::V4(v4) = self.address else {
+            self.warn(&format!("the Windows machine restarted but cannot listen on {} again: not IPv4", self.address));
+            return true;
+        };
+        match crate::listen::try_bind(*v4.ip(), v4.port()).and_then(|(l, _)| tokio::net::TcpListener::from_std(l)) {
+            Ok(listener) => {
+                self.serve(listener);
+                true
+            }
+            Err(e) => {
+                if last_try {
+                    self.warn(&format!(
+                        "the Windows machine restarted but cannot listen on {} again: {e}; WinRM to it will fail",
+                        self.address
+                    ));
+                }
+                false
+            }
+        }
+    }
+}
+
+/// The scheduled tasks of a power report, for a person: `name (user):
+/// exit code` each, or `none`.
+fn tasks_said(tasks: &serde_json::Value) -> String {
+    let said: Vec<String> = tasks
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            let text = |key: &str| t[key].as_str().unwrap_or("?").to_string();
+            format!("{} ({}): exit {}", text("name"), text("user"), t["exit_code"])
+        })
+        .collect();
+    if said.is_empty() { "none".into() } else { said.join(", ") }
+}
+
 /// A running standalone Windows machine. Dropping it stops it too.
 pub struct Standalone {
     alone: Arc<Alone>,
-    address: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
 }
 
 impl Standalone {
@@ -120,21 +252,27 @@ impl Standalone {
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let address = listener.local_addr()?;
         let machine = WindowsMachine::new(HOSTNAME, &config.username);
-        let alone = Arc::new(Alone {
+        machine.set_password(&config.password);
+        let power = Power::new(HOSTNAME, Arc::clone(&machine), config.restart, true);
+        let alone = Arc::new_cyclic(|me| Alone {
             config,
+            me: me.clone(),
+            address,
+            tls,
             machine,
             shells: Arc::default(),
+            power,
             records: Records::default(),
-            connections: Default::default(),
+            accept: Mutex::default(),
+            connections: Mutex::default(),
         });
-        let backend: Arc<dyn Backend> = alone.clone();
-        let task = tokio::spawn(server::accept(listener, backend, tls));
-        Ok(Standalone { alone, address, task })
+        alone.serve(listener);
+        Ok(Standalone { alone })
     }
 
     /// Where it listens.
     pub fn address(&self) -> SocketAddr {
-        self.address
+        self.alone.address
     }
 
     /// The machine: its files, for a test to check.
@@ -142,21 +280,25 @@ impl Standalone {
         &self.alone.machine
     }
 
+    /// Whether it is up: not restarting, not shut down.
+    pub fn is_up(&self) -> bool {
+        self.alone.power.is_up()
+    }
+
     /// The requests kept (`requests`), every request's count per action
-    /// (`counts`), how many were dropped (`dropped`), and the machine's
-    /// files (`files`).
+    /// (`counts`), how many were dropped (`dropped`), the machine's files
+    /// (`files`) and its boots, power events and scheduled tasks
+    /// (`machines`), each under [`HOSTNAME`]; the last three also at the
+    /// top (`boots`: `count` and `times`; `power`; `tasks`).
     pub fn records(&self) -> serde_json::Value {
         self.alone.report()
     }
 
     /// Stops listening, ends its connections (their clients see a reset)
-    /// and its shells.
+    /// and its shells, and any restart under way.
     pub fn stop(&self) {
-        self.task.abort();
-        for connection in super::lock(&self.alone.connections).drain(..) {
-            connection.abort();
-        }
-        self.alone.shells.clear();
+        self.alone.power.stop();
+        self.alone.close();
     }
 }
 
@@ -471,6 +613,70 @@ mod tests {
         stream.read_to_string(&mut answer).await.unwrap();
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
         assert!(answer.contains("\"requests\""), "{answer}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_restart_refuses_connections_for_its_time_then_boots_with_the_files_kept() {
+        use crate::winrm::testing::{run, until_answers};
+        let config = StandaloneConfig { restart: std::time::Duration::from_millis(300), ..StandaloneConfig::default() };
+        let machine = Standalone::start(config).await.unwrap();
+        let address = machine.address();
+        let shell = create(address).await;
+        assert_eq!(run(address, USER, &shell, r"echo kept> C:\Windows\Temp\kept.txt").await.1, 0);
+        let (_, exit) = run(address, USER, &shell, "shutdown /r /t 0").await;
+        assert_eq!(exit, 0);
+        let asked = std::time::Instant::now();
+        // Refused, not merely closed: the listener is gone.
+        let start = std::time::Instant::now();
+        while tokio::net::TcpStream::connect(address).await.is_ok() {
+            assert!(start.elapsed() < std::time::Duration::from_secs(1), "still listening while restarting");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(!machine.is_up());
+        until_answers(address, USER, true, std::time::Duration::from_secs(5)).await;
+        assert!(asked.elapsed() >= std::time::Duration::from_millis(250), "back after {:?}", asked.elapsed());
+        let (status, body) = receive(address, &shell, "no-such-command", "PT1S").await;
+        assert_eq!(status, 500);
+        assert!(body.contains("2150858843"), "the shell survived the restart: {body}");
+        let shell = create(address).await;
+        let (out, exit) = run(address, USER, &shell, r"type C:\Windows\Temp\kept.txt").await;
+        assert_eq!((out.trim(), exit), ("kept", 0));
+        let records = machine.records();
+        assert_eq!(records["boots"]["count"], 2, "{records}");
+        assert_eq!(records["machines"][HOSTNAME]["boots"]["count"], 2, "{records}");
+        let events: Vec<&str> =
+            records["power"].as_array().unwrap().iter().filter_map(|e| e["event"].as_str()).collect();
+        assert_eq!(events, ["restart_requested", "down", "up"], "{records}");
+        assert!(records["tasks"].is_array(), "{records}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_shutdown_is_for_good() {
+        use crate::winrm::testing::{answers, run, until_answers};
+        let config = StandaloneConfig { restart: std::time::Duration::from_millis(50), ..StandaloneConfig::default() };
+        let machine = Standalone::start(config).await.unwrap();
+        let address = machine.address();
+        let shell = create(address).await;
+        let (_, exit) = run(address, USER, &shell, "shutdown /s /t 0").await;
+        assert_eq!(exit, 0);
+        until_answers(address, USER, false, std::time::Duration::from_secs(2)).await;
+        // Far longer than a restart: it does not come back.
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        assert!(!answers(address, USER).await, "a machine that shut down came back");
+        assert!(!machine.is_up());
+        let records = machine.records();
+        assert_eq!(records["boots"]["count"], 1, "{records}");
+        let events: Vec<&str> =
+            records["power"].as_array().unwrap().iter().filter_map(|e| e["event"].as_str()).collect();
+        assert_eq!(events, ["shutdown_requested", "down"], "{records}");
+        assert_eq!(records["power"][1]["cause"], "shutdown", "{records}");
+    }
+
+    #[test]
+    fn tasks_are_said_by_name_user_and_exit_code() {
+        let tasks = serde_json::json!([{"name": "packer-elevated", "user": "Administrator", "exit_code": 0}]);
+        assert_eq!(tasks_said(&tasks), "packer-elevated (Administrator): exit 0");
+        assert_eq!(tasks_said(&serde_json::json!([])), "none");
     }
 
     /// A real peer: pywinrm 0.5.0 (`python3 -m venv /tmp/pywinrm-venv &&

@@ -48,6 +48,7 @@ impl Windows {
             password: PASSWORD.into(),
             max_envelope_size_kb: 500,
             drop_after_stdin_bytes: None,
+            ..StandaloneConfig::default()
         };
         change(&mut config);
         let https = config.https;

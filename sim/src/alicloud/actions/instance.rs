@@ -311,8 +311,10 @@ pub fn stop_instance(ctx: &mut Ctx) -> Result<Value, ApiError> {
     ctx.args.flag("ForceStop", false)?;
     let (now, after) = (ctx.now, ctx.latencies.instance_stop);
     let instance = find(ctx, &id)?;
+    // Only a Running instance stops: ECS answers IncorrectInstanceStatus
+    // for one that is stopped already (a sysprep that shut it down is why
+    // Packer has `disable_stop_instance`).
     match instance.state.status.as_str() {
-        "Stopped" if !instance.state.busy() => Ok(json!({})),
         "Running" if !instance.state.busy() && !instance.deleting() => {
             instance.state.set("Stopping", "Stopped", after, now);
             Ok(json!({}))

@@ -4,7 +4,7 @@
 //! `&`, `&&`, `||`, `^` escapes, `"` quoting, redirections `>`, `>>`, `1>`,
 //! `2>`, `2>&1`, `>nul`; built-ins `echo` (`echo.`), `exit [/b] [N]`, `set`,
 //! `type`, `del`/`erase`, `mkdir`/`md`, `cd`/`chdir`, `hostname`, `whoami`,
-//! `ver`, `shutdown` (a restart that is over at once), `cmd /c`;
+//! `ver`, `cmd /c`; the programs `shutdown` and `sysprep` (`power`);
 //! `.bat`/`.cmd` files; and `powershell[.exe]`. Anything else is cmd's "not
 //! recognized" message on stderr and errorlevel 9009, as a real cmd sets it.
 //! `|` pipes and `( )` groups are not understood. A line longer than 8191
@@ -14,7 +14,7 @@
 
 use super::cmdline::{Op, Target, args, split_chain, split_word, take_redirections};
 use super::fs::{self, FsError, Kind};
-use super::{Ctx, Ended, output_full_message, powershell, say};
+use super::{Ctx, Ended, output_full_message, power, powershell, say};
 
 /// The longest command line cmd.exe takes, in characters.
 pub const MAX_LINE: usize = 8191;
@@ -55,7 +55,7 @@ pub(crate) fn run_line(ctx: &mut Ctx<'_>, line: &str) -> Ended {
     if too_long(ctx, line) {
         return Ended::Exit(1);
     }
-    match chain(ctx, line) {
+    match chain(ctx, line, false) {
         Flow::Next(code) | Flow::Exit(code) | Flow::ExitBatch(code) => Ended::Exit(code),
         Flow::Job(job) => Ended::Job(job),
     }
@@ -70,12 +70,13 @@ fn too_long(ctx: &mut Ctx<'_>, line: &str) -> bool {
     long
 }
 
-/// Runs one line of commands (`%VAR%` expanded first); how it ended.
-fn chain(ctx: &mut Ctx<'_>, line: &str) -> Flow {
+/// Runs one line of commands (`%VAR%` expanded first, as a batch file's
+/// lines are when `in_batch`); how it ended.
+fn chain(ctx: &mut Ctx<'_>, line: &str, in_batch: bool) -> Flow {
     if too_long(ctx, line) {
         return Flow::Next(1);
     }
-    let line = ctx.env.expand_percent(line);
+    let line = if in_batch { ctx.env.expand_batch(line) } else { ctx.env.expand_percent(line) };
     if too_long(ctx, &line) {
         return Flow::Next(1);
     }
@@ -105,7 +106,8 @@ fn chain(ctx: &mut Ctx<'_>, line: &str) -> Flow {
 /// Runs a `.bat`/`.cmd` file line by line, as if `@echo off` were its first
 /// line (cmd would echo each command otherwise; Packer's windows-shell
 /// scripts start with it as a rule). `rem` and `::` lines are skipped;
-/// `%1`-style arguments and labels are not understood.
+/// `%%` is `%`, an undefined `%VAR%` and `%1`-style arguments (none are
+/// passed) are empty; labels are not understood.
 fn batch(ctx: &mut Ctx<'_>, text: &str) -> Flow {
     let mut code = 0;
     for line in text.lines() {
@@ -117,7 +119,7 @@ fn batch(ctx: &mut Ctx<'_>, text: &str) -> Flow {
         if lower == "echo off" || lower == "echo on" {
             continue;
         }
-        match chain(ctx, line) {
+        match chain(ctx, line, true) {
             Flow::Next(c) => code = c,
             Flow::ExitBatch(c) => return Flow::Next(c),
             other => return other,
@@ -277,19 +279,21 @@ fn builtin(ctx: &mut Ctx<'_>, text: &str) -> Flow {
                 Flow::Next(1)
             }
         }
-        "hostname" => {
+        "hostname" | "hostname.exe" => {
             say(&mut ctx.out.stdout, &ctx.machine.hostname.clone());
             Flow::Next(0)
         }
-        "whoami" => {
-            let who = format!("{}\\{}", ctx.machine.hostname, ctx.machine.username).to_lowercase();
+        "whoami" | "whoami.exe" => {
+            let who = match ctx.env.get("USERDOMAIN") {
+                Some("NT AUTHORITY") => format!("nt authority\\{}", ctx.user),
+                _ => format!("{}\\{}", ctx.machine.hostname, ctx.user),
+            }
+            .to_lowercase();
             say(&mut ctx.out.stdout, &who);
             Flow::Next(0)
         }
-        // Packer's windows-restart sends `shutdown /r ...`, then a second one
-        // to learn whether the restart is over (0: it is) and `shutdown /a`.
-        // This machine restarts at once and keeps its shells: all succeed.
-        "shutdown" | "shutdown.exe" => Flow::Next(0),
+        "shutdown" | "shutdown.exe" => Flow::Next(power::shutdown_exe(ctx, rest)),
+        w if power::is_sysprep(w) => Flow::Next(power::sysprep_exe(ctx, rest)),
         "ver" => {
             ctx.out.stdout.extend_from_slice(b"\r\nMicrosoft Windows [Version 10.0.17763.1935]\r\n");
             Flow::Next(0)
@@ -299,7 +303,7 @@ fn builtin(ctx: &mut Ctx<'_>, text: &str) -> Flow {
             let lower = rest.to_ascii_lowercase();
             let inner =
                 ["/c ", "/k ", "/s /c ", "/q /c "].iter().find_map(|p| lower.starts_with(p).then(|| &rest[p.len()..]));
-            match inner.map(|i| i.trim().trim_matches('"').to_string()) {
+            match inner.map(|i| strip_outer_quotes(ctx, i)) {
                 Some(inner) => nested(ctx, |ctx| match run_line(ctx, &inner) {
                     Ended::Exit(code) => Flow::Next(code),
                     Ended::Job(job) => Flow::Job(job),
@@ -325,6 +329,45 @@ fn builtin(ctx: &mut Ctx<'_>, text: &str) -> Flow {
             Flow::Next(NOT_RECOGNIZED)
         }
     }
+}
+
+/// What `cmd /c` runs of the text after `/c`, by cmd's rule: a line that
+/// starts with `"` loses that quote and the last `"` on it, unless it holds
+/// exactly two quotes around the path of an existing file with a space in
+/// it and none of `&<>()@^|` (a quoted program path, kept as it is).
+fn strip_outer_quotes(ctx: &Ctx<'_>, text: &str) -> String {
+    let text = text.trim();
+    let Some(after) = text.strip_prefix('"') else { return text.to_string() };
+    let quotes = text.matches('"').count();
+    let inside = after.split('"').next().unwrap_or("");
+    if quotes == 2
+        && inside.contains(' ')
+        && !inside.contains(['&', '<', '>', '(', ')', '@', '^', '|'])
+        && ctx.fs.kind(&ctx.resolve(inside)) == Kind::File
+    {
+        return text.to_string();
+    }
+    match after.rfind('"') {
+        Some(last) => format!("{}{}", &after[..last], &after[last + 1..]),
+        None => after.to_string(),
+    }
+}
+
+/// Runs one program as PowerShell starts a native command: `line` is the
+/// program and its arguments, run by cmd's built-ins (no `%VAR%` expansion,
+/// no `&` chains: PowerShell hands the arguments over as they are). `None`
+/// when `word` is not a program this machine has (`cmd`, `shutdown`,
+/// `sysprep`, `whoami`, `hostname`, `powershell`, a `.bat`/`.cmd` file).
+pub(crate) fn run_program(ctx: &mut Ctx<'_>, word: &str, line: &str) -> Option<Ended> {
+    let w = word.to_ascii_lowercase();
+    let known = ["cmd", "cmd.exe", "shutdown", "shutdown.exe", "whoami", "whoami.exe", "hostname", "hostname.exe"];
+    if !(known.contains(&w.as_str()) || power::is_sysprep(&w) || is_powershell(&w) || is_batch(ctx, &w)) {
+        return None;
+    }
+    Some(match builtin(ctx, line) {
+        Flow::Next(code) | Flow::Exit(code) | Flow::ExitBatch(code) => Ended::Exit(code),
+        Flow::Job(job) => Ended::Job(job),
+    })
 }
 
 /// Runs `run` one level deeper, or refuses it (the batch-recursion message,

@@ -1,16 +1,20 @@
 //! The cmdlets of the PowerShell subset: `Write-Output` (`echo`, `write`),
 //! `Write-Host`, `Write-Error`, `Test-Path`, `Get-Content` (`gc`, `cat`,
 //! `type`), `Remove-Item` (`rm`, `del`, `ri`, `rmdir`, `rd`, `erase`),
-//! `New-Item` (`ni`, `mkdir`, `md`), `Set-Location` (`cd`, `sl`),
-//! `hostname`; a value alone (`'text'`, `$env:X`) is written out.
+//! `New-Item` (`ni`, `mkdir`, `md`), `Set-Content` (`sc`), `Add-Content`
+//! (`ac`), `Set-Location` (`cd`, `sl`), `Restart-Computer`,
+//! `Stop-Computer`, `hostname`; the machine's programs (`cmd`, `shutdown`,
+//! `sysprep`, ...; see `cmd::run_program`), which set `$LASTEXITCODE`; a
+//! value alone (`'text'`, `$env:X`) is written out.
 //! `-ErrorAction SilentlyContinue` (`-ea 0`, `Ignore`) hides a cmdlet's error.
 
 use std::collections::HashMap;
 
-use super::Ctx;
 use super::clixml::error_record;
 use super::fs::{self, Kind};
+use super::power::{self, PowerRequest};
 use super::pslang::{Interp, Stmt, Tok};
+use super::{Ctx, Ended, cmd, say};
 
 /// Parameters that take a value; every other `-Name` is a switch.
 const VALUED: &[&str] = &[
@@ -224,13 +228,106 @@ pub(crate) fn call(interp: &mut Interp, ctx: &mut Ctx<'_>, stmt: &Stmt, toks: &[
             }
             true
         }
-        "hostname" | "hostname.exe" => {
-            let host = ctx.machine.hostname.clone();
-            line(ctx, &host);
-            true
+        "set-content" | "sc" | "add-content" | "ac" => {
+            let append = name.starts_with('a');
+            set_content(interp, ctx, stmt, &args, append)
         }
-        _ => interp.not_found(ctx, stmt, toks),
+        "restart-computer" | "stop-computer" => {
+            let request = if name.starts_with('r') { PowerRequest::Restart } else { PowerRequest::Shutdown };
+            match power::computer_cmdlet(ctx, request) {
+                Ok(()) => true,
+                Err(msg) => {
+                    let cmdlet = if name.starts_with('r') { "Restart-Computer" } else { "Stop-Computer" };
+                    let cat = format!(
+                        "OperationStopped: ({}:String) [{cmdlet}], InvalidOperationException",
+                        ctx.machine.hostname
+                    );
+                    let fqid =
+                        format!("{cmdlet}Exception,Microsoft.PowerShell.Commands.{}Command", cmdlet.replace('-', ""));
+                    fail(interp, &args, stmt, &msg, &cat, &fqid)
+                }
+            }
+        }
+        _ => native(interp, ctx, &name, &toks[1..]).unwrap_or_else(|| interp.not_found(ctx, stmt, toks)),
     }
+}
+
+/// Runs `program` with the values of `toks` as its arguments if it is one
+/// of the machine's programs, as PowerShell starts a native command: its
+/// output straight to the process's streams, its exit code in
+/// `$LASTEXITCODE`; whether it exited 0. `None` when it is not a program.
+pub(crate) fn native(interp: &mut Interp, ctx: &mut Ctx<'_>, program: &str, toks: &[Tok]) -> Option<bool> {
+    let mut line = if program.contains(' ') { format!("\"{program}\"") } else { program.to_string() };
+    for tok in toks {
+        // PowerShell quotes an argument with a space for the program's
+        // command line, and passes the others as they are.
+        if let Some(v) = interp.value(ctx, tok) {
+            line.push(' ');
+            if v.contains(' ') && !v.starts_with('"') { line.push_str(&format!("\"{v}\"")) } else { line.push_str(&v) }
+        }
+    }
+    let code = match cmd::run_program(ctx, program, &line)? {
+        Ended::Exit(code) => code,
+        Ended::Job(_) => {
+            let msg =
+                format!("{program}: kiln's put and get run here only as a whole command line, not from PowerShell");
+            say(&mut ctx.out.stderr, &msg);
+            1
+        }
+    };
+    interp.vars.insert("lastexitcode".into(), code.to_string());
+    Some(code == 0)
+}
+
+/// `Set-Content` / `Add-Content`: the values (`-Value` or after the path),
+/// one line each with CRLF (none after the last with `-NoNewline`), as
+/// PowerShell 5.1 writes them: ANSI bytes by default, `-Encoding UTF8`
+/// with a byte order mark, `Unicode` as UTF-16LE with one; appending never
+/// writes a mark.
+fn set_content(interp: &mut Interp, ctx: &mut Ctx<'_>, stmt: &Stmt, args: &Args, append: bool) -> bool {
+    let Some(path) = args.path().map(|p| ctx.resolve(&p)) else { return true };
+    let values: Vec<String> = match args.get(&["value"]) {
+        Some(v) => vec![v.to_string()],
+        None => {
+            args.positional.iter().skip(usize::from(args.get(&["path", "literalpath"]).is_none())).cloned().collect()
+        }
+    };
+    let sep = if args.has("nonewline") { "" } else { "\r\n" };
+    let text: String = values.iter().map(|v| format!("{v}{sep}")).collect();
+    let encoding = args.get(&["encoding"]).unwrap_or("default").to_ascii_lowercase();
+    let exists = ctx.fs.kind(&path) == Kind::File;
+    let mut bytes = Vec::new();
+    match encoding.as_str() {
+        "unicode" => {
+            if !(append && exists) {
+                bytes.extend([0xFF, 0xFE]);
+            }
+            bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        }
+        other => {
+            if other == "utf8" && !(append && exists) {
+                bytes.extend([0xEF, 0xBB, 0xBF]);
+            }
+            bytes.extend(text.as_bytes());
+        }
+    }
+    let cmdlet = if append { "Add-Content" } else { "Set-Content" };
+    let written = match ctx.fs.kind(&path) {
+        Kind::Dir => Err(fs::FsError::IsDir(path.clone())),
+        _ if append => ctx.fs.append(&path, &bytes),
+        _ => ctx.fs.write(&path, bytes),
+    };
+    let (msg, class) = match written {
+        Ok(()) => return true,
+        Err(fs::FsError::DiskFull(_)) => ("There is not enough space on the disk.".to_string(), "IOException"),
+        Err(fs::FsError::IsDir(_)) => {
+            (format!("Access to the path '{path}' is denied."), "UnauthorizedAccessException")
+        }
+        Err(_) => (format!("Could not find a part of the path '{path}'."), "DirectoryNotFoundException"),
+    };
+    let cat = format!("WriteError: ({path}:String) [{cmdlet}], {class}");
+    let fqid = format!("GetContentWriterIOError,Microsoft.PowerShell.Commands.{}Command", cmdlet.replace('-', ""));
+    fail(interp, args, stmt, &msg, &cat, &fqid)
 }
 
 /// `Test-Path`: files and directories, `env:X` and `variable:[global:]X`.

@@ -13,7 +13,8 @@ pub(crate) enum Op {
 }
 
 /// The commands of a line with the operator before each, `^` escapes
-/// resolved outside quotes (inside them `^` and `&` are plain text).
+/// resolved outside quotes (inside them `^` and `&` are plain text; so is
+/// the `&` of a redirection, `2>&1`).
 pub(crate) fn split_chain(line: &str) -> Vec<(Op, String)> {
     let mut parts = Vec::new();
     let mut op = Op::Always;
@@ -27,6 +28,8 @@ pub(crate) fn split_chain(line: &str) -> Vec<(Op, String)> {
                 cur.push(c);
             }
             '^' if !quoted => cur.extend(chars.next()),
+            // `2>&1`: a redirection to a handle, not a new command.
+            '&' if !quoted && cur.ends_with(['>', '<']) => cur.push(c),
             '&' if !quoted => {
                 let next = if chars.peek() == Some(&'&') {
                     chars.next();
@@ -183,6 +186,7 @@ mod tests {
 
     #[test]
     fn chains_split_outside_quotes() {
+        assert_eq!(split_chain("a > f 2>&1 & b").len(), 2);
         let parts = split_chain("a & b && \"c & d\" || e ^& f");
         let ops: Vec<Op> = parts.iter().map(|p| p.0).collect();
         assert_eq!(ops, vec![Op::Always, Op::Always, Op::And, Op::Or]);

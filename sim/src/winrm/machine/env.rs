@@ -107,6 +107,32 @@ impl Env {
         out.push_str(rest);
         out
     }
+
+    /// `text` as cmd expands a batch file's line: `%%` is `%`, `%NAME%`
+    /// the variable's value or nothing when it is undefined, `%0`..`%9` and
+    /// `%*` (the batch file's arguments: none are passed) nothing, and a
+    /// lone `%` is dropped.
+    pub(crate) fn expand_batch(&self, text: &str) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find('%') {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 1..];
+            if let Some(r) = after.strip_prefix('%') {
+                out.push('%');
+                rest = r;
+            } else if after.starts_with(|c: char| c.is_ascii_digit() || c == '*') {
+                rest = &after[1..];
+            } else if let Some(end) = after.find('%') {
+                out.push_str(self.get(&after[..end]).unwrap_or_default());
+                rest = &after[end + 1..];
+            } else {
+                rest = after;
+            }
+        }
+        out.push_str(rest);
+        out
+    }
 }
 
 #[cfg(test)]
@@ -120,5 +146,6 @@ mod tests {
         assert_eq!(env.get("COMPUTERNAME"), Some("WIN-1"));
         assert_eq!(env.expand_percent("%foo%-%NOPE%-%os%%"), "bar-%NOPE%-Windows_NT%");
         assert_eq!(env.expand_percent("50% of %FOO%"), "50% of bar");
+        assert_eq!(env.expand_batch("50%% of %FOO% %NOPE%%1.%"), "50% of bar .");
     }
 }

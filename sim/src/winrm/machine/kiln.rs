@@ -9,6 +9,10 @@
 //! on stderr (`[Console]::Error.WriteLine`, not PowerShell error records),
 //! worded as the scripts word them; an `F` before the last file's `E` drops
 //! that file's temporary file and goes on.
+//!
+//! The provisioners' scripts: `remove` (parameter `path`) deletes a file,
+//! `boot` prints the machine's last boot time as ticks, and `elevated` runs
+//! a command as a scheduled task (`elevated`).
 
 use std::collections::VecDeque;
 
@@ -16,7 +20,7 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use super::fs::{self, Fs, Kind};
-use super::{Ctx, Ended, Job, Output, say};
+use super::{Ctx, Ended, Job, Output, elevated, say};
 
 /// Bytes of a file in one `C` record of `get` (64 KiB of base64).
 const GET_CHUNK: usize = 48 * 1024;
@@ -95,7 +99,10 @@ pub(crate) fn start(ctx: &mut Ctx<'_>, script: &str) -> Option<Ended> {
         "list" => ("path", list),
         "put" => ("dest", put),
         "get" => ("src", get),
-        _ => return fail(ctx, format!("unknown operation '{op}' (known: kind, list, put, get)")),
+        "remove" => ("path", remove),
+        "boot" => return Some(boot(ctx)),
+        "elevated" => return Some(elevated::kiln(ctx, &param)),
+        _ => return fail(ctx, format!("unknown operation '{op}' (known: {KNOWN})")),
     };
     match param(name) {
         Some(value) => {
@@ -104,6 +111,28 @@ pub(crate) fn start(ctx: &mut Ctx<'_>, script: &str) -> Option<Ended> {
         }
         None => fail(ctx, format!("the {op} script has no ${name} parameter in its header")),
     }
+}
+
+/// The operations this machine knows, for the message about another.
+const KNOWN: &str = "kind, list, put, get, remove, boot, elevated";
+
+/// `remove`: deletes the file if it is there (a directory or nothing
+/// there: nothing to do); prints nothing, exit 0.
+fn remove(ctx: &mut Ctx<'_>, path: &str) -> Ended {
+    if ctx.fs.kind(path) == Kind::File
+        && let Err(e) = ctx.fs.remove_file(path)
+    {
+        say(&mut ctx.out.stderr, &format!("cannot remove {path}: {e}"));
+        return Ended::Exit(1);
+    }
+    Ended::Exit(0)
+}
+
+/// `boot`: the last boot time as .NET UTC ticks, one line, exit 0.
+fn boot(ctx: &mut Ctx<'_>) -> Ended {
+    let ticks = ctx.machine.boot_time_ticks();
+    say(&mut ctx.out.stdout, &ticks.to_string());
+    Ended::Exit(0)
 }
 
 fn kind(ctx: &mut Ctx<'_>, path: &str) -> Ended {

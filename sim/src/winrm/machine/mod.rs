@@ -13,48 +13,78 @@
 //!   in (a leaf every PowerShell part uses).
 //! - `kiln`: kiln's own scripts (docs/winrm-protocol.md).
 //! - `packer`: what Packer 1.6.6 and winrmcp send.
+//! - `tasks`: scheduled tasks and the accounts they run as; `elevated`:
+//!   kiln's and Packer's elevated runners, which go through them.
+//! - `power`: restarts and shutdowns commands request, and the boots;
+//!   `clock`: the time they are counted in.
 //!
-//! Everything here is pure: no I/O, no async. A command runs when it is
-//! started, except kiln's `put` (which runs as its stdin arrives) and `get`
-//! (whose records are made as they are taken).
+//! Everything here is pure: no I/O, no async, no sleeping (time is the
+//! machine's [`Clock`]). A command runs when it is started, except kiln's
+//! `put` (which runs as its stdin arrives) and `get` (whose records are made
+//! as they are taken). A restart or shutdown a command asks for is only
+//! requested here: the endpoint serving the machine takes it
+//! ([`WindowsMachine::take_power_request`]) and makes it happen.
 
 mod clixml;
+mod clock;
 mod cmd;
 mod cmdlets;
 mod cmdline;
+mod elevated;
 mod env;
 mod fs;
 mod kiln;
 mod packer;
+mod power;
 mod powershell;
 mod pscript;
 mod psflow;
 mod pslang;
+mod tasks;
 
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
 
+pub use clock::{Clock, ManualClock, SystemClock, ticks};
 pub use fs::FileRecord;
+pub use power::PowerRequest;
+pub use tasks::TaskRecord;
 
 use env::Env;
 use fs::Fs;
+use power::Power;
 
 /// The exit code a process gets when it is stopped (`Signal` terminate or
 /// ctrl_c): `STATUS_CONTROL_C_EXIT` (0xC000013A), what Windows reports for a
 /// console process ended by ctrl-c, as an `i32`. kiln never relies on it.
 pub const TERMINATED_EXIT_CODE: i32 = 0xC000_013A_u32 as i32;
 
-/// One machine's state (files, hostname, user), shared by its shells.
+/// One machine's state (files, hostname, user and password, power,
+/// tasks), shared by its shells.
 pub struct WindowsMachine {
     hostname: String,
     username: String,
+    password: Mutex<String>,
+    clock: Arc<dyn Clock>,
     fs: Mutex<Fs>,
+    power: Mutex<Power>,
+    tasks: Mutex<Vec<TaskRecord>>,
 }
 
 impl WindowsMachine {
     /// A freshly installed machine named `hostname` whose one user is
-    /// `username`: `C:\`, `C:\Windows`, `C:\Windows\Temp`, `C:\Program Files`,
+    /// `username` (an administrator, with no password until
+    /// [`set_password`](Self::set_password)), on the host's clock:
+    /// `C:\`, `C:\Windows`, `C:\Windows\Temp`, `C:\Program Files`,
     /// `C:\Users\<user>` and its `AppData\Local\Temp` (its `%TEMP%`).
+    /// It booted once, now.
     pub fn new(hostname: &str, username: &str) -> Arc<WindowsMachine> {
+        WindowsMachine::with_clock(hostname, username, Arc::new(SystemClock))
+    }
+
+    /// [`new`](Self::new) on `clock`: boot times and `shutdown /t` delays
+    /// are counted on it.
+    pub fn with_clock(hostname: &str, username: &str, clock: Arc<dyn Clock>) -> Arc<WindowsMachine> {
         let mut fs = Fs::new();
         let profile = format!("C:\\Users\\{username}");
         for dir in [
@@ -66,7 +96,81 @@ impl WindowsMachine {
             // Cannot fail: each parent is made first and nothing is a file yet.
             let _ = fs.mkdir_all(&dir);
         }
-        Arc::new(WindowsMachine { hostname: hostname.to_string(), username: username.to_string(), fs: Mutex::new(fs) })
+        let power = Mutex::new(Power::new(clock.now()));
+        Arc::new(WindowsMachine {
+            hostname: hostname.to_string(),
+            username: username.to_string(),
+            password: Mutex::new(String::new()),
+            clock,
+            fs: Mutex::new(fs),
+            power,
+            tasks: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Sets the machine user's password, which registering a scheduled
+    /// task for that user checks (the endpoint sets it to the one its
+    /// WinRM logins take).
+    pub fn set_password(&self, password: &str) {
+        *relock(&self.password) = password.to_string();
+    }
+
+    /// The pending restart or shutdown a command requested, if its delay
+    /// has passed: taken, so each is returned once. The endpoint calls it
+    /// after each command and on a timer, and makes it happen.
+    pub fn take_power_request(&self) -> Option<PowerRequest> {
+        let now = self.now();
+        self.power().take(now)
+    }
+
+    /// Whether a restart or shutdown is pending, due or not (`shutdown /r
+    /// /t 60` is pending for 60 s before it is due).
+    pub fn power_pending(&self) -> bool {
+        self.power().pending()
+    }
+
+    /// The machine came up again: its boot time is now (always later than
+    /// the last one), its boot count one more, nothing pending.
+    pub fn booted(&self) {
+        let now = self.now();
+        self.power().booted(now);
+    }
+
+    /// How many times it has booted: 1 after [`new`](Self::new).
+    pub fn boots(&self) -> u32 {
+        self.power().boots()
+    }
+
+    /// Its last boot time as .NET UTC ticks, what kiln's `boot` script and
+    /// `(Get-CimInstance Win32_OperatingSystem).LastBootUpTime.ToUniversalTime().Ticks` print.
+    pub fn boot_time_ticks(&self) -> i64 {
+        ticks(self.boot_time())
+    }
+
+    /// Every scheduled task that ran, oldest first: name, user, exit code
+    /// (never a password).
+    pub fn tasks(&self) -> Vec<TaskRecord> {
+        relock(&self.tasks).clone()
+    }
+
+    fn now(&self) -> SystemTime {
+        self.clock.now()
+    }
+
+    fn boot_time(&self) -> SystemTime {
+        self.power().boot_time()
+    }
+
+    fn password(&self) -> String {
+        relock(&self.password).clone()
+    }
+
+    fn power(&self) -> MutexGuard<'_, Power> {
+        relock(&self.power)
+    }
+
+    fn record_task(&self, record: TaskRecord) {
+        relock(&self.tasks).push(record);
     }
 
     /// Starts `command_line` (rsp:Command and rsp:Arguments joined with
@@ -85,6 +189,7 @@ impl WindowsMachine {
             fs: &mut self.lock(),
             env: Env::for_machine(&self.hostname, &self.username, env),
             cwd,
+            user: self.username.clone(),
             out: Output::default(),
             nesting: 0,
             held: 0,
@@ -113,10 +218,14 @@ impl WindowsMachine {
     }
 
     fn lock(&self) -> MutexGuard<'_, Fs> {
-        // A panic while holding the lock leaves the files as they were at
-        // that point, which is still a machine state worth reading.
-        self.fs.lock().unwrap_or_else(|e| e.into_inner())
+        relock(&self.fs)
     }
+}
+
+/// Locks `m`. A panic while holding one of the machine's locks leaves its
+/// state as it was at that point, which is still a state worth reading.
+fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// What a command has written so far.
@@ -175,6 +284,8 @@ pub(crate) struct Ctx<'a> {
     pub env: Env,
     /// Its working directory, a normal path (`cd` changes it).
     pub cwd: String,
+    /// The account it runs as (the machine's user, or a task's).
+    pub user: String,
     /// What it has written so far.
     pub out: Output,
     /// How many `cmd /c` and batch files run inside one another now

@@ -25,7 +25,9 @@
 //! - windows-restart's restart check,
 //!   `echo ("{0} restarted." -f [System.Net.Dns]::GetHostName())`: prints
 //!   `<hostname> restarted.`; its registry checks are `Test-Path "HKLM:..."`,
-//!   false here (nothing pending), and its `shutdown` commands succeed (cmd).
+//!   false here (nothing pending); its `shutdown` commands are `power`'s.
+//! - The powershell provisioner's elevated wrapper, run with `-File`, is
+//!   `elevated`'s.
 //! - Packer's download: `$file=[System.IO.File]::ReadAllBytes("<src>"); Write-Output $([System.Convert]::ToBase64String($file))`.
 
 use base64::Engine as _;

@@ -5,14 +5,16 @@
 //! `-NoProfile`, `-NonInteractive`, `-NoLogo`, `-NoExit`, `-Sta`, `-Mta`,
 //! `-ExecutionPolicy X`, `-InputFormat X`, `-OutputFormat X`,
 //! `-WindowStyle X`, `-Version X`, `-EncodedCommand <base64 of UTF-16LE>`
-//! (`-enc`, `-e`, `-ec`), `-Command <text>` (`-c`: the rest of the line), or
-//! the script as the rest of the line. The script then goes to kiln's
+//! (`-enc`, `-e`, `-ec`), `-Command <text>` (`-c`: the rest of the line),
+//! `-File <path>` (a script file on the machine), or the script as the rest
+//! of the line. The script then goes to kiln's
 //! scripts, to the Packer/winrmcp scripts, or to the PowerShell subset, in
 //! that order.
 
 use base64::Engine as _;
 
-use super::{Ctx, Ended, kiln, packer, pscript};
+use super::cmdlets::decode_text;
+use super::{Ctx, Ended, elevated, kiln, packer, pscript, say};
 
 /// Flags without a value: full name and the shortest prefix accepted.
 const SWITCHES: &[(&str, usize)] =
@@ -102,17 +104,38 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, rest: &str) -> Ended {
             Some(f) if "command".starts_with(&f) => break command_text(after),
             Some(f) if "file".starts_with(&f) => {
                 let file = next_arg(after).map(|(v, _)| v).unwrap_or_default();
-                let msg = format!(
-                    "The argument '{file}' to the -File parameter is not understood by this simulated machine: \
-                     it runs -Command and -EncodedCommand scripts only.\r\n"
-                );
-                ctx.out.stderr.extend_from_slice(msg.as_bytes());
-                return Ended::Exit(1);
+                return Ended::Exit(run_file(ctx, &file));
             }
             _ => break command_text(rest),
         }
     };
     run_script(ctx, &script)
+}
+
+/// The exit code of `powershell -File` when the file does not exist
+/// (0xFFFD0000, as PowerShell 5.1 ends then).
+pub(crate) const NO_SUCH_FILE: i32 = -196_608;
+
+/// `powershell -File <file>`: the script file run (Packer's elevated
+/// wrapper recognised, see `elevated`); its exit code is its `exit N`, 1
+/// if it stopped on an error the script cannot go on from, else 0 (a
+/// failing last statement does not count, unlike `-Command`). A missing
+/// file is PowerShell's message and [`NO_SUCH_FILE`]. Arguments after the
+/// file are not passed on.
+fn run_file(ctx: &mut Ctx<'_>, file: &str) -> i32 {
+    let path = ctx.resolve(file);
+    let Some(text) = ctx.fs.read(&path).map(decode_text) else {
+        let msg = format!(
+            "The argument '{file}' to the -File parameter does not exist. Provide the path to an existing '.ps1' \
+             file as an argument to the -File parameter."
+        );
+        say(&mut ctx.out.stderr, &msg);
+        return NO_SUCH_FILE;
+    };
+    if let Some(code) = elevated::packer(ctx, &text) {
+        return code;
+    }
+    pscript::run_file(ctx, &text)
 }
 
 /// Runs a PowerShell script's text.

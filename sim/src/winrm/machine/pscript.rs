@@ -2,22 +2,34 @@
 //! strings in `'` (`''` for a quote) or `"` (with `$env:X` and `$x`
 //! expansion, `` ` `` escapes), `$env:X = 'v'`, other assignments
 //! (`$ProgressPreference = ...`: remembered, otherwise ignored), `exit [N]`,
-//! `# comments`, `| Out-Null`, `> $null`, `2> $null`, and the cmdlets of
-//! `cmdlets`. A command it does not know is PowerShell's "not recognized"
-//! error. `if`, loops, script blocks and .NET calls are not understood.
+//! `# comments`, `| Out-Null`, `> $null`, `2> $null`, the cmdlets of
+//! `cmdlets`, `if` and script blocks (`psflow`), and the boot time
+//! (`(Get-CimInstance Win32_OperatingSystem).LastBootUpTime`, see `power`).
+//! A command it does not know is PowerShell's "not recognized" error.
+//! Loops and .NET calls are not understood.
 //!
 //! The exit code without `exit` is PowerShell's for `-Command`: 1 when the
 //! last statement failed, else 0.
 
 use super::clixml::{clixml, error_record};
 use super::pslang::{Halt, Interp, Stmt, Tok};
-use super::{Ctx, cmdlets};
+use super::{Ctx, cmdlets, power};
 
 impl Interp {
     /// Runs one statement: whether it succeeded, or why the script stops.
     pub fn statement(&mut self, ctx: &mut Ctx<'_>, stmt: &Stmt) -> Result<bool, Halt> {
         if let Some(done) = self.control(ctx, stmt) {
             return done;
+        }
+        if let Some(value) = power::boot_time_value(ctx, &stmt.text) {
+            ctx.out.stdout.extend_from_slice(format!("{value}\r\n").as_bytes());
+            return Ok(true);
+        }
+        if let Some((name, rhs)) = assignment(&stmt.text)
+            && let Some(value) = power::boot_time_value(ctx, rhs)
+        {
+            self.vars.insert(name.to_ascii_lowercase(), value);
+            return Ok(true);
         }
         let mut toks = self.tokens(ctx, &stmt.text);
         if let Some(Tok::Word(w)) = toks.first()
@@ -90,6 +102,27 @@ impl Interp {
         }
         Ok(ok)
     }
+}
+
+/// `$name = rhs`: the name and the right-hand side.
+fn assignment(text: &str) -> Option<(&str, &str)> {
+    let (name, rhs) = text.strip_prefix('$')?.split_once('=')?;
+    let name = name.trim();
+    (!name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_')).then(|| (name, rhs.trim()))
+}
+
+/// Runs a script file of the subset as `powershell -File` does: exit code
+/// its `exit N`, 1 if it stopped on an error, else 0 (whatever its last
+/// statement did); its error records go to stderr as CLIXML.
+pub(crate) fn run_file(ctx: &mut Ctx<'_>, script: &str) -> i32 {
+    let mut interp = Interp::new();
+    let code = match interp.block(ctx, script) {
+        Ok(_) => 0,
+        Err(Halt::Exit(exit)) => exit,
+        Err(Halt::CallDepthOverflow | Halt::OutputFull) => 1,
+    };
+    ctx.out.stderr.extend(clixml(&interp.errors));
+    code
 }
 
 /// Runs a script of the subset; its error records go to stderr as CLIXML.

@@ -7,8 +7,8 @@
 //! and its cleanup script's `if (Test-Path X) {Remove-Item X}` lines.
 
 use super::clixml::error_record;
-use super::cmdlets::decode_text;
-use super::pslang::{Halt, Interp, MAX_DEPTH, Stmt, Tok, statements};
+use super::cmdlets::{self, decode_text};
+use super::pslang::{Halt, Interp, MAX_DEPTH, Stmt, Tok, is_single_quote, statements};
 use super::{Ctx, output_full_message};
 
 /// `text` starting with `open`: what is inside up to the matching `close`
@@ -21,9 +21,10 @@ fn balanced(text: &str, open: char, close: char) -> Option<(&str, &str)> {
     let (mut depth, mut quote) = (0, None::<char>);
     for (i, c) in text.char_indices() {
         match quote {
-            Some(q) if c == q => quote = None,
+            Some(q) if c == q || (q == '\'' && is_single_quote(c)) => quote = None,
             Some(_) => {}
-            None if c == '\'' || c == '"' => quote = Some(c),
+            None if c == '"' => quote = Some(c),
+            None if is_single_quote(c) => quote = Some('\''),
             None if c == open => depth += 1,
             None if c == close => {
                 depth -= 1;
@@ -133,11 +134,17 @@ impl Interp {
         Ok(!(value.is_empty() || value.eq_ignore_ascii_case("false") || value == "0"))
     }
 
-    /// Runs the script file named first in `rest`: its `exit N` sets
-    /// `$LASTEXITCODE` and ends it alone; a call-depth overflow ends all.
+    /// Runs the script file named first in `rest` (its `exit N` sets
+    /// `$LASTEXITCODE` and ends it alone; a call-depth overflow ends all),
+    /// or the machine's program named so (`& $env:SystemRoot\System32\Sysprep\Sysprep.exe /oobe`).
     fn file(&mut self, ctx: &mut Ctx<'_>, stmt: &Stmt, rest: &str) -> Result<bool, Halt> {
         let toks = self.tokens(ctx, rest);
         let Some(name) = toks.first().and_then(|t| self.value(ctx, t)) else { return Ok(true) };
+        if !name.to_ascii_lowercase().ends_with(".ps1")
+            && let Some(ok) = cmdlets::native(self, ctx, &name, &toks[1..])
+        {
+            return Ok(ok);
+        }
         let path = ctx.resolve(&name);
         let Some(text) = ctx.fs.read(&path).map(decode_text) else {
             return Ok(self.not_found(ctx, stmt, &[Tok::Word(name)]));

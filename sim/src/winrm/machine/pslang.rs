@@ -20,6 +20,12 @@ pub(crate) const MAX_DEPTH: usize = 100;
 /// never come near it).
 pub(crate) const MAX_STRING: usize = 1024 * 1024;
 
+/// Whether `c` ends or opens a single-quoted string: `'` and the
+/// typographic quotes U+2018 to U+201B, which PowerShell takes as `'`.
+pub(crate) fn is_single_quote(c: char) -> bool {
+    matches!(c, '\'' | '\u{2018}'..='\u{201B}')
+}
+
 /// One statement with where it starts, for error positions.
 #[derive(Debug, Clone)]
 pub(crate) struct Stmt {
@@ -74,7 +80,7 @@ pub(crate) fn statements(script: &str) -> Vec<Stmt> {
                         i += 1;
                         continue;
                     }
-                    if c == q {
+                    if c == q || (q == '\'' && is_single_quote(c)) {
                         quote = None;
                     }
                     cur.push(c);
@@ -88,7 +94,8 @@ pub(crate) fn statements(script: &str) -> Vec<Stmt> {
                     ';' if depth == 0 => flush(&mut out, &mut cur, &mut start, &lines),
                     c => {
                         match c {
-                            '\'' | '"' => quote = Some(c),
+                            '"' => quote = Some(c),
+                            c if is_single_quote(c) => quote = Some('\''),
                             '(' | '{' => depth += 1,
                             // An unbalanced closer must not stop `;` from
                             // splitting what follows.
@@ -176,7 +183,7 @@ impl Interp {
             "true" => Some("True".into()),
             "false" => Some("False".into()),
             "pwd" => Some(ctx.cwd.clone()),
-            "home" => Some(format!("C:\\Users\\{}", ctx.machine.username)),
+            "home" => ctx.env.get("USERPROFILE").map(str::to_string),
             _ => self.vars.get(&lower).cloned(),
         }
     }
@@ -263,13 +270,13 @@ impl Interp {
             let rest: String = chars[i..].iter().take(3).collect();
             if c.is_whitespace() {
                 i += 1;
-            } else if c == '\'' {
+            } else if is_single_quote(c) {
                 let mut s = String::new();
                 i += 1;
                 while i < chars.len() {
-                    if chars[i] == '\'' {
-                        if chars.get(i + 1) == Some(&'\'') {
-                            s.push('\'');
+                    if is_single_quote(chars[i]) {
+                        if let Some(&next) = chars.get(i + 1).filter(|n| is_single_quote(**n)) {
+                            s.push(next);
                             i += 2;
                             continue;
                         }
@@ -310,8 +317,14 @@ impl Interp {
                     j = i + 1;
                 }
                 let word: String = chars[i..j].iter().collect();
+                let name_char = |c: char| c.is_alphanumeric() || c == '_' || c == ':';
                 toks.push(match word.strip_prefix('$') {
-                    Some(v) if !v.is_empty() && !v.starts_with('(') => Tok::Var(v.to_string()),
+                    Some(v) if !v.is_empty() && v.chars().all(name_char) => Tok::Var(v.to_string()),
+                    // `$env:SystemRoot\System32\x.exe`: a variable and
+                    // text after it, one argument, expanded as in `"`.
+                    Some(v) if v.starts_with(|c: char| c.is_alphanumeric() || c == '_') => {
+                        Tok::Str(self.expand(ctx, &word))
+                    }
                     _ => Tok::Word(word),
                 });
                 i = j;

@@ -102,3 +102,60 @@ async fn a_tree_goes_up_and_comes_back_whole() {
     assert_eq!(std::fs::read(into.join("sub/empty")).unwrap(), b"");
     assert_eq!(std::fs::read(into.join("a.txt")).unwrap(), b"a");
 }
+
+/// A simulated machine as Windows is by default (Basic and NTLM,
+/// AllowUnencrypted false: plain HTTP takes only sealed bodies) changed by
+/// `change`, and the config of an NTLM login to it with `password`.
+async fn ntlm_machine(
+    password: &str,
+    change: impl FnOnce(&mut StandaloneConfig),
+    timeout: Duration,
+) -> (Standalone, WinrmConfig) {
+    let mut settings = StandaloneConfig { allow_unencrypted: false, ..StandaloneConfig::default() };
+    change(&mut settings);
+    let sim = Standalone::start(settings.clone()).await.unwrap();
+    let config = WinrmConfig {
+        host: "127.0.0.1".into(),
+        port: sim.address().port(),
+        username: settings.username,
+        password: Some(password.into()),
+        use_ntlm: true,
+        timeout,
+        ..WinrmConfig::default()
+    };
+    (sim, config)
+}
+
+#[tokio::test]
+async fn ntlm_with_sealed_bodies_runs_commands_and_uploads_where_basic_is_refused() {
+    let (sim, config) = ntlm_machine("kiln-Sim-1", |_| {}, WITHIN).await;
+    let session = WinrmSession::open(config.clone(), RunCancel::default().for_build()).await.unwrap();
+    assert_eq!(run(&session, "echo sealed").await, (Exit::Status(0), vec!["sealed".to_string()]));
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+    session.upload(Upload::new(Source::Bytes(data.clone()), "C:/Windows/Temp/ntlm.bin", 0o644), WITHIN).await.unwrap();
+    assert!(sim.machine().file(r"C:\Windows\Temp\ntlm.bin").as_deref() == Some(&data[..]));
+    // The same machine refuses Basic over plain HTTP, as Windows does
+    // without AllowUnencrypted: the bodies above went sealed.
+    let basic = WinrmConfig { use_ntlm: false, timeout: Duration::from_millis(500), ..config };
+    let error = WinrmSession::open(basic, RunCancel::default().for_build()).await.err().expect("Basic is refused");
+    assert!(error.to_string().contains("HTTP 401"), "{error}");
+}
+
+#[tokio::test]
+async fn a_wrong_ntlm_password_is_refused_with_what_to_check() {
+    let (_sim, config) = ntlm_machine("not-the-password", |_| {}, Duration::from_millis(500)).await;
+    let error = WinrmSession::open(config, RunCancel::default().for_build()).await.err().expect("refused");
+    let text = error.to_string();
+    assert!(text.contains("HTTP 401 after the NTLM AUTHENTICATE message"), "{text}");
+    assert!(text.contains("winrm_password"), "{text}");
+}
+
+#[tokio::test]
+async fn a_machine_without_negotiate_says_ntlm_is_not_offered() {
+    let (_sim, config) =
+        ntlm_machine("kiln-Sim-1", |c| c.auth = kiln_sim::winrm::Auth::Basic, Duration::from_millis(500)).await;
+    let error = WinrmSession::open(config, RunCancel::default().for_build()).await.err().expect("refused");
+    let text = error.to_string();
+    assert!(text.contains("does not offer NTLM"), "{text}");
+    assert!(text.contains("Basic realm"), "{text}");
+}

@@ -54,4 +54,6 @@ mod cmd;
 mod kiln;
 mod limits;
 mod packer;
+mod power;
+mod provision;
 mod ps;

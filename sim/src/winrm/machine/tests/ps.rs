@@ -89,10 +89,10 @@ fn file_cmdlets() {
     let script = "New-Item -ItemType Directory -Force -Path C:\\Work\\Sub | Out-Null\n\
                   Test-Path C:\\work\\sub -PathType Container\n\
                   Test-Path 'C:\\work\\nope'\n\
-                  Set-Content x y";
+                  Set-Frob x y";
     let (out, _, code) = run(&m, &powershell_line(script));
     assert_eq!(out, "True\r\nFalse\r\n");
-    assert_eq!(code, 1, "Set-Content is not in the subset");
+    assert_eq!(code, 1, "Set-Frob is not a cmdlet");
     // cmd keeps the space before `&`: the first line ends in one.
     run(&m, "echo line1> C:\\Work\\Sub\\f.txt & echo line2>> C:\\Work\\Sub\\f.txt");
     assert_eq!(run(&m, "powershell -c \"Get-Content C:/work/sub/f.txt\"").0, "line1 \r\nline2\r\n");

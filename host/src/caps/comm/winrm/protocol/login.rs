@@ -37,8 +37,9 @@ const REFUSED: &str = "HTTP 401: the user name or password was refused";
 /// [`Error::Authentication`] if the last try was refused, else
 /// [`Error::Unreachable`]; its text names the endpoint, how long and how
 /// many times it tried, and each distinct reason with its count. Fails at
-/// once with [`Error::Authentication`] when `winrm_use_ntlm` is set, and
-/// with [`Error::Io`] when no HTTP client can be made.
+/// once with [`Error::Authentication`] when `winrm_use_ntlm` is set with
+/// `winrm_use_ssl` (not supported yet), and with [`Error::Io`] when no
+/// HTTP client can be made.
 pub async fn login(config: &WinrmConfig, cancel: &BuildCancel, within: Duration) -> Result<Shell, Error> {
     let endpoint = Arc::new(Endpoint::new(config)?);
     let started = Instant::now();
@@ -78,7 +79,10 @@ pub async fn login(config: &WinrmConfig, cancel: &BuildCancel, within: Duration)
             }
         };
         let refused = matches!(failure, WsmanError::Unauthorized(_));
-        reasons.add(if refused { REFUSED.to_string() } else { reason(&failure, &endpoint.display()) });
+        // An NTLM refusal says which step refused (the AUTHENTICATE, or no
+        // Negotiate offered); a Basic one is always the password.
+        let basic_refusal = refused && !endpoint.uses_ntlm();
+        reasons.add(if basic_refusal { REFUSED.to_string() } else { reason(&failure, &endpoint.display()) });
         let elapsed = started.elapsed();
         if elapsed >= within {
             return Err(give_up(&endpoint, within, attempts, &reasons, refused));
@@ -174,11 +178,7 @@ fn give_up(endpoint: &Endpoint, within: Duration, attempts: u32, reasons: &Reaso
         if attempts == 1 { "" } else { "s" },
     );
     if refused {
-        Error::Authentication(format!(
-            "{text}. Check winrm_username and winrm_password, and that the machine's WinRM service allows \
-             Basic authentication (Auth Basic) and, over plain HTTP, AllowUnencrypted; or use HTTPS \
-             (winrm_use_ssl)"
-        ))
+        Error::Authentication(format!("{text}. {}", endpoint.login_advice()))
     } else {
         Error::Unreachable(text)
     }

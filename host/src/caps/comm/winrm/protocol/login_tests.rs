@@ -132,14 +132,15 @@ async fn cancellation_stops_the_retries() {
 }
 
 #[tokio::test]
-async fn ntlm_is_refused_at_once_with_the_way_out() {
+async fn ntlm_over_https_is_refused_at_once_with_the_way_out() {
     let mut cfg = config(free_port());
     cfg.use_ntlm = true;
+    cfg.use_ssl = true;
     let cancel = RunCancel::default().for_build();
     let error = login(&cfg, &cancel, Duration::from_secs(60)).await.unwrap_err();
     let Error::Authentication(text) = &error else { panic!("{error:?}") };
-    assert!(text.contains("winrm_use_ntlm is not supported yet"), "{text}");
-    assert!(text.contains("winrm_use_ntlm to false"), "{text}");
+    assert!(text.contains("winrm_use_ntlm over HTTPS (winrm_use_ssl) is not supported yet"), "{text}");
+    assert!(text.contains("Basic over HTTPS"), "{text}");
 }
 
 #[test]

@@ -8,7 +8,9 @@
 //!   Receive, Signal, Delete).
 //! - `reply.rs`: [`parse_reply`], the replies and SOAP faults.
 //! - `transport.rs`: [`Endpoint`], one POST per operation over reqwest with
-//!   Basic authentication.
+//!   Basic authentication, or over `ntlm.rs`.
+//! - `ntlm.rs`: NTLM (`winrm_use_ntlm`): a login per connection (hyper's
+//!   client connections), bodies sealed with `wsman-ntlm` over plain HTTP.
 //! - `shell.rs`: [`Shell`] and [`Running`]: a cmd shell and one command in it.
 //! - `login.rs`: [`login`], retried until a shell opens and a command runs.
 //! - `clixml.rs`: [`readable_stderr`], PowerShell's CLIXML error stream as text.
@@ -21,6 +23,7 @@ mod error;
 #[cfg(test)]
 mod fake_server;
 mod login;
+mod ntlm;
 mod reply;
 mod shell;
 mod transport;

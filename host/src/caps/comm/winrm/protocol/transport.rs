@@ -1,9 +1,11 @@
 //! One WinRM endpoint and the one exit to it: each operation is one HTTP
 //! POST of an envelope to `/wsman` (reqwest, rustls, Basic
-//! authentication, connections reused), whose answer is a reply, a SOAP
-//! fault (HTTP 500), a refusal (HTTP 401) or something broken.
+//! authentication, connections reused; or, with `winrm_use_ntlm`, NTLM
+//! over connections of its own: `ntlm.rs`), whose answer is a reply, a
+//! SOAP fault (HTTP 500), a refusal (HTTP 401) or something broken.
 
 use super::envelope::{self, Header, Request};
+use super::ntlm::{self, Failure};
 use super::error::WsmanError;
 use super::reply::{Reply, parse_reply};
 use super::{DEFAULT_MAX_ENVELOPE, OPERATION_TIMEOUT};
@@ -31,7 +33,15 @@ pub struct Endpoint {
     use_ssl: bool,
     username: String,
     password: Option<String>,
-    client: reqwest::Client,
+    http: Http,
+}
+
+/// How requests go.
+enum Http {
+    /// Basic authentication through reqwest's pool.
+    Basic(reqwest::Client),
+    /// NTLM, a login per connection.
+    Ntlm(ntlm::Pool),
 }
 
 // By hand: the derived form would print the password.
@@ -42,16 +52,17 @@ impl std::fmt::Debug for Endpoint {
 }
 
 impl Endpoint {
-    /// The endpoint `config` names. Fails with [`WsmanError::Unauthorized`]
-    /// when `winrm_use_ntlm` is set (not supported yet: kiln speaks Basic),
-    /// and with [`WsmanError::Broken`] only when the HTTP client cannot be
-    /// built (no TLS backend).
+    /// The endpoint `config` names: Basic authentication, or NTLM with
+    /// `winrm_use_ntlm` (over plain HTTP with message encryption). Fails
+    /// with [`WsmanError::Broken`] only when the HTTP client cannot be
+    /// built (no TLS backend), and with [`WsmanError::Unauthorized`] for
+    /// NTLM over HTTPS, which this kiln does not speak yet.
     pub fn new(config: &WinrmConfig) -> Result<Endpoint, WsmanError> {
         let display = Endpoint::display_of(config);
-        if config.use_ntlm {
+        if config.use_ntlm && config.use_ssl {
             return Err(WsmanError::Unauthorized(format!(
-                "{display}: winrm_use_ntlm is not supported yet; set winrm_use_ntlm to false to use Basic \
-                 authentication, over HTTPS (winrm_use_ssl) so that the password is not sent in the clear"
+                "{display}: winrm_use_ntlm over HTTPS (winrm_use_ssl) is not supported yet; use NTLM over \
+                 plain HTTP (kiln encrypts the messages, as Windows asks by default), or Basic over HTTPS"
             )));
         }
         let scheme = if config.use_ssl { "https" } else { "http" };
@@ -75,9 +86,14 @@ impl Endpoint {
             // A simulated machine on loopback: never through a proxy.
             builder = builder.no_proxy();
         }
-        let client = builder
-            .build()
-            .map_err(|e| WsmanError::Broken(format!("{display}: cannot make the HTTP client for WinRM: {e}")))?;
+        let http = if config.use_ntlm {
+            let password = config.password.as_deref().unwrap_or_default();
+            Http::Ntlm(ntlm::Pool::new(authority.clone(), &config.username, password, !config.use_ssl, MAX_REPLY))
+        } else {
+            Http::Basic(builder.build().map_err(|e| {
+                WsmanError::Broken(format!("{display}: cannot make the HTTP client for WinRM: {e}"))
+            })?)
+        };
         Ok(Endpoint {
             url: format!("{scheme}://{authority}/wsman"),
             display,
@@ -85,7 +101,7 @@ impl Endpoint {
             use_ssl: config.use_ssl,
             username: config.username.clone(),
             password: config.password.clone(),
-            client,
+            http,
         })
     }
 
@@ -145,23 +161,14 @@ impl Endpoint {
         let operation = request.operation();
         let at = format!("{operation} on {}", self.display);
         tracing::trace!(endpoint = %self.display, operation, bytes = request.text.len(), "WS-Management request");
-        let response = self
-            .client
-            .post(&self.url)
-            .basic_auth(&self.username, self.password.as_deref())
-            .header(reqwest::header::CONTENT_TYPE, "application/soap+xml;charset=UTF-8")
-            .body(request.text.clone())
-            .send()
-            .await
-            .map_err(|e| self.failure(&at, &e))?;
-        let status = response.status();
-        if status == reqwest::StatusCode::UNAUTHORIZED {
-            return Err(WsmanError::Unauthorized(format!("{}: {REFUSED_HINT}", self.display)));
+        let (status, body) = match &self.http {
+            Http::Basic(client) => self.post_basic(client, &at, request).await?,
+            Http::Ntlm(pool) => pool.post(request.text.as_bytes()).await.map_err(|e| self.ntlm_failure(&at, e))?,
+        };
+        if status == 401 {
+            return Err(WsmanError::Unauthorized(format!("{}: {}", self.display, self.refused_hint())));
         }
-        let body = read_body(response).await.map_err(|e| match e {
-            BodyError::Http(e) => self.failure(&at, &e),
-            BodyError::TooLarge => WsmanError::Broken(format!("{at}: the reply is larger than {} MB", MAX_REPLY >> 20)),
-        })?;
+        let status = reqwest::StatusCode::from_u16(status).unwrap_or(reqwest::StatusCode::BAD_GATEWAY);
         let unexpected = |what: &str| {
             WsmanError::Broken(format!("{at}: unexpected answer, HTTP {status}{what}: {}", excerpt(&body)))
         };
@@ -183,6 +190,93 @@ impl Endpoint {
                 ))),
                 _ => Err(unexpected("")),
             },
+        }
+    }
+
+    /// One POST with Basic authentication: the status and the body.
+    async fn post_basic(
+        &self,
+        client: &reqwest::Client,
+        at: &str,
+        request: &Request,
+    ) -> Result<(u16, Vec<u8>), WsmanError> {
+        let response = client
+            .post(&self.url)
+            .basic_auth(&self.username, self.password.as_deref())
+            .header(reqwest::header::CONTENT_TYPE, "application/soap+xml;charset=UTF-8")
+            .body(request.text.clone())
+            .send()
+            .await
+            .map_err(|e| self.failure(at, &e))?;
+        let status = response.status().as_u16();
+        if status == 401 {
+            return Ok((status, Vec::new()));
+        }
+        let body = read_body(response).await.map_err(|e| match e {
+            BodyError::Http(e) => self.failure(at, &e),
+            BodyError::TooLarge => WsmanError::Broken(format!("{at}: the reply is larger than {} MB", MAX_REPLY >> 20)),
+        })?;
+        Ok((status, body))
+    }
+
+    /// Whether it logs in with NTLM (`winrm_use_ntlm`).
+    pub fn uses_ntlm(&self) -> bool {
+        matches!(self.http, Http::Ntlm(_))
+    }
+
+    /// What to check when logins keep being refused.
+    pub fn login_advice(&self) -> &'static str {
+        match self.http {
+            Http::Basic(_) => {
+                "Check winrm_username and winrm_password, and that the machine's WinRM service allows Basic \
+                 authentication (Auth Basic) and, over plain HTTP, AllowUnencrypted; or use HTTPS (winrm_use_ssl)"
+            }
+            Http::Ntlm(_) => {
+                "Check winrm_username (user, .\\user for a local account, or DOMAIN\\user) and winrm_password, and \
+                 that the machine's WinRM service allows Negotiate authentication (winrm set \
+                 winrm/config/service/auth @{Negotiate=\"true\"}); or set winrm_use_ntlm to false for Basic"
+            }
+        }
+    }
+
+    /// What an HTTP 401 means here.
+    fn refused_hint(&self) -> &'static str {
+        match self.http {
+            Http::Basic(_) => REFUSED_HINT,
+            Http::Ntlm(_) => {
+                "HTTP 401 to a request after the NTLM login: the machine no longer takes the connection's login"
+            }
+        }
+    }
+
+    /// An NTLM exchange's failure as an error naming the endpoint and the
+    /// cause.
+    fn ntlm_failure(&self, at: &str, failure: Failure) -> WsmanError {
+        match failure {
+            Failure::Connect(e) => {
+                let cause = match e.kind() {
+                    std::io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
+                    std::io::ErrorKind::TimedOut => "connection timed out".to_string(),
+                    _ => e.to_string(),
+                };
+                let hint = if cause.contains("refused") || cause.contains("timed out") {
+                    self.listener_hint()
+                } else {
+                    String::new()
+                };
+                WsmanError::NotSent(format!("{}: {cause}{hint}", self.display))
+            }
+            Failure::Timeout => WsmanError::Unreachable(format!(
+                "{}: no answer to {at} within {}",
+                self.display,
+                crate::duration::human(REQUEST_TIMEOUT)
+            )),
+            Failure::Broken(why) => WsmanError::Broken(format!("{at}: {why}")),
+            Failure::Refused => WsmanError::Unauthorized(format!("{}: {NTLM_REFUSED_HINT}", self.display)),
+            Failure::NoNegotiate(offers) => WsmanError::Unauthorized(format!(
+                "{}: HTTP 401: the machine does not offer NTLM (its WWW-Authenticate offers {offers})",
+                self.display
+            )),
         }
     }
 
@@ -226,6 +320,10 @@ impl Endpoint {
 pub(crate) const REFUSED_HINT: &str = "HTTP 401: the user name or password was refused; check winrm_username and \
      winrm_password, and that the machine's WinRM service allows Basic authentication (Auth Basic) over this \
      transport: over plain HTTP it must also allow AllowUnencrypted, or use HTTPS with winrm_use_ssl";
+
+/// What an HTTP 401 to an NTLM login means and what to check.
+pub(crate) const NTLM_REFUSED_HINT: &str =
+    "HTTP 401 after the NTLM AUTHENTICATE message: the user name or password was refused";
 
 /// `fault` with its message prefixed by where it happened.
 fn prefixed(fault: WsmanError, at: &str) -> WsmanError {
