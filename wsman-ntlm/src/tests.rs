@@ -10,7 +10,7 @@ fn account() -> Account {
 /// Logs `user` in with `password`: the client's session, or the server's
 /// refusal.
 fn login(user: &str, password: &str) -> Result<(Session, Session), Error> {
-    let mut server = Server::new(account())?;
+    let mut server = Server::new(account());
     let mut client = Client::new(user, password)?;
     let negotiate = client.negotiate()?;
     let Accepted::Challenge(challenge) = server.accept(&negotiate)? else { panic!("no challenge") };
@@ -65,7 +65,7 @@ fn an_altered_or_replayed_envelope_does_not_open() {
 
 #[test]
 fn a_negotiate_starts_over_and_an_early_authenticate_is_refused() {
-    let mut server = Server::new(account()).unwrap();
+    let mut server = Server::new(account());
     let mut first = Client::new("Administrator", "kiln-Sim-1").unwrap();
     let _ = server.accept(&first.negotiate().unwrap()).unwrap();
     let mut second = Client::new("Administrator", "kiln-Sim-1").unwrap();
