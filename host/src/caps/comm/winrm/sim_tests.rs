@@ -159,3 +159,18 @@ async fn a_machine_without_negotiate_says_ntlm_is_not_offered() {
     assert!(text.contains("does not offer NTLM"), "{text}");
     assert!(text.contains("Basic realm"), "{text}");
 }
+
+#[tokio::test]
+async fn ntlm_over_https_logs_in_and_sends_bodies_as_they_are() {
+    let (sim, mut config) = ntlm_machine("kiln-Sim-1", |c| c.https = true, WITHIN).await;
+    config.use_ssl = true;
+    config.insecure = true;
+    let session = WinrmSession::open(config.clone(), RunCancel::default().for_build()).await.unwrap();
+    assert_eq!(run(&session, "echo over tls").await, (Exit::Status(0), vec!["over tls".to_string()]));
+    session.upload(Upload::new(Source::Bytes(b"tls".to_vec()), "C:/tls.txt", 0o644), WITHIN).await.unwrap();
+    assert_eq!(sim.machine().file("C:/tls.txt").as_deref(), Some(&b"tls"[..]));
+    // The certificate is checked unless winrm_insecure says not to.
+    let checked = WinrmConfig { insecure: false, timeout: Duration::from_millis(500), ..config };
+    let error = WinrmSession::open(checked, RunCancel::default().for_build()).await.err().expect("refused");
+    assert!(error.to_string().contains("winrm_insecure"), "{error}");
+}

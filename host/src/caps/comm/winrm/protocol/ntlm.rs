@@ -46,6 +46,8 @@ struct Connection {
 pub(super) struct Pool {
     /// `host:port` to connect to.
     authority: String,
+    /// TLS (HTTPS), with the name the certificate must carry.
+    tls: Option<(tokio_rustls::TlsConnector, rustls::pki_types::ServerName<'static>)>,
     /// The `Host` header.
     host: String,
     username: String,
@@ -59,15 +61,22 @@ pub(super) struct Pool {
 
 impl Pool {
     /// The pool for `authority` (`host:port`, also the `Host` header),
-    /// logging in as `username` with `password`, sealing bodies when
-    /// `seal`.
-    pub(super) fn new(authority: String, username: &str, password: &str, seal: bool, max_reply: usize) -> Pool {
+    /// over `tls` when given (then bodies go as they are), else over plain
+    /// HTTP with sealed bodies; logging in as `username` with `password`.
+    pub(super) fn new(
+        authority: String,
+        tls: Option<(tokio_rustls::TlsConnector, rustls::pki_types::ServerName<'static>)>,
+        username: &str,
+        password: &str,
+        max_reply: usize,
+    ) -> Pool {
         Pool {
             host: authority.clone(),
             authority,
+            seal: tls.is_none(),
+            tls,
             username: username.to_string(),
             password: password.to_string(),
-            seal,
             max_reply,
             idle: Mutex::new(Vec::new()),
         }
@@ -107,13 +116,28 @@ impl Pool {
             .map_err(|_| Failure::Timeout)?
             .map_err(Failure::Connect)?;
         let _ = stream.set_nodelay(true);
-        let (sender, driver) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| Failure::Broken(format!("the HTTP connection failed: {e}")))?;
+        let failed = |e: hyper::Error| Failure::Broken(format!("the HTTP connection failed: {e}"));
         // The connection runs until either end closes it; its sender sees.
-        tokio::spawn(async move {
-            let _ = driver.await;
-        });
+        let sender = match &self.tls {
+            None => {
+                let (sender, driver) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(failed)?;
+                tokio::spawn(async move {
+                    let _ = driver.await;
+                });
+                sender
+            }
+            Some((connector, name)) => {
+                let stream = tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name.clone(), stream))
+                    .await
+                    .map_err(|_| Failure::Timeout)?
+                    .map_err(Failure::Connect)?;
+                let (sender, driver) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(failed)?;
+                tokio::spawn(async move {
+                    let _ = driver.await;
+                });
+                sender
+            }
+        };
         let mut connection = Connection { sender, session: None };
         tokio::time::timeout(REQUEST_TIMEOUT, self.login(&mut connection)).await.unwrap_or(Err(Failure::Timeout))?;
         Ok(connection)
