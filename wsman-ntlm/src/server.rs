@@ -39,8 +39,8 @@ pub enum Accepted {
     /// with an AUTHENTICATE.
     Challenge(Vec<u8>),
     /// The client proved the account's password: the session unseals its
-    /// requests and seals the replies.
-    Authenticated(Session),
+    /// requests and seals the replies (boxed: it holds two RC4 states).
+    Authenticated(Box<Session>),
 }
 
 /// The NTLM acceptor of one connection.
@@ -83,7 +83,7 @@ impl Server {
             Some(3) => {
                 let challenge = self.challenge.take().ok_or(Error::BadToken("an AUTHENTICATE without a CHALLENGE"))?;
                 let key = self.check(token, &challenge)?;
-                Ok(Accepted::Authenticated(Session::new(Side::Server, &key)))
+                Ok(Accepted::Authenticated(Box::new(Session::new(Side::Server, &key))))
             }
             Some(_) => Err(Error::BadToken("not a NEGOTIATE or AUTHENTICATE message")),
             None if token.first().is_some_and(|&b| b == 0x60 || b == 0xa1) => Err(Error::BadToken(

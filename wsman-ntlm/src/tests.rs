@@ -16,7 +16,7 @@ fn login(user: &str, password: &str) -> Result<(Session, Session), Error> {
     let Accepted::Challenge(challenge) = server.accept(&negotiate)? else { panic!("no challenge") };
     let (authenticate, client_session) = client.authenticate(&challenge)?;
     match server.accept(&authenticate)? {
-        Accepted::Authenticated(server_session) => Ok((client_session, server_session)),
+        Accepted::Authenticated(server_session) => Ok((client_session, *server_session)),
         Accepted::Challenge(_) => panic!("a second challenge"),
     }
 }

@@ -342,7 +342,8 @@ mod tests {
     #[test]
     fn winrm_use_ntlm_is_taken_over_http_and_https() {
         for ssl in [false, true] {
-            let section = json!({"communicator": "winrm", "winrm_use_ntlm": true, "winrm_use_ssl": ssl, "winrm_password": "pw"});
+            let section =
+                json!({"communicator": "winrm", "winrm_use_ntlm": true, "winrm_use_ssl": ssl, "winrm_password": "pw"});
             let c = read(section).unwrap();
             let comm::Config::Winrm(winrm) = c.config else { panic!("{:?}", c.config) };
             assert!(winrm.use_ntlm && winrm.use_ssl == ssl);

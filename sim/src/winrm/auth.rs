@@ -128,7 +128,7 @@ fn ntlm(scheme: Scheme, token: &[u8], connection: &mut Connection, target: &Targ
             Login::Challenge(wsman_ntlm::authorization(scheme, &challenge))
         }
         Ok(Accepted::Authenticated(session)) => {
-            connection.session = Some(session);
+            connection.session = Some(*session);
             Login::Ntlm
         }
         Err(_) => Login::Refused,

@@ -204,7 +204,9 @@ async fn handle(
     let limit = if sealed { quota + SEALING_OVERHEAD } else { quota };
     let body = match Limited::new(request.into_body(), limit).collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return Ok(too_large(&*backend, record)),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            return Ok(too_large(&*backend, record));
+        }
         Err(_) => return Err(Reset),
     };
     let login = {

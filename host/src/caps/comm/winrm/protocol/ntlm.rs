@@ -120,7 +120,8 @@ impl Pool {
         // The connection runs until either end closes it; its sender sees.
         let sender = match &self.tls {
             None => {
-                let (sender, driver) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(failed)?;
+                let (sender, driver) =
+                    hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(failed)?;
                 tokio::spawn(async move {
                     let _ = driver.await;
                 });
@@ -131,7 +132,8 @@ impl Pool {
                     .await
                     .map_err(|_| Failure::Timeout)?
                     .map_err(Failure::Connect)?;
-                let (sender, driver) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(failed)?;
+                let (sender, driver) =
+                    hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(failed)?;
                 tokio::spawn(async move {
                     let _ = driver.await;
                 });
@@ -162,8 +164,9 @@ impl Pool {
                 offers.join(", ")
             )));
         };
-        let (authenticate, session) =
-            client.authenticate(&challenge).map_err(|e| Failure::Broken(format!("the server's NTLM CHALLENGE: {e}")))?;
+        let (authenticate, session) = client
+            .authenticate(&challenge)
+            .map_err(|e| Failure::Broken(format!("the server's NTLM CHALLENGE: {e}")))?;
         let header = wsman_ntlm::authorization(wsman_ntlm::Scheme::Negotiate, &authenticate);
         let (status, _, _) = self.send(connection, Some(&header), None, Vec::new()).await?;
         match status {

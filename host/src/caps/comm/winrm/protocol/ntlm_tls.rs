@@ -10,7 +10,10 @@ use std::sync::Arc;
 
 /// The connector for `host`, and the name its certificate must carry.
 /// Fails when `host` is not a DNS name or an IP address.
-pub(super) fn connector(host: &str, insecure: bool) -> Result<(tokio_rustls::TlsConnector, ServerName<'static>), String> {
+pub(super) fn connector(
+    host: &str,
+    insecure: bool,
+) -> Result<(tokio_rustls::TlsConnector, ServerName<'static>), String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()

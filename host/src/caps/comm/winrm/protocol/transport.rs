@@ -5,8 +5,8 @@
 //! SOAP fault (HTTP 500), a refusal (HTTP 401) or something broken.
 
 use super::envelope::{self, Header, Request};
-use super::ntlm::{self, Failure};
 use super::error::WsmanError;
+use super::ntlm::{self, Failure};
 use super::reply::{Reply, parse_reply};
 use super::{DEFAULT_MAX_ENVELOPE, OPERATION_TIMEOUT};
 use crate::caps::comm::config::WinrmConfig;
@@ -80,21 +80,22 @@ impl Endpoint {
             // A simulated machine on loopback: never through a proxy.
             builder = builder.no_proxy();
         }
-        let http = if config.use_ntlm {
-            let password = config.password.as_deref().unwrap_or_default();
-            let tls = match config.use_ssl {
-                true => Some(
-                    super::ntlm_tls::connector(&config.host, config.insecure)
-                        .map_err(|e| WsmanError::Broken(format!("{display}: {e}")))?,
-                ),
-                false => None,
+        let http =
+            if config.use_ntlm {
+                let password = config.password.as_deref().unwrap_or_default();
+                let tls = match config.use_ssl {
+                    true => Some(
+                        super::ntlm_tls::connector(&config.host, config.insecure)
+                            .map_err(|e| WsmanError::Broken(format!("{display}: {e}")))?,
+                    ),
+                    false => None,
+                };
+                Http::Ntlm(ntlm::Pool::new(authority.clone(), tls, &config.username, password, MAX_REPLY))
+            } else {
+                Http::Basic(builder.build().map_err(|e| {
+                    WsmanError::Broken(format!("{display}: cannot make the HTTP client for WinRM: {e}"))
+                })?)
             };
-            Http::Ntlm(ntlm::Pool::new(authority.clone(), tls, &config.username, password, MAX_REPLY))
-        } else {
-            Http::Basic(builder.build().map_err(|e| {
-                WsmanError::Broken(format!("{display}: cannot make the HTTP client for WinRM: {e}"))
-            })?)
-        };
         Ok(Endpoint {
             url: format!("{scheme}://{authority}/wsman"),
             display,
