@@ -27,6 +27,9 @@ pub(super) enum Failure {
     Timeout,
     /// The connection broke, or the login did not go as NTLM does.
     Broken(String),
+    /// The connection was closed before the request went: it had no
+    /// effect.
+    Unsent(String),
     /// HTTP 401 to the AUTHENTICATE message: a wrong user or password.
     Refused,
     /// The server offers no `Negotiate` scheme; the text is what it
@@ -84,19 +87,29 @@ impl Pool {
 
     /// Posts `envelope` over a logged-in connection (an idle one, else a
     /// new one) and gives the reply's status and body, unsealed. A
-    /// connection the server closed while idle is dropped before use.
+    /// connection the server closed while idle is dropped before use, and
+    /// one found closed as the request was about to go is replaced by a
+    /// new login once (the request provably did not go).
     pub(super) async fn post(&self, envelope: &[u8]) -> Result<(u16, Vec<u8>), Failure> {
-        let mut connection = match self.take_idle() {
-            Some(connection) => connection,
-            None => self.connect().await?,
+        let (mut connection, reused) = match self.take_idle() {
+            Some(connection) => (connection, true),
+            None => (self.connect().await?, false),
         };
-        let result = tokio::time::timeout(REQUEST_TIMEOUT, self.exchange(&mut connection, envelope))
-            .await
-            .unwrap_or(Err(Failure::Timeout));
+        let mut result = self.timed_exchange(&mut connection, envelope).await;
+        if reused && matches!(result, Err(Failure::Unsent(_))) {
+            connection = self.connect().await?;
+            result = self.timed_exchange(&mut connection, envelope).await;
+        }
         if result.is_ok() && !connection.sender.is_closed() {
             self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(connection);
         }
         result
+    }
+
+    async fn timed_exchange(&self, connection: &mut Connection, envelope: &[u8]) -> Result<(u16, Vec<u8>), Failure> {
+        tokio::time::timeout(REQUEST_TIMEOUT, self.exchange(connection, envelope))
+            .await
+            .unwrap_or(Err(Failure::Timeout))
     }
 
     fn take_idle(&self) -> Option<Connection> {
@@ -218,8 +231,13 @@ impl Pool {
         let request = request
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| Failure::Broken(format!("cannot make the request: {e}")))?;
-        connection.sender.ready().await.map_err(broken)?;
-        let response = connection.sender.send_request(request).await.map_err(broken)?;
+        if connection.sender.ready().await.is_err() {
+            return Err(Failure::Unsent("the connection was closed".into()));
+        }
+        let response = connection.sender.try_send_request(request).await.map_err(|e| match e.message() {
+            Some(_) => Failure::Unsent(format!("the connection was closed: {}", e.error())),
+            None => broken(e.into_error()),
+        })?;
         let status = response.status().as_u16();
         let offers = response
             .headers()

@@ -276,6 +276,7 @@ impl Endpoint {
                 crate::duration::human(REQUEST_TIMEOUT)
             )),
             Failure::Broken(why) => WsmanError::Broken(format!("{at}: {why}")),
+            Failure::Unsent(why) => WsmanError::NotSent(format!("{}: {why} before {at} went", self.display)),
             Failure::Refused => WsmanError::Unauthorized(format!("{}: {NTLM_REFUSED_HINT}", self.display)),
             Failure::NoNegotiate(offers) => WsmanError::Unauthorized(format!(
                 "{}: HTTP 401: the machine does not offer NTLM (its WWW-Authenticate offers {offers})",
