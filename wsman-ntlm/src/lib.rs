@@ -6,15 +6,18 @@
 //! - `session.rs`: [`Session`], sealing and unsealing envelopes with an
 //!   authenticated context.
 //! - `client.rs`: [`Client`], the NEGOTIATE and AUTHENTICATE messages.
-//! - `server.rs`: [`Server`], the CHALLENGE and the check of an
-//!   AUTHENTICATE against one local account.
+//! - `server.rs`: [`Server`], the check of an AUTHENTICATE against one
+//!   local account.
+//! - `challenge.rs`: the CHALLENGE message a server sends.
 //! - `verify.rs`: the NTLMv2 response check sspi's acceptor leaves out.
 //! - `header.rs`: the `Authorization`/`WWW-Authenticate` forms of tokens.
 //!
-//! NTLM itself (messages, key derivation, RC4 sealing, signatures) is the
-//! `sspi` crate's. A context belongs to one TCP connection: the login and
+//! The client's NTLM messages are the `sspi` crate's; the server side and
+//! the sealing are written here on RustCrypto's MD4, MD5, HMAC and RC4,
+//! since sspi's acceptor cannot serve (see `server.rs`). A context belongs to one TCP connection: the login and
 //! every sealed message after it go over that connection, in order.
 
+mod challenge;
 mod client;
 pub mod framing;
 mod header;

@@ -1,22 +1,17 @@
-//! The acceptor's side: a CHALLENGE for a NEGOTIATE (sspi writes it), then
+//! The acceptor's side: a CHALLENGE for a NEGOTIATE (`challenge.rs`), then
 //! the AUTHENTICATE message checked against one local account and its
-//! session key derived (here, not by sspi).
+//! session key derived (`verify.rs`).
 //!
 //! sspi 0.23's acceptor cannot serve as a WinRM server: it never compares
 //! the NTProofStr nor the user name (any password passes when the client
-//! sends no MIC, as Go's go-ntlmssp does not), and with sspi's own client
-//! its MIC check fails for the right password (`complete_auth_token`
-//! answers "no candidate credential matched"). So the check and the key
-//! derivation are `verify.rs`'s, and sealing is `session.rs`'s for both
-//! ends.
+//! sends no MIC, as Go's go-ntlmssp does not); with sspi's own client its
+//! MIC check fails for the right password (`complete_auth_token` answers
+//! "no candidate credential matched"); and it refuses a NEGOTIATE without
+//! the NTLM and REQUEST_TARGET flags, which go-ntlmssp (Packer) leaves
+//! out. So this side is written on RustCrypto's MD4, MD5, HMAC and RC4.
 
 use crate::session::Side;
-use crate::verify;
-use crate::{Error, Session};
-use sspi::{
-    AuthIdentity, AuthIdentityBuffers, BufferType, CredentialUse, DataRepresentation, Ntlm, SecurityBuffer,
-    SecurityStatus, ServerRequestFlags, Sspi, SspiImpl, Username,
-};
+use crate::{Error, Session, challenge, verify};
 
 /// The local account a server lets in.
 #[derive(Clone)]
@@ -44,15 +39,13 @@ pub enum Accepted {
     /// with an AUTHENTICATE.
     Challenge(Vec<u8>),
     /// The client proved the account's password: the session unseals its
-    /// requests and seals the replies.
-    Authenticated(Session),
+    /// requests and seals the replies (boxed: it holds two RC4 states).
+    Authenticated(Box<Session>),
 }
 
 /// The NTLM acceptor of one connection.
 pub struct Server {
     account: Account,
-    ntlm: Ntlm,
-    credentials: Option<AuthIdentityBuffers>,
     /// The CHALLENGE sent, whose server challenge the AUTHENTICATE answers.
     challenge: Option<Vec<u8>>,
 }
@@ -64,20 +57,9 @@ impl std::fmt::Debug for Server {
 }
 
 impl Server {
-    /// An acceptor for `account`. Fails with [`Error::User`] when the user
-    /// name cannot be an NTLM user name.
-    pub fn new(account: Account) -> Result<Server, Error> {
-        let username = Username::new(&account.user, Some(&account.hostname))
-            .map_err(|e| Error::User(format!("{:?}: {e}", account.user)))?;
-        let identity = AuthIdentity { username, password: account.password.clone().into() };
-        let mut ntlm = Ntlm::new();
-        let acquired = ntlm
-            .acquire_credentials_handle()
-            .with_credential_use(CredentialUse::Inbound)
-            .with_auth_data(&identity)
-            .execute(&mut ntlm)
-            .map_err(Error::ntlm)?;
-        Ok(Server { account, ntlm, credentials: acquired.credentials_handle, challenge: None })
+    /// An acceptor for `account`.
+    pub fn new(account: Account) -> Server {
+        Server { account, challenge: None }
     }
 
     /// Reads the client's next `token`. A NEGOTIATE (type 1) starts the
@@ -87,22 +69,21 @@ impl Server {
     ///
     /// Fails with [`Error::LogonDenied`] when the AUTHENTICATE names
     /// another user or was not made with the account's password (the
-    /// caller answers HTTP 401), and with [`Error::BadToken`] or
-    /// [`Error::Ntlm`] when the token is not an NTLM message or comes out
-    /// of order.
+    /// caller answers HTTP 401), and with [`Error::BadToken`] when the
+    /// token is not an NTLM message or comes out of order.
     pub fn accept(&mut self, token: &[u8]) -> Result<Accepted, Error> {
         match message_type(token) {
             Some(1) => {
-                let fresh = Server::new(self.account.clone())?;
-                *self = fresh;
-                let challenge = self.step(token)?;
-                self.challenge = Some(challenge.clone());
-                Ok(Accepted::Challenge(challenge))
+                let flags = challenge::negotiate_flags(token).ok_or(Error::BadToken("a short NEGOTIATE message"))?;
+                let (server_challenge, now) = challenge::fresh();
+                let message = challenge::write(flags, &self.account.hostname, server_challenge, now);
+                self.challenge = Some(message.clone());
+                Ok(Accepted::Challenge(message))
             }
             Some(3) => {
                 let challenge = self.challenge.take().ok_or(Error::BadToken("an AUTHENTICATE without a CHALLENGE"))?;
                 let key = self.check(token, &challenge)?;
-                Ok(Accepted::Authenticated(Session::new(Side::Server, &key)))
+                Ok(Accepted::Authenticated(Box::new(Session::new(Side::Server, &key))))
             }
             Some(_) => Err(Error::BadToken("not a NEGOTIATE or AUTHENTICATE message")),
             None if token.first().is_some_and(|&b| b == 0x60 || b == 0xa1) => Err(Error::BadToken(
@@ -124,28 +105,6 @@ impl Server {
             return Err(Error::LogonDenied);
         }
         verify::session_key(&self.account.password, &message, &server_challenge).ok_or(Error::LogonDenied)
-    }
-
-    fn step(&mut self, token: &[u8]) -> Result<Vec<u8>, Error> {
-        let mut input = vec![SecurityBuffer::new(token.to_vec(), BufferType::Token)];
-        let mut output = vec![SecurityBuffer::new(Vec::new(), BufferType::Token)];
-        let builder = self
-            .ntlm
-            .accept_security_context()
-            .with_credentials_handle(&mut self.credentials)
-            .with_context_requirements(ServerRequestFlags::ALLOCATE_MEMORY)
-            .with_target_data_representation(DataRepresentation::Native)
-            .with_input(&mut input)
-            .with_output(&mut output);
-        let result = self
-            .ntlm
-            .accept_security_context_impl(builder)
-            .and_then(|mut generator| generator.resolve_to_result())
-            .map_err(Error::ntlm)?;
-        if result.status != SecurityStatus::ContinueNeeded {
-            return Err(Error::Ntlm(format!("sspi answered a NEGOTIATE with {:?}", result.status)));
-        }
-        Ok(std::mem::take(&mut output[0].buffer))
     }
 }
 

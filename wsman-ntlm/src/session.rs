@@ -38,7 +38,8 @@ struct Direction {
 
 impl Direction {
     fn new(session_key: &[u8; 16], sign: &[u8], seal: &[u8]) -> Direction {
-        let key = |magic: &[u8]| -> [u8; 16] { Md5::new().chain_update(session_key).chain_update(magic).finalize().into() };
+        let key =
+            |magic: &[u8]| -> [u8; 16] { Md5::new().chain_update(session_key).chain_update(magic).finalize().into() };
         let sealing = Rc4::new_from_slice(&key(seal)).expect("RC4 takes a 16-byte key");
         Direction { signing: key(sign), sealing, sequence: 0 }
     }

@@ -184,16 +184,6 @@ pub fn extract(
             format!("unknown communicator {other:?}; use \"ssh\", \"winrm\" or \"none\""),
         ));
     }
-    // Refused here, before a builder creates anything, rather than at the
-    // login that would fail once the machine is paid for.
-    if kind.as_deref() == Some("winrm") && flag(&values, "winrm_use_ntlm") && flag(&values, "winrm_use_ssl") {
-        problems.push(Problem::new(
-            format!("{at}.winrm_use_ntlm"),
-            "NTLM over HTTPS (winrm_use_ssl) is not in this kiln yet: use NTLM over plain HTTP (kiln encrypts \
-             every message, as Windows asks by default) by setting winrm_use_ssl to false, or Basic \
-             authentication over HTTPS by setting winrm_use_ntlm to false",
-        ));
-    }
     if let Some(method) = text("ssh_file_transfer_method")
         && method != "scp"
         && method != "sftp"
@@ -350,16 +340,14 @@ mod tests {
     }
 
     #[test]
-    fn winrm_use_ntlm_is_taken_over_http_and_refused_over_https_before_anything_is_made() {
-        let c = read(json!({"communicator": "winrm", "winrm_use_ntlm": true, "winrm_password": "pw"})).unwrap();
-        let comm::Config::Winrm(winrm) = c.config else { panic!("{:?}", c.config) };
-        assert!(winrm.use_ntlm && !winrm.use_ssl);
-        let problems =
-            read(json!({"communicator": "winrm", "winrm_use_ntlm": true, "winrm_use_ssl": true, "winrm_password": "pw"}))
-                .unwrap_err();
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(format!("{problems:?}").contains("winrm_use_ntlm"), "{problems:?}");
-        assert!(format!("{problems:?}").contains("winrm_use_ssl to false"), "{problems:?}");
+    fn winrm_use_ntlm_is_taken_over_http_and_https() {
+        for ssl in [false, true] {
+            let section =
+                json!({"communicator": "winrm", "winrm_use_ntlm": true, "winrm_use_ssl": ssl, "winrm_password": "pw"});
+            let c = read(section).unwrap();
+            let comm::Config::Winrm(winrm) = c.config else { panic!("{:?}", c.config) };
+            assert!(winrm.use_ntlm && winrm.use_ssl == ssl);
+        }
     }
 
     #[test]

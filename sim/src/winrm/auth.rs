@@ -119,10 +119,7 @@ fn ntlm(scheme: Scheme, token: &[u8], connection: &mut Connection, target: &Targ
         Account { user: target.username.clone(), password: password.clone(), hostname: target.hostname.clone() };
     let mut server = match connection.pending.take() {
         Some(server) => server,
-        None => match Server::new(account) {
-            Ok(server) => server,
-            Err(_) => return Login::Refused,
-        },
+        None => Server::new(account),
     };
     connection.session = None;
     match server.accept(token) {
@@ -131,7 +128,7 @@ fn ntlm(scheme: Scheme, token: &[u8], connection: &mut Connection, target: &Targ
             Login::Challenge(wsman_ntlm::authorization(scheme, &challenge))
         }
         Ok(Accepted::Authenticated(session)) => {
-            connection.session = Some(session);
+            connection.session = Some(*session);
             Login::Ntlm
         }
         Err(_) => Login::Refused,

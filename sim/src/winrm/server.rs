@@ -219,7 +219,8 @@ async fn handle(
         auth::login(policy, link.tls, authorization.as_deref(), &mut state, &target)
     };
     let refuse = |mut record: RequestRecord, negotiate: Option<&str>| {
-        record.action = "Unauthorized".into();
+        // A CHALLENGE is a step of a login, not a refusal: recorded apart.
+        record.action = if negotiate.is_some() { "NtlmChallenge" } else { "Unauthorized" }.into();
         record.status = 401;
         backend.log().add(record);
         Ok(unauthorized(policy, negotiate))
@@ -243,7 +244,7 @@ async fn handle(
         }
         // pywinrm's empty POST that sets up encryption after the login.
         Login::Ntlm if body.is_empty() => {
-            record.action = "Login".into();
+            record.action = "NtlmLogin".into();
             record.status = 200;
             backend.log().add(record);
             return Ok(reply(200, None, Vec::new()));
@@ -329,6 +330,101 @@ fn message_id(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::winrm::testing::envelope;
+    use crate::winrm::{Standalone, StandaloneConfig};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use wsman_ntlm::{Client, Scheme, framing};
+
+    /// One request on a kept-alive connection: the status, the headers
+    /// (lower-case names) and the body.
+    async fn exchange(
+        stream: &mut tokio::net::TcpStream,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, Vec<(String, String)>, Vec<u8>) {
+        let mut head = format!("POST /wsman HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n", body.len());
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(body).await.unwrap();
+        let mut answer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = stream.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "the connection closed");
+            answer.extend_from_slice(&chunk[..n]);
+            let Some(end) = answer.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+            let text = String::from_utf8_lossy(&answer[..end]).to_string();
+            let headers: Vec<(String, String)> = text
+                .lines()
+                .skip(1)
+                .filter_map(|l| l.split_once(':'))
+                .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+                .collect();
+            let length: usize =
+                headers.iter().find(|(n, _)| n == "content-length").map_or(0, |(_, v)| v.parse().unwrap());
+            if answer.len() >= end + 4 + length {
+                let status = text.split(' ').nth(1).unwrap().parse().unwrap();
+                return (status, headers, answer[end + 4..end + 4 + length].to_vec());
+            }
+        }
+    }
+
+    /// A connection to `machine` logged in with NTLM: it and the
+    /// client's session.
+    async fn ntlm_connection(machine: &Standalone) -> (tokio::net::TcpStream, wsman_ntlm::Session) {
+        let mut stream = tokio::net::TcpStream::connect(machine.address()).await.unwrap();
+        let mut client = Client::new("Administrator", "kiln-Sim-1").unwrap();
+        let negotiate = wsman_ntlm::authorization(Scheme::Negotiate, &client.negotiate().unwrap());
+        let (status, headers, _) = exchange(&mut stream, &[("Authorization", &negotiate)], b"").await;
+        assert_eq!(status, 401);
+        let offer = headers.iter().find(|(n, _)| n == "www-authenticate").unwrap();
+        let (_, challenge) = wsman_ntlm::parse_authorization(&offer.1).unwrap();
+        let (authenticate, session) = client.authenticate(&challenge).unwrap();
+        let authenticate = wsman_ntlm::authorization(Scheme::Negotiate, &authenticate);
+        let (status, _, body) = exchange(&mut stream, &[("Authorization", &authenticate)], b"").await;
+        assert_eq!((status, body.len()), (200, 0), "pywinrm's empty POST after the login");
+        (stream, session)
+    }
+
+    fn create() -> String {
+        envelope(
+            "http://schemas.xmlsoap.org/ws/2004/09/transfer/Create",
+            None,
+            "",
+            "<rsp:Shell><rsp:InputStreams>stdin</rsp:InputStreams><rsp:OutputStreams>stdout stderr</rsp:OutputStreams></rsp:Shell>",
+        )
+    }
+
+    #[tokio::test]
+    async fn sealed_requests_get_sealed_replies_and_plain_or_altered_ones_are_refused() {
+        let config = StandaloneConfig { allow_unencrypted: false, ..StandaloneConfig::default() };
+        let machine = Standalone::start(config).await.unwrap();
+        let (mut stream, mut session) = ntlm_connection(&machine).await;
+        let sealed = session.seal(create().as_bytes());
+        let (status, headers, body) = exchange(&mut stream, &[("Content-Type", framing::CONTENT_TYPE)], &sealed).await;
+        assert_eq!(status, 200);
+        assert!(headers.iter().any(|(n, v)| n == "content-type" && framing::is_encrypted(v)), "{headers:?}");
+        let reply = String::from_utf8(session.unseal(&body).unwrap()).unwrap();
+        assert!(reply.contains("<rsp:ShellId>"), "{reply}");
+        // Unsealed, on the logged-in connection: Windows' 401 without
+        // AllowUnencrypted.
+        let soap = ("Content-Type", "application/soap+xml;charset=UTF-8");
+        assert_eq!(exchange(&mut stream, &[soap], create().as_bytes()).await.0, 401);
+        // Altered: HTTP 400, and the connection's login is gone.
+        let (mut stream, mut session) = ntlm_connection(&machine).await;
+        let mut sealed = session.seal(create().as_bytes());
+        let at = sealed.len() - 40;
+        sealed[at] ^= 1;
+        let encrypted = ("Content-Type", framing::CONTENT_TYPE);
+        assert_eq!(exchange(&mut stream, &[encrypted], &sealed).await.0, 400);
+        assert_eq!(exchange(&mut stream, &[encrypted], &session.seal(create().as_bytes())).await.0, 401);
+        let counts = &machine.records()["counts"];
+        assert_eq!((counts["NtlmChallenge"].as_u64(), counts["NtlmLogin"].as_u64()), (Some(2), Some(2)), "{counts}");
+    }
 
     #[test]
     fn a_fault_relates_to_a_message_id_even_in_a_broken_request() {

@@ -88,8 +88,7 @@ impl WinrmSession {
     /// Logs in within `winrm_timeout`: fails with [`Error::Unreachable`]
     /// or [`Error::Authentication`] (naming the endpoint and every reason
     /// seen) when it runs out, with [`Error::Cancelled`] when the build is
-    /// cancelled meanwhile, with [`Error::Authentication`] at once when
-    /// `winrm_use_ntlm` is set with `winrm_use_ssl` (not supported yet), and with [`Error::Io`]
+    /// cancelled meanwhile, and with [`Error::Io`]
     /// when no HTTP client can be made.
     pub async fn open(config: WinrmConfig, cancel: BuildCancel) -> Result<Arc<Self>, Error> {
         let session = WinrmSession { config, cancel, live: Mutex::new(None), logging_in: tokio::sync::Mutex::new(()) };

@@ -159,3 +159,93 @@ async fn a_machine_without_negotiate_says_ntlm_is_not_offered() {
     assert!(text.contains("does not offer NTLM"), "{text}");
     assert!(text.contains("Basic realm"), "{text}");
 }
+
+#[tokio::test]
+async fn ntlm_over_https_logs_in_and_sends_bodies_as_they_are() {
+    let (sim, mut config) = ntlm_machine("kiln-Sim-1", |c| c.https = true, WITHIN).await;
+    config.use_ssl = true;
+    config.insecure = true;
+    let session = WinrmSession::open(config.clone(), RunCancel::default().for_build()).await.unwrap();
+    assert_eq!(run(&session, "echo over tls").await, (Exit::Status(0), vec!["over tls".to_string()]));
+    session.upload(Upload::new(Source::Bytes(b"tls".to_vec()), "C:/tls.txt", 0o644), WITHIN).await.unwrap();
+    assert_eq!(sim.machine().file("C:/tls.txt").as_deref(), Some(&b"tls"[..]));
+    // The certificate is checked unless winrm_insecure says not to.
+    let checked = WinrmConfig { insecure: false, timeout: Duration::from_millis(500), ..config };
+    let error = WinrmSession::open(checked, RunCancel::default().for_build()).await.err().expect("refused");
+    assert!(error.to_string().contains("winrm_insecure"), "{error}");
+}
+
+/// A loopback proxy to `to` whose connections [`Proxy::cut`] closes (as a
+/// machine's HTTP.sys closes idle ones) while it keeps listening.
+struct Proxy {
+    port: u16,
+    cut: Arc<tokio::sync::Notify>,
+    accepted: Arc<std::sync::atomic::AtomicUsize>,
+    closed: Arc<(std::sync::atomic::AtomicUsize, tokio::sync::Notify)>,
+}
+
+impl Proxy {
+    async fn start(to: std::net::SocketAddr) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cut = Arc::new(tokio::sync::Notify::new());
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let closed = Arc::new((std::sync::atomic::AtomicUsize::new(0), tokio::sync::Notify::new()));
+        let (cut_all, count, closes) = (Arc::clone(&cut), Arc::clone(&accepted), Arc::clone(&closed));
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let (cut, closes) = (Arc::clone(&cut_all), Arc::clone(&closes));
+                tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(to).await {
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                            _ = cut.notified() => {}
+                        }
+                    }
+                    drop(client);
+                    closes.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    closes.1.notify_waiters();
+                });
+            }
+        });
+        Proxy { port, cut, accepted, closed }
+    }
+
+    /// Closes every connection and waits until they are closed.
+    async fn cut(&self) {
+        let open = self.accepted();
+        loop {
+            let closed = self.closed.1.notified();
+            self.cut.notify_waiters();
+            if self.closed.0.load(std::sync::atomic::Ordering::SeqCst) >= open {
+                return;
+            }
+            closed.await;
+        }
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[tokio::test]
+async fn an_ntlm_connection_the_machine_closes_is_replaced_by_a_new_login() {
+    let (sim, mut config) = ntlm_machine("kiln-Sim-1", |_| {}, WITHIN).await;
+    let proxy = Proxy::start(sim.address()).await;
+    config.port = proxy.port;
+    let session = WinrmSession::open(config, RunCancel::default().for_build()).await.unwrap();
+    assert_eq!(run(&session, "echo first").await.0, Exit::Status(0));
+    let before = proxy.accepted();
+    proxy.cut().await;
+    // kiln's side of each connection sees the close when its task next
+    // runs: let the other tasks run (nothing the test can await says when).
+    for _ in 0..100 {
+        tokio::task::yield_now().await;
+    }
+    // The next command goes over a new connection with a new login (a
+    // sealed body on a new connection without one would be refused).
+    assert_eq!(run(&session, "echo second").await, (Exit::Status(0), vec!["second".to_string()]));
+    assert!(proxy.accepted() > before, "no new connection after the cut");
+}

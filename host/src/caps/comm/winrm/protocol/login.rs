@@ -37,9 +37,7 @@ const REFUSED: &str = "HTTP 401: the user name or password was refused";
 /// [`Error::Authentication`] if the last try was refused, else
 /// [`Error::Unreachable`]; its text names the endpoint, how long and how
 /// many times it tried, and each distinct reason with its count. Fails at
-/// once with [`Error::Authentication`] when `winrm_use_ntlm` is set with
-/// `winrm_use_ssl` (not supported yet), and with [`Error::Io`] when no
-/// HTTP client can be made.
+/// once with [`Error::Io`] when no HTTP client can be made.
 pub async fn login(config: &WinrmConfig, cancel: &BuildCancel, within: Duration) -> Result<Shell, Error> {
     let endpoint = Arc::new(Endpoint::new(config)?);
     let started = Instant::now();

@@ -131,18 +131,6 @@ async fn cancellation_stops_the_retries() {
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
-#[tokio::test]
-async fn ntlm_over_https_is_refused_at_once_with_the_way_out() {
-    let mut cfg = config(free_port());
-    cfg.use_ntlm = true;
-    cfg.use_ssl = true;
-    let cancel = RunCancel::default().for_build();
-    let error = login(&cfg, &cancel, Duration::from_secs(60)).await.unwrap_err();
-    let Error::Authentication(text) = &error else { panic!("{error:?}") };
-    assert!(text.contains("winrm_use_ntlm over HTTPS (winrm_use_ssl) is not supported yet"), "{text}");
-    assert!(text.contains("Basic over HTTPS"), "{text}");
-}
-
 #[test]
 fn reasons_count_in_first_seen_order() {
     let mut reasons = Reasons::default();

@@ -10,7 +10,8 @@
 //! - `transport.rs`: [`Endpoint`], one POST per operation over reqwest with
 //!   Basic authentication, or over `ntlm.rs`.
 //! - `ntlm.rs`: NTLM (`winrm_use_ntlm`): a login per connection (hyper's
-//!   client connections), bodies sealed with `wsman-ntlm` over plain HTTP.
+//!   client connections), bodies sealed with `wsman-ntlm` over plain HTTP;
+//!   `ntlm_tls.rs`: its TLS over HTTPS.
 //! - `shell.rs`: [`Shell`] and [`Running`]: a cmd shell and one command in it.
 //! - `login.rs`: [`login`], retried until a shell opens and a command runs.
 //! - `clixml.rs`: [`readable_stderr`], PowerShell's CLIXML error stream as text.
@@ -24,6 +25,7 @@ mod error;
 mod fake_server;
 mod login;
 mod ntlm;
+mod ntlm_tls;
 mod reply;
 mod shell;
 mod transport;

@@ -27,6 +27,9 @@ pub(super) enum Failure {
     Timeout,
     /// The connection broke, or the login did not go as NTLM does.
     Broken(String),
+    /// The connection was closed before the request went: it had no
+    /// effect.
+    Unsent(String),
     /// HTTP 401 to the AUTHENTICATE message: a wrong user or password.
     Refused,
     /// The server offers no `Negotiate` scheme; the text is what it
@@ -46,6 +49,8 @@ struct Connection {
 pub(super) struct Pool {
     /// `host:port` to connect to.
     authority: String,
+    /// TLS (HTTPS), with the name the certificate must carry.
+    tls: Option<(tokio_rustls::TlsConnector, rustls::pki_types::ServerName<'static>)>,
     /// The `Host` header.
     host: String,
     username: String,
@@ -59,15 +64,22 @@ pub(super) struct Pool {
 
 impl Pool {
     /// The pool for `authority` (`host:port`, also the `Host` header),
-    /// logging in as `username` with `password`, sealing bodies when
-    /// `seal`.
-    pub(super) fn new(authority: String, username: &str, password: &str, seal: bool, max_reply: usize) -> Pool {
+    /// over `tls` when given (then bodies go as they are), else over plain
+    /// HTTP with sealed bodies; logging in as `username` with `password`.
+    pub(super) fn new(
+        authority: String,
+        tls: Option<(tokio_rustls::TlsConnector, rustls::pki_types::ServerName<'static>)>,
+        username: &str,
+        password: &str,
+        max_reply: usize,
+    ) -> Pool {
         Pool {
             host: authority.clone(),
             authority,
+            seal: tls.is_none(),
+            tls,
             username: username.to_string(),
             password: password.to_string(),
-            seal,
             max_reply,
             idle: Mutex::new(Vec::new()),
         }
@@ -75,19 +87,29 @@ impl Pool {
 
     /// Posts `envelope` over a logged-in connection (an idle one, else a
     /// new one) and gives the reply's status and body, unsealed. A
-    /// connection the server closed while idle is dropped before use.
+    /// connection the server closed while idle is dropped before use, and
+    /// one found closed as the request was about to go is replaced by a
+    /// new login once (the request provably did not go).
     pub(super) async fn post(&self, envelope: &[u8]) -> Result<(u16, Vec<u8>), Failure> {
-        let mut connection = match self.take_idle() {
-            Some(connection) => connection,
-            None => self.connect().await?,
+        let (mut connection, reused) = match self.take_idle() {
+            Some(connection) => (connection, true),
+            None => (self.connect().await?, false),
         };
-        let result = tokio::time::timeout(REQUEST_TIMEOUT, self.exchange(&mut connection, envelope))
-            .await
-            .unwrap_or(Err(Failure::Timeout));
+        let mut result = self.timed_exchange(&mut connection, envelope).await;
+        if reused && matches!(result, Err(Failure::Unsent(_))) {
+            connection = self.connect().await?;
+            result = self.timed_exchange(&mut connection, envelope).await;
+        }
         if result.is_ok() && !connection.sender.is_closed() {
             self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(connection);
         }
         result
+    }
+
+    async fn timed_exchange(&self, connection: &mut Connection, envelope: &[u8]) -> Result<(u16, Vec<u8>), Failure> {
+        tokio::time::timeout(REQUEST_TIMEOUT, self.exchange(connection, envelope))
+            .await
+            .unwrap_or(Err(Failure::Timeout))
     }
 
     fn take_idle(&self) -> Option<Connection> {
@@ -107,13 +129,30 @@ impl Pool {
             .map_err(|_| Failure::Timeout)?
             .map_err(Failure::Connect)?;
         let _ = stream.set_nodelay(true);
-        let (sender, driver) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| Failure::Broken(format!("the HTTP connection failed: {e}")))?;
+        let failed = |e: hyper::Error| Failure::Broken(format!("the HTTP connection failed: {e}"));
         // The connection runs until either end closes it; its sender sees.
-        tokio::spawn(async move {
-            let _ = driver.await;
-        });
+        let sender = match &self.tls {
+            None => {
+                let (sender, driver) =
+                    hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(failed)?;
+                tokio::spawn(async move {
+                    let _ = driver.await;
+                });
+                sender
+            }
+            Some((connector, name)) => {
+                let stream = tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name.clone(), stream))
+                    .await
+                    .map_err(|_| Failure::Timeout)?
+                    .map_err(Failure::Connect)?;
+                let (sender, driver) =
+                    hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(failed)?;
+                tokio::spawn(async move {
+                    let _ = driver.await;
+                });
+                sender
+            }
+        };
         let mut connection = Connection { sender, session: None };
         tokio::time::timeout(REQUEST_TIMEOUT, self.login(&mut connection)).await.unwrap_or(Err(Failure::Timeout))?;
         Ok(connection)
@@ -138,8 +177,9 @@ impl Pool {
                 offers.join(", ")
             )));
         };
-        let (authenticate, session) =
-            client.authenticate(&challenge).map_err(|e| Failure::Broken(format!("the server's NTLM CHALLENGE: {e}")))?;
+        let (authenticate, session) = client
+            .authenticate(&challenge)
+            .map_err(|e| Failure::Broken(format!("the server's NTLM CHALLENGE: {e}")))?;
         let header = wsman_ntlm::authorization(wsman_ntlm::Scheme::Negotiate, &authenticate);
         let (status, _, _) = self.send(connection, Some(&header), None, Vec::new()).await?;
         match status {
@@ -191,8 +231,13 @@ impl Pool {
         let request = request
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| Failure::Broken(format!("cannot make the request: {e}")))?;
-        connection.sender.ready().await.map_err(broken)?;
-        let response = connection.sender.send_request(request).await.map_err(broken)?;
+        if connection.sender.ready().await.is_err() {
+            return Err(Failure::Unsent("the connection was closed".into()));
+        }
+        let response = connection.sender.try_send_request(request).await.map_err(|e| match e.message() {
+            Some(_) => Failure::Unsent(format!("the connection was closed: {}", e.error())),
+            None => broken(e.into_error()),
+        })?;
         let status = response.status().as_u16();
         let offers = response
             .headers()

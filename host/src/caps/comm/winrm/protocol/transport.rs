@@ -5,8 +5,8 @@
 //! SOAP fault (HTTP 500), a refusal (HTTP 401) or something broken.
 
 use super::envelope::{self, Header, Request};
-use super::ntlm::{self, Failure};
 use super::error::WsmanError;
+use super::ntlm::{self, Failure};
 use super::reply::{Reply, parse_reply};
 use super::{DEFAULT_MAX_ENVELOPE, OPERATION_TIMEOUT};
 use crate::caps::comm::config::WinrmConfig;
@@ -53,18 +53,12 @@ impl std::fmt::Debug for Endpoint {
 
 impl Endpoint {
     /// The endpoint `config` names: Basic authentication, or NTLM with
-    /// `winrm_use_ntlm` (over plain HTTP with message encryption). Fails
-    /// with [`WsmanError::Broken`] only when the HTTP client cannot be
-    /// built (no TLS backend), and with [`WsmanError::Unauthorized`] for
-    /// NTLM over HTTPS, which this kiln does not speak yet.
+    /// `winrm_use_ntlm` (over plain HTTP with message encryption, over
+    /// HTTPS without). Fails with [`WsmanError::Broken`] only when the
+    /// HTTP client cannot be built (no TLS backend, a host name TLS cannot
+    /// check).
     pub fn new(config: &WinrmConfig) -> Result<Endpoint, WsmanError> {
         let display = Endpoint::display_of(config);
-        if config.use_ntlm && config.use_ssl {
-            return Err(WsmanError::Unauthorized(format!(
-                "{display}: winrm_use_ntlm over HTTPS (winrm_use_ssl) is not supported yet; use NTLM over \
-                 plain HTTP (kiln encrypts the messages, as Windows asks by default), or Basic over HTTPS"
-            )));
-        }
         let scheme = if config.use_ssl { "https" } else { "http" };
         let authority = match config.dial {
             // The simulator's machine: its own address and port (a
@@ -86,14 +80,22 @@ impl Endpoint {
             // A simulated machine on loopback: never through a proxy.
             builder = builder.no_proxy();
         }
-        let http = if config.use_ntlm {
-            let password = config.password.as_deref().unwrap_or_default();
-            Http::Ntlm(ntlm::Pool::new(authority.clone(), &config.username, password, !config.use_ssl, MAX_REPLY))
-        } else {
-            Http::Basic(builder.build().map_err(|e| {
-                WsmanError::Broken(format!("{display}: cannot make the HTTP client for WinRM: {e}"))
-            })?)
-        };
+        let http =
+            if config.use_ntlm {
+                let password = config.password.as_deref().unwrap_or_default();
+                let tls = match config.use_ssl {
+                    true => Some(
+                        super::ntlm_tls::connector(&config.host, config.insecure)
+                            .map_err(|e| WsmanError::Broken(format!("{display}: {e}")))?,
+                    ),
+                    false => None,
+                };
+                Http::Ntlm(ntlm::Pool::new(authority.clone(), tls, &config.username, password, MAX_REPLY))
+            } else {
+                Http::Basic(builder.build().map_err(|e| {
+                    WsmanError::Broken(format!("{display}: cannot make the HTTP client for WinRM: {e}"))
+                })?)
+            };
         Ok(Endpoint {
             url: format!("{scheme}://{authority}/wsman"),
             display,
@@ -259,7 +261,9 @@ impl Endpoint {
                     std::io::ErrorKind::TimedOut => "connection timed out".to_string(),
                     _ => e.to_string(),
                 };
-                let hint = if cause.contains("refused") || cause.contains("timed out") {
+                let hint = if cause.contains("certificate") || cause.contains("Certificate") {
+                    " (winrm_insecure skips the certificate check)".to_string()
+                } else if cause.contains("refused") || cause.contains("timed out") {
                     self.listener_hint()
                 } else {
                     String::new()
@@ -272,6 +276,7 @@ impl Endpoint {
                 crate::duration::human(REQUEST_TIMEOUT)
             )),
             Failure::Broken(why) => WsmanError::Broken(format!("{at}: {why}")),
+            Failure::Unsent(why) => WsmanError::NotSent(format!("{}: {why} before {at} went", self.display)),
             Failure::Refused => WsmanError::Unauthorized(format!("{}: {NTLM_REFUSED_HINT}", self.display)),
             Failure::NoNegotiate(offers) => WsmanError::Unauthorized(format!(
                 "{}: HTTP 401: the machine does not offer NTLM (its WWW-Authenticate offers {offers})",
