@@ -58,17 +58,14 @@ fn register_exception(why: LogonError) -> String {
 
 /// kiln's `elevated` script; `param` gives its header's values.
 pub(crate) fn kiln(ctx: &mut Ctx<'_>, param: &dyn Fn(&str) -> Option<String>) -> Ended {
-    let mut values = Vec::new();
-    for name in ["user", "password", "task", "log", "command"] {
-        match param(name) {
-            Some(v) => values.push(v),
-            None => {
-                say(&mut ctx.out.stderr, &format!("the elevated script has no ${name} parameter in its header"));
-                return Ended::Exit(1);
-            }
-        }
+    const PARAMS: [&str; 5] = ["user", "password", "task", "log", "command"];
+    if let Some(name) = PARAMS.into_iter().find(|name| param(name).is_none()) {
+        say(&mut ctx.out.stderr, &format!("the elevated script has no ${name} parameter in its header"));
+        return Ended::Exit(1);
     }
-    let [user, password, task, log, command] = <[String; 5]>::try_from(values).unwrap_or_default();
+    let value = |name: &str| param(name).unwrap_or_default();
+    let (user, password, task, log, command) =
+        (value("user"), value("password"), value("task"), value("log"), value("command"));
     let log = ctx.resolve(&log);
     let arguments = format!("/c {command} > {log} 2>&1");
     match register_and_run(ctx, &task, &user, &password, &arguments) {

@@ -164,6 +164,7 @@ pub(crate) fn shutdown_exe(ctx: &mut Ctx<'_>, rest: &str) -> i32 {
     let words = args(rest);
     let mut action = None;
     let mut delay = None;
+    let mut immediate = false;
     let mut it = words.iter();
     while let Some(word) = it.next() {
         let Some(opt) = word.strip_prefix(['/', '-']).map(str::to_ascii_lowercase) else {
@@ -171,7 +172,11 @@ pub(crate) fn shutdown_exe(ctx: &mut Ctx<'_>, rest: &str) -> i32 {
         };
         match opt.as_str() {
             "r" | "g" => action = Some(Some(PowerRequest::Restart)),
-            "s" | "sg" | "p" | "h" => action = Some(Some(PowerRequest::Shutdown)),
+            "s" | "sg" | "h" => action = Some(Some(PowerRequest::Shutdown)),
+            "p" => {
+                action = Some(Some(PowerRequest::Shutdown));
+                immediate = true;
+            }
             "a" => action = Some(None),
             "l" => return 0,
             "?" => {
@@ -190,7 +195,6 @@ pub(crate) fn shutdown_exe(ctx: &mut Ctx<'_>, rest: &str) -> i32 {
         }
     }
     let now = ctx.machine.now();
-    let immediate = words.iter().any(|w| w.eq_ignore_ascii_case("/p"));
     let delay = Duration::from_secs(if immediate { 0 } else { delay.unwrap_or(30) });
     let result = match action {
         None => {
