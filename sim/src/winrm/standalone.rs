@@ -184,8 +184,8 @@ impl Switch for Alone {
             let power = self.power.report();
             self.warn(&format!(
                 "the Windows machine shut down (a command asked for it: sysprep /shutdown, shutdown /s, \
-                 Stop-Computer); WinRM on {} stays down for good (connections are refused, /__kiln/winrm too) \
-                 until it is started again. It booted {} time(s); scheduled tasks that ran: {}",
+                 Stop-Computer); WinRM on {} stays down for good (connections are refused, /__kiln/winrm too); \
+                 start a new machine to go on. It booted {} time(s); scheduled tasks that ran: {}",
                 self.address,
                 power["boots"]["count"],
                 tasks_said(&power["tasks"]),
