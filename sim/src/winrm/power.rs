@@ -18,6 +18,9 @@ use tokio::task::AbortHandle;
 /// /r /t 60`) looks whether it is: the request is carried out at most this
 /// late, and a machine waits on a timer rather than spinning.
 pub const POWER_TICK: Duration = Duration::from_millis(250);
+/// How long a machine stays up after answering the request that let it
+/// carry out a due restart or shutdown: time for that reply to be written.
+pub const REPLY_FLUSH: Duration = Duration::from_millis(20);
 
 /// How many times a machine back from a restart tries to listen at a port
 /// that is not free yet, [`crate::listen::ACCEPT_PAUSE`] apart.
@@ -152,19 +155,29 @@ impl Power {
     }
 
     /// Acts on what the machine's commands asked for, once a request to it
-    /// (`action`, as the records name it) has been answered: a due restart
-    /// or shutdown is carried out (after a `Command`'s reply, not at once:
-    /// the client's next request or the next [`POWER_TICK`], so that it can
-    /// receive the command's exit code, as Windows takes a moment to go
-    /// down); one not due yet is waited for on a timer.
+    /// (`action`, as the records name it) has been answered. A due restart
+    /// or shutdown is carried out [`REPLY_FLUSH`] after the reply to a
+    /// `Receive`, `Signal` or `Delete` (the exit code comes in a `Receive`;
+    /// the `Command` and its stdin `Send` come before it), or at the next
+    /// [`POWER_TICK`] if the client sends none, as Windows takes a moment
+    /// to go down; one not due yet is waited for on a timer.
     pub fn answered(self: &Arc<Self>, action: &str, switch: &Arc<dyn Switch>) {
         if !self.is_up() || !self.machine.power_pending() {
             return;
         }
-        if action != "Command"
+        // Not on the stdin end-of-file `Send` that follows a `Command`: the
+        // exit code comes in the `Receive` after it.
+        if matches!(action, "Receive" | "Signal" | "Delete")
             && let Some(request) = self.machine.take_power_request()
         {
-            self.go_down(request, switch);
+            // This request's reply (often the exit code) is still on its
+            // way out: going down now would abort the connection carrying
+            // it, and the client would see its command lose the connection.
+            let (power, switch) = (Arc::clone(self), Arc::clone(switch));
+            tokio::spawn(async move {
+                tokio::time::sleep(REPLY_FLUSH).await;
+                power.go_down(request, &switch);
+            });
             return;
         }
         let mut inner = self.lock();
@@ -393,6 +406,8 @@ mod tests {
         power.answered("Command", &switch);
         assert!(power.is_up(), "down before the client could receive the exit code");
         power.answered("Receive", &switch);
+        assert!(power.is_up(), "down before the Receive's reply was written");
+        tokio::time::sleep(REPLY_FLUSH + Duration::from_millis(1)).await;
         assert!(power.is_restarting());
         assert_eq!(calls(&noted), ["down Restart"]);
         tokio::time::sleep(Duration::from_secs(29)).await;
@@ -471,6 +486,7 @@ mod tests {
         machine.start("shutdown /s /t 0", &[], None);
         power.answered("Command", &switch);
         power.answered("Receive", &switch);
+        tokio::time::sleep(REPLY_FLUSH + Duration::from_millis(1)).await;
         assert!(!power.is_up());
         tokio::time::sleep(Duration::from_secs(60)).await;
         assert_eq!(calls(&noted), ["down Shutdown"], "a shutdown never comes back by itself");
