@@ -14,20 +14,13 @@
 
 use super::cmdline::{Op, Target, args, split_chain, split_word, take_redirections};
 use super::fs::{self, FsError, Kind};
-use super::{Ctx, Ended, output_full_message, power, powershell, say};
+use super::{Ctx, Ended, MAX_NESTING, output_full_message, power, powershell, say};
 
 /// The longest command line cmd.exe takes, in characters.
 pub const MAX_LINE: usize = 8191;
 
 /// The errorlevel cmd sets for a command it cannot find.
 pub const NOT_RECOGNIZED: i32 = 9009;
-
-/// How deep `cmd /c` and batch files may run inside one another. A real
-/// batch file that names itself loops for ever, and nested `cmd /c` are
-/// processes of their own; here both are calls on one stack, so they stop at
-/// this depth with cmd's batch-recursion message (exit 1) instead of
-/// overflowing it.
-pub const MAX_NESTING: usize = 64;
 
 /// What cmd prints when batch files nest too deep.
 const TOO_DEEP: &str = "******  B A T C H   R E C U R S I O N  exceeds STACK limits ******\r\n\

@@ -4,7 +4,7 @@
 //! `New-Item` (`ni`, `mkdir`, `md`), `Set-Content` (`sc`), `Add-Content`
 //! (`ac`), `Set-Location` (`cd`, `sl`), `Restart-Computer`,
 //! `Stop-Computer`, `hostname`; the machine's programs (`cmd`, `shutdown`,
-//! `sysprep`, ...; see `cmd::run_program`), which set `$LASTEXITCODE`; a
+//! `sysprep`, ...; see `Ctx::run_program`), which set `$LASTEXITCODE`; a
 //! value alone (`'text'`, `$env:X`) is written out.
 //! `-ErrorAction SilentlyContinue` (`-ea 0`, `Ignore`) hides a cmdlet's error.
 
@@ -14,7 +14,7 @@ use super::clixml::error_record;
 use super::fs::{self, Kind};
 use super::power::{self, PowerRequest};
 use super::pslang::{Interp, Stmt, Tok};
-use super::{Ctx, Ended, cmd, say};
+use super::{Ctx, Ended, say};
 
 /// Parameters that take a value; every other `-Name` is a switch.
 const VALUED: &[&str] = &[
@@ -266,7 +266,7 @@ pub(crate) fn native(interp: &mut Interp, ctx: &mut Ctx<'_>, program: &str, toks
             if v.contains(' ') && !v.starts_with('"') { line.push_str(&format!("\"{v}\"")) } else { line.push_str(&v) }
         }
     }
-    let code = match cmd::run_program(ctx, program, &line)? {
+    let code = match ctx.run_program(program, &line)? {
         Ended::Exit(code) => code,
         Ended::Job(_) => {
             let msg =

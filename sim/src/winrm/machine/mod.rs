@@ -274,6 +274,10 @@ pub(crate) enum Job {
     Get(Box<kiln::Get>),
 }
 
+/// How deep `cmd /c`, batch files and tasks may run inside one another:
+/// deeper, the line stops (cmd's own limit is about this).
+pub const MAX_NESTING: usize = 64;
+
 /// Everything one command sees while it runs.
 pub(crate) struct Ctx<'a> {
     /// The machine it runs on (its hostname and user).
@@ -289,7 +293,7 @@ pub(crate) struct Ctx<'a> {
     /// What it has written so far.
     pub out: Output,
     /// How many `cmd /c` and batch files run inside one another now
-    /// (bounded by `cmd::MAX_NESTING`).
+    /// (bounded by [`MAX_NESTING`]).
     pub nesting: usize,
     /// Output set aside by the commands this one runs inside (while they
     /// capture what it writes), counted against `max_output`.
@@ -302,6 +306,21 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Runs `line` as `cmd.exe` runs a command line, in this process: how
+    /// a scheduled task starts its action. Here, not in `cmd`, so that the
+    /// parts cmd starts (PowerShell, tasks) reach it through the machine
+    /// rather than through each other.
+    pub fn run_line(&mut self, line: &str) -> Ended {
+        cmd::run_line(self, line)
+    }
+
+    /// Runs the machine's program `word` (its whole command line `line`)
+    /// as PowerShell starts a native command; `None` when the machine has
+    /// no such program.
+    pub fn run_program(&mut self, word: &str, line: &str) -> Option<Ended> {
+        cmd::run_program(self, word, line)
+    }
+
     /// `path` made absolute against this command's working directory.
     pub fn resolve(&self, path: &str) -> String {
         fs::resolve(&self.cwd, path)

@@ -13,7 +13,7 @@
 //! task that ran; the password is never kept.
 
 use super::env::Env;
-use super::{Ctx, Ended, Job, Output, cmd, say};
+use super::{Ctx, Ended, Job, MAX_NESTING, Output, say};
 
 /// One task that ran, as the machine's records show it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -122,7 +122,7 @@ fn environment(ctx: &Ctx<'_>, account: &Account) -> Env {
 /// records it; its result. Tasks that register tasks stop at `cmd`'s
 /// nesting bound (exit 1, said on the caller's stderr).
 pub(crate) fn run(ctx: &mut Ctx<'_>, name: &str, account: &Account, program: &str, arguments: &str) -> i32 {
-    if ctx.nesting >= cmd::MAX_NESTING {
+    if ctx.nesting >= MAX_NESTING {
         say(&mut ctx.out.stderr, &format!("task {name} not run: tasks and shells nest too deep here"));
         return 1;
     }
@@ -139,7 +139,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, name: &str, account: &Account, program: &st
         max_output: ctx.max_output,
         out_of_room: false,
     };
-    let code = match cmd::run_line(&mut task, &format!("{program} {arguments}")) {
+    let code = match task.run_line(&format!("{program} {arguments}")) {
         Ended::Exit(code) => code,
         // A task's stdin is empty: kiln's put ends at once, get runs through.
         Ended::Job(Job::Put(mut put)) => put.feed(task.fs, b"", true, &mut task.out).unwrap_or(1),

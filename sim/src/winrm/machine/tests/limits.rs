@@ -177,7 +177,7 @@ fn cmd_nesting_is_bounded() {
     let m2 = Arc::clone(&m);
     let (out, err, code) = ends_within(30, move || run(&m2, "C:\\loop.bat & echo after"));
     assert_eq!(code, 1);
-    assert_eq!(out.matches("round").count(), super::super::cmd::MAX_NESTING);
+    assert_eq!(out.matches("round").count(), super::super::MAX_NESTING);
     assert!(!out.contains("back") && !out.contains("after"), "the whole line is aborted: {out}");
     assert!(err.contains("B A T C H   PROCESSING IS   A B O R T E D"), "{err}");
     // The deepest cmd nesting with the deepest PowerShell inside still fits

@@ -42,6 +42,11 @@ pub use transport::Endpoint;
 /// The `OperationTimeout` of every request: how long the server may hold a
 /// Receive before it answers `w:TimedOut` (the keep-alive of a long command).
 pub const OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// Longest a TCP (and TLS) connect may take.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Longest one request may take: above the [`OPERATION_TIMEOUT`] a Receive
+/// may be held for, so a slow answer is told apart from a dead server.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(OPERATION_TIMEOUT.as_secs() + 30);
 
 /// The envelope size assumed when the server's `MaxEnvelopeSizekb` cannot
 /// be read (Windows' default, 150 KB), and used until it is.

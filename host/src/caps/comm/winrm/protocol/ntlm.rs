@@ -7,7 +7,7 @@
 //! while a Signal goes) each get a connection of their own; an idle one is
 //! reused, and one the server closed is replaced by a new login.
 
-use super::transport::{CONNECT_TIMEOUT, REQUEST_TIMEOUT};
+use super::{CONNECT_TIMEOUT, REQUEST_TIMEOUT};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::client::conn::http1::SendRequest;

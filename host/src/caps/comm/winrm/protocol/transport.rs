@@ -8,15 +8,10 @@ use super::envelope::{self, Header, Request};
 use super::error::WsmanError;
 use super::ntlm::{self, Failure};
 use super::reply::{Reply, parse_reply};
-use super::{DEFAULT_MAX_ENVELOPE, OPERATION_TIMEOUT};
+use super::{CONNECT_TIMEOUT, DEFAULT_MAX_ENVELOPE, REQUEST_TIMEOUT};
 use crate::caps::comm::config::WinrmConfig;
 use std::time::Duration;
 
-/// Longest a TCP (and TLS) connect may take.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Longest one request may take: above the [`OPERATION_TIMEOUT`] a Receive
-/// may be held for, so a slow answer is told apart from a dead server.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(OPERATION_TIMEOUT.as_secs() + 30);
 /// Largest reply body read: a few times the largest envelope Windows allows
 /// (its `MaxEnvelopeSizekb` is at most a few MB), so a runaway peer cannot
 /// fill memory.
