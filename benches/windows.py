@@ -25,53 +25,20 @@ Python 3 standard library only.
 
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from winrm_sim import PASSWORD, USER, Machine  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KILN = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(ROOT, "target", "release", "kiln")
 RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 RESTART_SECS = sys.argv[3] if len(sys.argv) > 3 else "2"
 PACKER = "/usr/bin/packer"
-USER = "Administrator"
-PASSWORD = "bench-Passw0rd"
-
-
-class Machine:
-    """`kiln sim winrm` on a free port; its records over HTTP."""
-
-    def __init__(self):
-        env = dict(os.environ, KILN_SIM_WINRM_PASSWORD=PASSWORD)
-        self.process = subprocess.Popen(
-            [KILN, "sim", "winrm", "--listen", "127.0.0.1:0", "--restart-secs", RESTART_SECS],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-        for line in self.process.stdout:
-            found = re.search(r"listening on http://127\.0\.0\.1:(\d+)/wsman", line)
-            if found:
-                self.port = int(found.group(1))
-                return
-        raise SystemExit("kiln sim winrm did not say where it listens")
-
-    def records(self):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/__kiln/winrm") as answer:
-            return json.load(answer)
-
-    def requests(self):
-        return sum(self.records()["counts"].values())
-
-    def has_file(self, path):
-        wanted = path.replace("/", "\\").lower()
-        files = (f for listed in self.records()["files"].values() for f in listed)
-        return any(f["path"].replace("/", "\\").lower() == wanted for f in files)
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait()
 
 
 def template(port, marker):
@@ -119,7 +86,7 @@ def run(machine, tool, n):
     if done.returncode != 0:
         raise SystemExit(f"{tool} failed:\n{done.stdout}\n{done.stderr}")
     for suffix in ["ps", "script", "elevated", "data"]:
-        if not machine.has_file(f"C:/Windows/Temp/{marker}-{suffix}.txt"):
+        if not machine.file(f"C:/Windows/Temp/{marker}-{suffix}.txt"):
             raise SystemExit(f"{tool} left no {marker}-{suffix}.txt on the machine")
     return seconds, trips
 
@@ -128,7 +95,7 @@ def main():
     for path in [KILN, PACKER]:
         if not os.path.exists(path):
             raise SystemExit(f"{path} is missing (build kiln with cargo build --release; ./setup.sh installs Packer)")
-    machine = Machine()
+    machine = Machine(KILN, ["--restart-secs", RESTART_SECS])
     try:
         results = {"kiln": [], "packer": []}
         for n in range(RUNS):

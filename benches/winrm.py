@@ -28,56 +28,21 @@ library only.
 import hashlib
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from winrm_sim import PASSWORD, USER, Machine  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KILN = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(ROOT, "target", "release", "kiln")
 RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 PACKER = "/usr/bin/packer"
 WINRMCP = "/usr/bin/winrmcp"
-USER = "Administrator"
-PASSWORD = "bench-Passw0rd"
 MIB = 10
-
-
-class Machine:
-    """`kiln sim winrm` on a free port; its records over HTTP."""
-
-    def __init__(self):
-        env = dict(os.environ, KILN_SIM_WINRM_PASSWORD=PASSWORD)
-        self.process = subprocess.Popen(
-            [KILN, "sim", "winrm", "--listen", "127.0.0.1:0"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-        for line in self.process.stdout:
-            found = re.search(r"listening on http://127\.0\.0\.1:(\d+)/wsman", line)
-            if found:
-                self.port = int(found.group(1))
-                return
-        raise SystemExit("kiln sim winrm did not say where it listens")
-
-    def records(self):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/__kiln/winrm") as answer:
-            return json.load(answer)
-
-    def requests(self):
-        return sum(self.records()["counts"].values())
-
-    def file(self, path):
-        wanted = path.replace("/", "\\").lower()
-        for f in (f for files in self.records()["files"].values() for f in files):
-            if f["path"].replace("/", "\\").lower() == wanted:
-                return f
-        return None
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait()
 
 
 def template(machine, provisioners):
@@ -110,7 +75,7 @@ def main():
     digest = hashlib.sha256(payload).hexdigest()
     with open(os.path.join(scratch, "payload.bin"), "wb") as f:
         f.write(payload)
-    machine = Machine()
+    machine = Machine(KILN)
     packer_env = dict(os.environ, CHECKPOINT_DISABLE="1", HOME=scratch)
     results = {}
     try:

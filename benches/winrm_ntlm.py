@@ -19,52 +19,19 @@ Usage: benches/winrm_ntlm.py [path/to/kiln] [N] [OPS]
 
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from winrm_sim import PASSWORD, USER, Machine  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KILN = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(ROOT, "target", "release", "kiln")
 RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 OPS = max(2, int(sys.argv[3]) if len(sys.argv) > 3 else 50)
-USER = "Administrator"
-PASSWORD = "bench-Passw0rd"
-
-
-class Machine:
-    """`kiln sim winrm` (with `flags`) on a free port; its records."""
-
-    def __init__(self, flags):
-        env = dict(os.environ, KILN_SIM_WINRM_PASSWORD=PASSWORD)
-        self.process = subprocess.Popen(
-            [KILN, "sim", "winrm", "--listen", "127.0.0.1:0", *flags],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-        for line in self.process.stdout:
-            found = re.search(r"listening on http://127\.0\.0\.1:(\d+)/wsman", line)
-            if found:
-                self.port = int(found.group(1))
-                return
-        raise SystemExit("kiln sim winrm did not say where it listens")
-
-    def records(self):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/__kiln/winrm") as answer:
-            return json.load(answer)
-
-    def requests(self):
-        return sum(self.records()["counts"].values())
-
-    def has(self, path, size):
-        wanted = path.replace("/", "\\").lower()
-        files = (f for listed in self.records()["files"].values() for f in listed)
-        return any(f["path"].lower() == wanted and f["size"] == size for f in files)
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait()
 
 
 def build(machine, ntlm, ops, run):
@@ -85,7 +52,8 @@ def build(machine, ntlm, ops, run):
         if done.returncode != 0:
             raise SystemExit(f"kiln build failed:\n{done.stdout}{done.stderr}")
         for i in range(ops):
-            if not machine.has(f"C:/Windows/Temp/bench-{run}-{i}.txt", len(content)):
+            arrived = machine.file(f"C:/Windows/Temp/bench-{run}-{i}.txt")
+            if not arrived or arrived["size"] != len(content):
                 raise SystemExit(f"C:/bench/{run}/{i}.txt did not arrive whole")
         return took, machine.requests() - before
 
@@ -93,7 +61,7 @@ def build(machine, ntlm, ops, run):
 def main():
     rows = []
     for name, flags, ntlm in [("Basic", [], False), ("NTLM + encryption", ["--ntlm"], True)]:
-        machine = Machine(flags)
+        machine = Machine(KILN, flags)
         try:
             with_ops = [build(machine, ntlm, OPS, f"{run}") for run in range(RUNS)]
             login = [build(machine, ntlm, 1, f"login{run}") for run in range(RUNS)]

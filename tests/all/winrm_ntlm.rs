@@ -6,13 +6,11 @@
 //! with NTLM but sends bodies unencrypted, gets in where AllowUnencrypted
 //! is on.
 
-use crate::support::peers::PACKER;
 use crate::support::sim::SimServer;
 use crate::support::windows;
 use crate::support::{Project, admin};
 use crate::winrm_peers::{check_pywinrm, pywinrm_at};
 use serde_json::{Value, json};
-use std::process::Command;
 
 crate::support::tests! {
     pywinrm_logs_in_with_ntlm_and_encrypts_every_message needs [PythonVenv],
@@ -94,17 +92,8 @@ fn packer_logs_in_with_ntlm_where_unencrypted_bodies_are_allowed() {
         "builders": [builder],
         "provisioners": [{"type": "file", "source": "payload.bin", "destination": "C:/packer.bin"}]
     }));
-    let output = Command::new(PACKER)
-        .args(["build", "-color=false", "template.json"])
-        .current_dir(p.root())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", p.root())
-        .env("CHECKPOINT_DISABLE", "1")
-        .output()
-        .expect("packer runs");
-    let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "packer failed:\n{all}");
+    let (ok, all) = crate::winrm_peers::packer_build(&p);
+    assert!(ok, "packer failed:\n{all}");
     assert!(all.contains("Connected to WinRM!"), "{all}");
     assert_eq!(file_size(&server, "C:\\packer.bin"), Some(json!("over ntlm from packer".len())));
 }

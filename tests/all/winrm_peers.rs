@@ -120,7 +120,7 @@ fn packer_uploads_with_the_file_provisioner_over_winrm() {
 
 /// Runs Packer 1.6.6's `build` on `p`'s template: whether it succeeded,
 /// and its whole output.
-fn packer_build(p: &Project) -> (bool, String) {
+pub(crate) fn packer_build(p: &Project) -> (bool, String) {
     let output = Command::new(PACKER)
         .args(["build", "-color=false", "template.json"])
         .current_dir(p.root())
