@@ -10,7 +10,6 @@ use super::ntlm::{self, Failure};
 use super::reply::{Reply, parse_reply};
 use super::{CONNECT_TIMEOUT, DEFAULT_MAX_ENVELOPE, REQUEST_TIMEOUT};
 use crate::caps::comm::config::WinrmConfig;
-use std::time::Duration;
 
 /// Largest reply body read: a few times the largest envelope Windows allows
 /// (its `MaxEnvelopeSizekb` is at most a few MB), so a runaway peer cannot
