@@ -240,13 +240,7 @@ fn alicloud_windows_instance_takes_files_over_winrm_in_the_simulator() {
     p.file("setup.ps1", "Write-Output 'configured'");
     p.template(json!({
         "variables": {"access_key": "{{env `ALICLOUD_ACCESS_KEY`}}", "secret_key": "{{env `ALICLOUD_SECRET_KEY`}}"},
-        "builders": [{
-            "type": "alicloud-ecs", "access_key": "{{user `access_key`}}", "secret_key": "{{user `secret_key`}}",
-            "region": "cn-beijing", "image_name": "windows-golden",
-            "source_image": "win2019_1809_x64_dtc_en-us_40G_alibase_20201120.vhd",
-            "instance_type": "ecs.n1.tiny", "io_optimized": "true",
-            "communicator": "winrm", "winrm_username": "Administrator", "winrm_password": ALICLOUD_PASSWORD,
-        }],
+        "builders": [windows::alicloud_builder("windows-golden", ALICLOUD_PASSWORD)],
         "provisioners": [{"type": "file", "source": "setup.ps1", "destination": "C:/Windows/Temp/setup.ps1"}]
     }));
     simulate(&p, &[])

@@ -68,7 +68,7 @@ pub fn check_windows_template_ran(machine: &Windows, output: &str) {
     assert_eq!(text("C:/Windows/Temp/elevated.txt"), "ran elevated");
     assert_eq!(text("C:/Windows/Temp/shell.txt"), "from cmd");
     let records = machine.records();
-    let tasks = records["tasks"].as_array().cloned().unwrap_or_default();
+    let tasks = records["tasks"].as_array().unwrap_or_else(|| panic!("the records list no tasks: {records}"));
     assert!(
         tasks.iter().any(|t| t["user"] == windows::USER && t["exit_code"] == 0),
         "the elevated step did not run as a scheduled task of {}: {tasks:?}",
@@ -106,7 +106,11 @@ fn powershell_exit_code_outside_valid_exit_codes_fails_naming_both() {
             {"type": "powershell", "inline": ["Write-Output 'about to fail'", "exit 7"]}
         ]
     }));
-    p.run(&["build", "template.json"]).code(1).contains("about to fail").contains("7").contains("valid_exit_codes");
+    p.run(&["build", "template.json"])
+        .code(1)
+        .contains("about to fail")
+        .contains("exited with code 7")
+        .contains("valid_exit_codes");
 }
 
 fn elevated_with_a_wrong_password_fails_with_the_schedulers_message() {
@@ -123,7 +127,8 @@ fn elevated_with_a_wrong_password_fails_with_the_schedulers_message() {
         .contains("The user name or password is incorrect")
         .lacks("must not run")
         .lacks(&wrong);
-    let tasks = machine.records()["tasks"].as_array().cloned().unwrap_or_default();
+    let records = machine.records();
+    let tasks = records["tasks"].as_array().unwrap_or_else(|| panic!("the records list no tasks: {records}"));
     assert!(tasks.is_empty(), "a task ran with a wrong password: {tasks:?}");
 }
 
@@ -145,13 +150,7 @@ fn alicloud_windows_build_runs_powershell_and_sysprep_then_images() {
     let p = Project::new();
     p.template(json!({
         "variables": {"access_key": "{{env `ALICLOUD_ACCESS_KEY`}}", "secret_key": "{{env `ALICLOUD_SECRET_KEY`}}"},
-        "builders": [{
-            "type": "alicloud-ecs", "access_key": "{{user `access_key`}}", "secret_key": "{{user `secret_key`}}",
-            "region": "cn-beijing", "image_name": "windows-sysprepped",
-            "source_image": "win2019_1809_x64_dtc_en-us_40G_alibase_20201120.vhd",
-            "instance_type": "ecs.n1.tiny", "io_optimized": "true",
-            "communicator": "winrm", "winrm_username": "Administrator", "winrm_password": ALICLOUD_PASSWORD,
-        }],
+        "builders": [windows::alicloud_builder("windows-sysprepped", ALICLOUD_PASSWORD)],
         "provisioners": [
             {"type": "powershell", "inline": ["Write-Output \"configuring $env:COMPUTERNAME\""]},
             {"type": "powershell", "inline": [

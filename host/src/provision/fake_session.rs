@@ -125,6 +125,17 @@ impl FakeSession {
         self.commands().into_iter().filter(|c| !is_housekeeping(c)).collect()
     }
 
+    /// The remote path of every upload so far, in order.
+    pub fn upload_paths(&self) -> Vec<String> {
+        self.calls()
+            .into_iter()
+            .filter_map(|c| match c {
+                Call::Upload { remote, .. } => Some(remote),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Every call so far, in order.
     pub fn calls(&self) -> Vec<Call> {
         self.calls.lock().unwrap().clone()

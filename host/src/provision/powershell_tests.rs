@@ -76,14 +76,7 @@ async fn default_paths_are_packers_with_a_fresh_uuid_and_kilns_env_file_name() {
     let (_dir, plan) = planned(json!([p]), None);
     let session = FakeSession::default();
     run(&plan, Some(&session)).await.unwrap();
-    let remotes: Vec<String> = session
-        .calls()
-        .into_iter()
-        .filter_map(|c| match c {
-            Call::Upload { remote, .. } => Some(remote),
-            _ => None,
-        })
-        .collect();
+    let remotes = session.upload_paths();
     let [env, script] = remotes.as_slice() else { panic!("{remotes:?}") };
     let id = script.strip_prefix("c:/Windows/Temp/script-").and_then(|s| s.strip_suffix(".ps1")).unwrap();
     assert!(uuid::Uuid::parse_str(id).is_ok(), "{script}");

@@ -197,14 +197,7 @@ async fn the_env_var_file_upload_is_retried_too() {
     let (_dir, plan) = planned(json!([shell(json!({"use_env_var_file": true}))]), None);
     let session = FakeSession::default().failing_uploads([refused()]);
     run(&plan, Some(&session)).await.unwrap();
-    let remotes: Vec<_> = session
-        .calls()
-        .into_iter()
-        .filter_map(|c| match c {
-            Call::Upload { remote, .. } => Some(remote),
-            _ => None,
-        })
-        .collect();
+    let remotes = session.upload_paths();
     assert_eq!(remotes.len(), 3, "{remotes:?}");
     assert!(remotes[0].contains("varfile_") && remotes[0] == remotes[1] && remotes[2] == SCRIPT, "{remotes:?}");
 }

@@ -311,7 +311,7 @@ impl Drop for Standalone {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::winrm::testing::{between, envelope, post};
+    use crate::winrm::testing::{between, envelope, post, take_stdout};
     use crate::winrm::wsman::{CMD_RESOURCE, SHELL_NS};
     use base64::Engine;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -356,15 +356,8 @@ mod tests {
             let (status, body) = receive(address, shell, id, "PT5S").await;
             assert_eq!(status, 200, "{body}");
             assert!(body.len() <= 153_600, "a reply of {} bytes is over the request's MaxEnvelopeSize", body.len());
-            let mut rest = body.as_str();
-            while let Some(at) = rest.find(r#"<rsp:Stream Name="stdout""#) {
-                let chunk = &rest[at..];
-                let text = between(chunk, ">", "</rsp:Stream>");
-                out.extend(base64::engine::general_purpose::STANDARD.decode(text).unwrap());
-                rest = &chunk[1..];
-            }
-            if body.contains("CommandState/Done") {
-                return (out, between(&body, "<rsp:ExitCode>", "<").parse().unwrap());
+            if let Some(exit) = take_stdout(&body, &mut out) {
+                return (out, exit);
             }
         }
         panic!("the command never ended");

@@ -90,15 +90,7 @@ pub async fn run(address: SocketAddr, login: &str, shell: &str, line: &str) -> (
     for _ in 0..100 {
         let (status, body) = receive_once(address, login, shell, &id).await;
         assert_eq!(status, 200, "{line}: {body}");
-        let mut rest = body.as_str();
-        while let Some(at) = rest.find(r#"<rsp:Stream Name="stdout""#) {
-            let chunk = &rest[at..];
-            let text = between(chunk, ">", "</rsp:Stream>");
-            out.extend(base64::engine::general_purpose::STANDARD.decode(text).unwrap_or_default());
-            rest = &chunk[1..];
-        }
-        if body.contains("CommandState/Done") {
-            let exit = between(&body, "<rsp:ExitCode>", "<").parse().unwrap();
+        if let Some(exit) = take_stdout(&body, &mut out) {
             return (String::from_utf8_lossy(&out).into_owned(), exit);
         }
     }
@@ -131,4 +123,17 @@ pub async fn until_answers(
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     start.elapsed()
+}
+
+/// Appends the stdout bytes of the Receive reply `body` to `out`; the
+/// command's exit code when the reply says it is done.
+pub fn take_stdout(body: &str, out: &mut Vec<u8>) -> Option<i32> {
+    let mut rest = body;
+    while let Some(at) = rest.find(r#"<rsp:Stream Name="stdout""#) {
+        let chunk = &rest[at..];
+        let text = between(chunk, ">", "</rsp:Stream>");
+        out.extend(base64::engine::general_purpose::STANDARD.decode(text).expect("stdout is base64"));
+        rest = &chunk[1..];
+    }
+    body.contains("CommandState/Done").then(|| between(body, "<rsp:ExitCode>", "<").parse().expect("an exit code"))
 }

@@ -14,6 +14,21 @@ pub const USER: &str = "Administrator";
 /// canary prefix, so that the sweep finds it wherever kiln prints it.
 pub const PASSWORD: &str = "KILNCANARY-wp-5e2a \"q\\b\" 'o' <&> /+=:@";
 
+/// An `alicloud-ecs` builder of a Windows Server 2019 image named
+/// `image_name` from the simulator's public image, over WinRM as
+/// Administrator with `password` (the instance's, given at creation); the
+/// credentials come from the template's `access_key` and `secret_key`
+/// variables.
+pub fn alicloud_builder(image_name: &str, password: &str) -> Value {
+    json!({
+        "type": "alicloud-ecs", "access_key": "{{user `access_key`}}", "secret_key": "{{user `secret_key`}}",
+        "region": "cn-beijing", "image_name": image_name,
+        "source_image": "win2019_1809_x64_dtc_en-us_40G_alibase_20201120.vhd",
+        "instance_type": "ecs.n1.tiny", "io_optimized": "true",
+        "communicator": "winrm", "winrm_username": USER, "winrm_password": password,
+    })
+}
+
 /// A running simulated Windows machine.
 pub struct Windows {
     sim: Standalone,
