@@ -54,6 +54,7 @@ fn host_call_round_trip(c: &mut Criterion) {
         json: format!(r#"{{"scenario":"calls","count":{CALLS}}}"#),
         secrets: Vec::new(),
         communicator: comm::Config::None(comm::SshConfig::default()),
+        communicator_chosen: true,
         keep_on_error: false,
         force: false,
     };

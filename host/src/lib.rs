@@ -32,7 +32,7 @@ pub mod ui;
 /// The contract version this host speaks: the `package` line of
 /// `wit/world.wit` (a unit test checks that they agree). Components built
 /// for another version are refused (`wit/VERSIONING.md`).
-pub const CONTRACT_VERSION: &str = "0.4.0";
+pub const CONTRACT_VERSION: &str = "0.5.0";
 
 /// Paths of the guest components built by `build.rs`.
 pub mod guests {

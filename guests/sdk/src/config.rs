@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 /// ```rust
 /// use kiln_guest::Config;
 /// # use kiln_guest::types::{self, CommunicatorKind, CommunicatorSettings};
-/// # let communicator = CommunicatorSettings { kind: CommunicatorKind::None, host: None, port: 22,
+/// # let communicator = CommunicatorSettings { kind: CommunicatorKind::None, chosen: true, host: None, port: 22,
 /// #     username: None, has_password: false, has_private_key: false, password: None };
 /// # let host_config = types::Config { builder_type: "null".into(), build_name: "null".into(),
 /// #     json: r#"{"region": "cn-beijing", "size": 40, "debug": true}"#.into(), secrets: Vec::new(),
@@ -52,7 +52,7 @@ impl Config {
     /// # use kiln_guest::types::{CommunicatorKind, CommunicatorSettings};
     /// # let host_config = |json: &str| HostConfig { builder_type: "null".into(), build_name: "null".into(),
     /// #     json: json.into(), secrets: Vec::new(), keep_on_error: false, force: false,
-    /// #     communicator: CommunicatorSettings { kind: CommunicatorKind::None, host: None, port: 22,
+    /// #     communicator: CommunicatorSettings { kind: CommunicatorKind::None, chosen: true, host: None, port: 22,
     /// #         username: None, has_password: false, has_private_key: false, password: None } };
     ///
     /// fn run(config: HostConfig) -> Result<String, BuildError> {
@@ -96,6 +96,7 @@ impl Config {
     pub fn from_fields(fields: Value) -> Result<Self, FieldError> {
         let communicator = CommunicatorSettings {
             kind: types::CommunicatorKind::None,
+            chosen: true,
             host: None,
             port: 0,
             username: None,

@@ -47,6 +47,7 @@ pub fn connect(endpoint: Endpoint<'_>) -> Result<Session, StepError> {
         username: None,
         password: None,
         private_key: endpoint.private_key,
+        kind: None,
     };
     communicator::connect(&target).map_err(|e| match e {
         communicator::Error::Cancelled => StepError::Cancelled,

@@ -90,6 +90,7 @@ async fn prepare_in_span(run: &Run, def: &BuilderDef, index: usize, for_run: boo
         json: serde_json::Value::Object(decoded.json).to_string(),
         secrets: decoded.secrets,
         communicator: comm.config.clone(),
+        communicator_chosen: comm.winrm_fallback.is_none(),
         keep_on_error: run.options.on_error == OnError::Abort,
         force: run.options.force,
     };
@@ -105,6 +106,7 @@ async fn prepare_in_span(run: &Run, def: &BuilderDef, index: usize, for_run: boo
         provisioning: for_run.then(|| Arc::new(provisioning)),
         // A builder that declared no communicator gets none to connect with.
         communicator: description.uses_communicator.then_some(comm.config),
+        winrm_fallback: comm.winrm_fallback.filter(|_| description.uses_communicator),
         redirect: run.redirect.clone(),
     };
     let mut instance = Instance::new(&plugin, caps).await.map_err(|e| vec![Problem::new(&at, e.to_string())])?;

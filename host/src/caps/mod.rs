@@ -40,6 +40,9 @@ pub struct Caps {
     /// The template's communicator settings for this build (none while
     /// describing).
     pub communicator: Option<comm::Config>,
+    /// The WinRM settings a builder may switch to when the template names
+    /// no communicator (see `communicator.target.kind`).
+    pub winrm_fallback: Option<comm::WinrmConfig>,
     /// Where to really connect for a machine's `host:port` (under
     /// `--simulate`, the simulated machine's endpoint); none: connect as
     /// asked.
@@ -62,6 +65,7 @@ impl Caps {
             limits: Limits::default(),
             provisioning: None,
             communicator: None,
+            winrm_fallback: None,
             redirect: None,
         }
     }

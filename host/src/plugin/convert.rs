@@ -58,6 +58,7 @@ pub(super) fn communicator_password(config: &comm::Config) -> Option<&str> {
 /// password (handed over as `password`) or a key is set.
 pub(super) fn communicator_settings(
     config: &comm::Config,
+    chosen: bool,
     password: Option<Resource<HostSecret>>,
 ) -> CommunicatorSettings {
     let given = |text: &str| Some(text.to_string()).filter(|t| !t.is_empty());
@@ -78,7 +79,16 @@ pub(super) fn communicator_settings(
             (CommunicatorKind::Winrm, given(&winrm.host), winrm.port, given(&winrm.username), false)
         }
     };
-    CommunicatorSettings { kind, host, port, username, has_password: password.is_some(), has_private_key, password }
+    CommunicatorSettings {
+        kind,
+        chosen,
+        host,
+        port,
+        username,
+        has_password: password.is_some(),
+        has_private_key,
+        password,
+    }
 }
 
 #[cfg(test)]
@@ -109,11 +119,11 @@ mod tests {
         let mut ssh = comm::SshConfig::default();
         ssh.login.username = "root".into();
         ssh.login.agent_auth = true;
-        let told = communicator_settings(&comm::Config::Ssh(ssh.clone()), None);
+        let told = communicator_settings(&comm::Config::Ssh(ssh.clone()), true, None);
         assert_eq!(told.kind, CommunicatorKind::Ssh);
         assert_eq!((told.host, told.port, told.username.as_deref()), (None, 22, Some("root")));
         assert!(told.has_private_key && !told.has_password);
-        let told = communicator_settings(&comm::Config::None(ssh), None);
+        let told = communicator_settings(&comm::Config::None(ssh), true, None);
         assert_eq!(told.kind, CommunicatorKind::None);
     }
 }

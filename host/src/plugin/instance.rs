@@ -70,6 +70,8 @@ pub struct GuestConfig {
     pub secrets: Vec<(String, String)>,
     /// The communicator settings, told to the builder at each call.
     pub communicator: comm::Config,
+    /// The template names its communicator (`communicator-settings.chosen`).
+    pub communicator_chosen: bool,
     /// `-on-error=abort`.
     pub keep_on_error: bool,
     /// `-force`.
@@ -183,7 +185,7 @@ impl Instance {
             ),
             None => None,
         };
-        let communicator = communicator_settings(&config.communicator, password);
+        let communicator = communicator_settings(&config.communicator, config.communicator_chosen, password);
         Ok(Config {
             builder_type: config.builder_type.clone(),
             build_name: config.build_name.clone(),

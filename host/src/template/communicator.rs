@@ -107,6 +107,11 @@ pub fn refuse_sensitive(
 pub struct Communicator {
     /// Which communicator, with its settings.
     pub config: comm::Config,
+    /// For a section that names no `communicator` (SSH, Packer's
+    /// default), its WinRM settings: what a builder that finds the image
+    /// is Windows may ask for instead (`target.kind`). None when the
+    /// section chose.
+    pub winrm_fallback: Option<comm::WinrmConfig>,
     /// Every credential the section gives (whichever communicator uses
     /// it), for redaction.
     pub credentials: Vec<String>,
@@ -119,6 +124,7 @@ impl std::fmt::Debug for Communicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Communicator")
             .field("config", &self.config)
+            .field("winrm_fallback", &self.winrm_fallback)
             .field("credentials", &format_args!("{} redacted", self.credentials.len()))
             .finish()
     }
@@ -213,7 +219,8 @@ pub fn extract(
         Some("none") => comm::Config::None(ssh(&values)),
         _ => comm::Config::Ssh(ssh(&values)),
     };
-    Ok(Communicator { config, credentials })
+    let winrm_fallback = kind.is_none().then(|| winrm(&values));
+    Ok(Communicator { config, winrm_fallback, credentials })
 }
 
 /// A non-empty string setting.

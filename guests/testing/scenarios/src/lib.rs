@@ -218,6 +218,7 @@ fn unsupported() -> Result<(), BuildError> {
         username: None,
         password: None,
         private_key: None,
+        kind: None,
     };
     match communicator::connect(&target) {
         Err(communicator::Error::Unsupported(m)) => ui::say(format!("communicator unsupported: {m}")),

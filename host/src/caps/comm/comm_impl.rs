@@ -8,6 +8,7 @@ use super::{HostSession, ssh, winrm};
 use crate::caps::secrets::HostSecret;
 use crate::plugin::HostState;
 use crate::plugin::bindings::communicator::{Error, Host, HostSession as HostSessionTrait, Target};
+use crate::plugin::bindings::types::CommunicatorKind;
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::Resource;
@@ -135,13 +136,48 @@ impl HostState {
     }
 }
 
+impl HostState {
+    /// The WinRM settings to connect with, if WinRM it is: the template's
+    /// choice, or (for a template that names no communicator) the builder's
+    /// through `target.kind`. An error value when the builder asks for
+    /// another communicator than the one the template chose.
+    fn winrm_chosen(&self, target: &Target) -> Result<Option<WinrmConfig>, Error> {
+        let conflict = |asked: &str, chosen: &str| {
+            Error::Unsupported(format!(
+                "the builder asks for {asked}, but the template sets \"communicator\": \"{chosen}\"; \
+                 set \"communicator\": \"{asked}\" (or leave it out and let the builder choose)"
+            ))
+        };
+        match &self.caps.communicator {
+            Some(Config::Winrm(winrm)) => match target.kind {
+                Some(CommunicatorKind::Ssh) => Err(conflict("ssh", "winrm")),
+                _ => Ok(Some(winrm.clone())),
+            },
+            Some(Config::Ssh(_)) => match (target.kind, &self.caps.winrm_fallback) {
+                (Some(CommunicatorKind::Winrm), Some(fallback)) => {
+                    self.caps.ui.say("The template sets no communicator and the image is Windows: using WinRM");
+                    Ok(Some(fallback.clone()))
+                }
+                (Some(CommunicatorKind::Winrm), None) => Err(conflict("winrm", "ssh")),
+                _ => Ok(None),
+            },
+            // `none`, or no communicator declared: the SSH path says so.
+            _ => Ok(None),
+        }
+    }
+}
+
 impl Host for HostState {
     async fn connect(&mut self, target: Target) -> wasmtime::Result<Result<Resource<HostSession>, Error>> {
-        if let Some(Config::Winrm(winrm)) = &self.caps.communicator {
-            return match self.winrm_config(winrm.clone(), &target)? {
-                Ok(config) => self.connect_winrm(config).await,
-                Err(e) => Ok(Err(e)),
-            };
+        match self.winrm_chosen(&target) {
+            Ok(Some(winrm)) => {
+                return match self.winrm_config(winrm, &target)? {
+                    Ok(config) => self.connect_winrm(config).await,
+                    Err(e) => Ok(Err(e)),
+                };
+            }
+            Ok(None) => {}
+            Err(e) => return Ok(Err(e)),
         }
         let mut config = match self.ssh_config(&target)? {
             Ok(config) => config,
