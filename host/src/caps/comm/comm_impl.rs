@@ -136,41 +136,44 @@ impl HostState {
     }
 }
 
-impl HostState {
-    /// The WinRM settings to connect with, if WinRM it is: the template's
-    /// choice, or (for a template that names no communicator) the builder's
-    /// through `target.kind`. An error value when the builder asks for
-    /// another communicator than the one the template chose.
-    fn winrm_chosen(&self, target: &Target) -> Result<Option<WinrmConfig>, Error> {
-        let conflict = |asked: &str, chosen: &str| {
-            Error::Unsupported(format!(
-                "the builder asks for {asked}, but the template sets \"communicator\": \"{chosen}\"; \
-                 set \"communicator\": \"{asked}\" (or leave it out and let the builder choose)"
-            ))
-        };
-        match &self.caps.communicator {
-            Some(Config::Winrm(winrm)) => match target.kind {
-                Some(CommunicatorKind::Ssh) => Err(conflict("ssh", "winrm")),
-                _ => Ok(Some(winrm.clone())),
-            },
-            Some(Config::Ssh(_)) => match (target.kind, &self.caps.winrm_fallback) {
-                (Some(CommunicatorKind::Winrm), Some(fallback)) => {
-                    self.caps.ui.say("The template sets no communicator and the image is Windows: using WinRM");
-                    Ok(Some(fallback.clone()))
-                }
-                (Some(CommunicatorKind::Winrm), None) => Err(conflict("winrm", "ssh")),
-                _ => Ok(None),
-            },
-            // `none`, or no communicator declared: the SSH path says so.
+/// The WinRM settings to connect with, if WinRM it is, and whether the
+/// builder switched to them: the template's choice (`communicator`), or,
+/// for a template that names none (`fallback` holds its `winrm_*`
+/// settings), the builder's `asked` WinRM. `Unsupported` when the builder
+/// asks for another communicator than the one the template chose; `none`
+/// and no communicator at all are left to the SSH path, which says so.
+fn winrm_chosen(
+    communicator: Option<&Config>,
+    fallback: Option<&WinrmConfig>,
+    asked: Option<CommunicatorKind>,
+) -> Result<Option<(WinrmConfig, bool)>, Error> {
+    let conflict = |asked: &str, chosen: &str| {
+        Error::Unsupported(format!(
+            "the builder asks for {asked}, but the template sets \"communicator\": \"{chosen}\"; \
+             set \"communicator\": \"{asked}\" (or leave it out and let the builder choose)"
+        ))
+    };
+    match communicator {
+        Some(Config::Winrm(winrm)) => match asked {
+            Some(CommunicatorKind::Ssh) => Err(conflict("ssh", "winrm")),
+            _ => Ok(Some((winrm.clone(), false))),
+        },
+        Some(Config::Ssh(_)) => match (asked, fallback) {
+            (Some(CommunicatorKind::Winrm), Some(fallback)) => Ok(Some((fallback.clone(), true))),
+            (Some(CommunicatorKind::Winrm), None) => Err(conflict("winrm", "ssh")),
             _ => Ok(None),
-        }
+        },
+        _ => Ok(None),
     }
 }
 
 impl Host for HostState {
     async fn connect(&mut self, target: Target) -> wasmtime::Result<Result<Resource<HostSession>, Error>> {
-        match self.winrm_chosen(&target) {
-            Ok(Some(winrm)) => {
+        match winrm_chosen(self.caps.communicator.as_ref(), self.caps.winrm_fallback.as_ref(), target.kind) {
+            Ok(Some((winrm, switched))) => {
+                if switched {
+                    self.caps.ui.say("The template sets no communicator and the image is Windows: using WinRM");
+                }
                 return match self.winrm_config(winrm, &target)? {
                     Ok(config) => self.connect_winrm(config).await,
                     Err(e) => Ok(Err(e)),
@@ -289,5 +292,43 @@ mod tests {
         let quick = async { Err::<(), _>(Error::Cancelled) };
         let result = within_deadline(Duration::from_secs(5), "connecting", Error::Unreachable, quick).await;
         assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
+    }
+
+    fn ssh() -> Config {
+        Config::Ssh(SshConfig::default())
+    }
+
+    fn winrm(user: &str) -> WinrmConfig {
+        WinrmConfig { username: user.into(), ..WinrmConfig::default() }
+    }
+
+    #[test]
+    fn a_template_without_a_communicator_lets_the_builder_switch_to_winrm() {
+        let fallback = winrm("Administrator");
+        let chosen = winrm_chosen(Some(&ssh()), Some(&fallback), Some(CommunicatorKind::Winrm)).unwrap();
+        let (config, switched) = chosen.expect("WinRM");
+        assert_eq!(config.username, "Administrator");
+        assert!(switched);
+        // Not asked: SSH, Packer's default.
+        assert!(winrm_chosen(Some(&ssh()), Some(&fallback), None).unwrap().is_none());
+        assert!(winrm_chosen(Some(&ssh()), Some(&fallback), Some(CommunicatorKind::Ssh)).unwrap().is_none());
+    }
+
+    #[test]
+    fn the_template_s_own_choice_wins_and_a_conflict_names_both() {
+        let Err(Error::Unsupported(m)) = winrm_chosen(Some(&ssh()), None, Some(CommunicatorKind::Winrm)) else {
+            panic!("a chosen ssh must not become winrm")
+        };
+        assert!(m.contains("asks for winrm") && m.contains("\"communicator\": \"ssh\""), "{m}");
+        let template = Config::Winrm(winrm("admin"));
+        let (config, switched) = winrm_chosen(Some(&template), None, None).unwrap().unwrap();
+        assert_eq!((config.username.as_str(), switched), ("admin", false));
+        assert!(matches!(
+            winrm_chosen(Some(&template), None, Some(CommunicatorKind::Ssh)),
+            Err(Error::Unsupported(m)) if m.contains("asks for ssh")
+        ));
+        // `none` is for the SSH path to refuse.
+        let none = Config::None(SshConfig::default());
+        assert!(winrm_chosen(Some(&none), None, Some(CommunicatorKind::Winrm)).unwrap().is_none());
     }
 }
