@@ -32,7 +32,10 @@ fuzz_target!(|data: &[u8]| {
             ("content-type".into(), "application/x-www-form-urlencoded".into()),
             ("x-ncp-apigw-timestamp".into(), ts.into()),
             ("x-ncp-iam-access-key".into(), DEFAULT_ACCESS_KEY.into()),
-            ("x-ncp-apigw-signature-v2".into(), signature::sign(DEFAULT_SECRET_KEY, "POST", &uri, ts, DEFAULT_ACCESS_KEY)),
+            (
+                "x-ncp-apigw-signature-v2".into(),
+                signature::sign(DEFAULT_SECRET_KEY, "POST", &uri, ts, DEFAULT_ACCESS_KEY),
+            ),
         ],
         path,
         query,
@@ -57,4 +60,3 @@ fuzz_target!(|data: &[u8]| {
         assert!(!reply.body.ends_with(b"\n"), "a trailing newline");
     }
 });
-
