@@ -25,7 +25,9 @@ pub fn region(region_no: Option<&str>) -> Option<&'static (&'static str, &'stati
 pub fn zones(region_no: &str) -> Vec<(String, String, String)> {
     let (_, code, _) = region(Some(region_no)).expect("a catalog region");
     let n: u32 = region_no.parse().expect("numeric");
-    let mut zones = vec![(format!("{}", n * 100 + 2), format!("{code}-1"), format!("{code}-1"))];
+    // Korea's zones are the real 2 (KR-1) and 3 (KR-2).
+    let first = if *code == "KR" { 2 } else { n * 100 + 2 };
+    let mut zones = vec![(first.to_string(), format!("{code}-1"), format!("{code}-1"))];
     if *code == "KR" {
         zones.push(("3".into(), "KR-2".into(), "KR-2".into()));
     }

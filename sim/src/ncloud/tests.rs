@@ -269,3 +269,20 @@ fn a_classic_build_leaves_nothing_behind() {
         "the seeded one and the new one"
     );
 }
+
+#[test]
+fn xml_answers_carry_the_same_data() {
+    let clouds = clouds_with(&Settings::default(), false);
+    let request = signed(
+        "/server/v2/getZoneList",
+        "responseFormatType=xml&regionNo=1",
+        DEFAULT_ACCESS_KEY,
+        DEFAULT_SECRET_KEY,
+        &now_ms(),
+    );
+    let reply = raw(&clouds, &request, Instant::now());
+    let text = String::from_utf8(reply.body).unwrap();
+    assert_eq!(reply.status, 200, "{text}");
+    assert!(text.contains("<getZoneListResponse><requestId>"), "{text}");
+    assert!(text.contains("<zoneList><zone><zoneNo>2</zoneNo>"), "{text}");
+}

@@ -210,7 +210,7 @@ impl World {
                 ip,
                 server: None,
                 region_no: "1".into(),
-                zone_no: "2".into(),
+                zone_no: catalog::zones("1")[0].0.clone(),
                 state: Timed::new("CREAT"),
                 preexisting: true,
                 created: now_text(),
