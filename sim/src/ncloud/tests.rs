@@ -286,3 +286,22 @@ fn xml_answers_carry_the_same_data() {
     assert!(text.contains("<getZoneListResponse><requestId>"), "{text}");
     assert!(text.contains("<zoneList><zone><zoneNo>2</zoneNo>"), "{text}");
 }
+
+#[test]
+fn a_guest_shutdown_stops_the_server_and_leftovers_name_what_a_build_left() {
+    let settings = Settings {
+        ncloud: super::Settings { root_password: Some("Real-pw-1".into()), ..Default::default() },
+        ..Default::default()
+    };
+    let clouds = clouds_with(&settings, false);
+    call(&clouds, "createLoginKey", "keyName=key1");
+    let created = call(&clouds, "createServerInstances", "serverImageProductCode=SPSW0LINUX000139&loginKeyName=key1");
+    let no = created["serverInstanceList"][0]["serverInstanceNo"].as_str().unwrap().to_string();
+    let machine = clouds.machines(Instant::now()).into_iter().find(|m| m.id == no).unwrap();
+    assert_eq!((machine.os, machine.password.as_deref()), (crate::cloud::OsFamily::Linux, Some("Real-pw-1")));
+    crate::cloud::MachineLookup::guest_shut_down(&clouds, &no);
+    assert_eq!(status(&clouds, &no), "NSTOP");
+    let mut left = clouds::leftovers(&clouds.resources());
+    left.sort();
+    assert_eq!(left, ["ncloud_login_key key1".to_string(), format!("ncloud_server {no}")]);
+}
