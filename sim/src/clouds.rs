@@ -3,6 +3,7 @@
 
 use crate::alicloud::{self, Alicloud};
 use crate::cloud::{AddressBlock, Call, Cloud, Common, HttpRequest, Machine, MachineLookup, SettingError};
+use crate::ncloud::{self, Ncloud};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -16,6 +17,8 @@ use std::time::Instant;
 pub struct Settings {
     /// Alibaba Cloud's.
     pub alicloud: alicloud::Settings,
+    /// NAVER Cloud's.
+    pub ncloud: ncloud::Settings,
 }
 
 impl Settings {
@@ -26,15 +29,22 @@ impl Settings {
     pub fn accept_key(&mut self, id: &str, secret: &str, security_token: Option<&str>) {
         self.alicloud.accept_key(id, secret, security_token);
     }
+
+    /// Makes the simulator accept one more NAVER Cloud access key (`kiln
+    /// sim serve`'s NAVER Cloud key flags).
+    pub fn accept_ncloud_key(&mut self, access_key: &str, secret_key: &str) {
+        self.ncloud.accept_ncloud_key(access_key, secret_key);
+    }
 }
 
 impl Settings {
     /// Checks each cloud's settings.
     ///
     /// Fails with the first bad value, its path from here
-    /// (`alicloud.credentials[0].access_key_id`).
+    /// (`alicloud.credentials[0].access_key_id`, `ncloud.root_password`).
     pub fn check(&self) -> Result<(), SettingError> {
-        self.alicloud.check().map_err(|e| SettingError { field: format!("alicloud.{}", e.field), ..e })
+        self.alicloud.check().map_err(|e| SettingError { field: format!("alicloud.{}", e.field), ..e })?;
+        self.ncloud.check().map_err(|e| SettingError { field: format!("ncloud.{}", e.field), ..e })
     }
 }
 
@@ -64,15 +74,30 @@ struct Row {
 
 /// Every cloud, in the order they are asked to recognise a request; a
 /// cloud's machines take their addresses from the block 127.(index+1).0.0/16
-/// (Alibaba Cloud keeps 127.1.0.0/16, where it always was).
-const ROWS: &[Row] = &[Row {
-    start: |settings, common, block| Box::new(Alicloud::new(&settings.alicloud, common, block)),
-    actions: alicloud::actions::names,
-    leftovers: alicloud::view::leftovers,
-    accept_environment: |settings, env| settings.alicloud.accept_environment(env),
-    accept_section: |settings, builder_type, section, env| settings.alicloud.accept_section(builder_type, section, env),
-    credentials_env: alicloud::credentials::default_environment,
-}];
+/// (Alibaba Cloud keeps 127.1.0.0/16, where it always was; NAVER Cloud
+/// has 127.2.0.0/16).
+const ROWS: &[Row] = &[
+    Row {
+        start: |settings, common, block| Box::new(Alicloud::new(&settings.alicloud, common, block)),
+        actions: alicloud::actions::names,
+        leftovers: alicloud::view::leftovers,
+        accept_environment: |settings, env| settings.alicloud.accept_environment(env),
+        accept_section: |settings, builder_type, section, env| {
+            settings.alicloud.accept_section(builder_type, section, env)
+        },
+        credentials_env: alicloud::credentials::default_environment,
+    },
+    Row {
+        start: |settings, common, block| Box::new(Ncloud::new(&settings.ncloud, common, block)),
+        actions: ncloud::actions::names,
+        leftovers: ncloud::view::leftovers,
+        accept_environment: |settings, env| settings.ncloud.accept_environment(env),
+        accept_section: |settings, builder_type, section, env| {
+            settings.ncloud.accept_section(builder_type, section, env)
+        },
+        credentials_env: ncloud::credentials::default_environment,
+    },
+];
 
 /// The address block of the cloud in row `index`.
 fn block(index: usize) -> AddressBlock {

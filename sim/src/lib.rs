@@ -10,7 +10,11 @@
 //!   behind; [`endpoints`] registers them.
 //! - [`alicloud`]: Alibaba Cloud's RPC APIs (ECS 2014-05-26, VPC
 //!   2016-04-28): signature checks, actions, resources with state machines.
+//! - [`ncloud`]: NAVER Cloud's classic Server API behind its API Gateway:
+//!   signature checks, actions, resources with state machines.
 //! - [`faults`]: fault injection rules.
+//! - [`form`], [`timed`]: form parameters and timed statuses, which every
+//!   cloud uses.
 //! - [`latency`]: latency profiles.
 //! - [`warnings`]: what it tells its user while it runs.
 //! - The core, which knows no cloud: `server.rs` (HTTP, proxy form),
@@ -29,14 +33,17 @@ pub mod config;
 pub mod endpoint;
 pub mod endpoints;
 pub mod faults;
+pub mod form;
 pub mod keys;
 pub mod latency;
 mod listen;
+pub mod ncloud;
 mod numbers;
 mod server;
 pub mod signed;
 pub mod ssh;
 pub mod state;
+pub mod timed;
 pub mod warnings;
 pub mod winrm;
 

@@ -70,11 +70,9 @@ pub fn verify(secret: &str, method: &str, params: &Params) -> Result<(), Signatu
     if same { Ok(()) } else { Err(SignatureError::Mismatch { server_string_to_sign: string_to_sign(method, params) }) }
 }
 
-/// Parameters from a query string or form body, decoding `+` as a space
-/// (Go's `url.Values.Encode`, which the Go SDK sends).
-pub fn parse_query(query: &str) -> Params {
-    url::form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
-}
+/// Parameters from a query string or form body (moved to [`crate::form`],
+/// which every cloud reads its forms with).
+pub use crate::form::parse as parse_query;
 
 #[cfg(test)]
 mod tests {
