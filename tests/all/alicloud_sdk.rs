@@ -16,7 +16,7 @@ fn official_python_sdk_completes_a_full_flow_and_wrong_keys_are_refused() {
     let python = sdk::python();
     let sim = SimServer::start();
     let output = Command::new(python)
-        .arg(sdk::flow_script())
+        .arg(sdk::flow_script("alicloud_flow.py"))
         .env("KILN_SIM_ENDPOINT", &sim.address)
         .env("KILN_SIM_ACCESS_KEY", canary::SERVE_ACCESS_KEY_ID)
         .env("KILN_SIM_SECRET_KEY", canary::SECRET_KEY)

@@ -19,6 +19,7 @@ mod console;
 mod fuzz;
 mod harness;
 mod hostile_input;
+mod ncloud_sdk;
 mod plugins;
 mod provision_packer;
 mod sandbox;
@@ -46,6 +47,7 @@ fn main() -> std::process::ExitCode {
         fuzz::TESTS,
         harness::TESTS,
         hostile_input::TESTS,
+        ncloud_sdk::TESTS,
         plugins::TESTS,
         provision_packer::TESTS,
         sandbox::TESTS,

@@ -1,5 +1,5 @@
 //! The Python peers (`tests/sdk/requirements.txt`: the official Alibaba
-//! Cloud SDK, pywinrm) in a venv of their own, made once per target
+//! Cloud and NAVER Cloud SDKs, pywinrm) in a venv of their own, made once per target
 //! directory.
 
 use std::path::{Path, PathBuf};
@@ -36,7 +36,8 @@ fn make_venv() -> PathBuf {
     python
 }
 
-/// The SDK flow script the test runs.
-pub fn flow_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/sdk/alicloud_flow.py")
+/// The SDK flow script `name` (`alicloud_flow.py`, `ncloud_flow.py`) in
+/// `tests/sdk/`.
+pub fn flow_script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/sdk").join(name)
 }
