@@ -152,6 +152,46 @@ impl AddressBlock {
     }
 }
 
+/// The addresses a cloud hands out from its [`AddressBlock`] to its
+/// machines and public IPs: each a loopback address of its own, from the
+/// block's start upwards (127.N.0.1…), never .0 or .255.
+#[derive(Clone, Debug)]
+pub struct AddressPool {
+    block: AddressBlock,
+    next: u16,
+    /// Addresses given back by deleted resources, reused first so that a
+    /// long session does not walk through the block.
+    free: Vec<Ipv4Addr>,
+}
+
+impl AddressPool {
+    /// A pool with every address of `block` free.
+    pub fn new(block: AddressBlock) -> Self {
+        AddressPool { block, next: 0, free: Vec::new() }
+    }
+
+    /// An address no live resource holds.
+    pub fn take(&mut self) -> Ipv4Addr {
+        if let Some(ip) = self.free.pop() {
+            return ip;
+        }
+        loop {
+            // Freed addresses are reused first, so wrapping round the
+            // block's 65 000 needs as many live machines and public IPs.
+            self.next = self.next.wrapping_add(1);
+            let ip = self.block.nth(self.next);
+            if !matches!(ip.octets()[3], 0 | 255) {
+                return ip;
+            }
+        }
+    }
+
+    /// Gives back the address of a deleted resource.
+    pub fn give_back(&mut self, ip: Ipv4Addr) {
+        self.free.push(ip);
+    }
+}
+
 /// A simulated machine as its endpoints see it, whatever the cloud.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Machine {

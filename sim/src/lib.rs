@@ -13,8 +13,8 @@
 //! - [`ncloud`]: NAVER Cloud's classic Server API behind its API Gateway:
 //!   signature checks, actions, resources with state machines.
 //! - [`faults`]: fault injection rules.
-//! - [`form`], [`timed`]: form parameters and timed statuses, which every
-//!   cloud uses.
+//! - [`access_keys`], [`form`], [`timed`]: access keys, form parameters
+//!   and timed statuses, which every cloud uses.
 //! - [`latency`]: latency profiles.
 //! - [`warnings`]: what it tells its user while it runs.
 //! - The core, which knows no cloud: `server.rs` (HTTP, proxy form),
@@ -24,6 +24,7 @@
 //! - [`signed`]: a raw request signed with the default key and served as
 //!   the simulator would (the `sim_request` fuzz target's way in).
 
+pub mod access_keys;
 pub mod admin;
 pub mod alicloud;
 mod api;

@@ -105,6 +105,12 @@ pub fn default_environment(env: &dyn Fn(&str) -> Option<String>) -> Vec<(&'stati
     vars
 }
 
+impl crate::access_keys::AccessKey for Credential {
+    fn id(&self) -> &str {
+        &self.access_key_id
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -81,7 +81,7 @@ impl ApiRequest {
 
     /// The call, as the request log shows it and fault rules match it.
     pub fn call(&self) -> Call {
-        let args = Args(&self.params);
+        let args = Args::new(&self.params);
         Call {
             action: args.opt("Action").unwrap_or("").to_string(),
             version: args.opt("Version").unwrap_or("").to_string(),
@@ -90,7 +90,7 @@ impl ApiRequest {
     }
 
     fn format(&self) -> Format {
-        Format::from_param(Args(&self.params).opt("Format"))
+        Format::from_param(Args::new(&self.params).opt("Format"))
     }
 }
 
@@ -98,7 +98,7 @@ impl ApiRequest {
 pub fn serve(setup: &Setup, state: &mut State, request: &ApiRequest, context: CallContext) -> Reply {
     let now = context.now;
     let request_id = new_request_id();
-    let args = Args(&request.params);
+    let args = Args::new(&request.params);
     let action = args.opt("Action").unwrap_or("");
     let format = request.format();
     let result = authenticate(setup, state, request, now).and_then(|()| {
@@ -114,7 +114,7 @@ pub fn serve(setup: &Setup, state: &mut State, request: &ApiRequest, context: Ca
         state.world.advance(now);
         let mut ctx = Ctx {
             world: &mut state.world,
-            args: Args(&request.params),
+            args: Args::new(&request.params),
             host_region: host_region(&request.host),
             now,
             latencies: setup.latencies,
@@ -178,7 +178,7 @@ pub fn error_reply(error: ApiError, request_id: &str, host: &str, format: Format
 }
 
 fn authenticate(setup: &Setup, state: &mut State, request: &ApiRequest, now: Instant) -> Result<(), ApiError> {
-    let args = Args(&request.params);
+    let args = Args::new(&request.params);
     let key_id = args.req("AccessKeyId")?;
     let credential = setup
         .credentials

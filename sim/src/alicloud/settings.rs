@@ -2,6 +2,7 @@
 //! (`clouds.alicloud` in a `--config` file).
 
 use super::credentials::{self, Credential};
+use crate::access_keys;
 use crate::cloud::SettingError;
 use serde::{Deserialize, Serialize};
 
@@ -46,17 +47,9 @@ impl Settings {
         });
     }
 
-    /// Accepts `key`, replacing the key with its id if there is one: a
-    /// request names its key by id alone, and authentication checks the
-    /// signature and token against the one key of that id, so a second
-    /// entry with another secret or token would never be reached. The key
-    /// given last is the one the client signs with (the template's over
-    /// the environment's, a flag over the configuration file's).
+    /// Accepts `key` (see [`access_keys::accept`]).
     fn accept(&mut self, key: Credential) {
-        match self.credentials.iter_mut().find(|c| c.access_key_id == key.access_key_id) {
-            Some(known) => *known = key,
-            None => self.credentials.push(key),
-        }
+        access_keys::accept(&mut self.credentials, key);
     }
 
     /// Accepts the key the user's environment holds, if it holds one in
@@ -85,10 +78,7 @@ impl Settings {
             return;
         }
         let Some(key) = credentials::from_section(section, env) else { return };
-        if self.credentials.is_empty() {
-            self.credentials = credentials::in_force(&[]);
-        }
-        self.accept(key);
+        access_keys::accept_beside_those_in_force(&mut self.credentials, key, credentials::in_force);
     }
 }
 

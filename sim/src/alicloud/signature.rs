@@ -6,10 +6,9 @@
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use std::collections::BTreeMap;
 
 /// Request parameters by name (sorted, as the canonical form needs).
-pub type Params = BTreeMap<String, String>;
+pub use crate::form::Params;
 
 /// Why a signature was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 //! due. Nothing runs in the background, so the state only depends on the
 //! requests and the clock.
 
-use crate::cloud::AddressBlock;
+use crate::cloud::{AddressBlock, AddressPool};
 pub use crate::timed::Timed;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
@@ -191,11 +191,7 @@ pub struct World {
     pub client_tokens: HashMap<(String, String), serde_json::Value>,
     next_id: u64,
     /// Where its machines' and EIPs' addresses come from.
-    block: AddressBlock,
-    next_ip: u16,
-    /// Addresses freed by deleted resources, reused first so that a long
-    /// session does not walk through the block.
-    free_ips: Vec<Ipv4Addr>,
+    pub addresses: AddressPool,
 }
 
 impl World {
@@ -213,9 +209,7 @@ impl World {
             eips: Default::default(),
             client_tokens: Default::default(),
             next_id: 0,
-            block,
-            next_ip: 0,
-            free_ips: Vec::new(),
+            addresses: AddressPool::new(block),
         }
     }
 
@@ -231,24 +225,6 @@ impl World {
             n /= 36;
         }
         format!("{prefix}{tail}{:08}", self.next_id)
-    }
-
-    /// A loopback address of its own for a machine or an EIP: from the
-    /// world's block upwards (127.1.0.1…), never .0 or .255.
-    pub fn new_ip(&mut self) -> Ipv4Addr {
-        if let Some(ip) = self.free_ips.pop() {
-            return ip;
-        }
-        loop {
-            // Freed addresses are reused first, so wrapping round the
-            // block's 65 000 needs as many live machines and EIPs.
-            self.next_ip = self.next_ip.wrapping_add(1);
-            let ip = self.block.nth(self.next_ip);
-            let last = ip.octets()[3];
-            if last != 0 && last != 255 {
-                return ip;
-            }
-        }
     }
 
     /// Applies every transition that is due at `now`.
@@ -284,9 +260,9 @@ impl World {
 
     fn remove_instance(&mut self, id: &str) {
         let Some(instance) = self.instances.remove(id) else { return };
-        self.free_ips.push(instance.private_ip);
+        self.addresses.give_back(instance.private_ip);
         if let Some(ip) = instance.public_ip {
-            self.free_ips.push(ip);
+            self.addresses.give_back(ip);
         }
         for eip in self.eips.values_mut() {
             if eip.instance_id.as_deref() == Some(id) {
@@ -347,10 +323,5 @@ impl World {
             }
             _ => false,
         }
-    }
-
-    /// Frees an EIP's address.
-    pub fn release_ip(&mut self, ip: Ipv4Addr) {
-        self.free_ips.push(ip);
     }
 }

@@ -82,6 +82,12 @@ pub fn default_environment(env: &dyn Fn(&str) -> Option<String>) -> Vec<(&'stati
     vec![(ACCESS_KEY_ENV, DEFAULT_ACCESS_KEY.to_string()), (SECRET_KEY_ENV, DEFAULT_SECRET_KEY.to_string())]
 }
 
+impl crate::access_keys::AccessKey for Credential {
+    fn id(&self) -> &str {
+        &self.access_key
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,10 +5,10 @@
 
 use super::error::ApiError;
 use crate::cloud::{Call, HttpRequest};
-use std::collections::BTreeMap;
+use crate::form::{self, ParamError};
 
 /// Parameters by name.
-pub type Params = BTreeMap<String, String>;
+pub use crate::form::Params;
 
 /// The API a path is under.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,50 +83,25 @@ impl ApiRequest {
 }
 
 /// Typed access to a request's parameters, with the API's errors for
-/// missing and malformed values.
-#[derive(Clone, Copy)]
-pub struct Args<'a>(pub &'a Params);
+/// missing and malformed values: the shared [`form::Args`], and the list
+/// form NAVER Cloud's SDKs send.
+pub type Args<'a> = form::Args<'a, ApiError>;
 
-impl<'a> Args<'a> {
-    /// A parameter, if present and not empty (Packer 1.6.6 sends unset
-    /// ones as `memberServerImageNo=`).
-    pub fn opt(&self, name: &str) -> Option<&'a str> {
-        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
+impl ParamError for ApiError {
+    fn missing(name: &str) -> Self {
+        ApiError::missing(name)
     }
-
-    /// A mandatory parameter. Fails with the missing-parameter error.
-    pub fn req(&self, name: &str) -> Result<&'a str, ApiError> {
-        self.opt(name).ok_or_else(|| ApiError::missing(name))
+    fn invalid(name: &str, why: &str) -> Self {
+        ApiError::invalid(name, why)
     }
+}
 
-    /// An integer, if present. Fails when it is not one.
-    pub fn int(&self, name: &str) -> Result<Option<i64>, ApiError> {
-        self.opt(name).map(|v| v.trim().parse().map_err(|_| ApiError::invalid(name, "is not a number"))).transpose()
-    }
-
+impl Args<'_> {
     /// The list `name.1`, `name.2`, … in order of N (empty values left
     /// out). A value written as a Python list literal (`['3001', '3002']`,
     /// as ncloud-vserver 1.0.1 sends nested lists) counts as its items.
     pub fn list(&self, name: &str) -> Vec<String> {
-        let mut found: Vec<(u32, &str)> = self
-            .0
-            .iter()
-            .filter_map(|(k, v)| Some((k.strip_prefix(name)?.strip_prefix('.')?.parse().ok()?, v.as_str())))
-            .collect();
-        found.sort_by_key(|(n, _)| *n);
-        found.into_iter().flat_map(|(_, v)| literal_items(v)).collect()
-    }
-
-    /// The N of every `name.N.…` (or `name.N`) present, in order.
-    pub fn indices(&self, name: &str) -> Vec<u32> {
-        let mut found: Vec<u32> = self
-            .0
-            .keys()
-            .filter_map(|k| k.strip_prefix(name)?.strip_prefix('.')?.split('.').next()?.parse().ok())
-            .collect();
-        found.sort_unstable();
-        found.dedup();
-        found
+        self.repeated(name).into_iter().flat_map(literal_items).collect()
     }
 }
 
@@ -182,7 +157,7 @@ mod tests {
              &networkInterfaceList.1.accessControlGroupNoList.1=3001\
              &networkInterfaceList.2.accessControlGroupNoList=%5B%273001%27%2C+%273002%27%5D",
         );
-        let args = Args(&params);
+        let args = Args::new(&params);
         assert_eq!(args.list("serverInstanceNoList"), ["a", "b", "c"]);
         assert_eq!(args.opt("memberServerImageNo"), None, "an empty value is unset");
         assert_eq!(args.opt("zoneNo"), None);
@@ -192,6 +167,6 @@ mod tests {
         let literal = params.get("networkInterfaceList.2.accessControlGroupNoList").unwrap();
         assert_eq!(literal_items(literal), ["3001", "3002"]);
         assert!(literal_items("[]").is_empty());
-        assert_eq!(Args(&crate::form::parse("n=x")).int("n").unwrap_err().status, 400);
+        assert_eq!(Args::new(&crate::form::parse("n=x")).int("n").unwrap_err().status, 400);
     }
 }

@@ -39,7 +39,7 @@ pub fn serve(setup: &Setup, world: &mut World, http: &HttpRequest, api: &ApiRequ
     }
     world.advance(context.now);
     let mut ctx =
-        Ctx { world, args: Args(&api.params), now: context.now, root_password: setup.root_password.as_deref() };
+        Ctx { world, args: Args::new(&api.params), now: context.now, root_password: setup.root_password.as_deref() };
     match handler(&mut ctx) {
         Ok(body) => {
             let mut object = Map::new();

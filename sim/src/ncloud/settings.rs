@@ -2,6 +2,7 @@
 //! a `--config` file).
 
 use super::credentials::{self, Credential};
+use crate::access_keys;
 use crate::cloud::SettingError;
 use serde::{Deserialize, Serialize};
 
@@ -62,13 +63,9 @@ impl Settings {
         self.accept(Credential { access_key: id.to_string(), secret_key: secret.to_string() });
     }
 
-    /// Accepts `key`, replacing the key with its id if there is one (a
-    /// request names its key by id alone).
+    /// Accepts `key` (see [`access_keys::accept`]).
     fn accept(&mut self, key: Credential) {
-        match self.credentials.iter_mut().find(|c| c.access_key == key.access_key) {
-            Some(known) => *known = key,
-            None => self.credentials.push(key),
-        }
+        access_keys::accept(&mut self.credentials, key);
     }
 
     /// Accepts the key the user's environment holds, if it holds one in
@@ -93,10 +90,7 @@ impl Settings {
             return;
         }
         let Some(key) = credentials::from_section(section, env) else { return };
-        if self.credentials.is_empty() {
-            self.credentials = credentials::in_force(&[]);
-        }
-        self.accept(key);
+        access_keys::accept_beside_those_in_force(&mut self.credentials, key, credentials::in_force);
     }
 }
 

@@ -3,7 +3,7 @@
 //! [`World::advance`], which applies what is due.
 
 use super::catalog;
-use crate::cloud::AddressBlock;
+use crate::cloud::{AddressBlock, AddressPool};
 use crate::latency::Latencies;
 use crate::timed::Timed;
 use std::collections::BTreeMap;
@@ -164,9 +164,8 @@ pub struct World {
     /// Transition latencies.
     pub latencies: Latencies,
     next_no: u64,
-    block: AddressBlock,
-    next_ip: u16,
-    free_ips: Vec<Ipv4Addr>,
+    /// Where its servers' and public IPs' addresses come from.
+    pub addresses: AddressPool,
 }
 
 impl World {
@@ -182,9 +181,7 @@ impl World {
             member_images: BTreeMap::new(),
             latencies,
             next_no: 1_000_000,
-            block,
-            next_ip: 0,
-            free_ips: Vec::new(),
+            addresses: AddressPool::new(block),
         };
         world.member_images.insert(
             catalog::SEEDED_IMAGE_NO.into(),
@@ -204,7 +201,7 @@ impl World {
         );
         for _ in 0..public_ips {
             let no = world.new_no();
-            let ip = world.new_ip();
+            let ip = world.addresses.take();
             let public_ip = PublicIp {
                 no: no.clone(),
                 ip,
@@ -225,21 +222,6 @@ impl World {
     pub fn new_no(&mut self) -> String {
         self.next_no += 1;
         self.next_no.to_string()
-    }
-
-    /// A loopback address of its own, from the block (never .0 or .255);
-    /// freed ones first.
-    pub fn new_ip(&mut self) -> Ipv4Addr {
-        if let Some(ip) = self.free_ips.pop() {
-            return ip;
-        }
-        loop {
-            self.next_ip = self.next_ip.wrapping_add(1);
-            let ip = self.block.nth(self.next_ip);
-            if !matches!(ip.octets()[3], 0 | 255) {
-                return ip;
-            }
-        }
     }
 
     /// Applies every transition due at `now`: a server that reached
@@ -278,18 +260,13 @@ impl World {
 
     fn remove_server(&mut self, no: &str) {
         let Some(server) = self.servers.remove(no) else { return };
-        self.free_ips.push(server.private_ip);
+        self.addresses.give_back(server.private_ip);
         self.block_storages.retain(|_, b| b.server != no);
     }
 
     /// The public IP assigned (or being assigned) to server `no`.
     pub fn public_ip_of(&self, no: &str) -> Option<&PublicIp> {
         self.public_ips.values().find(|p| p.server.as_deref() == Some(no))
-    }
-
-    /// Frees a deleted public IP's address.
-    pub fn release_ip(&mut self, ip: Ipv4Addr) {
-        self.free_ips.push(ip);
     }
 
     /// The system of server `no` powered it off: a settled RUN server is

@@ -31,7 +31,7 @@ pub(super) fn allocate_eip(ctx: &mut Ctx) -> Result<Value, ApiError> {
             return Err(ApiError::forbidden("QuotaExceeded.Eip", "The maximum number of EIPs is exceeded."));
         }
         let id = ctx.world.new_id("eip-");
-        let ip = ctx.world.new_ip();
+        let ip = ctx.world.addresses.take();
         ctx.world.eips.insert(
             id.clone(),
             Eip {
@@ -116,6 +116,6 @@ pub(super) fn release_eip(ctx: &mut Ctx) -> Result<Value, ApiError> {
     }
     let ip = eip.ip;
     ctx.world.eips.remove(&id);
-    ctx.world.release_ip(ip);
+    ctx.world.addresses.give_back(ip);
     Ok(json!({}))
 }

@@ -168,7 +168,7 @@ fn create(ctx: &mut Ctx) -> Result<Value, ApiError> {
         ));
     }
     let id = ctx.world.new_id("i-");
-    let private_ip = ctx.world.new_ip();
+    let private_ip = ctx.world.addresses.take();
     let system_disk = ctx.world.new_id("d-");
     ctx.world.disks.insert(
         system_disk.clone(),
@@ -361,7 +361,7 @@ pub fn allocate_public_ip(ctx: &mut Ctx) -> Result<Value, ApiError> {
     if let Some(existing) = instance.public_ip {
         return Ok(json!({"IpAddress": existing.to_string()}));
     }
-    let ip = ctx.world.new_ip();
+    let ip = ctx.world.addresses.take();
     find(ctx, &id)?.public_ip = Some(ip);
     Ok(json!({"IpAddress": ip.to_string()}))
 }

@@ -130,7 +130,7 @@ mod tests {
         let params: Params = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let mut ctx = Ctx {
             world,
-            args: Args(&params),
+            args: Args::new(&params),
             host_region: None,
             // Later than any latency: every transition has happened.
             now: Instant::now() + std::time::Duration::from_secs(3600),

@@ -71,7 +71,7 @@ pub fn create_public_ip_instance(ctx: &mut Ctx) -> Result<Value, ApiError> {
         None => catalog::zones(region_no)[0].0.clone(),
     };
     let no = ctx.world.new_no();
-    let ip = ctx.world.new_ip();
+    let ip = ctx.world.addresses.take();
     let public_ip = PublicIp {
         no: no.clone(),
         ip,
@@ -152,7 +152,7 @@ pub fn delete_public_ip_instances(ctx: &mut Ctx) -> Result<Value, ApiError> {
     let items = nos.iter().map(|n| ip_value(w, &w.public_ips[n])).collect();
     for no in &nos {
         if let Some(ip) = ctx.world.public_ips.remove(no) {
-            ctx.world.release_ip(ip.ip);
+            ctx.world.addresses.give_back(ip.ip);
         }
     }
     Ok(list("publicIpInstanceList", items))

@@ -120,7 +120,7 @@ pub fn create_server_instances(ctx: &mut Ctx) -> Result<Value, ApiError> {
         return Err(ApiError::invalid("feeSystemTypeCode", "must be MTRAT or FXSUM"));
     }
     let root_password = ctx.root_password.map(str::to_string).unwrap_or_else(random_password);
-    let private_ip = ctx.world.new_ip();
+    let private_ip = ctx.world.addresses.take();
     let server = Server {
         no: no.clone(),
         name,
